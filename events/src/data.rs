@@ -1,0 +1,255 @@
+//! The `data` of every event type of schema version 1.
+//!
+//! Field names are the public wire names. Every struct refuses unknown fields, so a typo in a
+//! field name is an error rather than silently dropped data. Free-text notes that a clerk may
+//! reasonably leave out (`note`, `conditions`) default to empty; everything else is required.
+
+use crate::vocabulary::{
+    AdoptionMechanism, Channel, HighlightKind, Level, StakeholderKind, Strategy,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::Date;
+use uuid::Uuid;
+
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+
+/// A stakeholder's stance on a pilot: -2 (strongly against) to +2 (strongly for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Stance(i8);
+
+impl Stance {
+    pub const MIN: i8 = -2;
+    pub const MAX: i8 = 2;
+    /// The stance an `alliance.formed` raises a member to, at least.
+    pub const ALLY: Stance = Stance(1);
+
+    pub fn value(self) -> i8 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for Stance {
+    type Error = String;
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        if (i64::from(Stance::MIN)..=i64::from(Stance::MAX)).contains(&value) {
+            Ok(Stance(value as i8))
+        } else {
+            Err(format!(
+                "stance {value} is outside -2..2 (use -2, -1, 0, 1 or 2)"
+            ))
+        }
+    }
+}
+
+impl From<Stance> for i64 {
+    fn from(stance: Stance) -> i64 {
+        i64::from(stance.0)
+    }
+}
+
+/// How much a stakeholder's stance weighs in the support index: 1 (little) to 5 (decisive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Influence(u8);
+
+impl Influence {
+    pub fn value(self) -> u8 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for Influence {
+    type Error = String;
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        if (1..=5).contains(&value) {
+            Ok(Influence(value as u8))
+        } else {
+            Err(format!(
+                "influence {value} is outside 1..5 (use 1, 2, 3, 4 or 5)"
+            ))
+        }
+    }
+}
+
+impl From<Influence> for i64 {
+    fn from(influence: Influence) -> i64 {
+        i64::from(influence.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PilotProposed {
+    pub title: String,
+    pub jurisdiction: String,
+    pub policy_area: String,
+    pub level: Level,
+    pub problem_frame: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramDesigned {
+    pub summary: String,
+    /// Design parameters by name, e.g. `contribution_rate: 0.02`; numbers, text or booleans.
+    pub parameters: BTreeMap<String, serde_json::Value>,
+    pub target_groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StakeholderRegistered {
+    pub name: String,
+    pub kind: StakeholderKind,
+    pub level: Level,
+    pub influence: Influence,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactLogged {
+    pub stakeholder_id: Uuid,
+    pub channel: Channel,
+    pub strategy: Strategy,
+    pub summary: String,
+    /// The stakeholder's stance after the contact.
+    pub stance: Stance,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StanceAssessed {
+    pub stakeholder_id: Uuid,
+    pub stance: Stance,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllianceFormed {
+    pub stakeholder_ids: Vec<Uuid>,
+    /// The shared interest that holds the alliance together.
+    pub basis: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalRequested {
+    /// Chosen by the office (e.g. `hici-1994-mayor`); names the approval in later events.
+    pub approval_id: String,
+    /// The approver, best registered as a post ("Mayor of Nanguo") rather than a person.
+    pub approver_id: Uuid,
+    pub level: Level,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalGranted {
+    pub approval_id: String,
+    #[serde(default)]
+    pub conditions: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalDenied {
+    pub approval_id: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalWithdrawn {
+    pub approval_id: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalExtended {
+    pub approval_id: String,
+    /// Added to the stall threshold, in the unit the alert rules count in (calendar or working days).
+    pub extra_days: u32,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImplementationStarted {
+    pub scope: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSet {
+    pub metric: String,
+    pub target: f64,
+    #[serde(with = "iso_date")]
+    pub due: Date,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricRecorded {
+    pub metric: String,
+    pub value: f64,
+    pub unit: String,
+    /// The date the value describes, which may differ from when it was reported.
+    #[serde(with = "iso_date")]
+    pub as_of: Date,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PilotScaled {
+    pub to_level: Level,
+    pub scope: String,
+    pub successor_title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdoptedElsewhere {
+    pub jurisdiction: String,
+    pub level: Level,
+    pub mechanism: AdoptionMechanism,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PilotMerged {
+    pub into_pilot_id: Uuid,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PilotTerminated {
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HighlightRecorded {
+    pub highlight_id: String,
+    pub kind: HighlightKind,
+    pub level: Level,
+    pub title: String,
+    pub conferred_by: String,
+    /// Stakeholders credited with the highlight; each gets the full points.
+    pub credited_to: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventRetracted {
+    /// The event that stops counting; it must be in the same chain as the retraction.
+    pub event_id: Uuid,
+    pub reason: String,
+}

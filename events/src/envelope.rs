@@ -1,0 +1,139 @@
+//! The envelope every event travels in, and its JSON wire form.
+
+use crate::event::{Event, EventType};
+use crate::hash::Hash;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The schema version this build writes. Older stored versions are upcast on read.
+pub const CURRENT_SCHEMA: u32 = 1;
+
+/// Who logged an event: the office that owns the record and the user at the keyboard.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actor {
+    pub office: String,
+    pub user: String,
+}
+
+/// The chain an event belongs to: a pilot's, or a stakeholder's registry chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Subject {
+    Pilot(Uuid),
+    Stakeholder(Uuid),
+}
+
+impl Subject {
+    pub fn id(self) -> Uuid {
+        match self {
+            Subject::Pilot(id) | Subject::Stakeholder(id) => id,
+        }
+    }
+
+    pub fn pilot_id(self) -> Option<Uuid> {
+        match self {
+            Subject::Pilot(id) => Some(id),
+            Subject::Stakeholder(_) => None,
+        }
+    }
+
+    pub fn stakeholder_id(self) -> Option<Uuid> {
+        match self {
+            Subject::Stakeholder(id) => Some(id),
+            Subject::Pilot(_) => None,
+        }
+    }
+}
+
+/// One immutable, sealed event: what happened, to which chain, when, by whom, and its place in
+/// the chain (`prev_hash`, `hash`).
+///
+/// `schema` is the version of `event` as held in memory; after upcasting it is
+/// [`CURRENT_SCHEMA`] even when the stored bytes are older. `hash` always covers the stored
+/// bytes, which is why chain verification works on raw JSON (see [`crate::chain`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    pub event_id: Uuid,
+    pub schema: u32,
+    pub subject: Subject,
+    /// When it happened in the world; may be decades ago for back-filled history.
+    pub occurred_at: OffsetDateTime,
+    /// When the system stored it.
+    pub recorded_at: OffsetDateTime,
+    pub actor: Actor,
+    pub correlation_id: Option<Uuid>,
+    pub causation_id: Option<Uuid>,
+    pub prev_hash: Hash,
+    pub hash: Hash,
+    pub event: Event,
+}
+
+impl Envelope {
+    pub fn event_type(&self) -> EventType {
+        self.event.event_type()
+    }
+
+    /// The wire JSON of this envelope.
+    pub fn to_json(&self) -> String {
+        // Serializing plain data into a String cannot fail: no maps with non-string keys,
+        // no fallible Serialize impls. Falling back keeps services panic-free regardless.
+        serde_json::to_string(&self.wire(true)).unwrap_or_default()
+    }
+
+    /// The wire JSON as a value tree, optionally without `hash` (the hash's own input).
+    pub fn to_value(&self, with_hash: bool) -> serde_json::Value {
+        serde_json::to_value(self.wire(with_hash)).unwrap_or_default()
+    }
+
+    pub(crate) fn wire(&self, with_hash: bool) -> WireOut<'_> {
+        WireOut {
+            event_id: self.event_id,
+            event_type: self.event_type().as_str(),
+            schema: self.schema,
+            pilot_id: self.subject.pilot_id(),
+            stakeholder_id: self.subject.stakeholder_id(),
+            occurred_at: self.occurred_at,
+            recorded_at: self.recorded_at,
+            actor: &self.actor,
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            prev_hash: self.prev_hash,
+            hash: with_hash.then_some(self.hash),
+            data: &self.event,
+        }
+    }
+}
+
+/// The serialized shape. Optional ids are left out rather than written as null, so the
+/// canonical form of an event does not depend on how a writer spelled "absent".
+#[derive(Serialize)]
+pub(crate) struct WireOut<'a> {
+    event_id: Uuid,
+    #[serde(rename = "type")]
+    event_type: &'static str,
+    schema: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pilot_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stakeholder_id: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    occurred_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    recorded_at: OffsetDateTime,
+    actor: &'a Actor,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    correlation_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    causation_id: Option<Uuid>,
+    prev_hash: Hash,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hash: Option<Hash>,
+    data: &'a Event,
+}
+
+impl Serialize for Envelope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.wire(true).serialize(serializer)
+    }
+}

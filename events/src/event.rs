@@ -1,0 +1,131 @@
+//! The event catalogue: one enum variant per event type, tied to its wire name and data struct.
+
+use crate::data::*;
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+/// Declares the catalogue once: the `EventType` names, the `Event` enum, and the decoding of
+/// `data` by type name, so adding a type is one line here plus its data struct.
+macro_rules! catalogue {
+    ($($variant:ident($data:ty) => $wire:literal, $subject:ident;)+) => {
+        /// The `type` of an event, as a closed list.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum EventType { $($variant),+ }
+
+        impl EventType {
+            pub const ALL: &'static [EventType] = &[$(EventType::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(EventType::$variant => $wire),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($wire => Some(EventType::$variant),)+ _ => None }
+            }
+
+            /// Which chain an event of this type belongs to.
+            pub fn subject_kind(self) -> SubjectKind {
+                match self { $(EventType::$variant => SubjectKind::$subject),+ }
+            }
+        }
+
+        /// One event's typed `data`; the variant is its `type`.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Event { $($variant($data)),+ }
+
+        impl Event {
+            pub fn event_type(&self) -> EventType {
+                match self { $(Event::$variant(_) => EventType::$variant),+ }
+            }
+
+            /// Decodes `data` for a known type. Errors carry the path inside `data`.
+            pub(crate) fn from_json(
+                event_type: EventType,
+                data: &str,
+            ) -> Result<Event, serde_path_to_error::Error<serde_json::Error>> {
+                match event_type {
+                    $(EventType::$variant => from_json_traced(data).map(Event::$variant)),+
+                }
+            }
+
+            /// The same, from an already parsed value (the upcasting path).
+            pub(crate) fn from_value(
+                event_type: EventType,
+                data: serde_json::Value,
+            ) -> Result<Event, serde_path_to_error::Error<serde_json::Error>> {
+                match event_type {
+                    $(EventType::$variant => serde_path_to_error::deserialize(data).map(Event::$variant)),+
+                }
+            }
+        }
+
+        impl Serialize for Event {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self { $(Event::$variant(data) => data.serialize(serializer)),+ }
+            }
+        }
+    };
+}
+
+/// Plain serde on the fast path; on failure only, a second pass records where it failed, so
+/// valid events pay nothing for precise error paths.
+fn from_json_traced<T: serde::de::DeserializeOwned>(
+    data: &str,
+) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+    match serde_json::from_str(data) {
+        Ok(value) => Ok(value),
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_str(data);
+            serde_path_to_error::deserialize(&mut de)
+        }
+    }
+}
+
+/// Whether an event lives in a pilot's chain or in a stakeholder's registry chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectKind {
+    Pilot,
+    Stakeholder,
+    /// `event.retracted` lives in the chain of the event it retracts.
+    Either,
+}
+
+catalogue! {
+    PilotProposed(PilotProposed) => "pilot.proposed", Pilot;
+    ProgramDesigned(ProgramDesigned) => "pilot.program_designed", Pilot;
+    StakeholderRegistered(StakeholderRegistered) => "stakeholder.registered", Stakeholder;
+    ContactLogged(ContactLogged) => "lobbying.contact_logged", Pilot;
+    StanceAssessed(StanceAssessed) => "stakeholder.stance_assessed", Pilot;
+    AllianceFormed(AllianceFormed) => "alliance.formed", Pilot;
+    ApprovalRequested(ApprovalRequested) => "approval.requested", Pilot;
+    ApprovalGranted(ApprovalGranted) => "approval.granted", Pilot;
+    ApprovalDenied(ApprovalDenied) => "approval.denied", Pilot;
+    ApprovalWithdrawn(ApprovalWithdrawn) => "approval.withdrawn", Pilot;
+    ApprovalExtended(ApprovalExtended) => "approval.extended", Pilot;
+    ImplementationStarted(ImplementationStarted) => "implementation.started", Pilot;
+    TargetSet(TargetSet) => "implementation.target_set", Pilot;
+    MetricRecorded(MetricRecorded) => "implementation.metric_recorded", Pilot;
+    PilotScaled(PilotScaled) => "pilot.scaled", Pilot;
+    AdoptedElsewhere(AdoptedElsewhere) => "pilot.adopted_elsewhere", Pilot;
+    PilotMerged(PilotMerged) => "pilot.merged", Pilot;
+    PilotTerminated(PilotTerminated) => "pilot.terminated", Pilot;
+    HighlightRecorded(HighlightRecorded) => "highlight.recorded", Pilot;
+    EventRetracted(EventRetracted) => "event.retracted", Either;
+}
+
+impl EventType {
+    /// Every type name joined for an error message.
+    pub fn allowed() -> String {
+        Self::ALL
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,28 @@
+//! The pilot-tracker event catalogue (DOMAIN.md, schema version 1).
+//!
+//! This crate is the public wire format and nothing else: serde types for every event type,
+//! decoding with precise errors, upcasting of older schemas, validation of single events,
+//! canonical JSON and the SHA-256 hash chain. It does no IO and knows nothing of NATS, tokio
+//! or HTTP, so every rule here is tested in microseconds.
+
+pub mod canonical;
+pub mod chain;
+pub mod data;
+mod decode;
+mod envelope;
+mod error;
+mod event;
+mod hash;
+pub mod upcast;
+pub mod validate;
+pub mod vocabulary;
+
+pub use chain::{verify_lines, BrokenLink, ChainReport, ChainVerifier};
+pub use decode::{decode, Decoder};
+pub use envelope::{Actor, Envelope, Subject, CURRENT_SCHEMA};
+pub use error::EventError;
+pub use event::{Event, EventType, SubjectKind};
+pub use hash::Hash;
+pub use vocabulary::{
+    AdoptionMechanism, Channel, HighlightKind, Level, Stage, StakeholderKind, Strategy,
+};
