@@ -45,7 +45,9 @@ impl EventError {
     ) -> Self {
         let path = error.path().to_string();
         let inner = error.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
+        if inner.is_eof()
+            || (inner.is_syntax() && prefix.is_empty() && matches!(path.as_str(), "." | "?"))
+        {
             return EventError::Malformed {
                 message: inner.to_string(),
             };

@@ -7,9 +7,13 @@
 
 use serde_json::Value;
 
+/// A step's work: the stored type name and `data` in, the next schema's type name and `data`
+/// out, or a sentence saying why the stored event cannot be lifted.
+pub type UpcastFn = fn(event_type: &str, data: Value) -> Result<(String, Value), String>;
+
 /// One step: reads `data` of `from_schema` and returns the type name and `data` of the next.
 #[derive(Debug, Clone, Copy)]
 pub struct Upcaster {
     pub from_schema: u32,
-    pub apply: fn(event_type: &str, data: Value) -> Result<(String, Value), String>,
+    pub apply: UpcastFn,
 }
