@@ -28,6 +28,11 @@ impl Stance {
     pub fn value(self) -> i8 {
         self.0
     }
+
+    /// The nearest valid stance, for generated data that is in range by construction.
+    pub fn saturating(value: i64) -> Stance {
+        Stance(value.clamp(i64::from(Stance::MIN), i64::from(Stance::MAX)) as i8)
+    }
 }
 
 impl TryFrom<i64> for Stance {
@@ -57,6 +62,11 @@ pub struct Influence(u8);
 impl Influence {
     pub fn value(self) -> u8 {
         self.0
+    }
+
+    /// The nearest valid influence, for generated data that is in range by construction.
+    pub fn saturating(value: i64) -> Influence {
+        Influence(value.clamp(1, 5) as u8)
     }
 }
 

@@ -69,9 +69,23 @@ impl Serialize for Hash {
 
 impl<'de> Deserialize<'de> for Hash {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
-        Hash::from_hex(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!(
+        deserializer.deserialize_str(HexVisitor)
+    }
+}
+
+/// Reads the hex text in place: hashes are on every event, so no allocation per hash.
+struct HexVisitor;
+
+impl serde::de::Visitor<'_> for HexVisitor {
+    type Value = Hash;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a SHA-256 hash as 64 hex digits")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Hash, E> {
+        Hash::from_hex(text).ok_or_else(|| {
+            E::custom(format!(
                 "`{text}` is not a SHA-256 hash (expected 64 hex digits)"
             ))
         })

@@ -1,1 +1,27 @@
-//! Pure projections of pilot-tracker.
+//! Pure projections of pilot-tracker: every read model is a fold over stored events.
+//!
+//! - [`world::World`] takes stored events one at a time in stream order and keeps every
+//!   projection current: pilots ([`pilot`]), stakeholder support ([`support`]), the
+//!   political-highlight ledger ([`ledger`]) and the stakeholder [`registry`].
+//! - [`decide`] says whether an event may join its chain, with typed refusals.
+//! - [`stall`], [`calendar`] and [`alert`] compute stalled approvals and drive the alert
+//!   lifecycle from a clock value, never from the wall clock.
+//! - [`view`] answers "as of" and "as known at" questions.
+//!
+//! Nothing here does IO or knows about NATS, tokio or HTTP; projections never publish.
+
+pub mod alert;
+pub mod calendar;
+pub mod decide;
+pub mod ledger;
+pub mod pilot;
+pub mod registry;
+pub mod stall;
+pub mod support;
+pub mod synthetic;
+pub mod view;
+pub mod world;
+
+pub use decide::Refusal;
+pub use view::{AsOf, PilotView};
+pub use world::{Applied, PilotRecord, ProjectionError, World};

@@ -1,0 +1,256 @@
+//! Decisions: may this event join its chain, given what the chain holds?
+//!
+//! Refusals are typed and say what the pilot's stage is and what the event needs, so the API
+//! can answer 422 with a message a clerk can act on. Two kinds of rules:
+//! - chain rules ([`check_chain`]): stage moves, known approvals, order in time; they depend on
+//!   the pilot's own chain only and are re-run when a retraction refolds a chain;
+//! - reference rules ([`check_references`]): the stakeholders and pilots an event names exist;
+//!   checked once, when the event is first accepted.
+
+use crate::pilot::PilotState;
+use crate::stall::{schedule, StallRules};
+use pilot_events::validate::check_order;
+use pilot_events::{Envelope, Event, EventError, EventType, Stage};
+use thiserror::Error;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Why an event was refused. Each variant names what is wrong and what would be accepted.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum Refusal {
+    #[error(transparent)]
+    Invalid(#[from] EventError),
+
+    #[error("pilot {pilot_id} does not exist: a pilot's chain starts with `pilot.proposed`")]
+    UnknownPilot { pilot_id: Uuid },
+
+    #[error(
+        "pilot {pilot_id} already exists: `pilot.proposed` starts a new pilot; use a new pilot_id"
+    )]
+    PilotExists { pilot_id: Uuid },
+
+    #[error("`{event_type}` needs a pilot in {needs}, but pilot {pilot_id} is in `{stage}`", needs = stage_list(needs))]
+    WrongStage {
+        event_type: EventType,
+        pilot_id: Uuid,
+        stage: Stage,
+        needs: Vec<Stage>,
+    },
+
+    #[error("approval `{approval_id}` is not pending on pilot {pilot_id} (pending: {pending}): request it with `approval.requested` first", pending = if pending.is_empty() { "none".to_string() } else { pending.join(", ") })]
+    UnknownApproval {
+        approval_id: String,
+        pilot_id: Uuid,
+        pending: Vec<String>,
+    },
+
+    #[error("approval `{approval_id}` is already pending on pilot {pilot_id}: decide or withdraw it before requesting it again")]
+    ApprovalAlreadyPending { approval_id: String, pilot_id: Uuid },
+
+    #[error("approval `{approval_id}` stalled at {due_at}; an extension is allowed only before the approval stalls (this one is dated {at})")]
+    ApprovalStalled {
+        approval_id: String,
+        due_at: OffsetDateTime,
+        at: OffsetDateTime,
+    },
+
+    #[error("field `{field}`: stakeholder {stakeholder_id} is not registered: record `stakeholder.registered` first")]
+    UnknownStakeholder {
+        field: &'static str,
+        stakeholder_id: Uuid,
+    },
+
+    #[error("stakeholder {stakeholder_id} is already registered; registrations are not edited")]
+    StakeholderExists { stakeholder_id: Uuid },
+
+    #[error("field `data.into_pilot_id`: pilot {into_pilot_id} does not exist")]
+    UnknownMergeTarget { into_pilot_id: Uuid },
+
+    #[error("field `data.into_pilot_id`: pilot {into_pilot_id} is `{stage}` and cannot absorb another pilot")]
+    MergeTargetEnded { into_pilot_id: Uuid, stage: Stage },
+
+    #[error("field `data.event_id`: event {event_id} is not in this chain; a retraction names an earlier event of its own pilot or stakeholder")]
+    UnknownRetractionTarget { event_id: Uuid },
+
+    #[error("field `data.event_id`: event {event_id} is already retracted")]
+    AlreadyRetracted { event_id: Uuid },
+
+    #[error("field `data.event_id`: event {event_id} is a `{event_type}`, which cannot be retracted: {why}")]
+    NotRetractable {
+        event_id: Uuid,
+        event_type: EventType,
+        why: &'static str,
+    },
+
+    #[error(
+        "field `data.event_id`: retracting {event_id} would leave the chain invalid: {consequence}"
+    )]
+    RetractionBreaksChain { event_id: Uuid, consequence: String },
+
+    #[error("field `prev_hash`: {found} does not follow the chain, whose last hash is {expected}")]
+    BrokenChain { expected: String, found: String },
+}
+
+impl Refusal {
+    /// A stable, machine-readable name for the refusal (API error codes, metrics labels).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::Invalid(_) => "invalid_event",
+            Refusal::UnknownPilot { .. } => "unknown_pilot",
+            Refusal::PilotExists { .. } => "pilot_exists",
+            Refusal::WrongStage { .. } => "wrong_stage",
+            Refusal::UnknownApproval { .. } => "unknown_approval",
+            Refusal::ApprovalAlreadyPending { .. } => "approval_already_pending",
+            Refusal::ApprovalStalled { .. } => "approval_stalled",
+            Refusal::UnknownStakeholder { .. } => "unknown_stakeholder",
+            Refusal::StakeholderExists { .. } => "stakeholder_exists",
+            Refusal::UnknownMergeTarget { .. } => "unknown_merge_target",
+            Refusal::MergeTargetEnded { .. } => "merge_target_ended",
+            Refusal::UnknownRetractionTarget { .. } => "unknown_retraction_target",
+            Refusal::AlreadyRetracted { .. } => "already_retracted",
+            Refusal::NotRetractable { .. } => "not_retractable",
+            Refusal::RetractionBreaksChain { .. } => "retraction_breaks_chain",
+            Refusal::BrokenChain { .. } => "broken_chain",
+        }
+    }
+}
+
+fn stage_list(stages: &[Stage]) -> String {
+    let names: Vec<String> = stages.iter().map(|s| format!("`{s}`")).collect();
+    names.join(" or ")
+}
+
+const ACTIVE: &[Stage] = &[
+    Stage::Framing,
+    Stage::Design,
+    Stage::AwaitingApproval,
+    Stage::Approved,
+    Stage::Implementing,
+    Stage::Scaled,
+];
+const REQUESTABLE: &[Stage] = &[
+    Stage::Framing,
+    Stage::Design,
+    Stage::AwaitingApproval,
+    Stage::Implementing,
+    Stage::Scaled,
+];
+const RUNNING: &[Stage] = &[Stage::Implementing, Stage::Scaled];
+
+/// The stages in which an event type is accepted; `None` for "any stage".
+pub fn stages_needed(event_type: EventType) -> Option<&'static [Stage]> {
+    use EventType::*;
+    match event_type {
+        ProgramDesigned => Some(&[Stage::Framing, Stage::Design]),
+        ContactLogged | StanceAssessed | AllianceFormed | TargetSet | PilotMerged
+        | PilotTerminated => Some(ACTIVE),
+        ApprovalRequested => Some(REQUESTABLE),
+        ApprovalGranted | ApprovalDenied | ApprovalWithdrawn | ApprovalExtended => Some(ACTIVE),
+        ImplementationStarted => Some(&[Stage::Approved]),
+        MetricRecorded | PilotScaled => Some(RUNNING),
+        AdoptedElsewhere => Some(&[Stage::Implementing, Stage::Scaled, Stage::Merged]),
+        // Honours often come after a program ended, and corrections are always possible.
+        HighlightRecorded | EventRetracted => None,
+        // Not pilot-chain events: their own checks apply.
+        PilotProposed | StakeholderRegistered => None,
+    }
+}
+
+/// Chain rules for an event of an existing pilot (not `pilot.proposed`).
+pub fn check_chain(
+    pilot: &PilotState,
+    envelope: &Envelope,
+    rules: &StallRules,
+) -> Result<(), Refusal> {
+    let pilot_id = pilot.pilot_id;
+    if let Event::PilotProposed(_) = envelope.event {
+        return Err(Refusal::PilotExists { pilot_id });
+    }
+    check_order(Some(pilot.last_activity), envelope)?;
+    let event_type = envelope.event_type();
+    if let Some(needs) = stages_needed(event_type) {
+        if !needs.contains(&pilot.stage) {
+            return Err(Refusal::WrongStage {
+                event_type,
+                pilot_id,
+                stage: pilot.stage,
+                needs: needs.to_vec(),
+            });
+        }
+    }
+    let pending = |approval_id: &str| match pilot.pending_approvals.get(approval_id) {
+        Some(p) => Ok(p),
+        None => Err(Refusal::UnknownApproval {
+            approval_id: approval_id.to_string(),
+            pilot_id,
+            pending: pilot.pending_approvals.keys().cloned().collect(),
+        }),
+    };
+    match &envelope.event {
+        Event::ApprovalRequested(d) if pilot.pending_approvals.contains_key(&d.approval_id) => {
+            Err(Refusal::ApprovalAlreadyPending {
+                approval_id: d.approval_id.clone(),
+                pilot_id,
+            })
+        }
+        Event::ApprovalGranted(d) => pending(&d.approval_id).map(drop),
+        Event::ApprovalDenied(d) => pending(&d.approval_id).map(drop),
+        Event::ApprovalWithdrawn(d) => pending(&d.approval_id).map(drop),
+        Event::ApprovalExtended(d) => {
+            let due_at = schedule(pending(&d.approval_id)?, rules).due_at;
+            if envelope.occurred_at >= due_at {
+                return Err(Refusal::ApprovalStalled {
+                    approval_id: d.approval_id.clone(),
+                    due_at,
+                    at: envelope.occurred_at,
+                });
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What the rest of the world must hold for an event's references to be valid.
+pub trait References {
+    fn stakeholder_registered(&self, id: &Uuid) -> bool;
+    fn pilot_stage(&self, id: &Uuid) -> Option<Stage>;
+}
+
+/// Reference rules: named stakeholders are registered, a merge target exists and is active.
+pub fn check_references(world: &impl References, envelope: &Envelope) -> Result<(), Refusal> {
+    let registered = |field: &'static str, id: &Uuid| {
+        if world.stakeholder_registered(id) {
+            Ok(())
+        } else {
+            Err(Refusal::UnknownStakeholder {
+                field,
+                stakeholder_id: *id,
+            })
+        }
+    };
+    match &envelope.event {
+        Event::ContactLogged(d) => registered("data.stakeholder_id", &d.stakeholder_id),
+        Event::StanceAssessed(d) => registered("data.stakeholder_id", &d.stakeholder_id),
+        Event::AllianceFormed(d) => d
+            .stakeholder_ids
+            .iter()
+            .try_for_each(|id| registered("data.stakeholder_ids", id)),
+        Event::ApprovalRequested(d) => registered("data.approver_id", &d.approver_id),
+        Event::HighlightRecorded(d) => d
+            .credited_to
+            .iter()
+            .try_for_each(|id| registered("data.credited_to", id)),
+        Event::PilotMerged(d) => match world.pilot_stage(&d.into_pilot_id) {
+            None => Err(Refusal::UnknownMergeTarget {
+                into_pilot_id: d.into_pilot_id,
+            }),
+            Some(stage) if stage.is_terminal() => Err(Refusal::MergeTargetEnded {
+                into_pilot_id: d.into_pilot_id,
+                stage,
+            }),
+            Some(_) => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}

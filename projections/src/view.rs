@@ -1,0 +1,134 @@
+//! Read views of one pilot, now or in the past (DOMAIN.md, "Time travel").
+//!
+//! Two clocks: `as_of` filters by `occurred_at` (what had happened in the world by then) and
+//! `known_at` filters by `recorded_at` (what the office had logged by then). A retraction counts
+//! from the moment it was recorded, whatever world date is asked for: an event that was later
+//! found never to have happened did not happen as of any date, but it was still known until the
+//! correction was logged.
+
+use crate::pilot::PilotState;
+use crate::registry::Registry;
+use crate::support::PilotSupport;
+use crate::world::{PilotRecord, World};
+use pilot_events::{Envelope, Event};
+use serde::Serialize;
+use std::collections::HashSet;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A pilot with its derived figures, in DOMAIN.md's names.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PilotView {
+    #[serde(flatten)]
+    pub pilot: PilotState,
+    pub support_index: Option<f64>,
+    pub coalition: Vec<Uuid>,
+    pub opposition: Vec<Uuid>,
+    pub support: PilotSupport,
+    pub progress: Vec<crate::pilot::Progress>,
+    /// Points of the pilot's political highlights (each line once).
+    pub points: u64,
+}
+
+impl PilotView {
+    fn build(
+        pilot: PilotState,
+        support: PilotSupport,
+        points: u64,
+        registry: &Registry,
+    ) -> PilotView {
+        PilotView {
+            support_index: support.support_index(registry),
+            coalition: support.coalition(),
+            opposition: support.opposition(),
+            progress: pilot.progress(),
+            points,
+            support,
+            pilot,
+        }
+    }
+}
+
+/// Which past to look at; `None` on a clock means "no limit".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AsOf {
+    pub as_of: Option<OffsetDateTime>,
+    pub known_at: Option<OffsetDateTime>,
+}
+
+impl World {
+    /// The pilot as it stands now.
+    pub fn pilot_view(&self, id: &Uuid) -> Option<PilotView> {
+        let record = self.pilot(id)?;
+        let points = self.ledger().pilot_balance(*id);
+        Some(PilotView::build(
+            record.state.clone(),
+            record.support.clone(),
+            points,
+            self.registry(),
+        ))
+    }
+
+    /// The pilot as it stood at `when`; `None` if it did not exist yet (or is unknown).
+    pub fn pilot_view_at(&self, id: &Uuid, when: AsOf) -> Option<PilotView> {
+        let record = self.pilot(id)?;
+        let (state, support, points) = fold_at(record, when)?;
+        let mut state = state;
+        state.merged_from = self.merged_into_by(*id, when);
+        Some(PilotView::build(state, support, points, self.registry()))
+    }
+
+    /// Pilots whose merge into `id` had happened and been logged by `when`.
+    fn merged_into_by(&self, id: Uuid, when: AsOf) -> Vec<Uuid> {
+        let record = self.pilot(&id);
+        let Some(record) = record else {
+            return Vec::new();
+        };
+        record
+            .state
+            .merged_from
+            .iter()
+            .copied()
+            .filter(|from| {
+                self.pilot(from)
+                    .and_then(|p| fold_at(p, when))
+                    .is_some_and(|(state, _, _)| state.merged_into == Some(id))
+            })
+            .collect()
+    }
+}
+
+fn fold_at(record: &PilotRecord, when: AsOf) -> Option<(PilotState, PilotSupport, u64)> {
+    let known = |e: &Envelope| when.known_at.is_none_or(|t| e.recorded_at <= t);
+    let happened = |e: &Envelope| when.as_of.is_none_or(|t| e.occurred_at <= t);
+    let retracted: HashSet<Uuid> = record
+        .history
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| known(e))
+        .filter_map(|e| match &e.event {
+            Event::EventRetracted(d) => Some(d.event_id),
+            _ => None,
+        })
+        .collect();
+    let mut events = record
+        .history
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| known(e) && happened(e) && !retracted.contains(&e.event_id));
+    let first = events.next()?;
+    let Event::PilotProposed(data) = &first.event else {
+        return None;
+    };
+    let mut state = PilotState::proposed(first, data, record.state.pilot_id);
+    let mut support = PilotSupport::default();
+    let mut points = 0;
+    for envelope in events {
+        state.evolve(envelope);
+        support.evolve(envelope);
+        if let Event::HighlightRecorded(d) = &envelope.event {
+            points += u64::from(d.level.highlight_points());
+        }
+    }
+    Some((state, support, points))
+}

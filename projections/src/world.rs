@@ -1,0 +1,417 @@
+//! All projections together, fed one stored event at a time in stream order.
+//!
+//! `World::apply(position, envelope)` is the only way in. It runs the decisions, links the hash
+//! chain and folds the event into the pilot, support, ledger and registry projections. It is
+//! idempotent by stream position and by `event_id`, and refuses to skip positions silently, so a
+//! projector that lost a message notices instead of serving a wrong state.
+
+use crate::decide::{check_chain, check_references, References, Refusal};
+use crate::ledger::Ledger;
+use crate::pilot::PilotState;
+use crate::registry::Registry;
+use crate::stall::StallRules;
+use crate::support::PilotSupport;
+use pilot_events::{Envelope, Event, EventType, Hash, Stage, Subject};
+use std::collections::{HashMap, HashSet};
+use thiserror::Error;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// One pilot: its state, support, and its chain as stored (for retraction and time travel).
+#[derive(Debug, Clone)]
+pub struct PilotRecord {
+    pub state: PilotState,
+    pub support: PilotSupport,
+    /// The chain with each event's stream position, retracted events and retractions included.
+    pub history: Vec<(u64, Envelope)>,
+}
+
+/// The head of a stakeholder's registry chain.
+#[derive(Debug, Clone, Copy)]
+struct RegistryChain {
+    last_hash: Hash,
+    last_occurred_at: OffsetDateTime,
+    version: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The event changed the projections.
+    Applied,
+    /// Already applied (same position or same event_id): nothing changed.
+    Duplicate,
+}
+
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ProjectionError {
+    #[error("stream position {found} arrived but {expected} was expected: an event was lost between them")]
+    SequenceGap { expected: u64, found: u64 },
+    #[error("event {event_id} at stream position {position} refused: {refusal}")]
+    Refused {
+        position: u64,
+        event_id: Uuid,
+        refusal: Refusal,
+    },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct World {
+    rules: StallRules,
+    registry: Registry,
+    registry_chains: HashMap<Uuid, RegistryChain>,
+    pilots: HashMap<Uuid, PilotRecord>,
+    ledger: Ledger,
+    seen: HashSet<Uuid>,
+    retracted: HashSet<Uuid>,
+    position: u64,
+}
+
+impl References for World {
+    fn stakeholder_registered(&self, id: &Uuid) -> bool {
+        self.registry.contains(id)
+    }
+    fn pilot_stage(&self, id: &Uuid) -> Option<Stage> {
+        self.pilots.get(id).map(|p| p.state.stage)
+    }
+}
+
+impl World {
+    pub fn new(rules: StallRules) -> Self {
+        World {
+            rules,
+            ..World::default()
+        }
+    }
+
+    pub fn rules(&self) -> &StallRules {
+        &self.rules
+    }
+
+    /// The stream position of the last message consumed (applied, duplicate, refused or skipped).
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    pub fn pilot(&self, id: &Uuid) -> Option<&PilotRecord> {
+        self.pilots.get(id)
+    }
+
+    pub fn pilots(&self) -> impl Iterator<Item = &PilotRecord> {
+        self.pilots.values()
+    }
+
+    pub fn is_retracted(&self, event_id: &Uuid) -> bool {
+        self.retracted.contains(event_id)
+    }
+
+    /// Version and last hash of a chain: what the next event must follow.
+    pub fn chain_head(&self, subject: Subject) -> (u64, Hash) {
+        match subject {
+            Subject::Pilot(id) => self
+                .pilots
+                .get(&id)
+                .map_or((0, Hash::ZERO), |p| (p.state.version, p.state.last_hash)),
+            Subject::Stakeholder(id) => self
+                .registry_chains
+                .get(&id)
+                .map_or((0, Hash::ZERO), |c| (c.version, c.last_hash)),
+        }
+    }
+
+    /// Marks a position consumed without an event (e.g. a message that did not decode and was
+    /// quarantined), so the next position is not reported as a gap.
+    pub fn skip(&mut self, position: u64) -> Result<(), ProjectionError> {
+        self.advance_to(position).map(drop)
+    }
+
+    /// Applies the stored event at `position`. A refused event still consumes its position.
+    pub fn apply(&mut self, position: u64, envelope: Envelope) -> Result<Applied, ProjectionError> {
+        if !self.advance_to(position)? {
+            return Ok(Applied::Duplicate);
+        }
+        if self.seen.contains(&envelope.event_id) {
+            return Ok(Applied::Duplicate);
+        }
+        let event_id = envelope.event_id;
+        let refused = |refusal| ProjectionError::Refused {
+            position,
+            event_id,
+            refusal,
+        };
+        self.check(&envelope).map_err(refused)?;
+        self.evolve(position, envelope).map_err(refused)?;
+        Ok(Applied::Applied)
+    }
+
+    /// Would `envelope` be accepted as the next event of its chain? Runs every rule without
+    /// changing anything; the store calls this before publishing.
+    pub fn check(&self, envelope: &Envelope) -> Result<(), Refusal> {
+        let (_, last_hash) = self.chain_head(envelope.subject);
+        if envelope.prev_hash != last_hash {
+            return Err(Refusal::BrokenChain {
+                expected: last_hash.to_hex(),
+                found: envelope.prev_hash.to_hex(),
+            });
+        }
+        self.decide(envelope)
+    }
+
+    /// Decisions only, without the hash link: for callers that seal after deciding.
+    pub fn decide(&self, envelope: &Envelope) -> Result<(), Refusal> {
+        match envelope.subject {
+            Subject::Stakeholder(id) => self.check_registry_event(id, envelope),
+            Subject::Pilot(id) => {
+                match (self.pilots.get(&id), &envelope.event) {
+                    (None, Event::PilotProposed(_)) => {}
+                    (None, _) => return Err(Refusal::UnknownPilot { pilot_id: id }),
+                    (Some(pilot), Event::EventRetracted(d)) => {
+                        check_chain(&pilot.state, envelope, &self.rules)?;
+                        self.check_pilot_retraction(pilot, d.event_id)?;
+                    }
+                    (Some(pilot), _) => check_chain(&pilot.state, envelope, &self.rules)?,
+                }
+                check_references(self, envelope)
+            }
+        }
+    }
+
+    /// Returns false when `position` was consumed before (a redelivery).
+    fn advance_to(&mut self, position: u64) -> Result<bool, ProjectionError> {
+        if position <= self.position {
+            return Ok(false);
+        }
+        if position != self.position + 1 {
+            return Err(ProjectionError::SequenceGap {
+                expected: self.position + 1,
+                found: position,
+            });
+        }
+        self.position = position;
+        Ok(true)
+    }
+
+    fn check_registry_event(&self, id: Uuid, envelope: &Envelope) -> Result<(), Refusal> {
+        let chain = self.registry_chains.get(&id);
+        pilot_events::validate::check_order(chain.map(|c| c.last_occurred_at), envelope)?;
+        match (&envelope.event, chain) {
+            (Event::StakeholderRegistered(_), Some(_)) => {
+                Err(Refusal::StakeholderExists { stakeholder_id: id })
+            }
+            (Event::StakeholderRegistered(_), None) => Ok(()),
+            (Event::EventRetracted(d), Some(_)) => self.check_registry_retraction(id, d.event_id),
+            (_, None) => Err(Refusal::UnknownStakeholder {
+                field: "stakeholder_id",
+                stakeholder_id: id,
+            }),
+            // Only registrations and retractions live in registry chains (enforced by decoding).
+            (_, Some(_)) => Ok(()),
+        }
+    }
+
+    fn check_registry_retraction(&self, id: Uuid, target: Uuid) -> Result<(), Refusal> {
+        let registration = self.registry.get(&id).map(|s| s.event_id);
+        if registration != Some(target) {
+            return Err(if self.retracted.contains(&target) {
+                Refusal::AlreadyRetracted { event_id: target }
+            } else {
+                Refusal::UnknownRetractionTarget { event_id: target }
+            });
+        }
+        if self.stakeholder_in_use(id) {
+            return Err(Refusal::RetractionBreaksChain {
+                event_id: target,
+                consequence: format!(
+                    "pilots still refer to stakeholder {id}; retract those events first"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn stakeholder_in_use(&self, id: Uuid) -> bool {
+        self.ledger.lines().any(|l| l.credited_to.contains(&id))
+            || self.pilots.values().any(|p| {
+                p.support.stakeholders.contains_key(&id)
+                || p.history.iter().any(
+                    |(_, e)| matches!(&e.event, Event::ApprovalRequested(d) if d.approver_id == id),
+                )
+            })
+    }
+
+    fn check_pilot_retraction(&self, pilot: &PilotRecord, target: Uuid) -> Result<(), Refusal> {
+        if self.retracted.contains(&target) {
+            return Err(Refusal::AlreadyRetracted { event_id: target });
+        }
+        let event_type = pilot
+            .history
+            .iter()
+            .find(|(_, e)| e.event_id == target)
+            .map(|(_, e)| e.event_type())
+            .ok_or(Refusal::UnknownRetractionTarget { event_id: target })?;
+        let why = match event_type {
+            EventType::PilotProposed => {
+                Some("a pilot is ended with `pilot.terminated`, not erased")
+            }
+            EventType::EventRetracted => {
+                Some("a retraction is final; record the event again instead")
+            }
+            _ => None,
+        };
+        if let Some(why) = why {
+            return Err(Refusal::NotRetractable {
+                event_id: target,
+                event_type,
+                why,
+            });
+        }
+        self.refold(pilot, Some(target)).map(drop)
+    }
+
+    /// Folds a pilot's chain again without retracted events (and without `extra`), re-running the
+    /// chain rules, so a retraction is accepted only if the rest of the chain still holds.
+    fn refold(
+        &self,
+        pilot: &PilotRecord,
+        extra: Option<Uuid>,
+    ) -> Result<(PilotState, PilotSupport), Refusal> {
+        let skip = |id: &Uuid| self.retracted.contains(id) || Some(*id) == extra;
+        let mut events = pilot
+            .history
+            .iter()
+            .map(|(_, e)| e)
+            .filter(|e| !skip(&e.event_id));
+        let first = events.next();
+        let Some((first, Event::PilotProposed(data))) = first.map(|e| (e, &e.event)) else {
+            return Err(Refusal::UnknownPilot {
+                pilot_id: pilot.state.pilot_id,
+            });
+        };
+        let mut state = PilotState::proposed(first, data, pilot.state.pilot_id);
+        let mut support = PilotSupport::default();
+        for envelope in events {
+            if !matches!(envelope.event, Event::EventRetracted(_)) {
+                check_chain(&state, envelope, &self.rules).map_err(|refusal| {
+                    Refusal::RetractionBreaksChain {
+                        event_id: extra.unwrap_or_default(),
+                        consequence: format!(
+                            "later event {} would be refused: {refusal}",
+                            envelope.event_id
+                        ),
+                    }
+                })?;
+            }
+            state.evolve(envelope);
+            support.evolve(envelope);
+        }
+        // Version and head cover the whole chain, retracted events included.
+        state.version = pilot.state.version;
+        state.last_hash = pilot.state.last_hash;
+        state.merged_from.clone_from(&pilot.state.merged_from);
+        Ok((state, support))
+    }
+
+    fn evolve(&mut self, position: u64, envelope: Envelope) -> Result<(), Refusal> {
+        self.seen.insert(envelope.event_id);
+        match envelope.subject {
+            Subject::Stakeholder(id) => {
+                self.evolve_registry(id, &envelope);
+                Ok(())
+            }
+            Subject::Pilot(id) => self.evolve_pilot(id, position, envelope),
+        }
+    }
+
+    fn evolve_registry(&mut self, id: Uuid, envelope: &Envelope) {
+        match &envelope.event {
+            Event::StakeholderRegistered(d) => {
+                self.registry
+                    .register(id, envelope.event_id, envelope.occurred_at, d)
+            }
+            Event::EventRetracted(d) => {
+                self.retracted.insert(d.event_id);
+                self.registry.remove(&id);
+            }
+            _ => {}
+        }
+        let chain = self.registry_chains.entry(id).or_insert(RegistryChain {
+            last_hash: Hash::ZERO,
+            last_occurred_at: envelope.occurred_at,
+            version: 0,
+        });
+        chain.last_hash = envelope.hash;
+        chain.last_occurred_at = envelope.occurred_at;
+        chain.version += 1;
+    }
+
+    fn evolve_pilot(&mut self, id: Uuid, position: u64, envelope: Envelope) -> Result<(), Refusal> {
+        if let Event::PilotProposed(data) = &envelope.event {
+            let state = PilotState::proposed(&envelope, data, id);
+            let record = PilotRecord {
+                state,
+                support: PilotSupport::default(),
+                history: vec![(position, envelope)],
+            };
+            self.pilots.insert(id, record);
+            return Ok(());
+        }
+        match &envelope.event {
+            Event::HighlightRecorded(d) => {
+                self.ledger
+                    .record(position, envelope.event_id, id, envelope.occurred_at, d);
+            }
+            Event::PilotMerged(d) => {
+                if let Some(target) = self.pilots.get_mut(&d.into_pilot_id) {
+                    target.state.merged_from.push(id);
+                }
+            }
+            Event::EventRetracted(d) => {
+                return self.retract(id, position, envelope.clone(), d.event_id)
+            }
+            _ => {}
+        }
+        if let Some(record) = self.pilots.get_mut(&id) {
+            record.state.evolve(&envelope);
+            record.support.evolve(&envelope);
+            record.history.push((position, envelope));
+        }
+        Ok(())
+    }
+
+    fn retract(
+        &mut self,
+        id: Uuid,
+        position: u64,
+        envelope: Envelope,
+        target: Uuid,
+    ) -> Result<(), Refusal> {
+        let Some(record) = self.pilots.get(&id) else {
+            return Err(Refusal::UnknownPilot { pilot_id: id });
+        };
+        let (mut state, support) = self.refold(record, Some(target))?;
+        let old_merge = record.state.merged_into;
+        state.version += 1;
+        state.last_hash = envelope.hash;
+        state.last_activity = state.last_activity.max(envelope.occurred_at);
+        self.retracted.insert(target);
+        self.ledger.remove(&target);
+        if let (Some(into), None) = (old_merge, state.merged_into) {
+            if let Some(absorber) = self.pilots.get_mut(&into) {
+                absorber.state.merged_from.retain(|p| *p != id);
+            }
+        }
+        if let Some(record) = self.pilots.get_mut(&id) {
+            record.state = state;
+            record.support = support;
+            record.history.push((position, envelope));
+        }
+        Ok(())
+    }
+}

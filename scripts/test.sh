@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, the purity of the domain crates, and every test.
+# This is the README's second Quick start command; .ci/run calls it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "the domain crates stay pure (no tokio, async-nats or HTTP)"
+for crate in pilot-events pilot-projections; do
+  impure=$(cargo tree --locked -q -p "$crate" -e normal --prefix none \
+    | awk '{print $1}' | grep -x -E 'tokio|async-nats|axum|hyper|reqwest|mio' | sort -u || true)
+  if [ -n "$impure" ]; then
+    echo "error: $crate depends on: $impure (events and projections must do no IO)" >&2
+    exit 1
+  fi
+done
+
+step "cargo test"
+cargo test --workspace --locked
