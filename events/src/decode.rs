@@ -1,8 +1,8 @@
 //! Reading stored events: JSON bytes → upcast → typed, validated [`Envelope`].
 //!
-//! The envelope is parsed once with `data` kept as raw JSON; `data` is then decoded straight
-//! into the struct its `type` names. Events already at [`CURRENT_SCHEMA`] never touch the
-//! upcasting path, so reading current history costs one parse.
+//! The envelope is parsed in one pass: once `type` is known, `data` is decoded straight into
+//! the struct the type names. Events already at [`CURRENT_SCHEMA`] never touch the upcasting
+//! path, so reading current history costs one parse.
 
 use crate::envelope::{Actor, Envelope, Subject, CURRENT_SCHEMA};
 use crate::error::EventError;
@@ -15,30 +15,203 @@ use std::borrow::Cow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A stored event, parsed in one pass. When `type` comes before `data` (as this crate writes
+/// it) and the schema is current, `data` is decoded straight into its typed struct; otherwise
+/// it is kept raw and decoded once the whole envelope is known.
 struct StoredWire<'a> {
     event_id: Uuid,
-    #[serde(rename = "type", borrow)]
     event_type: Cow<'a, str>,
     schema: u32,
-    #[serde(default)]
     pilot_id: Option<Uuid>,
-    #[serde(default)]
     stakeholder_id: Option<Uuid>,
-    #[serde(with = "time::serde::rfc3339")]
     occurred_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
     recorded_at: OffsetDateTime,
     actor: Actor,
-    #[serde(default)]
     correlation_id: Option<Uuid>,
-    #[serde(default)]
     causation_id: Option<Uuid>,
     prev_hash: Hash,
     hash: Hash,
-    #[serde(borrow)]
-    data: &'a RawValue,
+}
+
+enum Data<'a> {
+    Typed(Event),
+    Raw(&'a RawValue),
+}
+
+const FIELDS: &[&str] = &[
+    "event_id",
+    "type",
+    "schema",
+    "pilot_id",
+    "stakeholder_id",
+    "occurred_at",
+    "recorded_at",
+    "actor",
+    "correlation_id",
+    "causation_id",
+    "prev_hash",
+    "hash",
+    "data",
+];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Field {
+    EventId,
+    Type,
+    Schema,
+    PilotId,
+    StakeholderId,
+    OccurredAt,
+    RecordedAt,
+    Actor,
+    CorrelationId,
+    CausationId,
+    PrevHash,
+    Hash,
+    Data,
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl serde::de::Visitor<'_> for FieldVisitor {
+            type Value = Field;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an envelope field name")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Field, E> {
+                Ok(match name {
+                    "event_id" => Field::EventId,
+                    "type" => Field::Type,
+                    "schema" => Field::Schema,
+                    "pilot_id" => Field::PilotId,
+                    "stakeholder_id" => Field::StakeholderId,
+                    "occurred_at" => Field::OccurredAt,
+                    "recorded_at" => Field::RecordedAt,
+                    "actor" => Field::Actor,
+                    "correlation_id" => Field::CorrelationId,
+                    "causation_id" => Field::CausationId,
+                    "prev_hash" => Field::PrevHash,
+                    "hash" => Field::Hash,
+                    "data" => Field::Data,
+                    other => return Err(E::unknown_field(other, FIELDS)),
+                })
+            }
+        }
+        deserializer.deserialize_identifier(FieldVisitor)
+    }
+}
+
+#[derive(Deserialize)]
+struct Rfc3339(#[serde(with = "time::serde::rfc3339")] OffsetDateTime);
+
+/// Decodes `data` as the struct of an already known type.
+struct TypedData(EventType);
+
+impl<'de> serde::de::DeserializeSeed<'de> for TypedData {
+    type Value = Event;
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Event, D::Error> {
+        Event::deserialize_as(self.0, deserializer)
+    }
+}
+
+/// The envelope fields and its `data`, kept apart so `data` can move out on its own.
+struct Stored<'a>(StoredWire<'a>, Data<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Stored<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(WireVisitor(std::marker::PhantomData))
+    }
+}
+
+struct WireVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for WireVisitor<'a> {
+    type Value = Stored<'a>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an event envelope (a JSON object)")
+    }
+
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Stored<'a>, M::Error> {
+        use serde::de::Error;
+        let mut event_id = None;
+        let mut event_type: Option<Cow<'a, str>> = None;
+        let mut schema = None;
+        let (mut pilot_id, mut stakeholder_id, mut correlation_id, mut causation_id) =
+            (None, None, None, None);
+        let (mut occurred_at, mut recorded_at, mut actor) = (None, None, None);
+        let (mut prev_hash, mut hash, mut data) = (None, None, None);
+        let mut seen: u16 = 0;
+        while let Some(field) = map.next_key::<Field>()? {
+            let bit = 1u16 << (field as u16);
+            if seen & bit != 0 {
+                return Err(M::Error::duplicate_field(FIELDS[field as usize]));
+            }
+            seen |= bit;
+            match field {
+                Field::EventId => event_id = Some(map.next_value()?),
+                Field::Type => event_type = Some(map.next_value::<BorrowedOrOwned<'a>>()?.0),
+                Field::Schema => schema = Some(map.next_value()?),
+                Field::PilotId => pilot_id = map.next_value()?,
+                Field::StakeholderId => stakeholder_id = map.next_value()?,
+                Field::OccurredAt => occurred_at = Some(map.next_value::<Rfc3339>()?.0),
+                Field::RecordedAt => recorded_at = Some(map.next_value::<Rfc3339>()?.0),
+                Field::Actor => actor = Some(map.next_value()?),
+                Field::CorrelationId => correlation_id = map.next_value()?,
+                Field::CausationId => causation_id = map.next_value()?,
+                Field::PrevHash => prev_hash = Some(map.next_value()?),
+                Field::Hash => hash = Some(map.next_value()?),
+                Field::Data => {
+                    let known = event_type.as_deref().and_then(EventType::parse);
+                    data = Some(match (known, schema) {
+                        (Some(t), Some(CURRENT_SCHEMA)) => {
+                            Data::Typed(map.next_value_seed(TypedData(t))?)
+                        }
+                        _ => Data::Raw(map.next_value()?),
+                    });
+                }
+            }
+        }
+        let missing = |name: &'static str| M::Error::missing_field(name);
+        let wire = StoredWire {
+            event_id: event_id.ok_or_else(|| missing("event_id"))?,
+            event_type: event_type.ok_or_else(|| missing("type"))?,
+            schema: schema.ok_or_else(|| missing("schema"))?,
+            pilot_id,
+            stakeholder_id,
+            occurred_at: occurred_at.ok_or_else(|| missing("occurred_at"))?,
+            recorded_at: recorded_at.ok_or_else(|| missing("recorded_at"))?,
+            actor: actor.ok_or_else(|| missing("actor"))?,
+            correlation_id,
+            causation_id,
+            prev_hash: prev_hash.ok_or_else(|| missing("prev_hash"))?,
+            hash: hash.ok_or_else(|| missing("hash"))?,
+        };
+        Ok(Stored(wire, data.ok_or_else(|| missing("data"))?))
+    }
+}
+
+/// A string borrowed from the input where it has no escapes, owned otherwise.
+struct BorrowedOrOwned<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for BorrowedOrOwned<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = BorrowedOrOwned<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
+                Ok(BorrowedOrOwned(Cow::Borrowed(text)))
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(BorrowedOrOwned(Cow::Owned(text.to_string())))
+            }
+        }
+        deserializer.deserialize_str(Visitor(std::marker::PhantomData))
+    }
 }
 
 /// Decodes stored events, upcasting older schemas through its chain of [`Upcaster`]s.
@@ -61,14 +234,16 @@ impl Decoder {
 
     /// Decodes and validates one stored event.
     pub fn decode(&self, bytes: &[u8]) -> Result<Envelope, EventError> {
-        let wire = parse_stored(bytes)?;
-        let (event_type, event) = if wire.schema == CURRENT_SCHEMA {
-            let event_type = parse_type(&wire.event_type)?;
-            let event = Event::from_json(event_type, wire.data.get())
-                .map_err(|e| EventError::from_serde("data", e))?;
-            (event_type, event)
-        } else {
-            self.upcast(&wire)?
+        let (wire, data) = parse_stored(bytes)?;
+        let (event_type, event) = match data {
+            Data::Typed(event) => (event.event_type(), event),
+            Data::Raw(raw) if wire.schema == CURRENT_SCHEMA => {
+                let event_type = parse_type(&wire.event_type)?;
+                let event = Event::from_json(event_type, raw.get())
+                    .map_err(|e| EventError::from_serde("data", e))?;
+                (event_type, event)
+            }
+            Data::Raw(raw) => self.upcast(&wire, raw)?,
         };
         let subject = subject_of(event_type, wire.pilot_id, wire.stakeholder_id)?;
         let envelope = Envelope {
@@ -88,7 +263,11 @@ impl Decoder {
         Ok(envelope)
     }
 
-    fn upcast(&self, wire: &StoredWire<'_>) -> Result<(EventType, Event), EventError> {
+    fn upcast(
+        &self,
+        wire: &StoredWire<'_>,
+        raw: &RawValue,
+    ) -> Result<(EventType, Event), EventError> {
         if wire.schema > CURRENT_SCHEMA {
             return Err(EventError::UnsupportedSchema {
                 found: wire.schema,
@@ -97,7 +276,7 @@ impl Decoder {
         }
         let mut event_type = wire.event_type.to_string();
         let mut data: serde_json::Value =
-            serde_json::from_str(wire.data.get()).map_err(|e| EventError::Malformed {
+            serde_json::from_str(raw.get()).map_err(|e| EventError::Malformed {
                 message: e.to_string(),
             })?;
         for schema in wire.schema..CURRENT_SCHEMA {
@@ -125,18 +304,17 @@ pub fn decode(bytes: &[u8]) -> Result<Envelope, EventError> {
     Decoder::new().decode(bytes)
 }
 
-fn parse_stored(bytes: &[u8]) -> Result<StoredWire<'_>, EventError> {
-    match serde_json::from_slice(bytes) {
-        Ok(wire) => Ok(wire),
+/// Plain serde on the fast path; on failure only, a second pass records where it failed.
+fn parse_stored(bytes: &[u8]) -> Result<(StoredWire<'_>, Data<'_>), EventError> {
+    let stored: Stored<'_> = match serde_json::from_slice(bytes) {
+        Ok(stored) => stored,
         Err(_) => {
             let mut de = serde_json::Deserializer::from_slice(bytes);
-            let traced: Result<StoredWire<'_>, _> = serde_path_to_error::deserialize(&mut de);
-            match traced {
-                Ok(wire) => Ok(wire),
-                Err(error) => Err(EventError::from_serde("", error)),
-            }
+            serde_path_to_error::deserialize(&mut de)
+                .map_err(|error| EventError::from_serde("", error))?
         }
-    }
+    };
+    Ok((stored.0, stored.1))
 }
 
 fn parse_type(name: &str) -> Result<EventType, EventError> {

@@ -48,6 +48,17 @@ macro_rules! catalogue {
                 }
             }
 
+            /// Decodes `data` in place while the envelope is being parsed (the fast path).
+            pub(crate) fn deserialize_as<'de, D: serde::Deserializer<'de>>(
+                event_type: EventType,
+                deserializer: D,
+            ) -> Result<Event, D::Error> {
+                use serde::Deserialize;
+                match event_type {
+                    $(EventType::$variant => <$data>::deserialize(deserializer).map(Event::$variant)),+
+                }
+            }
+
             /// The same, from an already parsed value (the upcasting path).
             pub(crate) fn from_value(
                 event_type: EventType,

@@ -28,26 +28,38 @@ impl Hash {
 
     /// Parses 64 hex digits (either case).
     pub fn from_hex(text: &str) -> Option<Hash> {
-        let bytes = text.as_bytes();
-        if bytes.len() != 64 {
-            return None;
-        }
+        let bytes: &[u8; 64] = text.as_bytes().try_into().ok()?;
         let mut out = [0u8; 32];
+        let mut invalid = 0u8;
         for (i, pair) in bytes.chunks_exact(2).enumerate() {
-            out[i] = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
+            let (high, low) = (
+                HEX_VALUE[usize::from(pair[0])],
+                HEX_VALUE[usize::from(pair[1])],
+            );
+            invalid |= (high | low) & 0x80;
+            out[i] = (high << 4) | (low & 0x0f);
         }
-        Some(Hash(out))
+        (invalid == 0).then_some(Hash(out))
     }
 }
 
-fn hex_digit(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
+/// Hex digit values; 0x80 marks a byte that is not a hex digit. A table, because every stored
+/// event carries two hashes and this runs on every read.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [0x80u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-}
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 impl fmt::Display for Hash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -57,7 +57,7 @@ fn name(world: &World, id: &uuid::Uuid) -> String {
 
 fn print_pilots(world: &World) {
     let mut pilots: Vec<_> = world.pilots().collect();
-    pilots.sort_by_key(|p| p.history[0].1.occurred_at);
+    pilots.sort_by_key(|p| p.state.stage_history.first().map(|s| s.entered_at));
     println!(
         "{:<52} {:<14} {:>8} {:>7}  progress",
         "pilot", "stage", "support", "points"

@@ -12,6 +12,7 @@
 
 pub mod alert;
 pub mod calendar;
+pub mod chain_log;
 pub mod decide;
 pub mod ledger;
 pub mod pilot;

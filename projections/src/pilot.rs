@@ -272,10 +272,14 @@ impl PilotState {
                     recorded_for: at,
                     event_id: envelope.event_id,
                 };
-                self.metrics
-                    .entry(d.metric.clone())
-                    .or_default()
-                    .push(point);
+                // Look up before inserting: most records extend an existing series, and the
+                // key would otherwise be cloned (and freed) on every record.
+                match self.metrics.get_mut(&d.metric) {
+                    Some(series) => series.push(point),
+                    None => {
+                        self.metrics.insert(d.metric.clone(), vec![point]);
+                    }
+                }
             }
             Event::PilotScaled(d) => {
                 self.scale_ups.push(ScaleUp {

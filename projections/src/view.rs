@@ -101,21 +101,22 @@ impl World {
 fn fold_at(record: &PilotRecord, when: AsOf) -> Option<(PilotState, PilotSupport, u64)> {
     let known = |e: &Envelope| when.known_at.is_none_or(|t| e.recorded_at <= t);
     let happened = |e: &Envelope| when.as_of.is_none_or(|t| e.occurred_at <= t);
-    let retracted: HashSet<Uuid> = record
+    let chain: Vec<Envelope> = record
         .history
         .iter()
         .map(|(_, e)| e)
         .filter(|e| known(e))
+        .collect();
+    let retracted: HashSet<Uuid> = chain
+        .iter()
         .filter_map(|e| match &e.event {
             Event::EventRetracted(d) => Some(d.event_id),
             _ => None,
         })
         .collect();
-    let mut events = record
-        .history
+    let mut events = chain
         .iter()
-        .map(|(_, e)| e)
-        .filter(|e| known(e) && happened(e) && !retracted.contains(&e.event_id));
+        .filter(|e| happened(e) && !retracted.contains(&e.event_id));
     let first = events.next()?;
     let Event::PilotProposed(data) = &first.event else {
         return None;

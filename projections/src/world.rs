@@ -5,13 +5,14 @@
 //! idempotent by stream position and by `event_id`, and refuses to skip positions silently, so a
 //! projector that lost a message notices instead of serving a wrong state.
 
+use crate::chain_log::ChainLog;
 use crate::decide::{check_chain, check_references, References, Refusal};
 use crate::ledger::Ledger;
 use crate::pilot::PilotState;
 use crate::registry::Registry;
 use crate::stall::StallRules;
 use crate::support::PilotSupport;
-use pilot_events::{Envelope, Event, EventType, Hash, Stage, Subject};
+use pilot_events::{Decoder, Envelope, Event, EventError, EventType, Hash, Stage, Subject};
 use std::collections::{HashMap, HashSet};
 use thiserror::Error;
 use time::OffsetDateTime;
@@ -23,7 +24,7 @@ pub struct PilotRecord {
     pub state: PilotState,
     pub support: PilotSupport,
     /// The chain with each event's stream position, retracted events and retractions included.
-    pub history: Vec<(u64, Envelope)>,
+    pub history: ChainLog,
 }
 
 /// The head of a stakeholder's registry chain.
@@ -52,11 +53,14 @@ pub enum ProjectionError {
         event_id: Uuid,
         refusal: Refusal,
     },
+    #[error("message at stream position {position} is not a valid event: {error}")]
+    Undecodable { position: u64, error: EventError },
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct World {
     rules: StallRules,
+    decoder: Decoder,
     registry: Registry,
     registry_chains: HashMap<Uuid, RegistryChain>,
     pilots: HashMap<Uuid, PilotRecord>,
@@ -132,11 +136,42 @@ impl World {
         self.advance_to(position).map(drop)
     }
 
-    /// Applies the stored event at `position`. A refused event still consumes its position.
+    /// Reads upcast older schemas with this decoder (see `pilot_events::upcast`).
+    pub fn with_decoder(mut self, decoder: Decoder) -> Self {
+        self.decoder = decoder;
+        self
+    }
+
+    /// Applies the stored bytes at `position`: the projector's path. A message that does not
+    /// decode or is refused still consumes its position, so the fold goes on after it.
+    pub fn apply_stored(
+        &mut self,
+        position: u64,
+        bytes: &[u8],
+    ) -> Result<Applied, ProjectionError> {
+        if !self.advance_to(position)? {
+            return Ok(Applied::Duplicate);
+        }
+        match self.decoder.decode(bytes) {
+            Ok(envelope) => self.apply_at(position, envelope, Some(bytes)),
+            Err(error) => Err(ProjectionError::Undecodable { position, error }),
+        }
+    }
+
+    /// Applies a decoded stored event at `position`. A refused event still consumes its position.
     pub fn apply(&mut self, position: u64, envelope: Envelope) -> Result<Applied, ProjectionError> {
         if !self.advance_to(position)? {
             return Ok(Applied::Duplicate);
         }
+        self.apply_at(position, envelope, None)
+    }
+
+    fn apply_at(
+        &mut self,
+        position: u64,
+        envelope: Envelope,
+        stored: Option<&[u8]>,
+    ) -> Result<Applied, ProjectionError> {
         if self.seen.contains(&envelope.event_id) {
             return Ok(Applied::Duplicate);
         }
@@ -147,7 +182,7 @@ impl World {
             refusal,
         };
         self.check(&envelope).map_err(refused)?;
-        self.evolve(position, envelope).map_err(refused)?;
+        self.evolve(position, envelope, stored).map_err(refused)?;
         Ok(Applied::Applied)
     }
 
@@ -240,9 +275,14 @@ impl World {
         self.ledger.lines().any(|l| l.credited_to.contains(&id))
             || self.pilots.values().any(|p| {
                 p.support.stakeholders.contains_key(&id)
-                || p.history.iter().any(
-                    |(_, e)| matches!(&e.event, Event::ApprovalRequested(d) if d.approver_id == id),
-                )
+                    || p.state
+                        .pending_approvals
+                        .values()
+                        .any(|a| a.approver_id == id)
+                    || p.state
+                        .decided_approvals
+                        .iter()
+                        .any(|a| a.approver_id == id)
             })
     }
 
@@ -289,7 +329,8 @@ impl World {
             .map(|(_, e)| e)
             .filter(|e| !skip(&e.event_id));
         let first = events.next();
-        let Some((first, Event::PilotProposed(data))) = first.map(|e| (e, &e.event)) else {
+        let Some((first, Event::PilotProposed(data))) = first.as_ref().map(|e| (e, &e.event))
+        else {
             return Err(Refusal::UnknownPilot {
                 pilot_id: pilot.state.pilot_id,
             });
@@ -298,7 +339,7 @@ impl World {
         let mut support = PilotSupport::default();
         for envelope in events {
             if !matches!(envelope.event, Event::EventRetracted(_)) {
-                check_chain(&state, envelope, &self.rules).map_err(|refusal| {
+                check_chain(&state, &envelope, &self.rules).map_err(|refusal| {
                     Refusal::RetractionBreaksChain {
                         event_id: extra.unwrap_or_default(),
                         consequence: format!(
@@ -308,8 +349,8 @@ impl World {
                     }
                 })?;
             }
-            state.evolve(envelope);
-            support.evolve(envelope);
+            state.evolve(&envelope);
+            support.evolve(&envelope);
         }
         // Version and head cover the whole chain, retracted events included.
         state.version = pilot.state.version;
@@ -318,14 +359,19 @@ impl World {
         Ok((state, support))
     }
 
-    fn evolve(&mut self, position: u64, envelope: Envelope) -> Result<(), Refusal> {
+    fn evolve(
+        &mut self,
+        position: u64,
+        envelope: Envelope,
+        stored: Option<&[u8]>,
+    ) -> Result<(), Refusal> {
         self.seen.insert(envelope.event_id);
         match envelope.subject {
             Subject::Stakeholder(id) => {
                 self.evolve_registry(id, &envelope);
                 Ok(())
             }
-            Subject::Pilot(id) => self.evolve_pilot(id, position, envelope),
+            Subject::Pilot(id) => self.evolve_pilot(id, position, envelope, stored),
         }
     }
 
@@ -351,13 +397,21 @@ impl World {
         chain.version += 1;
     }
 
-    fn evolve_pilot(&mut self, id: Uuid, position: u64, envelope: Envelope) -> Result<(), Refusal> {
+    fn evolve_pilot(
+        &mut self,
+        id: Uuid,
+        position: u64,
+        envelope: Envelope,
+        stored: Option<&[u8]>,
+    ) -> Result<(), Refusal> {
         if let Event::PilotProposed(data) = &envelope.event {
             let state = PilotState::proposed(&envelope, data, id);
+            let mut history = ChainLog::default();
+            history.push(position, &envelope, stored);
             let record = PilotRecord {
                 state,
                 support: PilotSupport::default(),
-                history: vec![(position, envelope)],
+                history,
             };
             self.pilots.insert(id, record);
             return Ok(());
@@ -373,14 +427,14 @@ impl World {
                 }
             }
             Event::EventRetracted(d) => {
-                return self.retract(id, position, envelope.clone(), d.event_id)
+                return self.retract(id, position, &envelope, d.event_id, stored)
             }
             _ => {}
         }
         if let Some(record) = self.pilots.get_mut(&id) {
             record.state.evolve(&envelope);
             record.support.evolve(&envelope);
-            record.history.push((position, envelope));
+            record.history.push(position, &envelope, stored);
         }
         Ok(())
     }
@@ -389,8 +443,9 @@ impl World {
         &mut self,
         id: Uuid,
         position: u64,
-        envelope: Envelope,
+        envelope: &Envelope,
         target: Uuid,
+        stored: Option<&[u8]>,
     ) -> Result<(), Refusal> {
         let Some(record) = self.pilots.get(&id) else {
             return Err(Refusal::UnknownPilot { pilot_id: id });
@@ -410,7 +465,7 @@ impl World {
         if let Some(record) = self.pilots.get_mut(&id) {
             record.state = state;
             record.support = support;
-            record.history.push((position, envelope));
+            record.history.push(position, envelope, stored);
         }
         Ok(())
     }

@@ -105,7 +105,16 @@ fn retractions_are_refused_for_unknown_repeated_or_unretractable_targets() {
         ),
         "another chain"
     );
-    let proposal_id = s.world.pilot(&p.id()).unwrap().history[0].1.event_id;
+    let proposal_id = s
+        .world
+        .pilot(&p.id())
+        .unwrap()
+        .history
+        .iter()
+        .next()
+        .unwrap()
+        .1
+        .event_id;
     assert!(matches!(
         s.refusal(p, retracted(proposal_id)),
         Refusal::NotRetractable { .. }
@@ -233,4 +242,41 @@ fn a_sequence_gap_is_an_error_and_a_skip_closes_it() {
     s.world.skip(position + 1).unwrap();
     assert_eq!(s.world.apply(position + 2, next).unwrap(), Applied::Applied);
     assert_eq!(s.stage(p), Stage::Design);
+}
+
+#[test]
+fn stored_bytes_that_do_not_decode_consume_their_position_and_the_fold_goes_on() {
+    let mut s = Scenario::default();
+    let p = s.pilot();
+    let position = s.world.position();
+    let error = s
+        .world
+        .apply_stored(position + 1, b"{\"type\": \"garbage\"}")
+        .unwrap_err();
+    assert!(
+        matches!(error, ProjectionError::Undecodable { position: at, .. } if at == position + 1),
+        "{error}"
+    );
+    let next = s.envelope(p, designed());
+    let bytes = next.to_json();
+    assert_eq!(
+        s.world
+            .apply_stored(position + 2, bytes.as_bytes())
+            .unwrap(),
+        Applied::Applied
+    );
+    assert_eq!(s.stage(p), Stage::Design);
+    let kept: Vec<&[u8]> = s
+        .world
+        .pilot(&p.id())
+        .unwrap()
+        .history
+        .raw()
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(
+        kept.last().copied(),
+        Some(bytes.as_bytes()),
+        "the chain keeps the bytes as stored"
+    );
 }

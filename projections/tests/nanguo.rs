@@ -156,11 +156,14 @@ fn the_history_as_known_before_it_was_logged_is_empty() {
 fn the_lchi_approval_stalled_and_was_granted_after_it_escalated() {
     let world = nanguo();
     let lchi = &world.pilot(&LCHI).unwrap();
-    let request = lchi.history.iter().find_map(|(_, e)| match &e.event {
-        pilot_events::Event::ApprovalRequested(d) => Some((e, d)),
-        _ => None,
-    });
-    let (request, data) = request.unwrap();
+    let request = lchi
+        .history
+        .iter()
+        .find(|(_, e)| matches!(e.event, pilot_events::Event::ApprovalRequested(_)));
+    let (_, request) = request.unwrap();
+    let pilot_events::Event::ApprovalRequested(data) = &request.event else {
+        unreachable!()
+    };
     let grant = lchi
         .state
         .decided_approvals

@@ -1,0 +1,58 @@
+//! A pilot's chain as stored bytes, for the rare questions that need the whole chain:
+//! retraction (refold without an event) and time travel (fold up to a date).
+//!
+//! The fold keeps current state in typed form and the chain in the compact form it arrived
+//! in: one growing buffer per pilot, no allocation per event. Reading it back decodes, which
+//! costs microseconds per event, and happens only for those rare questions.
+
+use pilot_events::{Decoder, Envelope, CURRENT_SCHEMA};
+
+#[derive(Debug, Clone, Default)]
+pub struct ChainLog {
+    bytes: Vec<u8>,
+    /// Per event: its stream position and where its bytes end in `bytes`.
+    entries: Vec<(u64, usize)>,
+}
+
+impl ChainLog {
+    /// Appends an event. `stored` are its bytes as stored, when the caller has them and they
+    /// are of the current schema; otherwise the envelope is written out anew.
+    pub(crate) fn push(&mut self, position: u64, envelope: &Envelope, stored: Option<&[u8]>) {
+        match stored {
+            Some(bytes) if envelope.schema == CURRENT_SCHEMA => self.bytes.extend_from_slice(bytes),
+            _ => self.bytes.extend_from_slice(envelope.to_json().as_bytes()),
+        }
+        self.entries.push((position, self.bytes.len()));
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The chain in order, with stream positions. Every entry decoded once before it was
+    /// kept, so decoding it again gives the same envelope; an entry that somehow does not is
+    /// left out rather than stopping a read.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, Envelope)> + '_ {
+        let decoder = Decoder::new();
+        let starts = std::iter::once(0).chain(self.entries.iter().map(|(_, end)| *end));
+        self.entries
+            .iter()
+            .zip(starts)
+            .filter_map(move |(&(position, end), start)| {
+                Some((position, decoder.decode(&self.bytes[start..end]).ok()?))
+            })
+    }
+
+    /// The stored bytes of each event, in order (for exports).
+    pub fn raw(&self) -> impl Iterator<Item = (u64, &[u8])> + '_ {
+        let starts = std::iter::once(0).chain(self.entries.iter().map(|(_, end)| *end));
+        self.entries
+            .iter()
+            .zip(starts)
+            .map(|(&(position, end), start)| (position, &self.bytes[start..end]))
+    }
+}
