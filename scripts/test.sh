@@ -22,6 +22,17 @@ for crate in pilot-events pilot-projections; do
   fi
 done
 
+step "nats-server for the integration tests"
+# The pinned current server (tests start it themselves on free loopback ports) ...
+PILOT_NATS_SERVER=$(scripts/install-nats-server.sh)
+export PILOT_NATS_SERVER
+# ... and, where Debian's package can be had, its 2.9.10 too: one test checks that pilot
+# refuses it. Without it that test says it was skipped and why.
+if ! [ -x /usr/sbin/nats-server ] && ! [ -x /usr/bin/nats-server ] && command -v apt-get >/dev/null 2>&1; then
+  { apt-get install -y -q nats-server || { apt-get update -q && apt-get install -y -q nats-server; }; } >/dev/null 2>&1 \
+    || echo "note: Debian's nats-server package could not be installed; the old-server refusal test will skip" >&2
+fi
+
 step "cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -25,6 +25,11 @@ impl ChainLog {
         self.entries.push((position, self.bytes.len()));
     }
 
+    /// The stream position of the chain's last event.
+    pub fn last_position(&self) -> Option<u64> {
+        self.entries.last().map(|(position, _)| *position)
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -31,6 +31,7 @@ pub struct PilotRecord {
 #[derive(Debug, Clone, Copy)]
 struct RegistryChain {
     last_hash: Hash,
+    last_position: u64,
     last_occurred_at: OffsetDateTime,
     version: u64,
 }
@@ -65,7 +66,8 @@ pub struct World {
     registry_chains: HashMap<Uuid, RegistryChain>,
     pilots: HashMap<Uuid, PilotRecord>,
     ledger: Ledger,
-    seen: HashSet<Uuid>,
+    /// Every applied event and its stream position (idempotency, and answering a retried append).
+    seen: HashMap<Uuid, u64>,
     retracted: HashSet<Uuid>,
     position: u64,
 }
@@ -110,6 +112,26 @@ impl World {
 
     pub fn pilots(&self) -> impl Iterator<Item = &PilotRecord> {
         self.pilots.values()
+    }
+
+    /// The stream position an event was applied at, if it was.
+    pub fn position_of(&self, event_id: &Uuid) -> Option<u64> {
+        self.seen.get(event_id).copied()
+    }
+
+    /// The stream position of a chain's last event (0 for a chain with none): what an append
+    /// expects the store's last position on the chain's subject to be.
+    pub fn chain_position(&self, subject: Subject) -> u64 {
+        match subject {
+            Subject::Pilot(id) => self
+                .pilots
+                .get(&id)
+                .and_then(|p| p.history.last_position())
+                .unwrap_or(0),
+            Subject::Stakeholder(id) => {
+                self.registry_chains.get(&id).map_or(0, |c| c.last_position)
+            }
+        }
     }
 
     pub fn is_retracted(&self, event_id: &Uuid) -> bool {
@@ -172,7 +194,7 @@ impl World {
         envelope: Envelope,
         stored: Option<&[u8]>,
     ) -> Result<Applied, ProjectionError> {
-        if self.seen.contains(&envelope.event_id) {
+        if self.seen.contains_key(&envelope.event_id) {
             return Ok(Applied::Duplicate);
         }
         let event_id = envelope.event_id;
@@ -203,19 +225,123 @@ impl World {
     pub fn decide(&self, envelope: &Envelope) -> Result<(), Refusal> {
         match envelope.subject {
             Subject::Stakeholder(id) => self.check_registry_event(id, envelope),
-            Subject::Pilot(id) => {
-                match (self.pilots.get(&id), &envelope.event) {
-                    (None, Event::PilotProposed(_)) => {}
-                    (None, _) => return Err(Refusal::UnknownPilot { pilot_id: id }),
-                    (Some(pilot), Event::EventRetracted(d)) => {
-                        check_chain(&pilot.state, envelope, &self.rules)?;
-                        self.check_pilot_retraction(pilot, d.event_id)?;
-                    }
-                    (Some(pilot), _) => check_chain(&pilot.state, envelope, &self.rules)?,
-                }
-                check_references(self, envelope)
-            }
+            Subject::Pilot(id) => self.decide_pilot(self.pilots.get(&id), id, envelope),
         }
+    }
+
+    fn decide_pilot(
+        &self,
+        pilot: Option<&PilotRecord>,
+        id: Uuid,
+        envelope: &Envelope,
+    ) -> Result<(), Refusal> {
+        match (pilot, &envelope.event) {
+            (None, Event::PilotProposed(_)) => {}
+            (None, _) => return Err(Refusal::UnknownPilot { pilot_id: id }),
+            (Some(pilot), Event::EventRetracted(d)) => {
+                check_chain(&pilot.state, envelope, &self.rules)?;
+                self.check_pilot_retraction(pilot, d.event_id)?;
+            }
+            (Some(pilot), _) => check_chain(&pilot.state, envelope, &self.rules)?,
+        }
+        check_references(self, envelope)
+    }
+
+    /// Checks several events of one chain as if each were applied in turn (an import, or a
+    /// command that yields two events), without changing anything. Names the first refused.
+    pub fn check_batch(&self, envelopes: &[Envelope]) -> Result<(), (usize, Refusal)> {
+        let first = match envelopes {
+            [] => return Ok(()),
+            // One event needs no scratch copy of its chain.
+            [one] => return self.check(one).map_err(|refusal| (0, refusal)),
+            [first, ..] => first,
+        };
+        let subject = first.subject;
+        let (_, mut head) = self.chain_head(subject);
+        // The chain's stored bytes are copied only when a retraction in the batch needs them.
+        let needs_history = envelopes
+            .iter()
+            .any(|e| matches!(e.event, Event::EventRetracted(_)));
+        let mut scratch = match subject {
+            Subject::Pilot(id) => self.pilots.get(&id).map(|record| PilotRecord {
+                state: record.state.clone(),
+                support: record.support.clone(),
+                history: if needs_history {
+                    record.history.clone()
+                } else {
+                    ChainLog::default()
+                },
+            }),
+            Subject::Stakeholder(_) => None,
+        };
+        for (i, envelope) in envelopes.iter().enumerate() {
+            let refused = |refusal| (i, refusal);
+            if envelope.subject != subject {
+                let refusal = Refusal::Invalid(pilot_events::EventError::Field {
+                    field: "pilot_id".into(),
+                    message: "all events of one append belong to one chain".into(),
+                });
+                return Err(refused(refusal));
+            }
+            if envelope.prev_hash != head {
+                return Err(refused(Refusal::BrokenChain {
+                    expected: head.to_hex(),
+                    found: envelope.prev_hash.to_hex(),
+                }));
+            }
+            match subject {
+                Subject::Stakeholder(id) if i == 0 => {
+                    self.check_registry_event(id, envelope).map_err(refused)?
+                }
+                Subject::Stakeholder(id) => {
+                    return Err(refused(Refusal::StakeholderExists { stakeholder_id: id }));
+                }
+                Subject::Pilot(id) => {
+                    self.decide_pilot(scratch.as_ref(), id, envelope)
+                        .map_err(refused)?;
+                    scratch = Some(
+                        self.evolve_scratch(scratch, id, envelope)
+                            .map_err(refused)?,
+                    );
+                }
+            }
+            head = envelope.hash;
+        }
+        Ok(())
+    }
+
+    /// The pilot record after `envelope`, for [`World::check_batch`].
+    fn evolve_scratch(
+        &self,
+        record: Option<PilotRecord>,
+        id: Uuid,
+        envelope: &Envelope,
+    ) -> Result<PilotRecord, Refusal> {
+        let mut record = match (record, &envelope.event) {
+            (None, Event::PilotProposed(data)) => {
+                return Ok(PilotRecord {
+                    state: PilotState::proposed(envelope, data, id),
+                    support: PilotSupport::default(),
+                    history: {
+                        let mut log = ChainLog::default();
+                        log.push(0, envelope, None);
+                        log
+                    },
+                })
+            }
+            (Some(record), _) => record,
+            (None, _) => return Err(Refusal::UnknownPilot { pilot_id: id }),
+        };
+        if let Event::EventRetracted(d) = &envelope.event {
+            let (state, support) = self.refold(&record, Some(d.event_id))?;
+            record.state = state;
+            record.support = support;
+        } else {
+            record.state.evolve(envelope);
+            record.support.evolve(envelope);
+        }
+        record.history.push(0, envelope, None);
+        Ok(record)
     }
 
     /// Returns false when `position` was consumed before (a redelivery).
@@ -365,17 +491,17 @@ impl World {
         envelope: Envelope,
         stored: Option<&[u8]>,
     ) -> Result<(), Refusal> {
-        self.seen.insert(envelope.event_id);
+        self.seen.insert(envelope.event_id, position);
         match envelope.subject {
             Subject::Stakeholder(id) => {
-                self.evolve_registry(id, &envelope);
+                self.evolve_registry(id, position, &envelope);
                 Ok(())
             }
             Subject::Pilot(id) => self.evolve_pilot(id, position, envelope, stored),
         }
     }
 
-    fn evolve_registry(&mut self, id: Uuid, envelope: &Envelope) {
+    fn evolve_registry(&mut self, id: Uuid, position: u64, envelope: &Envelope) {
         match &envelope.event {
             Event::StakeholderRegistered(d) => {
                 self.registry
@@ -389,10 +515,12 @@ impl World {
         }
         let chain = self.registry_chains.entry(id).or_insert(RegistryChain {
             last_hash: Hash::ZERO,
+            last_position: 0,
             last_occurred_at: envelope.occurred_at,
             version: 0,
         });
         chain.last_hash = envelope.hash;
+        chain.last_position = position;
         chain.last_occurred_at = envelope.occurred_at;
         chain.version += 1;
     }

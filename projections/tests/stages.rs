@@ -348,3 +348,42 @@ fn an_event_that_does_not_follow_its_chain_is_refused() {
         }
     ));
 }
+
+#[test]
+fn a_batch_is_checked_as_if_applied_in_turn_and_changes_nothing() {
+    let mut s = Scenario::default();
+    let mayor = s.stakeholder("Mayor", 5);
+    let p = Subject::Pilot(Uuid::from_u128(0xabc));
+    let proposal = s.envelope(p, proposed("batched"));
+    // Seal the batch by hand: each event follows the previous one's hash.
+    let design = s.envelope(p, designed()).seal(proposal.hash);
+    let request = s
+        .envelope(p, requested("launch", mayor, Level::Municipal))
+        .seal(design.hash);
+    s.world
+        .check_batch(&[proposal.clone(), design.clone(), request.clone()])
+        .unwrap();
+    assert!(s.world.pilot(&p.id()).is_none(), "checking stores nothing");
+
+    let started = s.envelope(p, started()).seal(design.hash);
+    let (index, refusal) = s
+        .world
+        .check_batch(&[proposal.clone(), design.clone(), started])
+        .unwrap_err();
+    assert_eq!(index, 2);
+    assert!(
+        matches!(
+            refusal,
+            Refusal::WrongStage {
+                stage: Stage::Design,
+                ..
+            }
+        ),
+        "{refusal}"
+    );
+
+    let unlinked = s.envelope(p, designed()).seal(pilot_events::Hash::ZERO);
+    let (index, refusal) = s.world.check_batch(&[proposal, unlinked]).unwrap_err();
+    assert_eq!(index, 1);
+    assert!(matches!(refusal, Refusal::BrokenChain { .. }));
+}

@@ -1,0 +1,118 @@
+//! Following the JetStream log with a durable consumer, acknowledging after applying.
+
+use crate::jetstream::JetStreamLog;
+use crate::layout::EVENTS_STREAM;
+use crate::log::{LogError, Stored};
+use crate::projection::Projection;
+use crate::projector::{apply, catch_up, READ_BATCH};
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use futures::{FutureExt, StreamExt};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// The durable consumer's default name; give each projector process its own.
+pub const DEFAULT_CONSUMER: &str = "pilot-projector";
+
+fn unavailable(error: impl std::fmt::Display) -> LogError {
+    LogError::Unavailable(error.to_string())
+}
+
+impl JetStreamLog {
+    /// Catches up with the log, then applies what the durable consumer `name` delivers until
+    /// `shutdown` turns true. Acknowledges (ack-all) only after applying, so a crash between
+    /// delivery and apply means a redelivery, which the projection ignores by position.
+    #[tracing::instrument(name = "projector", skip_all, fields(consumer = name))]
+    pub async fn follow(
+        &self,
+        name: &str,
+        projection: Arc<Projection>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), LogError> {
+        let rebuilt = catch_up(self, &projection).await?;
+        tracing::info!(
+            message = "Projections caught up with the log.",
+            applied = rebuilt,
+            position = projection.position()
+        );
+        let stream = self
+            .jetstream()
+            .get_stream(EVENTS_STREAM)
+            .await
+            .map_err(unavailable)?;
+        let config = pull::Config {
+            durable_name: Some(name.to_string()),
+            ack_policy: AckPolicy::All,
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: projection.position() + 1,
+            },
+            max_ack_pending: 20_000,
+            ..Default::default()
+        };
+        let consumer = stream
+            .get_or_create_consumer(name, config)
+            .await
+            .map_err(unavailable)?;
+        let mut messages = consumer.messages().await.map_err(unavailable)?;
+        loop {
+            let first = tokio::select! {
+                next = messages.next() => next,
+                _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+            };
+            let Some(first) = first else {
+                return Err(LogError::Unavailable("consumer closed".into()));
+            };
+            let mut batch = vec![first.map_err(unavailable)?];
+            // Take what is already buffered, without waiting, so a burst is applied in one lock.
+            while batch.len() < READ_BATCH {
+                match messages.next().now_or_never() {
+                    Some(Some(message)) => batch.push(message.map_err(unavailable)?),
+                    _ => break,
+                }
+            }
+            let stored: Vec<Stored> = batch
+                .iter()
+                .filter_map(|m| {
+                    Some(Stored {
+                        position: m.info().ok()?.stream_sequence,
+                        bytes: m.payload.clone(),
+                    })
+                })
+                .collect();
+            apply(self, &projection, &stored).await?;
+            if let Some(last) = batch.last() {
+                last.ack().await.map_err(unavailable)?;
+            }
+        }
+    }
+}
+
+impl JetStreamLog {
+    /// [`JetStreamLog::follow`], started again after every failure (a server restart, a lost
+    /// connection) with a bounded backoff, until `shutdown` turns true. The projector never
+    /// stops for a failure of the server; it says so in the log and resumes.
+    pub async fn run_projector(
+        &self,
+        name: &str,
+        projection: Arc<Projection>,
+        shutdown: watch::Receiver<bool>,
+    ) {
+        let mut backoff = std::time::Duration::from_millis(100);
+        loop {
+            match self
+                .follow(name, projection.clone(), shutdown.clone())
+                .await
+            {
+                Ok(()) => return,
+                Err(error) => {
+                    tracing::warn!(message = "Projector interrupted; resuming.", %error, retry_in_ms = backoff.as_millis() as u64);
+                }
+            }
+            let mut stop = shutdown.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! The JetStream event log: the system of record.
+//!
+//! - Append: one message per event on its chain's subject, `Nats-Msg-Id` = event_id so a retry
+//!   never duplicates, and `Nats-Expected-Last-Subject-Sequence` = the chain's last position so
+//!   two writers cannot both extend the same chain. Several events of one chain go in one
+//!   atomic batch (server 2.12+, ADR-50): all are stored or none.
+//! - Read one chain: batched direct gets by subject (`next_by_subj`), served from the stream's
+//!   subject index, without a consumer and without scanning other chains.
+//! - Read the log: batched direct gets by sequence.
+
+use crate::layout::{chain_subject, Layout, EVENTS_STREAM, QUARANTINE_STREAM};
+use crate::log::{chain_key, EventLog, LogError, Outgoing, Stored};
+use crate::version;
+use async_nats::header::{self, HeaderMap};
+use async_nats::jetstream::context::PublishErrorKind;
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::{self, Context, ErrorCode};
+use async_nats::Client;
+use bytes::Bytes;
+use futures::StreamExt;
+use pilot_events::Subject;
+use std::time::Duration;
+use thiserror::Error;
+
+/// Headers of a quarantined message: why it was set aside, and where it stood in the log.
+pub const QUARANTINE_REASON: &str = "Pilot-Quarantine-Reason";
+pub const QUARANTINE_POSITION: &str = "Pilot-Position";
+
+/// How many messages one direct-get request asks for.
+const READ_BATCH: usize = 512;
+/// How long a read waits for the server before giving up.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Error)]
+pub enum ConnectError {
+    #[error("cannot connect to NATS at {url}: {message}")]
+    Connect { url: String, message: String },
+    #[error(transparent)]
+    Version(#[from] version::VersionError),
+    #[error(transparent)]
+    Layout(#[from] crate::layout::LayoutError),
+}
+
+#[derive(Debug, Clone)]
+pub struct JetStreamLog {
+    client: Client,
+    js: Context,
+}
+
+impl JetStreamLog {
+    /// Connects, refuses servers older than 2.11, and creates or verifies the streams.
+    pub async fn connect(url: &str, layout: &Layout) -> Result<Self, ConnectError> {
+        let client = async_nats::connect(url)
+            .await
+            .map_err(|e| ConnectError::Connect {
+                url: url.to_string(),
+                message: e.to_string(),
+            })?;
+        Self::with_client(client, layout).await
+    }
+
+    /// The same, on a client the caller configured (auth, TLS, cluster URLs).
+    pub async fn with_client(client: Client, layout: &Layout) -> Result<Self, ConnectError> {
+        version::check(&client.server_info().version)?;
+        let js = jetstream::new(client.clone());
+        layout.ensure(&js).await?;
+        Ok(JetStreamLog { client, js })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn jetstream(&self) -> &Context {
+        &self.js
+    }
+
+    async fn publish_one(
+        &self,
+        subject: &str,
+        expected_last: u64,
+        event: &Outgoing,
+    ) -> Result<u64, PublishFailure> {
+        let message = PublishMessage::build()
+            .payload(event.bytes.clone())
+            .message_id(event.event_id.to_string())
+            .expected_last_subject_sequence(expected_last);
+        let ack = self
+            .js
+            .send_publish(subject.to_string(), message)
+            .await
+            .map_err(PublishFailure::from)?;
+        let ack = ack.await.map_err(PublishFailure::from)?;
+        Ok(ack.sequence)
+    }
+
+    /// An atomic batch (ADR-50): every message carries the batch id and its place in it; the
+    /// first carries the chain's expected last position; the last commits.
+    async fn publish_batch(
+        &self,
+        subject: &str,
+        expected_last: u64,
+        events: &[Outgoing],
+    ) -> Result<Vec<u64>, PublishFailure> {
+        let batch_id = uuid::Uuid::now_v7().simple().to_string();
+        let count = events.len();
+        for (i, event) in events.iter().enumerate() {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::NATS_MESSAGE_ID, event.event_id.to_string().as_str());
+            headers.insert(header::NATS_BATCH_ID, batch_id.as_str());
+            headers.insert(header::NATS_BATCH_SEQUENCE, (i + 1).to_string().as_str());
+            if i == 0 {
+                headers.insert(
+                    header::NATS_EXPECTED_LAST_SUBJECT_SEQUENCE,
+                    expected_last.to_string().as_str(),
+                );
+            }
+            if i + 1 < count {
+                // Intermediate messages are plain publishes: the server holds them until commit.
+                self.client
+                    .publish_with_headers(subject.to_string(), headers, event.bytes.clone())
+                    .await
+                    .map_err(|e| PublishFailure::Unavailable(e.to_string()))?;
+            } else {
+                headers.insert(header::NATS_BATCH_COMMIT, header::NATS_BATCH_COMMIT_FINAL);
+                let message = PublishMessage::build()
+                    .payload(event.bytes.clone())
+                    .headers(headers);
+                let ack = self
+                    .js
+                    .send_publish(subject.to_string(), message)
+                    .await
+                    .map_err(PublishFailure::from)?;
+                let ack = ack.await.map_err(PublishFailure::from)?;
+                let last = ack.sequence;
+                let first = last + 1 - count as u64;
+                return Ok((first..=last).collect());
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// The chain's last stored message: its position and `Nats-Msg-Id`.
+    async fn chain_tail(&self, chain: Subject) -> Result<Option<(u64, String)>, LogError> {
+        let subject = chain_subject(chain);
+        let stream = self
+            .js
+            .get_stream_no_info(EVENTS_STREAM)
+            .await
+            .map_err(unavailable)?;
+        match stream.direct_get_last_for_subject(subject).await {
+            Ok(message) => {
+                let id = message
+                    .headers
+                    .get(header::NATS_MESSAGE_ID)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+                Ok(Some((message.sequence, id)))
+            }
+            Err(e) if e.kind() == async_nats::jetstream::stream::DirectGetErrorKind::NotFound => {
+                Ok(None)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Batched direct get: up to `batch` messages from `seq` on, of `subject` when given.
+    async fn direct_batch(
+        &self,
+        stream: &str,
+        seq: u64,
+        subject: Option<&str>,
+        batch: usize,
+    ) -> Result<Vec<Headed>, LogError> {
+        let mut request = serde_json::json!({ "seq": seq, "batch": batch });
+        if let Some(subject) = subject {
+            request["next_by_subj"] = serde_json::Value::String(subject.to_string());
+        }
+        let inbox = self.client.new_inbox();
+        let mut replies = self
+            .client
+            .subscribe(inbox.clone())
+            .await
+            .map_err(unavailable)?;
+        let api = format!("$JS.API.DIRECT.GET.{stream}");
+        self.client
+            .publish_with_reply(api, inbox, Bytes::from(request.to_string()))
+            .await
+            .map_err(unavailable)?;
+        let mut out = Vec::with_capacity(batch.min(READ_BATCH));
+        loop {
+            let message = tokio::time::timeout(READ_TIMEOUT, replies.next())
+                .await
+                .map_err(|_| LogError::Unavailable("direct get timed out".into()))?
+                .ok_or_else(|| LogError::Unavailable("direct get subscription closed".into()))?;
+            match message.status.map(|s| s.as_u16()) {
+                // 204: end of batch; 404: nothing (more) to get.
+                Some(204) | Some(404) => break,
+                Some(status) if status != 200 => {
+                    return Err(LogError::Refused(format!(
+                        "direct get answered {status}: {}",
+                        message.description.unwrap_or_default()
+                    )))
+                }
+                _ => {}
+            }
+            let position = message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(header::NATS_SEQUENCE))
+                .and_then(|v| v.as_str().parse::<u64>().ok())
+                .ok_or_else(|| {
+                    LogError::Refused("direct get reply without Nats-Sequence".into())
+                })?;
+            out.push(Headed {
+                stored: Stored {
+                    position,
+                    bytes: message.payload,
+                },
+                headers: message.headers,
+            });
+            if out.len() >= batch {
+                break;
+            }
+        }
+        let _ = replies.unsubscribe().await;
+        Ok(out)
+    }
+}
+
+/// A message from a direct get, with its headers.
+struct Headed {
+    stored: Stored,
+    headers: Option<HeaderMap>,
+}
+
+/// "atomic publish batch contains duplicate message id".
+const BATCH_DUPLICATE_MESSAGE_ID: u64 = 10201;
+
+/// What a publish can end in, before it is turned into a [`LogError`].
+#[derive(Debug)]
+enum PublishFailure {
+    /// Codes 10071 and 10164: the chain's last position is not the expected one.
+    WrongLastSequence,
+    Refused(String),
+    Unavailable(String),
+}
+
+impl From<async_nats::jetstream::context::PublishError> for PublishFailure {
+    fn from(error: async_nats::jetstream::context::PublishError) -> Self {
+        let code = std::error::Error::source(&error)
+            .and_then(|s| s.downcast_ref::<jetstream::Error>())
+            .map(|e| e.error_code());
+        match (error.kind(), code) {
+            (PublishErrorKind::WrongLastSequence, _) => PublishFailure::WrongLastSequence,
+            (
+                _,
+                Some(
+                    ErrorCode::STREAM_WRONG_LAST_SEQUENCE
+                    | ErrorCode::STREAM_WRONG_LAST_SEQUENCE_CONSTANT,
+                ),
+            ) => PublishFailure::WrongLastSequence,
+            // A retried atomic batch: its message ids are already stored (ADR-50 refuses the
+            // whole batch rather than deduplicating it). Settled like a conflict, by the tail.
+            (_, Some(ErrorCode(BATCH_DUPLICATE_MESSAGE_ID))) => PublishFailure::WrongLastSequence,
+            (PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe, _) => {
+                PublishFailure::Unavailable(error.to_string())
+            }
+            _ => PublishFailure::Refused(format!(
+                "{error} ({})",
+                std::error::Error::source(&error)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+            )),
+        }
+    }
+}
+
+fn unavailable(error: impl std::fmt::Display) -> LogError {
+    LogError::Unavailable(error.to_string())
+}
+
+impl EventLog for JetStreamLog {
+    async fn append(
+        &self,
+        chain: Subject,
+        expected_last: u64,
+        events: Vec<Outgoing>,
+    ) -> Result<Vec<u64>, LogError> {
+        let subject = chain_subject(chain);
+        let result = match events.as_slice() {
+            [] => return Ok(Vec::new()),
+            [one] => self
+                .publish_one(&subject, expected_last, one)
+                .await
+                .map(|p| vec![p]),
+            many => self.publish_batch(&subject, expected_last, many).await,
+        };
+        match result {
+            Ok(positions) => Ok(positions),
+            Err(PublishFailure::WrongLastSequence) => {
+                // From 2.12 the expected-sequence check runs before deduplication, so a retry of
+                // an append that did land meets a conflict: it succeeded if its last event is
+                // the chain's last.
+                let tail = self.chain_tail(chain).await?;
+                let last_id = events.last().map(|e| e.event_id.to_string());
+                match tail {
+                    Some((position, id)) if Some(&id) == last_id.as_ref() => {
+                        let first = position + 1 - events.len() as u64;
+                        Ok((first..=position).collect())
+                    }
+                    tail => Err(LogError::Conflict {
+                        chain: chain_key(chain),
+                        expected: expected_last,
+                        found: tail.map_or(0, |(position, _)| position),
+                    }),
+                }
+            }
+            Err(PublishFailure::Refused(message)) => Err(LogError::Refused(message)),
+            Err(PublishFailure::Unavailable(message)) => Err(LogError::Unavailable(message)),
+        }
+    }
+
+    async fn read_chain(&self, chain: Subject, after: u64) -> Result<Vec<Stored>, LogError> {
+        let subject = chain_subject(chain);
+        let mut out = Vec::new();
+        let mut next = after + 1;
+        loop {
+            let batch: Vec<Stored> = self
+                .direct_batch(EVENTS_STREAM, next, Some(&subject), READ_BATCH)
+                .await?
+                .into_iter()
+                .map(|h| h.stored)
+                .collect();
+            let done = batch.len() < READ_BATCH;
+            if let Some(last) = batch.last() {
+                next = last.position + 1;
+            }
+            out.extend(batch);
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn read_from(&self, from: u64, max: usize) -> Result<Vec<Stored>, LogError> {
+        let batch = self
+            .direct_batch(EVENTS_STREAM, from.max(1), None, max.clamp(1, READ_BATCH))
+            .await?;
+        Ok(batch.into_iter().map(|h| h.stored).collect())
+    }
+
+    async fn quarantine(&self, stored: &Stored, reason: &str) -> Result<(), LogError> {
+        // Header values are single lines.
+        let reason: String = reason
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let message = PublishMessage::build()
+            .payload(stored.bytes.clone())
+            .message_id(format!("quarantine-{}", stored.position))
+            .header(QUARANTINE_REASON, reason.as_str())
+            .header(QUARANTINE_POSITION, stored.position.to_string().as_str());
+        let subject = format!("pilot.quarantine.{}", stored.position);
+        let ack = self
+            .js
+            .send_publish(subject, message)
+            .await
+            .map_err(unavailable)?;
+        ack.await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn quarantined(&self) -> Result<Vec<(u64, String, Bytes)>, LogError> {
+        let mut out = Vec::new();
+        let mut next = 1;
+        loop {
+            let batch = self
+                .direct_batch(QUARANTINE_STREAM, next, None, READ_BATCH)
+                .await?;
+            let done = batch.len() < READ_BATCH;
+            for headed in batch {
+                next = headed.stored.position + 1;
+                let header = |name: &str| {
+                    headed
+                        .headers
+                        .as_ref()
+                        .and_then(|h| h.get(name))
+                        .map(|v| v.to_string())
+                };
+                let position = header(QUARANTINE_POSITION)
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(0);
+                out.push((
+                    position,
+                    header(QUARANTINE_REASON).unwrap_or_default(),
+                    headed.stored.bytes,
+                ));
+            }
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn last_position(&self) -> Result<u64, LogError> {
+        let stream = self
+            .js
+            .get_stream_no_info(EVENTS_STREAM)
+            .await
+            .map_err(unavailable)?;
+        let info = stream.get_info().await.map_err(unavailable)?;
+        Ok(info.state.last_sequence)
+    }
+}

@@ -1,0 +1,205 @@
+//! Where pilot-tracker keeps things in JetStream, created or verified at start-up.
+//!
+//! | stream | subjects | what |
+//! |---|---|---|
+//! | `PILOT_EVENTS` | `pilot.events.p.<pilot_id>`, `pilot.events.s.<stakeholder_id>` | every event, one subject per chain |
+//! | `PILOT_QUARANTINE` | `pilot.quarantine.<position>` | messages the projector could not apply, with the reason |
+//! | `PILOT_ALERTS` | `pilot.alerts.>` | alert events (the alerter) |
+//!
+//! Events and quarantine are file-stored, deny deletes and purges, and deduplicate by
+//! `Nats-Msg-Id` within `duplicate_window`. Direct gets are allowed so one chain is read
+//! without a consumer, and atomic batches so several events of one chain land all or nothing.
+//! An existing stream whose configuration differs is reported, never changed: an operator
+//! decides, because a silent update could drop protections such as `deny_delete`.
+
+use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, StorageType};
+use async_nats::jetstream::Context;
+use std::time::Duration;
+use thiserror::Error;
+
+pub const EVENTS_STREAM: &str = "PILOT_EVENTS";
+pub const EVENTS_SUBJECTS: &str = "pilot.events.>";
+pub const QUARANTINE_STREAM: &str = "PILOT_QUARANTINE";
+pub const QUARANTINE_SUBJECTS: &str = "pilot.quarantine.>";
+pub const ALERTS_STREAM: &str = "PILOT_ALERTS";
+pub const ALERTS_SUBJECTS: &str = "pilot.alerts.>";
+
+/// The subject of one chain's events.
+pub fn chain_subject(chain: pilot_events::Subject) -> String {
+    format!("pilot.events.{}", crate::log::chain_key(chain))
+}
+
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// 1 for a single server, 3 for a cluster (every event on three servers before it is acked).
+    pub replicas: usize,
+    /// How long a retried `Nats-Msg-Id` is recognised by the server itself.
+    pub duplicate_window: Duration,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            replicas: 1,
+            duplicate_window: Duration::from_secs(120),
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum LayoutError {
+    #[error("stream {stream} exists with a different configuration ({}); pilot-tracker does not change existing streams: fix them with `nats stream edit` or point pilot at another server", differences.join("; "))]
+    Mismatch {
+        stream: String,
+        differences: Vec<String>,
+    },
+    #[error("cannot create or read stream {stream}: {message}")]
+    Unavailable { stream: String, message: String },
+}
+
+impl Layout {
+    pub fn configs(&self) -> Vec<Config> {
+        vec![
+            self.stream(
+                EVENTS_STREAM,
+                EVENTS_SUBJECTS,
+                "pilot-tracker events: one subject per chain",
+            ),
+            self.stream(
+                QUARANTINE_STREAM,
+                QUARANTINE_SUBJECTS,
+                "messages the projector could not apply, with the reason",
+            ),
+            self.stream(ALERTS_STREAM, ALERTS_SUBJECTS, "pilot-tracker alert events"),
+        ]
+    }
+
+    fn stream(&self, name: &str, subjects: &str, description: &str) -> Config {
+        Config {
+            name: name.to_string(),
+            subjects: vec![subjects.to_string()],
+            description: Some(description.to_string()),
+            storage: StorageType::File,
+            retention: RetentionPolicy::Limits,
+            discard: DiscardPolicy::New,
+            num_replicas: self.replicas,
+            duplicate_window: self.duplicate_window,
+            deny_delete: true,
+            deny_purge: true,
+            allow_direct: true,
+            allow_atomic_publish: true,
+            // Unlimited: an event store never drops history to make room.
+            max_messages: -1,
+            max_bytes: -1,
+            ..Config::default()
+        }
+    }
+
+    /// Creates every stream that is missing and checks the ones that exist.
+    pub async fn ensure(&self, js: &Context) -> Result<(), LayoutError> {
+        for wanted in self.configs() {
+            let stream = wanted.name.clone();
+            let unavailable = |e: &dyn std::fmt::Display| LayoutError::Unavailable {
+                stream: stream.clone(),
+                message: e.to_string(),
+            };
+            match js.get_stream(&wanted.name).await {
+                Ok(mut existing) => {
+                    let info = existing.info().await.map_err(|e| unavailable(&e))?;
+                    let differences = differences(&wanted, &info.config);
+                    if !differences.is_empty() {
+                        return Err(LayoutError::Mismatch {
+                            stream,
+                            differences,
+                        });
+                    }
+                }
+                Err(e) if is_not_found(&e) => {
+                    js.create_stream(wanted.clone())
+                        .await
+                        .map_err(|e| unavailable(&e))?;
+                    tracing::info!(message = "Created stream.", stream = %wanted.name);
+                }
+                Err(e) => return Err(unavailable(&e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The settings pilot-tracker relies on, compared one by one so the report says which differ.
+fn differences(wanted: &Config, found: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut check = |name: &str, wanted: String, found: String| {
+        if wanted != found {
+            out.push(format!("{name} is {found}, expected {wanted}"));
+        }
+    };
+    check(
+        "subjects",
+        format!("{:?}", wanted.subjects),
+        format!("{:?}", found.subjects),
+    );
+    check(
+        "storage",
+        format!("{:?}", wanted.storage),
+        format!("{:?}", found.storage),
+    );
+    check(
+        "retention",
+        format!("{:?}", wanted.retention),
+        format!("{:?}", found.retention),
+    );
+    check(
+        "num_replicas",
+        wanted.num_replicas.to_string(),
+        found.num_replicas.to_string(),
+    );
+    check(
+        "duplicate_window",
+        format!("{:?}", wanted.duplicate_window),
+        format!("{:?}", found.duplicate_window),
+    );
+    check(
+        "deny_delete",
+        wanted.deny_delete.to_string(),
+        found.deny_delete.to_string(),
+    );
+    check(
+        "deny_purge",
+        wanted.deny_purge.to_string(),
+        found.deny_purge.to_string(),
+    );
+    check(
+        "allow_direct",
+        wanted.allow_direct.to_string(),
+        found.allow_direct.to_string(),
+    );
+    check(
+        "allow_atomic_publish",
+        wanted.allow_atomic_publish.to_string(),
+        found.allow_atomic_publish.to_string(),
+    );
+    check(
+        "max_messages",
+        wanted.max_messages.to_string(),
+        found.max_messages.to_string(),
+    );
+    check(
+        "max_bytes",
+        wanted.max_bytes.to_string(),
+        found.max_bytes.to_string(),
+    );
+    check(
+        "max_age",
+        format!("{:?}", wanted.max_age),
+        format!("{:?}", found.max_age),
+    );
+    out
+}
+
+fn is_not_found(error: &async_nats::jetstream::context::GetStreamError) -> bool {
+    use async_nats::jetstream::context::GetStreamErrorKind;
+    use async_nats::jetstream::ErrorCode;
+    matches!(error.kind(), GetStreamErrorKind::JetStream(e) if e.error_code() == ErrorCode::STREAM_NOT_FOUND)
+}

@@ -1,0 +1,17 @@
+//! pilot-tracker's event store: NATS JetStream as the system of record.
+//!
+//! - [`log`]: the [`log::EventLog`] contract; [`memory`] and [`jetstream`] implement it.
+//! - [`layout`]: streams and subjects, created or verified at start-up.
+//! - [`version`]: refuses servers older than 2.11.
+
+pub mod follow;
+pub mod jetstream;
+pub mod layout;
+pub mod log;
+pub mod memory;
+pub mod projection;
+pub mod projector;
+pub mod version;
+pub mod writer;
+
+pub use log::{EventLog, LogError, Outgoing, Stored};

@@ -1,0 +1,98 @@
+//! The event log: what pilot-tracker needs from a store, and nothing about how it stores.
+//!
+//! Two implementations live behind [`EventLog`]: [`crate::memory::MemoryLog`] for unit tests
+//! and [`crate::jetstream::JetStreamLog`], the system of record. One conformance suite
+//! (`tests/conformance.rs`) runs against both, so the in-memory log cannot drift from the
+//! real one.
+
+use bytes::Bytes;
+use pilot_events::Subject;
+use std::future::Future;
+use thiserror::Error;
+use uuid::Uuid;
+
+/// One stored message: its position in the whole log (the stream sequence) and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub position: u64,
+    pub bytes: Bytes,
+}
+
+/// One sealed event on its way into the log.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Deduplication key: a retried append with the same id never stores the event twice.
+    pub event_id: Uuid,
+    pub bytes: Bytes,
+}
+
+#[derive(Debug, Error)]
+pub enum LogError {
+    /// The chain moved on since the caller read it (another writer appended first).
+    #[error("chain {chain} has moved on: its last event is at position {found}, not {expected}")]
+    Conflict {
+        chain: String,
+        expected: u64,
+        found: u64,
+    },
+    /// The store refused the request for a reason of its own (limits, configuration).
+    #[error("the event store refused the request: {0}")]
+    Refused(String),
+    /// The store could not be reached or did not answer in time; the append may or may not
+    /// have happened, and retrying with the same event ids is safe.
+    #[error("the event store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// What the writer and the projector need from a store.
+pub trait EventLog: Send + Sync + 'static {
+    /// Appends `events` to `chain`, all or nothing, provided the chain's last stored event is
+    /// at `expected_last` (0 for an empty chain). Returns each event's position. Events whose
+    /// ids are already stored as the chain's latest (a retry) are not stored again: their
+    /// existing positions are returned.
+    fn append(
+        &self,
+        chain: Subject,
+        expected_last: u64,
+        events: Vec<Outgoing>,
+    ) -> impl Future<Output = Result<Vec<u64>, LogError>> + Send;
+
+    /// The chain's events after position `after` (0: all), in order, without scanning others.
+    fn read_chain(
+        &self,
+        chain: Subject,
+        after: u64,
+    ) -> impl Future<Output = Result<Vec<Stored>, LogError>> + Send;
+
+    /// Up to `max` messages of the whole log from position `from` on, in order.
+    fn read_from(
+        &self,
+        from: u64,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<Stored>, LogError>> + Send;
+
+    /// The position of the last message in the log (0 when empty).
+    fn last_position(&self) -> impl Future<Output = Result<u64, LogError>> + Send;
+
+    /// Keeps a message the projector cannot apply on the dead-letter subject, with the reason.
+    /// Idempotent by position.
+    fn quarantine(
+        &self,
+        stored: &Stored,
+        reason: &str,
+    ) -> impl Future<Output = Result<(), LogError>> + Send;
+
+    /// Everything quarantined so far: (position, reason, bytes).
+    fn quarantined(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(u64, String, Bytes)>, LogError>> + Send;
+}
+
+/// The subject token of a chain, shared by every implementation so positions and chains
+/// mean the same everywhere.
+pub fn chain_key(chain: Subject) -> String {
+    match chain {
+        Subject::Pilot(id) => format!("p.{id}"),
+        Subject::Stakeholder(id) => format!("s.{id}"),
+    }
+}

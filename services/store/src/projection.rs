@@ -1,0 +1,104 @@
+//! The live projection: one [`World`] shared by the projector (the only writer) and readers,
+//! with its stream position published so writers and readers can wait for it.
+
+use crate::log::Stored;
+use pilot_projections::{Applied, ProjectionError, World};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{RwLock, RwLockReadGuard};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// A message the projector could not apply: kept on the dead-letter subject with its reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    pub position: u64,
+    pub reason: String,
+}
+
+/// Counters for /metrics and for tests.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub applied: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub quarantined: AtomicU64,
+}
+
+#[derive(Debug)]
+pub struct Projection {
+    world: RwLock<World>,
+    position: watch::Sender<u64>,
+    pub counters: Counters,
+}
+
+impl Projection {
+    pub fn new(world: World) -> Self {
+        let position = world.position();
+        Projection {
+            world: RwLock::new(world),
+            position: watch::Sender::new(position),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Read access to the projections. Hold it briefly and never across an `.await`.
+    pub fn read(&self) -> RwLockReadGuard<'_, World> {
+        self.world
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The stream position the projections have reached.
+    pub fn position(&self) -> u64 {
+        *self.position.borrow()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.position.subscribe()
+    }
+
+    /// Waits until the projections have reached `position`; false if `timeout` passed first.
+    pub async fn wait_for(&self, position: u64, timeout: Duration) -> bool {
+        let mut receiver = self.position.subscribe();
+        let reached = tokio::time::timeout(timeout, receiver.wait_for(|p| *p >= position)).await;
+        matches!(reached, Ok(Ok(_)))
+    }
+
+    /// Applies stored messages in order. Messages that do not decode or are refused are
+    /// returned for quarantine; they never stop the fold. A gap is returned as an error so
+    /// the caller reads the missing messages first.
+    pub fn apply(&self, batch: &[Stored]) -> Result<Vec<(Stored, Quarantined)>, ProjectionError> {
+        let mut quarantine = Vec::new();
+        let mut world = self
+            .world
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for stored in batch {
+            match world.apply_stored(stored.position, &stored.bytes) {
+                Ok(Applied::Applied) => {
+                    self.counters.applied.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(Applied::Duplicate) => {
+                    self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(gap @ ProjectionError::SequenceGap { .. }) => {
+                    self.position.send_replace(world.position());
+                    return Err(gap);
+                }
+                Err(error) => {
+                    self.counters.quarantined.fetch_add(1, Ordering::Relaxed);
+                    let reason = error.to_string();
+                    tracing::warn!(message = "Quarantined a message the projections cannot apply.", position = stored.position, %reason);
+                    quarantine.push((
+                        stored.clone(),
+                        Quarantined {
+                            position: stored.position,
+                            reason,
+                        },
+                    ));
+                }
+            }
+        }
+        self.position.send_replace(world.position());
+        Ok(quarantine)
+    }
+}

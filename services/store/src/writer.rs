@@ -1,0 +1,286 @@
+//! The writer: decides, seals and appends, with optimistic concurrency per chain.
+//!
+//! The append path reads no history: the chain's version, last hash and last position come
+//! from the live projection. Decisions and the hash chain run before anything is published.
+//! Within one process appends to the same chain queue behind a per-chain lock (so they do not
+//! fight each other); across processes the store's expected-position check arbitrates, and
+//! the loser catches up and tries again.
+
+use crate::log::{EventLog, LogError, Outgoing};
+use crate::projection::Projection;
+use bytes::Bytes;
+use pilot_events::{Actor, Envelope, Event, Hash, Subject, CURRENT_SCHEMA};
+use pilot_projections::Refusal;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use thiserror::Error;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// How long an append waits for the projection to show what the store now holds.
+const PROJECTION_WAIT: Duration = Duration::from_secs(5);
+/// How many times an append without `expected_version` retries after losing a race.
+const MAX_ATTEMPTS: usize = 1_000;
+/// The longest pause between two attempts; pauses are random up to a bound that doubles with
+/// each lost race, so writers that collided do not collide again in lockstep.
+const MAX_BACKOFF_MS: u64 = 32;
+
+/// An event as a writer submits it: the store sets `recorded_at`, `prev_hash` and `hash`, and
+/// an `event_id` (UUID v7) when the writer brings none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    pub event_id: Option<Uuid>,
+    pub subject: Subject,
+    pub occurred_at: OffsetDateTime,
+    pub actor: Actor,
+    pub correlation_id: Option<Uuid>,
+    pub causation_id: Option<Uuid>,
+    pub event: Event,
+}
+
+/// A stored event with its place: chain version and stream position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub envelope: Envelope,
+    pub version: u64,
+    pub position: u64,
+}
+
+#[derive(Debug, Error)]
+pub enum AppendError {
+    #[error("nothing to append: give at least one event")]
+    Empty,
+    #[error("event {index} of the request refused: {refusal}")]
+    Refused { index: usize, refusal: Refusal },
+    #[error("version conflict: the chain is at version {current}, not {expected}; read it again and retry")]
+    Conflict { expected: u64, current: u64 },
+    #[error(
+        "some but not all of these event ids are already stored; send the remaining events alone"
+    )]
+    PartlyStored,
+    #[error("gave up after {attempts} attempts: other writers kept extending this chain")]
+    Contended { attempts: usize },
+    #[error("the projections did not reach stream position {position} in time; the store may be ahead of this process")]
+    Lagging { position: u64 },
+    #[error(transparent)]
+    Log(#[from] LogError),
+}
+
+/// A random pause below a bound that doubles per attempt (full jitter).
+fn backoff(attempt: usize) -> Duration {
+    let bound_ms = (1u64 << attempt.min(6)).min(MAX_BACKOFF_MS);
+    // The random bits of a fresh UUID v7 are jitter enough; no generator crate needed.
+    let random = (Uuid::now_v7().as_u128() & u128::from(u64::MAX)) as u64;
+    Duration::from_micros(random % (bound_ms * 1_000))
+}
+
+/// The wall clock by default; tests and replays pass their own.
+pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
+
+pub struct Writer<L> {
+    log: Arc<L>,
+    projection: Arc<Projection>,
+    chain_locks: Mutex<HashMap<Subject, Arc<tokio::sync::Mutex<()>>>>,
+    clock: Clock,
+}
+
+impl<L> std::fmt::Debug for Writer<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("position", &self.projection.position())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<L: EventLog> Writer<L> {
+    pub fn new(log: Arc<L>, projection: Arc<Projection>) -> Self {
+        Writer {
+            log,
+            projection,
+            chain_locks: Mutex::default(),
+            clock: Arc::new(OffsetDateTime::now_utc),
+        }
+    }
+
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn projection(&self) -> &Arc<Projection> {
+        &self.projection
+    }
+
+    /// Appends events of one chain, all or nothing. With `expected_version`, refuses with
+    /// [`AppendError::Conflict`] unless the chain is at that version; without it, retries
+    /// after losing a race with another writer. Retrying a request with the same event ids
+    /// returns what was stored the first time.
+    #[tracing::instrument(name = "append", skip_all, fields(events = drafts.len(), expected_version))]
+    pub async fn append(
+        &self,
+        drafts: Vec<Draft>,
+        expected_version: Option<u64>,
+    ) -> Result<Vec<StoredEvent>, AppendError> {
+        let subject = drafts
+            .first()
+            .map(|d| d.subject)
+            .ok_or(AppendError::Empty)?;
+        let lock = self.chain_lock(subject);
+        let _guard = lock.lock().await;
+        if let Some(stored) = self.already_stored(subject, &drafts).await? {
+            return Ok(stored);
+        }
+        let drafts: Vec<Draft> = drafts
+            .into_iter()
+            .map(|d| Draft {
+                event_id: Some(d.event_id.unwrap_or_else(Uuid::now_v7)),
+                ..d
+            })
+            .collect();
+        for attempt in 1..=MAX_ATTEMPTS {
+            let (envelopes, version, last_position) =
+                self.seal(subject, &drafts, expected_version)?;
+            let outgoing = envelopes
+                .iter()
+                .map(|e| Outgoing {
+                    event_id: e.event_id,
+                    bytes: Bytes::from(e.to_json()),
+                })
+                .collect();
+            match self.log.append(subject, last_position, outgoing).await {
+                Ok(positions) => {
+                    let last = positions.last().copied().unwrap_or(last_position);
+                    if !self.projection.wait_for(last, PROJECTION_WAIT).await {
+                        tracing::warn!(
+                            message = "Appended, but the projections lag behind.",
+                            position = last
+                        );
+                    }
+                    return Ok(envelopes
+                        .into_iter()
+                        .zip(positions)
+                        .enumerate()
+                        .map(|(i, (envelope, position))| StoredEvent {
+                            envelope,
+                            version: version + 1 + i as u64,
+                            position,
+                        })
+                        .collect());
+                }
+                Err(LogError::Conflict { found, .. }) => {
+                    tracing::debug!(
+                        message = "Lost a race for the chain; catching up.",
+                        attempt,
+                        found
+                    );
+                    if !self.projection.wait_for(found, PROJECTION_WAIT).await {
+                        return Err(AppendError::Lagging { position: found });
+                    }
+                    if let Some(expected) = expected_version {
+                        let current = self.projection.read().chain_head(subject).0;
+                        return Err(AppendError::Conflict { expected, current });
+                    }
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(AppendError::Contended {
+            attempts: MAX_ATTEMPTS,
+        })
+    }
+
+    /// Seals the drafts onto the chain head and runs every decision, under the read lock.
+    fn seal(
+        &self,
+        subject: Subject,
+        drafts: &[Draft],
+        expected: Option<u64>,
+    ) -> Result<(Vec<Envelope>, u64, u64), AppendError> {
+        let world = self.projection.read();
+        let (version, mut head) = world.chain_head(subject);
+        if let Some(expected) = expected {
+            if expected != version {
+                return Err(AppendError::Conflict {
+                    expected,
+                    current: version,
+                });
+            }
+        }
+        let recorded_at = (self.clock)();
+        let mut envelopes = Vec::with_capacity(drafts.len());
+        for (index, draft) in drafts.iter().enumerate() {
+            let envelope = Envelope {
+                event_id: draft.event_id.unwrap_or_else(Uuid::now_v7),
+                schema: CURRENT_SCHEMA,
+                subject: draft.subject,
+                occurred_at: draft.occurred_at,
+                recorded_at,
+                actor: draft.actor.clone(),
+                correlation_id: draft.correlation_id,
+                causation_id: draft.causation_id,
+                prev_hash: head,
+                hash: Hash::ZERO,
+                event: draft.event.clone(),
+            }
+            .seal(head);
+            pilot_events::validate::validate(&envelope).map_err(|e| AppendError::Refused {
+                index,
+                refusal: Refusal::Invalid(e),
+            })?;
+            head = envelope.hash;
+            envelopes.push(envelope);
+        }
+        world
+            .check_batch(&envelopes)
+            .map_err(|(index, refusal)| AppendError::Refused { index, refusal })?;
+        Ok((envelopes, version, world.chain_position(subject)))
+    }
+
+    /// A retried request: every event id is already stored, so answer with what was stored.
+    async fn already_stored(
+        &self,
+        subject: Subject,
+        drafts: &[Draft],
+    ) -> Result<Option<Vec<StoredEvent>>, AppendError> {
+        let positions: Vec<Option<u64>> = {
+            let world = self.projection.read();
+            drafts
+                .iter()
+                .map(|d| d.event_id.and_then(|id| world.position_of(&id)))
+                .collect()
+        };
+        match (
+            positions.iter().all(Option::is_some),
+            positions.iter().any(Option::is_some),
+        ) {
+            (false, false) => return Ok(None),
+            (false, true) => return Err(AppendError::PartlyStored),
+            (true, _) => {}
+        }
+        let first = positions.iter().flatten().min().copied().unwrap_or(1);
+        let chain = self.log.read_chain(subject, 0).await?;
+        let mut out = Vec::new();
+        for (index, stored) in chain.iter().enumerate() {
+            if stored.position >= first && positions.contains(&Some(stored.position)) {
+                if let Ok(envelope) = pilot_events::decode(&stored.bytes) {
+                    out.push(StoredEvent {
+                        envelope,
+                        version: index as u64 + 1,
+                        position: stored.position,
+                    });
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
+    fn chain_lock(&self, subject: Subject) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .chain_locks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        locks.entry(subject).or_default().clone()
+    }
+}

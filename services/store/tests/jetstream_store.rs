@@ -1,0 +1,369 @@
+//! The JetStream store against a real nats-server: concurrent writers on one chain, retried
+//! appends, a SIGKILL during load, foreign publishers, refused deletes and purges, and the
+//! server version check.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)] // test code
+
+use pilot_events::data::*;
+use pilot_events::{Actor, Event, Level, Stage, Subject};
+use pilot_nats_harness::{NatsServer, ServerOptions};
+use pilot_projections::stall::StallRules;
+use pilot_projections::World;
+use pilot_store::follow::DEFAULT_CONSUMER;
+use pilot_store::jetstream::{ConnectError, JetStreamLog};
+use pilot_store::layout::{Layout, EVENTS_STREAM};
+use pilot_store::projection::Projection;
+use pilot_store::writer::{Draft, Writer};
+use pilot_store::EventLog;
+use std::sync::Arc;
+use std::time::Duration;
+use time::macros::datetime;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+struct Node {
+    log: JetStreamLog,
+    projection: Arc<Projection>,
+    _stop: watch::Sender<bool>,
+}
+
+async fn node(url: &str, consumer: &str) -> Node {
+    let log = JetStreamLog::connect(url, &Layout::default())
+        .await
+        .unwrap();
+    let projection = Arc::new(Projection::new(World::new(StallRules::default())));
+    let (stop, shutdown) = watch::channel(false);
+    let follower = log.clone();
+    let (p, name) = (projection.clone(), consumer.to_string());
+    tokio::spawn(async move { follower.run_projector(&name, p, shutdown).await });
+    Node {
+        log,
+        projection,
+        _stop: stop,
+    }
+}
+
+fn draft(subject: Subject, event: Event) -> Draft {
+    Draft {
+        event_id: None,
+        subject,
+        occurred_at: datetime!(2000-03-01 09:00 +08:00),
+        actor: Actor {
+            office: "SSDNC".into(),
+            user: "clerk".into(),
+        },
+        correlation_id: None,
+        causation_id: None,
+        event,
+    }
+}
+
+fn proposed() -> Event {
+    Event::PilotProposed(PilotProposed {
+        title: "HIHC".into(),
+        jurisdiction: "Nanguo".into(),
+        policy_area: "health insurance".into(),
+        level: Level::Municipal,
+        problem_frame: "uncovered workers".into(),
+    })
+}
+
+fn target(n: u32) -> Event {
+    Event::TargetSet(TargetSet {
+        metric: format!("m{n}"),
+        target: 1.0 + f64::from(n),
+        due: time::macros::date!(2030 - 01 - 01),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_writers_on_one_pilot_store_every_event_once_in_one_valid_chain() {
+    let server = NatsServer::start().unwrap();
+    let p = Subject::Pilot(Uuid::now_v7());
+    let shared = node(&server.url(), DEFAULT_CONSUMER).await;
+    Writer::new(Arc::new(shared.log.clone()), shared.projection.clone())
+        .append(vec![draft(p, proposed())], None)
+        .await
+        .unwrap();
+    const WRITERS: u32 = 16;
+    const EACH: u32 = 1_000;
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        // Each writer has its own connection and its own per-chain lock: only the server arbitrates.
+        let log = JetStreamLog::connect(&server.url(), &Layout::default())
+            .await
+            .unwrap();
+        let writer = Writer::new(Arc::new(log), shared.projection.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..EACH {
+                writer
+                    .append(vec![draft(p, target(w * EACH + i))], None)
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let chain = shared.log.read_chain(p, 0).await.unwrap();
+    assert_eq!(chain.len() as u32, 1 + WRITERS * EACH);
+    let lines: Vec<&[u8]> = chain.iter().map(|s| s.bytes.as_ref()).collect();
+    let report = pilot_events::verify_lines(lines).unwrap();
+    assert_eq!(report.events as u32, 1 + WRITERS * EACH);
+    let world = shared.projection.read();
+    let state = &world.pilot(&p.id()).unwrap().state;
+    assert_eq!(
+        state.version as u32,
+        1 + WRITERS * EACH,
+        "versions without gaps"
+    );
+    assert_eq!(state.targets.len() as u32, WRITERS * EACH);
+}
+
+#[tokio::test]
+async fn a_retried_append_never_duplicates() {
+    let server = NatsServer::start().unwrap();
+    let node = node(&server.url(), DEFAULT_CONSUMER).await;
+    let writer = Writer::new(Arc::new(node.log.clone()), node.projection.clone());
+    let p = Subject::Pilot(Uuid::now_v7());
+    let mut proposal = draft(p, proposed());
+    proposal.event_id = Some(Uuid::now_v7());
+    let first = writer.append(vec![proposal.clone()], None).await.unwrap();
+    // The same sealed bytes published again below the writer (as a client retrying after a
+    // lost ack would): the server's dedupe or the tail check answers with the first position.
+    let again = node
+        .log
+        .append(
+            p,
+            0,
+            vec![pilot_store::Outgoing {
+                event_id: first[0].envelope.event_id,
+                bytes: first[0].envelope.to_json().into(),
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, vec![first[0].position]);
+    assert_eq!(writer.append(vec![proposal], None).await.unwrap(), first);
+    assert_eq!(node.log.read_chain(p, 0).await.unwrap().len(), 1);
+    assert_eq!(node.log.last_position().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn deletes_and_purges_are_refused_by_the_server() {
+    let server = NatsServer::start().unwrap();
+    let node = node(&server.url(), DEFAULT_CONSUMER).await;
+    let writer = Writer::new(Arc::new(node.log.clone()), node.projection.clone());
+    writer
+        .append(
+            vec![draft(Subject::Pilot(Uuid::now_v7()), proposed())],
+            None,
+        )
+        .await
+        .unwrap();
+    let stream = node
+        .log
+        .jetstream()
+        .get_stream(EVENTS_STREAM)
+        .await
+        .unwrap();
+    assert!(
+        stream.delete_message(1).await.is_err(),
+        "delete must be refused"
+    );
+    assert!(stream.purge().await.is_err(), "purge must be refused");
+    assert_eq!(node.log.last_position().await.unwrap(), 1);
+    assert_eq!(node.log.read_from(1, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_foreign_publisher_cannot_stop_the_projector() {
+    let server = NatsServer::start().unwrap();
+    let node = node(&server.url(), DEFAULT_CONSUMER).await;
+    let writer = Writer::new(Arc::new(node.log.clone()), node.projection.clone());
+    let p = Subject::Pilot(Uuid::now_v7());
+    let first = writer
+        .append(vec![draft(p, proposed())], None)
+        .await
+        .unwrap();
+    let client = async_nats::connect(server.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let subject = pilot_store::layout::chain_subject(p);
+    js.publish(subject.clone(), "{garbage".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    // A valid event, sealed by hand onto the chain, published raw like any foreign client.
+    let mut design = first[0].envelope.clone();
+    design.event_id = Uuid::now_v7();
+    design.event = Event::ProgramDesigned(ProgramDesigned {
+        summary: "s".into(),
+        parameters: Default::default(),
+        target_groups: vec![],
+    });
+    let design = design.seal(first[0].envelope.hash);
+    js.publish(subject, design.to_json().into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert!(
+        node.projection.wait_for(3, Duration::from_secs(10)).await,
+        "the projector went on"
+    );
+    assert_eq!(
+        node.projection.read().pilot(&p.id()).unwrap().state.stage,
+        Stage::Design
+    );
+    let quarantined = node.log.quarantined().await.unwrap();
+    assert_eq!(quarantined.len(), 1);
+    assert_eq!(quarantined[0].0, 2);
+    assert!(
+        quarantined[0].1.contains("not a valid event"),
+        "{}",
+        quarantined[0].1
+    );
+    assert_eq!(quarantined[0].2.as_ref(), b"{garbage");
+    // And writers go on after it.
+    writer
+        .append(vec![draft(p, target(1))], None)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkill_during_load_loses_no_acknowledged_append() {
+    let mut server = NatsServer::start().unwrap();
+    let url = server.url();
+    let node = node(&url, DEFAULT_CONSUMER).await;
+    let writer = Arc::new(Writer::new(
+        Arc::new(node.log.clone()),
+        node.projection.clone(),
+    ));
+    let p = Subject::Pilot(Uuid::now_v7());
+    writer
+        .append(vec![draft(p, proposed())], None)
+        .await
+        .unwrap();
+    let acknowledged = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let load = {
+        let (writer, acknowledged) = (writer.clone(), acknowledged.clone());
+        tokio::spawn(async move {
+            for i in 0..100_000u32 {
+                if let Ok(stored) = writer.append(vec![draft(p, target(i))], None).await {
+                    acknowledged
+                        .lock()
+                        .unwrap()
+                        .push(stored[0].envelope.event_id);
+                }
+                if acknowledged.lock().unwrap().len() >= 600 {
+                    break;
+                }
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.kill9();
+    server.restart().unwrap();
+    load.await.unwrap();
+    let fresh = JetStreamLog::connect(&url, &Layout::default())
+        .await
+        .unwrap();
+    let stored: std::collections::HashSet<Uuid> = fresh
+        .read_chain(p, 0)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| pilot_events::decode(&s.bytes).unwrap().event_id)
+        .collect();
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= 600);
+    assert!(
+        acknowledged.iter().all(|id| stored.contains(id)),
+        "every acknowledged append survived"
+    );
+    // The running projector resumed and agrees with a rebuild from scratch.
+    let last = fresh.last_position().await.unwrap();
+    assert!(
+        node.projection
+            .wait_for(last, Duration::from_secs(20))
+            .await
+    );
+    let rebuilt = Projection::new(World::new(StallRules::default()));
+    pilot_store::projector::catch_up(&fresh, &rebuilt)
+        .await
+        .unwrap();
+    assert_eq!(
+        rebuilt.read().pilot_view(&p.id()),
+        node.projection.read().pilot_view(&p.id())
+    );
+}
+
+#[tokio::test]
+async fn servers_older_than_2_11_are_refused_with_the_version_found() {
+    let debian = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.exists());
+    let Some(binary) = debian else {
+        println!("skipped: no nats-server 2.9 binary at /usr/sbin or /usr/bin (scripts/test.sh installs Debian's package)");
+        return;
+    };
+    let server = NatsServer::start_with(ServerOptions::default().binary(binary)).unwrap();
+    let version = server.version().unwrap();
+    if !version.starts_with("2.9.") {
+        println!("skipped: the system nats-server is {version}, not a 2.9 release");
+        return;
+    }
+    match JetStreamLog::connect(&server.url(), &Layout::default()).await {
+        Err(ConnectError::Version(error)) => {
+            let message = error.to_string();
+            assert!(
+                message.contains(&version) && message.contains("2.11"),
+                "{message}"
+            );
+        }
+        other => panic!("a {version} server must be refused, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_existing_stream_with_other_settings_is_reported_and_left_alone() {
+    let server = NatsServer::start().unwrap();
+    let client = async_nats::connect(server.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let mut config = Layout::default().configs().remove(0);
+    config.deny_delete = false;
+    js.create_stream(config).await.unwrap();
+    match JetStreamLog::connect(&server.url(), &Layout::default()).await {
+        Err(ConnectError::Layout(error)) => {
+            let message = error.to_string();
+            assert!(
+                message.contains("PILOT_EVENTS")
+                    && message.contains("deny_delete is false, expected true"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a layout mismatch, got {other:?}"),
+    }
+    let mut stream = js.get_stream(EVENTS_STREAM).await.unwrap();
+    assert!(
+        !stream.info().await.unwrap().config.deny_delete,
+        "the existing stream was not changed"
+    );
+    // Starting twice against a correct layout is fine: creation is idempotent.
+    let other = NatsServer::start().unwrap();
+    JetStreamLog::connect(&other.url(), &Layout::default())
+        .await
+        .unwrap();
+    JetStreamLog::connect(&other.url(), &Layout::default())
+        .await
+        .unwrap();
+}

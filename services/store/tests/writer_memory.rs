@@ -1,0 +1,234 @@
+//! The writer and the projector over the in-memory log: decisions before publishing,
+//! optimistic concurrency, idempotent retries, all-or-nothing batches, quarantine.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is the failure report
+
+use bytes::Bytes;
+use pilot_events::data::*;
+use pilot_events::{Actor, Event, Level, Stage, Subject};
+use pilot_projections::stall::StallRules;
+use pilot_projections::{Refusal, World};
+use pilot_store::memory::MemoryLog;
+use pilot_store::projection::Projection;
+use pilot_store::projector::follow_memory;
+use pilot_store::writer::{AppendError, Draft, Writer};
+use pilot_store::EventLog;
+use std::sync::Arc;
+use time::macros::datetime;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+struct Rig {
+    log: Arc<MemoryLog>,
+    writer: Writer<MemoryLog>,
+    _stop: watch::Sender<bool>,
+}
+
+fn rig() -> Rig {
+    let log = Arc::new(MemoryLog::new());
+    let projection = Arc::new(Projection::new(World::new(StallRules::default())));
+    let (stop, shutdown) = watch::channel(false);
+    tokio::spawn(follow_memory(log.clone(), projection.clone(), shutdown));
+    Rig {
+        writer: Writer::new(log.clone(), projection),
+        log,
+        _stop: stop,
+    }
+}
+
+fn draft(subject: Subject, event: Event) -> Draft {
+    Draft {
+        event_id: None,
+        subject,
+        occurred_at: datetime!(2000-03-01 09:00 +08:00),
+        actor: Actor {
+            office: "SSDNC".into(),
+            user: "clerk".into(),
+        },
+        correlation_id: None,
+        causation_id: None,
+        event,
+    }
+}
+
+fn proposed() -> Event {
+    Event::PilotProposed(PilotProposed {
+        title: "HIHC".into(),
+        jurisdiction: "Nanguo".into(),
+        policy_area: "health insurance".into(),
+        level: Level::Municipal,
+        problem_frame: "uncovered workers".into(),
+    })
+}
+
+fn designed() -> Event {
+    Event::ProgramDesigned(ProgramDesigned {
+        summary: "2%".into(),
+        parameters: Default::default(),
+        target_groups: vec![],
+    })
+}
+
+fn started() -> Event {
+    Event::ImplementationStarted(ImplementationStarted {
+        scope: "city".into(),
+    })
+}
+
+const P: Subject = Subject::Pilot(Uuid::from_u128(1));
+
+#[tokio::test]
+async fn appends_are_sealed_onto_the_chain_and_visible_when_they_return() {
+    let rig = rig();
+    let first = rig
+        .writer
+        .append(vec![draft(P, proposed())], None)
+        .await
+        .unwrap();
+    assert_eq!((first[0].version, first[0].position), (1, 1));
+    let second = rig
+        .writer
+        .append(vec![draft(P, designed())], Some(1))
+        .await
+        .unwrap();
+    assert_eq!((second[0].version, second[0].position), (2, 2));
+    assert_eq!(second[0].envelope.prev_hash, first[0].envelope.hash);
+    assert_eq!(second[0].envelope.computed_hash(), second[0].envelope.hash);
+    // Read-your-writes: the projection has the event when append returns.
+    assert_eq!(
+        rig.writer
+            .projection()
+            .read()
+            .pilot(&P.id())
+            .unwrap()
+            .state
+            .stage,
+        Stage::Design
+    );
+}
+
+#[tokio::test]
+async fn a_stale_expected_version_is_a_conflict_with_the_current_version() {
+    let rig = rig();
+    rig.writer
+        .append(vec![draft(P, proposed())], None)
+        .await
+        .unwrap();
+    rig.writer
+        .append(vec![draft(P, designed())], None)
+        .await
+        .unwrap();
+    match rig.writer.append(vec![draft(P, designed())], Some(1)).await {
+        Err(AppendError::Conflict {
+            expected: 1,
+            current: 2,
+        }) => {}
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(rig.log.last_position().await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn a_refused_event_is_never_published() {
+    let rig = rig();
+    rig.writer
+        .append(vec![draft(P, proposed())], None)
+        .await
+        .unwrap();
+    match rig.writer.append(vec![draft(P, started())], None).await {
+        Err(AppendError::Refused {
+            index: 0,
+            refusal:
+                Refusal::WrongStage {
+                    stage: Stage::Framing,
+                    ..
+                },
+        }) => {}
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // All or nothing: the second event is refused, so the first is not stored either.
+    match rig
+        .writer
+        .append(vec![draft(P, designed()), draft(P, started())], None)
+        .await
+    {
+        Err(AppendError::Refused { index: 1, .. }) => {}
+        other => panic!("expected a refusal of the second event, got {other:?}"),
+    }
+    assert_eq!(rig.log.last_position().await.unwrap(), 1);
+    let batch = rig
+        .writer
+        .append(vec![draft(P, designed()), draft(P, designed())], Some(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        batch
+            .iter()
+            .map(|s| (s.version, s.position))
+            .collect::<Vec<_>>(),
+        vec![(2, 2), (3, 3)]
+    );
+}
+
+#[tokio::test]
+async fn a_retried_request_returns_what_was_stored_the_first_time() {
+    let rig = rig();
+    let mut proposal = draft(P, proposed());
+    proposal.event_id = Some(Uuid::now_v7());
+    let first = rig
+        .writer
+        .append(vec![proposal.clone()], None)
+        .await
+        .unwrap();
+    let again = rig
+        .writer
+        .append(vec![proposal.clone()], None)
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    assert_eq!(rig.log.last_position().await.unwrap(), 1);
+    let mut design = draft(P, designed());
+    design.event_id = Some(Uuid::now_v7());
+    match rig.writer.append(vec![proposal, design], None).await {
+        Err(AppendError::PartlyStored) => {}
+        other => panic!("expected PartlyStored, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn garbage_from_a_foreign_client_is_quarantined_and_the_projector_runs_on() {
+    let rig = rig();
+    rig.writer
+        .append(vec![draft(P, proposed())], None)
+        .await
+        .unwrap();
+    let garbage = rig.log.append_raw(Bytes::from_static(b"not an event"));
+    rig.writer
+        .append(vec![draft(P, designed())], None)
+        .await
+        .unwrap();
+    assert!(
+        rig.writer
+            .projection()
+            .wait_for(3, std::time::Duration::from_secs(5))
+            .await
+    );
+    let quarantined = rig.log.quarantined().await.unwrap();
+    assert_eq!(quarantined.len(), 1);
+    assert_eq!(quarantined[0].0, garbage);
+    assert!(
+        quarantined[0].1.contains("not a valid event"),
+        "{}",
+        quarantined[0].1
+    );
+    assert_eq!(
+        rig.writer
+            .projection()
+            .read()
+            .pilot(&P.id())
+            .unwrap()
+            .state
+            .stage,
+        Stage::Design
+    );
+}
