@@ -3,18 +3,44 @@
 //!
 //! The fold keeps current state in typed form and the chain in the compact form it arrived
 //! in: one growing buffer per pilot, no allocation per event. Reading it back decodes, which
-//! costs microseconds per event, and happens only for those rare questions.
+//! costs microseconds per event, and happens only for those rare questions. A world restored
+//! from a checkpoint holds no chain bytes; its logs are incomplete until loaded again.
 
 use pilot_events::{Decoder, Envelope, CURRENT_SCHEMA};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ChainLog {
     bytes: Vec<u8>,
     /// Per event: its stream position and where its bytes end in `bytes`.
     entries: Vec<(u64, usize)>,
+    /// The stream position of the chain's last event, known even when the bytes are not.
+    last_position: Option<u64>,
+    /// False after a restore from a checkpoint, until the chain is loaded from the store;
+    /// events appended meanwhile are kept but do not make the log whole.
+    complete: bool,
+}
+
+impl Default for ChainLog {
+    fn default() -> Self {
+        ChainLog {
+            bytes: Vec::new(),
+            entries: Vec::new(),
+            last_position: None,
+            complete: true,
+        }
+    }
 }
 
 impl ChainLog {
+    /// A log that knows only where its chain ends: what a restored checkpoint holds.
+    pub(crate) fn restored(last_position: u64) -> Self {
+        ChainLog {
+            last_position: Some(last_position),
+            complete: false,
+            ..ChainLog::default()
+        }
+    }
+
     /// Appends an event. `stored` are its bytes as stored, when the caller has them and they
     /// are of the current schema; otherwise the envelope is written out anew.
     pub(crate) fn push(&mut self, position: u64, envelope: &Envelope, stored: Option<&[u8]>) {
@@ -23,13 +49,19 @@ impl ChainLog {
             _ => self.bytes.extend_from_slice(envelope.to_json().as_bytes()),
         }
         self.entries.push((position, self.bytes.len()));
+        self.last_position = Some(position);
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.complete
     }
 
     /// The stream position of the chain's last event.
     pub fn last_position(&self) -> Option<u64> {
-        self.entries.last().map(|(position, _)| *position)
+        self.last_position
     }
 
+    /// Events held (all of the chain when complete).
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -43,13 +75,8 @@ impl ChainLog {
     /// left out rather than stopping a read.
     pub fn iter(&self) -> impl Iterator<Item = (u64, Envelope)> + '_ {
         let decoder = Decoder::new();
-        let starts = std::iter::once(0).chain(self.entries.iter().map(|(_, end)| *end));
-        self.entries
-            .iter()
-            .zip(starts)
-            .filter_map(move |(&(position, end), start)| {
-                Some((position, decoder.decode(&self.bytes[start..end]).ok()?))
-            })
+        self.raw()
+            .filter_map(move |(position, bytes)| Some((position, decoder.decode(bytes).ok()?)))
     }
 
     /// The stored bytes of each event, in order (for exports).

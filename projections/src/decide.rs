@@ -89,6 +89,11 @@ pub enum Refusal {
 
     #[error("field `prev_hash`: {found} does not follow the chain, whose last hash is {expected}")]
     BrokenChain { expected: String, found: String },
+
+    /// Not the event's fault: a world restored from a checkpoint must load the pilot's chain
+    /// before it can decide a retraction. The caller loads it and asks again.
+    #[error("pilot {pilot_id}'s chain is not loaded; load it before deciding a retraction")]
+    ChainNotLoaded { pilot_id: Uuid },
 }
 
 impl Refusal {
@@ -111,6 +116,7 @@ impl Refusal {
             Refusal::NotRetractable { .. } => "not_retractable",
             Refusal::RetractionBreaksChain { .. } => "retraction_breaks_chain",
             Refusal::BrokenChain { .. } => "broken_chain",
+            Refusal::ChainNotLoaded { .. } => "chain_not_loaded",
         }
     }
 }

@@ -7,12 +7,12 @@
 
 use pilot_events::data::HighlightRecorded;
 use pilot_events::{HighlightKind, Level};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LedgerLine {
     pub event_id: Uuid,
     pub highlight_id: String,
@@ -76,6 +76,23 @@ impl Ledger {
         if let Some(key) = self.keys.remove(event_id) {
             self.lines.remove(&key);
         }
+    }
+
+    /// Lines with the stream position they were recorded at (for snapshots).
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (u64, &LedgerLine)> {
+        self.lines
+            .iter()
+            .map(|((_, position), line)| (*position, line))
+    }
+
+    pub(crate) fn from_entries(entries: Vec<(u64, LedgerLine)>) -> Ledger {
+        let mut ledger = Ledger::default();
+        for (position, line) in entries {
+            let key = (line.occurred_at, position);
+            ledger.keys.insert(line.event_id, key);
+            ledger.lines.insert(key, line);
+        }
+        ledger
     }
 
     /// All lines in `occurred_at` order.

@@ -17,6 +17,7 @@ pub mod decide;
 pub mod ledger;
 pub mod pilot;
 pub mod registry;
+pub mod snapshot;
 pub mod stall;
 pub mod support;
 pub mod synthetic;
@@ -24,5 +25,5 @@ pub mod view;
 pub mod world;
 
 pub use decide::Refusal;
-pub use view::{AsOf, PilotView};
+pub use view::{AsOf, ChainNotLoaded, PilotView};
 pub use world::{Applied, PilotRecord, ProjectionError, World};

@@ -7,12 +7,12 @@
 use crate::stall::PendingApproval;
 use pilot_events::data::*;
 use pilot_events::{AdoptionMechanism, Envelope, Event, Hash, Level, Stage};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageEntry {
     pub stage: Stage,
     #[serde(with = "time::serde::rfc3339")]
@@ -20,7 +20,7 @@ pub struct StageEntry {
     pub event_id: Uuid,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Target {
     pub target: f64,
     #[serde(with = "date")]
@@ -29,7 +29,7 @@ pub struct Target {
     pub set_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricPoint {
     pub value: f64,
     pub unit: String,
@@ -41,7 +41,7 @@ pub struct MetricPoint {
     pub event_id: Uuid,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScaleUp {
     pub to_level: Level,
     pub scope: String,
@@ -50,7 +50,7 @@ pub struct ScaleUp {
     pub at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Adoption {
     pub jurisdiction: String,
     pub level: Level,
@@ -60,7 +60,7 @@ pub struct Adoption {
 }
 
 /// How a decided approval ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalOutcome {
     Granted,
@@ -70,7 +70,7 @@ pub enum ApprovalOutcome {
     PilotEnded,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecidedApproval {
     pub approval_id: String,
     pub approver_id: Uuid,
@@ -81,7 +81,7 @@ pub struct DecidedApproval {
     pub outcome: ApprovalOutcome,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PilotState {
     pub pilot_id: Uuid,
     pub title: String,
@@ -119,7 +119,7 @@ pub struct PilotState {
 }
 
 /// A stage entry time, serialized as RFC 3339.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageEntryTime(#[serde(with = "time::serde::rfc3339")] pub OffsetDateTime);
 
 /// Progress of one metric against its target.
@@ -361,5 +361,5 @@ impl PilotState {
 /// Dates as `YYYY-MM-DD`, the same shape as on the wire.
 pub(crate) mod date {
     time::serde::format_description!(pub(crate) iso, Date, "[year]-[month]-[day]");
-    pub(crate) use iso::serialize;
+    pub(crate) use iso::{deserialize, serialize};
 }

@@ -3,12 +3,12 @@
 
 use pilot_events::data::{Influence, StakeholderRegistered};
 use pilot_events::{Level, StakeholderKind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stakeholder {
     pub stakeholder_id: Uuid,
     pub name: String,
@@ -52,6 +52,15 @@ impl Registry {
                 .then(a.stakeholder_id.cmp(&b.stakeholder_id))
         });
         all
+    }
+
+    pub(crate) fn from_stakeholders(stakeholders: Vec<Stakeholder>) -> Registry {
+        Registry {
+            stakeholders: stakeholders
+                .into_iter()
+                .map(|s| (s.stakeholder_id, s))
+                .collect(),
+        }
     }
 
     pub(crate) fn register(

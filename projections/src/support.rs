@@ -7,13 +7,13 @@
 use crate::registry::Registry;
 use pilot_events::data::Stance;
 use pilot_events::{Envelope, Event, Strategy};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// What one stakeholder stands at on one pilot, and how it got there.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StakeholderSupport {
     pub stance: Option<Stance>,
     pub contacts: u32,
@@ -22,7 +22,7 @@ pub struct StakeholderSupport {
     pub strategies: BTreeSet<Strategy>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PilotSupport {
     pub stakeholders: BTreeMap<Uuid, StakeholderSupport>,
 }

@@ -49,6 +49,13 @@ impl PilotView {
     }
 }
 
+/// A past view needs a chain that a restored world has not loaded yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("pilot {pilot_id}'s chain is not loaded; load it from the store and ask again")]
+pub struct ChainNotLoaded {
+    pub pilot_id: Uuid,
+}
+
 /// Which past to look at; `None` on a clock means "no limit".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AsOf {
@@ -70,12 +77,32 @@ impl World {
     }
 
     /// The pilot as it stood at `when`; `None` if it did not exist yet (or is unknown).
-    pub fn pilot_view_at(&self, id: &Uuid, when: AsOf) -> Option<PilotView> {
-        let record = self.pilot(id)?;
-        let (state, support, points) = fold_at(record, when)?;
-        let mut state = state;
+    /// A world restored from a checkpoint must load the pilot's chain first
+    /// ([`World::load_chain`]), and the chains of pilots merged into it.
+    pub fn pilot_view_at(
+        &self,
+        id: &Uuid,
+        when: AsOf,
+    ) -> Result<Option<PilotView>, ChainNotLoaded> {
+        let Some(record) = self.pilot(id) else {
+            return Ok(None);
+        };
+        if let Some(missing) = std::iter::once(id)
+            .chain(&record.state.merged_from)
+            .find(|p| !self.chain_loaded(p))
+        {
+            return Err(ChainNotLoaded { pilot_id: *missing });
+        }
+        let Some((mut state, support, points)) = fold_at(record, when) else {
+            return Ok(None);
+        };
         state.merged_from = self.merged_into_by(*id, when);
-        Some(PilotView::build(state, support, points, self.registry()))
+        Ok(Some(PilotView::build(
+            state,
+            support,
+            points,
+            self.registry(),
+        )))
     }
 
     /// Pilots whose merge into `id` had happened and been logged by `when`.

@@ -28,12 +28,13 @@ pub struct PilotRecord {
 }
 
 /// The head of a stakeholder's registry chain.
-#[derive(Debug, Clone, Copy)]
-struct RegistryChain {
-    last_hash: Hash,
-    last_position: u64,
-    last_occurred_at: OffsetDateTime,
-    version: u64,
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub(crate) struct RegistryChain {
+    pub(crate) last_hash: Hash,
+    pub(crate) last_position: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub(crate) last_occurred_at: OffsetDateTime,
+    pub(crate) version: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,20 +57,25 @@ pub enum ProjectionError {
     },
     #[error("message at stream position {position} is not a valid event: {error}")]
     Undecodable { position: u64, error: EventError },
+    /// The event needs pilot `pilot_id`'s whole chain, which a world restored from a
+    /// checkpoint loads on demand ([`World::load_chain`]). Nothing was consumed: load the
+    /// chain and apply the same message again.
+    #[error("pilot {pilot_id}'s chain must be loaded before the event at position {position} can be applied")]
+    NeedsChain { position: u64, pilot_id: Uuid },
 }
 
 #[derive(Debug, Default)]
 pub struct World {
-    rules: StallRules,
+    pub(crate) rules: StallRules,
     decoder: Decoder,
-    registry: Registry,
-    registry_chains: HashMap<Uuid, RegistryChain>,
-    pilots: HashMap<Uuid, PilotRecord>,
-    ledger: Ledger,
+    pub(crate) registry: Registry,
+    pub(crate) registry_chains: HashMap<Uuid, RegistryChain>,
+    pub(crate) pilots: HashMap<Uuid, PilotRecord>,
+    pub(crate) ledger: Ledger,
     /// Every applied event and its stream position (idempotency, and answering a retried append).
-    seen: HashMap<Uuid, u64>,
-    retracted: HashSet<Uuid>,
-    position: u64,
+    pub(crate) seen: HashMap<Uuid, u64>,
+    pub(crate) retracted: HashSet<Uuid>,
+    pub(crate) position: u64,
 }
 
 impl References for World {
@@ -171,21 +177,91 @@ impl World {
         position: u64,
         bytes: &[u8],
     ) -> Result<Applied, ProjectionError> {
-        if !self.advance_to(position)? {
+        if position <= self.position {
             return Ok(Applied::Duplicate);
         }
         match self.decoder.decode(bytes) {
-            Ok(envelope) => self.apply_at(position, envelope, Some(bytes)),
-            Err(error) => Err(ProjectionError::Undecodable { position, error }),
+            Ok(envelope) => {
+                self.check_chain_loaded(position, &envelope)?;
+                self.advance_to(position)?;
+                self.apply_at(position, envelope, Some(bytes))
+            }
+            Err(error) => {
+                self.advance_to(position)?;
+                Err(ProjectionError::Undecodable { position, error })
+            }
         }
     }
 
     /// Applies a decoded stored event at `position`. A refused event still consumes its position.
     pub fn apply(&mut self, position: u64, envelope: Envelope) -> Result<Applied, ProjectionError> {
-        if !self.advance_to(position)? {
+        if position <= self.position {
             return Ok(Applied::Duplicate);
         }
+        self.check_chain_loaded(position, &envelope)?;
+        self.advance_to(position)?;
         self.apply_at(position, envelope, None)
+    }
+
+    /// Pilots whose chain must be loaded before these events can be decided or applied:
+    /// a retraction refolds its chain, and a restored world holds no chain bytes.
+    pub fn chains_needed<'a>(
+        &self,
+        envelopes: impl IntoIterator<Item = &'a Envelope>,
+    ) -> Vec<Uuid> {
+        let mut needed: Vec<Uuid> = envelopes
+            .into_iter()
+            .filter(|e| matches!(e.event, Event::EventRetracted(_)))
+            .filter_map(|e| e.subject.pilot_id())
+            .filter(|id| {
+                self.pilots
+                    .get(id)
+                    .is_some_and(|p| !p.history.is_complete())
+            })
+            .collect();
+        needed.dedup();
+        needed
+    }
+
+    fn check_chain_loaded(
+        &self,
+        position: u64,
+        envelope: &Envelope,
+    ) -> Result<(), ProjectionError> {
+        match self.chains_needed([envelope]).first() {
+            Some(pilot_id) => Err(ProjectionError::NeedsChain {
+                position,
+                pilot_id: *pilot_id,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Gives a pilot its whole chain as stored (after a restore from a checkpoint). Messages
+    /// beyond this world's position are left for the fold to apply in turn.
+    pub fn load_chain<'a>(
+        &mut self,
+        pilot_id: Uuid,
+        stored: impl IntoIterator<Item = (u64, &'a [u8])>,
+    ) {
+        let position = self.position;
+        let decoder = &self.decoder;
+        let mut log = ChainLog::default();
+        for (at, bytes) in stored.into_iter().filter(|(at, _)| *at <= position) {
+            if let Ok(envelope) = decoder.decode(bytes) {
+                log.push(at, &envelope, Some(bytes));
+            }
+        }
+        if let Some(record) = self.pilots.get_mut(&pilot_id) {
+            record.history = log;
+        }
+    }
+
+    /// Whether time travel and retraction can use this pilot's chain right now.
+    pub fn chain_loaded(&self, pilot_id: &Uuid) -> bool {
+        self.pilots
+            .get(pilot_id)
+            .is_some_and(|p| p.history.is_complete())
     }
 
     fn apply_at(
@@ -238,6 +314,9 @@ impl World {
         match (pilot, &envelope.event) {
             (None, Event::PilotProposed(_)) => {}
             (None, _) => return Err(Refusal::UnknownPilot { pilot_id: id }),
+            (Some(pilot), Event::EventRetracted(_)) if !pilot.history.is_complete() => {
+                return Err(Refusal::ChainNotLoaded { pilot_id: id });
+            }
             (Some(pilot), Event::EventRetracted(d)) => {
                 check_chain(&pilot.state, envelope, &self.rules)?;
                 self.check_pilot_retraction(pilot, d.event_id)?;

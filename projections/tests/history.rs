@@ -145,7 +145,11 @@ fn a_pilot_as_of_a_world_date_and_as_known_at_a_system_date() {
         metric("insured_persons", 880_000.0, date!(2000 - 12 - 31)),
     );
 
-    let at = |as_of, known_at| s.world.pilot_view_at(&p.id(), AsOf { as_of, known_at });
+    let at = |as_of, known_at| {
+        s.world
+            .pilot_view_at(&p.id(), AsOf { as_of, known_at })
+            .unwrap()
+    };
     let latest = |view: &pilot_projections::PilotView| {
         view.pilot.latest_metric("insured_persons").map(|m| m.value)
     };
@@ -191,6 +195,7 @@ fn a_retraction_counts_from_when_it_was_recorded() {
                     known_at,
                 },
             )
+            .unwrap()
             .unwrap()
     };
     assert!(

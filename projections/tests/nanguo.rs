@@ -64,7 +64,7 @@ fn coverage_reached_88_percent_of_the_provincial_target_at_the_end_of_2000() {
         as_of: Some(datetime!(2001-01-01 00:00 +08:00)),
         known_at: None,
     };
-    let view = world.pilot_view_at(&HIHC, end_of_2000).unwrap();
+    let view = world.pilot_view_at(&HIHC, end_of_2000).unwrap().unwrap();
     assert_eq!(view.pilot.stage, Stage::Implementing);
     let progress = view
         .progress
@@ -78,7 +78,7 @@ fn coverage_reached_88_percent_of_the_provincial_target_at_the_end_of_2000() {
         as_of: Some(datetime!(2000-06-30 00:00 +08:00)),
         known_at: None,
     };
-    let early = world.pilot_view_at(&HIHC, before).unwrap();
+    let early = world.pilot_view_at(&HIHC, before).unwrap().unwrap();
     assert_eq!(
         early.pilot.latest_metric("insured_persons").unwrap().value,
         200_000.0
@@ -149,7 +149,7 @@ fn the_history_as_known_before_it_was_logged_is_empty() {
         as_of: None,
         known_at: Some(datetime!(1991-01-01 00:00 +08:00)),
     };
-    assert!(world.pilot_view_at(&HICI, known_1991).is_none());
+    assert!(world.pilot_view_at(&HICI, known_1991).unwrap().is_none());
 }
 
 #[test]

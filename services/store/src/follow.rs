@@ -13,6 +13,11 @@ use tokio::sync::watch;
 /// The durable consumer's default name; give each projector process its own.
 pub const DEFAULT_CONSUMER: &str = "pilot-projector";
 
+/// A checkpoint is saved after this many new positions ...
+pub const CHECKPOINT_EVERY: u64 = 100_000;
+/// ... or this long after the last one when anything changed, and when the projector stops.
+pub const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
 fn unavailable(error: impl std::fmt::Display) -> LogError {
     LogError::Unavailable(error.to_string())
 }
@@ -53,10 +58,23 @@ impl JetStreamLog {
             .await
             .map_err(unavailable)?;
         let mut messages = consumer.messages().await.map_err(unavailable)?;
+        let mut checkpoint = Checkpoints::new(projection.position());
         loop {
-            let first = tokio::select! {
-                next = messages.next() => next,
-                _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+            let woke = tokio::select! {
+                next = messages.next() => Wake::Message(next),
+                _ = tokio::time::sleep(CHECKPOINT_INTERVAL) => Wake::Idle,
+                _ = shutdown.wait_for(|stop| *stop) => Wake::Stop,
+            };
+            let first = match woke {
+                Wake::Message(next) => next,
+                Wake::Idle => {
+                    checkpoint.maybe_save(self, name, &projection, true).await;
+                    continue;
+                }
+                Wake::Stop => {
+                    checkpoint.maybe_save(self, name, &projection, true).await;
+                    return Ok(());
+                }
             };
             let Some(first) = first else {
                 return Err(LogError::Unavailable("consumer closed".into()));
@@ -81,6 +99,56 @@ impl JetStreamLog {
             apply(self, &projection, &stored).await?;
             if let Some(last) = batch.last() {
                 last.ack().await.map_err(unavailable)?;
+            }
+            checkpoint.maybe_save(self, name, &projection, false).await;
+        }
+    }
+}
+
+/// Why the follow loop woke up.
+enum Wake<T> {
+    Message(Option<T>),
+    Idle,
+    Stop,
+}
+
+/// When the last checkpoint was saved, and the rule for the next.
+struct Checkpoints {
+    position: u64,
+    at: std::time::Instant,
+}
+
+impl Checkpoints {
+    fn new(position: u64) -> Self {
+        Checkpoints {
+            position,
+            at: std::time::Instant::now(),
+        }
+    }
+
+    /// Saves when enough has changed (or, with `due`, when anything has). A failed save is
+    /// logged and retried at the next occasion: the projections themselves are unaffected.
+    async fn maybe_save(
+        &mut self,
+        log: &JetStreamLog,
+        name: &str,
+        projection: &Projection,
+        due: bool,
+    ) {
+        let position = projection.position();
+        let changed = position > self.position;
+        let enough = position >= self.position + CHECKPOINT_EVERY
+            || self.at.elapsed() >= CHECKPOINT_INTERVAL;
+        if !changed || !(due || enough) {
+            return;
+        }
+        match crate::projector::save_checkpoint(log, name, projection).await {
+            Ok(saved) => {
+                self.position = saved;
+                self.at = std::time::Instant::now();
+            }
+            Err(error) => {
+                tracing::warn!(message = "Could not save a checkpoint; will retry.", %error)
             }
         }
     }

@@ -26,6 +26,9 @@ use thiserror::Error;
 pub const QUARANTINE_REASON: &str = "Pilot-Quarantine-Reason";
 pub const QUARANTINE_POSITION: &str = "Pilot-Position";
 
+/// The object store bucket that keeps projection checkpoints.
+pub const CHECKPOINT_BUCKET: &str = "pilot_checkpoints";
+
 /// How many messages one direct-get request asks for.
 const READ_BATCH: usize = 512;
 /// How long a read waits for the server before giving up.
@@ -45,6 +48,7 @@ pub enum ConnectError {
 pub struct JetStreamLog {
     client: Client,
     js: Context,
+    replicas: usize,
 }
 
 impl JetStreamLog {
@@ -64,7 +68,11 @@ impl JetStreamLog {
         version::check(&client.server_info().version)?;
         let js = jetstream::new(client.clone());
         layout.ensure(&js).await?;
-        Ok(JetStreamLog { client, js })
+        Ok(JetStreamLog {
+            client,
+            js,
+            replicas: layout.replicas,
+        })
     }
 
     pub fn client(&self) -> &Client {
@@ -73,6 +81,26 @@ impl JetStreamLog {
 
     pub fn jetstream(&self) -> &Context {
         &self.js
+    }
+
+    /// The checkpoint bucket, created on first use.
+    async fn checkpoints(
+        &self,
+    ) -> Result<async_nats::jetstream::object_store::ObjectStore, LogError> {
+        if let Ok(store) = self.js.get_object_store(CHECKPOINT_BUCKET).await {
+            return Ok(store);
+        }
+        let config = async_nats::jetstream::object_store::Config {
+            bucket: CHECKPOINT_BUCKET.to_string(),
+            description: Some("pilot-tracker projection checkpoints".to_string()),
+            storage: async_nats::jetstream::stream::StorageType::File,
+            num_replicas: self.replicas,
+            ..Default::default()
+        };
+        self.js
+            .create_object_store(config)
+            .await
+            .map_err(unavailable)
     }
 
     async fn publish_one(
@@ -401,6 +429,27 @@ impl EventLog for JetStreamLog {
                 return Ok(out);
             }
         }
+    }
+
+    async fn save_checkpoint(&self, name: &str, bytes: Bytes) -> Result<(), LogError> {
+        let store = self.checkpoints().await?;
+        let mut reader: &[u8] = &bytes;
+        store.put(name, &mut reader).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn load_checkpoint(&self, name: &str) -> Result<Option<Bytes>, LogError> {
+        use async_nats::jetstream::object_store::GetErrorKind;
+        use tokio::io::AsyncReadExt;
+        let store = self.checkpoints().await?;
+        let mut object = match store.get(name).await {
+            Ok(object) => object,
+            Err(e) if e.kind() == GetErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(unavailable(e)),
+        };
+        let mut bytes = Vec::new();
+        object.read_to_end(&mut bytes).await.map_err(unavailable)?;
+        Ok(Some(Bytes::from(bytes)))
     }
 
     async fn last_position(&self) -> Result<u64, LogError> {

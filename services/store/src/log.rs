@@ -86,6 +86,19 @@ pub trait EventLog: Send + Sync + 'static {
     fn quarantined(
         &self,
     ) -> impl Future<Output = Result<Vec<(u64, String, Bytes)>, LogError>> + Send;
+
+    /// Keeps the latest checkpoint of projector `name` (a serialized snapshot), replacing the last.
+    fn save_checkpoint(
+        &self,
+        name: &str,
+        bytes: Bytes,
+    ) -> impl Future<Output = Result<(), LogError>> + Send;
+
+    /// The latest checkpoint of projector `name`, if one was saved.
+    fn load_checkpoint(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<Bytes>, LogError>> + Send;
 }
 
 /// The subject token of a chain, shared by every implementation so positions and chains

@@ -15,6 +15,7 @@ struct Inner {
     messages: Vec<(Uuid, Bytes)>,
     chains: HashMap<Subject, Vec<u64>>,
     quarantine: std::collections::BTreeMap<u64, (String, Bytes)>,
+    checkpoints: HashMap<String, Bytes>,
 }
 
 #[derive(Debug)]
@@ -118,6 +119,15 @@ impl EventLog for MemoryLog {
             .quarantine
             .insert(stored.position, (reason.to_string(), stored.bytes.clone()));
         Ok(())
+    }
+
+    async fn save_checkpoint(&self, name: &str, bytes: Bytes) -> Result<(), LogError> {
+        self.lock()?.checkpoints.insert(name.to_string(), bytes);
+        Ok(())
+    }
+
+    async fn load_checkpoint(&self, name: &str) -> Result<Option<Bytes>, LogError> {
+        Ok(self.lock()?.checkpoints.get(name).cloned())
     }
 
     async fn quarantined(&self) -> Result<Vec<(u64, String, Bytes)>, LogError> {

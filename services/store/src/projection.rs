@@ -63,6 +63,25 @@ impl Projection {
         matches!(reached, Ok(Ok(_)))
     }
 
+    /// Gives a restored world one pilot's whole chain (see `World::load_chain`).
+    pub fn load_chain(&self, pilot_id: uuid::Uuid, chain: &[Stored]) {
+        let mut world = self
+            .world
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        world.load_chain(
+            pilot_id,
+            chain.iter().map(|s| (s.position, s.bytes.as_ref())),
+        );
+    }
+
+    /// The projections as a checkpoint: the snapshot serialized, and its position.
+    pub fn checkpoint(&self) -> (u64, Vec<u8>) {
+        let snapshot = self.read().snapshot();
+        let position = snapshot.position;
+        (position, serde_json::to_vec(&snapshot).unwrap_or_default())
+    }
+
     /// Applies stored messages in order. Messages that do not decode or are refused are
     /// returned for quarantine; they never stop the fold. A gap is returned as an error so
     /// the caller reads the missing messages first.
@@ -80,9 +99,12 @@ impl Projection {
                 Ok(Applied::Duplicate) => {
                     self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
                 }
-                Err(gap @ ProjectionError::SequenceGap { .. }) => {
+                Err(
+                    stop @ (ProjectionError::SequenceGap { .. }
+                    | ProjectionError::NeedsChain { .. }),
+                ) => {
                     self.position.send_replace(world.position());
-                    return Err(gap);
+                    return Err(stop);
                 }
                 Err(error) => {
                     self.counters.quarantined.fetch_add(1, Ordering::Relaxed);

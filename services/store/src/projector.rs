@@ -1,4 +1,5 @@
-//! The projector: rebuilds the projections from the log, then follows it.
+//! The projector: rebuilds the projections from the log (or from a checkpoint), then
+//! follows it.
 //!
 //! Correctness rests on stream positions, not on the delivery mechanism: the projection
 //! applies each position once, in order; anything it has seen is a duplicate, anything beyond
@@ -8,44 +9,59 @@
 use crate::log::{EventLog, LogError, Stored};
 use crate::memory::MemoryLog;
 use crate::projection::Projection;
-use pilot_projections::ProjectionError;
+use pilot_projections::snapshot::Snapshot;
+use pilot_projections::stall::StallRules;
+use pilot_projections::{ProjectionError, World};
 use std::sync::Arc;
 use tokio::sync::watch;
+use uuid::Uuid;
 
 /// How many messages one read asks the log for.
 pub const READ_BATCH: usize = 512;
 
-/// Applies `batch`, quarantining what cannot be applied; fills a gap from the log first.
+/// Applies `batch`, quarantining what cannot be applied; fills a gap from the log first and
+/// loads a chain that a restored world needs.
 pub async fn apply<L: EventLog>(
     log: &L,
     projection: &Projection,
     batch: &[Stored],
 ) -> Result<(), LogError> {
-    let fresh: Vec<Stored> = batch
-        .iter()
-        .filter(|s| s.position > projection.position())
-        .cloned()
-        .collect();
-    if fresh.is_empty() {
-        return Ok(());
-    }
-    if fresh[0].position > projection.position() + 1 {
-        catch_up_to(log, projection, fresh[0].position - 1).await?;
-    }
-    match projection.apply(&fresh) {
-        Ok(quarantine) => {
-            for (stored, entry) in quarantine {
-                log.quarantine(&stored, &entry.reason).await?;
+    loop {
+        let fresh: Vec<Stored> = batch
+            .iter()
+            .filter(|s| s.position > projection.position())
+            .cloned()
+            .collect();
+        let Some(first) = fresh.first() else {
+            return Ok(());
+        };
+        if first.position > projection.position() + 1 {
+            catch_up_to(log, projection, first.position - 1).await?;
+            continue;
+        }
+        match projection.apply(&fresh) {
+            Ok(quarantine) => return quarantine_all(log, quarantine).await,
+            Err(ProjectionError::SequenceGap { .. }) => {
+                // Only reachable if the batch itself skips positions: read them in order instead.
+                let last = fresh.last().map_or(0, |s| s.position);
+                return catch_up_to(log, projection, last).await;
             }
-            Ok(())
+            Err(ProjectionError::NeedsChain { pilot_id, .. }) => {
+                load_chain(log, projection, pilot_id).await?
+            }
+            Err(other) => return Err(LogError::Refused(other.to_string())),
         }
-        Err(ProjectionError::SequenceGap { .. }) => {
-            // Only reachable if the batch itself skips positions: read them in order instead.
-            let last = fresh.last().map_or(0, |s| s.position);
-            catch_up_to(log, projection, last).await
-        }
-        Err(other) => Err(LogError::Refused(other.to_string())),
     }
+}
+
+async fn quarantine_all<L: EventLog>(
+    log: &L,
+    entries: Vec<(Stored, crate::projection::Quarantined)>,
+) -> Result<(), LogError> {
+    for (stored, entry) in entries {
+        log.quarantine(&stored, &entry.reason).await?;
+    }
+    Ok(())
 }
 
 /// Applies everything the log holds beyond the projection's position; returns how many.
@@ -72,15 +88,67 @@ async fn catch_up_to<L: EventLog>(
             )));
         }
         match projection.apply(&batch) {
-            Ok(quarantine) => {
-                for (stored, entry) in quarantine {
-                    log.quarantine(&stored, &entry.reason).await?;
-                }
+            Ok(quarantine) => quarantine_all(log, quarantine).await?,
+            Err(ProjectionError::NeedsChain { pilot_id, .. }) => {
+                load_chain(log, projection, pilot_id).await?
             }
             Err(error) => return Err(LogError::Refused(error.to_string())),
         }
     }
     Ok(())
+}
+
+/// Reads a pilot's whole chain from the log into a restored world.
+pub async fn load_chain<L: EventLog>(
+    log: &L,
+    projection: &Projection,
+    pilot_id: Uuid,
+) -> Result<(), LogError> {
+    let chain = log
+        .read_chain(pilot_events::Subject::Pilot(pilot_id), 0)
+        .await?;
+    tracing::debug!(message = "Loaded a chain for a restored world.", %pilot_id, events = chain.len());
+    projection.load_chain(pilot_id, &chain);
+    Ok(())
+}
+
+/// A projection from the latest checkpoint of projector `name`, or empty when there is none
+/// (or it cannot be read: then the log is replayed from the start, which is always correct).
+pub async fn open<L: EventLog>(log: &L, name: &str, rules: StallRules) -> Projection {
+    let restored = match log.load_checkpoint(name).await {
+        Ok(Some(bytes)) => match serde_json::from_slice::<Snapshot>(&bytes) {
+            Ok(snapshot) => World::restore(rules.clone(), snapshot).map_err(|e| e.to_string()),
+            Err(error) => Err(format!("unreadable checkpoint: {error}")),
+        },
+        Ok(None) => Err("no checkpoint yet".to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    match restored {
+        Ok(world) => {
+            tracing::info!(
+                message = "Resuming from a checkpoint.",
+                projector = name,
+                position = world.position()
+            );
+            Projection::new(world)
+        }
+        Err(reason) => {
+            tracing::info!(message = "Rebuilding the projections from the start of the log.", projector = name, %reason);
+            Projection::new(World::new(rules))
+        }
+    }
+}
+
+/// Saves a checkpoint of `projection` as projector `name`; returns its position.
+pub async fn save_checkpoint<L: EventLog>(
+    log: &L,
+    name: &str,
+    projection: &Projection,
+) -> Result<u64, LogError> {
+    let (position, bytes) = projection.checkpoint();
+    log.save_checkpoint(name, bytes.into()).await?;
+    tracing::info!(message = "Saved a checkpoint.", projector = name, position);
+    Ok(position)
 }
 
 /// Follows an in-memory log until `shutdown` turns true.

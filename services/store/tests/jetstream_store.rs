@@ -41,6 +41,9 @@ async fn node(url: &str, consumer: &str) -> Node {
     let follower = log.clone();
     let (p, name) = (projection.clone(), consumer.to_string());
     tokio::spawn(async move { follower.run_projector(&name, p, shutdown).await });
+    // Ready once caught up with what the log held at start, as a service waits before serving.
+    let last = log.last_position().await.unwrap();
+    assert!(projection.wait_for(last, Duration::from_secs(20)).await);
     Node {
         log,
         projection,
@@ -366,4 +369,92 @@ async fn an_existing_stream_with_other_settings_is_reported_and_left_alone() {
     JetStreamLog::connect(&other.url(), &Layout::default())
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_resumes_from_its_checkpoint_and_applies_nothing_twice() {
+    let server = NatsServer::start().unwrap();
+    let p = Subject::Pilot(Uuid::now_v7());
+    let before_stop = {
+        let node = node(&server.url(), "resumer").await;
+        let writer = Writer::new(Arc::new(node.log.clone()), node.projection.clone());
+        writer
+            .append(vec![draft(p, proposed())], None)
+            .await
+            .unwrap();
+        for i in 0..200 {
+            writer
+                .append(vec![draft(p, target(i))], None)
+                .await
+                .unwrap();
+        }
+        let position = node.projection.position();
+        node._stop.send_replace(true); // a graceful stop saves a checkpoint
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        position
+    };
+    // Others write while this projector is down, among them a retraction.
+    let other = node(&server.url(), "other").await;
+    let writer = Writer::new(Arc::new(other.log.clone()), other.projection.clone());
+    for i in 200..250 {
+        writer
+            .append(vec![draft(p, target(i))], None)
+            .await
+            .unwrap();
+    }
+    let first_target = other.log.read_chain(p, 0).await.unwrap()[1].clone();
+    let first_target = pilot_events::decode(&first_target.bytes).unwrap().event_id;
+    let retraction = Event::EventRetracted(EventRetracted {
+        event_id: first_target,
+        reason: "typo".into(),
+    });
+    writer
+        .append(vec![draft(p, retraction)], None)
+        .await
+        .unwrap();
+    let last = other.log.last_position().await.unwrap();
+
+    let log = JetStreamLog::connect(&server.url(), &Layout::default())
+        .await
+        .unwrap();
+    let projection =
+        Arc::new(pilot_store::projector::open(&log, "resumer", StallRules::default()).await);
+    assert_eq!(
+        projection.position(),
+        before_stop,
+        "resumed from the checkpoint, not from zero"
+    );
+    let (_stop, shutdown) = watch::channel(false);
+    let follower = log.clone();
+    let p2 = projection.clone();
+    tokio::spawn(async move { follower.run_projector("resumer", p2, shutdown).await });
+    assert!(projection.wait_for(last, Duration::from_secs(20)).await);
+    let applied = projection
+        .counters
+        .applied
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        applied,
+        last - before_stop,
+        "only what came after the checkpoint was applied"
+    );
+
+    let rebuilt = Projection::new(World::new(StallRules::default()));
+    pilot_store::projector::catch_up(&log, &rebuilt)
+        .await
+        .unwrap();
+    assert_eq!(
+        rebuilt.read().pilot_view(&p.id()),
+        projection.read().pilot_view(&p.id())
+    );
+    assert!(
+        !projection
+            .read()
+            .pilot(&p.id())
+            .unwrap()
+            .state
+            .targets
+            .contains_key("m0"),
+        "the retraction applied"
+    );
 }
