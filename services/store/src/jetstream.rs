@@ -384,9 +384,12 @@ impl EventLog for JetStreamLog {
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
+        // One subject per position, expected empty: a second quarantine of the same position
+        // (a rebuild meets the same bad message again) is refused by the server, at any age.
         let message = PublishMessage::build()
             .payload(stored.bytes.clone())
             .message_id(format!("quarantine-{}", stored.position))
+            .expected_last_subject_sequence(0)
             .header(QUARANTINE_REASON, reason.as_str())
             .header(QUARANTINE_POSITION, stored.position.to_string().as_str());
         let subject = format!("pilot.quarantine.{}", stored.position);
@@ -395,8 +398,11 @@ impl EventLog for JetStreamLog {
             .send_publish(subject, message)
             .await
             .map_err(unavailable)?;
-        ack.await.map_err(unavailable)?;
-        Ok(())
+        match ack.await.map_err(PublishFailure::from) {
+            Ok(_) | Err(PublishFailure::WrongLastSequence) => Ok(()),
+            Err(PublishFailure::Refused(message)) => Err(LogError::Refused(message)),
+            Err(PublishFailure::Unavailable(message)) => Err(LogError::Unavailable(message)),
+        }
     }
 
     async fn quarantined(&self) -> Result<Vec<(u64, String, Bytes)>, LogError> {

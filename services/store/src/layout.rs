@@ -91,6 +91,8 @@ impl Layout {
             // Unlimited: an event store never drops history to make room.
             max_messages: -1,
             max_bytes: -1,
+            max_messages_per_subject: -1,
+            max_message_size: -1,
             ..Config::default()
         }
     }
@@ -195,6 +197,38 @@ fn differences(wanted: &Config, found: &Config) -> Vec<String> {
         format!("{:?}", wanted.max_age),
         format!("{:?}", found.max_age),
     );
+    check(
+        "max_messages_per_subject",
+        wanted.max_messages_per_subject.to_string(),
+        found.max_messages_per_subject.to_string(),
+    );
+    check(
+        "max_message_size",
+        wanted.max_message_size.to_string(),
+        found.max_message_size.to_string(),
+    );
+    check(
+        "sealed",
+        wanted.sealed.to_string(),
+        found.sealed.to_string(),
+    );
+    check(
+        "allow_message_ttl",
+        wanted.allow_message_ttl.to_string(),
+        found.allow_message_ttl.to_string(),
+    );
+    check(
+        "mirror",
+        wanted.mirror.is_some().to_string(),
+        found.mirror.is_some().to_string(),
+    );
+    let has_sources = |c: &Config| {
+        c.sources
+            .as_ref()
+            .is_some_and(|s| !s.is_empty())
+            .to_string()
+    };
+    check("sources", has_sources(wanted), has_sources(found));
     out
 }
 

@@ -28,6 +28,9 @@ pub struct Projection {
     world: RwLock<World>,
     position: watch::Sender<u64>,
     pub counters: Counters,
+    /// Quarantine entries the store did not take yet: their positions are consumed, so they
+    /// are kept here and offered again with the next batch rather than lost.
+    pending_quarantine: std::sync::Mutex<Vec<(Stored, Quarantined)>>,
 }
 
 impl Projection {
@@ -37,6 +40,7 @@ impl Projection {
             world: RwLock::new(world),
             position: watch::Sender::new(position),
             counters: Counters::default(),
+            pending_quarantine: std::sync::Mutex::default(),
         }
     }
 
@@ -61,6 +65,24 @@ impl Projection {
         let mut receiver = self.position.subscribe();
         let reached = tokio::time::timeout(timeout, receiver.wait_for(|p| *p >= position)).await;
         matches!(reached, Ok(Ok(_)))
+    }
+
+    /// Quarantine entries still to be stored, taken out for another try.
+    pub fn take_pending_quarantine(&self) -> Vec<(Stored, Quarantined)> {
+        std::mem::take(
+            &mut *self
+                .pending_quarantine
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        )
+    }
+
+    /// Keeps entries the store refused for now, for the next try.
+    pub fn keep_pending_quarantine(&self, entries: Vec<(Stored, Quarantined)>) {
+        self.pending_quarantine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(entries);
     }
 
     /// Gives a restored world one pilot's whole chain (see `World::load_chain`).

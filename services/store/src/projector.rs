@@ -40,7 +40,7 @@ pub async fn apply<L: EventLog>(
             continue;
         }
         match projection.apply(&fresh) {
-            Ok(quarantine) => return quarantine_all(log, quarantine).await,
+            Ok(quarantine) => return quarantine_all(log, projection, quarantine).await,
             Err(ProjectionError::SequenceGap { .. }) => {
                 // Only reachable if the batch itself skips positions: read them in order instead.
                 let last = fresh.last().map_or(0, |s| s.position);
@@ -54,14 +54,25 @@ pub async fn apply<L: EventLog>(
     }
 }
 
+/// Stores quarantine entries, with any left over from an earlier failure; what the store
+/// does not take is kept for the next call, so no bad message goes unrecorded.
 async fn quarantine_all<L: EventLog>(
     log: &L,
+    projection: &Projection,
     entries: Vec<(Stored, crate::projection::Quarantined)>,
 ) -> Result<(), LogError> {
-    for (stored, entry) in entries {
-        log.quarantine(&stored, &entry.reason).await?;
+    let mut pending = projection.take_pending_quarantine();
+    pending.extend(entries);
+    let mut failed = Vec::new();
+    let mut first_error = None;
+    for (stored, entry) in pending {
+        if let Err(error) = log.quarantine(&stored, &entry.reason).await {
+            first_error.get_or_insert(error);
+            failed.push((stored, entry));
+        }
     }
-    Ok(())
+    projection.keep_pending_quarantine(failed);
+    first_error.map_or(Ok(()), Err)
 }
 
 /// Applies everything the log holds beyond the projection's position; returns how many.
@@ -88,7 +99,7 @@ async fn catch_up_to<L: EventLog>(
             )));
         }
         match projection.apply(&batch) {
-            Ok(quarantine) => quarantine_all(log, quarantine).await?,
+            Ok(quarantine) => quarantine_all(log, projection, quarantine).await?,
             Err(ProjectionError::NeedsChain { pilot_id, .. }) => {
                 load_chain(log, projection, pilot_id).await?
             }

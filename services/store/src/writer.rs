@@ -18,6 +18,9 @@ use thiserror::Error;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// The most events one append takes: the server's limit for one atomic batch.
+pub const MAX_EVENTS_PER_APPEND: usize = 1_000;
+
 /// How long an append waits for the projection to show what the store now holds.
 const PROJECTION_WAIT: Duration = Duration::from_secs(5);
 /// How many times an append without `expected_version` retries after losing a race.
@@ -51,6 +54,8 @@ pub struct StoredEvent {
 pub enum AppendError {
     #[error("nothing to append: give at least one event")]
     Empty,
+    #[error("{count} events in one append; at most {MAX_EVENTS_PER_APPEND} are stored all-or-nothing: split the request")]
+    TooMany { count: usize },
     #[error("event {index} of the request refused: {refusal}")]
     Refused { index: usize, refusal: Refusal },
     #[error("version conflict: the chain is at version {current}, not {expected}; read it again and retry")]
@@ -126,6 +131,11 @@ impl<L: EventLog> Writer<L> {
             .first()
             .map(|d| d.subject)
             .ok_or(AppendError::Empty)?;
+        if drafts.len() > MAX_EVENTS_PER_APPEND {
+            return Err(AppendError::TooMany {
+                count: drafts.len(),
+            });
+        }
         let lock = self.chain_lock(subject);
         let _guard = lock.lock().await;
         if let Some(stored) = self.already_stored(subject, &drafts).await? {
@@ -139,8 +149,7 @@ impl<L: EventLog> Writer<L> {
             })
             .collect();
         for attempt in 1..=MAX_ATTEMPTS {
-            let (envelopes, version, last_position) =
-                self.seal(subject, &drafts, expected_version)?;
+            let (envelopes, last_position) = self.seal(subject, &drafts, expected_version)?;
             let outgoing = envelopes
                 .iter()
                 .map(|e| Outgoing {
@@ -157,16 +166,9 @@ impl<L: EventLog> Writer<L> {
                             position = last
                         );
                     }
-                    return Ok(envelopes
-                        .into_iter()
-                        .zip(positions)
-                        .enumerate()
-                        .map(|(i, (envelope, position))| StoredEvent {
-                            envelope,
-                            version: version + 1 + i as u64,
-                            position,
-                        })
-                        .collect());
+                    // Answer with what the store holds: when the store recognised a retry, that
+                    // is the first attempt's envelope, not the one sealed just now.
+                    return self.stored_at(subject, &positions).await;
                 }
                 Err(LogError::Conflict { found, .. }) => {
                     tracing::debug!(
@@ -176,6 +178,10 @@ impl<L: EventLog> Writer<L> {
                     );
                     if !self.projection.wait_for(found, PROJECTION_WAIT).await {
                         return Err(AppendError::Lagging { position: found });
+                    }
+                    // The race may have been lost to an earlier attempt of this very request.
+                    if let Some(stored) = self.already_stored(subject, &drafts).await? {
+                        return Ok(stored);
                     }
                     if let Some(expected) = expected_version {
                         let current = self.projection.read().chain_head(subject).0;
@@ -197,7 +203,7 @@ impl<L: EventLog> Writer<L> {
         subject: Subject,
         drafts: &[Draft],
         expected: Option<u64>,
-    ) -> Result<(Vec<Envelope>, u64, u64), AppendError> {
+    ) -> Result<(Vec<Envelope>, u64), AppendError> {
         let world = self.projection.read();
         let (version, mut head) = world.chain_head(subject);
         if let Some(expected) = expected {
@@ -235,7 +241,60 @@ impl<L: EventLog> Writer<L> {
         world
             .check_batch(&envelopes)
             .map_err(|(index, refusal)| AppendError::Refused { index, refusal })?;
-        Ok((envelopes, version, world.chain_position(subject)))
+        Ok((envelopes, world.chain_position(subject)))
+    }
+
+    /// The stored events at `positions` with their versions: from the projection's chain, or
+    /// from the log for registry chains.
+    async fn stored_at(
+        &self,
+        subject: Subject,
+        positions: &[u64],
+    ) -> Result<Vec<StoredEvent>, AppendError> {
+        let from_projection: Option<Vec<StoredEvent>> = {
+            let world = self.projection.read();
+            match subject {
+                Subject::Pilot(id) => world.pilot(&id).and_then(|record| {
+                    positions
+                        .iter()
+                        .map(|&position| {
+                            let envelope = record.history.get(position)?;
+                            let version = record.state.version - record.history.len() as u64
+                                + record.history.raw().position(|(p, _)| p == position)? as u64
+                                + 1;
+                            Some(StoredEvent {
+                                envelope,
+                                version,
+                                position,
+                            })
+                        })
+                        .collect()
+                }),
+                Subject::Stakeholder(_) => None,
+            }
+        };
+        if let Some(stored) = from_projection {
+            return Ok(stored);
+        }
+        let chain = self.log.read_chain(subject, 0).await?;
+        let mut out = Vec::new();
+        for (index, stored) in chain.iter().enumerate() {
+            if positions.contains(&stored.position) {
+                let envelope = pilot_events::decode(&stored.bytes)
+                    .map_err(|e| LogError::Refused(e.to_string()))?;
+                out.push(StoredEvent {
+                    envelope,
+                    version: index as u64 + 1,
+                    position: stored.position,
+                });
+            }
+        }
+        if out.len() == positions.len() {
+            return Ok(out);
+        }
+        Err(AppendError::Lagging {
+            position: positions.last().copied().unwrap_or(0),
+        })
     }
 
     /// A retried request: every event id is already stored, so answer with what was stored.

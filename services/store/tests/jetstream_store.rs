@@ -310,7 +310,7 @@ async fn a_sigkill_during_load_loses_no_acknowledged_append() {
 }
 
 #[tokio::test]
-async fn servers_older_than_2_11_are_refused_with_the_version_found() {
+async fn servers_older_than_2_12_1_are_refused_with_the_version_found() {
     let debian = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
         .into_iter()
         .map(std::path::PathBuf::from)
@@ -329,7 +329,7 @@ async fn servers_older_than_2_11_are_refused_with_the_version_found() {
         Err(ConnectError::Version(error)) => {
             let message = error.to_string();
             assert!(
-                message.contains(&version) && message.contains("2.11"),
+                message.contains(&version) && message.contains("2.12.1"),
                 "{message}"
             );
         }

