@@ -184,3 +184,35 @@ impl JetStreamLog {
         }
     }
 }
+
+/// How far the projections trail the log.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lag {
+    /// Stored messages not yet applied.
+    pub events: u64,
+    /// How long the oldest of them has been stored; 0 when there are none.
+    pub seconds: f64,
+}
+
+impl JetStreamLog {
+    /// The projection's lag behind the log, in messages and in seconds.
+    pub async fn lag(&self, projection: &Projection) -> Result<Lag, LogError> {
+        use crate::log::EventLog;
+        let position = projection.position();
+        let last = self.last_position().await?;
+        let events = last.saturating_sub(position);
+        if events == 0 {
+            return Ok(Lag {
+                events,
+                seconds: 0.0,
+            });
+        }
+        let stored_at = self.stored_at(position + 1).await?;
+        let seconds = stored_at.map_or(0.0, |at| {
+            (time::OffsetDateTime::now_utc() - at)
+                .as_seconds_f64()
+                .max(0.0)
+        });
+        Ok(Lag { events, seconds })
+    }
+}

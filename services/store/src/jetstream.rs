@@ -168,6 +168,22 @@ impl JetStreamLog {
         Ok(Vec::new())
     }
 
+    /// When the message at `position` was stored, from the server's own timestamp.
+    pub(crate) async fn stored_at(
+        &self,
+        position: u64,
+    ) -> Result<Option<time::OffsetDateTime>, LogError> {
+        let batch = self.direct_batch(EVENTS_STREAM, position, None, 1).await?;
+        let stamp = batch
+            .first()
+            .and_then(|h| h.headers.as_ref())
+            .and_then(|h| h.get(header::NATS_TIME_STAMP))
+            .map(|v| v.to_string());
+        Ok(stamp.and_then(|s| {
+            time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339).ok()
+        }))
+    }
+
     /// The chain's last stored message: its position and `Nats-Msg-Id`.
     async fn chain_tail(&self, chain: Subject) -> Result<Option<(u64, String)>, LogError> {
         let subject = chain_subject(chain);

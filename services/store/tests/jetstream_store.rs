@@ -458,3 +458,35 @@ async fn a_restart_resumes_from_its_checkpoint_and_applies_nothing_twice() {
         "the retraction applied"
     );
 }
+
+#[tokio::test]
+async fn projection_lag_is_measured_in_events_and_seconds() {
+    let server = NatsServer::start().unwrap();
+    let writing = node(&server.url(), "writer").await;
+    let writer = Writer::new(Arc::new(writing.log.clone()), writing.projection.clone());
+    let p = Subject::Pilot(Uuid::now_v7());
+    writer
+        .append(vec![draft(p, proposed())], None)
+        .await
+        .unwrap();
+    writer
+        .append(vec![draft(p, target(1))], None)
+        .await
+        .unwrap();
+    // A second projection that has not started yet trails by both events.
+    let behind = Projection::new(World::new(StallRules::default()));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let lag = writing.log.lag(&behind).await.unwrap();
+    assert_eq!(lag.events, 2);
+    assert!(lag.seconds >= 0.04 && lag.seconds < 60.0, "{lag:?}");
+    pilot_store::projector::catch_up(&writing.log, &behind)
+        .await
+        .unwrap();
+    assert_eq!(
+        writing.log.lag(&behind).await.unwrap(),
+        pilot_store::follow::Lag {
+            events: 0,
+            seconds: 0.0
+        }
+    );
+}
