@@ -81,14 +81,17 @@ impl ChainLog {
 
     /// The event stored at `position`, if this log holds it.
     pub fn get(&self, position: u64) -> Option<Envelope> {
+        Decoder::new().decode(self.locate(position)?.1).ok()
+    }
+
+    /// Where the event at `position` stands among the events held, and its stored bytes.
+    pub fn locate(&self, position: u64) -> Option<(usize, &[u8])> {
         let index = self
             .entries
             .binary_search_by_key(&position, |(p, _)| *p)
             .ok()?;
         let start = index.checked_sub(1).map_or(0, |i| self.entries[i].1);
-        Decoder::new()
-            .decode(&self.bytes[start..self.entries[index].1])
-            .ok()
+        Some((index, &self.bytes[start..self.entries[index].1]))
     }
 
     /// The stored bytes of each event, in order (for exports).

@@ -149,12 +149,30 @@ impl<L: EventLog> Writer<L> {
             })
             .collect();
         for attempt in 1..=MAX_ATTEMPTS {
-            let (envelopes, last_position) = self.seal(subject, &drafts, expected_version)?;
-            let outgoing = envelopes
+            let (envelopes, last_position) = match self.seal(subject, &drafts, expected_version) {
+                Err(AppendError::Refused {
+                    refusal: Refusal::ChainNotLoaded { pilot_id },
+                    ..
+                }) => {
+                    // A world restored from a checkpoint loads the chain a retraction needs.
+                    crate::projector::load_chain(self.log.as_ref(), &self.projection, pilot_id)
+                        .await?;
+                    continue;
+                }
+                sealed => sealed?,
+            };
+            let sealed: Vec<(Envelope, Bytes)> = envelopes
+                .into_iter()
+                .map(|e| {
+                    let bytes = Bytes::from(e.to_json());
+                    (e, bytes)
+                })
+                .collect();
+            let outgoing = sealed
                 .iter()
-                .map(|e| Outgoing {
+                .map(|(e, bytes)| Outgoing {
                     event_id: e.event_id,
-                    bytes: Bytes::from(e.to_json()),
+                    bytes: bytes.clone(),
                 })
                 .collect();
             match self.log.append(subject, last_position, outgoing).await {
@@ -168,7 +186,7 @@ impl<L: EventLog> Writer<L> {
                     }
                     // Answer with what the store holds: when the store recognised a retry, that
                     // is the first attempt's envelope, not the one sealed just now.
-                    return self.stored_at(subject, &positions).await;
+                    return self.stored_at(subject, &positions, &sealed).await;
                 }
                 Err(LogError::Conflict { found, .. }) => {
                     tracing::debug!(
@@ -250,6 +268,7 @@ impl<L: EventLog> Writer<L> {
         &self,
         subject: Subject,
         positions: &[u64],
+        sealed: &[(Envelope, Bytes)],
     ) -> Result<Vec<StoredEvent>, AppendError> {
         let from_projection: Option<Vec<StoredEvent>> = {
             let world = self.projection.read();
@@ -257,10 +276,17 @@ impl<L: EventLog> Writer<L> {
                 Subject::Pilot(id) => world.pilot(&id).and_then(|record| {
                     positions
                         .iter()
-                        .map(|&position| {
-                            let envelope = record.history.get(position)?;
+                        .zip(sealed)
+                        .map(|(&position, (ours, our_bytes))| {
+                            let (index, bytes) = record.history.locate(position)?;
+                            // Usually the stored bytes are the ones just sent: no need to decode.
+                            let envelope = if bytes == our_bytes.as_ref() {
+                                ours.clone()
+                            } else {
+                                pilot_events::decode(bytes).ok()?
+                            };
                             let version = record.state.version - record.history.len() as u64
-                                + record.history.raw().position(|(p, _)| p == position)? as u64
+                                + index as u64
                                 + 1;
                             Some(StoredEvent {
                                 envelope,

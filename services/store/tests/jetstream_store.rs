@@ -374,26 +374,35 @@ async fn an_existing_stream_with_other_settings_is_reported_and_left_alone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_resumes_from_its_checkpoint_and_applies_nothing_twice() {
     let server = NatsServer::start().unwrap();
-    let p = Subject::Pilot(Uuid::now_v7());
+    let (p, q) = (
+        Subject::Pilot(Uuid::now_v7()),
+        Subject::Pilot(Uuid::now_v7()),
+    );
     let before_stop = {
         let node = node(&server.url(), "resumer").await;
         let writer = Writer::new(Arc::new(node.log.clone()), node.projection.clone());
-        writer
-            .append(vec![draft(p, proposed())], None)
-            .await
-            .unwrap();
+        for pilot in [p, q] {
+            writer
+                .append(vec![draft(pilot, proposed())], None)
+                .await
+                .unwrap();
+        }
         for i in 0..200 {
             writer
                 .append(vec![draft(p, target(i))], None)
                 .await
                 .unwrap();
         }
+        writer
+            .append(vec![draft(q, target(0))], None)
+            .await
+            .unwrap();
         let position = node.projection.position();
         node._stop.send_replace(true); // a graceful stop saves a checkpoint
         tokio::time::sleep(Duration::from_millis(500)).await;
         position
     };
-    // Others write while this projector is down, among them a retraction.
+    // Others write while this projector is down, among them a retraction on p.
     let other = node(&server.url(), "other").await;
     let writer = Writer::new(Arc::new(other.log.clone()), other.projection.clone());
     for i in 200..250 {
@@ -402,14 +411,17 @@ async fn a_restart_resumes_from_its_checkpoint_and_applies_nothing_twice() {
             .await
             .unwrap();
     }
-    let first_target = other.log.read_chain(p, 0).await.unwrap()[1].clone();
-    let first_target = pilot_events::decode(&first_target.bytes).unwrap().event_id;
-    let retraction = Event::EventRetracted(EventRetracted {
-        event_id: first_target,
-        reason: "typo".into(),
-    });
+    let retract = |event_id| {
+        Event::EventRetracted(EventRetracted {
+            event_id,
+            reason: "typo".into(),
+        })
+    };
+    let first_of =
+        |chain: Vec<pilot_store::Stored>| pilot_events::decode(&chain[1].bytes).unwrap().event_id;
+    let m0 = first_of(other.log.read_chain(p, 0).await.unwrap());
     writer
-        .append(vec![draft(p, retraction)], None)
+        .append(vec![draft(p, retract(m0))], None)
         .await
         .unwrap();
     let last = other.log.last_position().await.unwrap();
@@ -425,8 +437,7 @@ async fn a_restart_resumes_from_its_checkpoint_and_applies_nothing_twice() {
         "resumed from the checkpoint, not from zero"
     );
     let (_stop, shutdown) = watch::channel(false);
-    let follower = log.clone();
-    let p2 = projection.clone();
+    let (follower, p2) = (log.clone(), projection.clone());
     tokio::spawn(async move { follower.run_projector("resumer", p2, shutdown).await });
     assert!(projection.wait_for(last, Duration::from_secs(20)).await);
     let applied = projection
@@ -438,15 +449,6 @@ async fn a_restart_resumes_from_its_checkpoint_and_applies_nothing_twice() {
         last - before_stop,
         "only what came after the checkpoint was applied"
     );
-
-    let rebuilt = Projection::new(World::new(StallRules::default()));
-    pilot_store::projector::catch_up(&log, &rebuilt)
-        .await
-        .unwrap();
-    assert_eq!(
-        rebuilt.read().pilot_view(&p.id()),
-        projection.read().pilot_view(&p.id())
-    );
     assert!(
         !projection
             .read()
@@ -457,6 +459,31 @@ async fn a_restart_resumes_from_its_checkpoint_and_applies_nothing_twice() {
             .contains_key("m0"),
         "the retraction applied"
     );
+
+    let rebuilt = Projection::new(World::new(StallRules::default()));
+    pilot_store::projector::catch_up(&log, &rebuilt)
+        .await
+        .unwrap();
+    assert_eq!(
+        rebuilt.read().pilot_view(&p.id()),
+        projection.read().pilot_view(&p.id())
+    );
+
+    // A writer on the restored projection retracts on q, whose chain it has not loaded yet.
+    assert!(!projection.read().chain_loaded(&q.id()));
+    let q0 = first_of(log.read_chain(q, 0).await.unwrap());
+    let restored_writer = Writer::new(Arc::new(log.clone()), projection.clone());
+    restored_writer
+        .append(vec![draft(q, retract(q0))], None)
+        .await
+        .unwrap();
+    assert!(projection
+        .read()
+        .pilot(&q.id())
+        .unwrap()
+        .state
+        .targets
+        .is_empty());
 }
 
 #[tokio::test]
