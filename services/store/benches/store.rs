@@ -291,7 +291,7 @@ async fn rebuild_restart(events: usize) {
             .await
             .unwrap();
         acks.push(async move { ack.await });
-        while acks.len() >= 10_000 {
+        while acks.len() >= 1_000 {
             acks.next().await.unwrap().unwrap();
         }
     }

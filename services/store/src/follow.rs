@@ -33,7 +33,8 @@ impl JetStreamLog {
         projection: Arc<Projection>,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), LogError> {
-        let rebuilt = catch_up(self, &projection).await?;
+        let rebuilt = self.rebuild(&projection).await?;
+        catch_up(self, &projection).await?;
         tracing::info!(
             message = "Projections caught up with the log.",
             applied = rebuilt,
@@ -214,5 +215,68 @@ impl JetStreamLog {
                 .max(0.0)
         });
         Ok(Lag { events, seconds })
+    }
+}
+
+impl JetStreamLog {
+    /// Applies everything stored beyond the projection's position, read with an ordered
+    /// consumer: the server streams the messages in order with flow control, several times
+    /// faster than request/reply reads. The consumer is ephemeral and deleted afterwards, so a
+    /// rebuild leaves nothing behind.
+    #[tracing::instrument(name = "rebuild", skip_all)]
+    pub async fn rebuild(&self, projection: &Projection) -> Result<u64, LogError> {
+        use crate::log::EventLog;
+        use async_nats::jetstream::consumer::pull::OrderedConfig;
+        let last = self.last_position().await?;
+        let before = projection.position();
+        if before >= last {
+            return Ok(0);
+        }
+        let stream = self
+            .jetstream()
+            .get_stream(EVENTS_STREAM)
+            .await
+            .map_err(unavailable)?;
+        let name = format!("pilot-rebuild-{}", uuid::Uuid::now_v7().simple());
+        let config = OrderedConfig {
+            name: Some(name.clone()),
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: before + 1,
+            },
+            ..Default::default()
+        };
+        let consumer = stream.create_consumer(config).await.map_err(unavailable)?;
+        let mut messages = consumer.messages().await.map_err(unavailable)?;
+        let result = async {
+            while projection.position() < last {
+                let Some(first) = messages.next().await else {
+                    return Err(LogError::Unavailable("rebuild consumer closed".into()));
+                };
+                let mut batch = vec![first.map_err(unavailable)?];
+                while batch.len() < READ_BATCH {
+                    match messages.next().now_or_never() {
+                        Some(Some(message)) => batch.push(message.map_err(unavailable)?),
+                        _ => break,
+                    }
+                }
+                let stored: Vec<Stored> = batch
+                    .iter()
+                    .filter_map(|m| {
+                        Some(Stored {
+                            position: m.info().ok()?.stream_sequence,
+                            bytes: m.payload.clone(),
+                        })
+                    })
+                    .filter(|s| s.position <= last)
+                    .collect();
+                apply(self, projection, &stored).await?;
+            }
+            Ok(())
+        }
+        .await;
+        drop(messages);
+        // Ordered consumers are recreated under numbered names when they reset; remove them all.
+        let _ = stream.delete_consumer(&name).await;
+        result.map(|()| projection.position().saturating_sub(before))
     }
 }

@@ -31,6 +31,11 @@ pub struct Projection {
     /// Quarantine entries the store did not take yet: their positions are consumed, so they
     /// are kept here and offered again with the next batch rather than lost.
     pending_quarantine: std::sync::Mutex<Vec<(Stored, Quarantined)>>,
+    /// Who waits for which position. Each is woken once, when the projection reaches its
+    /// position: waking every waiter on every batch would cost thousands of wake-ups per event
+    /// with many appends in flight.
+    waiters:
+        std::sync::Mutex<std::collections::BTreeMap<u64, Vec<tokio::sync::oneshot::Sender<()>>>>,
 }
 
 impl Projection {
@@ -41,6 +46,7 @@ impl Projection {
             position: watch::Sender::new(position),
             counters: Counters::default(),
             pending_quarantine: std::sync::Mutex::default(),
+            waiters: std::sync::Mutex::default(),
         }
     }
 
@@ -62,9 +68,29 @@ impl Projection {
 
     /// Waits until the projections have reached `position`; false if `timeout` passed first.
     pub async fn wait_for(&self, position: u64, timeout: Duration) -> bool {
-        let mut receiver = self.position.subscribe();
-        let reached = tokio::time::timeout(timeout, receiver.wait_for(|p| *p >= position)).await;
-        matches!(reached, Ok(Ok(_)))
+        let (wake, woken) = tokio::sync::oneshot::channel();
+        {
+            let mut waiters = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
+            // Checked under the same lock that `publish` takes, so no wake-up is missed.
+            if self.position() >= position {
+                return true;
+            }
+            waiters.entry(position).or_default().push(wake);
+        }
+        matches!(tokio::time::timeout(timeout, woken).await, Ok(Ok(())))
+    }
+
+    /// Announces the new position and wakes exactly the waiters it satisfies.
+    fn publish(&self, position: u64) {
+        let mut waiters = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
+        self.position.send_replace(position);
+        let later = waiters.split_off(&(position + 1));
+        for wake in std::mem::replace(&mut *waiters, later)
+            .into_values()
+            .flatten()
+        {
+            let _ = wake.send(());
+        }
     }
 
     /// Quarantine entries still to be stored, taken out for another try.
@@ -125,7 +151,7 @@ impl Projection {
                     stop @ (ProjectionError::SequenceGap { .. }
                     | ProjectionError::NeedsChain { .. }),
                 ) => {
-                    self.position.send_replace(world.position());
+                    self.publish(world.position());
                     return Err(stop);
                 }
                 Err(error) => {
@@ -142,7 +168,7 @@ impl Projection {
                 }
             }
         }
-        self.position.send_replace(world.position());
+        self.publish(world.position());
         Ok(quarantine)
     }
 }
