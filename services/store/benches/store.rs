@@ -318,9 +318,7 @@ async fn rebuild_restart(events: usize) {
 
     let started = Instant::now();
     let projection = Projection::new(World::new(StallRules::default()));
-    pilot_store::projector::catch_up(&log, &projection)
-        .await
-        .unwrap();
+    log.rebuild(&projection).await.unwrap();
     let rebuild_secs = started.elapsed().as_secs_f64();
     assert_eq!(projection.position() as usize, total);
     println!(
@@ -349,9 +347,7 @@ async fn rebuild_restart(events: usize) {
     drop(projection);
     let started = Instant::now();
     let restored = pilot_store::projector::open(&log, "bench", StallRules::default()).await;
-    pilot_store::projector::catch_up(&log, &restored)
-        .await
-        .unwrap();
+    log.rebuild(&restored).await.unwrap();
     let ready_secs = started.elapsed().as_secs_f64();
     assert_eq!(restored.position() as usize, total);
     println!("\n3. restart at {total} events");
