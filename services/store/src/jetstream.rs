@@ -184,6 +184,34 @@ impl JetStreamLog {
         }))
     }
 
+    /// The position of the last message stored before `time` (0 if none): the log as it was
+    /// known then. The server's own storage timestamps decide, so this is "as known at" on
+    /// the store's clock; world dates (`occurred_at`) are the projections' business.
+    pub async fn position_at(&self, time: time::OffsetDateTime) -> Result<u64, LogError> {
+        let stamp = time
+            .to_offset(time::UtcOffset::UTC)
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| LogError::Refused(e.to_string()))?;
+        let request = serde_json::json!({ "start_time": stamp, "batch": 1 });
+        let first_after = self.direct_request(EVENTS_STREAM, request, 1).await?;
+        match first_after.first() {
+            Some(headed) => Ok(headed.stored.position.saturating_sub(1)),
+            None => self.last_position().await,
+        }
+    }
+
+    /// One chain as it was known at `time` (see [`JetStreamLog::position_at`]).
+    pub async fn read_chain_at(
+        &self,
+        chain: Subject,
+        time: time::OffsetDateTime,
+    ) -> Result<Vec<Stored>, LogError> {
+        let until = self.position_at(time).await?;
+        let mut chain = self.read_chain(chain, 0).await?;
+        chain.retain(|s| s.position <= until);
+        Ok(chain)
+    }
+
     /// The chain's last stored message: its position and `Nats-Msg-Id`.
     async fn chain_tail(&self, chain: Subject) -> Result<Option<(u64, String)>, LogError> {
         let subject = chain_subject(chain);
@@ -220,6 +248,16 @@ impl JetStreamLog {
         if let Some(subject) = subject {
             request["next_by_subj"] = serde_json::Value::String(subject.to_string());
         }
+        self.direct_request(stream, request, batch).await
+    }
+
+    /// Sends one batched direct-get request and collects its replies until the end of batch.
+    async fn direct_request(
+        &self,
+        stream: &str,
+        request: serde_json::Value,
+        batch: usize,
+    ) -> Result<Vec<Headed>, LogError> {
         let inbox = self.client.new_inbox();
         let mut replies = self
             .client

@@ -517,3 +517,38 @@ async fn projection_lag_is_measured_in_events_and_seconds() {
         }
     );
 }
+
+#[tokio::test]
+async fn a_chain_reads_as_it_was_known_at_a_time() {
+    let server = NatsServer::start().unwrap();
+    let node = node(&server.url(), DEFAULT_CONSUMER).await;
+    let writer = Writer::new(Arc::new(node.log.clone()), node.projection.clone());
+    let p = Subject::Pilot(Uuid::now_v7());
+    writer
+        .append(vec![draft(p, proposed())], None)
+        .await
+        .unwrap();
+    writer
+        .append(vec![draft(p, target(1))], None)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let between = time::OffsetDateTime::now_utc();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    writer
+        .append(vec![draft(p, target(2))], None)
+        .await
+        .unwrap();
+    assert_eq!(node.log.position_at(between).await.unwrap(), 2);
+    assert_eq!(node.log.read_chain_at(p, between).await.unwrap().len(), 2);
+    assert_eq!(
+        node.log
+            .read_chain_at(p, time::OffsetDateTime::now_utc())
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    let before_everything = time::macros::datetime!(2001-01-01 00:00 UTC);
+    assert_eq!(node.log.position_at(before_everything).await.unwrap(), 0);
+}
