@@ -80,30 +80,47 @@ impl JetStreamLog {
             let Some(first) = first else {
                 return Err(LogError::Unavailable("consumer closed".into()));
             };
-            let mut batch = vec![first.map_err(unavailable)?];
-            // Take what is already buffered, without waiting, so a burst is applied in one lock.
-            while batch.len() < READ_BATCH {
-                match messages.next().now_or_never() {
-                    Some(Some(message)) => batch.push(message.map_err(unavailable)?),
-                    _ => break,
-                }
-            }
-            let stored: Vec<Stored> = batch
-                .iter()
-                .filter_map(|m| {
-                    Some(Stored {
-                        position: m.info().ok()?.stream_sequence,
-                        bytes: m.payload.clone(),
-                    })
-                })
-                .collect();
-            apply(self, &projection, &stored).await?;
+            let batch = buffered_batch(first.map_err(unavailable)?, &mut messages)?;
+            apply(self, &projection, &stored(&batch)).await?;
             if let Some(last) = batch.last() {
                 last.ack().await.map_err(unavailable)?;
             }
             checkpoint.maybe_save(self, name, &projection, false).await;
         }
     }
+}
+
+/// `first` and whatever else the consumer has already buffered, without waiting, so a burst
+/// is applied under one lock.
+fn buffered_batch<S, E>(
+    first: async_nats::jetstream::Message,
+    messages: &mut S,
+) -> Result<Vec<async_nats::jetstream::Message>, LogError>
+where
+    S: futures::Stream<Item = Result<async_nats::jetstream::Message, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut batch = vec![first];
+    while batch.len() < READ_BATCH {
+        match messages.next().now_or_never() {
+            Some(Some(message)) => batch.push(message.map_err(unavailable)?),
+            _ => break,
+        }
+    }
+    Ok(batch)
+}
+
+/// Consumer messages as stored messages, positioned by their stream sequence.
+fn stored(batch: &[async_nats::jetstream::Message]) -> Vec<Stored> {
+    batch
+        .iter()
+        .filter_map(|m| {
+            Some(Stored {
+                position: m.info().ok()?.stream_sequence,
+                bytes: m.payload.clone(),
+            })
+        })
+        .collect()
 }
 
 /// Why the follow loop woke up.
@@ -252,24 +269,10 @@ impl JetStreamLog {
                 let Some(first) = messages.next().await else {
                     return Err(LogError::Unavailable("rebuild consumer closed".into()));
                 };
-                let mut batch = vec![first.map_err(unavailable)?];
-                while batch.len() < READ_BATCH {
-                    match messages.next().now_or_never() {
-                        Some(Some(message)) => batch.push(message.map_err(unavailable)?),
-                        _ => break,
-                    }
-                }
-                let stored: Vec<Stored> = batch
-                    .iter()
-                    .filter_map(|m| {
-                        Some(Stored {
-                            position: m.info().ok()?.stream_sequence,
-                            bytes: m.payload.clone(),
-                        })
-                    })
-                    .filter(|s| s.position <= last)
-                    .collect();
-                apply(self, projection, &stored).await?;
+                let batch = buffered_batch(first.map_err(unavailable)?, &mut messages)?;
+                let mut batch = stored(&batch);
+                batch.retain(|s| s.position <= last);
+                apply(self, projection, &batch).await?;
             }
             Ok(())
         }
