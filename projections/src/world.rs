@@ -244,16 +244,33 @@ impl World {
         pilot_id: Uuid,
         stored: impl IntoIterator<Item = (u64, &'a [u8])>,
     ) {
-        let position = self.position;
-        let decoder = &self.decoder;
+        let Some(record) = self.pilots.get(&pilot_id) else {
+            return;
+        };
         let mut log = ChainLog::default();
-        for (at, bytes) in stored.into_iter().filter(|(at, _)| *at <= position) {
-            if let Ok(envelope) = decoder.decode(bytes) {
+        let mut read_until = 0;
+        for (at, bytes) in stored.into_iter().filter(|(at, _)| *at <= self.position) {
+            read_until = at;
+            // Only what this world applied there: a refused (quarantined) message on the
+            // chain's subject is not part of the chain.
+            match self.decoder.decode(bytes) {
+                Ok(envelope) if self.seen.get(&envelope.event_id) == Some(&at) => {
+                    log.push(at, &envelope, Some(bytes))
+                }
+                _ => {}
+            }
+        }
+        // Events applied after the chain was read are in the log this world already holds.
+        for (at, bytes) in record.history.raw().filter(|(at, _)| *at > read_until) {
+            if let Ok(envelope) = self.decoder.decode(bytes) {
                 log.push(at, &envelope, Some(bytes));
             }
         }
-        if let Some(record) = self.pilots.get_mut(&pilot_id) {
-            record.history = log;
+        // Complete only if it is the whole chain; otherwise keep waiting for a full read.
+        if log.len() as u64 == record.state.version {
+            if let Some(record) = self.pilots.get_mut(&pilot_id) {
+                record.history = log;
+            }
         }
     }
 

@@ -114,3 +114,54 @@ fn a_snapshot_of_another_format_is_refused() {
     let snapshot: Snapshot = serde_json::from_value(value).unwrap();
     assert!(World::restore(StallRules::default(), snapshot).is_err());
 }
+
+#[test]
+fn a_loaded_chain_leaves_out_refused_messages_and_keeps_events_applied_after_the_read() {
+    let mut s = Scenario::default();
+    let mayor = s.stakeholder("Mayor", 5);
+    let p = s.pilot();
+    s.given(p, contact(mayor, 1, Strategy::Framing));
+    // A refused message on the chain's subject: it consumes a position but is no event of p.
+    let refused = s.envelope(p, designed()).seal(pilot_events::Hash::ZERO);
+    assert!(s.feed(refused.clone()).is_err());
+    let mut stored: Vec<(u64, Vec<u8>)> = s
+        .world
+        .pilot(&p.id())
+        .unwrap()
+        .history
+        .raw()
+        .map(|(at, b)| (at, b.to_vec()))
+        .collect();
+    stored.push((s.world.position(), refused.to_json().into_bytes()));
+    stored.sort();
+
+    let mut restored = World::restore(StallRules::default(), s.world.snapshot()).unwrap();
+    // An event applied after the chain was read from the store.
+    let later = s.envelope(p, contact(mayor, 2, Strategy::Marketing));
+    let later_position = restored.position() + 1;
+    restored.apply(later_position, later.clone()).unwrap();
+    assert!(!restored.chain_loaded(&p.id()));
+
+    restored.load_chain(p.id(), stored.iter().map(|(at, b)| (*at, b.as_slice())));
+    assert!(restored.chain_loaded(&p.id()));
+    let ids: Vec<_> = restored
+        .pilot(&p.id())
+        .unwrap()
+        .history
+        .iter()
+        .map(|(_, e)| e.event_id)
+        .collect();
+    assert!(
+        !ids.contains(&refused.event_id),
+        "the refused message is not part of the chain"
+    );
+    assert_eq!(
+        ids.last(),
+        Some(&later.event_id),
+        "the event applied after the read is kept"
+    );
+    assert_eq!(
+        ids.len() as u64,
+        restored.pilot(&p.id()).unwrap().state.version
+    );
+}

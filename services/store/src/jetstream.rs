@@ -52,7 +52,7 @@ pub struct JetStreamLog {
 }
 
 impl JetStreamLog {
-    /// Connects, refuses servers older than 2.11, and creates or verifies the streams.
+    /// Connects, refuses servers older than 2.12.1, and creates or verifies the streams.
     pub async fn connect(url: &str, layout: &Layout) -> Result<Self, ConnectError> {
         let client = async_nats::connect(url)
             .await

@@ -2,7 +2,7 @@
 //!
 //! - [`log`]: the [`log::EventLog`] contract; [`memory`] and [`jetstream`] implement it.
 //! - [`layout`]: streams and subjects, created or verified at start-up.
-//! - [`version`]: refuses servers older than 2.11.
+//! - [`version`]: refuses servers older than 2.12.1.
 
 pub mod follow;
 pub mod jetstream;

@@ -124,10 +124,9 @@ impl Projection {
     }
 
     /// The projections as a checkpoint: the snapshot serialized, and its position.
-    pub fn checkpoint(&self) -> (u64, Vec<u8>) {
+    pub fn checkpoint(&self) -> Result<(u64, Vec<u8>), serde_json::Error> {
         let snapshot = self.read().snapshot();
-        let position = snapshot.position;
-        (position, serde_json::to_vec(&snapshot).unwrap_or_default())
+        Ok((snapshot.position, serde_json::to_vec(&snapshot)?))
     }
 
     /// Applies stored messages in order. Messages that do not decode or are refused are

@@ -26,6 +26,9 @@ pub async fn apply<L: EventLog>(
     projection: &Projection,
     batch: &[Stored],
 ) -> Result<(), LogError> {
+    // A chain load that does not complete the chain (the log moved meanwhile) is retried a
+    // few times; more would mean the log and the projection disagree.
+    let mut chain_loads = 0;
     loop {
         let fresh: Vec<Stored> = batch
             .iter()
@@ -46,8 +49,14 @@ pub async fn apply<L: EventLog>(
                 let last = fresh.last().map_or(0, |s| s.position);
                 return catch_up_to(log, projection, last).await;
             }
-            Err(ProjectionError::NeedsChain { pilot_id, .. }) => {
-                load_chain(log, projection, pilot_id).await?
+            Err(ProjectionError::NeedsChain { pilot_id, position }) => {
+                chain_loads += 1;
+                if chain_loads > 3 {
+                    return Err(LogError::Refused(format!(
+                        "pilot {pilot_id}'s chain could not be loaded whole for position {position}"
+                    )));
+                }
+                load_chain(log, projection, pilot_id).await?;
             }
             Err(other) => return Err(LogError::Refused(other.to_string())),
         }
@@ -156,7 +165,9 @@ pub async fn save_checkpoint<L: EventLog>(
     name: &str,
     projection: &Projection,
 ) -> Result<u64, LogError> {
-    let (position, bytes) = projection.checkpoint();
+    let (position, bytes) = projection
+        .checkpoint()
+        .map_err(|e| LogError::Refused(format!("cannot serialize a checkpoint: {e}")))?;
     log.save_checkpoint(name, bytes.into()).await?;
     tracing::info!(message = "Saved a checkpoint.", projector = name, position);
     Ok(position)

@@ -1,0 +1,222 @@
+//! Loading a sealed history (JSON Lines in the wire format, such as
+//! `deploy/demo/nanguo.jsonl`) into the log exactly as stored.
+//!
+//! The lines are already sealed: `recorded_at`, `prev_hash` and `hash` are in the bytes. So
+//! they do not go through the writer (which would seal them again, with a new `recorded_at`):
+//! each line is appended as it is, expecting its chain's last position as the live projection
+//! knows it, and the loader waits until the projection has applied it before the next line.
+//! Events already applied (by `event_id`) are skipped, so a load that was interrupted can be
+//! run again.
+
+use bytes::Bytes;
+use pilot_events::Subject;
+use pilot_store::projection::Projection;
+use pilot_store::{EventLog, LogError, Outgoing};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How long one appended line may take to show in the projection.
+pub const APPLY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a load did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Loaded {
+    /// Lines appended now.
+    pub appended: usize,
+    /// Lines whose events were in the log already.
+    pub skipped: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("line {line}: not an event: {message}")]
+    Undecodable { line: usize, message: String },
+    #[error("line {line} (event {event_id}): {source}")]
+    Log {
+        line: usize,
+        event_id: Uuid,
+        #[source]
+        source: LogError,
+    },
+    #[error("line {line} (event {event_id}) was stored at position {position} but the projection did not reach it within {waited:?}")]
+    Lagging {
+        line: usize,
+        event_id: Uuid,
+        position: u64,
+        waited: Duration,
+    },
+    #[error("line {line} (event {event_id}) was stored at position {position} but the projections refused it; its reason is in the quarantine (pilot.quarantine.{position})")]
+    Refused {
+        line: usize,
+        event_id: Uuid,
+        position: u64,
+    },
+}
+
+/// The first event of a history: a load is resumable only into a log that holds it.
+pub fn first_event(history: &[u8]) -> Option<Uuid> {
+    lines(history)
+        .next()
+        .and_then(|(_, bytes)| pilot_events::decode(bytes).ok())
+        .map(|envelope| envelope.event_id)
+}
+
+/// Appends every line of `history` that the projection has not applied yet, in file order,
+/// each as its own append, and waits for the projection to apply it. Stops at the first line
+/// that does not decode, is refused by the log, or is refused by the projections.
+pub async fn load_history<L: EventLog>(
+    log: &L,
+    projection: &Projection,
+    history: &[u8],
+) -> Result<Loaded, LoadError> {
+    let mut loaded = Loaded::default();
+    for (line, bytes) in lines(history) {
+        let envelope = pilot_events::decode(bytes).map_err(|error| LoadError::Undecodable {
+            line,
+            message: error.to_string(),
+        })?;
+        let event_id = envelope.event_id;
+        let subject: Subject = envelope.subject;
+        let expected = {
+            let world = projection.read();
+            if world.position_of(&event_id).is_some() {
+                loaded.skipped += 1;
+                continue;
+            }
+            world.chain_position(subject)
+        };
+        let outgoing = Outgoing {
+            event_id,
+            bytes: Bytes::copy_from_slice(bytes),
+        };
+        let positions = log
+            .append(subject, expected, vec![outgoing])
+            .await
+            .map_err(|source| LoadError::Log {
+                line,
+                event_id,
+                source,
+            })?;
+        let position = positions.last().copied().unwrap_or(0);
+        if !projection.wait_for(position, APPLY_TIMEOUT).await {
+            return Err(LoadError::Lagging {
+                line,
+                event_id,
+                position,
+                waited: APPLY_TIMEOUT,
+            });
+        }
+        if projection.read().position_of(&event_id) != Some(position) {
+            return Err(LoadError::Refused {
+                line,
+                event_id,
+                position,
+            });
+        }
+        loaded.appended += 1;
+    }
+    Ok(loaded)
+}
+
+/// Non-blank lines with their 1-based numbers, without the line ending.
+fn lines(history: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    history
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .map(|(index, line)| (index + 1, line.strip_suffix(b"\r").unwrap_or(line)))
+        .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pilot_projections::stall::StallRules;
+    use pilot_projections::World;
+    use pilot_store::memory::MemoryLog;
+    use pilot_store::projector::follow_memory;
+    use std::sync::Arc;
+    use tokio::sync::watch;
+
+    const NANGUO: &[u8] = include_bytes!("../../../deploy/demo/nanguo.jsonl");
+
+    async fn follower() -> (Arc<MemoryLog>, Arc<Projection>, watch::Sender<bool>) {
+        let log = Arc::new(MemoryLog::new());
+        let projection = Arc::new(Projection::new(World::new(StallRules::default())));
+        let (stop, shutdown) = watch::channel(false);
+        tokio::spawn(follow_memory(log.clone(), projection.clone(), shutdown));
+        (log, projection, stop)
+    }
+
+    #[tokio::test]
+    async fn loads_the_nanguo_history_as_stored_and_only_once() {
+        let (log, projection, _stop) = follower().await;
+        let loaded = load_history(log.as_ref(), &projection, NANGUO)
+            .await
+            .unwrap();
+        assert_eq!(
+            loaded,
+            Loaded {
+                appended: 98,
+                skipped: 0
+            }
+        );
+        assert_eq!(projection.read().pilots().count(), 5);
+        // Stored byte for byte: the first line is the first message.
+        let first = log.read_from(1, 1).await.unwrap();
+        let line = NANGUO.split(|b| *b == b'\n').next().unwrap();
+        assert_eq!(first[0].bytes.as_ref(), line);
+
+        let again = load_history(log.as_ref(), &projection, NANGUO)
+            .await
+            .unwrap();
+        assert_eq!(
+            again,
+            Loaded {
+                appended: 0,
+                skipped: 98
+            }
+        );
+        assert_eq!(log.last_position().await.unwrap(), 98);
+    }
+
+    #[tokio::test]
+    async fn names_the_line_that_does_not_decode() {
+        let (log, projection, _stop) = follower().await;
+        let first = NANGUO.split(|b| *b == b'\n').next().unwrap();
+        let mut history = first.to_vec();
+        history.extend_from_slice(b"\n\n{\"event_id\": 1}\n");
+        let error = load_history(log.as_ref(), &projection, &history)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, LoadError::Undecodable { line: 3, .. }),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn reports_a_line_the_projections_refuse() {
+        let (log, projection, _stop) = follower().await;
+        // A pilot event before its pilot.proposed: stored, then refused by the projections.
+        let line = NANGUO
+            .split(|b| *b == b'\n')
+            .find(|l| l.windows(24).any(|w| w == b"\"pilot.program_designed\""))
+            .unwrap();
+        let error = load_history(log.as_ref(), &projection, line)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, LoadError::Refused { line: 1, .. }),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_first_event_is_that_of_the_first_line() {
+        assert_eq!(
+            first_event(NANGUO).map(|id| id.to_string()).as_deref(),
+            Some("0194ae00-0000-7000-8000-000000000001")
+        );
+        assert_eq!(first_event(b"\n"), None);
+    }
+}

@@ -1,0 +1,28 @@
+//! pilot-tracker's HTTP service (`pilot serve`): the live projections of the JetStream event
+//! log, served as JSON in DOMAIN.md's names.
+//!
+//! - [`cli`]: the command line.
+//! - [`serve`]: start-up and shutdown, in order.
+//! - [`nats_server`]: the local nats-server pilot runs when no `--nats` URL is given.
+//! - [`workspace`]: finding the workspace's own files (install script, demo history).
+//! - [`demo`]: loading a sealed JSON Lines history into the log as stored.
+//! - [`api`]: the HTTP routes ([`app`]); [`state`]: what they share; [`query`]: query
+//!   parameters and times; [`error`]: the one error shape; [`chains`]: loading a restored
+//!   pilot's chain for a past view.
+//! - [`signals`]: SIGINT and SIGTERM.
+
+pub mod api;
+pub mod chains;
+pub mod cli;
+pub mod demo;
+pub mod error;
+pub mod nats_server;
+pub mod query;
+pub mod serve;
+pub mod signals;
+pub mod state;
+pub mod workspace;
+
+pub use api::app;
+pub use error::ApiError;
+pub use state::AppState;

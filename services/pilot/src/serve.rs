@@ -1,0 +1,291 @@
+//! `pilot serve`: start-up and shutdown, in order.
+//!
+//! 1. Catch SIGINT and SIGTERM.
+//! 2. Without `--nats`, start a local nats-server ([`crate::nats_server`]).
+//! 3. Connect to JetStream (creating or verifying the streams), open the projection from the
+//!    latest checkpoint and spawn the projector.
+//! 4. Listen for HTTP at once: `/healthz` answers, `/readyz` and the API answer 503.
+//! 5. Wait until the projection has caught up with what the log held; with `--demo`, load
+//!    the Nanguo history into an empty log. Then mark ready and print the URL on stdout.
+//! 6. On SIGINT or SIGTERM: stop accepting and finish open requests, stop the projector (it
+//!    saves a checkpoint), stop the local nats-server; `Ok(())`. If the local nats-server
+//!    exits by itself, pilot stops the same way and returns [`ServeError::NatsExited`].
+
+use crate::api::app;
+use crate::cli::ServeArgs;
+use crate::demo::{self, LoadError};
+use crate::nats_server::{self, LocalNats, NatsServerError};
+use crate::signals::Signals;
+use crate::state::AppState;
+use crate::workspace;
+use pilot_projections::stall::StallRules;
+use pilot_store::jetstream::{ConnectError, JetStreamLog};
+use pilot_store::layout::Layout;
+use pilot_store::projection::Projection;
+use pilot_store::{EventLog, LogError};
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How long open HTTP requests may take to finish after a stop.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the projector may take to save its checkpoint after a stop.
+const PROJECTOR_STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// How often the catch-up at start-up reports its progress.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot catch SIGINT and SIGTERM: {0}")]
+    Signals(#[source] std::io::Error),
+    #[error(transparent)]
+    NatsServer(#[from] NatsServerError),
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("the event log: {0}")]
+    Log(#[from] LogError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--demo: {0}")]
+    DemoFile(#[from] workspace::NotFound),
+    #[error("--demo: cannot read {path}: {source}")]
+    DemoRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--demo: {0}")]
+    Demo(#[from] LoadError),
+    #[error("the local nats-server exited while pilot was running ({status}); the end of {log}:\n{tail}")]
+    NatsExited {
+        status: String,
+        log: PathBuf,
+        tail: String,
+    },
+}
+
+/// Runs `pilot serve` until SIGINT or SIGTERM (`Ok`) or a failure.
+pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
+    let mut signals = Signals::install().map_err(ServeError::Signals)?;
+    let (url, mut local) = match &args.nats {
+        Some(url) => (url.clone(), None),
+        None => {
+            let start = async {
+                let binary = nats_server::find_binary().await?;
+                LocalNats::start(&binary, &args.data_dir).await
+            };
+            // Dropping a half-started server kills it.
+            let local = tokio::select! {
+                started = start => started?,
+                name = signals.recv() => {
+                    tracing::info!(message = "Stopped before start-up finished.", signal = name);
+                    return Ok(());
+                }
+            };
+            (local.url(), Some(local))
+        }
+    };
+    let result = serve_on(&args, &url, &mut signals, local.as_mut()).await;
+    if let Some(local) = local {
+        local.stop().await;
+    }
+    result
+}
+
+/// Why pilot stops.
+enum Stop {
+    Signal(&'static str),
+    NatsExited(String),
+    Failed(ServeError),
+}
+
+async fn serve_on(
+    args: &ServeArgs,
+    url: &str,
+    signals: &mut Signals,
+    mut local: Option<&mut LocalNats>,
+) -> Result<(), ServeError> {
+    let layout = Layout::default();
+    let log = tokio::select! {
+        log = JetStreamLog::connect(url, &layout) => log?,
+        stop = stopped(signals, local.as_deref_mut()) => return finish(stop, local.as_deref()),
+    };
+    tracing::info!(message = "Connected to the event log.", %url);
+    let projection =
+        Arc::new(pilot_store::projector::open(&log, &args.consumer, StallRules::default()).await);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let projector = {
+        let (log, projection, stop) = (log.clone(), projection.clone(), stop_rx.clone());
+        let name = args.consumer.clone();
+        tokio::spawn(async move { log.run_projector(&name, projection, stop).await })
+    };
+
+    let state = AppState::new(log.clone(), projection.clone());
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|source| ServeError::Listen {
+            addr: args.listen,
+            source,
+        });
+    let (server, stop) = match listener {
+        Err(error) => (None, Stop::Failed(error)),
+        Ok(listener) => {
+            let addr = listener.local_addr().unwrap_or(args.listen);
+            let mut stop = stop_rx.clone();
+            let serving =
+                axum::serve(listener, app(state.clone())).with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|stop| *stop).await;
+                });
+            let server = tokio::spawn(serving.into_future());
+            tracing::info!(message = "Listening for HTTP.", %addr);
+            let started = tokio::select! {
+                started = start(args, &log, &projection) => Ok(started),
+                stop = stopped(signals, local.as_deref_mut()) => Err(stop),
+            };
+            let stop = match started {
+                Ok(Ok(demo)) => {
+                    state.set_ready();
+                    announce(addr, demo);
+                    stopped(signals, local.as_deref_mut()).await
+                }
+                Ok(Err(error)) => Stop::Failed(error),
+                Err(stop) => stop,
+            };
+            (Some(server), stop)
+        }
+    };
+
+    // Stop serving, then the projector (it saves a checkpoint while NATS is still up).
+    let _ = stop_tx.send(true);
+    if let Some(handle) = server {
+        match tokio::time::timeout(DRAIN_TIMEOUT, handle).await {
+            Ok(Ok(Ok(()))) => tracing::info!(message = "Stopped serving HTTP."),
+            Ok(Ok(Err(error))) => tracing::warn!(message = "HTTP server failed.", %error),
+            Ok(Err(error)) => tracing::warn!(message = "HTTP server task failed.", %error),
+            Err(_) => tracing::warn!(message = "Open HTTP requests did not finish in time."),
+        }
+    }
+    match tokio::time::timeout(PROJECTOR_STOP_TIMEOUT, projector).await {
+        Ok(Ok(())) => tracing::info!(message = "Stopped the projector."),
+        Ok(Err(error)) => tracing::warn!(message = "Projector task failed.", %error),
+        Err(_) => tracing::warn!(message = "The projector did not stop in time."),
+    }
+    finish(stop, local.as_deref())
+}
+
+fn finish(stop: Stop, local: Option<&LocalNats>) -> Result<(), ServeError> {
+    match stop {
+        Stop::Signal(name) => {
+            tracing::info!(message = "Stopped.", signal = name);
+            Ok(())
+        }
+        Stop::Failed(error) => Err(error),
+        Stop::NatsExited(status) => Err(ServeError::NatsExited {
+            status,
+            log: local
+                .map(|l| l.log_path().to_path_buf())
+                .unwrap_or_default(),
+            tail: local.map(LocalNats::log_tail).unwrap_or_default(),
+        }),
+    }
+}
+
+/// Waits for a signal or, with a local server, for that server to exit.
+async fn stopped(signals: &mut Signals, local: Option<&mut LocalNats>) -> Stop {
+    let server_exit = async {
+        match local {
+            Some(local) => local.exited().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        name = signals.recv() => {
+            tracing::info!(message = "Stopping.", signal = name);
+            Stop::Signal(name)
+        }
+        status = server_exit => {
+            let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+            tracing::error!(message = "The local nats-server exited; stopping.", %status);
+            Stop::NatsExited(status)
+        }
+    }
+}
+
+/// Catches up with the log and, with `--demo`, loads the Nanguo history. True when pilot
+/// serves the Nanguo history.
+async fn start(
+    args: &ServeArgs,
+    log: &JetStreamLog,
+    projection: &Projection,
+) -> Result<bool, ServeError> {
+    let last = log.last_position().await?;
+    tracing::info!(
+        message = "Catching up with the event log.",
+        from = projection.position(),
+        to = last
+    );
+    while !projection.wait_for(last, PROGRESS_EVERY).await {
+        tracing::info!(
+            message = "Still catching up with the event log.",
+            position = projection.position(),
+            to = last
+        );
+    }
+    tracing::info!(
+        message = "Caught up with the event log.",
+        position = projection.position()
+    );
+    if !args.demo {
+        return Ok(false);
+    }
+    load_demo(log, projection).await
+}
+
+/// Loads the Nanguo history into an empty log, or finishes a load that was interrupted.
+/// A log that holds other events is left alone (false).
+async fn load_demo(log: &JetStreamLog, projection: &Projection) -> Result<bool, ServeError> {
+    let path = workspace::find(workspace::DEMO_HISTORY)?;
+    let history = tokio::fs::read(&path)
+        .await
+        .map_err(|source| ServeError::DemoRead {
+            path: path.clone(),
+            source,
+        })?;
+    let empty = log.last_position().await? == 0;
+    let started = demo::first_event(&history)
+        .is_some_and(|first| projection.read().position_of(&first).is_some());
+    if !empty && !started {
+        tracing::warn!(
+            message = "The event log holds other events; --demo loads the Nanguo history only into an empty log.",
+            file = %path.display()
+        );
+        return Ok(false);
+    }
+    let loaded = demo::load_history(log, projection, &history).await?;
+    tracing::info!(
+        message = "Loaded the Nanguo history.",
+        file = %path.display(),
+        appended = loaded.appended,
+        already_stored = loaded.skipped
+    );
+    Ok(true)
+}
+
+/// The one line pilot prints on stdout, once it is ready.
+fn announce(addr: SocketAddr, demo: bool) {
+    let what = if demo { " the Nanguo history" } else { "" };
+    // The only stdout output: scripts and tests wait for this line to know pilot is ready.
+    #[allow(clippy::print_stdout)]
+    {
+        println!("pilot is serving{what} at http://{addr}/api/v1/pilots");
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+}

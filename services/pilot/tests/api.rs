@@ -1,0 +1,291 @@
+//! The HTTP API in-process, against a real nats-server holding the Nanguo history (loaded
+//! the way `pilot serve --demo` loads it), called through the router with `oneshot`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use pilot_nats_harness::NatsServer;
+use pilot_projections::stall::StallRules;
+use pilot_service::{app, demo, AppState};
+use pilot_store::jetstream::JetStreamLog;
+use pilot_store::layout::Layout;
+use pilot_store::projection::Projection;
+use pilot_store::{projector, EventLog};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+const NANGUO: &[u8] = include_bytes!("../../../deploy/demo/nanguo.jsonl");
+const HIHC: &str = "0194a000-0001-7000-8000-000000000003";
+const UNIFIED: &str = "0194a000-0001-7000-8000-000000000005";
+const CONSUMER: &str = "pilot-api-test";
+
+/// A server with the Nanguo history, a following projection, and its state (not yet ready).
+struct Served {
+    _server: NatsServer,
+    log: JetStreamLog,
+    projection: Arc<Projection>,
+    stop: watch::Sender<bool>,
+    projector: tokio::task::JoinHandle<()>,
+}
+
+async fn served() -> Served {
+    let server = NatsServer::start().unwrap();
+    let log = JetStreamLog::connect(&server.url(), &Layout::default())
+        .await
+        .unwrap();
+    let projection = Arc::new(projector::open(&log, CONSUMER, StallRules::default()).await);
+    let (stop, shutdown) = watch::channel(false);
+    let projector = {
+        let (log, projection) = (log.clone(), projection.clone());
+        tokio::spawn(async move { log.run_projector(CONSUMER, projection, shutdown).await })
+    };
+    let last = log.last_position().await.unwrap();
+    assert!(projection.wait_for(last, Duration::from_secs(20)).await);
+    let loaded = demo::load_history(&log, &projection, NANGUO).await.unwrap();
+    assert_eq!(loaded.appended, 98);
+    Served {
+        _server: server,
+        log,
+        projection,
+        stop,
+        projector,
+    }
+}
+
+impl Served {
+    fn router(&self) -> Router {
+        let state = AppState::new(self.log.clone(), self.projection.clone());
+        state.set_ready();
+        app(state)
+    }
+}
+
+async fn get(router: &Router, uri: &str) -> (StatusCode, Value) {
+    let request = Request::get(uri).body(Body::empty()).unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 16 << 20)
+        .await
+        .unwrap();
+    let json = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
+    (status, json)
+}
+
+fn insured(view: &Value) -> &Value {
+    view["progress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["metric"] == "insured_persons")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn serves_the_nanguo_history() {
+    let served = served().await;
+    let router = served.router();
+
+    let (status, health) = get(&router, "/healthz").await;
+    assert_eq!(
+        (status, health),
+        (StatusCode::OK, serde_json::json!({"status": "ok"}))
+    );
+    let (status, ready) = get(&router, "/readyz").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["position"], 98);
+
+    let (status, pilots) = get(&router, "/api/v1/pilots").await;
+    assert_eq!(status, StatusCode::OK);
+    let pilots = pilots.as_array().unwrap();
+    assert_eq!(pilots.len(), 5);
+    let ids: Vec<&str> = pilots
+        .iter()
+        .map(|p| p["pilot_id"].as_str().unwrap())
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted, "ordered by pilot_id");
+    for pilot in pilots {
+        for field in [
+            "title",
+            "stage",
+            "support_index",
+            "coalition",
+            "opposition",
+            "progress",
+            "points",
+        ] {
+            assert!(pilot.get(field).is_some(), "{field} missing in {pilot}");
+        }
+    }
+    let unified = pilots.iter().find(|p| p["pilot_id"] == UNIFIED).unwrap();
+    assert_eq!(unified["stage"], "implementing");
+    assert_eq!(unified["merged_from"].as_array().unwrap().len(), 4);
+
+    let (status, lines) = get(&router, "/api/v1/highlights").await;
+    assert_eq!(status, StatusCode::OK);
+    let lines = lines.as_array().unwrap();
+    assert!(!lines.is_empty());
+    let dates: Vec<&str> = lines
+        .iter()
+        .map(|l| l["occurred_at"].as_str().unwrap())
+        .collect();
+    let mut ordered = dates.clone();
+    ordered.sort();
+    assert_eq!(dates, ordered, "in occurred_at order");
+    let points: u64 = lines.iter().map(|l| l["points"].as_u64().unwrap()).sum();
+    let pilot_points: u64 = pilots.iter().map(|p| p["points"].as_u64().unwrap()).sum();
+    assert_eq!(points, pilot_points, "each line counted once per pilot");
+}
+
+#[tokio::test]
+async fn time_travel_shows_hihc_at_88_percent_at_the_end_of_2000() {
+    let served = served().await;
+    let router = served.router();
+
+    let (status, view) = get(&router, &format!("/api/v1/pilots/{HIHC}?as_of=2001-01-01")).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["stage"], "implementing");
+    assert_eq!(insured(&view)["latest"], 880000.0);
+    assert_eq!(insured(&view)["target"], 1000000.0);
+    assert!((insured(&view)["progress"].as_f64().unwrap() - 0.88).abs() < 1e-12);
+
+    // The same instant as an RFC 3339 timestamp; a year earlier it was 200,000 in 2000.
+    let (_, early) = get(
+        &router,
+        &format!("/api/v1/pilots/{HIHC}?as_of=2000-06-30T00:00:00%2B08:00"),
+    )
+    .await;
+    assert_eq!(insured(&early)["latest"], 200000.0);
+
+    // The year-end figure was logged a day later (recorded_at 2001-01-01T09:00+08:00).
+    let (_, known) = get(
+        &router,
+        &format!("/api/v1/pilots/{HIHC}?as_of=2001-01-01&known_at=2000-12-31"),
+    )
+    .await;
+    assert_eq!(insured(&known)["latest"], 200000.0);
+
+    // Now: merged into the unified system.
+    let (status, now) = get(&router, &format!("/api/v1/pilots/{HIHC}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(now["stage"], "merged");
+}
+
+#[tokio::test]
+async fn errors_have_one_shape() {
+    let served = served().await;
+    let router = served.router();
+
+    let unknown = "0194a000-0001-7000-8000-000000000099";
+    let (status, error) = get(&router, &format!("/api/v1/pilots/{unknown}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error["error"]["code"], "not_found");
+    assert!(error["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains(unknown));
+    assert!(error["error"].get("field").is_none());
+
+    let (status, error) = get(
+        &router,
+        &format!("/api/v1/pilots/{unknown}?as_of=2001-01-01"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error["error"]["code"], "not_found");
+
+    let (status, error) = get(&router, &format!("/api/v1/pilots/{HIHC}?as_of=1990-01-01")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not proposed yet in 1990");
+    assert!(error["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("had not been proposed"));
+
+    for (query, field) in [
+        ("as_of=2001-13-01", "as_of"),
+        ("as_of=yesterday", "as_of"),
+        ("known_at=2001-01-01T00:00:00", "known_at"),
+        ("as_of=2001-01-01&as_of=2002-01-01", "as_of"),
+        ("asof=2001-01-01", "asof"),
+    ] {
+        let (status, error) = get(&router, &format!("/api/v1/pilots/{HIHC}?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(error["error"]["field"], field, "{query}: {error}");
+        assert!(error["error"]["message"].as_str().is_some());
+    }
+
+    let (status, error) = get(&router, "/api/v1/pilots/not-a-uuid").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error["error"]["field"], "id");
+
+    let (status, error) = get(&router, "/api/v1/pilots?as_of=2001-01-01").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error["error"]["code"], "unknown_parameter");
+
+    let (status, error) = get(&router, "/api/v2/pilots").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error["error"]["code"], "not_found");
+
+    let request = Request::delete(format!("/api/v1/pilots/{HIHC}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn nothing_is_served_before_the_projection_has_caught_up() {
+    let served = served().await;
+    let state = AppState::new(served.log.clone(), served.projection.clone());
+    let router = app(state.clone());
+
+    let (status, _) = get(&router, "/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, error) = get(&router, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(error["error"]["code"], "not_ready");
+    let (status, error) = get(&router, "/api/v1/pilots").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(error["error"]["code"], "not_ready");
+
+    state.set_ready();
+    let (status, _) = get(&router, "/readyz").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_world_restored_from_a_checkpoint_loads_chains_for_past_views() {
+    let served = served().await;
+    // Stop the projector: it saves its checkpoint on the way out.
+    served.stop.send(true).unwrap();
+    served.projector.await.unwrap();
+    let restored = Arc::new(projector::open(&served.log, CONSUMER, StallRules::default()).await);
+    assert_eq!(restored.position(), 98, "resumed from the checkpoint");
+    let hihc = HIHC.parse().unwrap();
+    assert!(!restored.read().chain_loaded(&hihc));
+
+    let state = AppState::new(served.log.clone(), restored.clone());
+    state.set_ready();
+    let router = app(state);
+    let (status, view) = get(&router, &format!("/api/v1/pilots/{HIHC}?as_of=2001-01-01")).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(insured(&view)["latest"], 880000.0);
+    assert!(restored.read().chain_loaded(&hihc));
+
+    // The unified system needs its own chain and those of the four pilots merged into it.
+    let (status, view) = get(
+        &router,
+        &format!("/api/v1/pilots/{UNIFIED}?as_of=2009-12-31"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["merged_from"].as_array().unwrap().len(), 4);
+}

@@ -1,0 +1,246 @@
+//! The built `pilot` binary, as the README's quick start runs it: `pilot serve --demo` with
+//! no `--nats` starts its own nats-server, loads the Nanguo history, prints its URL once
+//! ready, and on SIGTERM stops in order, exits 0 and leaves no nats-server behind. A second
+//! run on the same data directory resumes from the checkpoint.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const READY_WITHIN: Duration = Duration::from_secs(60);
+const EXIT_WITHIN: Duration = Duration::from_secs(30);
+const HIHC: &str = "0194a000-0001-7000-8000-000000000003";
+
+/// A running `pilot serve`; dropped while running, it is sent SIGTERM (and then killed), so
+/// a failed test does not leave pilot or its nats-server behind.
+struct Pilot {
+    child: Child,
+    stdout: mpsc::Receiver<String>,
+    stderr: PathBuf,
+}
+
+impl Pilot {
+    fn serve(data_dir: &Path, extra: &[&str]) -> Pilot {
+        let stderr = data_dir.with_extension("stderr.log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pilot"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            // Whatever the environment says, this pilot starts its own server.
+            .env_remove("PILOT_NATS_URL")
+            .env_remove("PILOT_LISTEN")
+            .env_remove("PILOT_DATA_DIR")
+            .env_remove("PILOT_CONSUMER")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (send, stdout) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Pilot {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Waits for the line with the URL and returns the URL.
+    fn wait_for_url(&mut self) -> String {
+        let deadline = Instant::now() + READY_WITHIN;
+        while Instant::now() < deadline {
+            match self.stdout.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) => match line.split_once(" at ") {
+                    Some((_, url)) if line.starts_with("pilot is serving") => {
+                        return url.trim().to_string()
+                    }
+                    _ => panic!("unexpected stdout line {line:?}"),
+                },
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Some(status) = self.child.try_wait().unwrap() {
+                        panic!(
+                            "pilot exited ({status}) before it was ready:\n{}",
+                            self.stderr()
+                        );
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait().unwrap();
+                    panic!("pilot closed stdout ({status}):\n{}", self.stderr());
+                }
+            }
+        }
+        panic!(
+            "pilot was not ready within {READY_WITHIN:?}:\n{}",
+            self.stderr()
+        );
+    }
+
+    fn terminate(&mut self) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + EXIT_WITHIN;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "pilot did not exit within {EXIT_WITHIN:?} of SIGTERM:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Pilot {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + EXIT_WITHIN;
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// `http://127.0.0.1:PORT/api/v1/pilots` → `127.0.0.1:PORT`.
+fn host_of(url: &str) -> &str {
+    let rest = url.strip_prefix("http://").unwrap();
+    &rest[..rest.find('/').unwrap()]
+}
+
+/// A plain HTTP/1.0 GET: the status code and the body.
+fn http_get(host: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(host).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Processes whose command line names `<data_dir>/nats`: the local nats-server's store
+/// (pilot's own command line names only `<data_dir>`).
+fn nats_servers_on(data_dir: &Path) -> Vec<String> {
+    let needle = data_dir.join("nats").to_string_lossy().into_owned();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(&needle) {
+            found.push(format!("{name}: {cmdline}"));
+        }
+    }
+    found
+}
+
+#[test]
+fn serve_demo_starts_its_own_nats_server_and_stops_cleanly_on_sigterm() {
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+
+    let started = Instant::now();
+    let mut pilot = Pilot::serve(&data_dir, &["--demo"]);
+    let url = pilot.wait_for_url();
+    eprintln!("ready after {:?}: {url}", started.elapsed());
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/api/v1/pilots"),
+        "{url}"
+    );
+    let host = host_of(&url).to_string();
+    let (status, body) = http_get(&host, "/readyz");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"ready\""), "{body}");
+    let (status, body) = http_get(&host, "/api/v1/pilots");
+    assert_eq!(status, 200);
+    let pilots: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(pilots.as_array().unwrap().len(), 5);
+    assert!(
+        !nats_servers_on(&data_dir).is_empty(),
+        "pilot runs its nats-server on {}",
+        data_dir.display()
+    );
+
+    let status = pilot.terminate();
+    assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
+    let stderr = pilot.stderr();
+    assert!(stderr.contains("Saved a checkpoint"), "{stderr}");
+    assert!(stderr.contains("Stopped the local nats-server"), "{stderr}");
+    assert_eq!(nats_servers_on(&data_dir), Vec::<String>::new());
+
+    // Again on the same data: resumes from the checkpoint; a past view loads its chain.
+    let mut pilot = Pilot::serve(&data_dir, &[]);
+    let url = pilot.wait_for_url();
+    let host = host_of(&url).to_string();
+    let (status, body) = http_get(&host, &format!("/api/v1/pilots/{HIHC}?as_of=2001-01-01"));
+    assert_eq!(status, 200, "{body}");
+    let view: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(view["stage"], "implementing");
+    assert!(pilot.stderr().contains("Resuming from a checkpoint"));
+    let status = pilot.terminate();
+    assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
+    assert_eq!(nats_servers_on(&data_dir), Vec::<String>::new());
+    eprintln!("both runs took {:?}", started.elapsed());
+}
+
+#[test]
+fn a_missing_nats_server_binary_is_a_clear_error() {
+    let temp = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_pilot"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(temp.path())
+        .env("PILOT_NATS_SERVER", temp.path().join("no-nats-server"))
+        .env_remove("PILOT_NATS_URL")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no-nats-server"), "{stderr}");
+    assert!(stderr.contains("PILOT_NATS_SERVER"), "{stderr}");
+}
