@@ -14,11 +14,15 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)] // a bench reports on stdout
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::*;
+
 use async_nats::jetstream::consumer::pull::OrderedConfig;
 use async_nats::jetstream::message::PublishMessage;
 use futures::StreamExt;
-use pilot_events::data::*;
-use pilot_events::{Actor, Event, Level, Subject};
+use pilot_events::Subject;
 use pilot_nats_harness::NatsServer;
 use pilot_projections::stall::StallRules;
 use pilot_projections::synthetic::{history, Shape};
@@ -26,7 +30,7 @@ use pilot_projections::World;
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::{chain_subject, Layout, EVENTS_STREAM};
 use pilot_store::projection::Projection;
-use pilot_store::writer::{Draft, Writer};
+use pilot_store::writer::Writer;
 use pilot_store::EventLog;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -50,39 +54,6 @@ async fn main() {
     append_against_raw().await;
     sizes_and_latency().await;
     rebuild_restart(events).await;
-}
-
-fn draft(subject: Subject, event: Event) -> Draft {
-    Draft {
-        event_id: None,
-        subject,
-        occurred_at: time::macros::datetime!(2000-03-01 09:00 +08:00),
-        actor: Actor {
-            office: "SSDNC".into(),
-            user: "clerk".into(),
-        },
-        correlation_id: None,
-        causation_id: None,
-        event,
-    }
-}
-
-fn proposed() -> Event {
-    Event::PilotProposed(PilotProposed {
-        title: "Bench pilot".into(),
-        jurisdiction: "Nanguo".into(),
-        policy_area: "health insurance".into(),
-        level: Level::Municipal,
-        problem_frame: "bench".into(),
-    })
-}
-
-fn target(n: usize) -> Event {
-    Event::TargetSet(TargetSet {
-        metric: format!("m{n}"),
-        target: 1.0 + n as f64,
-        due: time::macros::date!(2030 - 01 - 01),
-    })
 }
 
 struct Running {

@@ -9,8 +9,12 @@
     clippy::print_stdout
 )] // test code
 
+mod common;
+
+use common::*;
+
 use pilot_events::data::*;
-use pilot_events::{Actor, Event, Level, Stage, Subject};
+use pilot_events::{Event, Stage, Subject};
 use pilot_nats_harness::{NatsServer, ServerOptions};
 use pilot_projections::stall::StallRules;
 use pilot_projections::World;
@@ -18,11 +22,10 @@ use pilot_store::follow::DEFAULT_CONSUMER;
 use pilot_store::jetstream::{ConnectError, JetStreamLog};
 use pilot_store::layout::{Layout, EVENTS_STREAM};
 use pilot_store::projection::Projection;
-use pilot_store::writer::{Draft, Writer};
+use pilot_store::writer::Writer;
 use pilot_store::EventLog;
 use std::sync::Arc;
 use std::time::Duration;
-use time::macros::datetime;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -51,39 +54,6 @@ async fn node(url: &str, consumer: &str) -> Node {
     }
 }
 
-fn draft(subject: Subject, event: Event) -> Draft {
-    Draft {
-        event_id: None,
-        subject,
-        occurred_at: datetime!(2000-03-01 09:00 +08:00),
-        actor: Actor {
-            office: "SSDNC".into(),
-            user: "clerk".into(),
-        },
-        correlation_id: None,
-        causation_id: None,
-        event,
-    }
-}
-
-fn proposed() -> Event {
-    Event::PilotProposed(PilotProposed {
-        title: "HIHC".into(),
-        jurisdiction: "Nanguo".into(),
-        policy_area: "health insurance".into(),
-        level: Level::Municipal,
-        problem_frame: "uncovered workers".into(),
-    })
-}
-
-fn target(n: u32) -> Event {
-    Event::TargetSet(TargetSet {
-        metric: format!("m{n}"),
-        target: 1.0 + f64::from(n),
-        due: time::macros::date!(2030 - 01 - 01),
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixteen_writers_on_one_pilot_store_every_event_once_in_one_valid_chain() {
     let server = NatsServer::start().unwrap();
@@ -105,7 +75,7 @@ async fn sixteen_writers_on_one_pilot_store_every_event_once_in_one_valid_chain(
         tasks.push(tokio::spawn(async move {
             for i in 0..EACH {
                 writer
-                    .append(vec![draft(p, target(w * EACH + i))], None)
+                    .append(vec![draft(p, target((w * EACH + i) as usize))], None)
                     .await
                     .unwrap();
             }
@@ -260,7 +230,10 @@ async fn a_sigkill_during_load_loses_no_acknowledged_append() {
         let (writer, acknowledged) = (writer.clone(), acknowledged.clone());
         tokio::spawn(async move {
             for i in 0..100_000u32 {
-                if let Ok(stored) = writer.append(vec![draft(p, target(i))], None).await {
+                if let Ok(stored) = writer
+                    .append(vec![draft(p, target(i as usize))], None)
+                    .await
+                {
                     acknowledged
                         .lock()
                         .unwrap()
@@ -389,7 +362,7 @@ async fn a_restart_resumes_from_its_checkpoint_and_applies_nothing_twice() {
         }
         for i in 0..200 {
             writer
-                .append(vec![draft(p, target(i))], None)
+                .append(vec![draft(p, target(i as usize))], None)
                 .await
                 .unwrap();
         }
@@ -407,7 +380,7 @@ async fn a_restart_resumes_from_its_checkpoint_and_applies_nothing_twice() {
     let writer = Writer::new(Arc::new(other.log.clone()), other.projection.clone());
     for i in 200..250 {
         writer
-            .append(vec![draft(p, target(i))], None)
+            .append(vec![draft(p, target(i as usize))], None)
             .await
             .unwrap();
     }

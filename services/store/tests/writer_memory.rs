@@ -3,18 +3,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is the failure report
 
+mod common;
+
+use common::*;
+
 use bytes::Bytes;
-use pilot_events::data::*;
-use pilot_events::{Actor, Event, Level, Stage, Subject};
+use pilot_events::{Stage, Subject};
 use pilot_projections::stall::StallRules;
 use pilot_projections::{Refusal, World};
 use pilot_store::memory::MemoryLog;
 use pilot_store::projection::Projection;
 use pilot_store::projector::follow_memory;
-use pilot_store::writer::{AppendError, Draft, Writer};
+use pilot_store::writer::{AppendError, Writer};
 use pilot_store::EventLog;
 use std::sync::Arc;
-use time::macros::datetime;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -34,45 +36,6 @@ fn rig() -> Rig {
         log,
         _stop: stop,
     }
-}
-
-fn draft(subject: Subject, event: Event) -> Draft {
-    Draft {
-        event_id: None,
-        subject,
-        occurred_at: datetime!(2000-03-01 09:00 +08:00),
-        actor: Actor {
-            office: "SSDNC".into(),
-            user: "clerk".into(),
-        },
-        correlation_id: None,
-        causation_id: None,
-        event,
-    }
-}
-
-fn proposed() -> Event {
-    Event::PilotProposed(PilotProposed {
-        title: "HIHC".into(),
-        jurisdiction: "Nanguo".into(),
-        policy_area: "health insurance".into(),
-        level: Level::Municipal,
-        problem_frame: "uncovered workers".into(),
-    })
-}
-
-fn designed() -> Event {
-    Event::ProgramDesigned(ProgramDesigned {
-        summary: "2%".into(),
-        parameters: Default::default(),
-        target_groups: vec![],
-    })
-}
-
-fn started() -> Event {
-    Event::ImplementationStarted(ImplementationStarted {
-        scope: "city".into(),
-    })
 }
 
 const P: Subject = Subject::Pilot(Uuid::from_u128(1));
