@@ -6,6 +6,7 @@
 //! | `GET /readyz` | 200 `{"status": "ready", "position": N}` once the projections have caught up with the log since start-up and NATS is connected; else 503 |
 //! | `GET /api/v1/pilots` | every pilot's view ([`PilotView`]), ordered by `pilot_id` |
 //! | `GET /api/v1/pilots/{id}?as_of=&known_at=` | one pilot now, or as of a world date and/or as known at a system date ([`crate::query`]); 404 for an unknown pilot or one not yet proposed then |
+//! | `GET /api/v1/pilots/{id}/events` | the pilot's chain as stored (the wire format), each event with its `version` and stream `position` |
 //! | `GET /api/v1/highlights` | the political-highlight ledger's lines in `occurred_at` order |
 //!
 //! The `/api/v1` routes answer 503 `not_ready` until the projections have caught up. Every
@@ -38,6 +39,7 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/pilots", get(list_pilots))
         .route("/pilots/{id}", get(get_pilot))
+        .route("/pilots/{id}/events", get(pilot_events))
         .route("/highlights", get(highlights))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_ready));
     Router::new()
@@ -119,10 +121,7 @@ async fn get_pilot(
     id: Result<Path<String>, PathRejection>,
     query: Params,
 ) -> Result<Json<PilotView>, ApiError> {
-    let Path(raw) = id.map_err(|rejection| ApiError::invalid("id", rejection.body_text()))?;
-    let id = Uuid::parse_str(&raw).map_err(|_| {
-        ApiError::invalid("id", format!("id must be a pilot_id (a UUID); got {raw:?}"))
-    })?;
+    let id = pilot_id(id)?;
     let mut when = AsOf::default();
     for (name, value) in params(query, &["as_of", "known_at"])? {
         let instant = Some(parse_instant(name, &value)?);
@@ -194,6 +193,50 @@ fn describe(when: AsOf) -> String {
         text.push_str(&format!(" as known at {}", show(known_at)));
     }
     text
+}
+
+async fn pilot_events(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    query: Params,
+) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    let id = pilot_id(id)?;
+    params(query, &[])?;
+    let loaded = {
+        let world = state.projection.read();
+        world.pilot(&id).map(|_| world.chain_loaded(&id))
+    };
+    match loaded {
+        None => return Err(ApiError::not_found(format!("no pilot {id}"))),
+        Some(false) => crate::chains::load(&state.log, &state.projection, id).await?,
+        Some(true) => {}
+    }
+    let world = state.projection.read();
+    let record = world
+        .pilot(&id)
+        .ok_or_else(|| ApiError::not_found(format!("no pilot {id}")))?;
+    // Each event exactly as stored, plus where it stands: its version in the chain and its
+    // position in the log.
+    let events = record
+        .history
+        .raw()
+        .enumerate()
+        .filter_map(|(index, (position, bytes))| {
+            let mut event: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(bytes).ok()?;
+            event.insert("version".into(), json!(index + 1));
+            event.insert("position".into(), json!(position));
+            Some(serde_json::Value::Object(event))
+        })
+        .collect();
+    Ok(Json(events))
+}
+
+fn pilot_id(id: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
+    let Path(raw) = id.map_err(|rejection| ApiError::invalid("id", rejection.body_text()))?;
+    Uuid::parse_str(&raw).map_err(|_| {
+        ApiError::invalid("id", format!("id must be a pilot_id (a UUID); got {raw:?}"))
+    })
 }
 
 async fn highlights(

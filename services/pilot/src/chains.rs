@@ -1,10 +1,9 @@
-//! Loading a pilot's chain into a world restored from a checkpoint, for a past view.
+//! Loading a pilot's chain into a world restored from a checkpoint, for a past view or its
+//! event list.
 //!
-//! `pilot_store::projector::load_chain` reads the chain and then replaces the pilot's history
-//! under the write lock. The projector may apply an event of the same chain between the read
-//! and the lock; the history would then miss that event while claiming to be complete. So
-//! after loading, the history is checked against the pilot's version (the number of events
-//! its chain has applied) and read again if they differ.
+//! `World::load_chain` keeps events the projector applied after the chain was read, and marks
+//! the chain whole only when it holds as many events as the pilot has applied; a load that
+//! raced the log is simply read again.
 
 use crate::error::ApiError;
 use pilot_store::jetstream::JetStreamLog;
@@ -31,13 +30,13 @@ pub async fn load(
             })?;
         held = {
             let world = projection.read();
+            if world.chain_loaded(&pilot_id) {
+                return Ok(());
+            }
             world
                 .pilot(&pilot_id)
                 .map_or((0, 0), |p| (p.history.len() as u64, p.state.version))
         };
-        if held.0 == held.1 {
-            return Ok(());
-        }
     }
     Err(ApiError::internal(format!(
         "pilot {pilot_id}'s chain as read from the store holds {} events, but the projection \

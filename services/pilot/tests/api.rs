@@ -288,4 +288,61 @@ async fn a_world_restored_from_a_checkpoint_loads_chains_for_past_views() {
     .await;
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["merged_from"].as_array().unwrap().len(), 4);
+
+    // A pilot's event list loads its chain the same way, in a world restored afresh.
+    let fresh = Arc::new(projector::open(&served.log, CONSUMER, StallRules::default()).await);
+    assert!(!fresh.read().chain_loaded(&hihc));
+    let state = AppState::new(served.log.clone(), fresh.clone());
+    state.set_ready();
+    let (status, events) = get(&app(state), &format!("/api/v1/pilots/{HIHC}/events")).await;
+    assert_eq!(status, StatusCode::OK, "{events}");
+    assert_eq!(
+        events.as_array().unwrap().last().unwrap()["type"],
+        "pilot.merged"
+    );
+    assert!(fresh.read().chain_loaded(&hihc));
+}
+
+#[tokio::test]
+async fn a_pilots_events_come_back_as_stored_with_version_and_position() {
+    let served = served().await;
+    let router = served.router();
+    let (status, events) = get(&router, &format!("/api/v1/pilots/{HIHC}/events")).await;
+    assert_eq!(status, StatusCode::OK);
+    let events = events.as_array().unwrap();
+    let expected: Vec<&[u8]> = NANGUO
+        .split(|b| *b == b'\n')
+        .filter(|line| std::str::from_utf8(line).is_ok_and(|l| l.contains(HIHC)))
+        .collect();
+    assert_eq!(events.len(), expected.len());
+    let versions: Vec<u64> = events
+        .iter()
+        .map(|e| e["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(versions, (1..=expected.len() as u64).collect::<Vec<_>>());
+    assert!(events
+        .windows(2)
+        .all(|w| w[0]["position"].as_u64() < w[1]["position"].as_u64()));
+    // Without the two added fields, each is the stored event: the chain verifies.
+    let lines: Vec<Vec<u8>> = events
+        .iter()
+        .map(|e| {
+            let mut e = e.as_object().unwrap().clone();
+            e.remove("version");
+            e.remove("position");
+            serde_json::to_vec(&e).unwrap()
+        })
+        .collect();
+    pilot_events::verify_lines(lines.iter().map(Vec::as_slice)).unwrap();
+
+    let (status, body) = get(
+        &router,
+        "/api/v1/pilots/00000000-0000-7000-8000-000000000000/events",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
+    let (status, body) = get(&router, "/api/v1/pilots/hihc/events").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["field"], "id");
 }
