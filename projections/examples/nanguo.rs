@@ -94,31 +94,16 @@ fn print_stalls(world: &World) {
     println!("\napprovals that stalled before their decision (default thresholds):");
     for record in world.pilots() {
         for decided in &record.state.decided_approvals {
-            let Some((_, request)) = record.history.iter().find(|(_, e)| {
-                matches!(&e.event, pilot_events::Event::ApprovalRequested(d) if d.approval_id == decided.approval_id)
-            }) else {
-                continue;
-            };
-            let pilot_events::Event::ApprovalRequested(data) = &request.event else {
-                continue;
-            };
-            let pending = pilot_projections::stall::PendingApproval {
-                approval_id: data.approval_id.clone(),
-                request_event_id: request.event_id,
-                approver_id: data.approver_id,
-                level: data.level,
-                requested_at: request.occurred_at,
-                extra_days: 0,
-            };
-            let waited = (decided.decided_at - decided.requested_at).whole_days();
-            match stall_status(&pending, world.rules(), decided.decided_at - time::Duration::seconds(1)) {
+            let pending = &decided.approval;
+            let waited = (decided.decided_at - pending.requested_at).whole_days();
+            match stall_status(pending, world.rules(), decided.decided_at - time::Duration::seconds(1)) {
                 StallStatus::Firing { escalation_level, due_at, .. } => println!(
                     "  {} / {}: waited {waited} days on {}; fired {}, escalation level {escalation_level}",
-                    record.state.title, data.approval_id, name(world, &data.approver_id), due_at.date()
+                    record.state.title, pending.approval_id, name(world, &pending.approver_id), due_at.date()
                 ),
                 StallStatus::Warning { due_at } => println!(
                     "  {} / {}: waited {waited} days on {}; warning (due {})",
-                    record.state.title, data.approval_id, name(world, &data.approver_id), due_at.date()
+                    record.state.title, pending.approval_id, name(world, &pending.approver_id), due_at.date()
                 ),
                 StallStatus::Ok { .. } => {}
             }

@@ -72,10 +72,10 @@ pub enum ApprovalOutcome {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecidedApproval {
-    pub approval_id: String,
-    pub approver_id: Uuid,
-    #[serde(with = "time::serde::rfc3339")]
-    pub requested_at: OffsetDateTime,
+    /// The approval as it was while pending (request, approver, level, extensions), so its
+    /// wait can be replayed against the stall rules without searching the chain.
+    #[serde(flatten)]
+    pub approval: PendingApproval,
     #[serde(with = "time::serde::rfc3339")]
     pub decided_at: OffsetDateTime,
     pub outcome: ApprovalOutcome,
@@ -329,9 +329,7 @@ impl PilotState {
     ) -> bool {
         if let Some(pending) = self.pending_approvals.remove(approval_id) {
             self.decided_approvals.push(DecidedApproval {
-                approval_id: pending.approval_id,
-                approver_id: pending.approver_id,
-                requested_at: pending.requested_at,
+                approval: pending,
                 decided_at: at,
                 outcome,
             });

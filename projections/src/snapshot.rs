@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 /// Bumped whenever the snapshot's shape changes; an older snapshot is ignored (a full
 /// replay rebuilds it), never misread.
-pub const SNAPSHOT_FORMAT: u32 = 1;
+pub const SNAPSHOT_FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Snapshot {

@@ -504,7 +504,7 @@ impl World {
                     || p.state
                         .decided_approvals
                         .iter()
-                        .any(|a| a.approver_id == id)
+                        .any(|a| a.approval.approver_id == id)
             })
     }
 

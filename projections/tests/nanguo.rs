@@ -168,18 +168,14 @@ fn the_lchi_approval_stalled_and_was_granted_after_it_escalated() {
         .state
         .decided_approvals
         .iter()
-        .find(|a| a.approval_id == data.approval_id)
+        .find(|a| a.approval.approval_id == data.approval_id)
         .unwrap();
-    let pending = pilot_projections::stall::PendingApproval {
-        approval_id: data.approval_id.clone(),
-        request_event_id: request.event_id,
-        approver_id: data.approver_id,
-        level: data.level,
-        requested_at: request.occurred_at,
-        extra_days: 0,
-    };
+    // The decided approval keeps the request it answered.
+    assert_eq!(grant.approval.request_event_id, request.event_id);
+    assert_eq!(grant.approval.requested_at, request.occurred_at);
+    let pending = &grant.approval;
     let status = stall_status(
-        &pending,
+        pending,
         world.rules(),
         grant.decided_at - time::Duration::seconds(1),
     );

@@ -113,13 +113,21 @@ impl JetStreamLog {
             .payload(event.bytes.clone())
             .message_id(event.event_id.to_string())
             .expected_last_subject_sequence(expected_last);
+        self.publish_acked(subject, message).await
+    }
+
+    /// Publishes and waits for the stream's acknowledgement; returns the stored position.
+    async fn publish_acked(
+        &self,
+        subject: &str,
+        message: PublishMessage,
+    ) -> Result<u64, PublishFailure> {
         let ack = self
             .js
             .send_publish(subject.to_string(), message)
             .await
             .map_err(PublishFailure::from)?;
-        let ack = ack.await.map_err(PublishFailure::from)?;
-        Ok(ack.sequence)
+        Ok(ack.await.map_err(PublishFailure::from)?.sequence)
     }
 
     /// An atomic batch (ADR-50): every message carries the batch id and its place in it; the
@@ -154,13 +162,7 @@ impl JetStreamLog {
                 let message = PublishMessage::build()
                     .payload(event.bytes.clone())
                     .headers(headers);
-                let ack = self
-                    .js
-                    .send_publish(subject.to_string(), message)
-                    .await
-                    .map_err(PublishFailure::from)?;
-                let ack = ack.await.map_err(PublishFailure::from)?;
-                let last = ack.sequence;
+                let last = self.publish_acked(subject, message).await?;
                 let first = last + 1 - count as u64;
                 return Ok((first..=last).collect());
             }
@@ -447,12 +449,7 @@ impl EventLog for JetStreamLog {
             .header(QUARANTINE_REASON, reason.as_str())
             .header(QUARANTINE_POSITION, stored.position.to_string().as_str());
         let subject = format!("pilot.quarantine.{}", stored.position);
-        let ack = self
-            .js
-            .send_publish(subject, message)
-            .await
-            .map_err(unavailable)?;
-        match ack.await.map_err(PublishFailure::from) {
+        match self.publish_acked(&subject, message).await {
             Ok(_) | Err(PublishFailure::WrongLastSequence) => Ok(()),
             Err(PublishFailure::Refused(message)) => Err(LogError::Refused(message)),
             Err(PublishFailure::Unavailable(message)) => Err(LogError::Unavailable(message)),
