@@ -14,10 +14,12 @@
 pub mod api;
 pub mod chains;
 pub mod cli;
+pub mod config;
 pub mod demo;
 pub mod error;
 pub mod nats_server;
 pub mod query;
+pub mod reads;
 pub mod serve;
 pub mod signals;
 pub mod state;

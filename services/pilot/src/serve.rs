@@ -12,7 +12,7 @@
 //!    exits by itself, pilot stops the same way and returns [`ServeError::NatsExited`].
 
 use crate::api::app;
-use crate::cli::ServeArgs;
+use crate::config::ServeArgs;
 use crate::demo::{self, LoadError};
 use crate::nats_server::{self, LocalNats, NatsServerError};
 use crate::signals::Signals;
