@@ -76,7 +76,43 @@ pub struct ChainVerifier {
 impl ChainVerifier {
     pub fn push(&mut self, bytes: &[u8]) -> Result<(), BrokenLink> {
         self.line += 1;
-        let line = self.line;
+        let link = Link::read(bytes, self.line)?;
+        let expected = self
+            .last_hash
+            .get(&link.chain)
+            .copied()
+            .unwrap_or(Hash::ZERO);
+        link.follows(expected)?;
+        self.last_hash.insert(link.chain, link.stated);
+        Ok(())
+    }
+
+    pub fn report(&self) -> ChainReport {
+        ChainReport {
+            events: self.line,
+            chains: self.last_hash.len(),
+        }
+    }
+}
+
+/// Checks one stored event that is to follow `expected_prev` in its chain: an import that
+/// continues a chain the store already holds. `line` numbers it in messages.
+pub fn verify_next(bytes: &[u8], line: usize, expected_prev: Hash) -> Result<(), BrokenLink> {
+    Link::read(bytes, line)?.follows(expected_prev)
+}
+
+/// One stored event whose own hash holds, and what it links to.
+struct Link {
+    line: usize,
+    event_id: String,
+    chain: String,
+    prev: Hash,
+    stated: Hash,
+}
+
+impl Link {
+    /// Reads the event's chain fields and checks its hash against its content.
+    fn read(bytes: &[u8], line: usize) -> Result<Link, BrokenLink> {
         let unreadable = |message: &str| BrokenLink::Unreadable {
             line,
             message: message.to_string(),
@@ -100,7 +136,6 @@ impl ChainVerifier {
             .find_map(|key| object.get(*key).and_then(Value::as_str))
             .ok_or_else(|| unreadable("neither `pilot_id` nor `stakeholder_id`"))?
             .to_string();
-
         let computed = Hash::of(&to_canonical_bytes(&value));
         if computed != stated {
             return Err(BrokenLink::HashMismatch {
@@ -110,25 +145,26 @@ impl ChainVerifier {
                 computed: computed.to_hex(),
             });
         }
-        let expected = self.last_hash.get(&chain).copied().unwrap_or(Hash::ZERO);
-        if prev != expected {
-            return Err(BrokenLink::PrevMismatch {
-                line,
-                event_id,
-                chain,
-                expected: expected.to_hex(),
-                found: prev.to_hex(),
-            });
-        }
-        self.last_hash.insert(chain, stated);
-        Ok(())
+        Ok(Link {
+            line,
+            event_id,
+            chain,
+            prev,
+            stated,
+        })
     }
 
-    pub fn report(&self) -> ChainReport {
-        ChainReport {
-            events: self.line,
-            chains: self.last_hash.len(),
+    fn follows(&self, expected: Hash) -> Result<(), BrokenLink> {
+        if self.prev == expected {
+            return Ok(());
         }
+        Err(BrokenLink::PrevMismatch {
+            line: self.line,
+            event_id: self.event_id.clone(),
+            chain: self.chain.clone(),
+            expected: expected.to_hex(),
+            found: self.prev.to_hex(),
+        })
     }
 }
 

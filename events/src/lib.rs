@@ -17,7 +17,7 @@ pub mod upcast;
 pub mod validate;
 pub mod vocabulary;
 
-pub use chain::{verify_lines, BrokenLink, ChainReport, ChainVerifier};
+pub use chain::{verify_lines, verify_next, BrokenLink, ChainReport, ChainVerifier};
 pub use decode::{decode, Decoder};
 pub use envelope::{Actor, Envelope, Subject, CURRENT_SCHEMA};
 pub use error::EventError;

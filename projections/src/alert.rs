@@ -43,6 +43,8 @@ pub enum ResolutionReason {
     Withdrawn,
     PilotMerged,
     PilotTerminated,
+    /// The `approval.requested` event was retracted: the wait stops counting.
+    Retracted,
 }
 
 /// Where an alert stands. `since` is the instant the state came due.
@@ -210,7 +212,19 @@ impl Alert {
         }
     }
 
-    /// The id of the `approval.requested` event this alert follows.
+    /// A pending alert with its own id for a wait whose first alert was resolved, when a
+    /// correction makes the wait pending again (a retracted decision, see
+    /// [`crate::alerting`]): the resolved alert never reopens, so the wait gets a successor.
+    /// The approval keeps its request, so the schedule still counts from `requested_at`.
+    pub fn successor(alert_id: Uuid, pilot_id: Uuid, approval: PendingApproval) -> Self {
+        Alert {
+            alert_id,
+            ..Alert::new(pilot_id, approval)
+        }
+    }
+
+    /// The id of the `approval.requested` event this alert follows (or, for a
+    /// [`Alert::successor`], the id it was given).
     pub fn alert_id(&self) -> Uuid {
         self.alert_id
     }
@@ -358,6 +372,25 @@ impl Alert {
         };
         out.push(self.record(at, kind));
         Ok(out)
+    }
+
+    /// Takes `days` off the threshold at `at`, for a retracted `approval.extended`: catches up
+    /// under the longer threshold, then under the shorter one, so transitions the shorter
+    /// threshold had already made due are recorded at their own (earlier) instants. Nothing
+    /// else is recorded: the retraction is the record. A resolved alert is left alone.
+    pub fn retract_extension(
+        &mut self,
+        rules: &StallRules,
+        days: u32,
+        at: OffsetDateTime,
+    ) -> Vec<Transition> {
+        if self.is_resolved() {
+            return Vec::new();
+        }
+        let mut out = self.advance(rules, at);
+        self.approval.extra_days = self.approval.extra_days.saturating_sub(days);
+        out.extend(self.advance(rules, at));
+        out
     }
 
     /// Ends the wait at `at`: catches up, then records `Resolved` with how long it waited

@@ -6,11 +6,14 @@
 //! - [`decide`] says whether an event may join its chain, with typed refusals.
 //! - [`stall`], [`calendar`] and [`alert`] compute stalled approvals and drive the alert
 //!   lifecycle from a clock value, never from the wall clock.
+//! - [`alerting`] keeps every alert in an [`AlertBook`], fed by the log and a clock, and
+//!   replays history with a simulated clock ([`alerting::replay`]).
 //! - [`view`] answers "as of" and "as known at" questions.
 //!
 //! Nothing here does IO or knows about NATS, tokio or HTTP; projections never publish.
 
 pub mod alert;
+pub mod alerting;
 pub mod calendar;
 pub mod chain_log;
 pub mod decide;
@@ -24,6 +27,10 @@ pub mod synthetic;
 pub mod view;
 pub mod world;
 
+pub use alerting::{
+    replay, AlertBook, AlertNotice, AlertRefusal, AlertView, BookError, Observed, Replay,
+    StateCounts, StateKind,
+};
 pub use decide::Refusal;
 pub use view::{AsOf, ChainNotLoaded, PilotView};
 pub use world::{Applied, PilotRecord, ProjectionError, World};

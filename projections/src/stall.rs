@@ -39,6 +39,17 @@ pub enum DayCount {
     Working(WorkCalendar),
 }
 
+impl DayCount {
+    /// Whole days of this unit from `start` to `now` (0 if `now` is not later): 24-hour days,
+    /// or working days completed at the request's local time of day.
+    pub fn days_elapsed(&self, start: OffsetDateTime, now: OffsetDateTime) -> u64 {
+        match self {
+            DayCount::Calendar => calendar_days_elapsed(start, now),
+            DayCount::Working(calendar) => calendar.working_days_elapsed(start, now),
+        }
+    }
+}
+
 /// Stall threshold per approver level, in days of the rules' [`DayCount`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -217,10 +228,7 @@ impl Schedule<'_> {
         if now < self.due_at {
             return 0;
         }
-        let elapsed = match self.day_count {
-            DayCount::Calendar => calendar_days_elapsed(self.requested_at, now),
-            DayCount::Working(calendar) => calendar.working_days_elapsed(self.requested_at, now),
-        };
+        let elapsed = self.day_count.days_elapsed(self.requested_at, now);
         let level = elapsed.checked_div(self.threshold_days).unwrap_or(1).max(1);
         u32::try_from(level).unwrap_or(u32::MAX)
     }

@@ -4,24 +4,34 @@
 //! |---|---|
 //! | `GET /healthz` | 200 `{"status": "ok"}` while the process runs |
 //! | `GET /readyz` | 200 `{"status": "ready", "position": N}` once the projections have caught up with the log since start-up and NATS is connected; else 503 |
-//! | `GET /api/v1/pilots` | every pilot's view ([`PilotView`]), ordered by `pilot_id` |
+//! | `GET /metrics` | Prometheus text format ([`crate::metrics`]) |
+//! | `GET /api/v1/openapi.json` | the OpenAPI document of every route (`openapi.json`) |
+//! | `GET /api/v1/pilots?stage=&office=&stalled=&as_of=&known_at=` | every pilot's view ([`PilotView`]), ordered by `pilot_id`, filtered, now or in the past |
 //! | `GET /api/v1/pilots/{id}?as_of=&known_at=` | one pilot now, or as of a world date and/or as known at a system date ([`crate::query`]); 404 for an unknown pilot or one not yet proposed then |
 //! | `GET /api/v1/pilots/{id}/events` | the pilot's chain as stored (the wire format), each event with its `version` and stream `position` |
-//! | `GET /api/v1/highlights` | the political-highlight ledger's lines in `occurred_at` order |
+//! | `GET /api/v1/pilots/{id}/support?as_of=&known_at=` | the pilot's `support_index`, `coalition`, `opposition` and a row per stakeholder with a stance |
+//! | `GET /api/v1/stakeholders`, `GET /api/v1/stakeholders/{id}` | the registry with ledger `points`; one stakeholder with its stances across pilots and its ledger lines |
+//! | `GET /api/v1/highlights?stakeholder=&pilot=&level=&from=&until=` | the political-highlight ledger's lines in `occurred_at` order |
+//! | `GET /api/v1/events?after=&limit=&pilot=` | the log as stored, as JSON Lines pages ([`crate::stream`]) |
+//! | `GET /api/v1/events/stream` | Server-Sent Events of what the projections apply |
 //!
 //! The `/api/v1` routes answer 503 `not_ready` until the projections have caught up. Every
 //! error has the shape of [`ApiError`]. Handlers copy what they need out of the projection
 //! under its read lock and release it before any `.await`.
 
+use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::query::select;
 use crate::reads;
 use crate::state::AppState;
+use crate::writes;
+use crate::{metrics, stream};
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -30,26 +40,212 @@ use uuid::Uuid;
 
 pub type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
+/// How long a read with `min_position` waits for the projections to reach that position.
+pub const MIN_POSITION_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// The header alternative to `?min_position=`.
+pub const MIN_POSITION_HEADER: &str = "pilot-min-position";
+
 /// The whole HTTP service over `state`.
 pub fn app(state: AppState) -> Router {
-    let api = Router::new()
+    let access = state.access.clone();
+    let reads = Router::new()
         .route("/pilots", get(reads::list_pilots))
         .route("/pilots/{id}", get(reads::get_pilot))
         .route("/pilots/{id}/events", get(reads::pilot_events))
         .route("/highlights", get(reads::highlights))
+        .route("/pilots/{id}/support", get(reads::pilot_support))
+        .route("/stakeholders", get(reads::stakeholders))
+        .route("/stakeholders/{id}", get(reads::stakeholder))
+        .route("/events", get(stream::export))
+        .route("/events/stream", get(stream::live));
+    let writes = Router::new()
+        .route(
+            "/events",
+            post(writes::append).layer(DefaultBodyLimit::max(access.max_body_bytes)),
+        )
+        .route(
+            "/pilots/{id}/events",
+            post(writes::append_to_pilot).layer(DefaultBodyLimit::max(access.max_body_bytes)),
+        )
+        .route(
+            "/import",
+            post(writes::import).layer(DefaultBodyLimit::max(access.max_import_bytes)),
+        );
+    // Layers run outside in: readiness, then who is calling, then read-your-writes.
+    let api = reads
+        .merge(writes)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            wait_for_position,
+        ))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_ready));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    open_routes()
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
+        .layer(trace_layer())
         .with_state(state)
+}
+
+/// With `--only projector`: health, readiness and metrics, no API.
+pub fn operations(state: AppState) -> Router {
+    open_routes()
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(trace_layer())
+        .with_state(state)
+}
+
+/// The endpoints that need no token (see [`crate::auth`]).
+fn open_routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::scrape))
+        .route("/api/v1/openapi.json", get(reads::openapi))
+}
+
+fn trace_layer() -> TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    DefaultMakeSpan,
+    tower_http::trace::DefaultOnRequest,
+    DefaultOnResponse,
+> {
+    TraceLayer::new_for_http()
+        .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+        .on_response(DefaultOnResponse::new().level(Level::INFO))
+}
+
+/// Finds the caller by their bearer token and hands it to the handler as an extension;
+/// refuses what the caller's role may not do at all (a clerk's office is checked by the
+/// write handler, which knows the pilot).
+async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let caller = match bearer(request.headers()) {
+        Bearer::Token(token) => match state.access.tokens.caller(token) {
+            Some(caller) => caller.clone(),
+            None => {
+                return ApiError::unauthorized(
+                    "this token is not known: ask an administrator for one (`pilot token new`)",
+                )
+                .into_response()
+            }
+        },
+        Bearer::Malformed => {
+            return ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+                .into_response()
+        }
+        Bearer::Missing if request.method() == Method::GET && state.access.anonymous_reads => {
+            Caller {
+                name: "anonymous".to_string(),
+                role: Role::Analyst,
+                office: None,
+            }
+        }
+        Bearer::Missing => {
+            return ApiError::unauthorized(
+                "this endpoint needs a token: send `Authorization: Bearer <token>`",
+            )
+            .into_response()
+        }
+    };
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    if let Err(error) = role_allows(&caller, request.method(), &path) {
+        return error.into_response();
+    }
+    tracing::Span::current().record("caller", caller.name.as_str());
+    request.extensions_mut().insert(caller);
+    next.run(request).await
+}
+
+/// What each role may do, by route; reads are open to every role.
+fn role_allows(caller: &Caller, method: &Method, path: &str) -> Result<(), ApiError> {
+    let refuse = |what: &str| {
+        Err(ApiError::forbidden(format!(
+            "{what}; {} holds role {}",
+            caller.name,
+            caller.role.name()
+        )))
+    };
+    match (method, path) {
+        (&Method::GET, "/api/v1/events") if !caller.may_export() => {
+            refuse("exporting the log needs role analyst or admin")
+        }
+        (&Method::POST, "/api/v1/import") if caller.role != Role::Admin => {
+            refuse("importing sealed history needs role admin")
+        }
+        (&Method::GET | &Method::HEAD, _) => Ok(()),
+        _ if caller.role == Role::Analyst => {
+            refuse("analysts read, export and replay; writing needs role clerk or admin")
+        }
+        _ => Ok(()),
+    }
+}
+
+enum Bearer<'a> {
+    Missing,
+    Malformed,
+    Token(&'a str),
+}
+
+fn bearer(headers: &HeaderMap) -> Bearer<'_> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Bearer::Missing;
+    };
+    let Ok(value) = value.to_str() else {
+        return Bearer::Malformed;
+    };
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Bearer::Token(token.trim())
+        }
+        _ => Bearer::Malformed,
+    }
+}
+
+/// Read-your-writes: a request that names a stream position (`?min_position=` or the
+/// `Pilot-Min-Position` header) waits until the projections have reached it, for at most
+/// [`MIN_POSITION_WAIT`].
+async fn wait_for_position(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let from_query = request.uri().query().and_then(|query| {
+        query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(name, _)| *name == "min_position")
+            .map(|(_, value)| value.to_string())
+    });
+    let from_header = request
+        .headers()
+        .get(MIN_POSITION_HEADER)
+        .map(|v| v.to_str().unwrap_or("?").to_string());
+    let Some(raw) = from_query.or(from_header) else {
+        return next.run(request).await;
+    };
+    let Ok(position) = raw.trim().parse::<u64>() else {
+        return ApiError::invalid(
+            "min_position",
+            format!("min_position must be a stream position (a whole number, as a write returned it); got {raw:?}"),
+        )
+        .into_response();
+    };
+    if !state.projection.wait_for(position, MIN_POSITION_WAIT).await {
+        return ApiError::not_caught_up(position, state.projection.position()).into_response();
+    }
+    next.run(request).await
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -90,9 +286,11 @@ pub fn params(
     query: Params,
     allowed: &[&'static str],
 ) -> Result<Vec<(&'static str, String)>, ApiError> {
-    let Query(pairs) = query.map_err(|rejection| {
+    let Query(mut pairs) = query.map_err(|rejection| {
         ApiError::invalid_query(format!("the query string cannot be read: {rejection}"))
     })?;
+    // Every /api/v1 request takes `min_position`; `wait_for_position` has acted on it.
+    pairs.retain(|(name, _)| name != "min_position");
     Ok(select(pairs, allowed)?.into_iter().collect())
 }
 
@@ -102,4 +300,3 @@ pub fn pilot_id(id: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiErro
         ApiError::invalid("id", format!("id must be a pilot_id (a UUID); got {raw:?}"))
     })
 }
-

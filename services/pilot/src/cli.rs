@@ -1,11 +1,24 @@
-//! The command line: `pilot serve [--nats URL] [--listen ADDR] [--data-dir DIR] [--demo]`.
+//! The command line: `pilot serve` and the operator commands, and the client commands of
+//! [`crate::client`] (a client of a running `pilot serve`, or of the NATS log directly).
+//!
+//! Exit codes (also in `pilot --help`): 0 ok; 1 failure (unreachable, 5xx, IO); 2 usage;
+//! 3 input refused (400/409/413/422); 4 not allowed (401/403); 5 not found (404);
+//! 6 verification found a broken hash chain. See [`crate::client`].
 
+use crate::client::alerts::AlertsArgs;
+use crate::client::append::AppendArgs;
+use crate::client::export::ExportArgs;
+use crate::client::import::{DemoArgs, ImportArgs};
+use crate::client::lists::{HighlightsArgs, StakeholdersArgs};
+use crate::client::replay::ReplayArgs;
+use crate::client::status::StatusArgs;
+use crate::client::verify::VerifyArgs;
 use crate::config::ServeArgs;
 use clap::{Parser, Subcommand};
 
 /// pilot-tracker: an event-sourced record of government policy pilots.
 #[derive(Debug, Parser)]
-#[command(name = "pilot", version, about)]
+#[command(name = "pilot", version, about, after_help = crate::client::EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -15,6 +28,42 @@ pub struct Cli {
 pub enum Command {
     /// Serve the projections of the event log over HTTP (JSON).
     Serve(ServeArgs),
+    /// Print an example configuration, or check one.
+    #[command(subcommand)]
+    Config(crate::admin::ConfigCommand),
+    /// Make API tokens (stored hashed in the tokens file).
+    #[command(subcommand)]
+    Token(crate::admin::TokenCommand),
+    #[command(flatten)]
+    Client(ClientCommand),
+}
+
+/// The client commands: `--server URL` (PILOT_SERVER), `--token TOKEN` (PILOT_TOKEN) and
+/// `--json` on each.
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Append draft events (JSON, a JSON array, or JSON Lines) and print what was stored.
+    Append(AppendArgs),
+    /// Back-fill sealed events from JSON Lines (an export, deploy/demo/nanguo.jsonl); what is
+    /// stored already is skipped.
+    Import(ImportArgs),
+    /// Load the Nanguo history (built in) into the running service, like `pilot import`.
+    Demo(DemoArgs),
+    /// Every pilot in a table, or one pilot in detail; now, as of a date, as known at a date.
+    Status(StatusArgs),
+    /// The registered stakeholders.
+    Stakeholders(StakeholdersArgs),
+    /// The political-highlight ledger, filtered.
+    Highlights(HighlightsArgs),
+    /// Stalled-approval alerts: list them, acknowledge one, silence one.
+    Alerts(AlertsArgs),
+    /// Export the log as stored: JSON Lines (byte for byte) or CSV.
+    Export(ExportArgs),
+    /// Verify the hash chains of an export or of the whole log; exit 6 when one is broken.
+    Verify(VerifyArgs),
+    /// Fold the whole log locally: the pilots as of a date and the alerts that would have
+    /// fired by then.
+    Replay(ReplayArgs),
 }
 
 #[cfg(test)]
@@ -30,10 +79,53 @@ mod tests {
     #[test]
     fn serve_parses_its_flags() {
         let cli = Cli::try_parse_from(["pilot", "serve", "--demo"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve");
+        };
         assert!(args.demo);
-        // The other defaults may come from PILOT_* variables of the test's environment.
-        assert!(!args.consumer.is_empty());
+    }
+
+    #[test]
+    fn client_commands_take_the_common_flags_anywhere() {
+        let cli = Cli::try_parse_from([
+            "pilot", "alerts", "--token", "t", "ack", "a1", "--note", "on it", "--json",
+        ])
+        .unwrap();
+        let Command::Client(ClientCommand::Alerts(args)) = cli.command else {
+            panic!("not alerts");
+        };
+        assert_eq!(args.common.token.as_deref(), Some("t"));
+        assert!(args.common.json);
+        assert!(args.action.is_some());
+
+        let cli = Cli::try_parse_from(["pilot", "alerts", "--state", "firing"]).unwrap();
+        let Command::Client(ClientCommand::Alerts(args)) = cli.command else {
+            panic!("not alerts");
+        };
+        assert_eq!(args.state.as_deref(), Some("firing"));
+        assert!(args.action.is_none());
+    }
+
+    #[test]
+    fn bad_dates_and_ids_are_usage_errors() {
+        for argv in [
+            &["pilot", "status", "--as-of", "yesterday"][..],
+            &["pilot", "status", "not-a-uuid"],
+            &["pilot", "export", "--format", "xml"],
+            &["pilot", "highlights", "--level", "global"],
+        ] {
+            let error = Cli::try_parse_from(argv).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{argv:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_help_lists_the_exit_codes() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(
+            help.contains("6  verification found a broken hash chain"),
+            "{help}"
+        );
     }
 
     #[test]

@@ -1,47 +1,355 @@
-//! `pilot serve`'s configuration.
+//! `pilot serve`'s configuration: one TOML file, `PILOT_*` environment variables and flags.
+//!
+//! Precedence, highest first: a flag, its `PILOT_*` variable (clap reads both), the TOML file
+//! (`--config FILE` / `PILOT_CONFIG`), the default. The file refuses unknown keys, so a typo
+//! is an error at start rather than a setting silently ignored. `pilot config example` prints
+//! a commented file with every key and its default ([`EXAMPLE`]).
 
-use clap::Args;
+use crate::auth::{Role, TokenEntry, Tokens, TokensError};
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// Where the HTTP service listens unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Where the local nats-server and the tokens file live unless told otherwise.
+pub const DEFAULT_DATA_DIR: &str = "./.pilot-data";
+/// The largest request body `POST /api/v1/events` takes: far above any real batch of
+/// events (1,000 events of 1 KiB), far below what could hurt the process.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// The largest body of one `POST /api/v1/import`; `pilot import` sends smaller chunks.
+pub const DEFAULT_MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
+
+/// The commented example `pilot config example` prints; a test keeps it loadable.
+pub const EXAMPLE: &str = include_str!("../pilot.example.toml");
+
+/// What one `pilot` process runs. Without `--only`, all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    /// The HTTP API, with its own in-memory projections of the log.
+    Api,
+    /// The projector alone: follows the log, quarantines what it cannot apply and keeps the
+    /// checkpoint fresh; it serves only /healthz, /readyz and /metrics.
+    Projector,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// The NATS server holding the event log (JetStream, version 2.12.1 or newer). Without it,
-    /// pilot starts its own nats-server on a free loopback port, keeps its data in
-    /// `<data-dir>/nats` and stops it when pilot exits.
+    /// A TOML configuration file (`pilot config example` prints one). Flags and PILOT_*
+    /// variables override what it says.
+    #[arg(long, env = "PILOT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The NATS server holding the event log (JetStream, version 2.12.1 or newer); a
+    /// comma-separated list for a cluster. Without it, pilot starts its own nats-server on a
+    /// free loopback port, keeps its data in `<data-dir>/nats` and stops it when pilot exits.
     #[arg(long, env = "PILOT_NATS_URL", value_name = "URL")]
     pub nats: Option<String>,
 
-    /// Where the HTTP service listens.
-    #[arg(
-        long,
-        env = "PILOT_LISTEN",
-        value_name = "ADDR",
-        default_value = "127.0.0.1:8080"
-    )]
-    pub listen: SocketAddr,
+    /// Where the HTTP service listens [default: 127.0.0.1:8080].
+    #[arg(long, env = "PILOT_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
 
-    /// Where the local nats-server keeps its store and its log (used only without --nats).
-    #[arg(
-        long,
-        env = "PILOT_DATA_DIR",
-        value_name = "DIR",
-        default_value = "./.pilot-data"
-    )]
-    pub data_dir: PathBuf,
+    /// Where the local nats-server keeps its store, and where the tokens file is looked for
+    /// [default: ./.pilot-data].
+    #[arg(long, env = "PILOT_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 
-    /// Load the Nanguo history (deploy/demo/nanguo.jsonl) into an empty log before serving.
+    /// Load the Nanguo history (deploy/demo/nanguo.jsonl) into an empty log before serving;
+    /// reads are open without a token unless the configuration says otherwise.
     #[arg(long)]
     pub demo: bool,
 
     /// The projector's durable consumer and checkpoint name; give each pilot process that
-    /// shares a NATS server its own.
-    #[arg(
-        long,
-        env = "PILOT_CONSUMER",
-        value_name = "NAME",
-        default_value = pilot_store::follow::DEFAULT_CONSUMER
-    )]
-    pub consumer: String,
+    /// shares a NATS server its own [default: pilot-projector].
+    #[arg(long, env = "PILOT_CONSUMER", value_name = "NAME")]
+    pub consumer: Option<String>,
+
+    /// Run only this part (repeat for several): `api` or `projector`.
+    #[arg(long, env = "PILOT_ONLY", value_name = "PART", value_delimiter = ',')]
+    pub only: Vec<Part>,
 }
 
+/// The `[nats]` table: how to reach and authenticate to an existing NATS.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatsConfig {
+    pub url: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub token: Option<String>,
+    /// A file holding an NKey seed (`SU...`).
+    pub nkey_seed_file: Option<PathBuf>,
+    /// A `.creds` file (JWT and NKey seed), as `nsc` writes them.
+    pub creds_file: Option<PathBuf>,
+    /// Require TLS even if the URL does not say `tls://`.
+    #[serde(default)]
+    pub tls_required: bool,
+    /// A PEM file of root certificates to trust (a private CA).
+    pub tls_ca_file: Option<PathBuf>,
+    /// A client certificate and key (PEM) for mutual TLS.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+}
+
+/// The TOML file, as written: every key optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    consumer: Option<String>,
+    only: Option<Vec<Part>>,
+    anonymous_reads: Option<bool>,
+    max_body_bytes: Option<usize>,
+    max_import_bytes: Option<usize>,
+    tokens_file: Option<PathBuf>,
+    #[serde(default)]
+    nats: NatsConfig,
+    #[serde(default)]
+    tokens: Vec<TokenEntry>,
+}
+
+/// The resolved configuration `pilot serve` runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub consumer: String,
+    pub demo: bool,
+    /// Empty: every part.
+    pub only: Vec<Part>,
+    /// GET requests under /api/v1 without a token are answered as if from an analyst.
+    pub anonymous_reads: bool,
+    pub max_body_bytes: usize,
+    pub max_import_bytes: usize,
+    pub nats: NatsConfig,
+    pub tokens: Tokens,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the configuration file {path} is not valid: {message}(`pilot config example` prints every key with its meaning)")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{0}")]
+    Tokens(#[from] TokensError),
+    #[error("{0} must be at least 1 KiB")]
+    TooSmall(&'static str),
+}
+
+impl Config {
+    /// Reads the file named by `--config` (if any), then lets flags and variables override it.
+    /// `admin_token` is `PILOT_ADMIN_TOKEN`: it is honoured only while no token is configured.
+    pub fn load(args: &ServeArgs, admin_token: Option<&str>) -> Result<Config, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let tokens_file = file
+            .tokens_file
+            .unwrap_or_else(|| data_dir.join(crate::auth::TOKENS_FILE));
+        let tokens = Tokens::load(file.tokens, &tokens_file, admin_token)?;
+        let mut nats = file.nats;
+        if args.nats.is_some() {
+            nats.url.clone_from(&args.nats);
+        }
+        let max_body_bytes = file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        let max_import_bytes = file.max_import_bytes.unwrap_or(DEFAULT_MAX_IMPORT_BYTES);
+        if max_body_bytes < 1024 {
+            return Err(ConfigError::TooSmall("max_body_bytes"));
+        }
+        if max_import_bytes < 1024 {
+            return Err(ConfigError::TooSmall("max_import_bytes"));
+        }
+        let default_listen = DEFAULT_LISTEN
+            .parse()
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+        Ok(Config {
+            listen: args.listen.or(file.listen).unwrap_or(default_listen),
+            data_dir,
+            consumer: args
+                .consumer
+                .clone()
+                .or(file.consumer)
+                .unwrap_or_else(|| pilot_store::follow::DEFAULT_CONSUMER.to_string()),
+            demo: args.demo,
+            only: if args.only.is_empty() {
+                file.only.unwrap_or_default()
+            } else {
+                args.only.clone()
+            },
+            // The demo is for looking around: its reads are open unless the file says no.
+            anonymous_reads: file.anonymous_reads.unwrap_or(args.demo),
+            max_body_bytes,
+            max_import_bytes,
+            nats,
+            tokens,
+        })
+    }
+
+    /// Whether this process runs `part`.
+    pub fn runs(&self, part: Part) -> bool {
+        self.only.is_empty() || self.only.contains(&part)
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text).map_err(|message| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+fn parse(text: &str) -> Result<FileConfig, String> {
+    toml::from_str(text).map_err(|error| error.to_string())
+}
+
+/// A token entry's role, for the example and the tests.
+pub fn role_names() -> Vec<&'static str> {
+    [Role::Clerk, Role::Analyst, Role::Admin]
+        .iter()
+        .map(|r| r.name())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    fn args(list: &[&str]) -> ServeArgs {
+        let mut all = vec!["pilot"];
+        all.extend_from_slice(list);
+        Wrapper::try_parse_from(all).unwrap().args
+    }
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("pilot.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn the_example_is_a_valid_configuration() {
+        let file = parse(EXAMPLE).unwrap();
+        assert_eq!(file.listen, Some(DEFAULT_LISTEN.parse().unwrap()));
+        assert_eq!(file.max_body_bytes, Some(DEFAULT_MAX_BODY_BYTES));
+        for role in role_names() {
+            assert!(EXAMPLE.contains(role), "the example names role {role}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "listen = \"127.0.0.1:9000\"\nlisten_port = 9000\n",
+        );
+        let error = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("listen_port"), "{text}");
+        assert!(text.contains("pilot config example"), "{text}");
+
+        let path = write(dir.path(), "[nats]\nurll = \"nats://x\"\n");
+        let text = Config::load(&args(&["--config", path.to_str().unwrap()]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("urll"), "{text}");
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "listen = \"127.0.0.1:9000\"\nconsumer = \"from-file\"\n[nats]\nurl = \"nats://file:4222\"\nuser = \"u\"\npassword = \"p\"\n",
+        );
+        let path = path.to_str().unwrap();
+        let data_dir = dir.path().join("data");
+        let data_dir = data_dir.to_str().unwrap();
+        let config =
+            Config::load(&args(&["--config", path, "--data-dir", data_dir]), None).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(config.consumer, "from-file");
+        assert_eq!(config.nats.url.as_deref(), Some("nats://file:4222"));
+        assert_eq!(config.nats.user.as_deref(), Some("u"));
+
+        let config = Config::load(
+            &args(&[
+                "--config",
+                path,
+                "--data-dir",
+                data_dir,
+                "--listen",
+                "127.0.0.1:9100",
+                "--nats",
+                "nats://flag:4222",
+            ]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(config.listen, "127.0.0.1:9100".parse().unwrap());
+        assert_eq!(config.nats.url.as_deref(), Some("nats://flag:4222"));
+        // What the flag does not say still comes from the file.
+        assert_eq!(config.nats.password.as_deref(), Some("p"));
+    }
+
+    #[test]
+    fn only_takes_a_list_of_parts() {
+        let config = Config::load(
+            &args(&["--only", "api", "--data-dir", "/nonexistent-pilot-dir"]),
+            None,
+        )
+        .unwrap();
+        assert!(config.runs(Part::Api));
+        assert!(!config.runs(Part::Projector));
+        let error = Wrapper::try_parse_from(["pilot", "--only", "web"]).unwrap_err();
+        assert!(error.to_string().contains("api"), "{error}");
+    }
+
+    #[test]
+    fn the_demo_opens_reads_unless_the_file_closes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().to_str().unwrap();
+        let demo = Config::load(&args(&["--demo", "--data-dir", data_dir]), None).unwrap();
+        assert!(demo.anonymous_reads);
+        let plain = Config::load(&args(&["--data-dir", data_dir]), None).unwrap();
+        assert!(!plain.anonymous_reads);
+        let path = write(dir.path(), "anonymous_reads = false\n");
+        let closed =
+            Config::load(&args(&["--demo", "--config", path.to_str().unwrap()]), None).unwrap();
+        assert!(!closed.anonymous_reads);
+    }
+
+    #[test]
+    fn a_tiny_body_limit_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "max_body_bytes = 10\n");
+        let error = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap_err();
+        assert!(error.to_string().contains("max_body_bytes"), "{error}");
+    }
+}

@@ -6,7 +6,10 @@
 //! each line is appended as it is, expecting its chain's last position as the live projection
 //! knows it, and the loader waits until the projection has applied it before the next line.
 //! Events already applied (by `event_id`) are skipped, so a load that was interrupted can be
-//! run again.
+//! run again. Before a line is appended, its hash must hold, it must follow its chain's last
+//! stored event, and the projections' rules must accept it: nothing that would break a chain
+//! or be quarantined is stored. `POST /api/v1/import` and `pilot serve --demo` both load
+//! this way.
 
 use bytes::Bytes;
 use pilot_events::Subject;
@@ -44,6 +47,16 @@ pub enum LoadError {
         event_id: Uuid,
         position: u64,
         waited: Duration,
+    },
+    #[error("{0}; nothing from this line on was stored")]
+    Broken(#[from] pilot_events::BrokenLink),
+    #[error(
+        "line {line} (event {event_id}) refused, nothing from this line on was stored: {refusal}"
+    )]
+    Rejected {
+        line: usize,
+        event_id: Uuid,
+        refusal: pilot_projections::Refusal,
     },
     #[error("line {line} (event {event_id}) was stored at position {position} but the projections refused it; its reason is in the quarantine (pilot.quarantine.{position})")]
     Refused {
@@ -83,6 +96,15 @@ pub async fn load_history<L: EventLog>(
                 loaded.skipped += 1;
                 continue;
             }
+            let (_, head) = world.chain_head(subject);
+            pilot_events::verify_next(bytes, line, head)?;
+            world
+                .check(&envelope)
+                .map_err(|refusal| LoadError::Rejected {
+                    line,
+                    event_id,
+                    refusal,
+                })?;
             world.chain_position(subject)
         };
         let outgoing = Outgoing {
@@ -195,9 +217,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn reports_a_line_the_projections_refuse() {
+    async fn refuses_a_line_the_projections_would_refuse_and_stores_nothing() {
         let (log, projection, _stop) = follower().await;
-        // A pilot event before its pilot.proposed: stored, then refused by the projections.
+        // A pilot event before its pilot.proposed.
         let line = NANGUO
             .split(|b| *b == b'\n')
             .find(|l| l.windows(24).any(|w| w == b"\"pilot.program_designed\""))
@@ -206,9 +228,33 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(error, LoadError::Refused { line: 1, .. }),
+            matches!(
+                error,
+                LoadError::Broken(_) | LoadError::Rejected { line: 1, .. }
+            ),
             "{error}"
         );
+        assert_eq!(log.last_position().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn refuses_an_altered_line_and_keeps_what_came_before() {
+        let (log, projection, _stop) = follower().await;
+        let text = std::str::from_utf8(NANGUO).unwrap();
+        let mut lines: Vec<String> = text.lines().take(3).map(str::to_string).collect();
+        lines[2] = lines[2].replacen("\"influence\":", "\"influence\": ", 1);
+        lines[2] = lines[2].replacen("\"archivist\"", "\"someone else\"", 1);
+        let error = load_history(log.as_ref(), &projection, lines.join("\n").as_bytes())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                LoadError::Broken(pilot_events::BrokenLink::HashMismatch { line: 3, .. })
+            ),
+            "{error}"
+        );
+        assert_eq!(log.last_position().await.unwrap(), 2);
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// With 409 `version_conflict`: the chain's version now, to read again from.
+    pub current_version: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -26,6 +28,8 @@ struct Detail<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_version: Option<u64>,
 }
 
 impl ApiError {
@@ -36,6 +40,7 @@ impl ApiError {
             code: "invalid_parameter",
             message: message.into(),
             field: Some(field.to_string()),
+            current_version: None,
         }
     }
 
@@ -54,6 +59,7 @@ impl ApiError {
             code: "unknown_parameter",
             message,
             field: Some(field.to_string()),
+            current_version: None,
         }
     }
 
@@ -64,7 +70,83 @@ impl ApiError {
             code: "invalid_query",
             message: message.into(),
             field: None,
+            current_version: None,
         }
+    }
+
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            current_version: None,
+        }
+    }
+
+    /// Names the input to blame.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// 400 `malformed_json`: the body is not JSON (or not JSON Lines) at all.
+    pub fn malformed_json(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed_json", message)
+    }
+
+    /// 401 `unauthorized`: no token, or one nobody configured.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 403 `forbidden`: the caller's role or office may not do this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 409 `version_conflict`: `expected_version` is not the chain's version.
+    pub fn version_conflict(expected: u64, current: u64) -> Self {
+        let mut error = Self::new(
+            StatusCode::CONFLICT,
+            "version_conflict",
+            format!("the chain is at version {current}, not {expected}: read it again, then retry with expected_version={current}"),
+        );
+        error.current_version = Some(current);
+        error
+    }
+
+    /// 409 `partly_stored`: some of the request's event ids are stored, some not.
+    pub fn partly_stored(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "partly_stored", message)
+    }
+
+    /// 413 `body_too_large`.
+    pub fn body_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!(
+                "the request body is larger than {limit} bytes: split it into smaller requests"
+            ),
+        )
+    }
+
+    /// 422 with a domain code (`invalid_event`, `unknown_pilot`, `wrong_stage`, ...): the
+    /// input is well-formed JSON but the rules refuse it.
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    /// 503 `not_caught_up`: a read asked for a position the projections have not reached.
+    pub fn not_caught_up(wanted: u64, reached: u64) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_caught_up",
+            format!(
+                "the projections are at position {reached}, not yet at {wanted}: try again shortly"
+            ),
+        )
     }
 
     /// 404 `not_found`.
@@ -74,6 +156,7 @@ impl ApiError {
             code: "not_found",
             message: message.into(),
             field: None,
+            current_version: None,
         }
     }
 
@@ -84,6 +167,7 @@ impl ApiError {
             code: "method_not_allowed",
             message: "this method is not allowed on this path".to_string(),
             field: None,
+            current_version: None,
         }
     }
 
@@ -94,6 +178,7 @@ impl ApiError {
             code: "not_ready",
             message: message.into(),
             field: None,
+            current_version: None,
         }
     }
 
@@ -104,6 +189,7 @@ impl ApiError {
             code: "store_unavailable",
             message: message.into(),
             field: None,
+            current_version: None,
         }
     }
 
@@ -114,6 +200,7 @@ impl ApiError {
             code: "internal",
             message: message.into(),
             field: None,
+            current_version: None,
         }
     }
 }
@@ -128,6 +215,7 @@ impl IntoResponse for ApiError {
                 code: self.code,
                 message: &self.message,
                 field: self.field.as_deref(),
+                current_version: self.current_version,
             },
         };
         (self.status, Json(body)).into_response()

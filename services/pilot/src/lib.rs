@@ -1,7 +1,7 @@
 //! pilot-tracker's HTTP service (`pilot serve`): the live projections of the JetStream event
 //! log, served as JSON in DOMAIN.md's names.
 //!
-//! - [`cli`]: the command line.
+//! - [`cli`]: the command line; [`client`]: its client commands (HTTP, or NATS directly).
 //! - [`serve`]: start-up and shutdown, in order.
 //! - [`nats_server`]: the local nats-server pilot runs when no `--nats` URL is given.
 //! - [`workspace`]: finding the workspace's own files (install script, demo history).
@@ -9,21 +9,30 @@
 //! - [`api`]: the HTTP routes ([`app`]); [`state`]: what they share; [`query`]: query
 //!   parameters and times; [`error`]: the one error shape; [`chains`]: loading a restored
 //!   pilot's chain for a past view.
+//! - [`stream`]: the log as stored, in pages of JSON Lines and live as Server-Sent Events;
+//!   [`metrics`]: `/metrics` for Prometheus.
 //! - [`signals`]: SIGINT and SIGTERM.
 
+pub mod admin;
 pub mod api;
+pub mod auth;
 pub mod chains;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod metrics;
+pub mod nats_options;
 pub mod nats_server;
 pub mod query;
 pub mod reads;
 pub mod serve;
 pub mod signals;
 pub mod state;
+pub mod stream;
 pub mod workspace;
+pub mod writes;
 
 pub use api::app;
 pub use error::ApiError;

@@ -8,16 +8,26 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Logs go to stderr (RUST_LOG, default "info"); stdout carries only the ready line.
+    // Logs go to stderr (RUST_LOG, default "info"; "warn" for the client commands, whose
+    // stdout is their answer); stdout carries only the ready line.
+    let level = match cli.command {
+        Command::Client(_) => "warn",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
-        Command::Serve(args) => pilot_service::serve::run(args).await,
+        Command::Serve(args) => pilot_service::serve::run(args)
+            .await
+            .map_err(|e| e.to_string()),
+        Command::Config(command) => print(pilot_service::admin::config(command)),
+        Command::Token(command) => print(pilot_service::admin::token(command)),
+        Command::Client(command) => return pilot_service::client::run(command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -26,4 +36,13 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints what an operator command produced on stdout.
+fn print(result: Result<String, pilot_service::admin::AdminError>) -> Result<(), String> {
+    use std::io::Write;
+    let text = result.map_err(|e| e.to_string())?;
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write to stdout: {e}"))
 }

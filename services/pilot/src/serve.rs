@@ -12,11 +12,11 @@
 //!    exits by itself, pilot stops the same way and returns [`ServeError::NatsExited`].
 
 use crate::api::app;
-use crate::config::ServeArgs;
+use crate::config::{Config, ConfigError, Part, ServeArgs};
 use crate::demo::{self, LoadError};
 use crate::nats_server::{self, LocalNats, NatsServerError};
 use crate::signals::Signals;
-use crate::state::AppState;
+use crate::state::{Access, AppState};
 use crate::workspace;
 use pilot_projections::stall::StallRules;
 use pilot_store::jetstream::{ConnectError, JetStreamLog};
@@ -39,6 +39,10 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("[nats]: {0}")]
+    NatsOptions(String),
     #[error("cannot catch SIGINT and SIGTERM: {0}")]
     Signals(#[source] std::io::Error),
     #[error(transparent)]
@@ -73,13 +77,21 @@ pub enum ServeError {
 
 /// Runs `pilot serve` until SIGINT or SIGTERM (`Ok`) or a failure.
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
+    let admin_token = std::env::var("PILOT_ADMIN_TOKEN").ok();
+    let config = Config::load(&args, admin_token.as_deref())?;
+    if config.tokens.is_empty() && config.runs(Part::Api) {
+        tracing::warn!(
+            message = "No API tokens are configured: /api/v1 answers 401 to every request that needs one. Set PILOT_ADMIN_TOKEN for a first start, or add tokens with `pilot token new`.",
+            anonymous_reads = config.anonymous_reads
+        );
+    }
     let mut signals = Signals::install().map_err(ServeError::Signals)?;
-    let (url, mut local) = match &args.nats {
+    let (url, mut local) = match &config.nats.url {
         Some(url) => (url.clone(), None),
         None => {
             let start = async {
                 let binary = nats_server::find_binary().await?;
-                LocalNats::start(&binary, &args.data_dir).await
+                LocalNats::start(&binary, &config.data_dir).await
             };
             // Dropping a half-started server kills it.
             let local = tokio::select! {
@@ -92,7 +104,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
             (local.url(), Some(local))
         }
     };
-    let result = serve_on(&args, &url, &mut signals, local.as_mut()).await;
+    let result = serve_on(&config, &url, &mut signals, local.as_mut()).await;
     if let Some(local) = local {
         local.stop().await;
     }
@@ -107,52 +119,57 @@ enum Stop {
 }
 
 async fn serve_on(
-    args: &ServeArgs,
+    config: &Config,
     url: &str,
     signals: &mut Signals,
     mut local: Option<&mut LocalNats>,
 ) -> Result<(), ServeError> {
     let layout = Layout::default();
     let log = tokio::select! {
-        log = JetStreamLog::connect(url, &layout) => log?,
+        log = connect(config, url, &layout, local.is_some()) => log?,
         stop = stopped(signals, local.as_deref_mut()) => return finish(stop, local.as_deref()),
     };
     tracing::info!(message = "Connected to the event log.", %url);
     let projection =
-        Arc::new(pilot_store::projector::open(&log, &args.consumer, StallRules::default()).await);
+        Arc::new(pilot_store::projector::open(&log, &config.consumer, StallRules::default()).await);
     let (stop_tx, stop_rx) = watch::channel(false);
     let projector = {
         let (log, projection, stop) = (log.clone(), projection.clone(), stop_rx.clone());
-        let name = args.consumer.clone();
+        let name = config.consumer.clone();
         tokio::spawn(async move { log.run_projector(&name, projection, stop).await })
     };
 
-    let state = AppState::new(log.clone(), projection.clone());
-    let listener = tokio::net::TcpListener::bind(args.listen)
+    let state = AppState::new(log.clone(), projection.clone()).with_access(Access {
+        tokens: config.tokens.clone(),
+        anonymous_reads: config.anonymous_reads,
+        max_body_bytes: config.max_body_bytes,
+        max_import_bytes: config.max_import_bytes,
+    });
+    let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Listen {
-            addr: args.listen,
+            addr: config.listen,
             source,
         });
     let (server, stop) = match listener {
         Err(error) => (None, Stop::Failed(error)),
         Ok(listener) => {
-            let addr = listener.local_addr().unwrap_or(args.listen);
+            let addr = listener.local_addr().unwrap_or(config.listen);
             let mut stop = stop_rx.clone();
-            let serving =
-                axum::serve(listener, app(state.clone())).with_graceful_shutdown(async move {
+            let serving = axum::serve(listener, router(config, state.clone()))
+                .with_graceful_shutdown(async move {
                     let _ = stop.wait_for(|stop| *stop).await;
                 });
             let server = tokio::spawn(serving.into_future());
             tracing::info!(message = "Listening for HTTP.", %addr);
             let started = tokio::select! {
-                started = start(args, &log, &projection) => Ok(started),
+                started = start(config, &log, &projection) => Ok(started),
                 stop = stopped(signals, local.as_deref_mut()) => Err(stop),
             };
             let stop = match started {
                 Ok(Ok(demo)) => {
                     state.set_ready();
-                    announce(addr, demo);
+                    announce(addr, demo, config.runs(Part::Api));
                     stopped(signals, local.as_deref_mut()).await
                 }
                 Ok(Err(error)) => Stop::Failed(error),
@@ -163,6 +180,8 @@ async fn serve_on(
     };
 
     // Stop serving, then the projector (it saves a checkpoint while NATS is still up).
+    // Open event streams end first, or they would hold the graceful shutdown open.
+    state.shut_down();
     let _ = stop_tx.send(true);
     if let Some(handle) = server {
         match tokio::time::timeout(DRAIN_TIMEOUT, handle).await {
@@ -221,7 +240,7 @@ async fn stopped(signals: &mut Signals, local: Option<&mut LocalNats>) -> Stop {
 /// Catches up with the log and, with `--demo`, loads the Nanguo history. True when pilot
 /// serves the Nanguo history.
 async fn start(
-    args: &ServeArgs,
+    config: &Config,
     log: &JetStreamLog,
     projection: &Projection,
 ) -> Result<bool, ServeError> {
@@ -242,7 +261,7 @@ async fn start(
         message = "Caught up with the event log.",
         position = projection.position()
     );
-    if !args.demo {
+    if !config.demo {
         return Ok(false);
     }
     load_demo(log, projection).await
@@ -279,13 +298,50 @@ async fn load_demo(log: &JetStreamLog, projection: &Projection) -> Result<bool, 
 }
 
 /// The one line pilot prints on stdout, once it is ready.
-fn announce(addr: SocketAddr, demo: bool) {
+fn announce(addr: SocketAddr, demo: bool, api: bool) {
     let what = if demo { " the Nanguo history" } else { "" };
+    let path = if api { "api/v1/pilots" } else { "readyz" };
     // The only stdout output: scripts and tests wait for this line to know pilot is ready.
     #[allow(clippy::print_stdout)]
     {
-        println!("pilot is serving{what} at http://{addr}/api/v1/pilots");
+        println!("pilot is serving{what} at http://{addr}/{path}");
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();
+}
+
+/// The HTTP routes this process serves: everything, or with `--only projector` the health,
+/// readiness and metrics endpoints alone.
+fn router(config: &Config, state: AppState) -> axum::Router {
+    if config.runs(Part::Api) {
+        app(state)
+    } else {
+        crate::api::operations(state)
+    }
+}
+
+/// Connects to NATS with the `[nats]` settings (auth, TLS). A local server needs none.
+async fn connect(
+    config: &Config,
+    url: &str,
+    layout: &Layout,
+    local: bool,
+) -> Result<JetStreamLog, ServeError> {
+    let options = if local {
+        async_nats::ConnectOptions::new()
+    } else {
+        crate::nats_options::connect_options(&config.nats)
+            .await
+            .map_err(ServeError::NatsOptions)?
+    };
+    let client =
+        options
+            .name("pilot")
+            .connect(url)
+            .await
+            .map_err(|error| ConnectError::Connect {
+                url: url.to_string(),
+                message: error.to_string(),
+            })?;
+    Ok(JetStreamLog::with_client(client, layout).await?)
 }

@@ -1,26 +1,70 @@
-//! What the HTTP handlers share: the log, the live projection, and whether the projection has
-//! caught up with the log since start-up.
+//! What the HTTP handlers share: the log, the live projection, the writer, who may call, and
+//! whether the projection has caught up with the log since start-up.
 
+use crate::auth::Tokens;
+use crate::config::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES};
+use crate::metrics::Metrics;
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::projection::Projection;
+use pilot_store::writer::Writer;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use tokio::sync::watch;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub log: JetStreamLog,
     pub projection: Arc<Projection>,
+    pub writer: Arc<Writer<JetStreamLog>>,
+    pub access: Arc<Access>,
+    pub metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
+    /// Set once the server stops: open event streams end, so a graceful shutdown does not
+    /// wait on responses that never finish by themselves.
+    shutdown: Arc<watch::Sender<bool>>,
+}
+
+/// Who may call, and how much they may send.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub tokens: Tokens,
+    /// GET requests under /api/v1 without a token are answered as for an analyst.
+    pub anonymous_reads: bool,
+    pub max_body_bytes: usize,
+    pub max_import_bytes: usize,
+}
+
+impl Default for Access {
+    /// No tokens, nothing open: every /api/v1 request gets 401 until tokens are configured.
+    fn default() -> Self {
+        Access {
+            tokens: Tokens::default(),
+            anonymous_reads: false,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_import_bytes: DEFAULT_MAX_IMPORT_BYTES,
+        }
+    }
 }
 
 impl AppState {
     /// Not ready until [`AppState::set_ready`]: the API answers 503 until then.
     pub fn new(log: JetStreamLog, projection: Arc<Projection>) -> Self {
+        let writer = Arc::new(Writer::new(Arc::new(log.clone()), projection.clone()));
+        let metrics = Arc::new(Metrics::new(projection.clone()));
         AppState {
             log,
             projection,
+            writer,
+            access: Arc::new(Access::default()),
+            metrics,
             ready: Arc::new(AtomicBool::new(false)),
+            shutdown: Arc::new(watch::Sender::new(false)),
         }
+    }
+
+    pub fn with_access(mut self, access: Access) -> Self {
+        self.access = Arc::new(access);
+        self
     }
 
     /// The projection has caught up with what the log held at start-up (and the demo
@@ -31,5 +75,16 @@ impl AppState {
 
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
+    }
+
+    /// Ends the open event streams (`GET /api/v1/events/stream`); call it when the server
+    /// begins its graceful shutdown.
+    pub fn shut_down(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Becomes true when [`AppState::shut_down`] is called.
+    pub fn shutting_down(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
     }
 }

@@ -8,6 +8,7 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use pilot_nats_harness::NatsServer;
 use pilot_projections::stall::StallRules;
+use pilot_service::state::Access;
 use pilot_service::{app, demo, AppState};
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::Layout;
@@ -59,10 +60,19 @@ async fn served() -> Served {
 
 impl Served {
     fn router(&self) -> Router {
-        let state = AppState::new(self.log.clone(), self.projection.clone());
+        // Reads without a token: the auth matrix is tested through a socket in tests/http.rs.
+        let state = reading(AppState::new(self.log.clone(), self.projection.clone()));
         state.set_ready();
         app(state)
     }
+}
+
+/// Reads without a token: the auth matrix is tested through a socket in tests/http.rs.
+fn reading(state: AppState) -> AppState {
+    state.with_access(Access {
+        anonymous_reads: true,
+        ..Access::default()
+    })
 }
 
 async fn get(router: &Router, uri: &str) -> (StatusCode, Value) {
@@ -226,7 +236,7 @@ async fn errors_have_one_shape() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error["error"]["field"], "id");
 
-    let (status, error) = get(&router, "/api/v1/pilots?as_of=2001-01-01").await;
+    let (status, error) = get(&router, "/api/v1/pilots?asof=2001-01-01").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error["error"]["code"], "unknown_parameter");
 
@@ -244,7 +254,7 @@ async fn errors_have_one_shape() {
 #[tokio::test]
 async fn nothing_is_served_before_the_projection_has_caught_up() {
     let served = served().await;
-    let state = AppState::new(served.log.clone(), served.projection.clone());
+    let state = reading(AppState::new(served.log.clone(), served.projection.clone()));
     let router = app(state.clone());
 
     let (status, _) = get(&router, "/healthz").await;
@@ -272,7 +282,7 @@ async fn a_world_restored_from_a_checkpoint_loads_chains_for_past_views() {
     let hihc = HIHC.parse().unwrap();
     assert!(!restored.read().chain_loaded(&hihc));
 
-    let state = AppState::new(served.log.clone(), restored.clone());
+    let state = reading(AppState::new(served.log.clone(), restored.clone()));
     state.set_ready();
     let router = app(state);
     let (status, view) = get(&router, &format!("/api/v1/pilots/{HIHC}?as_of=2001-01-01")).await;
@@ -292,7 +302,7 @@ async fn a_world_restored_from_a_checkpoint_loads_chains_for_past_views() {
     // A pilot's event list loads its chain the same way, in a world restored afresh.
     let fresh = Arc::new(projector::open(&served.log, CONSUMER, StallRules::default()).await);
     assert!(!fresh.read().chain_loaded(&hihc));
-    let state = AppState::new(served.log.clone(), fresh.clone());
+    let state = reading(AppState::new(served.log.clone(), fresh.clone()));
     state.set_ready();
     let (status, events) = get(&app(state), &format!("/api/v1/pilots/{HIHC}/events")).await;
     assert_eq!(status, StatusCode::OK, "{events}");

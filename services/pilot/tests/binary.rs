@@ -36,6 +36,9 @@ impl Pilot {
             .env_remove("PILOT_LISTEN")
             .env_remove("PILOT_DATA_DIR")
             .env_remove("PILOT_CONSUMER")
+            .env_remove("PILOT_CONFIG")
+            .env_remove("PILOT_ONLY")
+            .env_remove("PILOT_ADMIN_TOKEN")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -138,11 +141,19 @@ fn host_of(url: &str) -> &str {
 
 /// A plain HTTP/1.0 GET: the status code and the body.
 fn http_get(host: &str, path: &str) -> (u16, String) {
+    http_get_as(host, path, None)
+}
+
+/// The same with a bearer token.
+fn http_get_as(host: &str, path: &str, token: Option<&str>) -> (u16, String) {
     let mut stream = TcpStream::connect(host).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n{auth}\r\n").unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response
@@ -212,11 +223,33 @@ fn serve_demo_starts_its_own_nats_server_and_stops_cleanly_on_sigterm() {
     assert!(stderr.contains("Stopped the local nats-server"), "{stderr}");
     assert_eq!(nats_servers_on(&data_dir), Vec::<String>::new());
 
-    // Again on the same data: resumes from the checkpoint; a past view loads its chain.
+    // An analyst's token in the data directory's tokens file.
+    let output = Command::new(env!("CARGO_BIN_EXE_pilot"))
+        .args([
+            "token",
+            "new",
+            "--name",
+            "ana",
+            "--role",
+            "analyst",
+            "--data-dir",
+        ])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_string();
+    assert!(token.len() > 40, "{token}");
+
+    // Again on the same data, without --demo: reads need the token now. Resumes from the
+    // checkpoint; a past view loads its chain.
     let mut pilot = Pilot::serve(&data_dir, &[]);
     let url = pilot.wait_for_url();
     let host = host_of(&url).to_string();
-    let (status, body) = http_get(&host, &format!("/api/v1/pilots/{HIHC}?as_of=2001-01-01"));
+    let path = format!("/api/v1/pilots/{HIHC}?as_of=2001-01-01");
+    let (status, body) = http_get(&host, &path);
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = http_get_as(&host, &path, Some(&token));
     assert_eq!(status, 200, "{body}");
     let view: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(view["stage"], "implementing");
@@ -243,4 +276,69 @@ fn a_missing_nats_server_binary_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no-nats-server"), "{stderr}");
     assert!(stderr.contains("PILOT_NATS_SERVER"), "{stderr}");
+}
+
+#[test]
+fn the_example_configuration_checks_and_a_typo_is_named() {
+    let temp = tempfile::tempdir().unwrap();
+    let pilot = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pilot"))
+            .args(args)
+            .env_remove("PILOT_CONFIG")
+            .env_remove("PILOT_LISTEN")
+            .env_remove("PILOT_NATS_URL")
+            .output()
+            .unwrap()
+    };
+    let example = pilot(&["config", "example"]);
+    assert!(example.status.success());
+    let path = temp.path().join("pilot.toml");
+    std::fs::write(&path, &example.stdout).unwrap();
+    let check = pilot(&["config", "check", "--config", path.to_str().unwrap()]);
+    assert!(check.status.success(), "{check:?}");
+    let summary = String::from_utf8_lossy(&check.stdout);
+    assert!(summary.contains("listen: 127.0.0.1:8080"), "{summary}");
+
+    let typo = String::from_utf8(example.stdout)
+        .unwrap()
+        .replace("anonymous_reads = false", "anonymous_read = false");
+    std::fs::write(&path, typo).unwrap();
+    let check = pilot(&["config", "check", "--config", path.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(stderr.contains("anonymous_read"), "{stderr}");
+    assert!(stderr.contains(path.to_str().unwrap()), "{stderr}");
+}
+
+#[test]
+fn only_projector_serves_health_but_no_api() {
+    let server = pilot_nats_harness::NatsServer::start().unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    let mut pilot = Pilot::serve(
+        &data_dir,
+        &[
+            "--nats",
+            &server.url(),
+            "--only",
+            "projector",
+            "--consumer",
+            "projector-only",
+        ],
+    );
+    let url = pilot.wait_for_url();
+    assert!(url.ends_with("/readyz"), "{url}");
+    let host = host_of(&url).to_string();
+    let (status, body) = http_get(&host, "/readyz");
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = http_get(&host, "/metrics");
+    assert_eq!(status, 200);
+    let (status, body) = http_get(&host, "/api/v1/pilots");
+    assert_eq!(status, 404, "{body}");
+    let status = pilot.terminate();
+    assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
+    assert!(
+        nats_servers_on(&data_dir).is_empty(),
+        "no local server with --nats"
+    );
 }

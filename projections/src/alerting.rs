@@ -1,0 +1,466 @@
+//! The alert book: every stalled-approval alert, fed by the events of the log and by clock values
+//! passed in (DOMAIN.md, "Stalled approvals"). It is the core that the alerter service,
+//! `GET /api/v1/alerts` and `pilot replay` share; each [`Alert`] is the per-wait state machine of
+//! [`crate::alert`].
+//!
+//! # Feeding it
+//!
+//! The book learns of waits from the [`World`](crate::World), the single source of truth for
+//! which request a decision answers: it reads the pilot's pending and decided approvals instead of
+//! matching approvals itself. Call [`AlertBook::apply`] (world and book in lock-step), or
+//! [`AlertBook::observe`] right after `World::apply` returned `Applied::Applied` for that envelope
+//! and before the next one, so the world shows the pilot as it is right after it. For every event
+//! at instant `t` (its `occurred_at`, world time) the book:
+//! 1. catches up: advances every alert due by `t`, so transitions come out in time order and a
+//!    resolution at `t` reports the whole wait;
+//! 2. for an event that can change a pilot's approvals (`approval.*`, `pilot.merged`,
+//!    `pilot.terminated`, `event.retracted`), reconciles that pilot's open alerts with its pending
+//!    approvals in the world:
+//!    - a pending approval without an alert opens one; its id is the request's event id;
+//!    - more `extra_days` in the world than in the alert: [`Alert::extend`]; if the book refuses
+//!      (its rules say the approval already stalled), the refusal is reported in
+//!      [`Observed::refusals`] and remembered, not retried;
+//!    - an alert whose wait is no longer pending is resolved at `t`, for the outcome the pilot
+//!      recorded (granted, denied, withdrawn; the pilot merged or terminated).
+//!
+//! # Retractions
+//!
+//! `event.retracted` refolds the pilot in the world; the book then reconciles as above, so:
+//! - a retracted request resolves its open alert with reason `retracted`;
+//! - a retracted extension takes the days off the alert ([`Alert::retract_extension`]);
+//! - a retracted decision (or merge, or termination) makes the wait pending again. Its alert was
+//!   resolved and never reopens, so a **successor** alert follows the same request (same
+//!   `requested_at`, so the same stall instants). Its id is derived from the retraction's and the
+//!   request's event ids (a version-8 UUID), so a replay gives the same id. It catches up at once:
+//!   transitions that fell due while the wait was wrongly thought decided come out stamped with
+//!   their own, earlier instants. That is the one case where output is not in time order.
+//!
+//! # Timers
+//!
+//! Open alerts sit in a `BTreeSet` of `(next_due, alert_id)`, so [`AlertBook::advance_to`] wakes
+//! only the alerts that are due (each one at a time, at its own instant, so several alerts'
+//! transitions interleave in time order; ties go by alert id) and [`AlertBook::next_due`] says
+//! when to wake next. No timer is ever stale: an alert's entry is moved whenever it changes.
+//!
+//! Events whose `occurred_at` lies before the book's clock (back-filled history fed live) are
+//! applied at their own instant; alerts they open catch up at the next `advance_to`.
+//!
+//! The book is serializable as a whole (a checkpoint); timers and counts are rebuilt on load.
+
+use crate::alert::{Alert, AlertError, AlertState, Transition};
+use crate::stall::StallRules;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use thiserror::Error;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+mod feed;
+mod replay;
+mod view;
+
+pub use replay::{replay, Replay};
+pub use view::{AlertNotice, AlertView, DayUnit, StateCounts, StateKind, Threshold};
+
+/// Why the book refused a user action.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BookError {
+    #[error(
+        "alert {alert_id} does not exist: alert ids are the ids of `approval.requested` events"
+    )]
+    UnknownAlert { alert_id: Uuid },
+    /// The alert refused (resolved, not raised, already acknowledged, no reason, ...).
+    #[error(transparent)]
+    Alert(#[from] AlertError),
+}
+
+impl BookError {
+    /// A stable, machine-readable name for the error (API error codes, metrics labels).
+    pub fn code(&self) -> &'static str {
+        match self {
+            BookError::UnknownAlert { .. } => "unknown_alert",
+            BookError::Alert(error) => match error {
+                AlertError::Resolved { .. } => "alert_resolved",
+                AlertError::AlreadyStalled { .. } => "approval_stalled",
+                AlertError::NoExtraDays => "no_extra_days",
+                AlertError::NotRaised { .. } => "alert_not_raised",
+                AlertError::AlreadyAcknowledged { .. } => "alert_already_acknowledged",
+                AlertError::NoUser => "no_user",
+                AlertError::NoSilenceReason => "no_silence_reason",
+                AlertError::SilenceNotAfterStart { .. } => "silence_not_after_start",
+            },
+        }
+    }
+}
+
+/// An alert operation that an event called for and the book refused: the event stands (the
+/// world accepted it), the alert is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRefusal {
+    pub alert_id: Uuid,
+    /// The event that called for it.
+    pub event_id: Uuid,
+    pub error: AlertError,
+}
+
+/// What feeding one event produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// In order: catch-up to the event's instant, then what the event did.
+    pub notices: Vec<AlertNotice>,
+    pub refusals: Vec<AlertRefusal>,
+}
+
+/// A user's action on an alert, kept with it (the alert keeps the state, this the who and why).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserAction {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub by: String,
+    #[serde(flatten)]
+    pub action: UserActionKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum UserActionKind {
+    Acknowledged {
+        note: String,
+    },
+    Silenced {
+        #[serde(with = "time::serde::rfc3339")]
+        until: OffsetDateTime,
+        reason: String,
+    },
+}
+
+/// One alert with what the book keeps beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Entry {
+    alert: Alert,
+    /// The approver's registered name when the alert opened (an approver is best a post).
+    approver_name: Option<String>,
+    /// Extension days the world accepted but this book refused (its rules stalled the
+    /// approval earlier), so the difference is not asked for again at every event.
+    refused_extra_days: u32,
+    actions: Vec<UserAction>,
+    /// The instant this alert's timer is filed under; derived, rebuilt on load.
+    #[serde(skip)]
+    due: Option<OffsetDateTime>,
+}
+
+/// What notices need of a pilot when no world is at hand (timer wake-ups).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct PilotContext {
+    title: String,
+    /// `occurred_at` of the pilot's latest event, as the world's projection has it.
+    #[serde(with = "time::serde::rfc3339")]
+    last_activity: OffsetDateTime,
+}
+
+/// Every alert, open and resolved, with timers for the open ones.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "BookState")]
+pub struct AlertBook {
+    rules: StallRules,
+    /// The latest instant the book was advanced to (events and `advance_to`).
+    #[serde(with = "time::serde::rfc3339::option")]
+    clock: Option<OffsetDateTime>,
+    alerts: BTreeMap<Uuid, Entry>,
+    pilots: BTreeMap<Uuid, PilotContext>,
+    #[serde(skip)]
+    open_by_pilot: BTreeMap<Uuid, BTreeSet<Uuid>>,
+    #[serde(skip)]
+    timers: BTreeSet<(OffsetDateTime, Uuid)>,
+    #[serde(skip)]
+    counts: StateCounts,
+    /// Alerts woken by timers since this book was built or loaded (for tests and metrics).
+    #[serde(skip)]
+    wakeups: u64,
+}
+
+/// The stored part of an [`AlertBook`]; loading rebuilds the rest.
+#[derive(Deserialize)]
+struct BookState {
+    rules: StallRules,
+    #[serde(with = "time::serde::rfc3339::option")]
+    clock: Option<OffsetDateTime>,
+    alerts: BTreeMap<Uuid, Entry>,
+    pilots: BTreeMap<Uuid, PilotContext>,
+}
+
+impl From<BookState> for AlertBook {
+    fn from(state: BookState) -> Self {
+        let mut book = AlertBook {
+            rules: state.rules,
+            clock: state.clock,
+            alerts: state.alerts,
+            pilots: state.pilots,
+            ..AlertBook::new(StallRules::default())
+        };
+        book.rebuild_index();
+        book
+    }
+}
+
+impl AlertBook {
+    /// An empty book. Use the world's rules: the world refuses late extensions by its rules,
+    /// the book by its own.
+    pub fn new(rules: StallRules) -> Self {
+        AlertBook {
+            rules,
+            clock: None,
+            alerts: BTreeMap::new(),
+            pilots: BTreeMap::new(),
+            open_by_pilot: BTreeMap::new(),
+            timers: BTreeSet::new(),
+            counts: StateCounts::default(),
+            wakeups: 0,
+        }
+    }
+
+    pub fn rules(&self) -> &StallRules {
+        &self.rules
+    }
+
+    /// New rules (a configuration change): open alerts follow them from now on.
+    pub fn set_rules(&mut self, rules: StallRules) {
+        self.rules = rules;
+        self.rebuild_index();
+    }
+
+    /// The latest instant the book was advanced to.
+    pub fn clock(&self) -> Option<OffsetDateTime> {
+        self.clock
+    }
+
+    /// When the next transition falls due: when an alerter should wake.
+    pub fn next_due(&self) -> Option<OffsetDateTime> {
+        self.timers.first().map(|(at, _)| *at)
+    }
+
+    /// Alerts woken by timers since the book was built or loaded: work done by `advance_to`.
+    pub fn wakeups(&self) -> u64 {
+        self.wakeups
+    }
+
+    /// Every transition due by `now`, in time order (ties by alert id), each exactly once.
+    /// Costs work for the alerts that are due, not for all open alerts.
+    pub fn advance_to(&mut self, now: OffsetDateTime) -> Vec<AlertNotice> {
+        self.clock = Some(self.clock.map_or(now, |clock| clock.max(now)));
+        let mut out = Vec::new();
+        while let Some(&(due, id)) = self.timers.first() {
+            if due > now {
+                break;
+            }
+            self.wakeups += 1;
+            let transitions = self
+                .change(id, |alert, rules| alert.advance(rules, due))
+                .unwrap_or_default();
+            self.notify(id, transitions, &mut out);
+            // An alert must move past the instant it was woken for; if it did not (an instant
+            // past representable time), park it rather than wake it forever. Any event on its
+            // pilot files it again.
+            if let Some(entry) = self.alerts.get_mut(&id) {
+                if let Some(next) = entry.due.filter(|next| *next <= due) {
+                    self.timers.remove(&(next, id));
+                    entry.due = None;
+                }
+            } else {
+                self.timers.remove(&(due, id));
+            }
+        }
+        out
+    }
+
+    /// `by` takes the alert in hand at `at` (stops re-sends; escalations are still recorded).
+    /// The book first catches up to `at`. A refused acknowledgement changes nothing.
+    pub fn acknowledge(
+        &mut self,
+        alert_id: Uuid,
+        by: &str,
+        at: OffsetDateTime,
+        note: &str,
+    ) -> Result<Vec<AlertNotice>, BookError> {
+        let action = UserActionKind::Acknowledged {
+            note: note.to_string(),
+        };
+        self.user_action(alert_id, by, at, action, |alert, rules| {
+            alert.acknowledge(rules, at, by)
+        })
+    }
+
+    /// `by` silences the alert from `at` until `until` for `reason`: transitions in between
+    /// are recorded but not sent. The book first catches up to `at`.
+    pub fn silence(
+        &mut self,
+        alert_id: Uuid,
+        by: &str,
+        at: OffsetDateTime,
+        until: OffsetDateTime,
+        reason: &str,
+    ) -> Result<Vec<AlertNotice>, BookError> {
+        let action = UserActionKind::Silenced {
+            until,
+            reason: reason.to_string(),
+        };
+        self.user_action(alert_id, by, at, action, |alert, rules| {
+            alert.silence(rules, at, until, reason)
+        })
+    }
+
+    fn user_action(
+        &mut self,
+        alert_id: Uuid,
+        by: &str,
+        at: OffsetDateTime,
+        action: UserActionKind,
+        act: impl Fn(&mut Alert, &StallRules) -> Result<Vec<Transition>, AlertError>,
+    ) -> Result<Vec<AlertNotice>, BookError> {
+        let entry = self
+            .alerts
+            .get(&alert_id)
+            .ok_or(BookError::UnknownAlert { alert_id })?;
+        // A dry run on a copy, so that a refusal leaves even the clock alone.
+        act(&mut entry.alert.clone(), &self.rules)?;
+        let mut out = self.advance_to(at);
+        let transitions = self
+            .change(alert_id, |alert, rules| act(alert, rules))
+            .ok_or(BookError::UnknownAlert { alert_id })??;
+        if let Some(entry) = self.alerts.get_mut(&alert_id) {
+            entry.actions.push(UserAction {
+                at,
+                by: by.to_string(),
+                action,
+            });
+        }
+        self.notify(alert_id, transitions, &mut out);
+        Ok(out)
+    }
+
+    /// One alert by id, open or resolved.
+    pub fn get(&self, alert_id: &Uuid) -> Option<AlertView> {
+        self.alerts.get(alert_id).map(|entry| self.view(entry))
+    }
+
+    /// Alerts in `state`, by alert id (request ids are v7 UUIDs, so roughly by request time).
+    /// Walks every alert: a query, not the timer path.
+    pub fn by_state(&self, state: StateKind) -> impl Iterator<Item = AlertView> + '_ {
+        self.alerts
+            .values()
+            .filter(move |entry| StateKind::of(entry.alert.state()) == state)
+            .map(|entry| self.view(entry))
+    }
+
+    /// Every alert, by alert id.
+    pub fn all(&self) -> impl Iterator<Item = AlertView> + '_ {
+        self.alerts.values().map(|entry| self.view(entry))
+    }
+
+    /// How many alerts are in each state (kept up to date, not counted on demand).
+    pub fn counts(&self) -> StateCounts {
+        self.counts
+    }
+
+    pub fn len(&self) -> usize {
+        self.alerts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.alerts.is_empty()
+    }
+
+    /// Forgets alerts resolved before `before`, to bound the book's size; returns how many.
+    pub fn prune_resolved(&mut self, before: OffsetDateTime) -> usize {
+        let len = self.alerts.len();
+        self.alerts.retain(|_, entry| {
+            !matches!(entry.alert.state(), AlertState::Resolved { at, .. } if *at < before)
+        });
+        let pruned = len - self.alerts.len();
+        self.counts.resolved = self.counts.resolved.saturating_sub(pruned as u64);
+        pruned
+    }
+
+    /// Runs `f` on one alert and keeps counts, the pilot index and the alert's timer in step.
+    /// `None` for an unknown id.
+    fn change<T>(&mut self, id: Uuid, f: impl FnOnce(&mut Alert, &StallRules) -> T) -> Option<T> {
+        let entry = self.alerts.get_mut(&id)?;
+        let before = StateKind::of(entry.alert.state());
+        let out = f(&mut entry.alert, &self.rules);
+        let after = StateKind::of(entry.alert.state());
+        self.counts.remove(before);
+        self.counts.add(after);
+        let next = entry.alert.next_due(&self.rules);
+        if entry.due != next {
+            if let Some(old) = entry.due {
+                self.timers.remove(&(old, id));
+            }
+            if let Some(next) = next {
+                self.timers.insert((next, id));
+            }
+            entry.due = next;
+        }
+        if after == StateKind::Resolved {
+            let pilot_id = entry.alert.pilot_id();
+            if let Some(open) = self.open_by_pilot.get_mut(&pilot_id) {
+                open.remove(&id);
+                if open.is_empty() {
+                    self.open_by_pilot.remove(&pilot_id);
+                }
+            }
+        }
+        Some(out)
+    }
+
+    fn notify(&self, id: Uuid, transitions: Vec<Transition>, out: &mut Vec<AlertNotice>) {
+        let Some(entry) = self.alerts.get(&id) else {
+            return;
+        };
+        let pilot = self.pilots.get(&entry.alert.pilot_id());
+        out.extend(transitions.into_iter().map(|transition| {
+            AlertNotice::new(
+                &entry.alert,
+                entry.approver_name.as_deref(),
+                pilot.map(|p| (p.title.as_str(), p.last_activity)),
+                &self.rules,
+                transition,
+            )
+        }));
+    }
+
+    fn view(&self, entry: &Entry) -> AlertView {
+        let pilot = self.pilots.get(&entry.alert.pilot_id());
+        AlertView {
+            alert_id: entry.alert.alert_id(),
+            pilot_id: entry.alert.pilot_id(),
+            pilot_title: pilot.map(|p| p.title.clone()).unwrap_or_default(),
+            approval: entry.alert.approval().clone(),
+            approver_name: entry.approver_name.clone(),
+            state: entry.alert.state().clone(),
+            acknowledged: entry.alert.acknowledged().cloned(),
+            silences: entry.alert.silences().to_vec(),
+            actions: entry.actions.clone(),
+            threshold: Threshold::of(entry.alert.approval(), &self.rules),
+            next_due: entry.due,
+            last_activity: pilot.map_or(entry.alert.approval().requested_at, |p| p.last_activity),
+        }
+    }
+
+    /// Rebuilds the derived parts (pilot index, timers, counts) from the alerts.
+    fn rebuild_index(&mut self) {
+        self.open_by_pilot.clear();
+        self.timers.clear();
+        self.counts = StateCounts::default();
+        for (id, entry) in &mut self.alerts {
+            self.counts.add(StateKind::of(entry.alert.state()));
+            entry.due = entry.alert.next_due(&self.rules);
+            if let Some(due) = entry.due {
+                self.timers.insert((due, *id));
+            }
+            if !entry.alert.is_resolved() {
+                let pilot = entry.alert.pilot_id();
+                self.open_by_pilot.entry(pilot).or_default().insert(*id);
+            }
+        }
+    }
+}

@@ -1,0 +1,1051 @@
+//! The alert book driven by events and a controllable clock: no sleeps, every instant chosen.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is the failure report
+
+mod scenario;
+
+use pilot_events::data::{PilotMerged, PilotTerminated};
+use pilot_events::{decode, Actor, Envelope, Event, Hash, Level, Subject, CURRENT_SCHEMA};
+use pilot_projections::alert::{AlertError, AlertState, ResolutionReason, TransitionKind};
+use pilot_projections::alerting::{DayUnit, Threshold};
+use pilot_projections::stall::{DayCount, StallRules, Thresholds};
+use pilot_projections::{
+    replay, AlertBook, AlertNotice, BookError, Observed, ProjectionError, Refusal, StateCounts,
+    StateKind, World,
+};
+use scenario::{designed, extended, granted, proposed, requested, retracted};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+const T: OffsetDateTime = datetime!(2008-09-01 09:00 +08:00);
+const SETUP: OffsetDateTime = datetime!(2008-01-02 09:00 +08:00);
+
+fn days(n: i64) -> Duration {
+    Duration::days(n)
+}
+
+/// A world and a book fed in lock-step, with events sealed onto the world's chain heads.
+struct Log {
+    world: World,
+    book: AlertBook,
+    next_id: u128,
+}
+
+impl Log {
+    fn new(rules: StallRules) -> Log {
+        Log::with_rules(rules.clone(), rules)
+    }
+
+    fn with_rules(world_rules: StallRules, book_rules: StallRules) -> Log {
+        Log {
+            world: World::new(world_rules),
+            book: AlertBook::new(book_rules),
+            next_id: 0,
+        }
+    }
+
+    fn envelope(&mut self, subject: Subject, event: Event, at: OffsetDateTime) -> Envelope {
+        self.next_id += 1;
+        let (_, head) = self.world.chain_head(subject);
+        Envelope {
+            event_id: Uuid::from_u128(0x0194_0000_0000_7000_8000_0000_0000_0000 | self.next_id),
+            schema: CURRENT_SCHEMA,
+            subject,
+            occurred_at: at,
+            recorded_at: at + Duration::hours(1),
+            actor: Actor {
+                office: "SSDNC".into(),
+                user: "clerk".into(),
+            },
+            correlation_id: None,
+            causation_id: None,
+            prev_hash: head,
+            hash: Hash::ZERO,
+            event,
+        }
+        .seal(head)
+    }
+
+    fn feed(
+        &mut self,
+        subject: Subject,
+        event: Event,
+        at: OffsetDateTime,
+    ) -> (Uuid, Result<Observed, ProjectionError>) {
+        let envelope = self.envelope(subject, event, at);
+        let id = envelope.event_id;
+        let position = self.world.position() + 1;
+        (id, self.book.apply(&mut self.world, position, envelope))
+    }
+
+    /// Feeds an event the test expects to be accepted; returns its id and the book's notices.
+    fn ok(
+        &mut self,
+        subject: Subject,
+        event: Event,
+        at: OffsetDateTime,
+    ) -> (Uuid, Vec<AlertNotice>) {
+        let (id, result) = self.feed(subject, event, at);
+        let observed = result.unwrap_or_else(|e| panic!("event refused: {e}"));
+        assert_eq!(observed.refusals, [], "the book refused something");
+        (id, observed.notices)
+    }
+
+    fn stakeholder(&mut self, name: &str) -> Uuid {
+        self.next_id += 1;
+        let id = Uuid::from_u128(0x0194_0000_0000_7000_8000_00b0_0000_0000 | self.next_id);
+        let event = Event::StakeholderRegistered(pilot_events::data::StakeholderRegistered {
+            name: name.into(),
+            kind: pilot_events::StakeholderKind::Leader,
+            level: Level::Municipal,
+            influence: pilot_events::data::Influence::try_from(5i64).unwrap(),
+        });
+        self.ok(Subject::Stakeholder(id), event, SETUP);
+        id
+    }
+
+    /// A pilot in `design`, proposed and designed at setup time.
+    fn pilot(&mut self, title: &str) -> Subject {
+        self.next_id += 1;
+        let subject = Subject::Pilot(Uuid::from_u128(
+            0x0194_0000_0000_7000_8000_00a0_0000_0000 | self.next_id,
+        ));
+        self.ok(subject, proposed(title), SETUP);
+        self.ok(subject, designed(), SETUP);
+        subject
+    }
+
+    fn request(
+        &mut self,
+        pilot: Subject,
+        approval: &str,
+        approver: Uuid,
+        at: OffsetDateTime,
+    ) -> Uuid {
+        self.ok(pilot, requested(approval, approver, Level::Municipal), at)
+            .0
+    }
+}
+
+/// `(instant, alert, what, notify)`: one notice, for compact expectations.
+type Brief = (OffsetDateTime, Uuid, String, bool);
+
+fn brief(notices: &[AlertNotice]) -> Vec<Brief> {
+    notices
+        .iter()
+        .map(|n| {
+            let what = match &n.transition.kind {
+                TransitionKind::Warned { .. } => "warned".to_string(),
+                TransitionKind::Fired { .. } => "fired".to_string(),
+                TransitionKind::Escalated { level } => format!("escalated {level}"),
+                TransitionKind::Extended { extra_days, .. } => format!("extended {extra_days}"),
+                TransitionKind::Acknowledged { user } => format!("acknowledged by {user}"),
+                TransitionKind::Silenced { .. } => "silenced".to_string(),
+                TransitionKind::Resolved { reason, waited } => {
+                    format!("resolved {reason:?} after {} days", waited.whole_days())
+                }
+            };
+            (n.transition.at, n.alert_id, what, n.transition.notify)
+        })
+        .collect()
+}
+
+fn b(at: OffsetDateTime, alert: Uuid, what: &str, notify: bool) -> Brief {
+    (at, alert, what.to_string(), notify)
+}
+
+fn merged(into: Subject) -> Event {
+    Event::PilotMerged(PilotMerged {
+        into_pilot_id: into.id(),
+        reason: "unified system".into(),
+    })
+}
+
+fn terminated() -> Event {
+    Event::PilotTerminated(PilotTerminated {
+        reason: "abandoned".into(),
+    })
+}
+
+#[test]
+fn a_30_day_wait_warns_at_80_percent_fires_once_escalates_and_resolves_on_grant() {
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor of Nanguo (post)");
+    let p = log.pilot("LCHI");
+    let (a, notices) = log.ok(p, requested("lchi-mayor", mayor, Level::Municipal), T);
+    assert_eq!(notices, [], "a request sends nothing");
+    assert_eq!(log.book.counts().pending, 1);
+    assert_eq!(log.book.next_due(), Some(T + days(24)));
+
+    assert_eq!(log.book.advance_to(T + days(24) - Duration::SECOND), []);
+    assert_eq!(
+        brief(&log.book.advance_to(T + days(24))),
+        [b(T + days(24), a, "warned", true)]
+    );
+    assert_eq!(
+        log.book.advance_to(T + days(30) - Duration::SECOND),
+        [],
+        "nothing before the stall"
+    );
+
+    let fired = log.book.advance_to(T + days(30));
+    assert_eq!(brief(&fired), [b(T + days(30), a, "fired", true)]);
+    let notice = &fired[0];
+    assert_eq!(notice.alert_id, a, "alert id = the request's event id");
+    assert_eq!(notice.request_event_id, a);
+    assert_eq!(notice.pilot_id, p.id());
+    assert_eq!(notice.pilot_title, "LCHI");
+    assert_eq!(notice.approval_id, "lchi-mayor");
+    assert_eq!(notice.approver_id, mayor);
+    assert_eq!(
+        notice.approver_name.as_deref(),
+        Some("Mayor of Nanguo (post)")
+    );
+    assert_eq!(notice.level, Level::Municipal);
+    assert_eq!(notice.requested_at, T);
+    assert_eq!(
+        (notice.waited_days, notice.waited_seconds),
+        (30, 30 * 86_400)
+    );
+    let threshold = Threshold {
+        days: 30,
+        extra_days: 0,
+        unit: DayUnit::CalendarDays,
+        calendar: None,
+    };
+    assert_eq!(notice.threshold, threshold);
+    assert_eq!(
+        notice.last_activity, T,
+        "the request was the pilot's last event"
+    );
+    assert_eq!(
+        notice.transition.kind,
+        TransitionKind::Fired {
+            due_at: T + days(30)
+        }
+    );
+
+    assert_eq!(
+        log.book.advance_to(T + days(30)),
+        [],
+        "fires once, not once per check"
+    );
+    assert_eq!(log.book.advance_to(T + days(59)), []);
+    assert_eq!(
+        brief(&log.book.advance_to(T + days(60))),
+        [b(T + days(60), a, "escalated 2", true)]
+    );
+    assert_eq!(
+        brief(&log.book.advance_to(T + days(90))),
+        [b(T + days(90), a, "escalated 3", true)]
+    );
+    assert_eq!(log.book.counts().firing, 1);
+
+    let (_, notices) = log.ok(p, granted("lchi-mayor"), T + days(95));
+    assert_eq!(
+        brief(&notices),
+        [b(T + days(95), a, "resolved Granted after 95 days", true)]
+    );
+    assert_eq!(notices[0].waited_days, 95);
+    assert_eq!(notices[0].last_activity, T + days(95));
+    let view = log.book.get(&a).unwrap();
+    assert_eq!(
+        view.state,
+        AlertState::Resolved {
+            at: T + days(95),
+            reason: ResolutionReason::Granted,
+            waited: days(95)
+        }
+    );
+    assert_eq!(log.book.advance_to(T + days(400)), []);
+    assert_eq!(log.book.next_due(), None);
+    assert_eq!(
+        log.book.counts(),
+        StateCounts {
+            resolved: 1,
+            ..StateCounts::default()
+        }
+    );
+}
+
+#[test]
+fn an_event_first_catches_every_alert_up_to_its_instant_in_time_order() {
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let (p, q) = (log.pilot("P"), log.pilot("Q"));
+    let a = log.request(p, "a", mayor, T);
+    let c = log.request(q, "c", mayor, T + days(10));
+    // Nobody advanced the clock; the grant at day 70 catches both alerts up first.
+    let (_, notices) = log.ok(p, granted("a"), T + days(70));
+    assert_eq!(
+        brief(&notices),
+        [
+            b(T + days(24), a, "warned", true),
+            b(T + days(30), a, "fired", true),
+            b(T + days(34), c, "warned", true),
+            b(T + days(40), c, "fired", true),
+            b(T + days(60), a, "escalated 2", true),
+            b(T + days(70), c, "escalated 2", true),
+            b(T + days(70), a, "resolved Granted after 70 days", true),
+        ]
+    );
+}
+
+/// Builds two pilots that request at the same instant, in the given order.
+fn tie(first_q: bool) -> (Vec<Brief>, Uuid, Uuid) {
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let (p, q) = (log.pilot("P"), log.pilot("Q"));
+    let (x, y) = if first_q {
+        let y = log.request(q, "y", mayor, T);
+        (log.request(p, "x", mayor, T), y)
+    } else {
+        let x = log.request(p, "x", mayor, T);
+        (x, log.request(q, "y", mayor, T))
+    };
+    (brief(&log.book.advance_to(T + days(30))), x, y)
+}
+
+#[test]
+fn same_input_gives_the_same_output_and_ties_go_by_alert_id() {
+    let (out, x, y) = tie(false);
+    assert_eq!(tie(false).0, out, "deterministic");
+    let (first, second) = (x.min(y), x.max(y));
+    assert_eq!(
+        out,
+        [
+            b(T + days(24), first, "warned", true),
+            b(T + days(24), second, "warned", true),
+            b(T + days(30), first, "fired", true),
+            b(T + days(30), second, "fired", true),
+        ]
+    );
+    let (swapped, x, y) = tie(true);
+    assert_eq!(swapped[0].1, x.min(y), "by alert id, not by feeding order");
+}
+
+#[test]
+fn an_extension_before_the_stall_moves_the_due_time_and_one_after_it_is_refused() {
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let p = log.pilot("P");
+    let a = log.request(p, "a", mayor, T);
+    assert_eq!(
+        brief(&log.book.advance_to(T + days(25))),
+        [b(T + days(24), a, "warned", true)]
+    );
+
+    let (_, notices) = log.ok(p, extended("a", 10), T + days(25));
+    let extension = TransitionKind::Extended {
+        extra_days: 10,
+        warn_at: T + days(32),
+        due_at: T + days(40),
+        warning_cleared: true,
+    };
+    assert_eq!(notices.len(), 1);
+    assert_eq!(
+        (
+            notices[0].transition.kind.clone(),
+            notices[0].transition.notify
+        ),
+        (extension, false)
+    );
+    assert_eq!(notices[0].threshold.days, 40);
+    assert_eq!(notices[0].threshold.extra_days, 10);
+    assert_eq!(log.book.counts().pending, 1, "the yellow light went off");
+    assert_eq!(log.book.next_due(), Some(T + days(32)));
+    assert_eq!(
+        log.book.advance_to(T + days(31)),
+        [],
+        "the old due time has no effect"
+    );
+    assert_eq!(
+        brief(&log.book.advance_to(T + days(40))),
+        [
+            b(T + days(32), a, "warned", true),
+            b(T + days(40), a, "fired", true)
+        ]
+    );
+
+    // After the stall the world refuses the extension, and the book never sees it.
+    let (_, late) = log.feed(p, extended("a", 10), T + days(41));
+    let Err(ProjectionError::Refused { refusal, .. }) = late else {
+        panic!("a late extension must be refused, got {late:?}");
+    };
+    assert!(
+        matches!(refusal, Refusal::ApprovalStalled { .. }),
+        "{refusal}"
+    );
+    assert_eq!(
+        log.book.clock(),
+        Some(T + days(40)),
+        "a refused event moves nothing"
+    );
+    assert_eq!(log.book.get(&a).unwrap().threshold.days, 40);
+}
+
+#[test]
+fn the_book_surfaces_an_extension_its_own_rules_refuse_once() {
+    // The world stalls municipal approvals at 30 days, the book at 20: the world accepts an
+    // extension at day 25 that the book finds too late.
+    let strict = StallRules::new(
+        Thresholds {
+            municipal: 20,
+            ..Thresholds::default()
+        },
+        0.8,
+        DayCount::Calendar,
+    )
+    .unwrap();
+    let mut log = Log::with_rules(StallRules::default(), strict);
+    let mayor = log.stakeholder("Mayor");
+    let p = log.pilot("P");
+    let a = log.request(p, "a", mayor, T);
+    let (extension, result) = log.feed(p, extended("a", 10), T + days(25));
+    let observed = result.unwrap();
+    assert_eq!(
+        brief(&observed.notices),
+        [
+            b(T + days(16), a, "warned", true),
+            b(T + days(20), a, "fired", true)
+        ]
+    );
+    assert_eq!(observed.refusals.len(), 1);
+    let refusal = &observed.refusals[0];
+    assert_eq!((refusal.alert_id, refusal.event_id), (a, extension));
+    let expected = AlertError::AlreadyStalled {
+        approval_id: "a".into(),
+        due_at: T + days(20),
+        at: T + days(25),
+    };
+    assert_eq!(refusal.error, expected);
+    assert_eq!(
+        BookError::from(refusal.error.clone()).code(),
+        "approval_stalled"
+    );
+
+    // Not asked again at the next event of the pilot; a second extension is its own refusal.
+    let (_, result) = log.feed(p, requested("b", mayor, Level::Municipal), T + days(26));
+    assert_eq!(result.unwrap().refusals, []);
+    let (_, result) = log.feed(p, extended("a", 5), T + days(27));
+    let refusals = result.unwrap().refusals;
+    assert_eq!(refusals.len(), 1);
+    assert_eq!(log.book.get(&a).unwrap().threshold.days, 20);
+}
+
+#[test]
+fn working_days_skip_a_public_holiday_and_count_make_up_days() {
+    // National Day week 2008: 10-01..07 off; Sat 09-27 and Sun 09-28 worked instead.
+    let calendar = serde_json::from_value(serde_json::json!({
+        "name": "nanguo",
+        "utc_offset": "+08:00",
+        "holidays": ["2008-10-01", "2008-10-02", "2008-10-03", "2008-10-04",
+                     "2008-10-05", "2008-10-06", "2008-10-07"],
+        "makeup_workdays": ["2008-09-27", "2008-09-28"]
+    }))
+    .unwrap();
+    let thresholds = Thresholds {
+        municipal: 10,
+        ..Thresholds::default()
+    };
+    let rules = StallRules::new(thresholds, 0.8, DayCount::Working(calendar)).unwrap();
+    let mut log = Log::new(rules);
+    let mayor = log.stakeholder("Mayor");
+    let (p, q) = (log.pilot("P"), log.pilot("Q"));
+    // Thursday 09-25 10:00. Working days after it: 1 Fri 26, 2 Sat 27 (make-up), 3 Sun 28
+    // (make-up), 4 Mon 29, 5 Tue 30, (holidays), 6 Wed 10-08, 7 Thu 09, 8 Fri 10, 9 Mon 13,
+    // 10 Tue 14, 11 Wed 15, ..., 20 Tue 28. Without the make-up days the 10th would be Thu 16.
+    let requested_at = datetime!(2008-09-25 10:00 +08:00);
+    let a = log.request(p, "a", mayor, requested_at);
+    let c = log.request(q, "c", mayor, requested_at);
+    // An extension of one working day on Thu 10-09 (7th working day, before the stall).
+    let (_, notices) = log.ok(q, extended("c", 1), datetime!(2008-10-09 10:00 +08:00));
+    assert_eq!(notices.len(), 1);
+
+    assert_eq!(
+        log.book
+            .advance_to(datetime!(2008-10-14 09:59:59 +08:00))
+            .len(),
+        2,
+        "warnings"
+    );
+    let out = log.book.advance_to(datetime!(2008-10-29 00:00 +08:00));
+    assert_eq!(
+        brief(&out),
+        [
+            b(datetime!(2008-10-14 10:00 +08:00), a, "fired", true),
+            b(datetime!(2008-10-15 10:00 +08:00), c, "fired", true),
+            b(datetime!(2008-10-28 10:00 +08:00), a, "escalated 2", true),
+        ]
+    );
+    assert_eq!(out[0].waited_days, 10);
+    assert_eq!(out[0].threshold.unit, DayUnit::WorkingDays);
+    assert_eq!(out[0].threshold.calendar.as_deref(), Some("nanguo"));
+    assert_eq!(
+        (out[1].threshold.days, out[1].threshold.extra_days),
+        (11, 1)
+    );
+    let warned_a = log.book.get(&a).unwrap();
+    assert!(matches!(
+        warned_a.state,
+        AlertState::Firing {
+            escalation_level: 2,
+            ..
+        }
+    ));
+    // 11 working days × 2 = 22 for Q: Thu 10-30.
+    assert_eq!(
+        log.book.next_due(),
+        Some(datetime!(2008-10-30 10:00 +08:00))
+    );
+}
+
+#[test]
+fn merging_or_terminating_a_pilot_resolves_all_its_open_alerts() {
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let (p, q, unified) = (log.pilot("P"), log.pilot("Q"), log.pilot("Unified"));
+    let a1 = log.request(p, "a1", mayor, T);
+    let a2 = log.request(p, "a2", mayor, T + days(20));
+    let c = log.request(q, "c", mayor, T);
+    assert_eq!(
+        log.book.advance_to(T + days(25)).len(),
+        2,
+        "a1 and c warned"
+    );
+
+    let (_, notices) = log.ok(p, merged(unified), T + days(26));
+    assert_eq!(
+        brief(&notices),
+        [
+            b(T + days(26), a1, "resolved PilotMerged after 26 days", true),
+            b(T + days(26), a2, "resolved PilotMerged after 6 days", false),
+        ]
+    );
+    assert!(matches!(
+        log.book.get(&c).unwrap().state,
+        AlertState::Warning { .. }
+    ));
+
+    let (_, notices) = log.ok(q, terminated(), T + days(27));
+    assert_eq!(
+        brief(&notices),
+        [b(
+            T + days(27),
+            c,
+            "resolved PilotTerminated after 27 days",
+            true
+        )]
+    );
+    assert_eq!(log.book.counts().open(), 0);
+    assert_eq!(log.book.counts().resolved, 3);
+    assert_eq!(log.book.next_due(), None);
+}
+
+#[test]
+fn a_resolved_alert_never_reopens_and_a_new_request_starts_a_new_alert() {
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let p = log.pilot("P");
+    let first = log.request(p, "launch", mayor, T);
+    let (_, notices) = log.ok(p, scenario::denied("launch"), T + days(10));
+    assert_eq!(
+        brief(&notices),
+        [b(
+            T + days(10),
+            first,
+            "resolved Denied after 10 days",
+            false
+        )],
+        "nobody was warned, so nobody hears of the denial"
+    );
+    let second = log.request(p, "launch", mayor, T + days(20));
+    assert_ne!(second, first);
+
+    let out = log.book.advance_to(T + days(100));
+    assert!(
+        out.iter().all(|n| n.alert_id == second),
+        "the first alert stays resolved"
+    );
+    assert_eq!(brief(&out)[0], b(T + days(44), second, "warned", true));
+    let refused = log.book.acknowledge(first, "wang.clerk", T + days(100), "");
+    let Err(error) = refused else {
+        panic!("acknowledging a resolved alert must be refused");
+    };
+    assert!(
+        matches!(error, BookError::Alert(AlertError::Resolved { .. })),
+        "{error}"
+    );
+    assert_eq!(error.code(), "alert_resolved");
+    assert_eq!(log.book.counts().resolved, 1);
+    assert_eq!(log.book.counts().firing, 1);
+}
+
+#[test]
+fn acknowledging_goes_through_the_book_and_a_refusal_changes_nothing() {
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let p = log.pilot("P");
+    let a = log.request(p, "a", mayor, T);
+
+    let unknown = Uuid::from_u128(42);
+    let error = log
+        .book
+        .acknowledge(unknown, "wang.clerk", T, "")
+        .unwrap_err();
+    assert_eq!(error, BookError::UnknownAlert { alert_id: unknown });
+    assert_eq!(error.code(), "unknown_alert");
+
+    let before = serde_json::to_value(&log.book).unwrap();
+    let error = log
+        .book
+        .acknowledge(a, "wang.clerk", T + days(10), "")
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        BookError::Alert(AlertError::NotRaised { .. })
+    ));
+    assert_eq!(
+        serde_json::to_value(&log.book).unwrap(),
+        before,
+        "not even the clock moved"
+    );
+
+    log.book.advance_to(T + days(25));
+    let out = log
+        .book
+        .acknowledge(a, "wang.clerk", T + days(31), "calling the mayor's office")
+        .unwrap();
+    assert_eq!(
+        brief(&out),
+        [
+            b(T + days(30), a, "fired", true),
+            b(T + days(31), a, "acknowledged by wang.clerk", false),
+        ]
+    );
+    assert_eq!(
+        brief(&log.book.advance_to(T + days(60))),
+        [b(T + days(60), a, "escalated 2", false)],
+        "acknowledged: recorded, not re-sent"
+    );
+    let view = log.book.get(&a).unwrap();
+    assert_eq!(view.acknowledged.unwrap().user, "wang.clerk");
+    let action = serde_json::to_value(&view.actions).unwrap();
+    assert_eq!(action[0]["action"], "acknowledged");
+    assert_eq!(action[0]["note"], "calling the mayor's office");
+    assert_eq!(action[0]["by"], "wang.clerk");
+}
+
+#[test]
+fn silencing_goes_through_the_book() {
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let p = log.pilot("P");
+    let a = log.request(p, "a", mayor, T);
+    let error = log
+        .book
+        .silence(a, "li.head", T, T + days(1), " ")
+        .unwrap_err();
+    assert_eq!(error, BookError::Alert(AlertError::NoSilenceReason));
+    let out = log
+        .book
+        .silence(
+            a,
+            "li.head",
+            T + days(25),
+            T + days(50),
+            "mayor abroad until mid-October",
+        )
+        .unwrap();
+    assert_eq!(
+        brief(&out),
+        [
+            b(T + days(24), a, "warned", true),
+            b(T + days(25), a, "silenced", false)
+        ]
+    );
+    assert_eq!(
+        brief(&log.book.advance_to(T + days(60))),
+        [
+            b(T + days(30), a, "fired", false),
+            b(T + days(60), a, "escalated 2", true)
+        ],
+        "muted inside the silence, sent after it expired"
+    );
+    let view = log.book.get(&a).unwrap();
+    assert_eq!(view.silences.len(), 1);
+    assert_eq!(view.actions[0].by, "li.head");
+}
+
+#[test]
+fn queries_by_state_by_id_and_counts() {
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let p = log.pilot("P");
+    let firing = log.request(p, "firing", mayor, T);
+    let resolved = log.request(p, "resolved", mayor, T + days(1));
+    let warning = log.request(p, "warning", mayor, T + days(10));
+    let pending = log.request(p, "pending", mayor, T + days(30));
+    log.ok(p, granted("resolved"), T + days(31));
+    log.book.advance_to(T + days(35));
+
+    let ids = |state| -> Vec<Uuid> { log.book.by_state(state).map(|v| v.alert_id).collect() };
+    assert_eq!(ids(StateKind::Pending), [pending]);
+    assert_eq!(ids(StateKind::Warning), [warning]);
+    assert_eq!(ids(StateKind::Firing), [firing]);
+    assert_eq!(ids(StateKind::Resolved), [resolved]);
+    assert_eq!(
+        log.book.counts(),
+        StateCounts {
+            pending: 1,
+            warning: 1,
+            firing: 1,
+            resolved: 1
+        }
+    );
+    assert_eq!(log.book.all().count(), 4);
+    assert_eq!(StateKind::parse("firing"), Some(StateKind::Firing));
+    assert_eq!(StateKind::parse("burning"), None);
+    assert!(log.book.get(&Uuid::from_u128(7)).is_none());
+
+    let view = log.book.get(&firing).unwrap();
+    assert_eq!(view.pilot_title, "P");
+    assert_eq!(view.approval.approval_id, "firing");
+    assert_eq!(view.next_due, Some(T + days(60)));
+    assert_eq!(
+        view.last_activity,
+        T + days(31),
+        "the grant was the pilot's last event"
+    );
+    let json = serde_json::to_value(&view).unwrap();
+    assert_eq!(json["state"], "firing");
+    assert_eq!(json["escalation_level"], 1);
+    assert_eq!(json["since"], "2008-10-01T09:00:00+08:00");
+    assert_eq!(json["approval"]["approval_id"], "firing");
+    assert_eq!(json["threshold"]["unit"], "calendar_days");
+    assert_eq!(json["next_due"], "2008-10-31T09:00:00+08:00");
+}
+
+#[test]
+fn retracting_a_request_resolves_its_alert_and_retracting_a_decision_starts_a_successor() {
+    let run = || {
+        let mut log = Log::new(StallRules::default());
+        let mayor = log.stakeholder("Mayor");
+        let p = log.pilot("P");
+        let wrong = log.request(p, "launch", mayor, T);
+        log.book.advance_to(T + days(25));
+        let (_, notices) = log.ok(p, retracted(wrong), T + days(26));
+        assert_eq!(
+            brief(&notices),
+            [b(
+                T + days(26),
+                wrong,
+                "resolved Retracted after 26 days",
+                true
+            )]
+        );
+
+        let request = log.request(p, "launch", mayor, T + days(27));
+        let (grant, notices) = log.ok(p, granted("launch"), T + days(28));
+        assert_eq!(brief(&notices)[0].2, "resolved Granted after 1 days");
+        let (_, notices) = log.ok(p, retracted(grant), T + days(70));
+        (log, request, notices)
+    };
+    let (mut log, request, notices) = run();
+    // The wait is pending again. Its alert stays resolved; a successor follows the same
+    // request and catches up at once, with the instants of the request's own schedule.
+    let successor = notices[0].alert_id;
+    assert_ne!(successor, request);
+    assert_eq!(
+        brief(&notices),
+        [
+            b(T + days(51), successor, "warned", true),
+            b(T + days(57), successor, "fired", true),
+        ]
+    );
+    assert_eq!(notices[0].request_event_id, request);
+    assert_eq!(
+        run().2[0].alert_id,
+        successor,
+        "a replay derives the same id"
+    );
+    assert!(matches!(
+        log.book.get(&request).unwrap().state,
+        AlertState::Resolved { .. }
+    ));
+
+    let p = Subject::Pilot(notices[0].pilot_id);
+    let (_, notices) = log.ok(p, granted("launch"), T + days(71));
+    assert_eq!(
+        brief(&notices),
+        [b(
+            T + days(71),
+            successor,
+            "resolved Granted after 44 days",
+            true
+        )]
+    );
+}
+
+#[test]
+fn retracting_an_extension_brings_the_stall_back() {
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let p = log.pilot("P");
+    let a = log.request(p, "a", mayor, T);
+    let (extension, _) = log.ok(p, extended("a", 10), T + days(20));
+    assert_eq!(log.book.next_due(), Some(T + days(32)));
+    let (_, notices) = log.ok(p, retracted(extension), T + days(35));
+    assert_eq!(
+        brief(&notices),
+        [
+            b(T + days(32), a, "warned", true),
+            b(T + days(30), a, "fired", true)
+        ],
+        "the catch-up under 40 days, then the stall of the 30-day threshold"
+    );
+    assert_eq!(log.book.get(&a).unwrap().threshold.days, 30);
+    assert_eq!(log.book.next_due(), Some(T + days(60)));
+}
+
+#[test]
+fn advancing_wakes_only_the_alerts_that_are_due() {
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let mut first = None;
+    for n in 0..400 {
+        let p = log.pilot(&format!("Pilot {n}"));
+        for k in 0..5 {
+            // One request a minute: request i (0-based) warns at T + 24 days + i minutes.
+            let i = n * 5 + k;
+            let id = log.request(p, &format!("a{k}"), mayor, T + Duration::minutes(i));
+            first.get_or_insert(id);
+        }
+    }
+    assert_eq!(log.book.counts().pending, 2000);
+    assert_eq!(log.book.next_due(), Some(T + days(24)));
+
+    let woken = log.book.wakeups();
+    let out = log.book.advance_to(T + days(24));
+    assert_eq!(
+        brief(&out),
+        [b(T + days(24), first.unwrap(), "warned", true)]
+    );
+    assert_eq!(
+        log.book.wakeups() - woken,
+        1,
+        "one due alert, one wake-up, of 2000 open"
+    );
+
+    let woken = log.book.wakeups();
+    assert_eq!(
+        log.book.advance_to(T + days(24) + Duration::seconds(59)),
+        []
+    );
+    assert_eq!(
+        log.book.wakeups() - woken,
+        0,
+        "nothing due, nothing touched"
+    );
+
+    let out = log.book.advance_to(T + days(24) + Duration::minutes(3));
+    assert_eq!(out.len(), 3);
+    assert_eq!(log.book.wakeups() - woken, 3);
+    assert_eq!(
+        log.book.next_due(),
+        Some(T + days(24) + Duration::minutes(4))
+    );
+    assert_eq!(
+        (log.book.counts().pending, log.book.counts().warning),
+        (1996, 4)
+    );
+}
+
+#[test]
+fn a_checkpoint_restores_and_carries_on_exactly_like_the_original() {
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let p = log.pilot("P");
+    let a = log.request(p, "a", mayor, T);
+    let c = log.request(p, "c", mayor, T + days(3));
+    log.book.advance_to(T + days(31));
+    log.book
+        .acknowledge(a, "wang.clerk", T + days(31), "on it")
+        .unwrap();
+
+    let json = serde_json::to_string(&log.book).unwrap();
+    let mut restored: AlertBook = serde_json::from_str(&json).unwrap();
+    assert_eq!(restored.counts(), log.book.counts());
+    assert_eq!(restored.next_due(), log.book.next_due());
+    assert_eq!(restored.clock(), Some(T + days(31)));
+
+    let grant = log.envelope(p, granted("c"), T + days(65));
+    log.world
+        .apply(log.world.position() + 1, grant.clone())
+        .unwrap();
+    let original = log.book.observe(&log.world, &grant);
+    let resumed = restored.observe(&log.world, &grant);
+    assert_eq!(resumed, original);
+    assert_eq!(
+        brief(&original.notices),
+        [
+            b(T + days(33), c, "fired", true),
+            b(T + days(60), a, "escalated 2", false),
+            b(T + days(63), c, "escalated 2", true),
+            b(T + days(65), c, "resolved Granted after 62 days", true),
+        ]
+    );
+    assert_eq!(
+        restored.advance_to(T + days(200)),
+        log.book.advance_to(T + days(200))
+    );
+    assert_eq!(
+        serde_json::to_string(&restored).unwrap(),
+        serde_json::to_string(&log.book).unwrap()
+    );
+}
+
+#[test]
+fn a_notice_is_self_contained_json() {
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor of Nanguo (post)");
+    let p = log.pilot("LCHI");
+    log.request(p, "lchi-mayor", mayor, T);
+    let fired = log.book.advance_to(T + days(30)).pop().unwrap();
+    let json = serde_json::to_value(&fired).unwrap();
+    assert_eq!(json["approver_name"], "Mayor of Nanguo (post)");
+    assert_eq!(json["requested_at"], "2008-09-01T09:00:00+08:00");
+    assert_eq!(json["waited_days"], 30);
+    assert_eq!(
+        json["threshold"],
+        serde_json::json!({"days": 30, "extra_days": 0, "unit": "calendar_days"})
+    );
+    assert_eq!(json["transition"]["kind"], "fired");
+    assert_eq!(json["transition"]["at"], "2008-10-01T09:00:00+08:00");
+    assert_eq!(json["transition"]["notify"], true);
+    let back: AlertNotice = serde_json::from_value(json).unwrap();
+    assert_eq!(back, fired);
+}
+
+const NANGUO: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../deploy/demo/nanguo.jsonl"
+));
+
+fn nanguo_events() -> Vec<Envelope> {
+    NANGUO
+        .lines()
+        .map(|line| decode(line.as_bytes()).unwrap())
+        .collect()
+}
+
+/// `(instant, approval, what)` of the notices that are sent.
+fn sent(notices: &[AlertNotice]) -> Vec<(OffsetDateTime, String, String)> {
+    let approvals: Vec<String> = notices.iter().map(|n| n.approval_id.clone()).collect();
+    brief(notices)
+        .into_iter()
+        .zip(approvals)
+        .filter(|((_, _, _, notify), _)| *notify)
+        .map(|((at, _, what, _), approval)| (at, approval, what))
+        .collect()
+}
+
+#[test]
+fn replaying_nanguo_shows_when_each_alert_would_have_fired() {
+    // deploy/demo/README.md, "Approvals and stalls": with 30 calendar days and a warning at 80%,
+    // LCHI's approval (requested 2003-10-13 10:00) warns on 11-06, fires on 11-12 10:00,
+    // escalates on 12-12 and is resolved on 12-15 after 63 days; the GOHS expansion (requested
+    // 2008-10-13) only warns, on 11-06; every other approval is decided in time.
+    let replay = replay(
+        &StallRules::default(),
+        nanguo_events(),
+        datetime!(2012-01-01 00:00 +08:00),
+    );
+    assert_eq!(replay.refused, []);
+    assert_eq!(replay.refusals, []);
+    let s = |at, approval: &str, what: &str| (at, approval.to_string(), what.to_string());
+    assert_eq!(
+        sent(&replay.notices),
+        [
+            s(
+                datetime!(2003-11-06 10:00 +08:00),
+                "lchi-2004-mayor",
+                "warned"
+            ),
+            s(
+                datetime!(2003-11-12 10:00 +08:00),
+                "lchi-2004-mayor",
+                "fired"
+            ),
+            s(
+                datetime!(2003-12-12 10:00 +08:00),
+                "lchi-2004-mayor",
+                "escalated 2"
+            ),
+            s(
+                datetime!(2003-12-15 10:00 +08:00),
+                "lchi-2004-mayor",
+                "resolved Granted after 63 days"
+            ),
+            s(
+                datetime!(2008-11-06 10:00 +08:00),
+                "gohs-2008-mayor",
+                "warned"
+            ),
+            s(
+                datetime!(2008-11-10 10:00 +08:00),
+                "gohs-2008-mayor",
+                "resolved Granted after 28 days"
+            ),
+        ]
+    );
+    assert_eq!(
+        replay.notices.len(),
+        4 + 7,
+        "four transitions and seven resolutions"
+    );
+    assert_eq!(
+        replay.book.counts(),
+        StateCounts {
+            resolved: 7,
+            ..StateCounts::default()
+        }
+    );
+    let fired = replay
+        .notices
+        .iter()
+        .find(|n| matches!(n.transition.kind, TransitionKind::Fired { .. }))
+        .unwrap();
+    assert_eq!(fired.pilot_title, "Local Citizen Health Insurance (LCHI)");
+    assert_eq!(
+        fired.approver_name.as_deref(),
+        Some("Mayor of Nanguo (post)")
+    );
+    assert_eq!(fired.waited_days, 30);
+}
+
+#[test]
+fn replaying_nanguo_until_a_date_shows_the_alerts_open_then() {
+    let until = datetime!(2003-11-20 00:00 +08:00);
+    let replay = replay(&StallRules::default(), nanguo_events(), until);
+    assert_eq!(
+        replay.refused,
+        [],
+        "events after `until` are left out, not refused"
+    );
+    let firing: Vec<_> = replay.book.by_state(StateKind::Firing).collect();
+    assert_eq!(firing.len(), 1);
+    assert_eq!(firing[0].approval.approval_id, "lchi-2004-mayor");
+    assert_eq!(firing[0].next_due, Some(datetime!(2003-12-12 10:00 +08:00)));
+    assert_eq!(
+        replay.book.next_due(),
+        Some(datetime!(2003-12-12 10:00 +08:00))
+    );
+    assert_eq!(replay.book.clock(), Some(until));
+    assert_eq!(
+        replay.book.counts().resolved,
+        3,
+        "HICI, BHI and HIHC were decided by then"
+    );
+}

@@ -1,0 +1,368 @@
+//! `pilot export --format jsonl|csv [--pilot ID] [--until DATE] [-o FILE] [--nats URL]`: the
+//! log as stored, from the server (`GET /api/v1/events`) or straight from NATS.
+//!
+//! - `jsonl` writes each event's stored bytes unchanged, one per line: `pilot verify` and
+//!   `pilot import` of the export see exactly the hashes the log holds.
+//! - `csv` writes one row per event: position, event_id, type, pilot_id, stakeholder_id,
+//!   occurred_at, recorded_at, office, user, hash, and `data` as its stored JSON text.
+//! - `--until DATE` keeps the events whose `occurred_at` is at or before DATE. Within a chain
+//!   `occurred_at` never goes backwards, so that is a prefix of every chain and the export
+//!   still verifies.
+//!
+//! With `-o FILE` the export is written to `FILE.partial` and renamed when complete, so a
+//! failed export never leaves a file that looks whole.
+
+use super::http::Http;
+use super::log::{Entry, Source};
+use super::output;
+use super::status::parse_when;
+use super::{Common, Failure};
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::collections::HashMap;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// JSON Lines: each event exactly as stored.
+    Jsonl,
+    /// One row per event, `data` as a JSON string.
+    Csv,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    pub format: Format,
+
+    /// Only this pilot's chain.
+    #[arg(long, value_name = "ID")]
+    pub pilot: Option<Uuid>,
+
+    /// Only events that occurred at or before DATE (the end of that day in UTC), or an RFC
+    /// 3339 timestamp.
+    #[arg(long, value_name = "DATE", value_parser = parse_when)]
+    pub until: Option<String>,
+
+    /// Write to FILE instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Read the log directly from this NATS server instead of the pilot service.
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
+
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// The CSV header.
+pub const CSV_COLUMNS: [&str; 11] = [
+    "position",
+    "event_id",
+    "type",
+    "pilot_id",
+    "stakeholder_id",
+    "occurred_at",
+    "recorded_at",
+    "office",
+    "user",
+    "hash",
+    "data",
+];
+
+pub async fn run(args: ExportArgs) -> Result<(), Failure> {
+    let until = args.until.as_deref().map(instant).transpose()?;
+    let source = Source::open(&args.common, args.nats.as_deref()).await?;
+    // A filtered page from the server does not say each event's position; the pilot's own
+    // chain endpoint does.
+    let positions = match (&source, args.format, args.pilot) {
+        (Source::Server(http), Format::Csv, Some(pilot)) => chain_positions(http, pilot).await?,
+        _ => HashMap::new(),
+    };
+    let (target, partial) = open_target(args.output.as_deref())?;
+    let mut sink = Sink::new(args.format, target, positions)?;
+    let count = source
+        .for_each(args.pilot, |entry| sink.write(entry, until))
+        .await;
+    let written = match count.and_then(|_| sink.finish()) {
+        Ok(written) => written,
+        Err(failure) => {
+            if let Some(partial) = &partial {
+                let _ = std::fs::remove_file(partial);
+            }
+            return Err(failure);
+        }
+    };
+    if let (Some(partial), Some(path)) = (&partial, &args.output) {
+        std::fs::rename(partial, path).map_err(|e| {
+            Failure::io(
+                format!("cannot rename {} to {}", partial.display(), path.display()),
+                e,
+            )
+        })?;
+        if args.common.json {
+            output::json(&serde_json::json!({"events": written, "file": path}))?;
+        } else {
+            output::line(&format!("exported {written} events to {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn instant(text: &str) -> Result<OffsetDateTime, Failure> {
+    crate::query::parse_instant("until", text).map_err(|e| Failure::Input(e.message))
+}
+
+/// Stdout, or `FILE.partial` (returned) to be renamed to FILE when complete.
+fn open_target(path: Option<&Path>) -> Result<(Box<dyn Write>, Option<PathBuf>), Failure> {
+    match path {
+        None => Ok((Box::new(BufWriter::new(std::io::stdout())), None)),
+        Some(path) => {
+            let mut partial = path.as_os_str().to_owned();
+            partial.push(".partial");
+            let partial = PathBuf::from(partial);
+            let file = std::fs::File::create(&partial)
+                .map_err(|e| Failure::io(format!("cannot create {}", partial.display()), e))?;
+            Ok((Box::new(BufWriter::new(file)), Some(partial)))
+        }
+    }
+}
+
+async fn chain_positions(http: &Http, pilot: Uuid) -> Result<HashMap<String, u64>, Failure> {
+    let events = http
+        .get_json(&format!("/api/v1/pilots/{pilot}/events"), &[])
+        .await?;
+    Ok(events
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| {
+            Some((
+                e.get("event_id")?.as_str()?.to_string(),
+                e.get("position")?.as_u64()?,
+            ))
+        })
+        .collect())
+}
+
+/// The envelope fields a CSV row shows, read without decoding `data`.
+#[derive(Debug, Deserialize)]
+struct Row<'a> {
+    event_id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    pilot_id: Option<String>,
+    #[serde(default)]
+    stakeholder_id: Option<String>,
+    occurred_at: String,
+    recorded_at: String,
+    actor: ActorRow,
+    hash: String,
+    #[serde(borrow)]
+    data: &'a RawValue,
+}
+
+#[derive(Debug, Deserialize)]
+struct ActorRow {
+    office: String,
+    user: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct OccurredAt {
+    occurred_at: String,
+}
+
+/// Where exported events go.
+enum Sink {
+    Jsonl {
+        out: Box<dyn Write>,
+        written: u64,
+    },
+    Csv {
+        out: csv::Writer<Box<dyn Write>>,
+        positions: HashMap<String, u64>,
+        written: u64,
+    },
+}
+
+impl Sink {
+    fn new(
+        format: Format,
+        out: Box<dyn Write>,
+        positions: HashMap<String, u64>,
+    ) -> Result<Sink, Failure> {
+        Ok(match format {
+            Format::Jsonl => Sink::Jsonl { out, written: 0 },
+            Format::Csv => {
+                let mut out = csv::Writer::from_writer(out);
+                out.write_record(CSV_COLUMNS).map_err(csv_failure)?;
+                Sink::Csv {
+                    out,
+                    positions,
+                    written: 0,
+                }
+            }
+        })
+    }
+
+    fn write(&mut self, entry: Entry, until: Option<OffsetDateTime>) -> Result<(), Failure> {
+        if let Some(until) = until {
+            if occurred_at(&entry)? > until {
+                return Ok(());
+            }
+        }
+        match self {
+            Sink::Jsonl { out, written } => {
+                out.write_all(&entry.bytes)
+                    .and_then(|()| out.write_all(b"\n"))
+                    .map_err(|e| Failure::io("writing the export", e))?;
+                *written += 1;
+            }
+            Sink::Csv {
+                out,
+                positions,
+                written,
+            } => {
+                let row: Row = serde_json::from_slice(&entry.bytes)
+                    .map_err(|e| not_an_event(&entry, &e.to_string()))?;
+                let position = entry
+                    .position
+                    .or_else(|| positions.get(&row.event_id).copied())
+                    .map(|p| p.to_string())
+                    .unwrap_or_default();
+                out.write_record([
+                    position.as_str(),
+                    &row.event_id,
+                    &row.kind,
+                    row.pilot_id.as_deref().unwrap_or(""),
+                    row.stakeholder_id.as_deref().unwrap_or(""),
+                    &row.occurred_at,
+                    &row.recorded_at,
+                    &row.actor.office,
+                    &row.actor.user,
+                    &row.hash,
+                    row.data.get(),
+                ])
+                .map_err(csv_failure)?;
+                *written += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes; how many events were written.
+    fn finish(self) -> Result<u64, Failure> {
+        match self {
+            Sink::Jsonl { mut out, written } => {
+                out.flush()
+                    .map_err(|e| Failure::io("writing the export", e))?;
+                Ok(written)
+            }
+            Sink::Csv {
+                mut out, written, ..
+            } => {
+                out.flush()
+                    .map_err(|e| Failure::io("writing the export", e))?;
+                Ok(written)
+            }
+        }
+    }
+}
+
+fn occurred_at(entry: &Entry) -> Result<OffsetDateTime, Failure> {
+    let head: OccurredAt =
+        serde_json::from_slice(&entry.bytes).map_err(|e| not_an_event(entry, &e.to_string()))?;
+    OffsetDateTime::parse(&head.occurred_at, &Rfc3339)
+        .map_err(|e| not_an_event(entry, &format!("occurred_at {:?}: {e}", head.occurred_at)))
+}
+
+fn not_an_event(entry: &Entry, why: &str) -> Failure {
+    let at = entry
+        .position
+        .map(|p| format!(" at position {p}"))
+        .unwrap_or_default();
+    Failure::BadAnswer(format!(
+        "the log holds something that is not an event{at}: {why}"
+    ))
+}
+
+fn csv_failure(error: csv::Error) -> Failure {
+    match error.into_kind() {
+        csv::ErrorKind::Io(e) => Failure::io("writing the export", e),
+        other => Failure::Io(format!("writing the CSV: {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    const LINE: &[u8] = br#"{"event_id":"e1","type":"pilot.proposed","schema":1,"pilot_id":"p1","occurred_at":"2000-03-01T09:00:00+08:00","recorded_at":"2000-03-02T09:00:00+08:00","actor":{"office":"SSDNC","user":"a, \"b\""},"prev_hash":"00","hash":"h1","data":{"title":"A, \"quoted\" title","n":880000.0}}"#;
+
+    struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn export(format: Format, until: Option<&str>) -> String {
+        let buffer = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let mut sink = Sink::new(format, Box::new(Shared(buffer.clone())), HashMap::new()).unwrap();
+        let entry = Entry {
+            position: Some(7),
+            bytes: Bytes::from_static(LINE),
+        };
+        sink.write(entry, until.map(|u| instant(u).unwrap()))
+            .unwrap();
+        sink.finish().unwrap();
+        let text = String::from_utf8(buffer.borrow().clone()).unwrap();
+        text
+    }
+
+    #[test]
+    fn jsonl_keeps_the_stored_bytes() {
+        assert_eq!(
+            export(Format::Jsonl, None).as_bytes(),
+            [LINE, b"\n"].concat()
+        );
+    }
+
+    #[test]
+    fn csv_quotes_and_keeps_data_as_stored() {
+        let text = export(Format::Csv, None);
+        let mut rows = csv::Reader::from_reader(text.as_bytes());
+        assert_eq!(
+            rows.headers().unwrap().iter().collect::<Vec<_>>(),
+            CSV_COLUMNS
+        );
+        let records: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+        assert_eq!(records.len(), 1);
+        assert_eq!(&records[0][0], "7");
+        assert_eq!(&records[0][8], "a, \"b\"");
+        assert_eq!(
+            &records[0][10],
+            r#"{"title":"A, \"quoted\" title","n":880000.0}"#
+        );
+    }
+
+    #[test]
+    fn until_keeps_what_had_occurred() {
+        assert_eq!(export(Format::Jsonl, Some("2000-02-29")), "");
+        assert!(!export(Format::Jsonl, Some("2000-03-01")).is_empty());
+    }
+}

@@ -1,0 +1,241 @@
+//! The `pilot` command line's client commands: a client of a running `pilot serve` over HTTP,
+//! and direct reads of the NATS log (`--nats URL`) for export, verify and replay.
+//!
+//! One file per command or group: [`append`], [`import`] (and `demo`), [`status`],
+//! [`lists`] (stakeholders, highlights), [`alerts`], [`export`], [`verify`], [`replay`];
+//! [`http`] talks to the server, [`log`] reads the whole log from the server or NATS, and
+//! [`output`] writes tables and `--json`.
+//!
+//! # Exit codes
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | ok |
+//! | 1 | failure: the server or NATS unreachable, a 5xx answer, an answer that makes no sense, IO |
+//! | 2 | usage: the command line is wrong (clap's own) |
+//! | 3 | input refused: 400, 409, 413, 422 from the server, or an input file that is not JSON |
+//! | 4 | not allowed: 401 or 403 (no token, a wrong one, or a role that may not) |
+//! | 5 | not found: 404 |
+//! | 6 | verification found a broken hash chain |
+//!
+//! Errors print `pilot: <message>` on stderr; a server error shows its `code`, `field` and
+//! `message` (`{"error": {"code", "message", "field"?}}`).
+
+pub mod alerts;
+pub mod append;
+pub mod export;
+pub mod http;
+pub mod import;
+pub mod lists;
+pub mod log;
+pub mod output;
+pub mod replay;
+pub mod status;
+pub mod verify;
+
+use crate::cli::ClientCommand;
+use clap::Args;
+use std::process::ExitCode;
+
+/// The exit-code table, as `pilot --help` shows it.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  ok
+  1  failure (server or NATS unreachable, 5xx, a bad answer, IO)
+  2  usage (the command line is wrong)
+  3  input refused (400, 409, 413, 422; an input file that is not JSON)
+  4  not allowed (401, 403)
+  5  not found (404)
+  6  verification found a broken hash chain";
+
+/// What every client command takes: where the server is, who is calling, and how to print.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// The running pilot service.
+    #[arg(
+        long,
+        global = true,
+        env = "PILOT_SERVER",
+        value_name = "URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub server: String,
+
+    /// The API token, sent as `Authorization: Bearer TOKEN`.
+    #[arg(
+        long,
+        global = true,
+        env = "PILOT_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+
+    /// Machine output: JSON on stdout instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// Why a client command failed; each kind has its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The server answered with an error.
+    #[error("{}", describe_server_error(*status, code, field.as_deref(), message, detail.as_deref()))]
+    Server {
+        status: u16,
+        code: String,
+        message: String,
+        field: Option<String>,
+        /// Anything else the error carries worth showing (e.g. `current_version`).
+        detail: Option<String>,
+    },
+    /// The server (or NATS) could not be reached, or broke off.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The server answered something this client cannot read.
+    #[error("unexpected answer from the server: {0}")]
+    BadAnswer(String),
+    /// Reading or writing a local file or stdout.
+    #[error("{0}")]
+    Io(String),
+    /// The input given to the command is not usable (refused before sending).
+    #[error("{0}")]
+    Input(String),
+    /// A hash chain does not hold.
+    #[error("{0}")]
+    BrokenChain(String),
+    /// Stdout was closed by its reader (`pilot export | head`): stop quietly.
+    #[error("stdout closed")]
+    Closed,
+}
+
+impl Failure {
+    /// The documented exit code (see the module docs).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Server { status, .. } => match status {
+                400 | 409 | 413 | 422 => 3,
+                401 | 403 => 4,
+                404 => 5,
+                _ => 1,
+            },
+            Failure::Unreachable(_) | Failure::BadAnswer(_) | Failure::Io(_) => 1,
+            Failure::Input(_) => 3,
+            Failure::BrokenChain(_) => 6,
+            Failure::Closed => 0,
+        }
+    }
+
+    pub fn io(what: impl std::fmt::Display, error: std::io::Error) -> Failure {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            Failure::Closed
+        } else {
+            Failure::Io(format!("{what}: {error}"))
+        }
+    }
+}
+
+/// The bytes of `name`, or of stdin for `-`.
+pub fn read_input(name: &str) -> Result<Vec<u8>, Failure> {
+    if name == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+            .map_err(|e| Failure::Io(format!("cannot read stdin: {e}")))?;
+        Ok(bytes)
+    } else {
+        std::fs::read(name).map_err(|e| Failure::Io(format!("cannot read {name}: {e}")))
+    }
+}
+
+fn describe_server_error(
+    status: u16,
+    code: &str,
+    field: Option<&str>,
+    message: &str,
+    detail: Option<&str>,
+) -> String {
+    let mut text = code.to_string();
+    if let Some(field) = field {
+        text.push_str(&format!(" ({field})"));
+    }
+    text.push_str(&format!(": {message}"));
+    if let Some(detail) = detail {
+        text.push_str(&format!(" [{detail}]"));
+    }
+    text.push_str(&format!(" (HTTP {status})"));
+    text
+}
+
+/// Runs one client command; prints `pilot: <message>` on failure.
+pub async fn run(command: ClientCommand) -> ExitCode {
+    let result = match command {
+        ClientCommand::Append(args) => append::run(args).await,
+        ClientCommand::Import(args) => import::run(args).await,
+        ClientCommand::Demo(args) => import::demo(args).await,
+        ClientCommand::Status(args) => status::run(args).await,
+        ClientCommand::Stakeholders(args) => lists::stakeholders(args).await,
+        ClientCommand::Highlights(args) => lists::highlights(args).await,
+        ClientCommand::Alerts(args) => alerts::run(args).await,
+        ClientCommand::Export(args) => export::run(args).await,
+        ClientCommand::Verify(args) => verify::run(args).await,
+        ClientCommand::Replay(args) => replay::run(args).await,
+    };
+    match result {
+        Ok(()) | Err(Failure::Closed) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("pilot: {failure}");
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(status: u16) -> Failure {
+        Failure::Server {
+            status,
+            code: "x".into(),
+            message: "m".into(),
+            field: None,
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn statuses_map_to_the_documented_exit_codes() {
+        for (status, code) in [
+            (400, 3),
+            (409, 3),
+            (413, 3),
+            (422, 3),
+            (401, 4),
+            (403, 4),
+            (404, 5),
+            (500, 1),
+            (503, 1),
+            (405, 1),
+        ] {
+            assert_eq!(server(status).exit_code(), code, "{status}");
+        }
+        assert_eq!(Failure::BrokenChain("x".into()).exit_code(), 6);
+        assert_eq!(Failure::Input("x".into()).exit_code(), 3);
+        assert_eq!(Failure::Unreachable("x".into()).exit_code(), 1);
+    }
+
+    #[test]
+    fn a_server_error_shows_code_field_and_message() {
+        let failure = Failure::Server {
+            status: 422,
+            code: "invalid_event".into(),
+            message: "stance must be -2..2".into(),
+            field: Some("data.stance".into()),
+            detail: None,
+        };
+        assert_eq!(
+            failure.to_string(),
+            "invalid_event (data.stance): stance must be -2..2 (HTTP 422)"
+        );
+    }
+}

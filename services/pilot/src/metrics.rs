@@ -1,0 +1,347 @@
+//! `GET /metrics`: the service's counters in the Prometheus text format (0.0.4), open without
+//! a token so a scraper needs no secret.
+//!
+//! | metric | type | what |
+//! |---|---|---|
+//! | `pilot_events_appended_total` | counter | events stored by appends through this process |
+//! | `pilot_append_conflicts_total` | counter | appends refused with 409 `version_conflict` |
+//! | `pilot_append_rejections_total{reason}` | counter | appends refused, by error code |
+//! | `pilot_projection_position` | gauge | the stream position the projections reached |
+//! | `pilot_log_last_position` | gauge | the log's last position, read at scrape time |
+//! | `pilot_projection_lag` | gauge | log last position − projection position |
+//! | `pilot_projection_applied_total`, `..._duplicates_total`, `..._quarantined_total` | counter | messages the projector applied, found already applied, or quarantined |
+//! | `pilot_alerts{state}` | gauge | alerts by state (`pending`, `warning`, `firing`, `resolved`) |
+//! | `pilot_http_request_duration_seconds{method,route,status}` | histogram | time to the response head, by matched route |
+//!
+//! Projection figures are read from the live projection when scraped rather than copied on
+//! every event, so the fold path pays nothing for them.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use pilot_store::projection::Projection;
+use pilot_store::EventLog;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The alert states DOMAIN.md names; each is shown (as 0) before the alerter reports it, so a
+/// dashboard does not mistake "none" for "unknown".
+pub const ALERT_STATES: &[&str] = &["pending", "warning", "firing", "resolved"];
+
+/// A scrape must not hang on a slow store: without the log's position it still answers.
+const LOG_POSITION_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    method: &'static str,
+    /// The route pattern (`/api/v1/pilots/{id}`), never the raw path: ids would make one
+    /// series per pilot.
+    route: String,
+    status: u16,
+}
+
+type HttpFamily = Family<HttpLabels, Histogram, fn() -> Histogram>;
+
+/// The service's metrics, shared by every handler.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    appended: Counter,
+    conflicts: Counter,
+    rejections: Family<ReasonLabel, Counter>,
+    alerts: Family<StateLabel, Gauge>,
+    http: HttpFamily,
+    /// The log's last position at the latest scrape; -1 when it could not be read.
+    log_last: Arc<AtomicI64>,
+}
+
+impl Metrics {
+    pub fn new(projection: Arc<Projection>) -> Self {
+        let mut registry = Registry::default();
+        let appended = Counter::default();
+        registry.register(
+            "pilot_events_appended",
+            "Events stored by appends through this process",
+            appended.clone(),
+        );
+        let conflicts = Counter::default();
+        registry.register(
+            "pilot_append_conflicts",
+            "Appends refused because the chain had moved on (409 version_conflict)",
+            conflicts.clone(),
+        );
+        let rejections = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "pilot_append_rejections",
+            "Appends refused, by error code",
+            rejections.clone(),
+        );
+        let alerts = Family::<StateLabel, Gauge>::default();
+        for state in ALERT_STATES {
+            alerts
+                .get_or_create(&StateLabel {
+                    state: (*state).to_string(),
+                })
+                .set(0);
+        }
+        registry.register("pilot_alerts", "Alerts by state", alerts.clone());
+        let http: HttpFamily = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "pilot_http_request_duration_seconds",
+            "Time from a request to its response head, by method, matched route and status",
+            http.clone(),
+        );
+        let log_last = Arc::new(AtomicI64::new(-1));
+        registry.register_collector(Box::new(ProjectionCollector {
+            projection,
+            log_last: log_last.clone(),
+        }));
+        Metrics {
+            registry,
+            appended,
+            conflicts,
+            rejections,
+            alerts,
+            http,
+            log_last,
+        }
+    }
+
+    /// `n` events were stored by one append.
+    pub fn appended(&self, n: u64) {
+        self.appended.inc_by(n);
+    }
+
+    /// An append lost to a concurrent writer and was refused with 409.
+    pub fn conflict(&self) {
+        self.conflicts.inc();
+    }
+
+    /// An append was refused; `reason` is the error code (`invalid_event`, `unknown_pilot`, ...),
+    /// a closed list, so the label cannot grow without bound.
+    pub fn rejected(&self, reason: &str) {
+        self.rejections
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    /// The alerter reports how many alerts are in `state` now.
+    pub fn set_alerts(&self, state: &str, n: i64) {
+        self.alerts
+            .get_or_create(&StateLabel {
+                state: state.to_string(),
+            })
+            .set(n);
+    }
+
+    fn observe_request(&self, labels: HttpLabels, elapsed: Duration) {
+        self.http
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Everything, in the Prometheus text format; `log_last` is the log's last position if it
+    /// could be read for this scrape.
+    pub fn render(&self, log_last: Option<u64>) -> Result<String, std::fmt::Error> {
+        let last = log_last.map_or(-1, |p| i64::try_from(p).unwrap_or(i64::MAX));
+        self.log_last.store(last, Ordering::Relaxed);
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+/// 0.5 ms to about 16 s, doubling: reads answer in milliseconds, a write waits for the
+/// projection, and a `min_position` wait gives up after 5 s.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// The projection's figures, read at scrape time.
+#[derive(Debug)]
+struct ProjectionCollector {
+    projection: Arc<Projection>,
+    log_last: Arc<AtomicI64>,
+}
+
+impl Collector for ProjectionCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let counters = &self.projection.counters;
+        for (name, help, value) in [
+            (
+                "pilot_projection_applied",
+                "Messages the projector applied",
+                counters.applied.load(Ordering::Relaxed),
+            ),
+            (
+                "pilot_projection_duplicates",
+                "Messages the projector found already applied",
+                counters.duplicates.load(Ordering::Relaxed),
+            ),
+            (
+                "pilot_projection_quarantined",
+                "Messages the projector could not apply and quarantined",
+                counters.quarantined.load(Ordering::Relaxed),
+            ),
+        ] {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                counter.metric_type(),
+            )?)?;
+        }
+        let position = i64::try_from(self.projection.position()).unwrap_or(i64::MAX);
+        let mut gauges = vec![(
+            "pilot_projection_position",
+            "The stream position the projections have reached",
+            position,
+        )];
+        let log_last = self.log_last.load(Ordering::Relaxed);
+        if log_last >= 0 {
+            gauges.push((
+                "pilot_log_last_position",
+                "The event log's last position, read at scrape time",
+                log_last,
+            ));
+            gauges.push((
+                "pilot_projection_lag",
+                "Messages stored in the log that the projections have not reached yet",
+                log_last.saturating_sub(position).max(0),
+            ));
+        }
+        for (name, help, value) in gauges {
+            let gauge = ConstGauge::new(value);
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        Ok(())
+    }
+}
+
+/// `GET /metrics`.
+pub async fn scrape(State(state): State<AppState>) -> Response {
+    let log_last = tokio::time::timeout(LOG_POSITION_TIMEOUT, state.log.last_position())
+        .await
+        .ok()
+        .and_then(Result::ok);
+    match state.metrics.render(log_last) {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+            )],
+            text,
+        )
+            .into_response(),
+        Err(error) => {
+            ApiError::internal(format!("cannot encode the metrics: {error}")).into_response()
+        }
+    }
+}
+
+/// Middleware timing every request by its matched route (`Router::layer` runs it after
+/// routing, so the route is known); requests no route matched share one `unmatched` series.
+pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let method = method_label(request.method());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let labels = HttpLabels {
+        method,
+        route,
+        status: response.status().as_u16(),
+    };
+    metrics.observe_request(labels, started.elapsed());
+    response
+}
+
+/// Methods outside the usual few are one label, so odd requests cannot add series.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pilot_projections::World;
+
+    fn metrics() -> Metrics {
+        Metrics::new(Arc::new(Projection::new(World::default())))
+    }
+
+    #[test]
+    fn renders_every_family_with_its_labels() {
+        let metrics = metrics();
+        metrics.appended(3);
+        metrics.conflict();
+        metrics.rejected("invalid_event");
+        metrics.rejected("invalid_event");
+        metrics.set_alerts("firing", 2);
+        metrics.observe_request(
+            HttpLabels {
+                method: "GET",
+                route: "/api/v1/pilots/{id}".into(),
+                status: 200,
+            },
+            Duration::from_millis(3),
+        );
+        let text = metrics.render(Some(10)).unwrap();
+        for line in [
+            "pilot_events_appended_total 3",
+            "pilot_append_conflicts_total 1",
+            "pilot_append_rejections_total{reason=\"invalid_event\"} 2",
+            "pilot_alerts{state=\"firing\"} 2",
+            "pilot_alerts{state=\"pending\"} 0",
+            "pilot_projection_position 0",
+            "pilot_log_last_position 10",
+            "pilot_projection_lag 10",
+            "pilot_projection_quarantined_total 0",
+            "pilot_http_request_duration_seconds_count{method=\"GET\",route=\"/api/v1/pilots/{id}\",status=\"200\"} 1",
+        ] {
+            assert!(text.contains(line), "{line:?} missing in\n{text}");
+        }
+    }
+
+    #[test]
+    fn without_the_logs_position_there_is_no_lag() {
+        let text = metrics().render(None).unwrap();
+        assert!(text.contains("pilot_projection_position 0"), "{text}");
+        assert!(!text.contains("pilot_projection_lag"), "{text}");
+    }
+}

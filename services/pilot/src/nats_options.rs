@@ -1,0 +1,96 @@
+//! The `[nats]` settings as async-nats connect options: one way of authenticating, and TLS.
+
+use crate::config::NatsConfig;
+use async_nats::ConnectOptions;
+
+/// Options for an existing NATS server; a message that says what to fix when the settings
+/// contradict each other or name a file that cannot be read.
+pub async fn connect_options(nats: &NatsConfig) -> Result<ConnectOptions, String> {
+    let ways = [
+        nats.user.is_some() || nats.password.is_some(),
+        nats.token.is_some(),
+        nats.nkey_seed_file.is_some(),
+        nats.creds_file.is_some(),
+    ];
+    if ways.iter().filter(|w| **w).count() > 1 {
+        return Err(
+            "give one way of authenticating: user and password, token, nkey_seed_file or creds_file"
+                .to_string(),
+        );
+    }
+    let mut options = ConnectOptions::new();
+    match (&nats.user, &nats.password) {
+        (Some(user), Some(password)) => {
+            options = options.user_and_password(user.clone(), password.clone())
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            return Err("user and password go together: give both".to_string())
+        }
+        (None, None) => {}
+    }
+    if let Some(token) = &nats.token {
+        options = options.token(token.clone());
+    }
+    if let Some(path) = &nats.nkey_seed_file {
+        let seed = std::fs::read_to_string(path)
+            .map_err(|e| format!("nkey_seed_file {}: {e}", path.display()))?;
+        options = options.nkey(seed.trim().to_string());
+    }
+    if let Some(path) = &nats.creds_file {
+        options = options
+            .credentials_file(path)
+            .await
+            .map_err(|e| format!("creds_file {}: {e}", path.display()))?;
+    }
+    for (name, path) in [
+        ("tls_ca_file", &nats.tls_ca_file),
+        ("tls_cert_file", &nats.tls_cert_file),
+        ("tls_key_file", &nats.tls_key_file),
+    ] {
+        if let Some(path) = path {
+            if !path.is_file() {
+                return Err(format!("{name} {}: no such file", path.display()));
+            }
+        }
+    }
+    if let Some(ca) = &nats.tls_ca_file {
+        options = options.add_root_certificates(ca.clone());
+    }
+    match (&nats.tls_cert_file, &nats.tls_key_file) {
+        (Some(cert), Some(key)) => {
+            options = options.add_client_certificate(cert.clone(), key.clone())
+        }
+        (None, None) => {}
+        _ => return Err("tls_cert_file and tls_key_file go together: give both".to_string()),
+    }
+    Ok(options.require_tls(nats.tls_required))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn contradictions_are_refused_with_what_to_fix() {
+        let both = NatsConfig {
+            token: Some("t".into()),
+            user: Some("u".into()),
+            password: Some("p".into()),
+            ..NatsConfig::default()
+        };
+        let error = connect_options(&both).await.unwrap_err();
+        assert!(error.contains("one way"), "{error}");
+        let half = NatsConfig {
+            user: Some("u".into()),
+            ..NatsConfig::default()
+        };
+        assert!(connect_options(&half).await.unwrap_err().contains("both"));
+        let missing = NatsConfig {
+            tls_ca_file: Some("/nonexistent/ca.pem".into()),
+            ..NatsConfig::default()
+        };
+        let error = connect_options(&missing).await.unwrap_err();
+        assert!(error.contains("tls_ca_file"), "{error}");
+        assert!(connect_options(&NatsConfig::default()).await.is_ok());
+    }
+}

@@ -1,0 +1,299 @@
+//! The log itself, as stored: pages of JSON Lines for exports, and a live Server-Sent Events
+//! stream of what the projections apply.
+//!
+//! Both send each event's stored bytes untouched, never a re-serialization: `hash` covers the
+//! stored bytes, so an export or a listener can verify every chain byte for byte.
+
+use crate::api::{params, Params};
+use crate::error::ApiError;
+use crate::reads::parse_uuid;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use pilot_events::Subject;
+use pilot_store::{EventLog, LogError, Stored};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// Events per export page unless `limit` says otherwise, and the most it may say.
+pub const DEFAULT_LIMIT: usize = 1_000;
+pub const MAX_LIMIT: usize = 10_000;
+/// The log's last position when the page was read: page on until `Pilot-Next-After` reaches it.
+pub const LAST_POSITION: HeaderName = HeaderName::from_static("pilot-last-position");
+/// The `after` to ask for the next page with.
+pub const NEXT_AFTER: HeaderName = HeaderName::from_static("pilot-next-after");
+/// How many messages one log read of the live stream takes; a listener far behind catches up
+/// in batches of this size.
+const STREAM_BATCH: usize = 256;
+/// Comments on an idle stream, so proxies do not close it as dead.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// `GET /api/v1/events?after=&limit=&pilot=`: the stored events after position `after`, in
+/// stream order, one per line exactly as stored (`application/x-ndjson`).
+///
+/// A page holds at most `limit` events. `Pilot-Next-After` is the `after` of the next page and
+/// `Pilot-Last-Position` the log's last position when this page was read: an export is
+/// complete once `Pilot-Next-After` reaches `Pilot-Last-Position`. With `pilot=`, only that
+/// pilot's chain; positions then skip the other chains' events.
+pub async fn export(State(state): State<AppState>, query: Params) -> Result<Response, ApiError> {
+    let mut after = 0;
+    let mut limit = DEFAULT_LIMIT;
+    let mut pilot = None;
+    for (name, value) in params(query, &["after", "limit", "pilot"])? {
+        match name {
+            "after" => after = parse_position(name, &value)?,
+            "limit" => limit = parse_limit(&value)?,
+            _ => pilot = Some(parse_uuid(name, &value, "a pilot_id")?),
+        }
+    }
+    if let Some(id) = pilot {
+        if state.projection.read().pilot(&id).is_none() {
+            return Err(ApiError::not_found(format!("no pilot {id}")));
+        }
+    }
+    let last = state.log.last_position().await.map_err(unavailable)?;
+    let events = match pilot {
+        Some(id) => {
+            let mut chain = state
+                .log
+                .read_chain(Subject::Pilot(id), after)
+                .await
+                .map_err(unavailable)?;
+            chain.truncate(limit);
+            chain
+        }
+        None => read_log(&state.log, after, limit, last).await?,
+    };
+    let returned = events.last().map_or(after, |e| e.position);
+    // A short page read everything there was, up to at least `last`.
+    let next = if events.len() < limit {
+        returned.max(last).max(after)
+    } else {
+        returned
+    };
+    let mut body = Vec::with_capacity(events.iter().map(|e| e.bytes.len() + 1).sum());
+    for event in &events {
+        body.extend_from_slice(&event.bytes);
+        body.push(b'\n');
+    }
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-ndjson"),
+        ),
+        (LAST_POSITION, HeaderValue::from(last)),
+        (NEXT_AFTER, HeaderValue::from(next)),
+    ];
+    Ok((headers, Body::from(body)).into_response())
+}
+
+/// Up to `limit` messages after `after`, in the store's read batches, stopping at `last`
+/// (what was stored when the page began) so a busy log cannot keep one page growing.
+async fn read_log(
+    log: &impl EventLog,
+    after: u64,
+    limit: usize,
+    last: u64,
+) -> Result<Vec<Stored>, ApiError> {
+    let mut out: Vec<Stored> = Vec::new();
+    let mut next = after.saturating_add(1);
+    while out.len() < limit && next <= last {
+        let batch = log
+            .read_from(next, limit - out.len())
+            .await
+            .map_err(unavailable)?;
+        let Some(end) = batch.last().map(|s| s.position) else {
+            break;
+        };
+        out.extend(batch.into_iter().filter(|s| s.position <= last));
+        next = end.saturating_add(1);
+    }
+    out.truncate(limit);
+    Ok(out)
+}
+
+/// `GET /api/v1/events/stream`: Server-Sent Events of the events the projections apply from
+/// now on, or after the position in `Last-Event-ID` (a reconnecting client) or `?after=`.
+/// `Last-Event-ID` wins over `after`: a browser reconnects with the URL it first used.
+///
+/// Each event: `id:` its stream position, `event:` its type, `data:` the stored JSON. Only
+/// events the projections applied are sent (not duplicates or refused messages), so a listener
+/// sees what the read endpoints show. If the log cannot be read the stream ends and the client
+/// reconnects with `Last-Event-ID`, missing nothing.
+pub async fn live(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Params,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let mut after = None;
+    for (name, value) in params(query, &["after"])? {
+        after = Some(parse_position(name, &value)?);
+    }
+    if let Some(value) = headers.get("last-event-id") {
+        let value = value.to_str().map_err(|_| {
+            ApiError::invalid("Last-Event-ID", "Last-Event-ID must be a stream position")
+        })?;
+        after = Some(parse_position("Last-Event-ID", value)?);
+    }
+    let after = after.unwrap_or_else(|| state.projection.position());
+    let follow = Follow {
+        position: state.projection.subscribe(),
+        shutdown: state.shutting_down(),
+        state,
+        after,
+        pending: VecDeque::new(),
+    };
+    let stream = futures::stream::unfold(follow, |mut follow| async move {
+        let event = follow.next().await?;
+        Some((Ok(event), follow))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+/// One listener's place in the log.
+struct Follow {
+    state: AppState,
+    /// The last position sent (or skipped).
+    after: u64,
+    position: watch::Receiver<u64>,
+    shutdown: watch::Receiver<bool>,
+    pending: VecDeque<Event>,
+}
+
+impl Follow {
+    /// The next event to send; `None` ends the stream.
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
+            let after = self.after;
+            let reached = tokio::select! {
+                biased;
+                _ = self.shutdown.wait_for(|stop| *stop) => return None,
+                reached = self.position.wait_for(|p| *p > after) => *reached.ok()?,
+            };
+            let batch = match self
+                .state
+                .log
+                .read_from(after.saturating_add(1), STREAM_BATCH)
+                .await
+            {
+                Ok(batch) => batch,
+                Err(error) => {
+                    tracing::warn!(message = "Event stream ended: cannot read the log.", after, %error);
+                    return None;
+                }
+            };
+            let batch: Vec<Stored> = batch
+                .into_iter()
+                .filter(|s| s.position > after && s.position <= reached)
+                .collect();
+            let Some(last) = batch.last().map(|s| s.position) else {
+                // The projections are past a position the log does not show yet (a read
+                // from a lagging replica): wait a little rather than spin.
+                tokio::select! {
+                    _ = self.shutdown.wait_for(|stop| *stop) => return None,
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => continue,
+                }
+            };
+            self.after = last;
+            let world = self.state.projection.read();
+            self.pending.extend(batch.iter().filter_map(|stored| {
+                let head: Head = serde_json::from_slice(&stored.bytes).ok()?;
+                let applied = world.position_of(&head.event_id) == Some(stored.position);
+                applied.then(|| sse_event(stored, &head.kind))
+            }));
+        }
+    }
+}
+
+/// The two envelope fields the stream needs, read without decoding the rest.
+#[derive(serde::Deserialize)]
+struct Head {
+    event_id: Uuid,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+fn sse_event(stored: &Stored, kind: &str) -> Event {
+    // An SSE field cannot hold a line break; type names never do, anything else is not a type.
+    let kind = if !kind.is_empty()
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_')
+    {
+        kind
+    } else {
+        "unknown"
+    };
+    Event::default()
+        .id(stored.position.to_string())
+        .event(kind)
+        .data(String::from_utf8_lossy(&stored.bytes))
+}
+
+fn parse_position(field: &str, value: &str) -> Result<u64, ApiError> {
+    value.trim().parse().map_err(|_| {
+        ApiError::invalid(
+            field,
+            format!("{field} must be a stream position (a whole number, 0 or more); got {value:?}"),
+        )
+    })
+}
+
+fn parse_limit(value: &str) -> Result<usize, ApiError> {
+    match value.trim().parse::<usize>() {
+        Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
+        _ => Err(ApiError::invalid(
+            "limit",
+            format!("limit must be a whole number from 1 to {MAX_LIMIT}; got {value:?}"),
+        )),
+    }
+}
+
+fn unavailable(error: LogError) -> ApiError {
+    ApiError::store_unavailable(format!("cannot read the event log: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_positions_are_whole_numbers_in_range() {
+        assert_eq!(parse_limit("10000").unwrap(), MAX_LIMIT);
+        for bad in ["0", "10001", "-1", "ten", ""] {
+            assert_eq!(
+                parse_limit(bad).unwrap_err().field.as_deref(),
+                Some("limit")
+            );
+        }
+        assert_eq!(parse_position("after", "0").unwrap(), 0);
+        assert_eq!(
+            parse_position("Last-Event-ID", "x")
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("Last-Event-ID")
+        );
+    }
+
+    #[test]
+    fn a_type_that_cannot_be_an_sse_field_is_unknown() {
+        let stored = Stored {
+            position: 7,
+            bytes: bytes::Bytes::from_static(b"{}"),
+        };
+        // Building the event would panic on a line break; it must not.
+        let _ = sse_event(&stored, "pilot.proposed\nevent: x");
+        let _ = sse_event(&stored, "");
+    }
+}

@@ -1,0 +1,441 @@
+//! The write endpoints.
+//!
+//! `POST /api/v1/events` takes one draft event or an array of drafts of one chain (all or
+//! nothing). A draft is an event in the wire format (docs/wire-format.md) without what the
+//! store sets: `recorded_at`, `prev_hash` and `hash`; `event_id` and `schema` may be left out.
+//! The writer decides, seals and appends ([`pilot_store::writer::Writer`]); the answer carries
+//! the stored events with their `version` and stream `position`, and the `position` to pass as
+//! `min_position` to read one's own write from any pilot process. Sending the same event ids
+//! again returns what was stored the first time, with 200 instead of 201.
+//!
+//! `POST /api/v1/import` (admin) takes sealed events as JSON Lines (an export, a back-fill)
+//! and stores them byte for byte, skipping those already stored ([`crate::demo`]).
+
+use crate::auth::Caller;
+use crate::demo::{self, LoadError};
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use pilot_events::{Envelope, Subject};
+use pilot_store::writer::{AppendError, Draft, StoredEvent, MAX_EVENTS_PER_APPEND};
+use pilot_store::LogError;
+use serde_json::{json, Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// What the store sets; a draft that brings them is refused rather than silently resealed.
+const SEALED_FIELDS: [&str; 3] = ["recorded_at", "prev_hash", "hash"];
+const ZERO_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppendQuery {
+    expected_version: Option<u64>,
+    /// Read-your-writes on the write itself is meaningless; accepted so one client setting
+    /// can be sent everywhere.
+    #[allow(dead_code)]
+    min_position: Option<u64>,
+}
+
+#[tracing::instrument(name = "append_events", skip_all, fields(caller = %caller.name))]
+pub async fn append(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    query: Result<Query<AppendQuery>, axum::extract::rejection::QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(query_error)?;
+    let body = body.map_err(|rejection| body_error(rejection, state.access.max_body_bytes))?;
+    let result = store(&state, &caller, &body, query.expected_version, None).await;
+    count(&state, &result);
+    answer(result)
+}
+
+/// `POST /api/v1/pilots/{id}/events`: the same, for one pilot named in the path; drafts may
+/// leave `pilot_id` out.
+#[tracing::instrument(name = "append_pilot_events", skip_all, fields(caller = %caller.name))]
+pub async fn append_to_pilot(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    id: Result<Path<String>, PathRejection>,
+    query: Result<Query<AppendQuery>, axum::extract::rejection::QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let pilot_id = crate::api::pilot_id(id)?;
+    let Query(query) = query.map_err(query_error)?;
+    let body = body.map_err(|rejection| body_error(rejection, state.access.max_body_bytes))?;
+    let result = store(
+        &state,
+        &caller,
+        &body,
+        query.expected_version,
+        Some(pilot_id),
+    )
+    .await;
+    count(&state, &result);
+    answer(result)
+}
+
+fn query_error(rejection: axum::extract::rejection::QueryRejection) -> ApiError {
+    ApiError::invalid(
+        "expected_version",
+        format!(
+            "this endpoint takes expected_version (a whole number) and min_position: {}",
+            rejection.body_text()
+        ),
+    )
+}
+
+fn count(state: &AppState, result: &Result<(StatusCode, Vec<StoredEvent>), ApiError>) {
+    match result {
+        Ok((_, events)) => state.metrics.appended(events.len() as u64),
+        Err(error) if error.code == "version_conflict" => state.metrics.conflict(),
+        Err(error) if error.status.is_client_error() => state.metrics.rejected(error.code),
+        Err(_) => {}
+    }
+}
+
+fn answer(result: Result<(StatusCode, Vec<StoredEvent>), ApiError>) -> Result<Response, ApiError> {
+    let (status, events) = result?;
+    let position = events.last().map_or(0, |e| e.position);
+    let events: Vec<Value> = events.iter().map(stored_json).collect();
+    Ok((
+        status,
+        Json(json!({"position": position, "events": events})),
+    )
+        .into_response())
+}
+
+async fn store(
+    state: &AppState,
+    caller: &Caller,
+    body: &[u8],
+    expected_version: Option<u64>,
+    pilot: Option<Uuid>,
+) -> Result<(StatusCode, Vec<StoredEvent>), ApiError> {
+    let (drafts, in_array) = drafts(body, pilot)?;
+    let at = |index: usize| {
+        if in_array {
+            format!("[{index}].")
+        } else {
+            String::new()
+        }
+    };
+    let subject = drafts.first().map(|d| d.subject).ok_or_else(|| {
+        ApiError::unprocessable(
+            "invalid_event",
+            "nothing to append: send at least one event",
+        )
+    })?;
+    if let Some(index) = drafts.iter().position(|d| d.subject != subject) {
+        return Err(ApiError::unprocessable(
+            "mixed_chains",
+            format!("event {index} belongs to another chain than event 0: one request appends to one pilot (or one stakeholder); send the others separately"),
+        ).with_field(format!("[{index}]")));
+    }
+    authorize(state, caller, subject, &drafts, at)?;
+    let replay = {
+        let world = state.projection.read();
+        drafts.iter().all(|d| {
+            d.event_id
+                .is_some_and(|id| world.position_of(&id).is_some())
+        })
+    };
+    let stored = state
+        .writer
+        .append(drafts, expected_version)
+        .await
+        .map_err(|error| append_error(error, at))?;
+    let status = if replay {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, stored))
+}
+
+/// A clerk acts only for their own office: as the events' actor, and on pilots that office
+/// owns. Admins act for anyone.
+fn authorize(
+    state: &AppState,
+    caller: &Caller,
+    subject: Subject,
+    drafts: &[Draft],
+    at: impl Fn(usize) -> String,
+) -> Result<(), ApiError> {
+    for (index, draft) in drafts.iter().enumerate() {
+        if !caller.may_write_for(&draft.actor.office) {
+            return Err(ApiError::forbidden(format!(
+                "event {index} acts for office {:?}, but {} may append only for {}",
+                draft.actor.office,
+                caller.name,
+                caller.office.as_deref().unwrap_or("no office")
+            ))
+            .with_field(format!("{}actor.office", at(index))));
+        }
+    }
+    if let Subject::Pilot(pilot_id) = subject {
+        let owner = state
+            .projection
+            .read()
+            .pilot(&pilot_id)
+            .map(|record| record.state.office.clone());
+        if let Some(owner) = owner {
+            if !caller.may_write_for(&owner) {
+                return Err(ApiError::forbidden(format!(
+                    "pilot {pilot_id} belongs to office {owner:?}; {} may append only to pilots of {}",
+                    caller.name,
+                    caller.office.as_deref().unwrap_or("no office")
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One draft or an array of drafts, each checked as the wire format says, with errors that
+/// name the field (`[2].data.stance`).
+fn drafts(body: &[u8], pilot: Option<Uuid>) -> Result<(Vec<Draft>, bool), ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|error| {
+        ApiError::malformed_json(format!(
+            "the body is not JSON: {error}; send one event object or an array of them"
+        ))
+    })?;
+    let (items, prefixed) = match value {
+        Value::Array(items) => (items, true),
+        object @ Value::Object(_) => (vec![object], false),
+        _ => {
+            return Err(ApiError::unprocessable(
+                "invalid_event",
+                "the body must be one event object or an array of event objects",
+            ))
+        }
+    };
+    if items.len() > MAX_EVENTS_PER_APPEND {
+        return Err(ApiError::unprocessable(
+            "too_many_events",
+            format!(
+                "{} events in one request; at most {MAX_EVENTS_PER_APPEND} are stored all-or-nothing: split the request",
+                items.len()
+            ),
+        ));
+    }
+    let now = OffsetDateTime::now_utc();
+    let drafts = items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let prefix = if prefixed {
+                format!("[{index}].")
+            } else {
+                String::new()
+            };
+            draft(item, now, pilot).map_err(|(message, field)| {
+                let error = ApiError::unprocessable("invalid_event", format!("{prefix}{message}"));
+                match field {
+                    Some(field) => error.with_field(format!("{prefix}{field}")),
+                    None => error,
+                }
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((drafts, prefixed))
+}
+
+/// Checks a draft by completing it as a sealed event (placeholders where the store will
+/// write) and decoding that: one decoder, so drafts and stored events obey the same rules.
+fn draft(
+    item: Value,
+    now: OffsetDateTime,
+    pilot: Option<Uuid>,
+) -> Result<Draft, (String, Option<String>)> {
+    let Value::Object(mut object) = item else {
+        return Err(("an event must be a JSON object".into(), None));
+    };
+    if let Some(pilot) = pilot {
+        in_pilot(&mut object, pilot)?;
+    }
+    if let Some(field) = SEALED_FIELDS.iter().find(|f| object.contains_key(**f)) {
+        return Err((
+            format!("`{field}` is set by the store, not by the writer: leave it out (sealed events are loaded with POST /api/v1/import)"),
+            Some((*field).to_string()),
+        ));
+    }
+    let now_text = now.format(&Rfc3339).unwrap_or_default();
+    complete(&mut object, "event_id", || json!(Uuid::now_v7()));
+    complete(&mut object, "schema", || {
+        json!(pilot_events::CURRENT_SCHEMA)
+    });
+    object.insert("recorded_at".into(), json!(now_text));
+    object.insert("prev_hash".into(), json!(ZERO_HASH));
+    object.insert("hash".into(), json!(ZERO_HASH));
+    let bytes = serde_json::to_vec(&object).map_err(|e| (e.to_string(), None))?;
+    let envelope = pilot_events::decode(&bytes).map_err(|error| {
+        let field = error.field_path().map(str::to_string);
+        (error.to_string(), field)
+    })?;
+    Ok(into_draft(envelope))
+}
+
+/// Puts a draft sent to `/pilots/{id}/events` into that pilot's chain.
+fn in_pilot(object: &mut Map<String, Value>, pilot: Uuid) -> Result<(), (String, Option<String>)> {
+    if object.contains_key("stakeholder_id") {
+        return Err((
+            "a stakeholder's registry event goes to POST /api/v1/events, not to a pilot".into(),
+            Some("stakeholder_id".into()),
+        ));
+    }
+    match object.get("pilot_id") {
+        None => {
+            object.insert("pilot_id".into(), json!(pilot));
+            Ok(())
+        }
+        Some(Value::String(id)) if Uuid::parse_str(id).ok() == Some(pilot) => Ok(()),
+        Some(other) => Err((
+            format!("pilot_id {other} differs from the pilot in the path ({pilot}): leave it out or make them agree"),
+            Some("pilot_id".into()),
+        )),
+    }
+}
+
+fn complete(object: &mut Map<String, Value>, key: &str, value: impl FnOnce() -> Value) {
+    if !object.contains_key(key) {
+        object.insert(key.to_string(), value());
+    }
+}
+
+fn into_draft(envelope: Envelope) -> Draft {
+    let Envelope {
+        event_id,
+        subject,
+        occurred_at,
+        actor,
+        correlation_id,
+        causation_id,
+        event,
+        ..
+    } = envelope;
+    Draft {
+        event_id: Some(event_id),
+        subject,
+        occurred_at,
+        actor,
+        correlation_id,
+        causation_id,
+        event,
+    }
+}
+
+fn append_error(error: AppendError, at: impl Fn(usize) -> String) -> ApiError {
+    match error {
+        AppendError::Empty => ApiError::unprocessable(
+            "invalid_event",
+            "nothing to append: send at least one event",
+        ),
+        AppendError::TooMany { .. } => {
+            ApiError::unprocessable("too_many_events", error.to_string())
+        }
+        AppendError::Refused { index, refusal } => {
+            let field = match &refusal {
+                pilot_projections::Refusal::Invalid(invalid) => {
+                    invalid.field_path().map(str::to_string)
+                }
+                _ => None,
+            };
+            let error = ApiError::unprocessable(refusal.code(), format!("{}{refusal}", at(index)));
+            match field {
+                Some(field) => error.with_field(format!("{}{field}", at(index))),
+                None => error,
+            }
+        }
+        AppendError::Conflict { expected, current } => {
+            ApiError::version_conflict(expected, current)
+        }
+        AppendError::PartlyStored => ApiError::partly_stored(error.to_string()),
+        AppendError::Contended { .. } | AppendError::Lagging { .. } => {
+            ApiError::store_unavailable(format!("{error}; try again"))
+        }
+        AppendError::Log(LogError::Unavailable(_)) => {
+            ApiError::store_unavailable(error.to_string())
+        }
+        AppendError::Log(other) => ApiError::internal(other.to_string()),
+    }
+}
+
+fn body_error(rejection: BytesRejection, limit: usize) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::body_too_large(limit)
+    } else {
+        ApiError::malformed_json(format!(
+            "the body cannot be read: {}",
+            rejection.body_text()
+        ))
+    }
+}
+
+/// A stored event as the API shows it: the stored fields plus its `version` and `position`.
+fn stored_json(stored: &StoredEvent) -> Value {
+    let mut value = stored.envelope.to_value(true);
+    if let Value::Object(object) = &mut value {
+        object.insert("version".into(), json!(stored.version));
+        object.insert("position".into(), json!(stored.position));
+    }
+    value
+}
+
+#[tracing::instrument(name = "import_events", skip_all, fields(caller = %caller.name))]
+pub async fn import(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let body = body.map_err(|rejection| body_error(rejection, state.access.max_import_bytes))?;
+    match demo::load_history(&state.log, &state.projection, &body).await {
+        Ok(loaded) => {
+            state.metrics.appended(loaded.appended as u64);
+            Ok(Json(json!({
+                "appended": loaded.appended,
+                "skipped": loaded.skipped,
+                "position": state.projection.position(),
+            })))
+        }
+        Err(error) => {
+            let error = import_error(error);
+            state.metrics.rejected(error.code);
+            Err(error)
+        }
+    }
+}
+
+fn import_error(error: LoadError) -> ApiError {
+    let message = error.to_string();
+    match error {
+        LoadError::Undecodable { line, .. } => {
+            ApiError::unprocessable("invalid_event", message).with_field(format!("line {line}"))
+        }
+        LoadError::Broken(link) => {
+            let line = match &link {
+                pilot_events::BrokenLink::Unreadable { line, .. }
+                | pilot_events::BrokenLink::HashMismatch { line, .. }
+                | pilot_events::BrokenLink::PrevMismatch { line, .. } => *line,
+            };
+            ApiError::unprocessable("broken_chain", message).with_field(format!("line {line}"))
+        }
+        LoadError::Rejected { line, refusal, .. } => {
+            ApiError::unprocessable(refusal.code(), message).with_field(format!("line {line}"))
+        }
+        LoadError::Log {
+            source: LogError::Unavailable(_),
+            ..
+        }
+        | LoadError::Lagging { .. } => ApiError::store_unavailable(message),
+        LoadError::Log { .. } | LoadError::Refused { .. } => ApiError::internal(message),
+    }
+}

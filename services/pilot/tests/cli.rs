@@ -1,0 +1,506 @@
+//! The built `pilot` binary as a client: `pilot serve --nats` on a real nats-server (the
+//! harness), and the client commands run against it as a user would: import, status, export,
+//! verify, append, replay, demo; their output and their exit codes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+use pilot_nats_harness::NatsServer;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const READY_WITHIN: Duration = Duration::from_secs(60);
+const TOKEN: &str = "cli-test-admin-token";
+const NANGUO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../deploy/demo/nanguo.jsonl"
+);
+const BHI: &str = "Basic Health Insurance (BHI)";
+const HIHC: &str = "Health Insurance for Hospital Care (HIHC)";
+const LCHI: &str = "Local Citizen Health Insurance (LCHI)";
+const UNIFIED_ID: &str = "0194a000-0001-7000-8000-000000000005";
+const FINANCE_ID: &str = "0194a000-0002-7000-8000-000000000008";
+
+/// A nats-server and a `pilot serve --nats` on it, with the bootstrap admin token; both are
+/// stopped when dropped.
+struct Service {
+    nats: NatsServer,
+    child: Child,
+    url: String,
+    stderr: PathBuf,
+    _data: tempfile::TempDir,
+}
+
+impl Service {
+    fn start() -> Service {
+        let nats = NatsServer::start().unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let stderr = data.path().join("pilot.stderr.log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pilot"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--nats"])
+            .arg(nats.url())
+            .arg("--data-dir")
+            .arg(data.path())
+            .env_remove("PILOT_CONFIG")
+            .env_remove("PILOT_NATS_URL")
+            .env_remove("PILOT_LISTEN")
+            .env_remove("PILOT_DATA_DIR")
+            .env_remove("PILOT_CONSUMER")
+            .env_remove("PILOT_ONLY")
+            .env("PILOT_ADMIN_TOKEN", TOKEN)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (send, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut service = Service {
+            nats,
+            child,
+            url: String::new(),
+            stderr,
+            _data: data,
+        };
+        service.url = service.wait_for_url(&lines);
+        service
+    }
+
+    /// `http://HOST:PORT` from the ready line `pilot is serving at http://HOST:PORT/...`.
+    fn wait_for_url(&mut self, lines: &mpsc::Receiver<String>) -> String {
+        let deadline = Instant::now() + READY_WITHIN;
+        while Instant::now() < deadline {
+            match lines.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) => {
+                    let Some((_, url)) = line.split_once(" at http://") else {
+                        panic!("unexpected stdout line {line:?}");
+                    };
+                    let host = url.split('/').next().unwrap();
+                    return format!("http://{host}");
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Some(status) = self.child.try_wait().unwrap() {
+                        panic!(
+                            "pilot exited ({status}) before it was ready:\n{}",
+                            self.log()
+                        );
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!("pilot closed stdout:\n{}", self.log())
+                }
+            }
+        }
+        panic!(
+            "pilot was not ready within {READY_WITHIN:?}:\n{}",
+            self.log()
+        );
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Runs the client with this service and the admin token.
+    fn pilot(&self, args: &[&str]) -> Run {
+        run(args, &[("PILOT_SERVER", &self.url), ("PILOT_TOKEN", TOKEN)])
+    }
+
+    /// Runs the client with this service and no token.
+    fn pilot_without_token(&self, args: &[&str]) -> Run {
+        run(args, &[("PILOT_SERVER", &self.url)])
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// What one run of the client did.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// Asserts exit code `code` and returns stdout.
+    fn expect(&self, code: i32) -> &str {
+        assert_eq!(self.code, Some(code), "{self:#?}");
+        &self.stdout
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.expect(0)).unwrap_or_else(|e| panic!("{e}: {self:#?}"))
+    }
+}
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pilot"));
+    command
+        .args(args)
+        .env_remove("PILOT_SERVER")
+        .env_remove("PILOT_TOKEN")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().unwrap();
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The table line that names `title`.
+fn row<'a>(table: &'a str, title: &str) -> &'a str {
+    table
+        .lines()
+        .find(|l| l.contains(title))
+        .unwrap_or_else(|| panic!("no row for {title:?} in\n{table}"))
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn import_then_status_as_of_2001_shows_the_2000_programs_implementing_and_a_second_import_skips_all(
+) {
+    let service = Service::start();
+    let out = service.pilot(&["import", NANGUO]).expect(0).to_string();
+    assert!(out.contains("98 appended, 0 skipped"), "{out}");
+
+    let table = service
+        .pilot(&["status", "--as-of", "2001-01-01"])
+        .expect(0)
+        .to_string();
+    for title in [BHI, HIHC] {
+        assert!(row(&table, title).contains("implementing"), "{table}");
+    }
+    assert!(
+        row(&table, HIHC).contains("insured_persons 880,000"),
+        "{table}"
+    );
+    assert!(!table.contains(LCHI), "LCHI was proposed in 2002:\n{table}");
+    assert_eq!(table.lines().count(), 1 + 3, "{table}");
+
+    let views = service
+        .pilot(&["status", "--as-of", "2001-01-01", "--json"])
+        .json();
+    let hihc = views
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["title"] == HIHC)
+        .unwrap();
+    assert_eq!(hihc["stage"], "implementing");
+    let insured = hihc["metrics"]["insured_persons"].as_array().unwrap();
+    assert_eq!(insured.last().unwrap()["value"], 880000.0);
+
+    let again = service.pilot(&["import", NANGUO, "--json"]).json();
+    assert_eq!(again["appended"], 0);
+    assert_eq!(again["skipped"], 98);
+}
+
+#[test]
+fn an_export_imported_into_a_fresh_server_gives_the_same_projections_and_hashes() {
+    let temp = tempfile::tempdir().unwrap();
+    let export = temp.path().join("nanguo-export.jsonl");
+    let again = temp.path().join("again.jsonl");
+
+    let first = Service::start();
+    first.pilot(&["import", NANGUO]).expect(0);
+    let out = first
+        .pilot(&["export", "--format", "jsonl", "-o", path(&export)])
+        .expect(0)
+        .to_string();
+    assert!(out.contains("exported 98 events"), "{out}");
+    let exported = std::fs::read(&export).unwrap();
+    // The log holds the lines byte for byte, and the export gives them back unchanged.
+    assert_eq!(exported, std::fs::read(NANGUO).unwrap());
+
+    let second = Service::start();
+    let out = second
+        .pilot(&["import", path(&export)])
+        .expect(0)
+        .to_string();
+    assert!(out.contains("98 appended"), "{out}");
+    second
+        .pilot(&["export", "--format", "jsonl", "-o", path(&again)])
+        .expect(0);
+    assert_eq!(std::fs::read(&again).unwrap(), exported);
+    for args in [
+        &["status", "--json"][..],
+        &["status", "--json", "--as-of", "2001-01-01"],
+        &["status", "--json", "--known-at", "2004-01-01"],
+    ] {
+        assert_eq!(
+            first.pilot(args).json(),
+            second.pilot(args).json(),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn verify_passes_on_an_export_and_names_a_tampered_line_with_exit_code_6() {
+    let temp = tempfile::tempdir().unwrap();
+    let export = temp.path().join("export.jsonl");
+    let service = Service::start();
+    service.pilot(&["import", NANGUO]).expect(0);
+    service.pilot(&["export", "-o", path(&export)]).expect(0);
+
+    let out = service
+        .pilot(&["verify", path(&export)])
+        .expect(0)
+        .to_string();
+    assert!(out.contains("98 events"), "{out}");
+    // Without a file: the server's whole log.
+    let report = service.pilot(&["verify", "--json"]).json();
+    assert_eq!(report["verified"], true);
+    assert_eq!(report["events"], 98);
+
+    // Change one field of one line: HIHC's year-end coverage.
+    let text = std::fs::read_to_string(&export).unwrap();
+    let (index, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("\"value\":880000.0"))
+        .unwrap();
+    let event_id = serde_json::from_str::<serde_json::Value>(line).unwrap()["event_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tampered = temp.path().join("tampered.jsonl");
+    std::fs::write(
+        &tampered,
+        text.replace("\"value\":880000.0", "\"value\":980000.0"),
+    )
+    .unwrap();
+    let verdict = service.pilot(&["verify", path(&tampered)]);
+    verdict.expect(6);
+    let number = index + 1;
+    assert!(
+        verdict.stderr.contains(&format!("line {number}:")),
+        "{verdict:#?}"
+    );
+    assert!(verdict.stderr.contains(&event_id), "{verdict:#?}");
+    assert!(verdict.stderr.starts_with("pilot: "), "{verdict:#?}");
+
+    // An export cut at a date is a prefix of every chain: it still verifies.
+    let until = service
+        .pilot(&["export", "--until", "2001-01-01"])
+        .expect(0)
+        .to_string();
+    let kept = until.lines().count();
+    assert!(kept > 0 && kept < 98, "{kept}");
+    let cut = temp.path().join("cut.jsonl");
+    std::fs::write(&cut, &until).unwrap();
+    service.pilot(&["verify", path(&cut)]).expect(0);
+}
+
+#[test]
+fn csv_export_has_a_header_and_one_row_per_event() {
+    let service = Service::start();
+    service.pilot(&["import", NANGUO]).expect(0);
+    let out = service
+        .pilot(&["export", "--format", "csv"])
+        .expect(0)
+        .to_string();
+    let mut reader = csv::Reader::from_reader(out.as_bytes());
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        headers,
+        [
+            "position",
+            "event_id",
+            "type",
+            "pilot_id",
+            "stakeholder_id",
+            "occurred_at",
+            "recorded_at",
+            "office",
+            "user",
+            "hash",
+            "data"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 98);
+    let nanguo = std::fs::read_to_string(NANGUO).unwrap();
+    for (i, (row, line)) in rows.iter().zip(nanguo.lines()).enumerate() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(&row[0], (i + 1).to_string(), "{row:?}");
+        assert_eq!(&row[1], event["event_id"].as_str().unwrap());
+        assert_eq!(&row[9], event["hash"].as_str().unwrap());
+        let data: serde_json::Value = serde_json::from_str(&row[10]).unwrap();
+        assert_eq!(data, event["data"]);
+    }
+}
+
+#[test]
+fn append_refusals_and_missing_tokens_have_their_exit_codes() {
+    let service = Service::start();
+    let out = service.pilot(&["demo"]).expect(0).to_string();
+    assert!(out.contains("98 appended"), "{out}");
+
+    let temp = tempfile::tempdir().unwrap();
+    let draft = |stance: i32| {
+        serde_json::json!({
+            "type": "lobbying.contact_logged",
+            "pilot_id": UNIFIED_ID,
+            "occurred_at": "2012-03-01T10:00:00+08:00",
+            "actor": {"office": "SSDNC", "user": "clerk"},
+            "data": {
+                "stakeholder_id": FINANCE_ID,
+                "channel": "meeting",
+                "strategy": "alliance",
+                "summary": "Follow-up on the unified fund",
+                "stance": stance
+            }
+        })
+    };
+    let bad = temp.path().join("bad.json");
+    std::fs::write(&bad, draft(7).to_string()).unwrap();
+    let refused = service.pilot(&["append", path(&bad)]);
+    refused.expect(3);
+    assert!(refused.stderr.starts_with("pilot: "), "{refused:#?}");
+    assert!(refused.stderr.contains("data.stance"), "{refused:#?}");
+    assert!(refused.stderr.contains("HTTP 422"), "{refused:#?}");
+
+    let not_json = temp.path().join("not.json");
+    std::fs::write(&not_json, "{\"type\": ").unwrap();
+    let refused = service.pilot(&["append", path(&not_json)]);
+    refused.expect(3);
+    assert!(refused.stderr.contains("not JSON"), "{refused:#?}");
+
+    let good = temp.path().join("good.json");
+    std::fs::write(&good, draft(2).to_string()).unwrap();
+    let stored = service.pilot(&["append", path(&good), "--json"]).json();
+    let event = &stored["events"][0];
+    assert_eq!(event["type"], "lobbying.contact_logged");
+    assert_eq!(event["position"], 99);
+    let version = event["version"].as_u64().unwrap();
+    let conflict = service.pilot(&[
+        "append",
+        path(&good),
+        "--expected-version",
+        &(version - 1).to_string(),
+    ]);
+    // The same draft without an event_id is a new event: the version no longer matches.
+    conflict.expect(3);
+    assert!(
+        conflict.stderr.contains("version_conflict"),
+        "{conflict:#?}"
+    );
+
+    let denied = service.pilot_without_token(&["status"]);
+    denied.expect(4);
+    assert!(denied.stderr.contains("unauthorized"), "{denied:#?}");
+    let wrong = run(
+        &["status"],
+        &[
+            ("PILOT_SERVER", &service.url),
+            ("PILOT_TOKEN", "not-the-token"),
+        ],
+    );
+    wrong.expect(4);
+
+    let missing = service.pilot(&["status", "0194a000-0001-7000-8000-0000000000ff"]);
+    missing.expect(5);
+}
+
+#[test]
+fn replay_reads_the_log_from_nats_and_prints_the_pilots_and_alerts() {
+    let service = Service::start();
+    service.pilot(&["import", NANGUO]).expect(0);
+    let nats = service.nats.url();
+    // No server involved: the NATS log alone (and no token needed).
+    let out = run(&["replay", "--nats", &nats, "--until", "2001-01-01"], &[])
+        .expect(0)
+        .to_string();
+    assert!(out.contains("replayed 98 events (0 refused)"), "{out}");
+    assert!(row(&out, HIHC).contains("insured_persons 880,000"), "{out}");
+    assert!(row(&out, BHI).contains("implementing"), "{out}");
+    assert!(!out.contains(LCHI), "{out}");
+
+    // The same views as the server's status as of that date.
+    let replayed = run(
+        &["replay", "--nats", &nats, "--until", "2001-01-01", "--json"],
+        &[],
+    )
+    .json();
+    let status = service
+        .pilot(&["status", "--as-of", "2001-01-01", "--json"])
+        .json();
+    assert_eq!(replayed["pilots"], status);
+
+    // LCHI's approval stalled in 2003: the replayed alert book fires and escalates.
+    let replayed = service
+        .pilot(&["replay", "--until", "2004-01-01", "--json"])
+        .json();
+    let lchi: Vec<&str> = replayed["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["approval_id"] == "lchi-2004-mayor")
+        .map(|n| n["transition"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(lchi, ["warned", "fired", "escalated", "resolved"]);
+
+    let export = run(&["export", "--nats", &nats], &[]).expect(0).to_string();
+    assert_eq!(export, std::fs::read_to_string(NANGUO).unwrap());
+    run(&["verify", "--nats", &nats], &[]).expect(0);
+}
+
+#[test]
+fn without_a_server_the_client_fails_plainly() {
+    let unreachable = run(&["status", "--server", "http://127.0.0.1:1"], &[]);
+    unreachable.expect(1);
+    assert!(
+        unreachable.stderr.starts_with("pilot: "),
+        "{unreachable:#?}"
+    );
+    assert!(
+        unreachable.stderr.contains("cannot be reached"),
+        "{unreachable:#?}"
+    );
+
+    let usage = run(&["status", "--as-of", "someday"], &[]);
+    usage.expect(2);
+
+    // verify of a file needs no server.
+    run(&["verify", NANGUO], &[]).expect(0);
+    let missing = run(&["verify", "/nonexistent/export.jsonl"], &[]);
+    missing.expect(1);
+    assert!(
+        missing.stderr.contains("/nonexistent/export.jsonl"),
+        "{missing:#?}"
+    );
+}
