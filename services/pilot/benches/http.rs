@@ -67,15 +67,7 @@ fn draft(mut body: Value, chain: (&str, &str)) -> Draft {
     object.insert("prev_hash".into(), json!("0".repeat(64)));
     object.insert("hash".into(), json!("0".repeat(64)));
     let envelope: Envelope = decode(&serde_json::to_vec(&body).unwrap()).unwrap();
-    Draft {
-        event_id: Some(envelope.event_id),
-        subject: envelope.subject,
-        occurred_at: envelope.occurred_at,
-        actor: envelope.actor,
-        correlation_id: None,
-        causation_id: None,
-        event: envelope.event,
-    }
+    Draft::from(envelope)
 }
 
 #[tokio::main]

@@ -22,7 +22,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use pilot_events::{Envelope, Subject};
+use pilot_events::Subject;
 use pilot_store::writer::{AppendError, Draft, StoredEvent, MAX_EVENTS_PER_APPEND};
 use pilot_store::LogError;
 use serde_json::{json, Map, Value};
@@ -281,7 +281,7 @@ fn draft(
         let field = error.field_path().map(str::to_string);
         (error.to_string(), field)
     })?;
-    Ok(into_draft(envelope))
+    Ok(Draft::from(envelope))
 }
 
 /// Puts a draft sent to `/pilots/{id}/events` into that pilot's chain.
@@ -308,28 +308,6 @@ fn in_pilot(object: &mut Map<String, Value>, pilot: Uuid) -> Result<(), (String,
 fn complete(object: &mut Map<String, Value>, key: &str, value: impl FnOnce() -> Value) {
     if !object.contains_key(key) {
         object.insert(key.to_string(), value());
-    }
-}
-
-fn into_draft(envelope: Envelope) -> Draft {
-    let Envelope {
-        event_id,
-        subject,
-        occurred_at,
-        actor,
-        correlation_id,
-        causation_id,
-        event,
-        ..
-    } = envelope;
-    Draft {
-        event_id: Some(event_id),
-        subject,
-        occurred_at,
-        actor,
-        correlation_id,
-        causation_id,
-        event,
     }
 }
 

@@ -6,56 +6,24 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use pilot_nats_harness::NatsServer;
 use pilot_projections::stall::StallRules;
 use pilot_service::state::Access;
-use pilot_service::{app, demo, AppState};
-use pilot_store::jetstream::JetStreamLog;
-use pilot_store::layout::Layout;
-use pilot_store::projection::Projection;
-use pilot_store::{projector, EventLog};
+use pilot_service::{app, AppState};
+use pilot_store::projector;
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::watch;
 use tower::ServiceExt;
 
-const NANGUO: &[u8] = include_bytes!("../../../deploy/demo/nanguo.jsonl");
 const HIHC: &str = "0194a000-0001-7000-8000-000000000003";
 const UNIFIED: &str = "0194a000-0001-7000-8000-000000000005";
 const CONSUMER: &str = "pilot-api-test";
 
-/// A server with the Nanguo history, a following projection, and its state (not yet ready).
-struct Served {
-    _server: NatsServer,
-    log: JetStreamLog,
-    projection: Arc<Projection>,
-    stop: watch::Sender<bool>,
-    projector: tokio::task::JoinHandle<()>,
-}
+mod common;
+
+use common::{nanguo, Nanguo as Served, NANGUO};
 
 async fn served() -> Served {
-    let server = NatsServer::start().unwrap();
-    let log = JetStreamLog::connect(&server.url(), &Layout::default())
-        .await
-        .unwrap();
-    let projection = Arc::new(projector::open(&log, CONSUMER, StallRules::default()).await);
-    let (stop, shutdown) = watch::channel(false);
-    let projector = {
-        let (log, projection) = (log.clone(), projection.clone());
-        tokio::spawn(async move { log.run_projector(CONSUMER, projection, shutdown).await })
-    };
-    let last = log.last_position().await.unwrap();
-    assert!(projection.wait_for(last, Duration::from_secs(20)).await);
-    let loaded = demo::load_history(&log, &projection, NANGUO).await.unwrap();
-    assert_eq!(loaded.appended, 98);
-    Served {
-        _server: server,
-        log,
-        projection,
-        stop,
-        projector,
-    }
+    nanguo(CONSUMER).await
 }
 
 impl Served {

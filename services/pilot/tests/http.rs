@@ -5,21 +5,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use pilot_nats_harness::NatsServer;
-use pilot_projections::stall::StallRules;
 use pilot_service::auth::{Role, Tokens};
 use pilot_service::state::Access;
-use pilot_service::{app, demo, AppState};
+use pilot_service::{app, AppState};
 use pilot_store::jetstream::JetStreamLog;
-use pilot_store::layout::Layout;
 use pilot_store::projection::Projection;
-use pilot_store::{projector, EventLog};
+use pilot_store::EventLog;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-const NANGUO: &[u8] = include_bytes!("../../../deploy/demo/nanguo.jsonl");
+mod common;
+
+use common::NANGUO;
+
 const UNIFIED: &str = "0194a000-0001-7000-8000-000000000005";
 const HIHC: &str = "0194a000-0001-7000-8000-000000000003";
 const STAKEHOLDER: &str = "0194a000-0002-7000-8000-000000000015";
@@ -41,17 +42,14 @@ struct Service {
 }
 
 async fn service() -> Service {
-    let server = NatsServer::start().unwrap();
-    let log = JetStreamLog::connect(&server.url(), &Layout::default())
-        .await
-        .unwrap();
-    let projection = Arc::new(projector::open(&log, CONSUMER, StallRules::default()).await);
-    let (stop, shutdown) = watch::channel(false);
-    {
-        let (log, projection, shutdown) = (log.clone(), projection.clone(), shutdown.clone());
-        tokio::spawn(async move { log.run_projector(CONSUMER, projection, shutdown).await });
-    }
-    demo::load_history(&log, &projection, NANGUO).await.unwrap();
+    let common::Nanguo {
+        server,
+        log,
+        projection,
+        stop,
+        projector: _,
+    } = common::nanguo(CONSUMER).await;
+    let shutdown = stop.subscribe();
 
     let mut tokens = Tokens::default();
     tokens.add_clear("root", Role::Admin, None, ADMIN);

@@ -13,10 +13,8 @@ use pilot_events::{Actor, Event, Level, StakeholderKind, Subject};
 use pilot_nats_harness::NatsServer;
 use pilot_projections::stall::StallRules;
 use pilot_service::state::Access;
-use pilot_service::{app, demo, AppState};
+use pilot_service::{app, AppState};
 use pilot_store::jetstream::JetStreamLog;
-use pilot_store::layout::Layout;
-use pilot_store::projection::Projection;
 use pilot_store::writer::Draft;
 use pilot_store::{projector, EventLog};
 use serde_json::Value;
@@ -26,7 +24,10 @@ use time::OffsetDateTime;
 use tower::ServiceExt;
 use uuid::Uuid;
 
-const NANGUO: &[u8] = include_bytes!("../../../deploy/demo/nanguo.jsonl");
+mod common;
+
+use common::NANGUO;
+
 const OPENAPI: &str = include_str!("../openapi.json");
 const API_SOURCE: &str = include_str!("../src/api.rs");
 const HICI: &str = "0194a000-0001-7000-8000-000000000001";
@@ -49,30 +50,18 @@ struct Served {
 }
 
 async fn served() -> Served {
-    let server = NatsServer::start().unwrap();
-    let log = JetStreamLog::connect(&server.url(), &Layout::default())
-        .await
-        .unwrap();
-    let projection: Arc<Projection> =
-        Arc::new(projector::open(&log, CONSUMER, StallRules::default()).await);
-    let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let projector = {
-        let (log, projection) = (log.clone(), projection.clone());
-        tokio::spawn(async move { log.run_projector(CONSUMER, projection, shutdown).await })
-    };
-    let loaded = demo::load_history(&log, &projection, NANGUO).await.unwrap();
-    assert_eq!(loaded.appended, 98);
-    let state = AppState::new(log.clone(), projection).with_access(Access {
+    let nanguo = common::nanguo(CONSUMER).await;
+    let state = AppState::new(nanguo.log.clone(), nanguo.projection.clone()).with_access(Access {
         anonymous_reads: true,
         ..Access::default()
     });
     state.set_ready();
     Served {
-        _server: server,
-        log,
+        _server: nanguo.server,
+        log: nanguo.log,
         state,
-        stop,
-        projector,
+        stop: nanguo.stop,
+        projector: nanguo.projector,
     }
 }
 

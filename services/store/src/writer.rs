@@ -42,6 +42,22 @@ pub struct Draft {
     pub event: Event,
 }
 
+impl From<Envelope> for Draft {
+    /// The writer's part of a decoded event: what the store sets (`recorded_at`, the hashes,
+    /// the schema) is left behind, to be set again when sealed.
+    fn from(envelope: Envelope) -> Self {
+        Draft {
+            event_id: Some(envelope.event_id),
+            subject: envelope.subject,
+            occurred_at: envelope.occurred_at,
+            actor: envelope.actor,
+            correlation_id: envelope.correlation_id,
+            causation_id: envelope.causation_id,
+            event: envelope.event,
+        }
+    }
+}
+
 /// A stored event with its place: chain version and stream position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {

@@ -1,0 +1,53 @@
+//! What the service's integration tests share: a real nats-server holding the Nanguo history,
+//! with a projection following it.
+
+// Each test file uses its own part of this module.
+#![allow(dead_code)]
+
+use pilot_nats_harness::NatsServer;
+use pilot_projections::stall::StallRules;
+use pilot_service::demo;
+use pilot_store::jetstream::JetStreamLog;
+use pilot_store::layout::Layout;
+use pilot_store::projection::Projection;
+use pilot_store::{projector, EventLog};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+pub const NANGUO: &[u8] = include_bytes!("../../../../deploy/demo/nanguo.jsonl");
+
+/// A nats-server with the Nanguo history loaded as `pilot serve --demo` loads it, and a
+/// projection following it with the durable consumer `consumer`.
+pub struct Nanguo {
+    pub server: NatsServer,
+    pub log: JetStreamLog,
+    pub projection: Arc<Projection>,
+    /// Send `true` to stop the projector (it saves a checkpoint).
+    pub stop: watch::Sender<bool>,
+    pub projector: tokio::task::JoinHandle<()>,
+}
+
+pub async fn nanguo(consumer: &'static str) -> Nanguo {
+    let server = NatsServer::start().unwrap();
+    let log = JetStreamLog::connect(&server.url(), &Layout::default())
+        .await
+        .unwrap();
+    let projection = Arc::new(projector::open(&log, consumer, StallRules::default()).await);
+    let (stop, shutdown) = watch::channel(false);
+    let projector = {
+        let (log, projection) = (log.clone(), projection.clone());
+        tokio::spawn(async move { log.run_projector(consumer, projection, shutdown).await })
+    };
+    let last = log.last_position().await.unwrap();
+    assert!(projection.wait_for(last, Duration::from_secs(20)).await);
+    let loaded = demo::load_history(&log, &projection, NANGUO).await.unwrap();
+    assert_eq!(loaded.appended, 98);
+    Nanguo {
+        server,
+        log,
+        projection,
+        stop,
+        projector,
+    }
+}
