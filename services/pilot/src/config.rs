@@ -77,6 +77,9 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields)]
 pub struct NatsConfig {
     pub url: Option<String>,
+    /// Copies of each stream: 1 on a single server, 3 on a three-node cluster. Streams are
+    /// created with it, or checked against it when they exist.
+    pub replicas: Option<usize>,
     pub user: Option<String>,
     pub password: Option<String>,
     pub token: Option<String>,
@@ -143,6 +146,8 @@ pub enum ConfigError {
     Tokens(#[from] TokensError),
     #[error("{0} must be at least 1 KiB")]
     TooSmall(&'static str),
+    #[error("[nats] replicas must be 1, 3 or 5 (a JetStream stream's replica count); got {0}")]
+    Replicas(usize),
 }
 
 impl Config {
@@ -165,6 +170,11 @@ impl Config {
         let mut nats = file.nats;
         if args.nats.is_some() {
             nats.url.clone_from(&args.nats);
+        }
+        if let Some(replicas) = nats.replicas {
+            if ![1, 3, 5].contains(&replicas) {
+                return Err(ConfigError::Replicas(replicas));
+            }
         }
         let max_body_bytes = file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
         let max_import_bytes = file.max_import_bytes.unwrap_or(DEFAULT_MAX_IMPORT_BYTES);

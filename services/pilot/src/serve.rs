@@ -124,7 +124,10 @@ async fn serve_on(
     signals: &mut Signals,
     mut local: Option<&mut LocalNats>,
 ) -> Result<(), ServeError> {
-    let layout = Layout::default();
+    let layout = Layout {
+        replicas: config.nats.replicas.unwrap_or(1),
+        ..Layout::default()
+    };
     let log = tokio::select! {
         log = connect(config, url, &layout, local.is_some()) => log?,
         stop = stopped(signals, local.as_deref_mut()) => return finish(stop, local.as_deref()),
@@ -334,14 +337,40 @@ async fn connect(
             .await
             .map_err(ServeError::NatsOptions)?
     };
-    let client =
-        options
-            .name("pilot")
-            .connect(url)
-            .await
-            .map_err(|error| ConnectError::Connect {
-                url: url.to_string(),
-                message: error.to_string(),
-            })?;
+    let client = options
+        .name("pilot")
+        .connect(server_addrs(url)?)
+        .await
+        .map_err(|error| ConnectError::Connect {
+            url: url.to_string(),
+            message: error.to_string(),
+        })?;
     Ok(JetStreamLog::with_client(client, layout).await?)
+}
+
+/// `nats://a:4222,nats://b:4222`: every server of a cluster, so pilot can start while one
+/// is down (async-nats reads a single string as one URL).
+fn server_addrs(urls: &str) -> Result<Vec<async_nats::ServerAddr>, ServeError> {
+    urls.split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(|url| {
+            url.parse().map_err(|error| {
+                ServeError::NatsOptions(format!("{url:?} is not a NATS URL: {error}"))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cluster_is_a_comma_separated_list() {
+        let addrs = server_addrs("nats://n1:4222, nats://n2:4222,nats://n3:4222").unwrap();
+        assert_eq!(addrs.len(), 3);
+        let error = server_addrs("nats://n1:4222,http://[bad").unwrap_err();
+        assert!(error.to_string().contains("http://[bad"), "{error}");
+    }
 }
