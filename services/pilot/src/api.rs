@@ -139,7 +139,10 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
             return ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
                 .into_response()
         }
-        Bearer::Missing if request.method() == Method::GET && state.access.anonymous_reads => {
+        Bearer::Missing
+            if matches!(*request.method(), Method::GET | Method::HEAD)
+                && state.access.anonymous_reads =>
+        {
             Caller {
                 name: "anonymous".to_string(),
                 role: Role::Analyst,

@@ -11,6 +11,7 @@
 //! `POST /api/v1/import` (admin) takes sealed events as JSON Lines (an export, a back-fill)
 //! and stores them byte for byte, skipping those already stored ([`crate::demo`]).
 
+use crate::api::{params, Params};
 use crate::auth::Caller;
 use crate::demo::{self, LoadError};
 use crate::error::ApiError;
@@ -18,7 +19,7 @@ use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -34,26 +35,16 @@ use uuid::Uuid;
 const SEALED_FIELDS: [&str; 3] = ["recorded_at", "prev_hash", "hash"];
 const ZERO_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AppendQuery {
-    expected_version: Option<u64>,
-    /// Read-your-writes on the write itself is meaningless; accepted so one client setting
-    /// can be sent everywhere.
-    #[allow(dead_code)]
-    min_position: Option<u64>,
-}
-
 #[tracing::instrument(name = "append_events", skip_all, fields(caller = %caller.name))]
 pub async fn append(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    query: Result<Query<AppendQuery>, axum::extract::rejection::QueryRejection>,
+    query: Params,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(query_error)?;
+    let expected_version = expected_version(query)?;
     let body = body.map_err(|rejection| body_error(rejection, state.access.max_body_bytes))?;
-    let result = store(&state, &caller, &body, query.expected_version, None).await;
+    let result = store(&state, &caller, &body, expected_version, None).await;
     count(&state, &result);
     answer(result)
 }
@@ -65,32 +56,32 @@ pub async fn append_to_pilot(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     id: Result<Path<String>, PathRejection>,
-    query: Result<Query<AppendQuery>, axum::extract::rejection::QueryRejection>,
+    query: Params,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let pilot_id = crate::api::pilot_id(id)?;
-    let Query(query) = query.map_err(query_error)?;
+    let expected_version = expected_version(query)?;
     let body = body.map_err(|rejection| body_error(rejection, state.access.max_body_bytes))?;
-    let result = store(
-        &state,
-        &caller,
-        &body,
-        query.expected_version,
-        Some(pilot_id),
-    )
-    .await;
+    let result = store(&state, &caller, &body, expected_version, Some(pilot_id)).await;
     count(&state, &result);
     answer(result)
 }
 
-fn query_error(rejection: axum::extract::rejection::QueryRejection) -> ApiError {
-    ApiError::invalid(
-        "expected_version",
-        format!(
-            "this endpoint takes expected_version (a whole number) and min_position: {}",
-            rejection.body_text()
-        ),
-    )
+/// The one query parameter of an append, through the same check as every endpoint's
+/// (unknown parameters are named; `min_position` is accepted everywhere).
+fn expected_version(query: Params) -> Result<Option<u64>, ApiError> {
+    params(query, &["expected_version"])?
+        .into_iter()
+        .next()
+        .map(|(name, value)| {
+            value.trim().parse().map_err(|_| {
+                ApiError::invalid(
+                    name,
+                    format!("expected_version must be a chain version (a whole number, as a read returned it); got {value:?}"),
+                )
+            })
+        })
+        .transpose()
 }
 
 fn count(state: &AppState, result: &Result<(StatusCode, Vec<StoredEvent>), ApiError>) {

@@ -452,6 +452,17 @@ async fn bad_input_gets_the_documented_4xx_and_stores_nothing() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 
+    let (status, body) = service
+        .post(
+            "/api/v1/events?expected_versoin=1",
+            Some(ADMIN),
+            &contact(json!(1)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(error_code(&body), "unknown_parameter");
+    assert_eq!(body["error"]["field"], "expected_versoin");
+
     assert_eq!(service.last_position().await, before, "nothing was stored");
     // The projections saw nothing either, and still answer.
     assert_eq!(service.projection.position(), before);
