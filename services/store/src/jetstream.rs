@@ -239,7 +239,7 @@ impl JetStreamLog {
     }
 
     /// Batched direct get: up to `batch` messages from `seq` on, of `subject` when given.
-    async fn direct_batch(
+    pub(crate) async fn direct_batch(
         &self,
         stream: &str,
         seq: u64,
@@ -313,9 +313,9 @@ impl JetStreamLog {
 }
 
 /// A message from a direct get, with its headers.
-struct Headed {
-    stored: Stored,
-    headers: Option<HeaderMap>,
+pub(crate) struct Headed {
+    pub(crate) stored: Stored,
+    pub(crate) headers: Option<HeaderMap>,
 }
 
 /// "atomic publish batch contains duplicate message id".
@@ -323,7 +323,7 @@ const BATCH_DUPLICATE_MESSAGE_ID: u64 = 10201;
 
 /// What a publish can end in, before it is turned into a [`LogError`].
 #[derive(Debug)]
-enum PublishFailure {
+pub(crate) enum PublishFailure {
     /// Codes 10071 and 10164: the chain's last position is not the expected one.
     WrongLastSequence,
     Refused(String),
@@ -360,7 +360,7 @@ impl From<async_nats::jetstream::context::PublishError> for PublishFailure {
     }
 }
 
-fn unavailable(error: impl std::fmt::Display) -> LogError {
+pub(crate) fn unavailable(error: impl std::fmt::Display) -> LogError {
     LogError::Unavailable(error.to_string())
 }
 

@@ -4,7 +4,8 @@
 //! |---|---|---|
 //! | `PILOT_EVENTS` | `pilot.events.p.<pilot_id>`, `pilot.events.s.<stakeholder_id>` | every event, one subject per chain |
 //! | `PILOT_QUARANTINE` | `pilot.quarantine.<position>` | messages the projector could not apply, with the reason |
-//! | `PILOT_ALERTS` | `pilot.alerts.>` | alert events (the alerter) |
+//! | `PILOT_ALERTS` | `pilot.alerts.<kind>.<alert_id>.<key>` | alert events, one subject per transition; republished once stored on `pilot.notify.<kind>.<alert_id>.<key>` |
+//! | `PILOT_DEAD_LETTERS` | `pilot.dead.>` | notifications a sink gave up on, with the reason |
 //!
 //! Events and quarantine are file-stored, deny deletes and purges, and deduplicate by
 //! `Nats-Msg-Id` within `duplicate_window`. Direct gets are allowed so one chain is read
@@ -12,7 +13,9 @@
 //! An existing stream whose configuration differs is reported, never changed: an operator
 //! decides, because a silent update could drop protections such as `deny_delete`.
 
-use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, StorageType};
+use async_nats::jetstream::stream::{
+    Config, DiscardPolicy, Republish, RetentionPolicy, StorageType,
+};
 use async_nats::jetstream::Context;
 use std::time::Duration;
 use thiserror::Error;
@@ -23,6 +26,12 @@ pub const QUARANTINE_STREAM: &str = "PILOT_QUARANTINE";
 pub const QUARANTINE_SUBJECTS: &str = "pilot.quarantine.>";
 pub const ALERTS_STREAM: &str = "PILOT_ALERTS";
 pub const ALERTS_SUBJECTS: &str = "pilot.alerts.>";
+/// Where a stored alert event is republished for other systems (core NATS, one subject per
+/// alert kind: `pilot.notify.fired.>`). The server republishes only what the stream stored,
+/// so a refused duplicate never reaches a subscriber.
+pub const NOTIFY_SUBJECTS: &str = "pilot.notify.>";
+pub const DEAD_LETTER_STREAM: &str = "PILOT_DEAD_LETTERS";
+pub const DEAD_LETTER_SUBJECTS: &str = "pilot.dead.>";
 
 /// The subject of one chain's events.
 pub fn chain_subject(chain: pilot_events::Subject) -> String {
@@ -70,7 +79,19 @@ impl Layout {
                 QUARANTINE_SUBJECTS,
                 "messages the projector could not apply, with the reason",
             ),
-            self.stream(ALERTS_STREAM, ALERTS_SUBJECTS, "pilot-tracker alert events"),
+            Config {
+                republish: Some(Republish {
+                    source: ALERTS_SUBJECTS.to_string(),
+                    destination: NOTIFY_SUBJECTS.to_string(),
+                    headers_only: false,
+                }),
+                ..self.stream(ALERTS_STREAM, ALERTS_SUBJECTS, "pilot-tracker alert events")
+            },
+            self.stream(
+                DEAD_LETTER_STREAM,
+                DEAD_LETTER_SUBJECTS,
+                "notifications a sink gave up on, with the reason",
+            ),
         ]
     }
 
@@ -109,7 +130,13 @@ impl Layout {
                 Ok(mut existing) => {
                     let info = existing.info().await.map_err(|e| unavailable(&e))?;
                     let differences = differences(&wanted, &info.config);
-                    if !differences.is_empty() {
+                    if differences.len() == 1 && differences[0].starts_with("republish ") {
+                        // Added in a later version; republishing takes no protection away.
+                        js.update_stream(&wanted)
+                            .await
+                            .map_err(|e| unavailable(&e))?;
+                        tracing::info!(message = "Added republishing to stream.", stream = %wanted.name);
+                    } else if !differences.is_empty() {
                         return Err(LayoutError::Mismatch {
                             stream,
                             differences,
@@ -229,6 +256,11 @@ fn differences(wanted: &Config, found: &Config) -> Vec<String> {
             .to_string()
     };
     check("sources", has_sources(wanted), has_sources(found));
+    check(
+        "republish",
+        format!("{:?}", wanted.republish),
+        format!("{:?}", found.republish),
+    );
     out
 }
 

@@ -3,7 +3,9 @@
 //! - [`log`]: the [`log::EventLog`] contract; [`memory`] and [`jetstream`] implement it.
 //! - [`layout`]: streams and subjects, created or verified at start-up.
 //! - [`version`]: refuses servers older than 2.12.1.
+//! - [`alerts`]: the alert stream: each transition recorded at most once, read back, tailed.
 
+pub mod alerts;
 pub mod follow;
 pub mod jetstream;
 pub mod layout;
