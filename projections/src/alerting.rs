@@ -45,7 +45,16 @@
 //! Events whose `occurred_at` lies before the book's clock (back-filled history fed live) are
 //! applied at their own instant; alerts they open catch up at the next `advance_to`.
 //!
-//! The book is serializable as a whole (a checkpoint); timers and counts are rebuilt on load.
+//! # Rules per pilot
+//!
+//! The book has default [`StallRules`] and, optionally, rules for single pilots
+//! ([`AlertBook::with_overrides`]): an alert always follows the rules of its own pilot, for its
+//! timers, its extensions, its notices and its views. The world refuses late extensions by its
+//! own rules only; where a pilot's rules stall it earlier, the book reports the refusal
+//! ([`Observed::refusals`]).
+//!
+//! The book is serializable as a whole (a checkpoint, overrides included); timers and counts are
+//! rebuilt on load.
 
 use crate::alert::{Alert, AlertError, AlertState, Transition};
 use crate::stall::StallRules;
@@ -56,10 +65,12 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 mod feed;
+pub mod record;
 mod replay;
 mod view;
 
-pub use replay::{replay, Replay};
+pub use record::{AlertEvent, AlertHistory, RecordedAlert};
+pub use replay::{replay, replay_book, Replay};
 pub use view::{AlertNotice, AlertView, DayUnit, StateCounts, StateKind, Threshold};
 
 /// Why the book refused a user action.
@@ -163,6 +174,10 @@ struct PilotContext {
 #[serde(from = "BookState")]
 pub struct AlertBook {
     rules: StallRules,
+    /// Rules for single pilots, in place of `rules`. Left out of a checkpoint when empty, so
+    /// checkpoints of books without overrides keep their shape.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    overrides: BTreeMap<Uuid, StallRules>,
     /// The latest instant the book was advanced to (events and `advance_to`).
     #[serde(with = "time::serde::rfc3339::option")]
     clock: Option<OffsetDateTime>,
@@ -183,6 +198,8 @@ pub struct AlertBook {
 #[derive(Deserialize)]
 struct BookState {
     rules: StallRules,
+    #[serde(default)]
+    overrides: BTreeMap<Uuid, StallRules>,
     #[serde(with = "time::serde::rfc3339::option")]
     clock: Option<OffsetDateTime>,
     alerts: BTreeMap<Uuid, Entry>,
@@ -193,6 +210,7 @@ impl From<BookState> for AlertBook {
     fn from(state: BookState) -> Self {
         let mut book = AlertBook {
             rules: state.rules,
+            overrides: state.overrides,
             clock: state.clock,
             alerts: state.alerts,
             pilots: state.pilots,
@@ -207,8 +225,15 @@ impl AlertBook {
     /// An empty book. Use the world's rules: the world refuses late extensions by its rules,
     /// the book by its own.
     pub fn new(rules: StallRules) -> Self {
+        AlertBook::with_overrides(rules, BTreeMap::new())
+    }
+
+    /// An empty book whose pilots in `overrides` follow their own rules instead of `rules`
+    /// (a pilot with a tighter deadline, or one counted in another jurisdiction's working days).
+    pub fn with_overrides(rules: StallRules, overrides: BTreeMap<Uuid, StallRules>) -> Self {
         AlertBook {
             rules,
+            overrides,
             clock: None,
             alerts: BTreeMap::new(),
             pilots: BTreeMap::new(),
@@ -219,13 +244,31 @@ impl AlertBook {
         }
     }
 
+    /// The default rules: those of every pilot without an override.
     pub fn rules(&self) -> &StallRules {
         &self.rules
     }
 
-    /// New rules (a configuration change): open alerts follow them from now on.
+    /// The rules for single pilots.
+    pub fn overrides(&self) -> &BTreeMap<Uuid, StallRules> {
+        &self.overrides
+    }
+
+    /// The rules `pilot_id`'s alerts follow: its override, or the default.
+    pub fn pilot_rules(&self, pilot_id: &Uuid) -> &StallRules {
+        rules_for(&self.rules, &self.overrides, pilot_id)
+    }
+
+    /// New default rules (a configuration change): open alerts follow them from now on.
     pub fn set_rules(&mut self, rules: StallRules) {
         self.rules = rules;
+        self.rebuild_index();
+    }
+
+    /// New per-pilot rules (a configuration change), replacing all earlier ones: open alerts
+    /// follow them from now on; a pilot left out goes back to the default.
+    pub fn set_overrides(&mut self, overrides: BTreeMap<Uuid, StallRules>) {
+        self.overrides = overrides;
         self.rebuild_index();
     }
 
@@ -322,7 +365,10 @@ impl AlertBook {
             .get(&alert_id)
             .ok_or(BookError::UnknownAlert { alert_id })?;
         // A dry run on a copy, so that a refusal leaves even the clock alone.
-        act(&mut entry.alert.clone(), &self.rules)?;
+        act(
+            &mut entry.alert.clone(),
+            self.pilot_rules(&entry.alert.pilot_id()),
+        )?;
         let mut out = self.advance_to(at);
         let transitions = self
             .change(alert_id, |alert, rules| act(alert, rules))
@@ -385,12 +431,14 @@ impl AlertBook {
     /// `None` for an unknown id.
     fn change<T>(&mut self, id: Uuid, f: impl FnOnce(&mut Alert, &StallRules) -> T) -> Option<T> {
         let entry = self.alerts.get_mut(&id)?;
+        // Field by field, not `self.pilot_rules`: `entry` borrows `self.alerts` mutably.
+        let rules = rules_for(&self.rules, &self.overrides, &entry.alert.pilot_id());
         let before = StateKind::of(entry.alert.state());
-        let out = f(&mut entry.alert, &self.rules);
+        let out = f(&mut entry.alert, rules);
         let after = StateKind::of(entry.alert.state());
         self.counts.remove(before);
         self.counts.add(after);
-        let next = entry.alert.next_due(&self.rules);
+        let next = entry.alert.next_due(rules);
         if entry.due != next {
             if let Some(old) = entry.due {
                 self.timers.remove(&(old, id));
@@ -417,12 +465,13 @@ impl AlertBook {
             return;
         };
         let pilot = self.pilots.get(&entry.alert.pilot_id());
+        let rules = self.pilot_rules(&entry.alert.pilot_id());
         out.extend(transitions.into_iter().map(|transition| {
             AlertNotice::new(
                 &entry.alert,
                 entry.approver_name.as_deref(),
                 pilot.map(|p| (p.title.as_str(), p.last_activity)),
-                &self.rules,
+                rules,
                 transition,
             )
         }));
@@ -440,7 +489,10 @@ impl AlertBook {
             acknowledged: entry.alert.acknowledged().cloned(),
             silences: entry.alert.silences().to_vec(),
             actions: entry.actions.clone(),
-            threshold: Threshold::of(entry.alert.approval(), &self.rules),
+            threshold: Threshold::of(
+                entry.alert.approval(),
+                self.pilot_rules(&entry.alert.pilot_id()),
+            ),
             next_due: entry.due,
             last_activity: pilot.map_or(entry.alert.approval().requested_at, |p| p.last_activity),
         }
@@ -453,7 +505,8 @@ impl AlertBook {
         self.counts = StateCounts::default();
         for (id, entry) in &mut self.alerts {
             self.counts.add(StateKind::of(entry.alert.state()));
-            entry.due = entry.alert.next_due(&self.rules);
+            let rules = rules_for(&self.rules, &self.overrides, &entry.alert.pilot_id());
+            entry.due = entry.alert.next_due(rules);
             if let Some(due) = entry.due {
                 self.timers.insert((due, *id));
             }
@@ -463,4 +516,14 @@ impl AlertBook {
             }
         }
     }
+}
+
+/// The rules of `pilot_id`: its override, or `default`. A free function so that callers can
+/// borrow the book's rules while they hold one of its alerts mutably.
+fn rules_for<'r>(
+    default: &'r StallRules,
+    overrides: &'r BTreeMap<Uuid, StallRules>,
+    pilot_id: &Uuid,
+) -> &'r StallRules {
+    overrides.get(pilot_id).unwrap_or(default)
 }

@@ -28,8 +28,8 @@ pub mod view;
 pub mod world;
 
 pub use alerting::{
-    replay, AlertBook, AlertNotice, AlertRefusal, AlertView, BookError, Observed, Replay,
-    StateCounts, StateKind,
+    replay, AlertBook, AlertEvent, AlertHistory, AlertNotice, AlertRefusal, AlertView, BookError,
+    Observed, Replay, StateCounts, StateKind,
 };
 pub use decide::Refusal;
 pub use view::{AsOf, ChainNotLoaded, PilotView};

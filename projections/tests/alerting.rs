@@ -7,13 +7,14 @@ mod scenario;
 use pilot_events::data::{PilotMerged, PilotTerminated};
 use pilot_events::{decode, Actor, Envelope, Event, Hash, Level, Subject, CURRENT_SCHEMA};
 use pilot_projections::alert::{AlertError, AlertState, ResolutionReason, TransitionKind};
-use pilot_projections::alerting::{DayUnit, Threshold};
+use pilot_projections::alerting::{replay_book, DayUnit, Threshold};
 use pilot_projections::stall::{DayCount, StallRules, Thresholds};
 use pilot_projections::{
     replay, AlertBook, AlertNotice, BookError, Observed, ProjectionError, Refusal, StateCounts,
     StateKind, World,
 };
 use scenario::{designed, extended, granted, proposed, requested, retracted};
+use std::collections::BTreeMap;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -1047,5 +1048,159 @@ fn replaying_nanguo_until_a_date_shows_the_alerts_open_then() {
         replay.book.counts().resolved,
         3,
         "HICI, BHI and HIHC were decided by then"
+    );
+}
+
+/// Municipal approvals stall after `days` calendar days (warning at 80%).
+fn municipal_after(days: u32) -> StallRules {
+    let thresholds = Thresholds {
+        municipal: days,
+        ..Thresholds::default()
+    };
+    StallRules::new(thresholds, 0.8, DayCount::Calendar).unwrap()
+}
+
+/// A log whose book follows `rules` for `pilot` alone; the world and every other pilot, the
+/// defaults.
+fn with_override(log: &mut Log, pilot: Subject, rules: StallRules) {
+    let overrides = BTreeMap::from([(pilot.id(), rules)]);
+    log.book = AlertBook::with_overrides(StallRules::default(), overrides);
+}
+
+#[test]
+fn a_pilot_with_an_override_fires_at_its_own_threshold_while_others_use_the_default() {
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let (p, q) = (log.pilot("P"), log.pilot("Q"));
+    with_override(&mut log, p, municipal_after(10));
+    assert_eq!(log.book.pilot_rules(&p.id()), &municipal_after(10));
+    assert_eq!(log.book.pilot_rules(&q.id()), &StallRules::default());
+    let a = log.request(p, "a", mayor, T);
+    let c = log.request(q, "c", mayor, T);
+    assert_eq!(log.book.next_due(), Some(T + days(8)), "80% of P's 10 days");
+
+    let out = log.book.advance_to(T + days(30));
+    assert_eq!(
+        brief(&out),
+        [
+            b(T + days(8), a, "warned", true),
+            b(T + days(10), a, "fired", true),
+            b(T + days(20), a, "escalated 2", true),
+            b(T + days(24), c, "warned", true),
+            b(T + days(30), a, "escalated 3", true),
+            b(T + days(30), c, "fired", true),
+        ]
+    );
+    assert_eq!(out[1].threshold.days, 10, "P's notice names P's threshold");
+    assert_eq!(out[5].threshold.days, 30);
+    assert_eq!(log.book.get(&a).unwrap().threshold.days, 10);
+    assert_eq!(log.book.get(&a).unwrap().next_due, Some(T + days(40)));
+    assert_eq!(log.book.get(&c).unwrap().threshold.days, 30);
+}
+
+#[test]
+fn changing_the_overrides_moves_the_timers_of_open_alerts() {
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let p = log.pilot("P");
+    let a = log.request(p, "a", mayor, T);
+    assert_eq!(log.book.next_due(), Some(T + days(24)));
+    log.book
+        .set_overrides(BTreeMap::from([(p.id(), municipal_after(10))]));
+    assert_eq!(log.book.next_due(), Some(T + days(8)));
+    assert_eq!(log.book.get(&a).unwrap().threshold.days, 10);
+    log.book.set_overrides(BTreeMap::new());
+    assert_eq!(
+        log.book.next_due(),
+        Some(T + days(24)),
+        "back to the default"
+    );
+}
+
+#[test]
+fn an_extension_the_pilots_own_rules_find_late_is_refused_by_the_book() {
+    // The world stalls at the default 30 days; P's override at 10: the world accepts an
+    // extension on day 12, the book refuses it for P and says when P had stalled.
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let p = log.pilot("P");
+    with_override(&mut log, p, municipal_after(10));
+    let a = log.request(p, "a", mayor, T);
+    let (extension, result) = log.feed(p, extended("a", 5), T + days(12));
+    let refusals = result.unwrap().refusals;
+    assert_eq!(refusals.len(), 1);
+    assert_eq!((refusals[0].alert_id, refusals[0].event_id), (a, extension));
+    let expected = AlertError::AlreadyStalled {
+        approval_id: "a".into(),
+        due_at: T + days(10),
+        at: T + days(12),
+    };
+    assert_eq!(refusals[0].error, expected);
+}
+
+#[test]
+fn a_checkpoint_keeps_the_overrides_and_omits_them_when_there_are_none() {
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let (p, q) = (log.pilot("P"), log.pilot("Q"));
+    let plain = serde_json::to_value(&log.book).unwrap();
+    assert!(plain.get("overrides").is_none(), "{plain}");
+    with_override(&mut log, p, municipal_after(10));
+    log.request(p, "a", mayor, T);
+    log.request(q, "c", mayor, T);
+
+    let json = serde_json::to_string(&log.book).unwrap();
+    let mut restored: AlertBook = serde_json::from_str(&json).unwrap();
+    assert_eq!(restored.overrides(), log.book.overrides());
+    assert_eq!(restored.next_due(), Some(T + days(8)));
+    assert_eq!(
+        restored.advance_to(T + days(40)),
+        log.book.advance_to(T + days(40))
+    );
+}
+
+#[test]
+fn replaying_nanguo_with_an_override_for_lchi_changes_only_lchis_alert() {
+    // With 70 days for LCHI, its approval (granted after 63 days) warns on day 56 and never
+    // fires; the GOHS expansion keeps the default 30 days and warns as before.
+    let until = datetime!(2012-01-01 00:00 +08:00);
+    let default = replay(&StallRules::default(), nanguo_events(), until);
+    let lchi = default
+        .notices
+        .iter()
+        .find(|n| n.approval_id == "lchi-2004-mayor")
+        .unwrap()
+        .pilot_id;
+    let book = AlertBook::with_overrides(
+        StallRules::default(),
+        BTreeMap::from([(lchi, municipal_after(70))]),
+    );
+    let replay = replay_book(book, nanguo_events(), until);
+    assert_eq!((replay.refused.len(), replay.refusals.len()), (0, 0));
+    let s = |at, approval: &str, what: &str| (at, approval.to_string(), what.to_string());
+    assert_eq!(
+        sent(&replay.notices),
+        [
+            s(
+                datetime!(2003-12-08 10:00 +08:00),
+                "lchi-2004-mayor",
+                "warned"
+            ),
+            s(
+                datetime!(2003-12-15 10:00 +08:00),
+                "lchi-2004-mayor",
+                "resolved Granted after 63 days"
+            ),
+            s(
+                datetime!(2008-11-06 10:00 +08:00),
+                "gohs-2008-mayor",
+                "warned"
+            ),
+            s(
+                datetime!(2008-11-10 10:00 +08:00),
+                "gohs-2008-mayor",
+                "resolved Granted after 28 days"
+            ),
+        ]
     );
 }

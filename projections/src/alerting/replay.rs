@@ -28,8 +28,18 @@ pub fn replay(
     events: impl IntoIterator<Item = Envelope>,
     until: OffsetDateTime,
 ) -> Replay {
-    let mut world = World::new(rules.clone());
-    let mut book = AlertBook::new(rules.clone());
+    replay_book(AlertBook::new(rules.clone()), events, until)
+}
+
+/// [`replay`] into a given (usually empty) book, so that its per-pilot rules
+/// ([`AlertBook::with_overrides`]) apply. The world judges events by the book's default rules,
+/// as the live service's world does.
+pub fn replay_book(
+    mut book: AlertBook,
+    events: impl IntoIterator<Item = Envelope>,
+    until: OffsetDateTime,
+) -> Replay {
+    let mut world = World::new(book.rules().clone());
     let (mut notices, mut refusals, mut refused) = (Vec::new(), Vec::new(), Vec::new());
     let mut position = 0;
     for envelope in events.into_iter().filter(|e| e.occurred_at <= until) {
