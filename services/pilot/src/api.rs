@@ -14,11 +14,13 @@
 //! | `GET /api/v1/highlights?stakeholder=&pilot=&level=&from=&until=` | the political-highlight ledger's lines in `occurred_at` order |
 //! | `GET /api/v1/events?after=&limit=&pilot=` | the log as stored, as JSON Lines pages ([`crate::stream`]) |
 //! | `GET /api/v1/events/stream` | Server-Sent Events of what the projections apply |
+//! | `GET /api/v1/alerts`, `GET /api/v1/alerts/{id}`, `POST /api/v1/alerts/{id}/ack`, `POST /api/v1/alerts/{id}/silence` | recorded alerts; acknowledging and silencing ([`crate::alerts_api`]) |
 //!
 //! The `/api/v1` routes answer 503 `not_ready` until the projections have caught up. Every
 //! error has the shape of [`ApiError`]. Handlers copy what they need out of the projection
 //! under its read lock and release it before any `.await`.
 
+use crate::alerts_api;
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::query::select;
@@ -57,7 +59,9 @@ pub fn app(state: AppState) -> Router {
         .route("/stakeholders", get(reads::stakeholders))
         .route("/stakeholders/{id}", get(reads::stakeholder))
         .route("/events", get(stream::export))
-        .route("/events/stream", get(stream::live));
+        .route("/events/stream", get(stream::live))
+        .route("/alerts", get(alerts_api::list))
+        .route("/alerts/{id}", get(alerts_api::get));
     let writes = Router::new()
         .route(
             "/events",
@@ -67,6 +71,8 @@ pub fn app(state: AppState) -> Router {
             "/pilots/{id}/events",
             post(writes::append_to_pilot).layer(DefaultBodyLimit::max(access.max_body_bytes)),
         )
+        .route("/alerts/{id}/ack", post(alerts_api::acknowledge))
+        .route("/alerts/{id}/silence", post(alerts_api::silence))
         .route(
             "/import",
             post(writes::import).layer(DefaultBodyLimit::max(access.max_import_bytes)),

@@ -33,6 +33,8 @@ pub enum Part {
     /// The projector alone: follows the log, quarantines what it cannot apply and keeps the
     /// checkpoint fresh; it serves only /healthz, /readyz and /metrics.
     Projector,
+    /// The alerter: records stalled-approval alerts on the alert stream and delivers them.
+    Alerter,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -67,7 +69,7 @@ pub struct ServeArgs {
     #[arg(long, env = "PILOT_CONSUMER", value_name = "NAME")]
     pub consumer: Option<String>,
 
-    /// Run only this part (repeat for several): `api` or `projector`.
+    /// Run only this part (repeat for several): `api`, `projector` or `alerter`.
     #[arg(long, env = "PILOT_ONLY", value_name = "PART", value_delimiter = ',')]
     pub only: Vec<Part>,
 }
@@ -113,6 +115,8 @@ struct FileConfig {
     nats: NatsConfig,
     #[serde(default)]
     tokens: Vec<TokenEntry>,
+    #[serde(default)]
+    alerts: crate::alerter::rules::AlertsFile,
 }
 
 /// The resolved configuration `pilot serve` runs with.
@@ -130,6 +134,8 @@ pub struct Config {
     pub max_import_bytes: usize,
     pub nats: NatsConfig,
     pub tokens: Tokens,
+    /// The `[alerts]` rules and sinks.
+    pub alerts: crate::alerter::rules::AlertsConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +154,19 @@ pub enum ConfigError {
     TooSmall(&'static str),
     #[error("[nats] replicas must be 1, 3 or 5 (a JetStream stream's replica count); got {0}")]
     Replicas(usize),
+    /// The `[alerts]` rules or a calendar file they name (docs/alerting-rules.md).
+    #[error("the configuration file {path}: {source}")]
+    Alerts {
+        path: PathBuf,
+        #[source]
+        source: crate::alerter::rules::AlertRulesError,
+    },
+    #[error("the configuration file {path}: [alerts.webhook]: {source}")]
+    Webhook {
+        path: PathBuf,
+        #[source]
+        source: crate::alerter::webhook::WebhookConfigError,
+    },
 }
 
 impl Config {
@@ -184,6 +203,18 @@ impl Config {
         if max_import_bytes < 1024 {
             return Err(ConfigError::TooSmall("max_import_bytes"));
         }
+        let alerts =
+            crate::alerter::rules::AlertsConfig::from_file(file.alerts, args.config.as_deref())
+                .map_err(|source| ConfigError::Alerts {
+                    path: args.config.clone().unwrap_or_default(),
+                    source,
+                })?;
+        if let Some(webhook) = &alerts.webhook {
+            webhook.validate().map_err(|source| ConfigError::Webhook {
+                path: args.config.clone().unwrap_or_default(),
+                source,
+            })?;
+        }
         let default_listen = DEFAULT_LISTEN
             .parse()
             .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
@@ -207,6 +238,7 @@ impl Config {
             max_import_bytes,
             nats,
             tokens,
+            alerts,
         })
     }
 
@@ -353,6 +385,46 @@ mod tests {
         let closed =
             Config::load(&args(&["--demo", "--config", path.to_str().unwrap()]), None).unwrap();
         assert!(!closed.anonymous_reads);
+    }
+
+    #[test]
+    fn alert_rule_errors_name_the_configuration_file_and_calendars_resolve_next_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "[alerts]\nthresholds = { municipal = 0 }\n");
+        let error = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains(path.to_str().unwrap()), "{text}");
+        assert!(
+            text.contains("[alerts]: stall threshold for municipal"),
+            "{text}"
+        );
+
+        std::fs::create_dir(dir.path().join("calendars")).unwrap();
+        std::fs::write(
+            dir.path().join("calendars/n.toml"),
+            "name = \"n\"\nutc_offset = \"+08:00\"\n",
+        )
+        .unwrap();
+        let path = write(
+            dir.path(),
+            "[alerts]\nday_count = \"working\"\ncalendar = \"n\"\ncalendar_files = [\"calendars/n.toml\"]\n",
+        );
+        let data_dir = dir.path().join("data");
+        let config = Config::load(
+            &args(&[
+                "--config",
+                path.to_str().unwrap(),
+                "--data-dir",
+                data_dir.to_str().unwrap(),
+            ]),
+            None,
+        )
+        .unwrap();
+        let rules = config.alerts.rules.default_rules();
+        assert!(matches!(
+            rules.day_count(),
+            pilot_projections::stall::DayCount::Working(c) if c.name() == "n"
+        ));
     }
 
     #[test]

@@ -149,6 +149,12 @@ impl ApiError {
         )
     }
 
+    /// 409 with a code saying what conflicts (`alert_resolved`, ...): the request is fine but
+    /// the thing it acts on is not in a state to take it.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
     /// 404 `not_found`.
     pub fn not_found(message: impl Into<String>) -> Self {
         ApiError {

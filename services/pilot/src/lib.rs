@@ -14,6 +14,8 @@
 //! - [`signals`]: SIGINT and SIGTERM.
 
 pub mod admin;
+pub mod alerter;
+pub mod alerts_api;
 pub mod api;
 pub mod auth;
 pub mod chains;

@@ -12,6 +12,13 @@
 //! | `pilot_projection_applied_total`, `..._duplicates_total`, `..._quarantined_total` | counter | messages the projector applied, found already applied, or quarantined |
 //! | `pilot_alerts{state}` | gauge | alerts by state (`pending`, `warning`, `firing`, `resolved`) |
 //! | `pilot_http_request_duration_seconds{method,route,status}` | histogram | time to the response head, by matched route |
+//! | `pilot_alerts_recorded_total{kind}` | counter | alert events the alerter recorded, by kind (`warning`, `fired`, ...) |
+//! | `pilot_alerts_already_recorded_total` | counter | transitions the alerter found recorded already (by another alerter or an earlier run) |
+//! | `pilot_webhook_delivered_total` | counter | notifications a webhook answered with 2xx |
+//! | `pilot_webhook_failed_attempts_total` | counter | webhook requests that failed (non-2xx status, refused, timed out) |
+//! | `pilot_webhook_dead_lettered_total{reason}` | counter | notifications put on `PILOT_DEAD_LETTERS` (`failed`: out of attempts; `undecodable`: not an alert event) |
+//! | `pilot_webhook_skipped_total` | counter | alert events not sent because `notify` is false |
+//! | `pilot_webhook_queue_depth` | gauge | notifications taken from the stream and not yet settled (queued or being sent) |
 //!
 //! Projection figures are read from the live projection when scraped rather than copied on
 //! every event, so the fold path pays nothing for them.
@@ -39,6 +46,21 @@ use std::time::{Duration, Instant};
 /// dashboard does not mistake "none" for "unknown".
 pub const ALERT_STATES: &[&str] = &["pending", "warning", "firing", "resolved"];
 
+/// The kinds of alert event (the subject token after `pilot.alerts`), each shown as 0 from the
+/// start.
+pub const ALERT_KINDS: &[&str] = &[
+    "warning",
+    "fired",
+    "escalated",
+    "extended",
+    "acknowledged",
+    "silenced",
+    "resolved",
+];
+
+/// Why the webhook sink dead-lettered a message (`crate::alerter::webhook`'s `DEAD_*`).
+pub const WEBHOOK_DEAD_REASONS: &[&str] = &["failed", "undecodable"];
+
 /// A scrape must not hang on a slow store: without the log's position it still answers.
 const LOG_POSITION_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -50,6 +72,11 @@ struct ReasonLabel {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabel {
     state: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: String,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -71,6 +98,9 @@ pub struct Metrics {
     conflicts: Counter,
     rejections: Family<ReasonLabel, Counter>,
     alerts: Family<StateLabel, Gauge>,
+    alerts_recorded: Family<KindLabel, Counter>,
+    alerts_already_recorded: Counter,
+    webhook: WebhookMetrics,
     http: HttpFamily,
     /// The log's last position at the latest scrape; -1 when it could not be read.
     log_last: Arc<AtomicI64>,
@@ -106,6 +136,24 @@ impl Metrics {
                 .set(0);
         }
         registry.register("pilot_alerts", "Alerts by state", alerts.clone());
+        let alerts_recorded = Family::<KindLabel, Counter>::default();
+        for kind in ALERT_KINDS {
+            let _ = alerts_recorded.get_or_create(&KindLabel {
+                kind: (*kind).to_string(),
+            });
+        }
+        registry.register(
+            "pilot_alerts_recorded",
+            "Alert events the alerter recorded on the alert stream, by kind",
+            alerts_recorded.clone(),
+        );
+        let alerts_already_recorded = Counter::default();
+        registry.register(
+            "pilot_alerts_already_recorded",
+            "Alert transitions the alerter found recorded already (by another alerter or an earlier run)",
+            alerts_already_recorded.clone(),
+        );
+        let webhook = WebhookMetrics::register(&mut registry);
         let http: HttpFamily = Family::new_with_constructor(latency_histogram);
         registry.register(
             "pilot_http_request_duration_seconds",
@@ -123,6 +171,9 @@ impl Metrics {
             conflicts,
             rejections,
             alerts,
+            alerts_recorded,
+            alerts_already_recorded,
+            webhook,
             http,
             log_last,
         }
@@ -157,6 +208,60 @@ impl Metrics {
             .set(n);
     }
 
+    /// The alerter recorded an alert event of `kind` (`AlertEvent::kind`, a closed list).
+    pub fn alert_recorded(&self, kind: &str) {
+        self.alerts_recorded
+            .get_or_create(&KindLabel {
+                kind: kind.to_string(),
+            })
+            .inc();
+    }
+
+    /// The alerter computed a transition that was recorded already.
+    pub fn alert_already_recorded(&self) {
+        self.alerts_already_recorded.inc();
+    }
+
+    /// The webhook answered a notification with 2xx.
+    pub fn webhook_delivered(&self) {
+        self.webhook.delivered.inc();
+    }
+
+    /// One webhook request failed (a non-2xx status, a refused connection, a timeout).
+    pub fn webhook_failed_attempt(&self) {
+        self.webhook.failed_attempts.inc();
+    }
+
+    /// A notification went to the dead letters; `reason` is `failed` or `undecodable`.
+    pub fn webhook_dead_lettered(&self, reason: &str) {
+        self.webhook
+            .dead_lettered
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    /// An alert event was not sent because its `notify` is false.
+    pub fn webhook_skipped(&self) {
+        self.webhook.skipped.inc();
+    }
+
+    /// The webhook sink took a message from the stream.
+    pub fn webhook_queued(&self) {
+        self.webhook.queue_depth.inc();
+    }
+
+    /// The webhook sink settled (or handed back) a message it had taken.
+    pub fn webhook_dequeued(&self) {
+        self.webhook.queue_depth.dec();
+    }
+
+    /// The webhook sink stopped: it holds nothing.
+    pub fn webhook_queue_reset(&self) {
+        self.webhook.queue_depth.set(0);
+    }
+
     fn observe_request(&self, labels: HttpLabels, elapsed: Duration) {
         self.http
             .get_or_create(&labels)
@@ -171,6 +276,59 @@ impl Metrics {
         let mut text = String::new();
         prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry)?;
         Ok(text)
+    }
+}
+
+/// The webhook sink's figures (`crate::alerter::webhook`).
+#[derive(Debug)]
+struct WebhookMetrics {
+    delivered: Counter,
+    failed_attempts: Counter,
+    dead_lettered: Family<ReasonLabel, Counter>,
+    skipped: Counter,
+    queue_depth: Gauge,
+}
+
+impl WebhookMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let metrics = WebhookMetrics {
+            delivered: Counter::default(),
+            failed_attempts: Counter::default(),
+            dead_lettered: Family::default(),
+            skipped: Counter::default(),
+            queue_depth: Gauge::default(),
+        };
+        for reason in WEBHOOK_DEAD_REASONS {
+            let _ = metrics.dead_lettered.get_or_create(&ReasonLabel {
+                reason: (*reason).to_string(),
+            });
+        }
+        registry.register(
+            "pilot_webhook_delivered",
+            "Notifications the webhook answered with 2xx",
+            metrics.delivered.clone(),
+        );
+        registry.register(
+            "pilot_webhook_failed_attempts",
+            "Webhook requests that failed: a non-2xx status, a refused connection, a timeout",
+            metrics.failed_attempts.clone(),
+        );
+        registry.register(
+            "pilot_webhook_dead_lettered",
+            "Notifications put on the dead-letter stream, by reason (failed: out of attempts; undecodable: not an alert event)",
+            metrics.dead_lettered.clone(),
+        );
+        registry.register(
+            "pilot_webhook_skipped",
+            "Alert events not sent because notify is false (acknowledgements, silences)",
+            metrics.skipped.clone(),
+        );
+        registry.register(
+            "pilot_webhook_queue_depth",
+            "Notifications taken from the alert stream and not yet settled (queued or being sent)",
+            metrics.queue_depth.clone(),
+        );
+        metrics
     }
 }
 
@@ -244,6 +402,13 @@ impl Collector for ProjectionCollector {
 
 /// `GET /metrics`.
 pub async fn scrape(State(state): State<AppState>) -> Response {
+    let counts = state.alerts.read().counts();
+    for kind in pilot_projections::StateKind::ALL {
+        state.metrics.set_alerts(
+            kind.as_str(),
+            i64::try_from(counts.get(kind)).unwrap_or(i64::MAX),
+        );
+    }
     let log_last = tokio::time::timeout(LOG_POSITION_TIMEOUT, state.log.last_position())
         .await
         .ok()
@@ -313,6 +478,17 @@ mod tests {
         metrics.rejected("invalid_event");
         metrics.rejected("invalid_event");
         metrics.set_alerts("firing", 2);
+        metrics.alert_recorded("fired");
+        metrics.alert_recorded("fired");
+        metrics.alert_already_recorded();
+        metrics.webhook_delivered();
+        metrics.webhook_failed_attempt();
+        metrics.webhook_failed_attempt();
+        metrics.webhook_dead_lettered("failed");
+        metrics.webhook_skipped();
+        metrics.webhook_queued();
+        metrics.webhook_queued();
+        metrics.webhook_dequeued();
         metrics.observe_request(
             HttpLabels {
                 method: "GET",
@@ -332,6 +508,15 @@ mod tests {
             "pilot_log_last_position 10",
             "pilot_projection_lag 10",
             "pilot_projection_quarantined_total 0",
+            "pilot_alerts_recorded_total{kind=\"fired\"} 2",
+            "pilot_alerts_recorded_total{kind=\"resolved\"} 0",
+            "pilot_alerts_already_recorded_total 1",
+            "pilot_webhook_delivered_total 1",
+            "pilot_webhook_failed_attempts_total 2",
+            "pilot_webhook_dead_lettered_total{reason=\"failed\"} 1",
+            "pilot_webhook_dead_lettered_total{reason=\"undecodable\"} 0",
+            "pilot_webhook_skipped_total 1",
+            "pilot_webhook_queue_depth 1",
             "pilot_http_request_duration_seconds_count{method=\"GET\",route=\"/api/v1/pilots/{id}\",status=\"200\"} 1",
         ] {
             assert!(text.contains(line), "{line:?} missing in\n{text}");

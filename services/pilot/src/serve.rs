@@ -7,10 +7,13 @@
 //! 4. Listen for HTTP at once: `/healthz` answers, `/readyz` and the API answer 503.
 //! 5. Wait until the projection has caught up with what the log held; with `--demo`, load
 //!    the Nanguo history into an empty log. Then mark ready and print the URL on stdout.
+//!    Beside them run the alert feed (the API's view of the alert stream) and the alerter
+//!    ([`crate::alerter`]), as `--only` says.
 //! 6. On SIGINT or SIGTERM: stop accepting and finish open requests, stop the projector (it
 //!    saves a checkpoint), stop the local nats-server; `Ok(())`. If the local nats-server
 //!    exits by itself, pilot stops the same way and returns [`ServeError::NatsExited`].
 
+use crate::alerter::{self, feed, SystemClock};
 use crate::api::app;
 use crate::config::{Config, ConfigError, Part, ServeArgs};
 use crate::demo::{self, LoadError};
@@ -18,7 +21,6 @@ use crate::nats_server::{self, LocalNats, NatsServerError};
 use crate::signals::Signals;
 use crate::state::{Access, AppState};
 use crate::workspace;
-use pilot_projections::stall::StallRules;
 use pilot_store::jetstream::{ConnectError, JetStreamLog};
 use pilot_store::layout::Layout;
 use pilot_store::projection::Projection;
@@ -133,8 +135,9 @@ async fn serve_on(
         stop = stopped(signals, local.as_deref_mut()) => return finish(stop, local.as_deref()),
     };
     tracing::info!(message = "Connected to the event log.", %url);
+    let world_rules = config.alerts.rules.default_rules().clone();
     let projection =
-        Arc::new(pilot_store::projector::open(&log, &config.consumer, StallRules::default()).await);
+        Arc::new(pilot_store::projector::open(&log, &config.consumer, world_rules).await);
     let (stop_tx, stop_rx) = watch::channel(false);
     let projector = {
         let (log, projection, stop) = (log.clone(), projection.clone(), stop_rx.clone());
@@ -148,6 +151,34 @@ async fn serve_on(
         max_body_bytes: config.max_body_bytes,
         max_import_bytes: config.max_import_bytes,
     });
+    let mut helpers = Vec::new();
+    if config.runs(Part::Api) {
+        let (log, feed, stop) = (log.clone(), state.alerts.clone(), stop_rx.clone());
+        helpers.push(("alert feed", tokio::spawn(feed::follow(log, feed, stop))));
+    }
+    if config.runs(Part::Alerter) {
+        let alerter = alerter::run_supervised(
+            log.clone(),
+            config.alerts.rules.clone(),
+            Arc::new(SystemClock),
+            state.metrics.clone(),
+            stop_rx.clone(),
+        );
+        helpers.push(("alerter", tokio::spawn(alerter)));
+        if let Some(webhook) = config.alerts.webhook.clone() {
+            let (js, metrics, stop) = (
+                log.jetstream().clone(),
+                state.metrics.clone(),
+                stop_rx.clone(),
+            );
+            let sink = async move {
+                if let Err(error) = alerter::webhook::run(js, webhook, metrics, stop).await {
+                    tracing::error!(message = "The webhook sink stopped.", %error);
+                }
+            };
+            helpers.push(("webhook sink", tokio::spawn(sink)));
+        }
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Listen {
@@ -166,7 +197,7 @@ async fn serve_on(
             let server = tokio::spawn(serving.into_future());
             tracing::info!(message = "Listening for HTTP.", %addr);
             let started = tokio::select! {
-                started = start(config, &log, &projection) => Ok(started),
+                started = start(config, &log, &state) => Ok(started),
                 stop = stopped(signals, local.as_deref_mut()) => Err(stop),
             };
             let stop = match started {
@@ -192,6 +223,14 @@ async fn serve_on(
             Ok(Ok(Err(error))) => tracing::warn!(message = "HTTP server failed.", %error),
             Ok(Err(error)) => tracing::warn!(message = "HTTP server task failed.", %error),
             Err(_) => tracing::warn!(message = "Open HTTP requests did not finish in time."),
+        }
+    }
+    for (name, helper) in helpers {
+        if tokio::time::timeout(PROJECTOR_STOP_TIMEOUT, helper)
+            .await
+            .is_err()
+        {
+            tracing::warn!(message = "A task did not stop in time.", task = name);
         }
     }
     match tokio::time::timeout(PROJECTOR_STOP_TIMEOUT, projector).await {
@@ -242,11 +281,18 @@ async fn stopped(signals: &mut Signals, local: Option<&mut LocalNats>) -> Stop {
 
 /// Catches up with the log and, with `--demo`, loads the Nanguo history. True when pilot
 /// serves the Nanguo history.
-async fn start(
-    config: &Config,
-    log: &JetStreamLog,
-    projection: &Projection,
-) -> Result<bool, ServeError> {
+async fn start(config: &Config, log: &JetStreamLog, state: &AppState) -> Result<bool, ServeError> {
+    let projection = &state.projection;
+    if config.runs(Part::Api) {
+        let last_alert = log.last_alert_position().await?;
+        while !state.alerts.wait_for(last_alert, PROGRESS_EVERY).await {
+            tracing::info!(
+                message = "Still reading the alert stream.",
+                position = state.alerts.position(),
+                to = last_alert
+            );
+        }
+    }
     let last = log.last_position().await?;
     tracing::info!(
         message = "Catching up with the event log.",

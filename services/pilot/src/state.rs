@@ -1,6 +1,7 @@
 //! What the HTTP handlers share: the log, the live projection, the writer, who may call, and
 //! whether the projection has caught up with the log since start-up.
 
+use crate::alerter::{AlertFeed, Clock, SystemClock};
 use crate::auth::Tokens;
 use crate::config::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES};
 use crate::metrics::Metrics;
@@ -18,6 +19,10 @@ pub struct AppState {
     pub writer: Arc<Writer<JetStreamLog>>,
     pub access: Arc<Access>,
     pub metrics: Arc<Metrics>,
+    /// The recorded alerts (`GET /api/v1/alerts`), followed from the alert stream.
+    pub alerts: Arc<AlertFeed>,
+    /// "Now" for acknowledgements and silences: the wall clock, or a test's.
+    pub clock: Arc<dyn Clock>,
     ready: Arc<AtomicBool>,
     /// Set once the server stops: open event streams end, so a graceful shutdown does not
     /// wait on responses that never finish by themselves.
@@ -57,6 +62,8 @@ impl AppState {
             writer,
             access: Arc::new(Access::default()),
             metrics,
+            alerts: Arc::new(AlertFeed::default()),
+            clock: Arc::new(SystemClock),
             ready: Arc::new(AtomicBool::new(false)),
             shutdown: Arc::new(watch::Sender::new(false)),
         }
@@ -64,6 +71,12 @@ impl AppState {
 
     pub fn with_access(mut self, access: Access) -> Self {
         self.access = Arc::new(access);
+        self
+    }
+
+    /// Acknowledgements and silences take "now" from `clock` (tests move it by hand).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 const READY_WITHIN: Duration = Duration::from_secs(60);
 const EXIT_WITHIN: Duration = Duration::from_secs(30);
 const HIHC: &str = "0194a000-0001-7000-8000-000000000003";
+const LCHI: &str = "Local Citizen Health Insurance (LCHI)";
 
 /// A running `pilot serve`; dropped while running, it is sent SIGTERM (and then killed), so
 /// a failed test does not leave pilot or its nats-server behind.
@@ -210,6 +211,10 @@ fn serve_demo_starts_its_own_nats_server_and_stops_cleanly_on_sigterm() {
     assert_eq!(status, 200);
     let pilots: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(pilots.as_array().unwrap().len(), 5);
+    // The alerter records the history's alerts; the API lists them once it has read them back.
+    let lchi = wait_for_alert(&host, "/api/v1/alerts?state=resolved", LCHI);
+    assert_eq!(lchi["reason"], "granted", "{lchi}");
+    assert_eq!(lchi["waited_days"], 63, "{lchi}");
     assert!(
         !nats_servers_on(&data_dir).is_empty(),
         "pilot runs its nats-server on {}",
@@ -308,6 +313,63 @@ fn the_example_configuration_checks_and_a_typo_is_named() {
     let stderr = String::from_utf8_lossy(&check.stderr);
     assert!(stderr.contains("anonymous_read"), "{stderr}");
     assert!(stderr.contains(path.to_str().unwrap()), "{stderr}");
+}
+
+/// Waits (bounded) until `path` lists an alert of the pilot titled `title`; returns it.
+fn wait_for_alert(host: &str, path: &str, title: &str) -> serde_json::Value {
+    let deadline = Instant::now() + READY_WITHIN;
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        let (status, body) = http_get(host, path);
+        assert_eq!(status, 200, "{body}");
+        let listed: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let found = listed["alerts"]
+            .as_array()
+            .and_then(|alerts| alerts.iter().find(|a| a["pilot_title"] == title).cloned());
+        if let Some(alert) = found {
+            return alert;
+        }
+        last = body;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no alert of {title} at {path}: {last}");
+}
+
+#[test]
+fn an_alerter_alone_records_what_an_api_alone_serves() {
+    let server = pilot_nats_harness::NatsServer::start().unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let url = server.url();
+    let alerter_only = [
+        "--nats",
+        &url,
+        "--only",
+        "alerter",
+        "--consumer",
+        "alerter-only",
+    ];
+    let mut alerter = Pilot::serve(
+        &temp.path().join("alerter"),
+        &[&alerter_only[..], &["--demo"]].concat(),
+    );
+    let alerter_url = alerter.wait_for_url();
+    assert!(alerter_url.ends_with("/readyz"), "{alerter_url}");
+    let (status, _) = http_get(host_of(&alerter_url), "/api/v1/alerts");
+    assert_eq!(status, 404, "no API in the alerter");
+
+    let api_only = ["--nats", &url, "--only", "api", "--consumer", "api-only"];
+    let mut api = Pilot::serve(
+        &temp.path().join("api"),
+        &[&api_only[..], &["--demo"]].concat(),
+    );
+    let api_url = api.wait_for_url();
+    let lchi = wait_for_alert(host_of(&api_url), "/api/v1/alerts?state=resolved", LCHI);
+    assert_eq!(lchi["reason"], "granted", "{lchi}");
+    assert_eq!(lchi["at"], "2003-12-15T10:00:00+08:00", "{lchi}");
+    for pilot in [&mut api, &mut alerter] {
+        let status = pilot.terminate();
+        assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
+    }
 }
 
 #[test]

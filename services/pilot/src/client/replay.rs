@@ -2,7 +2,9 @@
 //! the pure projections, then prints every pilot as of DATE (world time) and the alert
 //! transitions that would have come due by then: the projections' alert book
 //! ([`pilot_projections::alerting::replay`]) driven by a simulated clock that moves to each
-//! event's `occurred_at` and then to DATE, under the default stall rules.
+//! event's `occurred_at` and then to DATE, under the default stall rules, or under the
+//! `[alerts]` rules of a configuration file (`--config FILE`, per-pilot overrides and
+//! working-day calendars included; docs/alerting-rules.md).
 //!
 //! Nothing here asks the server for a projection: the answer comes from the stored bytes
 //! alone, so it shows what any pilot-tracker would compute from the same log.
@@ -11,12 +13,13 @@ use super::log::Source;
 use super::output::{self, Table};
 use super::status::{parse_when, pilots_table};
 use super::{Common, Failure};
+use crate::alerter::rules::AlertRules;
 use clap::Args;
 use pilot_events::Envelope;
 use pilot_projections::alerting::{self, AlertNotice};
-use pilot_projections::stall::StallRules;
 use pilot_projections::{AsOf, World};
 use serde_json::{json, Value};
+use std::path::PathBuf;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -34,6 +37,12 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "URL")]
     pub nats: Option<String>,
 
+    /// Replay under the `[alerts]` rules of this configuration file (thresholds, warning
+    /// share, working-day calendars, per-pilot overrides) instead of the default rules. Only
+    /// its `[alerts]` section is read.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     #[command(flatten)]
     pub common: Common,
 }
@@ -44,8 +53,10 @@ pub async fn run(args: ReplayArgs) -> Result<(), Failure> {
         .as_deref()
         .map(|t| crate::query::parse_instant("until", t).map_err(|e| Failure::Input(e.message)))
         .transpose()?;
+    // Before any reading, so that a wrong file is reported at once.
+    let rules = load_rules(args.config.as_deref())?;
     let source = Source::open(&args.common, args.nats.as_deref()).await?;
-    let mut world = World::new(StallRules::default());
+    let mut world = World::new(rules.default_rules().clone());
     let mut envelopes = Vec::new();
     let mut position = 0u64;
     let mut refused = Vec::new();
@@ -65,10 +76,11 @@ pub async fn run(args: ReplayArgs) -> Result<(), Failure> {
 
     let at = until.unwrap_or_else(OffsetDateTime::now_utc);
     let views = pilots_at(&world, until)?;
-    let alerts = alerts_that_would_have_fired(envelopes, at);
+    let alerts = alerts_that_would_have_fired(&rules, envelopes, at);
     if args.common.json {
         return output::json(&json!({
             "events": position,
+            "rules": rules.summary(),
             "refused": refused,
             "until": args.until,
             "pilots": views,
@@ -93,13 +105,30 @@ pub async fn run(args: ReplayArgs) -> Result<(), Failure> {
         pilots_table(&views).print()?;
     }
     output::line(&format!(
-        "\nalert transitions by {} (default stall rules, simulated clock):",
-        args.until.as_deref().unwrap_or("now")
+        "\nalert transitions by {} ({}; simulated clock):",
+        args.until.as_deref().unwrap_or("now"),
+        rules_source(args.config.as_deref(), &rules),
     ))?;
     if alerts.is_empty() {
         return output::line("  none");
     }
     alerts_table(&alerts).print()
+}
+
+/// The `[alerts]` rules of `config`, or the default rules without one.
+fn load_rules(config: Option<&std::path::Path>) -> Result<AlertRules, Failure> {
+    match config {
+        Some(path) => AlertRules::from_config_file(path).map_err(|e| Failure::Input(e.to_string())),
+        None => Ok(AlertRules::default()),
+    }
+}
+
+/// Which rules a replay ran under, for its heading.
+fn rules_source(config: Option<&std::path::Path>, rules: &AlertRules) -> String {
+    match config {
+        Some(path) => format!("stall rules of {}: {}", path.display(), rules.summary()),
+        None => "default stall rules".to_string(),
+    }
 }
 
 /// Every pilot's view as of `until` (now when `None`), as JSON, ordered by `pilot_id`: the
@@ -132,13 +161,14 @@ fn pilots_at(world: &World, until: Option<OffsetDateTime>) -> Result<Vec<Value>,
 }
 
 /// Every alert transition (warned, fired, escalated, resolved, ...) that came due by `at`, in
-/// the order it came due: the log's events replayed through the alert book with a simulated
-/// clock.
+/// the order it came due: the log's events replayed through an alert book under `rules` with
+/// a simulated clock.
 pub fn alerts_that_would_have_fired(
+    rules: &AlertRules,
     envelopes: Vec<Envelope>,
     at: OffsetDateTime,
 ) -> Vec<AlertNotice> {
-    alerting::replay(&StallRules::default(), envelopes, at).notices
+    alerting::replay_book(rules.new_book(), envelopes, at).notices
 }
 
 fn alerts_table(notices: &[AlertNotice]) -> Table {
@@ -192,6 +222,7 @@ fn describe(transition: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pilot_projections::stall::StallRules;
     use time::macros::datetime;
 
     fn nanguo() -> (World, Vec<Envelope>) {
@@ -208,7 +239,11 @@ mod tests {
     #[test]
     fn the_nanguo_replay_fires_for_lchis_approval_only() {
         let (_, envelopes) = nanguo();
-        let notices = alerts_that_would_have_fired(envelopes, datetime!(2012-01-01 0:00 UTC));
+        let notices = alerts_that_would_have_fired(
+            &AlertRules::default(),
+            envelopes,
+            datetime!(2012-01-01 0:00 UTC),
+        );
         let fired: Vec<&str> = notices
             .iter()
             .filter(|n| serde_json::to_value(&n.transition).unwrap()["kind"] == "fired")
@@ -225,5 +260,39 @@ mod tests {
         let views = pilots_at(&world, Some(datetime!(2001-01-01 23:59:59 UTC))).unwrap();
         let stages: Vec<&str> = views.iter().filter_map(|v| v["stage"].as_str()).collect();
         assert_eq!(stages, vec!["implementing"; 3]);
+    }
+
+    /// The `[alerts]` rules of a file change what the replay reports: with a 10-working-day
+    /// municipal threshold in the example Nanguo calendar, the GOHS expansion (requested Mon
+    /// 2008-10-13 10:00, granted 11-10) stalls on Mon 10-27 10:00 instead of only warning.
+    #[test]
+    fn a_configuration_file_sets_the_rules_of_the_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let calendar = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../deploy/calendars/nanguo.toml");
+        let config = dir.path().join("pilot.toml");
+        let text = format!(
+            "[alerts]\nday_count = \"working\"\ncalendar = \"nanguo\"\ncalendar_files = [{:?}]\nthresholds = {{ municipal = 10 }}\n",
+            calendar.display().to_string()
+        );
+        std::fs::write(&config, text).unwrap();
+        let rules = load_rules(Some(&config)).unwrap();
+        let (_, envelopes) = nanguo();
+        let notices =
+            alerts_that_would_have_fired(&rules, envelopes, datetime!(2012-01-01 0:00 UTC));
+        let fired: Vec<(&str, OffsetDateTime)> = notices
+            .iter()
+            .filter(|n| serde_json::to_value(&n.transition).unwrap()["kind"] == "fired")
+            .map(|n| (n.approval_id.as_str(), n.transition.at))
+            .collect();
+        assert!(
+            fired.contains(&("gohs-2008-mayor", datetime!(2008-10-27 10:00 +08:00))),
+            "{fired:?}"
+        );
+        assert!(rules_source(Some(&config), &rules).contains("working days of calendar nanguo"));
+
+        let missing = load_rules(Some(&dir.path().join("absent.toml"))).unwrap_err();
+        assert_eq!(missing.exit_code(), 3);
+        assert!(missing.to_string().contains("absent.toml"), "{missing}");
     }
 }

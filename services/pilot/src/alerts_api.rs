@@ -1,0 +1,261 @@
+//! The alert endpoints: what the alert stream recorded, and acknowledging or silencing.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /api/v1/alerts?state=&pilot=` | recorded alerts (`pending`, `warning`, `firing`, `resolved`), by alert id, with counts per state |
+//! | `GET /api/v1/alerts/{id}` | one alert |
+//! | `POST /api/v1/alerts/{id}/ack` `{"note"?}` | records an acknowledgement: later transitions are recorded but not sent |
+//! | `POST /api/v1/alerts/{id}/silence` `{"until", "reason"}` | records a silence: transitions until then are recorded but not sent |
+//!
+//! Acknowledgements and silences are alert events on the alert stream, like the alerter's, so
+//! they survive restarts, replay and reach every alerter. A clerk acts only on alerts of their
+//! own office's pilots; analysts read.
+
+use crate::api::{params, Params};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::query::parse_instant;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+use pilot_projections::alerting::record::ActionError;
+use pilot_projections::alerting::{AlertEvent, RecordedAlert};
+use pilot_projections::StateKind;
+use pilot_store::alerts::{AlertMessage, Recorded};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::Duration;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// How long an acknowledgement waits to see itself folded before answering.
+const FOLD_WAIT: Duration = Duration::from_secs(5);
+
+#[tracing::instrument(name = "list_alerts", skip_all)]
+pub async fn list(State(state): State<AppState>, query: Params) -> Result<Json<Value>, ApiError> {
+    let mut wanted_state = None;
+    let mut wanted_pilot = None;
+    for (name, value) in params(query, &["state", "pilot"])? {
+        match name {
+            "state" => {
+                wanted_state = Some(StateKind::parse(&value).ok_or_else(|| {
+                    ApiError::invalid(
+                        "state",
+                        format!(
+                            "state must be pending, warning, firing or resolved; got {value:?}"
+                        ),
+                    )
+                })?)
+            }
+            _ => {
+                wanted_pilot = Some(Uuid::parse_str(&value).map_err(|_| {
+                    ApiError::invalid(
+                        "pilot",
+                        format!("pilot must be a pilot_id (a UUID); got {value:?}"),
+                    )
+                })?)
+            }
+        }
+    }
+    let now = state.clock.now();
+    let history = state.alerts.read();
+    let alerts: Vec<Value> = history
+        .alerts()
+        .filter(|a| wanted_state.is_none_or(|s| a.state_kind() == s))
+        .filter(|a| wanted_pilot.is_none_or(|p| a.latest.pilot_id == p))
+        .map(|a| view(a, now))
+        .collect();
+    Ok(Json(json!({
+        "alerts": alerts,
+        "counts": history.counts(),
+        "position": history.position(),
+    })))
+}
+
+#[tracing::instrument(name = "get_alert", skip_all)]
+pub async fn get(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    query: Params,
+) -> Result<Json<Value>, ApiError> {
+    params(query, &[])?;
+    let alert_id = alert_id(id)?;
+    let history = state.alerts.read();
+    let alert = history.get(&alert_id).ok_or_else(|| unknown(alert_id))?;
+    Ok(Json(view(alert, state.clock.now())))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AckBody {
+    note: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SilenceBody {
+    /// Empty or missing ones are refused with their own codes, not as malformed JSON.
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    reason: String,
+}
+
+#[tracing::instrument(name = "acknowledge_alert", skip_all, fields(caller = %caller.name))]
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    id: Result<Path<String>, PathRejection>,
+    query: Params,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    params(query, &[])?;
+    let alert_id = alert_id(id)?;
+    let bytes = body.map_err(|rejection| ApiError::malformed_json(rejection.body_text()))?;
+    let body: AckBody = if bytes.iter().all(u8::is_ascii_whitespace) {
+        AckBody::default()
+    } else {
+        parse_json(&bytes)?
+    };
+    may_act(&state, &caller, alert_id)?;
+    let now = state.clock.now();
+    let event = state
+        .alerts
+        .read()
+        .acknowledgement(alert_id, &caller.name, now, body.note)
+        .map_err(refused)?;
+    record(&state, event, "alert_already_acknowledged").await
+}
+
+#[tracing::instrument(name = "silence_alert", skip_all, fields(caller = %caller.name))]
+pub async fn silence(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    id: Result<Path<String>, PathRejection>,
+    query: Params,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    params(query, &[])?;
+    let alert_id = alert_id(id)?;
+    let bytes = body.map_err(|rejection| ApiError::malformed_json(rejection.body_text()))?;
+    let body: SilenceBody = parse_json(&bytes)?;
+    let until = parse_instant("until", &body.until)?;
+    may_act(&state, &caller, alert_id)?;
+    let now = state.clock.now();
+    let event = state
+        .alerts
+        .read()
+        .silence(alert_id, &caller.name, now, until, &body.reason)
+        .map_err(refused)?;
+    record(&state, event, "conflict").await
+}
+
+/// Records a user's alert event and answers with the alert as it is then.
+async fn record(
+    state: &AppState,
+    event: AlertEvent,
+    taken_code: &'static str,
+) -> Result<Json<Value>, ApiError> {
+    let alert_id = event.notice.alert_id;
+    let bytes = serde_json::to_vec(&event)
+        .map_err(|e| ApiError::internal(format!("alert event does not serialize: {e}")))?;
+    let message = AlertMessage {
+        subject: event.subject(),
+        bytes: bytes.into(),
+    };
+    let recorded = state
+        .log
+        .record_alerts(std::slice::from_ref(&message))
+        .await
+        .map_err(|e| ApiError::store_unavailable(e.to_string()))?;
+    let position = match recorded.first() {
+        Some(Recorded::Stored { position }) => *position,
+        _ => {
+            return Err(ApiError::conflict(
+                taken_code,
+                format!("alert {alert_id} changed at the same moment (another {} was recorded first); read it again", event.kind()),
+            ))
+        }
+    };
+    state.alerts.wait_for(position, FOLD_WAIT).await;
+    let history = state.alerts.read();
+    let alert = history.get(&alert_id).ok_or_else(|| unknown(alert_id))?;
+    let mut answer = view(alert, state.clock.now());
+    answer["position"] = json!(position);
+    Ok(Json(answer))
+}
+
+/// Clerks act on alerts of their own office's pilots; admins on any; analysts on none (the
+/// role check has already refused them).
+fn may_act(state: &AppState, caller: &Caller, alert_id: Uuid) -> Result<(), ApiError> {
+    let pilot_id = state
+        .alerts
+        .read()
+        .get(&alert_id)
+        .map(|a| a.latest.pilot_id)
+        .ok_or_else(|| unknown(alert_id))?;
+    let office = state
+        .projection
+        .read()
+        .pilot(&pilot_id)
+        .map(|record| record.state.office.clone())
+        .unwrap_or_default();
+    if caller.may_write_for(&office) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "alert {alert_id} is on a pilot of office {office:?}; {} may act only for office {:?}",
+            caller.name,
+            caller.office.as_deref().unwrap_or("")
+        )))
+    }
+}
+
+/// One alert as the API shows it: the recorded alert, and the silence in force now.
+fn view(alert: &RecordedAlert, now: OffsetDateTime) -> Value {
+    let mut value = serde_json::to_value(alert).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        let until = alert.silenced_at(now).map(|s| s.silence.until);
+        map.insert("silenced_until".into(), json!(until.map(rfc3339)));
+    }
+    value
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn alert_id(id: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
+    let Path(raw) = id.map_err(|rejection| ApiError::invalid("id", rejection.body_text()))?;
+    Uuid::parse_str(&raw).map_err(|_| {
+        ApiError::invalid(
+            "id",
+            format!("id must be an alert_id (a UUID, as `pilot alerts` lists it); got {raw:?}"),
+        )
+    })
+}
+
+fn unknown(alert_id: Uuid) -> ApiError {
+    ApiError::not_found(format!(
+        "there is no recorded alert {alert_id}; `GET /api/v1/alerts` lists them"
+    ))
+}
+
+fn refused(error: ActionError) -> ApiError {
+    match error {
+        ActionError::UnknownAlert { alert_id } => unknown(alert_id),
+        ActionError::Resolved { .. }
+        | ActionError::AlreadyAcknowledged { .. }
+        | ActionError::NotRaised { .. } => ApiError::conflict(error.code(), error.to_string()),
+        ActionError::NoReason | ActionError::UntilNotAfterNow { .. } | ActionError::NoUser => {
+            ApiError::unprocessable(error.code(), error.to_string())
+        }
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::malformed_json(e.to_string()))
+}

@@ -1,0 +1,534 @@
+//! The alerter against a real nats-server, with a clock the test moves: the boundaries of one
+//! wait, a restart across a due instant, two alerters at once, and acknowledging and silencing
+//! through the API. No test waits for real time to pass; they wait (bounded) for the alerter
+//! to act on an instant they set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+#[path = "../../../projections/tests/scenario/mod.rs"]
+mod scenario;
+
+use pilot_events::data::{Influence, StakeholderRegistered};
+use pilot_events::{Actor, Event, Level, StakeholderKind, Subject};
+use pilot_nats_harness::NatsServer;
+use pilot_projections::alert::{ResolutionReason, TransitionKind};
+use pilot_projections::alerting::AlertEvent;
+use pilot_projections::stall::StallRules;
+use pilot_service::alerter::rules::AlertRules;
+use pilot_service::alerter::{feed, Alerter, ManualClock, Progress};
+use pilot_service::auth::{Role, Tokens};
+use pilot_service::state::Access;
+use pilot_service::{app, AppState};
+use pilot_store::jetstream::JetStreamLog;
+use pilot_store::layout::Layout;
+use pilot_store::projection::Projection;
+use pilot_store::writer::{Draft, Writer};
+use pilot_store::{projector, EventLog};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use time::macros::datetime;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// When the approval is requested: municipal level, so 30 calendar days, warning at 24.
+const T: OffsetDateTime = datetime!(2024-03-01 09:00 UTC);
+const PILOT: Uuid = Uuid::from_u128(0x0194_0000_0000_7000_8000_00a0_0000_0001);
+const MAYOR: Uuid = Uuid::from_u128(0x0194_0000_0000_7000_8000_00b0_0000_0001);
+const ADMIN: &str = "admin-secret";
+const ANALYST: &str = "analyst-secret";
+
+fn days(n: i64) -> time::Duration {
+    time::Duration::days(n)
+}
+
+/// A nats-server, a projection following it (for the writer), and a clock the test moves.
+struct Rig {
+    _server: NatsServer,
+    log: JetStreamLog,
+    projection: Arc<Projection>,
+    writer: Writer<JetStreamLog>,
+    clock: Arc<ManualClock>,
+    stop: watch::Sender<bool>,
+}
+
+async fn rig() -> Rig {
+    let server = NatsServer::start().unwrap();
+    let log = JetStreamLog::connect(&server.url(), &Layout::default())
+        .await
+        .unwrap();
+    let projection = Arc::new(projector::open(&log, "alerter-test", StallRules::default()).await);
+    let (stop, shutdown) = watch::channel(false);
+    {
+        let (log, projection) = (log.clone(), projection.clone());
+        tokio::spawn(async move {
+            log.run_projector("alerter-test", projection, shutdown)
+                .await
+        });
+    }
+    let writer = Writer::new(Arc::new(log.clone()), projection.clone());
+    Rig {
+        _server: server,
+        log,
+        projection,
+        writer,
+        clock: Arc::new(ManualClock::new(T - days(1))),
+        stop,
+    }
+}
+
+impl Rig {
+    async fn append(&self, subject: Subject, event: Event, at: OffsetDateTime) {
+        let draft = Draft {
+            event_id: None,
+            subject,
+            occurred_at: at,
+            actor: Actor {
+                office: "SSDNC".into(),
+                user: "clerk".into(),
+            },
+            correlation_id: None,
+            causation_id: None,
+            event,
+        };
+        self.writer.append(vec![draft], None).await.unwrap();
+    }
+
+    /// A registered mayor, and a designed pilot whose approval is requested at `T`.
+    async fn waiting_pilot(&self) {
+        let registered = Event::StakeholderRegistered(StakeholderRegistered {
+            name: "Mayor of Nanguo".into(),
+            kind: StakeholderKind::Leader,
+            level: Level::Municipal,
+            influence: Influence::try_from(5).unwrap(),
+        });
+        self.append(Subject::Stakeholder(MAYOR), registered, T - days(1))
+            .await;
+        let pilot = Subject::Pilot(PILOT);
+        self.append(
+            pilot,
+            scenario::proposed("Critical illness insurance"),
+            T - days(1),
+        )
+        .await;
+        self.append(pilot, scenario::designed(), T - days(1)).await;
+        let request = scenario::requested("mayor", MAYOR, Level::Municipal);
+        self.append(pilot, request, T).await;
+    }
+
+    /// Starts an alerter on the rig's clock; stop it with the returned sender.
+    fn alerter(&self) -> RunningAlerter {
+        let alerter = Alerter::new(self.log.clone(), AlertRules::default(), self.clock.clone());
+        let progress = alerter.progress();
+        let (stop, shutdown) = watch::channel(false);
+        let task = tokio::spawn(alerter.run(shutdown));
+        RunningAlerter {
+            progress,
+            stop,
+            task,
+        }
+    }
+
+    async fn recorded(&self) -> Vec<AlertEvent> {
+        let stored = self.log.read_alerts(1, 512).await.unwrap();
+        stored
+            .iter()
+            .map(|s| serde_json::from_slice(&s.bytes).unwrap())
+            .collect()
+    }
+
+    /// Waits (bounded) until the alert stream holds `n` events.
+    async fn wait_recorded(&self, n: usize) -> Vec<AlertEvent> {
+        let mut last = Vec::new();
+        for _ in 0..500 {
+            last = self.recorded().await;
+            if last.len() >= n {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("expected {n} alert events, found {}: {last:#?}", last.len());
+    }
+
+    async fn last_position(&self) -> u64 {
+        self.log.last_position().await.unwrap()
+    }
+}
+
+struct RunningAlerter {
+    progress: watch::Receiver<Progress>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), pilot_service::alerter::AlerterError>>,
+}
+
+impl RunningAlerter {
+    /// Waits (bounded) until the alerter's progress satisfies `done`.
+    async fn wait(&mut self, what: &str, done: impl Fn(&Progress) -> bool) {
+        let reached = tokio::time::timeout(Duration::from_secs(10), self.progress.wait_for(done));
+        assert!(
+            matches!(reached.await, Ok(Ok(_))),
+            "the alerter did not get to: {what}"
+        );
+    }
+
+    async fn caught_up_with(&mut self, position: u64) {
+        self.wait("the end of the event log", |p| p.position >= position)
+            .await;
+    }
+
+    async fn stop(self) {
+        self.stop.send_replace(true);
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+fn kinds(events: &[AlertEvent]) -> Vec<(&'static str, OffsetDateTime)> {
+    events
+        .iter()
+        .map(|e| (e.kind(), e.notice.transition.at))
+        .collect()
+}
+
+#[tokio::test]
+async fn one_wait_warns_fires_escalates_and_resolves_at_its_boundaries() {
+    let rig = rig().await;
+    rig.waiting_pilot().await;
+    let mut alerter = rig.alerter();
+    alerter.caught_up_with(rig.last_position().await).await;
+
+    rig.clock.set(T + days(24) - time::Duration::SECOND);
+    rig.clock.set(T + days(24));
+    let events = rig.wait_recorded(1).await;
+    assert_eq!(kinds(&events), [("warning", T + days(24))]);
+
+    // One second before the threshold nothing more comes due; the firing that follows is
+    // stamped with its own instant, so it cannot have been recorded any earlier.
+    rig.clock.set(T + days(30) - time::Duration::SECOND);
+    rig.clock.set(T + days(30));
+    rig.wait_recorded(2).await;
+    rig.clock.set(T + days(60));
+    rig.wait_recorded(3).await;
+    rig.clock.set(T + days(90));
+    let events = rig.wait_recorded(4).await;
+    assert_eq!(
+        kinds(&events),
+        [
+            ("warning", T + days(24)),
+            ("fired", T + days(30)),
+            ("escalated", T + days(60)),
+            ("escalated", T + days(90)),
+        ]
+    );
+    let levels: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e.notice.transition.kind {
+            TransitionKind::Escalated { level } => Some(level),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(levels, [2, 3]);
+    // Every notice names the pilot, the approver, the wait, the threshold, the last activity.
+    let fired = &events[1];
+    assert_eq!(fired.notice.pilot_title, "Critical illness insurance");
+    assert_eq!(
+        fired.notice.approver_name.as_deref(),
+        Some("Mayor of Nanguo")
+    );
+    assert_eq!(fired.notice.waited_days, 30);
+    assert_eq!(fired.notice.threshold.days, 30);
+    assert_eq!(fired.notice.last_activity, T);
+    assert!(fired.notice.transition.notify);
+
+    rig.clock.set(T + days(95));
+    rig.append(
+        Subject::Pilot(PILOT),
+        scenario::granted("mayor"),
+        T + days(95),
+    )
+    .await;
+    let events = rig.wait_recorded(5).await;
+    match &events[4].notice.transition.kind {
+        TransitionKind::Resolved { reason, waited } => {
+            assert_eq!(*reason, ResolutionReason::Granted);
+            assert_eq!(*waited, days(95));
+        }
+        other => panic!("expected the resolution, got {other:?}"),
+    }
+    alerter.stop().await;
+    let _ = rig.stop.send(true);
+    let _ = &rig.projection;
+}
+
+#[tokio::test]
+async fn an_alerter_stopped_across_a_due_instant_records_it_once_on_restart() {
+    let rig = rig().await;
+    rig.waiting_pilot().await;
+    let last = rig.last_position().await;
+    rig.clock.set(T + days(1));
+    let mut first = rig.alerter();
+    first.caught_up_with(last).await;
+    first.stop().await;
+    assert!(rig.recorded().await.is_empty());
+
+    // Down while the warning and the firing fall due.
+    rig.clock.set(T + days(31));
+    let mut second = rig.alerter();
+    second.caught_up_with(last).await;
+    let events = rig.wait_recorded(2).await;
+    assert_eq!(
+        kinds(&events),
+        [("warning", T + days(24)), ("fired", T + days(30))],
+        "caught up, each stamped with the instant it was due"
+    );
+    assert!(events.iter().all(|e| e.recorded_at == T + days(31)));
+    second.stop().await;
+
+    // A third start finds both recorded and records nothing.
+    let mut third = rig.alerter();
+    third.caught_up_with(last).await;
+    third
+        .wait("advancing to now", |p| p.advanced_to == Some(T + days(31)))
+        .await;
+    third.stop().await;
+    assert_eq!(rig.recorded().await.len(), 2);
+}
+
+#[tokio::test]
+async fn two_alerters_record_each_transition_once() {
+    let rig = rig().await;
+    rig.waiting_pilot().await;
+    let last = rig.last_position().await;
+    let mut one = rig.alerter();
+    let mut two = rig.alerter();
+    one.caught_up_with(last).await;
+    two.caught_up_with(last).await;
+
+    for (at, expected) in [(T + days(24), 1), (T + days(30), 2), (T + days(60), 3)] {
+        rig.clock.set(at);
+        one.wait("the due instant", |p| p.advanced_to >= Some(at))
+            .await;
+        two.wait("the due instant", |p| p.advanced_to >= Some(at))
+            .await;
+        let events = rig.wait_recorded(expected).await;
+        assert_eq!(events.len(), expected, "{:#?}", kinds(&events));
+    }
+    let (p1, p2) = (*one.progress.borrow(), *two.progress.borrow());
+    assert_eq!(p1.recorded + p2.recorded, 3, "{p1:?} {p2:?}");
+    one.stop().await;
+    two.stop().await;
+    assert_eq!(
+        kinds(&rig.recorded().await),
+        [
+            ("warning", T + days(24)),
+            ("fired", T + days(30)),
+            ("escalated", T + days(60))
+        ]
+    );
+}
+
+/// The API over the rig, with the alert feed following the alert stream.
+async fn api(rig: &Rig) -> (String, reqwest::Client) {
+    let mut tokens = Tokens::default();
+    tokens.add_clear("root", Role::Admin, None, ADMIN);
+    tokens.add_clear("ana", Role::Analyst, None, ANALYST);
+    let state = AppState::new(rig.log.clone(), rig.projection.clone())
+        .with_access(Access {
+            tokens,
+            ..Access::default()
+        })
+        .with_clock(rig.clock.clone());
+    state.set_ready();
+    let shutdown = rig.stop.subscribe();
+    tokio::spawn(feed::follow(
+        rig.log.clone(),
+        state.alerts.clone(),
+        shutdown.clone(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app(state)).await });
+    (base, reqwest::Client::new())
+}
+
+async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = http.request(method, url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn acknowledged_and_silenced_through_the_api_as_alert_events() {
+    use reqwest::Method;
+    let rig = rig().await;
+    rig.waiting_pilot().await;
+    let (base, http) = api(&rig).await;
+    let mut alerter = rig.alerter();
+    alerter.caught_up_with(rig.last_position().await).await;
+    rig.clock.set(T + days(30));
+    let events = rig.wait_recorded(2).await;
+    let alert_id = events[1].notice.alert_id;
+
+    // The feed may trail the stream by a moment.
+    let mut listed = Value::Null;
+    for _ in 0..250 {
+        let (status, body) = call(
+            &http,
+            Method::GET,
+            format!("{base}/api/v1/alerts?state=firing"),
+            ADMIN,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if body["alerts"].as_array().is_some_and(|a| !a.is_empty()) {
+            listed = body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(listed["alerts"][0]["alert_id"], json!(alert_id));
+    assert_eq!(listed["alerts"][0]["escalation_level"], json!(1));
+    assert_eq!(listed["counts"]["firing"], json!(1));
+
+    let ack = format!("{base}/api/v1/alerts/{alert_id}/ack");
+    let silence = format!("{base}/api/v1/alerts/{alert_id}/silence");
+    let (status, body) = call(&http, Method::POST, ack.clone(), ANALYST, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = call(
+        &http,
+        Method::POST,
+        ack.clone(),
+        ADMIN,
+        Some(json!({"note": "calling the mayor's office"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["acknowledged"]["user"], json!("root"));
+    assert_eq!(
+        body["acknowledged"]["note"],
+        json!("calling the mayor's office")
+    );
+    let (status, body) = call(&http, Method::POST, ack, ADMIN, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], json!("alert_already_acknowledged"));
+
+    let (status, body) = call(
+        &http,
+        Method::POST,
+        silence.clone(),
+        ADMIN,
+        Some(json!({"until": "2024-05-01"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], json!("no_silence_reason"));
+    let (status, body) = call(
+        &http,
+        Method::POST,
+        silence.clone(),
+        ADMIN,
+        Some(json!({"until": "2024-03-02", "reason": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], json!("silence_not_after_start"));
+    let (status, body) = call(
+        &http,
+        Method::POST,
+        silence,
+        ADMIN,
+        Some(json!({"until": "2024-06-01T00:00:00Z", "reason": "mayor abroad"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["silences"][0]["reason"], json!("mayor abroad"));
+    assert_eq!(body["silenced_until"], json!("2024-06-01T00:00:00Z"));
+
+    let unknown = format!("{base}/api/v1/alerts/{}/ack", Uuid::nil());
+    let (status, body) = call(&http, Method::POST, unknown, ADMIN, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = call(
+        &http,
+        Method::GET,
+        format!("{base}/api/v1/alerts?state=late"),
+        ADMIN,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["field"], json!("state"));
+
+    // The alerter reads both back: the escalation is recorded, and not to be sent.
+    rig.clock.set(T + days(60));
+    let events = rig.wait_recorded(5).await;
+    assert_eq!(
+        events.iter().map(AlertEvent::kind).collect::<Vec<_>>(),
+        ["warning", "fired", "acknowledged", "silenced", "escalated"]
+    );
+    assert!(!events[4].notice.transition.notify);
+    alerter.stop().await;
+}
+
+#[tokio::test]
+async fn history_imported_while_the_alerter_runs_gives_the_alerts_a_replay_gives() {
+    const NANGUO: &[u8] = include_bytes!("../../../deploy/demo/nanguo.jsonl");
+    let now = datetime!(2026-01-01 00:00 UTC);
+    let rig = rig().await;
+    rig.clock.set(now);
+    let mut alerter = rig.alerter();
+    alerter
+        .wait("advancing to now", |p| p.advanced_to == Some(now))
+        .await;
+
+    // Loaded line by line, as `pilot serve --demo` and `pilot import` do, while it runs.
+    pilot_service::demo::load_history(&rig.log, &rig.projection, NANGUO)
+        .await
+        .unwrap();
+    let envelopes: Vec<_> = NANGUO
+        .split(|b| *b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| pilot_events::decode(line).unwrap())
+        .collect();
+    let replayed = pilot_projections::replay(&StallRules::default(), envelopes, now);
+    let mut expected: Vec<_> = replayed
+        .notices
+        .into_iter()
+        .map(|n| AlertEvent::new(n, now, "replay"))
+        .map(|e| (e.subject(), e.notice.transition.at))
+        .collect();
+    expected.sort();
+    assert!(expected.len() >= 10, "{expected:#?}");
+
+    // Without holding the clock, the wait between a back-filled request and its back-filled
+    // decision would be escalated up to 2026 (hundreds of extra events).
+    rig.wait_recorded(expected.len()).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut recorded: Vec<_> = rig
+        .recorded()
+        .await
+        .into_iter()
+        .map(|e| (e.subject(), e.notice.transition.at))
+        .collect();
+    recorded.sort();
+    assert_eq!(recorded, expected, "{} recorded", recorded.len());
+    // Once the back-fill has settled the clock moves to now, and finds nothing more due.
+    let last = rig.last_position().await;
+    alerter
+        .wait("the end of the hold", |p| p.position >= last && !p.held)
+        .await;
+    assert_eq!(rig.recorded().await.len(), expected.len());
+    alerter.stop().await;
+}

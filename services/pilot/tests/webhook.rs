@@ -1,0 +1,599 @@
+//! The webhook sink against a real nats-server and a real HTTP receiver: a receiver that fails
+//! and then recovers gets every notification once and in order; one it always refuses is
+//! dead-lettered with its reason; a restart does not send again what was acknowledged, and a
+//! crash does not reorder what it left behind.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use bytes::Bytes;
+use pilot_events::Level;
+use pilot_nats_harness::NatsServer;
+use pilot_projections::alert::{ResolutionReason, Transition, TransitionKind};
+use pilot_projections::alerting::{AlertEvent, AlertNotice, DayUnit, Threshold};
+use pilot_projections::World;
+use pilot_service::alerter::webhook::{self, WebhookConfig};
+use pilot_service::metrics::Metrics;
+use pilot_store::jetstream::JetStreamLog;
+use pilot_store::layout::{Layout, DEAD_LETTER_STREAM};
+use pilot_store::projection::Projection;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use time::macros::datetime;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+const PILOT: Uuid = Uuid::from_u128(0x0194a000_0001_7000_8000_000000000005);
+const APPROVER: Uuid = Uuid::from_u128(0x0194a000_0002_7000_8000_000000000015);
+
+// ---------------------------------------------------------------------------------------------
+// A small webhook receiver.
+
+/// One request the receiver got, and what it answered.
+#[derive(Debug, Clone)]
+struct Received {
+    key: String,
+    subject: String,
+    content_type: String,
+    authorization: Option<String>,
+    body: Bytes,
+    status: u16,
+}
+
+/// Decides the answer to the `n`th request (from 0) with this body.
+type Policy = Box<dyn Fn(usize, &AlertEvent) -> u16 + Send + Sync>;
+
+struct Shared {
+    received: Mutex<Vec<Received>>,
+    policy: Mutex<Policy>,
+}
+
+struct Receiver {
+    url: String,
+    shared: Arc<Shared>,
+    _server: JoinHandle<()>,
+}
+
+impl Receiver {
+    async fn start(policy: Policy) -> Receiver {
+        let shared = Arc::new(Shared {
+            received: Mutex::new(Vec::new()),
+            policy: Mutex::new(policy),
+        });
+        let app = Router::new()
+            .route("/hook", post(hook))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Receiver {
+            url: format!("http://{address}/hook"),
+            shared,
+            _server: server,
+        }
+    }
+
+    fn set_policy(&self, policy: Policy) {
+        *self.shared.policy.lock().unwrap() = policy;
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.shared.received.lock().unwrap().clone()
+    }
+
+    /// The keys answered with 2xx, in the order they were answered.
+    fn delivered(&self) -> Vec<String> {
+        self.received()
+            .into_iter()
+            .filter(|r| (200..300).contains(&r.status))
+            .map(|r| r.key)
+            .collect()
+    }
+}
+
+async fn hook(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let event: Result<AlertEvent, _> = serde_json::from_slice(&body);
+    let mut received = shared.received.lock().unwrap();
+    let status = match &event {
+        Ok(event) => (shared.policy.lock().unwrap())(received.len(), event),
+        Err(_) => 400,
+    };
+    received.push(Received {
+        key: header("idempotency-key").unwrap_or_default(),
+        subject: header("pilot-alert-subject").unwrap_or_default(),
+        content_type: header("content-type").unwrap_or_default(),
+        authorization: header("authorization"),
+        body,
+        status,
+    });
+    StatusCode::from_u16(status).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alert events.
+
+fn event(alert: u128, kind: TransitionKind, at: OffsetDateTime, notify: bool) -> AlertEvent {
+    let requested_at = datetime!(2000-03-01 09:00 UTC);
+    let waited = at - requested_at;
+    let notice = AlertNotice {
+        alert_id: Uuid::from_u128(alert),
+        pilot_id: PILOT,
+        pilot_title: "Health insurance for private-enterprise and migrant workers".into(),
+        approval_id: format!("approval-{alert}"),
+        request_event_id: Uuid::from_u128(alert),
+        approver_id: APPROVER,
+        approver_name: Some("Mayor of Nanguo".into()),
+        level: Level::Municipal,
+        requested_at,
+        waited_seconds: waited.whole_seconds(),
+        waited_days: u64::try_from(waited.whole_days()).unwrap(),
+        threshold: Threshold {
+            days: 30,
+            extra_days: 0,
+            unit: DayUnit::CalendarDays,
+            calendar: None,
+        },
+        last_activity: datetime!(2000-02-20 12:00 UTC),
+        transition: Transition { at, kind, notify },
+    };
+    AlertEvent::new(notice, at, "alerter")
+}
+
+fn warned(alert: u128) -> AlertEvent {
+    let at = datetime!(2000-03-25 09:00 UTC);
+    event(alert, TransitionKind::Warned { due_at: at }, at, true)
+}
+
+fn fired(alert: u128) -> AlertEvent {
+    let at = datetime!(2000-03-31 09:00 UTC);
+    event(alert, TransitionKind::Fired { due_at: at }, at, true)
+}
+
+fn escalated(alert: u128, level: u32, notify: bool) -> AlertEvent {
+    let at = datetime!(2000-03-31 09:00 UTC) + time::Duration::days(30 * (i64::from(level) - 1));
+    event(alert, TransitionKind::Escalated { level }, at, notify)
+}
+
+fn acknowledged(alert: u128) -> AlertEvent {
+    let at = datetime!(2000-04-02 10:00 UTC);
+    let mut event = event(
+        alert,
+        TransitionKind::Acknowledged {
+            user: "clerk".into(),
+        },
+        at,
+        false,
+    );
+    event.recorded_by = "clerk".into();
+    event
+}
+
+fn resolved(alert: u128) -> AlertEvent {
+    let at = datetime!(2000-06-01 09:00 UTC);
+    let waited = at - datetime!(2000-03-01 09:00 UTC);
+    let kind = TransitionKind::Resolved {
+        reason: ResolutionReason::Granted,
+        waited,
+    };
+    event(alert, kind, at, true)
+}
+
+/// Publishes on the alert stream as the alerter does; returns the subject and the bytes.
+async fn publish(js: &async_nats::jetstream::Context, event: &AlertEvent) -> (String, Bytes) {
+    let subject = event.subject();
+    let bytes = Bytes::from(serde_json::to_vec(event).unwrap());
+    js.publish(subject.clone(), bytes.clone())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    (subject, bytes)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sink.
+
+fn metrics() -> Arc<Metrics> {
+    Arc::new(Metrics::new(Arc::new(Projection::new(World::default()))))
+}
+
+fn config(url: &str, consumer: &str) -> WebhookConfig {
+    WebhookConfig {
+        max_attempts: 8,
+        initial_backoff_ms: 10,
+        max_backoff_ms: 40,
+        timeout_ms: 2_000,
+        queue: 4,
+        consumer: consumer.to_string(),
+        ..WebhookConfig::new(url)
+    }
+}
+
+struct Sink {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<Result<(), webhook::WebhookError>>,
+}
+
+fn start(log: &JetStreamLog, config: WebhookConfig, metrics: &Arc<Metrics>) -> Sink {
+    let (stop, shutdown) = watch::channel(false);
+    let task = tokio::spawn(webhook::run(
+        log.jetstream().clone(),
+        config,
+        metrics.clone(),
+        shutdown,
+    ));
+    Sink { stop, task }
+}
+
+impl Sink {
+    async fn stop(self) {
+        self.stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("the sink stops within 10 s")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// Polls `condition` every 20 ms for up to 10 s.
+async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn connect(server: &NatsServer) -> JetStreamLog {
+    JetStreamLog::connect(&server.url(), &Layout::default())
+        .await
+        .unwrap()
+}
+
+fn assert_metric(text: &str, line: &str) {
+    assert!(
+        text.lines().any(|l| l == line),
+        "{line:?} missing in\n{text}"
+    );
+}
+
+fn render(metrics: &Metrics) -> String {
+    metrics.render(None).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_failing_then_recovering_gets_every_notification_once_in_order() {
+    let server = NatsServer::start().unwrap();
+    let log = connect(&server).await;
+    let js = log.jetstream();
+    // The first three requests fail, then everything is accepted.
+    let receiver = Receiver::start(Box::new(|n, _| if n < 3 { 500 } else { 200 })).await;
+    let metrics = metrics();
+
+    // Two alerts, interleaved; an acknowledgement and the escalation after it are not sent.
+    let (a, b) = (0xa, 0xb);
+    let mut published = Vec::new();
+    for event in [
+        warned(a),
+        fired(a),
+        warned(b),
+        acknowledged(a),
+        escalated(a, 2, false),
+        fired(b),
+        escalated(b, 2, true),
+    ] {
+        published.push((publish(js, &event).await, event.notice.transition.notify));
+    }
+    let sink = start(
+        &log,
+        WebhookConfig {
+            bearer_token: Some("hook-secret".into()),
+            ..config(&receiver.url, "webhook-recovery")
+        },
+        &metrics,
+    );
+    // Some arrive while it runs.
+    for event in [resolved(b), escalated(a, 3, false), resolved(a)] {
+        published.push((publish(js, &event).await, event.notice.transition.notify));
+    }
+    let expected: Vec<String> = published
+        .iter()
+        .filter(|(_, notify)| *notify)
+        .map(|((subject, _), _)| subject.clone())
+        .collect();
+    assert_eq!(expected.len(), 7);
+    eventually("every notification delivered", || {
+        receiver.delivered().len() >= expected.len()
+    })
+    .await;
+
+    // Once each, in the order recorded (so in order per alert), and nothing else.
+    assert_eq!(receiver.delivered(), expected);
+    let received = receiver.received();
+    assert_eq!(received.iter().filter(|r| r.status == 500).count(), 3);
+    let skipped: Vec<&String> = published
+        .iter()
+        .filter(|(_, notify)| !*notify)
+        .map(|((subject, _), _)| subject)
+        .collect();
+    for request in &received {
+        assert!(!skipped.contains(&&request.key), "{} was sent", request.key);
+        assert_eq!(request.subject, request.key);
+        assert_eq!(request.content_type, "application/json");
+        assert_eq!(request.authorization.as_deref(), Some("Bearer hook-secret"));
+        let ((_, bytes), _) = published
+            .iter()
+            .find(|((subject, _), _)| *subject == request.key)
+            .unwrap();
+        assert_eq!(
+            &request.body, bytes,
+            "the body is the stored event, unchanged"
+        );
+    }
+    // Every message names the pilot, the approver, the wait, the threshold, the last activity.
+    let body: serde_json::Value = serde_json::from_slice(&received[0].body).unwrap();
+    for field in [
+        "pilot_id",
+        "pilot_title",
+        "approver_id",
+        "approver_name",
+        "waited_seconds",
+        "waited_days",
+        "threshold",
+        "last_activity",
+        "transition",
+    ] {
+        assert!(body.get(field).is_some(), "{field} missing in {body}");
+    }
+
+    let text = render(&metrics);
+    assert_metric(&text, "pilot_webhook_delivered_total 7");
+    assert_metric(&text, "pilot_webhook_failed_attempts_total 3");
+    assert_metric(&text, "pilot_webhook_skipped_total 3");
+    assert_metric(
+        &text,
+        "pilot_webhook_dead_lettered_total{reason=\"failed\"} 0",
+    );
+    sink.stop().await;
+    assert_metric(&render(&metrics), "pilot_webhook_queue_depth 0");
+
+    // Started again: what was acknowledged is not sent again; what is new is.
+    let requests_before = receiver.received().len();
+    let sink = start(&log, config(&receiver.url, "webhook-recovery"), &metrics);
+    let (late, _) = publish(js, &warned(0xc)).await;
+    eventually("the new notification delivered", || {
+        receiver.delivered().len() > expected.len()
+    })
+    .await;
+    sink.stop().await;
+    let received = receiver.received();
+    assert_eq!(received.len(), requests_before + 1, "{received:#?}");
+    assert_eq!(received.last().unwrap().key, late);
+    assert_metric(&render(&metrics), "pilot_webhook_delivered_total 8");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_always_refused_is_dead_lettered_and_later_ones_still_go() {
+    let server = NatsServer::start().unwrap();
+    let log = connect(&server).await;
+    let js = log.jetstream();
+    let poisoned = Uuid::from_u128(0xdead);
+    let receiver = Receiver::start(Box::new(move |_, event| {
+        if event.notice.alert_id == poisoned {
+            500
+        } else {
+            200
+        }
+    }))
+    .await;
+    let metrics = metrics();
+    let sink = start(
+        &log,
+        WebhookConfig {
+            max_attempts: 3,
+            ..config(&receiver.url, "webhook-dead")
+        },
+        &metrics,
+    );
+
+    let (refused, refused_bytes) = publish(js, &fired(0xdead)).await;
+    let garbage = Bytes::from_static(b"{\"not\": \"an alert\"}");
+    js.publish("pilot.alerts.fired.garbage.1", garbage.clone())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let (fine, _) = publish(js, &fired(0xf1)).await;
+
+    eventually("the later notification delivered", || {
+        receiver.delivered() == vec![fine.clone()]
+    })
+    .await;
+    // In order: the refused one was given up on before the later one was sent.
+    let received = receiver.received();
+    let keys: Vec<&str> = received.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(keys, vec![&*refused, &*refused, &*refused, &*fine]);
+
+    let dead = js.get_stream(DEAD_LETTER_STREAM).await.unwrap();
+    let letter = dead
+        .get_last_raw_message_by_subject(&webhook::dead_letter_subject(&refused))
+        .await
+        .unwrap();
+    assert_eq!(letter.payload, refused_bytes, "the stored bytes, unchanged");
+    let header = |name: &str| {
+        letter
+            .headers
+            .get(name)
+            .map(|v| v.as_str().to_string())
+            .unwrap_or_default()
+    };
+    assert!(
+        header(webhook::DEAD_REASON_HEADER).starts_with("HTTP 500"),
+        "{}",
+        header(webhook::DEAD_REASON_HEADER)
+    );
+    assert_eq!(header(webhook::DEAD_ATTEMPTS_HEADER), "3");
+    assert_eq!(header(webhook::DEAD_STATUS_HEADER), "500");
+    assert_eq!(header(webhook::SUBJECT_HEADER), refused);
+
+    let letter = dead
+        .get_last_raw_message_by_subject("pilot.dead.webhook.fired.garbage.1")
+        .await
+        .unwrap();
+    assert_eq!(letter.payload, garbage);
+    let reason = letter
+        .headers
+        .get(webhook::DEAD_REASON_HEADER)
+        .unwrap()
+        .as_str()
+        .to_string();
+    assert!(reason.starts_with("not an alert event"), "{reason}");
+    assert_eq!(
+        letter
+            .headers
+            .get(webhook::DEAD_ATTEMPTS_HEADER)
+            .unwrap()
+            .as_str(),
+        "0"
+    );
+
+    let text = render(&metrics);
+    assert_metric(
+        &text,
+        "pilot_webhook_dead_lettered_total{reason=\"failed\"} 1",
+    );
+    assert_metric(
+        &text,
+        "pilot_webhook_dead_lettered_total{reason=\"undecodable\"} 1",
+    );
+    assert_metric(&text, "pilot_webhook_failed_attempts_total 3");
+    assert_metric(&text, "pilot_webhook_delivered_total 1");
+    sink.stop().await;
+
+    // Dead letters were acknowledged: a restart sends nothing again. (A changed queue size
+    // updates the consumer.)
+    let sink = start(
+        &log,
+        WebhookConfig {
+            queue: 7,
+            ..config(&receiver.url, "webhook-dead")
+        },
+        &metrics,
+    );
+    let (later, _) = publish(js, &fired(0xf2)).await;
+    eventually("the next notification delivered", || {
+        receiver.delivered().len() == 2
+    })
+    .await;
+    sink.stop().await;
+    let mut consumer: async_nats::jetstream::consumer::PullConsumer = js
+        .get_stream("PILOT_ALERTS")
+        .await
+        .unwrap()
+        .get_consumer("webhook-dead")
+        .await
+        .unwrap();
+    let info = consumer.info().await.unwrap();
+    assert_eq!(info.config.max_ack_pending, 7);
+    assert_eq!(info.num_ack_pending, 0, "everything was acknowledged");
+    let keys: Vec<String> = receiver.received().into_iter().map(|r| r.key).collect();
+    assert_eq!(keys.len(), 5, "{keys:#?}");
+    assert_eq!(keys[4], later);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_crash_what_was_left_unacknowledged_still_goes_first() {
+    let server = NatsServer::start().unwrap();
+    let log = connect(&server).await;
+    let js = log.jetstream();
+    let receiver = Receiver::start(Box::new(|_, _| 503)).await;
+    let metrics = metrics();
+    // The server hands out again what a crashed run left unacknowledged after ack_wait (1 s).
+    let crash_config = WebhookConfig {
+        max_attempts: 1_000,
+        ack_wait_ms: 1_000,
+        queue: 10,
+        ..config(&receiver.url, "webhook-crash")
+    };
+    let sink = start(&log, crash_config.clone(), &metrics);
+    let mut expected = Vec::new();
+    for event in [warned(0xa), fired(0xa), escalated(0xa, 2, true)] {
+        expected.push(publish(js, &event).await.0);
+    }
+    eventually("a failed attempt", || !receiver.received().is_empty()).await;
+    // A crash: no chance to hand anything back.
+    sink.task.abort();
+    let _ = sink.task.await;
+    drop(sink.stop);
+
+    receiver.set_policy(Box::new(|_, _| 200));
+    for event in [resolved(0xa), fired(0xb)] {
+        expected.push(publish(js, &event).await.0);
+    }
+    let sink = start(&log, crash_config, &metrics);
+    eventually("every notification delivered", || {
+        receiver.delivered().len() >= expected.len()
+    })
+    .await;
+    sink.stop().await;
+    // The newer two were handed out first, but were held back until the first three came again.
+    assert_eq!(receiver.delivered(), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_hands_back_what_it_held_so_the_next_start_sends_it_first() {
+    let server = NatsServer::start().unwrap();
+    let log = connect(&server).await;
+    let js = log.jetstream();
+    let receiver = Receiver::start(Box::new(|_, _| 503)).await;
+    let metrics = metrics();
+    // A minute's ack_wait: only messages handed back come again within the 10 s polling.
+    let config = WebhookConfig {
+        max_attempts: 1_000,
+        ack_wait_ms: 60_000,
+        queue: 10,
+        ..config(&receiver.url, "webhook-stop")
+    };
+    let sink = start(&log, config.clone(), &metrics);
+    let mut expected = Vec::new();
+    for event in [warned(0xa), fired(0xa), warned(0xb)] {
+        expected.push(publish(js, &event).await.0);
+    }
+    eventually("a failed attempt", || !receiver.received().is_empty()).await;
+    sink.stop().await;
+    assert_metric(&render(&metrics), "pilot_webhook_queue_depth 0");
+    assert!(receiver.delivered().is_empty());
+
+    receiver.set_policy(Box::new(|_, _| 200));
+    // Recorded while no sink runs.
+    for event in [fired(0xb), resolved(0xa)] {
+        expected.push(publish(js, &event).await.0);
+    }
+    let sink = start(&log, config, &metrics);
+    eventually("every notification delivered", || {
+        receiver.delivered().len() >= expected.len()
+    })
+    .await;
+    sink.stop().await;
+    assert_eq!(receiver.delivered(), expected);
+    assert_metric(&render(&metrics), "pilot_webhook_delivered_total 5");
+}
