@@ -97,7 +97,7 @@ const MAX_BODY_QUOTE: usize = 256;
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
-    /// Where to POST; `http://` only (this build has no TLS client).
+    /// Where to POST: `http://` or `https://` (TLS checked against the system's CA certificates).
     pub url: String,
     /// Requests per notification before it is dead-lettered (>= 1).
     #[serde(default = "default_max_attempts")]
@@ -174,7 +174,7 @@ impl fmt::Debug for WebhookConfig {
 pub enum WebhookConfigError {
     #[error("alerts.webhook.url `{url}` is not a URL: {reason}")]
     Url { url: String, reason: String },
-    #[error("alerts.webhook.url `{url}`: only http:// URLs are supported (this build of pilot has no TLS client; send to an http relay)")]
+    #[error("alerts.webhook.url `{url}`: only http:// and https:// URLs are supported")]
     Scheme { url: String },
     #[error("alerts.webhook.max_attempts must be at least 1")]
     NoAttempts,
@@ -269,8 +269,8 @@ impl WebhookConfig {
             reason: e.to_string(),
         })?;
         match url.scheme() {
-            "http" if url.host().is_some() => Ok(url),
-            "http" => Err(WebhookConfigError::Url {
+            "http" | "https" if url.host().is_some() => Ok(url),
+            "http" | "https" => Err(WebhookConfigError::Url {
                 url: redacted_url(&self.url),
                 reason: "no host".to_string(),
             }),
@@ -1042,7 +1042,6 @@ mod tests {
         let cases: Vec<(WebhookConfig, &str)> = vec![
             (WebhookConfig::new("not a url"), "is not a URL"),
             (WebhookConfig::new("ftp://x/"), "only http://"),
-            (WebhookConfig::new("https://x/"), "no TLS client"),
             (
                 WebhookConfig {
                     max_attempts: 0,
@@ -1124,9 +1123,12 @@ mod tests {
         for secret in ["s3cret", "pw", "t0k"] {
             assert!(!debug.contains(secret), "{secret} in {debug}");
         }
+        WebhookConfig::new("https://user:pw@hooks.internal/a?token=t0k")
+            .validate()
+            .expect("https is supported");
         let error = WebhookConfig {
             max_attempts: 1,
-            ..WebhookConfig::new("https://user:pw@hooks.internal/a?token=t0k")
+            ..WebhookConfig::new("ftp://user:pw@hooks.internal/a?token=t0k")
         }
         .validate()
         .unwrap_err()
