@@ -6,6 +6,7 @@
 //! | `GET /api/v1/alerts/{id}` | one alert |
 //! | `POST /api/v1/alerts/{id}/ack` `{"note"?}` | records an acknowledgement: later transitions are recorded but not sent |
 //! | `POST /api/v1/alerts/{id}/silence` `{"until", "reason"}` | records a silence: transitions until then are recorded but not sent |
+//! | `GET /api/v1/alerts/events?after=&limit=` | the alert stream as stored, JSON Lines paged like `GET /api/v1/events` (analysts and admins) |
 //!
 //! Acknowledgements and silences are alert events on the alert stream, like the alerter's, so
 //! they survive restarts, replay and reach every alerter. A clerk acts only on alerts of their
@@ -16,9 +17,11 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::query::parse_instant;
 use crate::state::AppState;
+use crate::stream;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
+use axum::response::Response;
 use axum::{Extension, Json};
 use pilot_projections::alerting::record::ActionError;
 use pilot_projections::alerting::{AlertEvent, RecordedAlert};
@@ -85,6 +88,28 @@ pub async fn get(
     let history = state.alerts.read();
     let alert = history.get(&alert_id).ok_or_else(|| unknown(alert_id))?;
     Ok(Json(view(alert, state.clock.now())))
+}
+
+/// `GET /api/v1/alerts/events`: every alert event as stored, for exports and audits.
+#[tracing::instrument(name = "export_alert_events", skip_all)]
+pub async fn export(State(state): State<AppState>, query: Params) -> Result<Response, ApiError> {
+    let mut after = 0;
+    let mut limit = stream::DEFAULT_LIMIT;
+    for (name, value) in params(query, &["after", "limit"])? {
+        match name {
+            "after" => after = stream::parse_position(name, &value)?,
+            _ => limit = stream::parse_limit(&value)?,
+        }
+    }
+    let last =
+        state.log.last_alert_position().await.map_err(|e| {
+            ApiError::store_unavailable(format!("cannot read the alert stream: {e}"))
+        })?;
+    let events = stream::read_pages(after, limit, last, |from, max| {
+        state.log.read_alerts(from, max)
+    })
+    .await?;
+    Ok(stream::page(&events, after, limit, last))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -61,6 +61,7 @@ pub fn app(state: AppState) -> Router {
         .route("/events", get(stream::export))
         .route("/events/stream", get(stream::live))
         .route("/alerts", get(alerts_api::list))
+        .route("/alerts/events", get(alerts_api::export))
         .route("/alerts/{id}", get(alerts_api::get));
     let writes = Router::new()
         .route(
@@ -185,7 +186,7 @@ fn role_allows(caller: &Caller, method: &Method, path: &str) -> Result<(), ApiEr
         )))
     };
     match (method, path) {
-        (&Method::GET, "/api/v1/events") if !caller.may_export() => {
+        (&Method::GET, "/api/v1/events" | "/api/v1/alerts/events") if !caller.may_export() => {
             refuse("exporting the log needs role analyst or admin")
         }
         (&Method::POST, "/api/v1/import") if caller.role != Role::Admin => {

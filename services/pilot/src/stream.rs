@@ -69,17 +69,27 @@ pub async fn export(State(state): State<AppState>, query: Params) -> Result<Resp
             chain.truncate(limit);
             chain
         }
-        None => read_log(&state.log, after, limit, last).await?,
+        None => {
+            read_pages(after, limit, last, |from, max| {
+                state.log.read_from(from, max)
+            })
+            .await?
+        }
     };
+    Ok(page(&events, after, limit, last))
+}
+
+/// One page of JSON Lines with its paging headers: `Pilot-Next-After` (a short page read
+/// everything there was, up to at least `last`) and `Pilot-Last-Position`.
+pub fn page(events: &[Stored], after: u64, limit: usize, last: u64) -> Response {
     let returned = events.last().map_or(after, |e| e.position);
-    // A short page read everything there was, up to at least `last`.
     let next = if events.len() < limit {
         returned.max(last).max(after)
     } else {
         returned
     };
     let mut body = Vec::with_capacity(events.iter().map(|e| e.bytes.len() + 1).sum());
-    for event in &events {
+    for event in events {
         body.extend_from_slice(&event.bytes);
         body.push(b'\n');
     }
@@ -91,24 +101,25 @@ pub async fn export(State(state): State<AppState>, query: Params) -> Result<Resp
         (LAST_POSITION, HeaderValue::from(last)),
         (NEXT_AFTER, HeaderValue::from(next)),
     ];
-    Ok((headers, Body::from(body)).into_response())
+    (headers, Body::from(body)).into_response()
 }
 
-/// Up to `limit` messages after `after`, in the store's read batches, stopping at `last`
-/// (what was stored when the page began) so a busy log cannot keep one page growing.
-async fn read_log(
-    log: &impl EventLog,
+/// Up to `limit` messages after `after`, in `read`'s batches (`read(from, max)`), stopping at
+/// `last` (what was stored when the page began) so a busy stream cannot keep one page growing.
+pub async fn read_pages<F, R>(
     after: u64,
     limit: usize,
     last: u64,
-) -> Result<Vec<Stored>, ApiError> {
+    mut read: R,
+) -> Result<Vec<Stored>, ApiError>
+where
+    R: FnMut(u64, usize) -> F,
+    F: std::future::Future<Output = Result<Vec<Stored>, LogError>>,
+{
     let mut out: Vec<Stored> = Vec::new();
     let mut next = after.saturating_add(1);
     while out.len() < limit && next <= last {
-        let batch = log
-            .read_from(next, limit - out.len())
-            .await
-            .map_err(unavailable)?;
+        let batch = read(next, limit - out.len()).await.map_err(unavailable)?;
         let Some(end) = batch.last().map(|s| s.position) else {
             break;
         };
@@ -240,7 +251,7 @@ fn sse_event(stored: &Stored, kind: &str) -> Event {
         .data(String::from_utf8_lossy(&stored.bytes))
 }
 
-fn parse_position(field: &str, value: &str) -> Result<u64, ApiError> {
+pub fn parse_position(field: &str, value: &str) -> Result<u64, ApiError> {
     value.trim().parse().map_err(|_| {
         ApiError::invalid(
             field,
@@ -249,7 +260,7 @@ fn parse_position(field: &str, value: &str) -> Result<u64, ApiError> {
     })
 }
 
-fn parse_limit(value: &str) -> Result<usize, ApiError> {
+pub fn parse_limit(value: &str) -> Result<usize, ApiError> {
     match value.trim().parse::<usize>() {
         Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
         _ => Err(ApiError::invalid(

@@ -479,6 +479,23 @@ async fn acknowledged_and_silenced_through_the_api_as_alert_events() {
         ["warning", "fired", "acknowledged", "silenced", "escalated"]
     );
     assert!(!events[4].notice.transition.notify);
+
+    // The alert history exports as stored, paged like the event log.
+    let response = http
+        .get(format!("{base}/api/v1/alerts/events?limit=3"))
+        .bearer_auth(ANALYST)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["pilot-next-after"], "3");
+    assert_eq!(response.headers()["pilot-last-position"], "5");
+    let page = response.text().await.unwrap();
+    let first: Vec<AlertEvent> = page
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(first, events[..3]);
     alerter.stop().await;
 }
 

@@ -229,6 +229,62 @@ fn import_then_status_as_of_2001_shows_the_2000_programs_implementing_and_a_seco
 }
 
 #[test]
+fn alerts_list_refuse_an_ack_on_a_resolved_one_and_export_as_stored() {
+    let service = Service::start();
+    service.pilot(&["import", NANGUO]).expect(0);
+    // The alerter records the history's alerts as the import goes; the API reads them back.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let resolved = loop {
+        let listed = service
+            .pilot(&["alerts", "--state", "resolved", "--json"])
+            .json();
+        let alerts = listed["alerts"].as_array().cloned().unwrap_or_default();
+        if alerts.len() >= 7 || Instant::now() > deadline {
+            break alerts;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let lchi = resolved
+        .iter()
+        .find(|a| a["pilot_title"] == LCHI)
+        .unwrap_or_else(|| panic!("{resolved:#?}"));
+    assert_eq!(lchi["waited_days"], 63);
+
+    let table = service.pilot(&["alerts"]).expect(0).to_string();
+    assert!(row(&table, LCHI).contains("resolved"), "{table}");
+    assert!(
+        row(&table, LCHI).contains("2003-11-12"),
+        "the due date:\n{table}"
+    );
+
+    let id = lchi["alert_id"].as_str().unwrap();
+    let refused = service.pilot(&["alerts", "ack", id]);
+    refused.expect(3);
+    assert!(refused.stderr.contains("alert_resolved"), "{refused:#?}");
+    let unknown = service.pilot(&["alerts", "ack", "0194a000-0000-7000-8000-000000000000"]);
+    unknown.expect(5);
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("alerts.jsonl");
+    service
+        .pilot(&["alerts", "export", "-o", path(&file)])
+        .expect(0);
+    let lines = std::fs::read_to_string(&file).unwrap();
+    let kinds: Vec<String> = lines
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .map(|event| {
+            event["transition"]["kind"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert!(kinds.len() >= 11, "{kinds:?}");
+    assert!(kinds.contains(&"fired".to_string()), "{kinds:?}");
+}
+
+#[test]
 fn an_export_imported_into_a_fresh_server_gives_the_same_projections_and_hashes() {
     let temp = tempfile::tempdir().unwrap();
     let export = temp.path().join("nanguo-export.jsonl");

@@ -1,6 +1,7 @@
 //! `pilot alerts [--state S]` (`GET /api/v1/alerts`), `pilot alerts ack ID [--note N]`
-//! (`POST /api/v1/alerts/{id}/ack`) and `pilot alerts silence ID --until T --reason R`
-//! (`POST /api/v1/alerts/{id}/silence`).
+//! (`POST /api/v1/alerts/{id}/ack`), `pilot alerts silence ID --until T --reason R`
+//! (`POST /api/v1/alerts/{id}/silence`) and `pilot alerts export [-o FILE]`
+//! (`GET /api/v1/alerts/events`: the alert history as stored, JSON Lines).
 
 use super::http::Http;
 use super::output::{self, Table};
@@ -43,6 +44,12 @@ pub enum AlertAction {
         #[arg(long)]
         reason: String,
     },
+    /// Every alert event as stored (JSON Lines), for audits and other tools.
+    Export {
+        /// Write to FILE instead of stdout.
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
 }
 
 /// The columns of the alerts table.
@@ -64,6 +71,7 @@ pub async fn run(args: AlertsArgs) -> Result<(), Failure> {
     let http = Http::new(&args.common)?;
     let (id, action, body) = match &args.action {
         None => return list(&http, &args).await,
+        Some(AlertAction::Export { output }) => return export(&http, output.as_deref()).await,
         Some(AlertAction::Ack { id, note }) => {
             let body = match note {
                 Some(note) => json!({ "note": note }),
@@ -97,6 +105,32 @@ pub async fn run(args: AlertsArgs) -> Result<(), Failure> {
         .map(|s| format!(" (state {s})"))
         .unwrap_or_default();
     output::line(&format!("{done} alert {id}{state}"))
+}
+
+/// Writes the alert stream as stored, one event per line, to `output` or stdout. Every page is
+/// read before anything is written, so a failed read leaves no half file.
+async fn export(http: &Http, output: Option<&std::path::Path>) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut lines = Vec::new();
+    let count = super::log::for_each_alert_event(http, |entry| {
+        lines.extend_from_slice(&entry.bytes);
+        lines.push(b'\n');
+        Ok(())
+    })
+    .await?;
+    match output {
+        None => std::io::stdout()
+            .write_all(&lines)
+            .map_err(|e| Failure::io("writing to stdout".to_string(), e)),
+        Some(path) => {
+            std::fs::write(path, &lines)
+                .map_err(|e| Failure::io(format!("cannot write {}", path.display()), e))?;
+            output::line(&format!(
+                "exported {count} alert events to {}",
+                path.display()
+            ))
+        }
+    }
 }
 
 async fn list(http: &Http, args: &AlertsArgs) -> Result<(), Failure> {

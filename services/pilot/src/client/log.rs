@@ -70,14 +70,27 @@ impl Source {
         mut each: impl FnMut(Entry) -> Result<(), Failure>,
     ) -> Result<u64, Failure> {
         match self {
-            Source::Server(http) => server_pages(http, pilot, PAGE, &mut each).await,
+            Source::Server(http) => server_pages(http, EVENTS, pilot, PAGE, &mut each).await,
             Source::Nats(log) => nats_reads(log, pilot, &mut each).await,
         }
     }
 }
 
+/// Calls `each` with every alert event the server's alert stream holds, in order
+/// (`GET /api/v1/alerts/events`); returns how many there were.
+pub async fn for_each_alert_event(
+    http: &Http,
+    mut each: impl FnMut(Entry) -> Result<(), Failure>,
+) -> Result<u64, Failure> {
+    server_pages(http, ALERT_EVENTS, None, PAGE, &mut each).await
+}
+
+const EVENTS: &str = "/api/v1/events";
+const ALERT_EVENTS: &str = "/api/v1/alerts/events";
+
 async fn server_pages(
     http: &Http,
+    path: &str,
     pilot: Option<Uuid>,
     page: usize,
     each: &mut impl FnMut(Entry) -> Result<(), Failure>,
@@ -86,7 +99,7 @@ async fn server_pages(
     let mut count = 0u64;
     loop {
         let url = http.url(
-            "/api/v1/events",
+            path,
             &[
                 ("after", Some(after.to_string())),
                 ("limit", Some(page.to_string())),
@@ -102,13 +115,13 @@ async fn server_pages(
             (None, Some(_)) if n == 0 => after,
             (None, Some(_)) => {
                 return Err(Failure::BadAnswer(format!(
-                "GET /api/v1/events answered without a {NEXT_AFTER_HEADER} header; cannot page on"
-            )))
+                    "GET {path} answered without a {NEXT_AFTER_HEADER} header; cannot page on"
+                )))
             }
         };
         if n > 0 && next <= after {
             return Err(Failure::BadAnswer(format!(
-                "GET /api/v1/events?after={after} answered {n} events but {NEXT_AFTER_HEADER}: {next}; cannot page on"
+                "GET {path}?after={after} answered {n} events but {NEXT_AFTER_HEADER}: {next}; cannot page on"
             )));
         }
         for (i, bytes) in lines.into_iter().enumerate() {
@@ -238,7 +251,7 @@ mod tests {
         let http = fake_server().await;
         for page in [2, 3, 7, 100] {
             let mut seen = Vec::new();
-            let count = server_pages(&http, None, page, &mut |entry: Entry| {
+            let count = server_pages(&http, EVENTS, None, page, &mut |entry: Entry| {
                 seen.push((entry.position, entry.bytes));
                 Ok(())
             })
