@@ -99,14 +99,18 @@ async fn main() {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let listener = pilot_service::serve::no_delay(listener);
     tokio::spawn(axum::serve(listener, app(state.clone())).into_future());
 
+    let cpu_before = cpu_seconds();
     let in_process = append_in_process(&state, Duration::from_secs(seconds)).await;
-    println!("in-process Writer::append, {CLIENTS} tasks, {seconds} s: {in_process:.0} appends/s");
+    let cpu_in_process = cpu_seconds() - cpu_before;
+    println!("in-process Writer::append, {CLIENTS} tasks, {seconds} s: {in_process:.0} appends/s; this process used {:.0} CPU-µs per append", 1e6 * cpu_in_process / (in_process * seconds as f64));
 
     let url = format!("http://{addr}/api/v1/pilots/{PILOT_PREFIX}[0-3][0-9a-f]/events");
     let before = log.last_position().await.unwrap();
     let body = serde_json::to_string(&stance_body()).unwrap();
+    let cpu_before = cpu_seconds();
     let started = Instant::now();
     let report = run_oha(
         &oha,
@@ -127,12 +131,17 @@ async fn main() {
     )
     .await;
     let elapsed = started.elapsed();
+    let cpu_http = cpu_seconds() - cpu_before;
     let stored = log.last_position().await.unwrap() - before;
     let http_rate = report["summary"]["requestsPerSec"].as_f64().unwrap_or(0.0);
     println!(
         "HTTP POST /api/v1/pilots/{{id}}/events, {CLIENTS} connections (oha), {seconds} s: {http_rate:.0} requests/s; status codes {}; {stored} events stored in {:.1} s",
         report["statusCodeDistribution"],
         elapsed.as_secs_f64()
+    );
+    println!(
+        "this process used {:.0} CPU-µs per HTTP append (the load generator runs apart)",
+        1e6 * cpu_http / stored.max(1) as f64
     );
     println!(
         "ratio HTTP / in-process: {:.2} (goal >= 0.5)",
@@ -248,4 +257,17 @@ async fn run_oha(oha: &str, args: &[&str]) -> Value {
             String::from_utf8_lossy(&output.stdout)
         )
     })
+}
+
+/// CPU seconds this process has used (user + system), from /proc/self/stat.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: f64 = fields
+        .get(11..13)
+        .map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum())
+        .unwrap_or(0.0);
+    ticks / 100.0
 }

@@ -190,7 +190,7 @@ async fn serve_on(
         Ok(listener) => {
             let addr = listener.local_addr().unwrap_or(config.listen);
             let mut stop = stop_rx.clone();
-            let serving = axum::serve(listener, router(config, state.clone()))
+            let serving = axum::serve(no_delay(listener), router(config, state.clone()))
                 .with_graceful_shutdown(async move {
                     let _ = stop.wait_for(|stop| *stop).await;
                 });
@@ -366,6 +366,21 @@ fn router(config: &Config, state: AppState) -> axum::Router {
         app(state)
     } else {
         crate::api::operations(state)
+    }
+}
+
+/// Sends each response as soon as it is written: without `TCP_NODELAY` a small response can
+/// wait for the client's delayed acknowledgement of the previous one (Nagle's algorithm).
+pub fn no_delay(
+    listener: tokio::net::TcpListener,
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(set_no_delay)
+}
+
+fn set_no_delay(stream: &mut tokio::net::TcpStream) {
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(message = "Cannot set TCP_NODELAY on a connection.", %error);
     }
 }
 
