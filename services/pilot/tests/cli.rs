@@ -560,3 +560,17 @@ fn without_a_server_the_client_fails_plainly() {
         "{missing:#?}"
     );
 }
+
+#[test]
+fn reading_a_nats_server_without_a_pilot_log_creates_nothing() {
+    let server = pilot_nats_harness::NatsServer::start().unwrap();
+    for _ in 0..2 {
+        // Twice: had the first read created the streams, the second would export nothing.
+        let refused = run(&["export", "--nats", &server.url()], &[]);
+        refused.expect(1);
+        assert!(
+            refused.stderr.contains("has no stream PILOT_EVENTS"),
+            "{refused:#?}"
+        );
+    }
+}

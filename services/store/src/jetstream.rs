@@ -63,6 +63,26 @@ impl JetStreamLog {
         Self::with_client(client, layout).await
     }
 
+    /// Connects to a server that already holds a pilot-tracker log, for reading: the streams
+    /// are verified, never created or changed.
+    pub async fn open_existing(url: &str) -> Result<Self, ConnectError> {
+        let client = async_nats::connect(url)
+            .await
+            .map_err(|e| ConnectError::Connect {
+                url: url.to_string(),
+                message: e.to_string(),
+            })?;
+        version::check(&client.server_info().version)?;
+        let js = jetstream::new(client.clone());
+        let layout = Layout::default();
+        layout.verify(&js).await?;
+        Ok(JetStreamLog {
+            client,
+            js,
+            replicas: layout.replicas,
+        })
+    }
+
     /// The same, on a client the caller configured (auth, TLS, cluster URLs).
     pub async fn with_client(client: Client, layout: &Layout) -> Result<Self, ConnectError> {
         version::check(&client.server_info().version)?;

@@ -62,6 +62,8 @@ pub enum LayoutError {
         stream: String,
         differences: Vec<String>,
     },
+    #[error("this NATS server has no stream {stream}: it does not hold a pilot-tracker log (`pilot serve` creates the streams on its first start)")]
+    Missing { stream: String },
     #[error("cannot create or read stream {stream}: {message}")]
     Unavailable { stream: String, message: String },
 }
@@ -120,6 +122,17 @@ impl Layout {
 
     /// Creates every stream that is missing and checks the ones that exist.
     pub async fn ensure(&self, js: &Context) -> Result<(), LayoutError> {
+        self.check(js, true).await
+    }
+
+    /// Checks that every stream exists as pilot-tracker expects it, and changes nothing: for
+    /// readers (`pilot export --nats`), which must not create streams on a server that turns out
+    /// not to be pilot-tracker's.
+    pub async fn verify(&self, js: &Context) -> Result<(), LayoutError> {
+        self.check(js, false).await
+    }
+
+    async fn check(&self, js: &Context, create: bool) -> Result<(), LayoutError> {
         for wanted in self.configs() {
             let stream = wanted.name.clone();
             let unavailable = |e: &dyn std::fmt::Display| LayoutError::Unavailable {
@@ -130,7 +143,8 @@ impl Layout {
                 Ok(mut existing) => {
                     let info = existing.info().await.map_err(|e| unavailable(&e))?;
                     let differences = differences(&wanted, &info.config);
-                    if differences.len() == 1 && differences[0].starts_with("republish ") {
+                    if create && differences.len() == 1 && differences[0].starts_with("republish ")
+                    {
                         // Added in a later version; republishing takes no protection away.
                         js.update_stream(&wanted)
                             .await
@@ -142,6 +156,9 @@ impl Layout {
                             differences,
                         });
                     }
+                }
+                Err(e) if is_not_found(&e) && !create => {
+                    return Err(LayoutError::Missing { stream });
                 }
                 Err(e) if is_not_found(&e) => {
                     js.create_stream(wanted.clone())

@@ -13,7 +13,6 @@ use super::{Common, Failure};
 use bytes::Bytes;
 use pilot_events::Subject;
 use pilot_store::jetstream::JetStreamLog;
-use pilot_store::layout::Layout;
 use pilot_store::EventLog;
 use std::time::Duration;
 use uuid::Uuid;
@@ -49,8 +48,7 @@ impl Source {
         match nats {
             None => Ok(Source::Server(Http::new(common)?)),
             Some(url) => {
-                let layout = Layout::default();
-                let connect = JetStreamLog::connect(url, &layout);
+                let connect = JetStreamLog::open_existing(url);
                 match tokio::time::timeout(NATS_CONNECT_TIMEOUT, connect).await {
                     Ok(Ok(log)) => Ok(Source::Nats(log)),
                     Ok(Err(error)) => Err(Failure::Unreachable(error.to_string())),
