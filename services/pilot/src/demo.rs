@@ -13,6 +13,7 @@
 
 use bytes::Bytes;
 use pilot_events::Subject;
+use pilot_projections::Refusal;
 use pilot_store::projection::Projection;
 use pilot_store::{EventLog, LogError, Outgoing};
 use std::time::Duration;
@@ -20,6 +21,9 @@ use uuid::Uuid;
 
 /// How long one appended line may take to show in the projection.
 pub const APPLY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often one line may load a chain before its check counts as refused: more would mean
+/// the log and the projection disagree.
+const MAX_CHAIN_LOADS: u32 = 3;
 
 /// What a load did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -90,22 +94,42 @@ pub async fn load_history<L: EventLog>(
         })?;
         let event_id = envelope.event_id;
         let subject: Subject = envelope.subject;
-        let expected = {
-            let world = projection.read();
-            if world.position_of(&event_id).is_some() {
-                loaded.skipped += 1;
-                continue;
+        if projection.read().position_of(&event_id).is_some() {
+            loaded.skipped += 1;
+            continue;
+        }
+        let mut chain_loads = 0;
+        let expected = loop {
+            let refusal = {
+                let world = projection.read();
+                let (_, head) = world.chain_head(subject);
+                pilot_events::verify_next(bytes, line, head)?;
+                match world.check(&envelope) {
+                    Ok(()) => break world.chain_position(subject),
+                    Err(refusal) => refusal,
+                }
+            };
+            match refusal {
+                // A world restored from a checkpoint loads the chain a retraction needs, as
+                // the writer does.
+                Refusal::ChainNotLoaded { pilot_id } if chain_loads < MAX_CHAIN_LOADS => {
+                    chain_loads += 1;
+                    pilot_store::projector::load_chain(log, projection, pilot_id)
+                        .await
+                        .map_err(|source| LoadError::Log {
+                            line,
+                            event_id,
+                            source,
+                        })?;
+                }
+                refusal => {
+                    return Err(LoadError::Rejected {
+                        line,
+                        event_id,
+                        refusal,
+                    })
+                }
             }
-            let (_, head) = world.chain_head(subject);
-            pilot_events::verify_next(bytes, line, head)?;
-            world
-                .check(&envelope)
-                .map_err(|refusal| LoadError::Rejected {
-                    line,
-                    event_id,
-                    refusal,
-                })?;
-            world.chain_position(subject)
         };
         let outgoing = Outgoing {
             event_id,

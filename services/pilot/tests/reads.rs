@@ -204,6 +204,55 @@ async fn a_restored_world_loads_every_chain_for_a_past_list() {
 }
 
 #[tokio::test]
+async fn a_restored_world_imports_a_retraction_on_a_chain_it_has_not_loaded() {
+    use pilot_events::data::EventRetracted;
+    use pilot_events::{Actor, Envelope, Event, Hash, Subject, CURRENT_SCHEMA};
+    let served = served().await;
+    served.stop.send(true).unwrap();
+    served.projector.await.unwrap();
+    let restored = Arc::new(projector::open(&served.log, CONSUMER, StallRules::default()).await);
+    let hihc: Uuid = HIHC.parse().unwrap();
+    assert!(!restored.read().chain_loaded(&hihc));
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    {
+        let (log, restored) = (served.log.clone(), restored.clone());
+        tokio::spawn(async move { log.run_projector(CONSUMER, restored, shutdown).await });
+    }
+
+    // A sealed line, as an import brings it: HIHC's 1999 metric is retracted.
+    let subject = Subject::Pilot(hihc);
+    let (_, head) = restored.read().chain_head(subject);
+    let at = time::macros::datetime!(2010-01-04 09:00 +08:00);
+    let retraction = Envelope {
+        event_id: Uuid::now_v7(),
+        schema: CURRENT_SCHEMA,
+        subject,
+        occurred_at: at,
+        recorded_at: at,
+        actor: Actor {
+            office: "SSDNC".into(),
+            user: "archivist".into(),
+        },
+        correlation_id: None,
+        causation_id: None,
+        prev_hash: head,
+        hash: Hash::ZERO,
+        event: Event::EventRetracted(EventRetracted {
+            event_id: "0194ae00-0003-7000-8000-000000000016".parse().unwrap(),
+            reason: "entered twice".into(),
+        }),
+    }
+    .seal(head);
+    let line = retraction.to_json();
+    let loaded = pilot_service::demo::load_history(&served.log, &restored, line.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(loaded.appended, 1);
+    assert!(restored.read().chain_loaded(&hihc), "loaded for the check");
+    assert!(restored.read().position_of(&retraction.event_id).is_some());
+}
+
+#[tokio::test]
 async fn a_pilots_support_names_its_stakeholders() {
     let served = served().await;
     let router = served.router();
