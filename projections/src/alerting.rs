@@ -49,9 +49,9 @@
 //!
 //! The book has default [`StallRules`] and, optionally, rules for single pilots
 //! ([`AlertBook::with_overrides`]): an alert always follows the rules of its own pilot, for its
-//! timers, its extensions, its notices and its views. The world refuses late extensions by its
-//! own rules only; where a pilot's rules stall it earlier, the book reports the refusal
-//! ([`Observed::refusals`]).
+//! timers, its extensions, its notices and its views. Give the world the same overrides
+//! (`World::set_pilot_rules`) and both judge extensions alike; where they differ (a book fed by
+//! a world with other rules), the book reports what it refuses ([`Observed::refusals`]).
 //!
 //! The book is serializable as a whole (a checkpoint, overrides included); timers and counts are
 //! rebuilt on load.
@@ -222,8 +222,8 @@ impl From<BookState> for AlertBook {
 }
 
 impl AlertBook {
-    /// An empty book. Use the world's rules: the world refuses late extensions by its rules,
-    /// the book by its own.
+    /// An empty book. Use the world's rules (and overrides): the world refuses late extensions
+    /// by its rules, the book by its own.
     pub fn new(rules: StallRules) -> Self {
         AlertBook::with_overrides(rules, BTreeMap::new())
     }

@@ -67,6 +67,9 @@ pub enum ProjectionError {
 #[derive(Debug, Default)]
 pub struct World {
     pub(crate) rules: StallRules,
+    /// Per-pilot stall rules: the world refuses a late extension by the pilot's own rules, as
+    /// its alert does. Configuration, not state: not part of a snapshot.
+    pilot_rules: std::collections::BTreeMap<Uuid, StallRules>,
     decoder: Decoder,
     pub(crate) registry: Registry,
     pub(crate) registry_chains: HashMap<Uuid, RegistryChain>,
@@ -97,6 +100,17 @@ impl World {
 
     pub fn rules(&self) -> &StallRules {
         &self.rules
+    }
+
+    /// Sets per-pilot stall rules (a configuration's overrides); other pilots keep
+    /// [`World::rules`].
+    pub fn set_pilot_rules(&mut self, overrides: std::collections::BTreeMap<Uuid, StallRules>) {
+        self.pilot_rules = overrides;
+    }
+
+    /// The stall rules pilot `pilot_id` is judged by.
+    pub fn rules_for(&self, pilot_id: &Uuid) -> &StallRules {
+        self.pilot_rules.get(pilot_id).unwrap_or(&self.rules)
     }
 
     /// The stream position of the last message consumed (applied, duplicate, refused or skipped).
@@ -335,10 +349,10 @@ impl World {
                 return Err(Refusal::ChainNotLoaded { pilot_id: id });
             }
             (Some(pilot), Event::EventRetracted(d)) => {
-                check_chain(&pilot.state, envelope, &self.rules)?;
+                check_chain(&pilot.state, envelope, self.rules_for(&id))?;
                 self.check_pilot_retraction(pilot, d.event_id)?;
             }
-            (Some(pilot), _) => check_chain(&pilot.state, envelope, &self.rules)?,
+            (Some(pilot), _) => check_chain(&pilot.state, envelope, self.rules_for(&id))?,
         }
         check_references(self, envelope)
     }
@@ -561,15 +575,15 @@ impl World {
         let mut support = PilotSupport::default();
         for envelope in events {
             if !matches!(envelope.event, Event::EventRetracted(_)) {
-                check_chain(&state, &envelope, &self.rules).map_err(|refusal| {
-                    Refusal::RetractionBreaksChain {
+                check_chain(&state, &envelope, self.rules_for(&state.pilot_id)).map_err(
+                    |refusal| Refusal::RetractionBreaksChain {
                         event_id: extra.unwrap_or_default(),
                         consequence: format!(
                             "later event {} would be refused: {refusal}",
                             envelope.event_id
                         ),
-                    }
-                })?;
+                    },
+                )?;
             }
             state.evolve(&envelope);
             support.evolve(&envelope);

@@ -1139,6 +1139,29 @@ fn an_extension_the_pilots_own_rules_find_late_is_refused_by_the_book() {
 }
 
 #[test]
+fn the_world_judges_an_extension_by_the_pilots_own_rules() {
+    // P may wait 60 days, Q the default 30. On day 40 P's extension is on time and Q's late,
+    // in the world and in the book alike.
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let (p, q) = (log.pilot("P"), log.pilot("Q"));
+    let overrides = BTreeMap::from([(p.id(), municipal_after(60))]);
+    log.book = AlertBook::with_overrides(StallRules::default(), overrides.clone());
+    log.world.set_pilot_rules(overrides);
+    log.request(p, "a", mayor, T);
+    log.request(q, "b", mayor, T);
+    let (_, on_time) = log.feed(p, extended("a", 5), T + days(40));
+    assert_eq!(on_time.unwrap().refusals, []);
+    let (_, late) = log.feed(q, extended("b", 5), T + days(40));
+    match late {
+        Err(ProjectionError::Refused { refusal, .. }) => {
+            assert_eq!(refusal.code(), "approval_stalled")
+        }
+        other => panic!("expected the world to refuse Q's late extension, got {other:?}"),
+    }
+}
+
+#[test]
 fn a_checkpoint_keeps_the_overrides_and_omits_them_when_there_are_none() {
     let mut log = Log::new(StallRules::default());
     let mayor = log.stakeholder("Mayor");

@@ -32,14 +32,14 @@ pub fn replay(
 }
 
 /// [`replay`] into a given (usually empty) book, so that its per-pilot rules
-/// ([`AlertBook::with_overrides`]) apply. The world judges events by the book's default rules,
-/// as the live service's world does.
+/// ([`AlertBook::with_overrides`]) apply, to the alerts and to the world's checks alike.
 pub fn replay_book(
     mut book: AlertBook,
     events: impl IntoIterator<Item = Envelope>,
     until: OffsetDateTime,
 ) -> Replay {
     let mut world = World::new(book.rules().clone());
+    world.set_pilot_rules(book.overrides().clone());
     let (mut notices, mut refusals, mut refused) = (Vec::new(), Vec::new(), Vec::new());
     let mut position = 0;
     for envelope in events.into_iter().filter(|e| e.occurred_at <= until) {

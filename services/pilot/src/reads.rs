@@ -136,13 +136,17 @@ pub async fn list_pilots(
         let world = state.projection.read();
         world
             .pilots()
-            .filter(|record| filter.keeps(&record.state, world.rules(), now))
+            .filter(|record| {
+                let rules = world.rules_for(&record.state.pilot_id);
+                filter.keeps(&record.state, rules, now)
+            })
             .filter_map(|record| world.pilot_view(&record.state.pilot_id))
             .collect()
     } else {
         let mut views = views_at(&state, filter.when).await?;
-        let rules = state.projection.read().rules().clone();
-        views.retain(|view| filter.keeps(&view.pilot, &rules, now));
+        let world = state.projection.read();
+        views.retain(|view| filter.keeps(&view.pilot, world.rules_for(&view.pilot.pilot_id), now));
+        drop(world);
         views
     };
     views.sort_by_key(|view| view.pilot.pilot_id);

@@ -138,6 +138,7 @@ async fn serve_on(
     let world_rules = config.alerts.rules.default_rules().clone();
     let projection =
         Arc::new(pilot_store::projector::open(&log, &config.consumer, world_rules).await);
+    projection.set_pilot_rules(config.alerts.rules.overrides().clone());
     let (stop_tx, stop_rx) = watch::channel(false);
     let projector = {
         let (log, projection, stop) = (log.clone(), projection.clone(), stop_rx.clone());

@@ -210,8 +210,10 @@ impl Alerter {
             from = last.position + 1;
             actions.extend(batch.iter().filter_map(|s| fold(&mut history, s)));
         }
+        let mut world = World::new(self.rules.default_rules().clone());
+        world.set_pilot_rules(self.rules.overrides().clone());
         let mut state = State {
-            world: World::new(self.rules.default_rules().clone()),
+            world,
             book: self.rules.new_book(),
             history,
             outbox: VecDeque::new(),
