@@ -549,3 +549,43 @@ async fn history_imported_while_the_alerter_runs_gives_the_alerts_a_replay_gives
     assert_eq!(rig.recorded().await.len(), expected.len());
     alerter.stop().await;
 }
+
+#[tokio::test]
+async fn a_restarted_alerter_resumes_from_its_checkpoint_and_loads_the_chains_it_needs() {
+    let rig = rig().await;
+    rig.waiting_pilot().await;
+    let saved_at = rig.last_position().await;
+    let mut first = rig.alerter();
+    first.caught_up_with(saved_at).await;
+    rig.clock.set(T + days(24));
+    let warned = rig.wait_recorded(1).await;
+    first.stop().await; // saves its checkpoint on the way out
+
+    // While it is down the request is retracted: the restored world, which holds no chain's
+    // bytes, must load the pilot's chain to judge the retraction.
+    let request = warned[0].notice.request_event_id;
+    rig.clock.set(T + days(25));
+    rig.append(
+        Subject::Pilot(PILOT),
+        scenario::retracted(request),
+        T + days(25),
+    )
+    .await;
+    let mut second = rig.alerter();
+    second
+        .wait("resuming from the checkpoint", |p| {
+            p.resumed_from == saved_at
+        })
+        .await;
+    let events = rig.wait_recorded(2).await;
+    match &events[1].notice.transition.kind {
+        TransitionKind::Resolved { reason, waited } => {
+            assert_eq!(*reason, ResolutionReason::Retracted);
+            assert_eq!(*waited, days(25));
+        }
+        other => panic!("expected the resolution, got {other:?}"),
+    }
+    second.caught_up_with(saved_at + 1).await;
+    second.stop().await;
+    assert_eq!(rig.recorded().await.len(), 2, "nothing recorded twice");
+}

@@ -2,7 +2,8 @@
 //!
 //! # How a transition is recorded exactly once
 //!
-//! The alerter keeps its own world and [`AlertBook`], rebuilt from the whole event log at start
+//! The alerter keeps its own world and [`AlertBook`], rebuilt at start from its checkpoint
+//! ([`checkpoint`]) and the events that followed, or from the whole event log
 //! (the book's clock follows each event's `occurred_at`, so history yields the transitions it
 //! would have yielded live, each stamped with the instant it came due), then advanced to the
 //! clock's "now" (so what fell due while no alerter ran comes out, stamped with its due
@@ -33,16 +34,17 @@
 //! work at all, however many approvals are pending.
 
 use super::backfill::BackfillHold;
+use super::checkpoint::{self, CHECKPOINT_INTERVAL};
 use super::clock::Clock;
 use super::rules::AlertRules;
 use crate::metrics::Metrics;
 use futures::stream::BoxStream;
 use futures::StreamExt;
-use pilot_events::Envelope;
+use pilot_events::{Envelope, Subject};
 use pilot_projections::alert::TransitionKind;
 use pilot_projections::alerting::record::is_user_action;
 use pilot_projections::alerting::{AlertEvent, AlertHistory};
-use pilot_projections::{AlertBook, AlertNotice, World};
+use pilot_projections::{AlertBook, AlertNotice, ProjectionError, World};
 use pilot_store::alerts::{AlertMessage, Recorded};
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::{ALERTS_STREAM, EVENTS_STREAM};
@@ -52,9 +54,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::watch;
+use uuid::Uuid;
 
 /// How long the alerter waits before trying again to record after a failure.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// How often one event may load a chain before the alerter gives up on it: more would mean
+/// the log and the world disagree.
+const MAX_CHAIN_LOADS: u32 = 3;
 /// Who the alerter's own alert events are recorded by.
 pub const RECORDED_BY: &str = "alerter";
 
@@ -87,6 +93,8 @@ pub struct Progress {
     pub already_recorded: u64,
     /// Whether it holds its clock while history is back-filled ([`BackfillHold`]).
     pub held: bool,
+    /// The event log position of the checkpoint it started from (0: the start of the log).
+    pub resumed_from: u64,
 }
 
 /// What the alerter knows: its world and book in lock-step, and what is recorded.
@@ -97,6 +105,9 @@ struct State {
     /// Transitions computed but not yet recorded, in order.
     outbox: VecDeque<AlertNotice>,
     hold: BackfillHold,
+    /// The position of the last checkpoint saved or restored, and when.
+    saved_position: u64,
+    saved_at: tokio::time::Instant,
 }
 
 impl Alerter {
@@ -162,7 +173,7 @@ impl Alerter {
             tokio::select! {
                 event = events.next() => {
                     let stored = event.ok_or_else(|| ended("event log"))??;
-                    let (notices, occurred_at) = apply_event(&mut state, &stored);
+                    let (notices, occurred_at) = self.apply_stored(&mut state, &stored).await?;
                     state.outbox.extend(notices);
                     if let Some(occurred_at) = occurred_at {
                         state.hold.saw(occurred_at, self.clock.now());
@@ -183,7 +194,13 @@ impl Alerter {
                         state.outbox.extend(notices);
                     }
                 }
-                _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+                () = tokio::time::sleep_until(state.saved_at + CHECKPOINT_INTERVAL) => {
+                    self.save(&mut state).await;
+                }
+                () = stopped(&mut shutdown) => {
+                    self.save(&mut state).await;
+                    return Ok(());
+                }
             }
         }
     }
@@ -208,25 +225,45 @@ impl Alerter {
             let batch = self.log.read_alerts(from, 512).await?;
             let Some(last) = batch.last() else { break };
             from = last.position + 1;
-            actions.extend(batch.iter().filter_map(|s| fold(&mut history, s)));
+            actions.extend(
+                batch
+                    .iter()
+                    .filter_map(|s| fold(&mut history, s).map(|action| (s.position, action))),
+            );
         }
-        let mut world = World::new(self.rules.default_rules().clone());
-        world.set_pilot_rules(self.rules.overrides().clone());
+        let (world, book, actions_applied) = match checkpoint::load(&self.log, &self.rules).await {
+            Some(restored) => (restored.world, restored.book, restored.alert_position),
+            None => {
+                let mut world = World::new(self.rules.default_rules().clone());
+                world.set_pilot_rules(self.rules.overrides().clone());
+                (world, self.rules.new_book(), 0)
+            }
+        };
+        let resumed_from = world.position();
+        if resumed_from > 0 {
+            tracing::info!(
+                message = "The alerter resumes from its checkpoint.",
+                position = resumed_from
+            );
+        }
+        self.progress.send_modify(|p| p.resumed_from = resumed_from);
         let mut state = State {
             world,
-            book: self.rules.new_book(),
+            book,
             history,
             outbox: VecDeque::new(),
             hold: BackfillHold::default(),
+            saved_position: resumed_from,
+            saved_at: tokio::time::Instant::now(),
         };
         let last = self.log.last_position().await?;
-        let mut events = self.log.tail(EVENTS_STREAM, 1).await?;
+        let mut events = self.log.tail(EVENTS_STREAM, resumed_from + 1).await?;
         while state.world.position() < last {
             let stored = events.next().await.ok_or_else(|| ended("event log"))??;
-            let (notices, _) = apply_event(&mut state, &stored);
+            let (notices, _) = self.apply_stored(&mut state, &stored).await?;
             state.outbox.extend(notices);
         }
-        for action in &actions {
+        for (_, action) in actions.iter().filter(|(at, _)| *at > actions_applied) {
             let notices = apply_user_action(&mut state.book, action);
             state.outbox.extend(notices);
         }
@@ -237,6 +274,44 @@ impl Alerter {
             .tail(ALERTS_STREAM, state.history.position() + 1)
             .await?;
         Ok((state, events, alerts))
+    }
+
+    /// Applies one stored event, loading a chain a restored world needs first.
+    async fn apply_stored(
+        &self,
+        state: &mut State,
+        stored: &Stored,
+    ) -> Result<(Vec<AlertNotice>, Option<OffsetDateTime>), LogError> {
+        for _ in 0..MAX_CHAIN_LOADS {
+            match apply_event(state, stored) {
+                Applied::Done(notices, occurred_at) => return Ok((notices, occurred_at)),
+                Applied::NeedsChain(pilot_id) => {
+                    let chain = self.log.read_chain(Subject::Pilot(pilot_id), 0).await?;
+                    let chain = chain.iter().map(|s| (s.position, s.bytes.as_ref()));
+                    state.world.load_chain(pilot_id, chain);
+                }
+            }
+        }
+        Err(LogError::Refused(format!(
+            "the chain needed at position {} could not be loaded whole",
+            stored.position
+        )))
+    }
+
+    /// Saves a checkpoint if the world moved since the last one; a failure is only logged
+    /// (the next start then reads more of the log).
+    async fn save(&self, state: &mut State) {
+        if state.world.position() <= state.saved_position {
+            return;
+        }
+        let alert_position = state.history.position();
+        match checkpoint::save(&self.log, &state.world, &state.book, alert_position).await {
+            Ok(position) => state.saved_position = position,
+            Err(error) => {
+                tracing::warn!(message = "Could not save the alerter's checkpoint.", %error)
+            }
+        }
+        state.saved_at = tokio::time::Instant::now();
     }
 
     /// Records the outbox in order: what is already recorded is dropped, the rest is
@@ -289,20 +364,33 @@ impl Alerter {
     }
 }
 
+/// Resolves once `shutdown` turns true (or its sender is gone), holding no guard of the watch:
+/// a select's other branches may await while this one is pending.
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
 fn ended(what: &str) -> LogError {
     LogError::Unavailable(format!("the {what} consumer ended"))
 }
 
-/// Applies one stored event to world and book in lock-step; returns the transitions it
-/// brought and when the event occurred. An event the world refuses counts for nothing, as in
-/// the projector.
-fn apply_event(state: &mut State, stored: &Stored) -> (Vec<AlertNotice>, Option<OffsetDateTime>) {
+/// What applying one stored event came to.
+enum Applied {
+    /// The transitions it brought, and when the event occurred (none for an undecodable one).
+    Done(Vec<AlertNotice>, Option<OffsetDateTime>),
+    /// A world restored from a checkpoint must load this pilot's chain first; nothing changed.
+    NeedsChain(Uuid),
+}
+
+/// Applies one stored event to world and book in lock-step. An event the world refuses counts
+/// for nothing, as in the projector.
+fn apply_event(state: &mut State, stored: &Stored) -> Applied {
     let envelope: Envelope = match pilot_events::decode(&stored.bytes) {
         Ok(envelope) => envelope,
         Err(_) => {
             // The projector quarantines it; the world still moves past its position.
             let _ = state.world.apply_stored(stored.position, &stored.bytes);
-            return (Vec::new(), None);
+            return Applied::Done(Vec::new(), None);
         }
     };
     let occurred_at = envelope.occurred_at;
@@ -321,12 +409,13 @@ fn apply_event(state: &mut State, stored: &Stored) -> (Vec<AlertNotice>, Option<
             }
             observed.notices
         }
+        Err(ProjectionError::NeedsChain { pilot_id, .. }) => return Applied::NeedsChain(pilot_id),
         Err(error) => {
             tracing::debug!(message = "Event refused by the world; no alert change.", position = stored.position, %error);
             Vec::new()
         }
     };
-    (notices, Some(occurred_at))
+    Applied::Done(notices, Some(occurred_at))
 }
 
 /// Folds a stored alert event; returns it if it is a user action seen for the first time.

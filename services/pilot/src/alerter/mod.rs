@@ -4,12 +4,14 @@
 //!   recorded exactly once on the alert stream however many alerters run or restart.
 //! - [`backfill`]: holding the clock while history is imported, so it is not alerted on as if
 //!   it were still pending.
+//! - [`checkpoint`]: the alerter's world and book saved, so a start reads only what followed.
 //! - [`clock`]: "now", the wall clock or one a test moves.
 //! - [`feed`]: the recorded alerts folded for the API (`GET /api/v1/alerts`).
 //! - [`rules`]: the `[alerts]` configuration: thresholds, calendars, per-pilot overrides.
 //! - [`webhook`]: the webhook sink, delivering recorded notifications in order.
 
 pub mod backfill;
+pub mod checkpoint;
 pub mod clock;
 pub mod engine;
 pub mod feed;

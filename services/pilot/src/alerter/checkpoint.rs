@@ -1,0 +1,117 @@
+//! The alerter's checkpoint: its world and alert book at a log position, so that a start reads
+//! only what came after it rather than the whole log.
+//!
+//! Kept in the same object store as the projector's checkpoints, under its own name. Two
+//! alerters may overwrite each other's: both states are correct at their positions, and a start
+//! reads whatever follows the one it finds. Rules are configuration, not state: a restored book
+//! takes the rules the process runs with. A checkpoint that cannot be read is ignored (the log
+//! is replayed from the start, which is always correct).
+
+use super::rules::AlertRules;
+use pilot_projections::snapshot::Snapshot;
+use pilot_projections::{AlertBook, World};
+use pilot_store::{EventLog, LogError};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The object the checkpoint is stored as.
+pub const CHECKPOINT_NAME: &str = "alerter";
+/// How often a running alerter saves, when anything changed; it also saves when it stops.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(300);
+/// The checkpoint's shape; another value is ignored.
+const FORMAT: u32 = 1;
+
+#[derive(Deserialize)]
+struct Checkpoint {
+    format: u32,
+    world: Snapshot,
+    book: AlertBook,
+    /// The alert stream position whose acknowledgements and silences the book holds.
+    alert_position: u64,
+}
+
+/// The same shape, borrowing the book rather than copying it.
+#[derive(Serialize)]
+struct Saving<'a> {
+    format: u32,
+    world: Snapshot,
+    book: &'a AlertBook,
+    alert_position: u64,
+}
+
+/// What a checkpoint restores.
+#[derive(Debug)]
+pub struct Restored {
+    pub world: World,
+    pub book: AlertBook,
+    /// User actions up to this alert stream position are in the book already.
+    pub alert_position: u64,
+}
+
+/// The world and book of the last checkpoint, under `rules`; `None` when there is none or it
+/// cannot be used.
+pub async fn load<L: EventLog>(log: &L, rules: &AlertRules) -> Option<Restored> {
+    let bytes = match log.load_checkpoint(CHECKPOINT_NAME).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return None,
+        Err(error) => {
+            tracing::warn!(message = "Cannot read the alerter's checkpoint; replaying the log.", %error);
+            return None;
+        }
+    };
+    let checkpoint: Checkpoint = match serde_json::from_slice(&bytes) {
+        Ok(checkpoint) => checkpoint,
+        Err(error) => {
+            tracing::warn!(message = "The alerter's checkpoint is unreadable; replaying the log.", %error);
+            return None;
+        }
+    };
+    if checkpoint.format != FORMAT {
+        tracing::warn!(
+            message = "The alerter's checkpoint has another format; replaying the log.",
+            format = checkpoint.format
+        );
+        return None;
+    }
+    let mut world = match World::restore(rules.default_rules().clone(), checkpoint.world) {
+        Ok(world) => world,
+        Err(error) => {
+            tracing::warn!(message = "The alerter's checkpoint does not restore; replaying the log.", %error);
+            return None;
+        }
+    };
+    world.set_pilot_rules(rules.overrides().clone());
+    let mut book = checkpoint.book;
+    book.set_rules(rules.default_rules().clone());
+    book.set_overrides(rules.overrides().clone());
+    Some(Restored {
+        world,
+        book,
+        alert_position: checkpoint.alert_position,
+    })
+}
+
+/// Saves `world` and `book`, which holds the user actions up to `alert_position`; returns the
+/// event log position saved.
+pub async fn save<L: EventLog>(
+    log: &L,
+    world: &World,
+    book: &AlertBook,
+    alert_position: u64,
+) -> Result<u64, LogError> {
+    let checkpoint = Saving {
+        format: FORMAT,
+        world: world.snapshot(),
+        book,
+        alert_position,
+    };
+    let bytes = serde_json::to_vec(&checkpoint).map_err(|e| {
+        LogError::Refused(format!("cannot serialize the alerter's checkpoint: {e}"))
+    })?;
+    log.save_checkpoint(CHECKPOINT_NAME, bytes.into()).await?;
+    tracing::info!(
+        message = "Saved the alerter's checkpoint.",
+        position = world.position()
+    );
+    Ok(world.position())
+}
