@@ -8,7 +8,7 @@
 //!    one instant. Measured: catch-up time, the process's CPU while nothing is due, and the
 //!    delay from each due instant to its alert event arriving on `pilot.notify.>` (the server
 //!    republishes only what the stream stored, so this is after JetStream acknowledged it),
-//!    p50 / p99 / max.
+//!    p50 / p99 / max; then a second start from the checkpoint the first saved when it stopped.
 //!
 //! Run: `scripts/bench-alerter.sh` (`cargo bench -p pilot-service --bench alerter`).
 
@@ -392,6 +392,27 @@ async fn main() {
             spread.push(delay);
         }
     }
+    let stopping = Instant::now();
+    let _ = stop.send(true);
+    let _ = task.await;
+    println!(
+        "alerter stopped (saving its checkpoint) in {:.1} s",
+        stopping.elapsed().as_secs_f64()
+    );
+
+    // A second start, from the checkpoint the first saved on its way out.
+    let last = log.last_position().await.unwrap();
+    let alerter = Alerter::new(log.clone(), AlertRules::default(), Arc::new(SystemClock));
+    let mut progress = alerter.progress();
+    let (stop, shutdown) = watch::channel(false);
+    let started = Instant::now();
+    let task = tokio::spawn(alerter.run(shutdown));
+    progress.wait_for(|p| p.position >= last).await.unwrap();
+    println!(
+        "alerter caught up again from its checkpoint (position {}) in {:.1} s",
+        progress.borrow().resumed_from,
+        started.elapsed().as_secs_f64()
+    );
     let _ = stop.send(true);
     let _ = task.await;
     let _ = stop_projector.send(true);
