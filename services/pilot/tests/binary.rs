@@ -5,133 +5,25 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const READY_WITHIN: Duration = Duration::from_secs(60);
-const EXIT_WITHIN: Duration = Duration::from_secs(30);
+mod common;
+
+use common::process::{PilotProcess, READY_WITHIN};
+
 const HIHC: &str = "0194a000-0001-7000-8000-000000000003";
 const LCHI: &str = "Local Citizen Health Insurance (LCHI)";
 
-/// A running `pilot serve`; dropped while running, it is sent SIGTERM (and then killed), so
-/// a failed test does not leave pilot or its nats-server behind.
-struct Pilot {
-    child: Child,
-    stdout: mpsc::Receiver<String>,
-    stderr: PathBuf,
-}
-
-impl Pilot {
-    fn serve(data_dir: &Path, extra: &[&str]) -> Pilot {
-        let stderr = data_dir.with_extension("stderr.log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pilot"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .args(extra)
-            // Whatever the environment says, this pilot starts its own server.
-            .env_remove("PILOT_NATS_URL")
-            .env_remove("PILOT_LISTEN")
-            .env_remove("PILOT_DATA_DIR")
-            .env_remove("PILOT_CONSUMER")
-            .env_remove("PILOT_CONFIG")
-            .env_remove("PILOT_ONLY")
-            .env_remove("PILOT_ADMIN_TOKEN")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap();
-        let out = child.stdout.take().unwrap();
-        let (send, stdout) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Pilot {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    /// Waits for the line with the URL and returns the URL.
-    fn wait_for_url(&mut self) -> String {
-        let deadline = Instant::now() + READY_WITHIN;
-        while Instant::now() < deadline {
-            match self.stdout.recv_timeout(Duration::from_millis(200)) {
-                Ok(line) => match line.split_once(" at ") {
-                    Some((_, url)) if line.starts_with("pilot is serving") => {
-                        return url.trim().to_string()
-                    }
-                    _ => panic!("unexpected stdout line {line:?}"),
-                },
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if let Some(status) = self.child.try_wait().unwrap() {
-                        panic!(
-                            "pilot exited ({status}) before it was ready:\n{}",
-                            self.stderr()
-                        );
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    let status = self.child.wait().unwrap();
-                    panic!("pilot closed stdout ({status}):\n{}", self.stderr());
-                }
-            }
-        }
-        panic!(
-            "pilot was not ready within {READY_WITHIN:?}:\n{}",
-            self.stderr()
-        );
-    }
-
-    fn terminate(&mut self) -> ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + EXIT_WITHIN;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "pilot did not exit within {EXIT_WITHIN:?} of SIGTERM:\n{}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Pilot {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = Command::new("kill")
-                .args(["-TERM", &self.child.id().to_string()])
-                .status();
-            let deadline = Instant::now() + EXIT_WITHIN;
-            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// `pilot serve` on its own data directory, stderr beside it.
+fn serve(data_dir: &Path, extra: &[&str]) -> PilotProcess {
+    let stderr = data_dir.with_extension("stderr.log");
+    let data = data_dir.to_str().unwrap();
+    let args = [&["--data-dir", data][..], extra].concat();
+    PilotProcess::serve(&args, &[], &stderr)
 }
 
 /// `http://127.0.0.1:PORT/api/v1/pilots` → `127.0.0.1:PORT`.
@@ -196,7 +88,7 @@ fn serve_demo_starts_its_own_nats_server_and_stops_cleanly_on_sigterm() {
     let data_dir = temp.path().join("data");
 
     let started = Instant::now();
-    let mut pilot = Pilot::serve(&data_dir, &["--demo"]);
+    let mut pilot = serve(&data_dir, &["--demo"]);
     let url = pilot.wait_for_url();
     eprintln!("ready after {:?}: {url}", started.elapsed());
     assert!(
@@ -248,7 +140,7 @@ fn serve_demo_starts_its_own_nats_server_and_stops_cleanly_on_sigterm() {
 
     // Again on the same data, without --demo: reads need the token now. Resumes from the
     // checkpoint; a past view loads its chain.
-    let mut pilot = Pilot::serve(&data_dir, &[]);
+    let mut pilot = serve(&data_dir, &[]);
     let url = pilot.wait_for_url();
     let host = host_of(&url).to_string();
     let path = format!("/api/v1/pilots/{HIHC}?as_of=2001-01-01");
@@ -348,7 +240,7 @@ fn an_alerter_alone_records_what_an_api_alone_serves() {
         "--consumer",
         "alerter-only",
     ];
-    let mut alerter = Pilot::serve(
+    let mut alerter = serve(
         &temp.path().join("alerter"),
         &[&alerter_only[..], &["--demo"]].concat(),
     );
@@ -358,7 +250,7 @@ fn an_alerter_alone_records_what_an_api_alone_serves() {
     assert_eq!(status, 404, "no API in the alerter");
 
     let api_only = ["--nats", &url, "--only", "api", "--consumer", "api-only"];
-    let mut api = Pilot::serve(
+    let mut api = serve(
         &temp.path().join("api"),
         &[&api_only[..], &["--demo"]].concat(),
     );
@@ -377,7 +269,7 @@ fn only_projector_serves_health_but_no_api() {
     let server = pilot_nats_harness::NatsServer::start().unwrap();
     let temp = tempfile::tempdir().unwrap();
     let data_dir = temp.path().join("data");
-    let mut pilot = Pilot::serve(
+    let mut pilot = serve(
         &data_dir,
         &[
             "--nats",

@@ -5,13 +5,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use pilot_nats_harness::NatsServer;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const READY_WITHIN: Duration = Duration::from_secs(60);
+mod common;
+
+use common::process::PilotProcess;
+
 const TOKEN: &str = "cli-test-admin-token";
 const NANGUO: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -26,10 +27,10 @@ const FINANCE_ID: &str = "0194a000-0002-7000-8000-000000000008";
 /// A nats-server and a `pilot serve --nats` on it, with the bootstrap admin token; both are
 /// stopped when dropped.
 struct Service {
+    /// First, so it is stopped while its nats-server still runs (fields drop in order).
+    _process: PilotProcess,
     nats: NatsServer,
-    child: Child,
     url: String,
-    stderr: PathBuf,
     _data: tempfile::TempDir,
 }
 
@@ -38,77 +39,22 @@ impl Service {
         let nats = NatsServer::start().unwrap();
         let data = tempfile::tempdir().unwrap();
         let stderr = data.path().join("pilot.stderr.log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pilot"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--nats"])
-            .arg(nats.url())
-            .arg("--data-dir")
-            .arg(data.path())
-            .env_remove("PILOT_CONFIG")
-            .env_remove("PILOT_NATS_URL")
-            .env_remove("PILOT_LISTEN")
-            .env_remove("PILOT_DATA_DIR")
-            .env_remove("PILOT_CONSUMER")
-            .env_remove("PILOT_ONLY")
-            .env("PILOT_ADMIN_TOKEN", TOKEN)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
+        let (nats_url, data_dir) = (nats.url(), data.path().to_str().unwrap().to_string());
+        let args = ["--nats", &nats_url, "--data-dir", &data_dir];
+        let mut process = PilotProcess::serve(&args, &[("PILOT_ADMIN_TOKEN", TOKEN)], &stderr);
+        // `http://HOST:PORT/...` → `http://HOST:PORT`.
+        let ready = process.wait_for_url();
+        let host = ready
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
             .unwrap();
-        let out = child.stdout.take().unwrap();
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut service = Service {
+        Service {
+            _process: process,
             nats,
-            child,
-            url: String::new(),
-            stderr,
+            url: format!("http://{host}"),
             _data: data,
-        };
-        service.url = service.wait_for_url(&lines);
-        service
-    }
-
-    /// `http://HOST:PORT` from the ready line `pilot is serving at http://HOST:PORT/...`.
-    fn wait_for_url(&mut self, lines: &mpsc::Receiver<String>) -> String {
-        let deadline = Instant::now() + READY_WITHIN;
-        while Instant::now() < deadline {
-            match lines.recv_timeout(Duration::from_millis(200)) {
-                Ok(line) => {
-                    let Some((_, url)) = line.split_once(" at http://") else {
-                        panic!("unexpected stdout line {line:?}");
-                    };
-                    let host = url.split('/').next().unwrap();
-                    return format!("http://{host}");
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if let Some(status) = self.child.try_wait().unwrap() {
-                        panic!(
-                            "pilot exited ({status}) before it was ready:\n{}",
-                            self.log()
-                        );
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    panic!("pilot closed stdout:\n{}", self.log())
-                }
-            }
         }
-        panic!(
-            "pilot was not ready within {READY_WITHIN:?}:\n{}",
-            self.log()
-        );
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
     /// Runs the client with this service and the admin token.
@@ -119,22 +65,6 @@ impl Service {
     /// Runs the client with this service and no token.
     fn pilot_without_token(&self, args: &[&str]) -> Run {
         run(args, &[("PILOT_SERVER", &self.url)])
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = Command::new("kill")
-                .args(["-TERM", &self.child.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 

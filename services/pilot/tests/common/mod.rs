@@ -4,6 +4,8 @@
 // Each test file uses its own part of this module.
 #![allow(dead_code)]
 
+pub mod process;
+
 use pilot_nats_harness::NatsServer;
 use pilot_projections::stall::StallRules;
 use pilot_service::demo;

@@ -1,0 +1,138 @@
+//! A `pilot serve` child process for the tests that run the built binary: started with a clean
+//! environment, its stdout read for the ready line, its stderr kept in a file for failure
+//! reports. Dropped while running, it is sent SIGTERM (and then killed), so a failed test
+//! leaves no pilot or nats-server behind.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const READY_WITHIN: Duration = Duration::from_secs(60);
+pub const EXIT_WITHIN: Duration = Duration::from_secs(30);
+
+/// Every variable `pilot serve` reads: a test says what it wants, whatever the environment says.
+const SETTINGS: [&str; 8] = [
+    "PILOT_CONFIG",
+    "PILOT_NATS_URL",
+    "PILOT_LISTEN",
+    "PILOT_DATA_DIR",
+    "PILOT_CONSUMER",
+    "PILOT_ONLY",
+    "PILOT_ADMIN_TOKEN",
+    "PILOT_SERVER",
+];
+
+pub struct PilotProcess {
+    child: Child,
+    stdout: mpsc::Receiver<String>,
+    stderr: PathBuf,
+}
+
+impl PilotProcess {
+    /// `pilot serve --listen 127.0.0.1:0 ARGS...` with `env` set, its stderr in `stderr`.
+    pub fn serve(args: &[&str], env: &[(&str, &str)], stderr: &Path) -> PilotProcess {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pilot"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args);
+        for name in SETTINGS {
+            command.env_remove(name);
+        }
+        let mut child = command
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (send, stdout) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        PilotProcess {
+            child,
+            stdout,
+            stderr: stderr.to_path_buf(),
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Waits for the ready line `pilot is serving ... at URL` and returns the URL.
+    pub fn wait_for_url(&mut self) -> String {
+        let deadline = Instant::now() + READY_WITHIN;
+        while Instant::now() < deadline {
+            match self.stdout.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) => match line.split_once(" at ") {
+                    Some((_, url)) if line.starts_with("pilot is serving") => {
+                        return url.trim().to_string()
+                    }
+                    _ => panic!("unexpected stdout line {line:?}"),
+                },
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Some(status) = self.child.try_wait().unwrap() {
+                        panic!(
+                            "pilot exited ({status}) before it was ready:\n{}",
+                            self.stderr()
+                        );
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait().unwrap();
+                    panic!("pilot closed stdout ({status}):\n{}", self.stderr());
+                }
+            }
+        }
+        panic!(
+            "pilot was not ready within {READY_WITHIN:?}:\n{}",
+            self.stderr()
+        );
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + EXIT_WITHIN;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "pilot did not exit within {EXIT_WITHIN:?} of SIGTERM:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for PilotProcess {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + EXIT_WITHIN;
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
