@@ -1,6 +1,15 @@
 //! The read endpoints over the projections: pilots (now, or as of a world date and as known
-//! at a system date) with filters, a pilot's support and its chain as stored, the stakeholder
-//! registry, and the political-highlight ledger.
+//! at a system date) with filters, a pilot's support and its chain as stored; and
+//! - [`stakeholders`]: the registry, one stakeholder across pilots with its ledger balance;
+//! - [`highlights`]: the political-highlight ledger, filtered.
+
+mod highlights;
+mod stakeholders;
+
+pub use highlights::highlights;
+pub use stakeholders::{
+    stakeholder, stakeholders, BalancedLine, StakeholderDetail, StakeholderRow, StanceOnPilot,
+};
 
 use crate::api::{params, pilot_id, Params};
 use crate::error::ApiError;
@@ -11,24 +20,22 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
-use pilot_events::data::{Influence, Stance};
+use pilot_events::data::Influence;
 use pilot_events::{Level, Stage, StakeholderKind};
-use pilot_projections::ledger::LedgerLine;
 use pilot_projections::pilot::PilotState;
-use pilot_projections::registry::{Registry, Stakeholder};
+use pilot_projections::registry::Registry;
 use pilot_projections::stall::{stall_status, StallRules, StallStatus};
 use pilot_projections::support::StakeholderSupport;
 use pilot_projections::{AsOf, ChainNotLoaded, PilotView, World};
 use serde::Serialize;
 use serde_json::json;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use time::format_description::well_known::Rfc3339;
-use time::macros::{format_description, time};
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// The OpenAPI document of every route, served as written.
-pub const OPENAPI: &str = include_str!("../openapi.json");
+pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 /// How many times a list of past views loads missing chains before giving up.
 const LOAD_ATTEMPTS: usize = 3;
@@ -380,226 +387,4 @@ pub async fn pilot_events(
         })
         .collect();
     Ok(Json(events))
-}
-
-/// A registered stakeholder with its ledger balance.
-#[derive(Debug, Serialize)]
-pub struct StakeholderRow {
-    #[serde(flatten)]
-    pub stakeholder: Stakeholder,
-    /// Points of the political highlights credited to it.
-    pub points: u64,
-}
-
-/// `GET /api/v1/stakeholders`: the registry, by name.
-pub async fn stakeholders(
-    State(state): State<AppState>,
-    query: Params,
-) -> Result<Json<Vec<StakeholderRow>>, ApiError> {
-    params(query, &[])?;
-    let world = state.projection.read();
-    let mut points: HashMap<Uuid, u64> = HashMap::new();
-    for line in world.ledger().lines() {
-        for id in &line.credited_to {
-            *points.entry(*id).or_default() += u64::from(line.points);
-        }
-    }
-    let rows = world
-        .registry()
-        .all()
-        .into_iter()
-        .map(|s| StakeholderRow {
-            points: points.get(&s.stakeholder_id).copied().unwrap_or(0),
-            stakeholder: s.clone(),
-        })
-        .collect();
-    Ok(Json(rows))
-}
-
-/// `GET /api/v1/stakeholders/{id}`.
-#[derive(Debug, Serialize)]
-pub struct StakeholderDetail {
-    #[serde(flatten)]
-    pub stakeholder: Stakeholder,
-    pub points: u64,
-    /// Pilots on which its stance is above zero.
-    pub coalition: Vec<Uuid>,
-    /// Pilots on which its stance is below zero.
-    pub opposition: Vec<Uuid>,
-    /// Every pilot it has a stance on, by `pilot_id`.
-    pub pilots: Vec<StanceOnPilot>,
-    /// The highlights credited to it, in `occurred_at` order, with its running balance.
-    pub ledger: Vec<BalancedLine>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct StanceOnPilot {
-    pub pilot_id: Uuid,
-    pub title: String,
-    pub stage: Stage,
-    #[serde(flatten)]
-    pub support: StakeholderSupport,
-}
-
-/// A ledger line with the balance it brought its subject to.
-#[derive(Debug, Serialize)]
-pub struct BalancedLine {
-    #[serde(flatten)]
-    pub line: LedgerLine,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub balance: Option<u64>,
-}
-
-pub async fn stakeholder(
-    State(state): State<AppState>,
-    id: Result<Path<String>, PathRejection>,
-    query: Params,
-) -> Result<Json<StakeholderDetail>, ApiError> {
-    let Path(raw) = id.map_err(|rejection| ApiError::invalid("id", rejection.body_text()))?;
-    let id = parse_uuid("id", &raw, "a stakeholder_id")?;
-    params(query, &[])?;
-    let world = state.projection.read();
-    let stakeholder = world
-        .registry()
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(format!("no stakeholder {id}")))?;
-    let mut pilots: Vec<StanceOnPilot> = world
-        .pilots()
-        .filter_map(|record| {
-            let support = record.support.stakeholders.get(&id)?;
-            Some(StanceOnPilot {
-                pilot_id: record.state.pilot_id,
-                title: record.state.title.clone(),
-                stage: record.state.stage,
-                support: support.clone(),
-            })
-        })
-        .collect();
-    pilots.sort_by_key(|p| p.pilot_id);
-    let with_stance = |keep: fn(Stance) -> bool| -> Vec<Uuid> {
-        pilots
-            .iter()
-            .filter(|p| p.support.stance.is_some_and(keep))
-            .map(|p| p.pilot_id)
-            .collect()
-    };
-    let coalition = with_stance(|s| s.value() > 0);
-    let opposition = with_stance(|s| s.value() < 0);
-    let ledger: Vec<BalancedLine> = world
-        .ledger()
-        .for_stakeholder(id)
-        .into_iter()
-        .map(|l| BalancedLine {
-            line: l.line.clone(),
-            balance: Some(l.balance),
-        })
-        .collect();
-    Ok(Json(StakeholderDetail {
-        points: ledger.last().and_then(|l| l.balance).unwrap_or(0),
-        stakeholder,
-        coalition,
-        opposition,
-        pilots,
-        ledger,
-    }))
-}
-
-/// Which ledger lines to show.
-#[derive(Debug, Default)]
-struct HighlightFilter {
-    stakeholder: Option<Uuid>,
-    pilot: Option<Uuid>,
-    level: Option<Level>,
-    from: Option<OffsetDateTime>,
-    until: Option<OffsetDateTime>,
-}
-
-impl HighlightFilter {
-    fn parse(pairs: Vec<(&'static str, String)>) -> Result<Self, ApiError> {
-        let mut filter = HighlightFilter::default();
-        for (name, value) in pairs {
-            match name {
-                "stakeholder" => {
-                    filter.stakeholder = Some(parse_uuid(name, &value, "a stakeholder_id")?)
-                }
-                "pilot" => filter.pilot = Some(parse_uuid(name, &value, "a pilot_id")?),
-                "level" => {
-                    let level = Level::parse(value.trim()).ok_or_else(|| {
-                        ApiError::invalid(
-                            name,
-                            format!("level must be one of {}; got {value:?}", Level::allowed()),
-                        )
-                    })?;
-                    filter.level = Some(level);
-                }
-                "from" => filter.from = Some(parse_from(&value)?),
-                _ => filter.until = Some(parse_instant(name, &value)?),
-            }
-        }
-        if let (Some(from), Some(until)) = (filter.from, filter.until) {
-            if from > until {
-                return Err(ApiError::invalid("from", "from is later than until"));
-            }
-        }
-        Ok(filter)
-    }
-
-    fn keeps(&self, line: &LedgerLine) -> bool {
-        self.stakeholder
-            .is_none_or(|id| line.credited_to.contains(&id))
-            && self.pilot.is_none_or(|id| line.pilot_id == id)
-            && self.level.is_none_or(|level| line.level == level)
-            && self.from.is_none_or(|from| line.occurred_at >= from)
-            && self.until.is_none_or(|until| line.occurred_at <= until)
-    }
-}
-
-/// `from` as an instant; a bare date is the **start** of that day in UTC, so that
-/// `from=2006-05-15&until=2006-05-15` is that whole day (`until`, like `as_of`, takes a date
-/// as its end).
-fn parse_from(value: &str) -> Result<OffsetDateTime, ApiError> {
-    match Date::parse(value.trim(), format_description!("[year]-[month]-[day]")) {
-        Ok(date) => Ok(date.with_time(time!(00:00)).assume_utc()),
-        Err(_) => parse_instant("from", value),
-    }
-}
-
-/// `GET /api/v1/highlights?stakeholder=&pilot=&level=&from=&until=`: ledger lines in
-/// `occurred_at` order. With `stakeholder=` or `pilot=` (one of them), each line also carries
-/// that subject's running `balance`, counted over all its lines whatever the other filters.
-pub async fn highlights(
-    State(state): State<AppState>,
-    query: Params,
-) -> Result<Json<Vec<BalancedLine>>, ApiError> {
-    let filter = HighlightFilter::parse(params(
-        query,
-        &["stakeholder", "pilot", "level", "from", "until"],
-    )?)?;
-    let world = state.projection.read();
-    let ledger = world.ledger();
-    let running = match (filter.stakeholder, filter.pilot) {
-        (Some(id), None) => Some(ledger.for_stakeholder(id)),
-        (None, Some(id)) => Some(ledger.for_pilot(id)),
-        _ => None,
-    };
-    let lines = match running {
-        Some(running) => running
-            .into_iter()
-            .filter(|l| filter.keeps(l.line))
-            .map(|l| BalancedLine {
-                line: l.line.clone(),
-                balance: Some(l.balance),
-            })
-            .collect(),
-        None => ledger
-            .lines()
-            .filter(|l| filter.keeps(l))
-            .map(|l| BalancedLine {
-                line: l.clone(),
-                balance: None,
-            })
-            .collect(),
-    };
-    Ok(Json(lines))
 }

@@ -1,0 +1,115 @@
+//! `GET /api/v1/highlights`: the political-highlight ledger's lines, filtered by stakeholder,
+//! pilot, level and dates.
+
+use super::parse_uuid;
+use super::stakeholders::BalancedLine;
+use crate::api::{params, Params};
+use crate::error::ApiError;
+use crate::query::parse_instant;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::Json;
+use pilot_events::Level;
+use pilot_projections::ledger::LedgerLine;
+use time::macros::{format_description, time};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+/// Which ledger lines to show.
+#[derive(Debug, Default)]
+struct HighlightFilter {
+    stakeholder: Option<Uuid>,
+    pilot: Option<Uuid>,
+    level: Option<Level>,
+    from: Option<OffsetDateTime>,
+    until: Option<OffsetDateTime>,
+}
+
+impl HighlightFilter {
+    fn parse(pairs: Vec<(&'static str, String)>) -> Result<Self, ApiError> {
+        let mut filter = HighlightFilter::default();
+        for (name, value) in pairs {
+            match name {
+                "stakeholder" => {
+                    filter.stakeholder = Some(parse_uuid(name, &value, "a stakeholder_id")?)
+                }
+                "pilot" => filter.pilot = Some(parse_uuid(name, &value, "a pilot_id")?),
+                "level" => {
+                    let level = Level::parse(value.trim()).ok_or_else(|| {
+                        ApiError::invalid(
+                            name,
+                            format!("level must be one of {}; got {value:?}", Level::allowed()),
+                        )
+                    })?;
+                    filter.level = Some(level);
+                }
+                "from" => filter.from = Some(parse_from(&value)?),
+                _ => filter.until = Some(parse_instant(name, &value)?),
+            }
+        }
+        if let (Some(from), Some(until)) = (filter.from, filter.until) {
+            if from > until {
+                return Err(ApiError::invalid("from", "from is later than until"));
+            }
+        }
+        Ok(filter)
+    }
+
+    fn keeps(&self, line: &LedgerLine) -> bool {
+        self.stakeholder
+            .is_none_or(|id| line.credited_to.contains(&id))
+            && self.pilot.is_none_or(|id| line.pilot_id == id)
+            && self.level.is_none_or(|level| line.level == level)
+            && self.from.is_none_or(|from| line.occurred_at >= from)
+            && self.until.is_none_or(|until| line.occurred_at <= until)
+    }
+}
+
+/// `from` as an instant; a bare date is the **start** of that day in UTC, so that
+/// `from=2006-05-15&until=2006-05-15` is that whole day (`until`, like `as_of`, takes a date
+/// as its end).
+fn parse_from(value: &str) -> Result<OffsetDateTime, ApiError> {
+    match Date::parse(value.trim(), format_description!("[year]-[month]-[day]")) {
+        Ok(date) => Ok(date.with_time(time!(00:00)).assume_utc()),
+        Err(_) => parse_instant("from", value),
+    }
+}
+
+/// `GET /api/v1/highlights?stakeholder=&pilot=&level=&from=&until=`: ledger lines in
+/// `occurred_at` order. With `stakeholder=` or `pilot=` (one of them), each line also carries
+/// that subject's running `balance`, counted over all its lines whatever the other filters.
+pub async fn highlights(
+    State(state): State<AppState>,
+    query: Params,
+) -> Result<Json<Vec<BalancedLine>>, ApiError> {
+    let filter = HighlightFilter::parse(params(
+        query,
+        &["stakeholder", "pilot", "level", "from", "until"],
+    )?)?;
+    let world = state.projection.read();
+    let ledger = world.ledger();
+    let running = match (filter.stakeholder, filter.pilot) {
+        (Some(id), None) => Some(ledger.for_stakeholder(id)),
+        (None, Some(id)) => Some(ledger.for_pilot(id)),
+        _ => None,
+    };
+    let lines = match running {
+        Some(running) => running
+            .into_iter()
+            .filter(|l| filter.keeps(l.line))
+            .map(|l| BalancedLine {
+                line: l.line.clone(),
+                balance: Some(l.balance),
+            })
+            .collect(),
+        None => ledger
+            .lines()
+            .filter(|l| filter.keeps(l))
+            .map(|l| BalancedLine {
+                line: l.clone(),
+                balance: None,
+            })
+            .collect(),
+    };
+    Ok(Json(lines))
+}

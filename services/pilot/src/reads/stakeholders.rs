@@ -1,0 +1,141 @@
+//! `GET /api/v1/stakeholders` and `GET /api/v1/stakeholders/{id}`: the registry with ledger
+//! points, and one stakeholder's stances across pilots and its ledger lines.
+
+use super::parse_uuid;
+use crate::api::{params, Params};
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::Json;
+use pilot_events::data::Stance;
+use pilot_events::Stage;
+use pilot_projections::ledger::LedgerLine;
+use pilot_projections::registry::Stakeholder;
+use pilot_projections::support::StakeholderSupport;
+use serde::Serialize;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// A registered stakeholder with its ledger balance.
+#[derive(Debug, Serialize)]
+pub struct StakeholderRow {
+    #[serde(flatten)]
+    pub stakeholder: Stakeholder,
+    /// Points of the political highlights credited to it.
+    pub points: u64,
+}
+
+/// `GET /api/v1/stakeholders`: the registry, by name.
+pub async fn stakeholders(
+    State(state): State<AppState>,
+    query: Params,
+) -> Result<Json<Vec<StakeholderRow>>, ApiError> {
+    params(query, &[])?;
+    let world = state.projection.read();
+    let mut points: HashMap<Uuid, u64> = HashMap::new();
+    for line in world.ledger().lines() {
+        for id in &line.credited_to {
+            *points.entry(*id).or_default() += u64::from(line.points);
+        }
+    }
+    let rows = world
+        .registry()
+        .all()
+        .into_iter()
+        .map(|s| StakeholderRow {
+            points: points.get(&s.stakeholder_id).copied().unwrap_or(0),
+            stakeholder: s.clone(),
+        })
+        .collect();
+    Ok(Json(rows))
+}
+
+/// `GET /api/v1/stakeholders/{id}`.
+#[derive(Debug, Serialize)]
+pub struct StakeholderDetail {
+    #[serde(flatten)]
+    pub stakeholder: Stakeholder,
+    pub points: u64,
+    /// Pilots on which its stance is above zero.
+    pub coalition: Vec<Uuid>,
+    /// Pilots on which its stance is below zero.
+    pub opposition: Vec<Uuid>,
+    /// Every pilot it has a stance on, by `pilot_id`.
+    pub pilots: Vec<StanceOnPilot>,
+    /// The highlights credited to it, in `occurred_at` order, with its running balance.
+    pub ledger: Vec<BalancedLine>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StanceOnPilot {
+    pub pilot_id: Uuid,
+    pub title: String,
+    pub stage: Stage,
+    #[serde(flatten)]
+    pub support: StakeholderSupport,
+}
+
+/// A ledger line with the balance it brought its subject to.
+#[derive(Debug, Serialize)]
+pub struct BalancedLine {
+    #[serde(flatten)]
+    pub line: LedgerLine,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance: Option<u64>,
+}
+
+pub async fn stakeholder(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    query: Params,
+) -> Result<Json<StakeholderDetail>, ApiError> {
+    let Path(raw) = id.map_err(|rejection| ApiError::invalid("id", rejection.body_text()))?;
+    let id = parse_uuid("id", &raw, "a stakeholder_id")?;
+    params(query, &[])?;
+    let world = state.projection.read();
+    let stakeholder = world
+        .registry()
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("no stakeholder {id}")))?;
+    let mut pilots: Vec<StanceOnPilot> = world
+        .pilots()
+        .filter_map(|record| {
+            let support = record.support.stakeholders.get(&id)?;
+            Some(StanceOnPilot {
+                pilot_id: record.state.pilot_id,
+                title: record.state.title.clone(),
+                stage: record.state.stage,
+                support: support.clone(),
+            })
+        })
+        .collect();
+    pilots.sort_by_key(|p| p.pilot_id);
+    let with_stance = |keep: fn(Stance) -> bool| -> Vec<Uuid> {
+        pilots
+            .iter()
+            .filter(|p| p.support.stance.is_some_and(keep))
+            .map(|p| p.pilot_id)
+            .collect()
+    };
+    let coalition = with_stance(|s| s.value() > 0);
+    let opposition = with_stance(|s| s.value() < 0);
+    let ledger: Vec<BalancedLine> = world
+        .ledger()
+        .for_stakeholder(id)
+        .into_iter()
+        .map(|l| BalancedLine {
+            line: l.line.clone(),
+            balance: Some(l.balance),
+        })
+        .collect();
+    Ok(Json(StakeholderDetail {
+        points: ledger.last().and_then(|l| l.balance).unwrap_or(0),
+        stakeholder,
+        coalition,
+        opposition,
+        pilots,
+        ledger,
+    }))
+}
