@@ -19,6 +19,9 @@
     clippy::panic
 )] // a bench reports on stdout and stops at the first failure
 
+mod common;
+
+use common::cpu_seconds;
 use futures::StreamExt;
 use pilot_events::data::{
     ApprovalRequested, Influence, PilotProposed, ProgramDesigned, StakeholderRegistered,
@@ -235,19 +238,6 @@ fn idle_ticks() {
             per_scan
         );
     }
-}
-
-/// CPU seconds this process has used (user + system), from /proc/self/stat.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after_name = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    // Fields 14 and 15 of the whole line (utime, stime) are 12 and 13 after the name.
-    let ticks: f64 = fields
-        .get(11..13)
-        .map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum())
-        .unwrap_or(0.0);
-    ticks / 100.0
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

@@ -16,6 +16,9 @@
     clippy::panic
 )] // a bench reports on stdout and stops at the first failure
 
+mod common;
+
+use common::cpu_seconds;
 use pilot_events::{decode, Envelope};
 use pilot_nats_harness::NatsServer;
 use pilot_projections::stall::StallRules;
@@ -257,17 +260,4 @@ async fn run_oha(oha: &str, args: &[&str]) -> Value {
             String::from_utf8_lossy(&output.stdout)
         )
     })
-}
-
-/// CPU seconds this process has used (user + system), from /proc/self/stat.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after_name = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    let ticks: f64 = fields
-        .get(11..13)
-        .map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum())
-        .unwrap_or(0.0);
-    ticks / 100.0
 }

@@ -118,7 +118,7 @@ struct AckBody {
     note: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SilenceBody {
     /// Empty or missing ones are refused with their own codes, not as malformed JSON.
@@ -136,15 +136,7 @@ pub async fn acknowledge(
     query: Params,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    params(query, &[])?;
-    let alert_id = alert_id(id)?;
-    let bytes = body.map_err(|rejection| ApiError::malformed_json(rejection.body_text()))?;
-    let body: AckBody = if bytes.iter().all(u8::is_ascii_whitespace) {
-        AckBody::default()
-    } else {
-        parse_json(&bytes)?
-    };
-    may_act(&state, &caller, alert_id)?;
+    let (alert_id, body): (Uuid, AckBody) = action_request(&state, &caller, id, query, body)?;
     let now = state.clock.now();
     let event = state
         .alerts
@@ -162,12 +154,8 @@ pub async fn silence(
     query: Params,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    params(query, &[])?;
-    let alert_id = alert_id(id)?;
-    let bytes = body.map_err(|rejection| ApiError::malformed_json(rejection.body_text()))?;
-    let body: SilenceBody = parse_json(&bytes)?;
+    let (alert_id, body): (Uuid, SilenceBody) = action_request(&state, &caller, id, query, body)?;
     let until = parse_instant("until", &body.until)?;
-    may_act(&state, &caller, alert_id)?;
     let now = state.clock.now();
     let event = state
         .alerts
@@ -175,6 +163,27 @@ pub async fn silence(
         .silence(alert_id, &caller.name, now, until, &body.reason)
         .map_err(refused)?;
     record(&state, event, "conflict").await
+}
+
+/// The alert an action names and the action's body (none at all means the defaults), once
+/// the caller may act on that alert.
+fn action_request<B: serde::de::DeserializeOwned + Default>(
+    state: &AppState,
+    caller: &Caller,
+    id: Result<Path<String>, PathRejection>,
+    query: Params,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Uuid, B), ApiError> {
+    params(query, &[])?;
+    let alert_id = alert_id(id)?;
+    let bytes = body.map_err(|rejection| ApiError::malformed_json(rejection.body_text()))?;
+    let body = if bytes.iter().all(u8::is_ascii_whitespace) {
+        B::default()
+    } else {
+        parse_json(&bytes)?
+    };
+    may_act(state, caller, alert_id)?;
+    Ok((alert_id, body))
 }
 
 /// Records a user's alert event and answers with the alert as it is then.
