@@ -205,8 +205,9 @@ impl Alerter {
         }
     }
 
-    /// Reads what is recorded, rebuilds world and book from the whole log, applies the
-    /// recorded acknowledgements and silences, and advances to now. Returns the followed
+    /// Reads what is recorded, rebuilds world and book from the checkpoint and the log after
+    /// it (or the whole log), applies the recorded acknowledgements and silences the book does
+    /// not hold yet, and advances to now. Returns the followed
     /// streams, positioned after what was read.
     async fn start(
         &self,
@@ -299,9 +300,11 @@ impl Alerter {
     }
 
     /// Saves a checkpoint if the world moved since the last one; a failure is only logged
-    /// (the next start then reads more of the log).
+    /// (the next start then reads more of the log). Never while transitions wait in the
+    /// outbox: a start from that checkpoint would not compute them again, and they would be
+    /// lost.
     async fn save(&self, state: &mut State) {
-        if state.world.position() <= state.saved_position {
+        if state.world.position() <= state.saved_position || !state.outbox.is_empty() {
             return;
         }
         let alert_position = state.history.position();
