@@ -5,15 +5,15 @@
 mod scenario;
 
 use pilot_events::data::{PilotMerged, PilotTerminated};
-use pilot_events::{decode, Actor, Envelope, Event, Hash, Level, Subject, CURRENT_SCHEMA};
+use pilot_events::{decode, Envelope, Event, Level, Subject};
 use pilot_projections::alert::{AlertError, AlertState, ResolutionReason, TransitionKind};
 use pilot_projections::alerting::{replay_book, DayUnit, Threshold};
 use pilot_projections::stall::{DayCount, StallRules, Thresholds};
 use pilot_projections::{
     replay, AlertBook, AlertNotice, BookError, Observed, ProjectionError, Refusal, StateCounts,
-    StateKind, World,
+    StateKind,
 };
-use scenario::{designed, extended, granted, proposed, requested, retracted};
+use scenario::{designed, extended, granted, proposed, requested, retracted, Scenario};
 use std::collections::BTreeMap;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -26,10 +26,12 @@ fn days(n: i64) -> Duration {
     Duration::days(n)
 }
 
-/// A world and a book fed in lock-step, with events sealed onto the world's chain heads.
+/// A world and a book fed in lock-step, with events sealed onto the world's chain heads by the
+/// shared [`Scenario`] harness.
 struct Log {
-    world: World,
+    scenario: Scenario,
     book: AlertBook,
+    /// For stakeholder and pilot ids (event ids come from the scenario).
     next_id: u128,
 }
 
@@ -40,32 +42,14 @@ impl Log {
 
     fn with_rules(world_rules: StallRules, book_rules: StallRules) -> Log {
         Log {
-            world: World::new(world_rules),
+            scenario: Scenario::new(world_rules),
             book: AlertBook::new(book_rules),
             next_id: 0,
         }
     }
 
     fn envelope(&mut self, subject: Subject, event: Event, at: OffsetDateTime) -> Envelope {
-        self.next_id += 1;
-        let (_, head) = self.world.chain_head(subject);
-        Envelope {
-            event_id: Uuid::from_u128(0x0194_0000_0000_7000_8000_0000_0000_0000 | self.next_id),
-            schema: CURRENT_SCHEMA,
-            subject,
-            occurred_at: at,
-            recorded_at: at + Duration::hours(1),
-            actor: Actor {
-                office: "SSDNC".into(),
-                user: "clerk".into(),
-            },
-            correlation_id: None,
-            causation_id: None,
-            prev_hash: head,
-            hash: Hash::ZERO,
-            event,
-        }
-        .seal(head)
+        self.scenario.at(at).envelope(subject, event)
     }
 
     fn feed(
@@ -76,8 +60,9 @@ impl Log {
     ) -> (Uuid, Result<Observed, ProjectionError>) {
         let envelope = self.envelope(subject, event, at);
         let id = envelope.event_id;
-        let position = self.world.position() + 1;
-        (id, self.book.apply(&mut self.world, position, envelope))
+        let world = &mut self.scenario.world;
+        let position = world.position() + 1;
+        (id, self.book.apply(world, position, envelope))
     }
 
     /// Feeds an event the test expects to be accepted; returns its id and the book's notices.
@@ -882,11 +867,12 @@ fn a_checkpoint_restores_and_carries_on_exactly_like_the_original() {
     assert_eq!(restored.clock(), Some(T + days(31)));
 
     let grant = log.envelope(p, granted("c"), T + days(65));
-    log.world
-        .apply(log.world.position() + 1, grant.clone())
+    log.scenario
+        .world
+        .apply(log.scenario.world.position() + 1, grant.clone())
         .unwrap();
-    let original = log.book.observe(&log.world, &grant);
-    let resumed = restored.observe(&log.world, &grant);
+    let original = log.book.observe(&log.scenario.world, &grant);
+    let resumed = restored.observe(&log.scenario.world, &grant);
     assert_eq!(resumed, original);
     assert_eq!(
         brief(&original.notices),
@@ -1147,7 +1133,7 @@ fn the_world_judges_an_extension_by_the_pilots_own_rules() {
     let (p, q) = (log.pilot("P"), log.pilot("Q"));
     let overrides = BTreeMap::from([(p.id(), municipal_after(60))]);
     log.book = AlertBook::with_overrides(StallRules::default(), overrides.clone());
-    log.world.set_pilot_rules(overrides);
+    log.scenario.world.set_pilot_rules(overrides);
     log.request(p, "a", mayor, T);
     log.request(q, "b", mayor, T);
     let (_, on_time) = log.feed(p, extended("a", 5), T + days(40));
