@@ -423,15 +423,7 @@ fn apply_event(state: &mut State, stored: &Stored) -> Applied {
 
 /// Folds a stored alert event; returns it if it is a user action seen for the first time.
 fn fold(history: &mut AlertHistory, stored: &Stored) -> Option<AlertEvent> {
-    let event: AlertEvent = match serde_json::from_slice(&stored.bytes) {
-        Ok(event) => event,
-        Err(error) => {
-            tracing::warn!(message = "Skipped a message on the alert stream that is not an alert event.", position = stored.position, %error);
-            return None;
-        }
-    };
-    let new = history.apply(stored.position, &event);
-    (new && event.is_user_action()).then_some(event)
+    super::feed::fold(history, stored).filter(AlertEvent::is_user_action)
 }
 
 /// Applies a recorded acknowledgement or silence to the book, so that later transitions are

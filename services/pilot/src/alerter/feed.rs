@@ -52,25 +52,35 @@ impl AlertFeed {
     /// Folds one stored alert event; a message that is not an alert event is skipped with a
     /// warning (it still counts as read).
     pub fn apply(&self, stored: &Stored) {
-        match serde_json::from_slice::<AlertEvent>(&stored.bytes) {
-            Ok(event) => {
-                let mut history = self
-                    .history
-                    .write()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                history.apply(stored.position, &event);
-            }
-            Err(error) => tracing::warn!(
-                message = "Skipped a message on the alert stream that is not an alert event.",
-                position = stored.position,
-                %error
-            ),
+        {
+            let mut history = self
+                .history
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            fold(&mut history, stored);
         }
         self.position.send_if_modified(|at| {
             let moved = stored.position > *at;
             *at = (*at).max(stored.position);
             moved
         });
+    }
+}
+
+/// Folds one stored alert event into `history`; returns it if it was new there. A message that
+/// is not an alert event is skipped with a warning. The API's feed and the alerter both fold
+/// through here.
+pub fn fold(history: &mut AlertHistory, stored: &Stored) -> Option<AlertEvent> {
+    match serde_json::from_slice::<AlertEvent>(&stored.bytes) {
+        Ok(event) => history.apply(stored.position, &event).then_some(event),
+        Err(error) => {
+            tracing::warn!(
+                message = "Skipped a message on the alert stream that is not an alert event.",
+                position = stored.position,
+                %error
+            );
+            None
+        }
     }
 }
 
