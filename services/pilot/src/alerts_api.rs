@@ -16,6 +16,7 @@ use crate::api::{params, Params};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::query::parse_instant;
+use crate::reads::parse_uuid;
 use crate::state::AppState;
 use crate::stream;
 use axum::body::Bytes;
@@ -52,14 +53,7 @@ pub async fn list(State(state): State<AppState>, query: Params) -> Result<Json<V
                     )
                 })?)
             }
-            _ => {
-                wanted_pilot = Some(Uuid::parse_str(&value).map_err(|_| {
-                    ApiError::invalid(
-                        "pilot",
-                        format!("pilot must be a pilot_id (a UUID); got {value:?}"),
-                    )
-                })?)
-            }
+            _ => wanted_pilot = Some(parse_uuid(name, &value, "a pilot_id")?),
         }
     }
     let now = state.clock.now();
@@ -264,12 +258,7 @@ fn rfc3339(at: OffsetDateTime) -> String {
 
 fn alert_id(id: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
     let Path(raw) = id.map_err(|rejection| ApiError::invalid("id", rejection.body_text()))?;
-    Uuid::parse_str(&raw).map_err(|_| {
-        ApiError::invalid(
-            "id",
-            format!("id must be an alert_id (a UUID, as `pilot alerts` lists it); got {raw:?}"),
-        )
-    })
+    parse_uuid("id", &raw, "an alert_id, as `pilot alerts` lists it")
 }
 
 fn unknown(alert_id: Uuid) -> ApiError {
