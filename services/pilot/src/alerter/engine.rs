@@ -37,6 +37,7 @@ use super::backfill::BackfillHold;
 use super::checkpoint::{self, CHECKPOINT_INTERVAL};
 use super::clock::Clock;
 use super::rules::AlertRules;
+use super::stopped;
 use crate::metrics::Metrics;
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -137,7 +138,7 @@ impl Alerter {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), AlerterError> {
         let (mut state, mut events, mut alerts) = tokio::select! {
             started = self.start() => started?,
-            _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+            () = stopped(&mut shutdown) => return Ok(()),
         };
         tracing::info!(
             message = "Alerter caught up.",
@@ -152,7 +153,7 @@ impl Alerter {
                     tracing::warn!(message = "Could not record alert events; trying again.", %error);
                     tokio::select! {
                         _ = tokio::time::sleep(RETRY_AFTER) => continue,
-                        _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+                        () = stopped(&mut shutdown) => return Ok(()),
                     }
                 }
             }
@@ -365,12 +366,6 @@ impl Alerter {
         state.outbox.clear();
         Ok(())
     }
-}
-
-/// Resolves once `shutdown` turns true (or its sender is gone), holding no guard of the watch:
-/// a select's other branches may await while this one is pending.
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
 fn ended(what: &str) -> LogError {

@@ -91,14 +91,14 @@ pub async fn follow(log: JetStreamLog, feed: Arc<AlertFeed>, mut shutdown: watch
     loop {
         let result = tokio::select! {
             result = follow_once(&log, &feed) => result,
-            _ = shutdown.wait_for(|stop| *stop) => return,
+            () = super::stopped(&mut shutdown) => return,
         };
         if let Err(error) = result {
             tracing::warn!(message = "Lost the alert stream; following it again.", %error);
         }
         tokio::select! {
             _ = tokio::time::sleep(RETRY_AFTER) => {}
-            _ = shutdown.wait_for(|stop| *stop) => return,
+            () = super::stopped(&mut shutdown) => return,
         }
     }
 }

@@ -27,6 +27,12 @@ use pilot_store::jetstream::JetStreamLog;
 use std::sync::Arc;
 use tokio::sync::watch;
 
+/// Resolves once `shutdown` turns true (or its sender is gone), holding no guard of the watch,
+/// so a `select!`'s other branches may await while this one is pending.
+pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
 /// How long the alerter waits before starting again after losing NATS.
 const RESTART_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -50,7 +56,7 @@ pub async fn run_supervised(
         }
         tokio::select! {
             _ = tokio::time::sleep(RESTART_AFTER) => {}
-            _ = shutdown.wait_for(|stop| *stop) => return,
+            () = stopped(&mut shutdown) => return,
         }
     }
 }

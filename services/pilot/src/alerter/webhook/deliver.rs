@@ -2,7 +2,8 @@
 //! 429 or 503's `Retry-After`), dead-letters what it gives up on, and acknowledges it.
 
 use super::order::Settled;
-use super::{describe, is_stopped, position, stopped, WebhookConfig, PULL_RETRY_MIN};
+use super::{describe, is_stopped, position, WebhookConfig, PULL_RETRY_MIN};
+use crate::alerter::stopped;
 use crate::metrics::Metrics;
 use async_nats::header::HeaderMap;
 use async_nats::jetstream::{Context, Message};

@@ -2,7 +2,8 @@
 //! through [`InOrder`] so the sender gets them by stream sequence.
 
 use super::order::InOrder;
-use super::{describe, is_stopped, stopped, PULL_EXPIRES, PULL_RETRY_MAX, PULL_RETRY_MIN};
+use super::{describe, is_stopped, PULL_EXPIRES, PULL_RETRY_MAX, PULL_RETRY_MIN};
+use crate::alerter::stopped;
 use crate::metrics::Metrics;
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::Message;

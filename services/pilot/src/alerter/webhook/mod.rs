@@ -183,11 +183,6 @@ fn http_client(config: &WebhookConfig) -> Result<reqwest::Client, WebhookError> 
         .map_err(|e| WebhookError::Client(describe(&e)))
 }
 
-/// Resolves when `shutdown` turns true or its sender is gone.
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
-}
-
 fn is_stopped(shutdown: &watch::Receiver<bool>) -> bool {
     *shutdown.borrow() || shutdown.has_changed().is_err()
 }
