@@ -1,10 +1,11 @@
 //! The pilot-tracker event catalogue (DOMAIN.md, schema version 1).
 //!
 //! This crate is the public wire format and nothing else: serde types for every event type,
-//! decoding with precise errors, upcasting of older schemas, validation of single events,
-//! canonical JSON and the SHA-256 hash chain. It does no IO and knows nothing of NATS, tokio
+//! decoding with precise errors, upcasting of older schemas, validation of single events, the
+//! stricter admission rules for new events, canonical JSON and the SHA-256 hash chain. It does no IO and knows nothing of NATS, tokio
 //! or HTTP, so every rule here is tested in microseconds.
 
+pub mod admit;
 pub mod canonical;
 pub mod chain;
 pub mod data;

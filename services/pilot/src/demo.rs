@@ -54,6 +54,18 @@ pub enum LoadError {
     },
     #[error("{0}; nothing from this line on was stored")]
     Broken(#[from] pilot_events::BrokenLink),
+    #[error("line {line}: event {event_id} is stored at position {position} with other bytes; nothing from this line on was stored: an event id names one event, so this line is not the stored event (compare it with the export of that position)")]
+    Reused {
+        line: usize,
+        event_id: Uuid,
+        position: u64,
+    },
+    #[error("line {line} is {bytes} bytes; the event store takes at most {limit} bytes in one event; nothing from this line on was stored")]
+    TooLarge {
+        line: usize,
+        bytes: usize,
+        limit: usize,
+    },
     #[error(
         "line {line} (event {event_id}) refused, nothing from this line on was stored: {refusal}"
     )]
@@ -87,17 +99,34 @@ pub async fn load_history<L: EventLog>(
     history: &[u8],
 ) -> Result<Loaded, LoadError> {
     let mut loaded = Loaded::default();
+    let limit = log.max_event_bytes();
     for (line, bytes) in lines(history) {
-        let envelope = pilot_events::decode(bytes).map_err(|error| LoadError::Undecodable {
+        let undecodable = |error: pilot_events::EventError| LoadError::Undecodable {
             line,
             message: error.to_string(),
-        })?;
+        };
+        pilot_events::admit::check_depth(bytes).map_err(undecodable)?;
+        let envelope = pilot_events::decode(bytes).map_err(undecodable)?;
         let event_id = envelope.event_id;
         let subject: Subject = envelope.subject;
-        if projection.read().position_of(&event_id).is_some() {
+        let stored_at = projection.read().position_of(&event_id);
+        if let Some(position) = stored_at {
+            same_bytes_as_stored(log, line, event_id, position, bytes).await?;
             loaded.skipped += 1;
             continue;
         }
+        if bytes.len() > limit {
+            return Err(LoadError::TooLarge {
+                line,
+                bytes: bytes.len(),
+                limit,
+            });
+        }
+        pilot_events::admit::admit(&envelope).map_err(|error| LoadError::Rejected {
+            line,
+            event_id,
+            refusal: Refusal::Invalid(error),
+        })?;
         let mut chain_loads = 0;
         let expected = loop {
             let refusal = {
@@ -131,12 +160,7 @@ pub async fn load_history<L: EventLog>(
                 }
             }
         };
-        let outgoing = Outgoing {
-            event_id,
-            bytes: Bytes::copy_from_slice(bytes),
-        };
-        let positions = log
-            .append(subject, expected, vec![outgoing])
+        let positions = append_line(log, projection, subject, expected, event_id, bytes)
             .await
             .map_err(|source| LoadError::Log {
                 line,
@@ -162,6 +186,59 @@ pub async fn load_history<L: EventLog>(
         loaded.appended += 1;
     }
     Ok(loaded)
+}
+
+/// Appends one sealed line after the chain's last event at `expected`, going on after a
+/// foreign message on the chain's subject (as the writer does), so junk never blocks an import.
+async fn append_line<L: EventLog>(
+    log: &L,
+    projection: &Projection,
+    subject: Subject,
+    expected: u64,
+    event_id: Uuid,
+    bytes: &[u8],
+) -> Result<Vec<u64>, LogError> {
+    let version = projection.read().chain_head(subject).0;
+    let outgoing = Outgoing {
+        event_id,
+        bytes: Bytes::copy_from_slice(bytes),
+    };
+    match log.append(subject, expected, vec![outgoing.clone()]).await {
+        Err(LogError::Conflict { found, .. })
+            if projection.wait_for(found, APPLY_TIMEOUT).await
+                && pilot_store::writer::is_foreign_tail(projection, subject, version, found) =>
+        {
+            log.append(subject, found, vec![outgoing]).await
+        }
+        other => other,
+    }
+}
+
+/// A line whose event id is stored: it is skipped when its bytes are the stored ones, and
+/// refused when they are not (an altered line, or an id reused for another event).
+async fn same_bytes_as_stored<L: EventLog>(
+    log: &L,
+    line: usize,
+    event_id: Uuid,
+    position: u64,
+    bytes: &[u8],
+) -> Result<(), LoadError> {
+    let stored = log
+        .read_from(position, 1)
+        .await
+        .map_err(|source| LoadError::Log {
+            line,
+            event_id,
+            source,
+        })?;
+    match stored.first() {
+        Some(stored) if stored.position == position && stored.bytes.as_ref() == bytes => Ok(()),
+        _ => Err(LoadError::Reused {
+            line,
+            event_id,
+            position,
+        }),
+    }
 }
 
 /// Non-blank lines with their 1-based numbers, without the line ending.

@@ -132,6 +132,11 @@ impl ApiError {
         )
     }
 
+    /// 413 `event_too_large`: one event over what the event store takes in a message.
+    pub fn event_too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "event_too_large", message)
+    }
+
     /// 422 with a domain code (`invalid_event`, `unknown_pilot`, `wrong_stage`, ...): the
     /// input is well-formed JSON but the rules refuse it.
     pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {

@@ -194,6 +194,8 @@ fn authorize(
 /// One draft or an array of drafts, each checked as the wire format says, with errors that
 /// name the field (`[2].data.stance`).
 fn drafts(body: &[u8], pilot: Option<Uuid>) -> Result<(Vec<Draft>, bool), ApiError> {
+    pilot_events::admit::check_depth(body)
+        .map_err(|error| ApiError::unprocessable("too_deep", error.to_string()))?;
     let value: Value = serde_json::from_slice(body).map_err(|error| {
         ApiError::malformed_json(format!(
             "the body is not JSON: {error}; send one event object or an array of them"
@@ -328,6 +330,15 @@ fn append_error(error: AppendError, at: impl Fn(usize) -> String) -> ApiError {
             ApiError::version_conflict(expected, current)
         }
         AppendError::PartlyStored => ApiError::partly_stored(error.to_string()),
+        AppendError::DuplicateEventId { second, .. } => {
+            ApiError::unprocessable("duplicate_event_id", error.to_string())
+                .with_field(format!("{}event_id", at(second)))
+        }
+        AppendError::EventIdReused { index, .. } => {
+            ApiError::conflict("event_id_reused", error.to_string())
+                .with_field(format!("{}event_id", at(index)))
+        }
+        AppendError::TooLarge { .. } => ApiError::event_too_large(error.to_string()),
         AppendError::Contended { .. } | AppendError::Lagging { .. } => {
             ApiError::store_unavailable(format!("{error}; try again"))
         }
@@ -396,6 +407,12 @@ fn import_error(error: LoadError) -> ApiError {
                 | pilot_events::BrokenLink::PrevMismatch { line, .. } => *line,
             };
             ApiError::unprocessable("broken_chain", message).with_field(format!("line {line}"))
+        }
+        LoadError::Reused { line, .. } => {
+            ApiError::conflict("event_id_reused", message).with_field(format!("line {line}"))
+        }
+        LoadError::TooLarge { line, .. } => {
+            ApiError::event_too_large(message).with_field(format!("line {line}"))
         }
         LoadError::Rejected { line, refusal, .. } => {
             ApiError::unprocessable(refusal.code(), message).with_field(format!("line {line}"))

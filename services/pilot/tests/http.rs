@@ -64,8 +64,9 @@ async fn service() -> Service {
     let state = AppState::new(log.clone(), projection.clone()).with_access(Access {
         tokens,
         anonymous_reads: false,
-        max_body_bytes: 64 * 1024,
-        max_import_bytes: 1024 * 1024,
+        // Above NATS's 1 MiB max_payload, so one event can be too large for the store.
+        max_body_bytes: 2 * 1024 * 1024,
+        max_import_bytes: 4 * 1024 * 1024,
     });
     state.set_ready();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -120,6 +121,15 @@ impl Service {
         let bytes = serde_json::to_vec(body).unwrap();
         self.send(reqwest::Method::POST, path, token, Some(bytes))
             .await
+    }
+
+    /// An admin's append that must be answered within [`FAST`].
+    async fn post_fast(&self, body: Value) -> (StatusCode, Value) {
+        let started = std::time::Instant::now();
+        let answer = self.post("/api/v1/events", Some(ADMIN), &body).await;
+        let took = started.elapsed();
+        assert!(took < FAST, "answered after {took:?}: {answer:?}");
+        answer
     }
 
     async fn last_position(&self) -> u64 {
@@ -517,4 +527,119 @@ async fn imports_skip_what_is_stored_and_refuse_a_tampered_line() {
             .load(std::sync::atomic::Ordering::Relaxed),
         0
     );
+}
+
+/// A request that can only be refused gets its 4xx within this bound, and the pilot's next
+/// good append goes through within it too: nothing waited on a lock or a retry loop.
+const FAST: Duration = Duration::from_secs(2);
+
+#[tokio::test]
+async fn hostile_drafts_are_refused_fast_hold_no_lock_and_store_nothing() {
+    let service = service().await;
+    let before = service.last_position().await;
+
+    // One event id twice in one request.
+    let mut first = contact(json!(1));
+    first["event_id"] = json!("01950000-0000-7000-8000-0000000000d1");
+    let twice = json!([first.clone(), first.clone()]);
+    let (status, body) = service.post_fast(twice).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_code(&body), "duplicate_event_id");
+    assert_eq!(body["error"]["field"], "[1].event_id");
+
+    // Nested parameters, and a document deeper than the limit.
+    let mut design = json!({
+        "type": "pilot.program_designed",
+        "pilot_id": UNIFIED,
+        "occurred_at": "2012-03-01T10:00:00+08:00",
+        "actor": {"office": "SSDNC", "user": "desk"},
+        "data": {"summary": "s", "parameters": {"tiers": {"low": 1}}, "target_groups": []}
+    });
+    let (status, body) = service.post_fast(design.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "data.parameters.tiers");
+    let mut deep = json!(1);
+    for _ in 0..124 {
+        deep = json!({ "p": deep });
+    }
+    design["data"]["parameters"] = json!({ "p": deep });
+    let (status, body) = service.post_fast(design).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_code(&body), "too_deep");
+
+    // Control characters in a one-line text: a forged log line.
+    let mut forged = contact(json!(1));
+    forged["actor"]["user"] =
+        json!("desk\n2026-12-04T00:00:00Z  INFO pilot: admin granted\u{1b}[2K");
+    let (status, body) = service.post_fast(forged).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_code(&body), "invalid_event");
+    assert_eq!(body["error"]["field"], "actor.user");
+
+    // An event over NATS's max_payload, under the body limit.
+    let mut huge = contact(json!(1));
+    huge["data"]["summary"] = json!("x".repeat(1_500_000));
+    let (status, body) = service.post_fast(huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(error_code(&body), "event_too_large");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&(1024 * 1024 - 4 * 1024).to_string()),
+        "{body}"
+    );
+    assert_eq!(service.last_position().await, before, "nothing was stored");
+
+    // The pilot takes the next good append at once.
+    let (status, stored) = service.post_fast(first.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{stored}");
+
+    // The same id again with another body, or on another pilot: 409 naming both.
+    let mut other_body = first.clone();
+    other_body["data"]["stance"] = json!(-1);
+    let (status, body) = service.post_fast(other_body).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(error_code(&body), "event_id_reused");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("0000000000d1") && message.contains(&format!("position {}", before + 1)),
+        "{message}"
+    );
+    let mut other_pilot = first.clone();
+    other_pilot["pilot_id"] = json!(HIHC);
+    let (status, body) = service.post_fast(other_pilot).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(error_code(&body), "event_id_reused");
+    // The same draft fields again are a retry: 200 with what was stored.
+    let (status, again) = service.post_fast(first).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["events"][0]["hash"], stored["events"][0]["hash"]);
+    assert_eq!(service.last_position().await, before + 1);
+}
+
+#[tokio::test]
+async fn an_import_line_altered_under_a_stored_event_id_is_refused_by_line() {
+    let service = service().await;
+    let mut lines: Vec<&[u8]> = NANGUO
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut altered: Value = serde_json::from_slice(lines[40]).unwrap();
+    altered["actor"]["user"] = json!("someone else");
+    let altered = serde_json::to_vec(&altered).unwrap();
+    lines[40] = &altered;
+    let body = lines.join(&b'\n');
+    let (status, answer) = service
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/import",
+            Some(ADMIN),
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert_eq!(error_code(&answer), "event_id_reused");
+    assert_eq!(answer["error"]["field"], "line 41");
+    assert_eq!(service.last_position().await, 98);
 }

@@ -385,6 +385,10 @@ pub(crate) fn unavailable(error: impl std::fmt::Display) -> LogError {
 }
 
 impl EventLog for JetStreamLog {
+    fn max_event_bytes(&self) -> usize {
+        crate::log::event_bytes_within(self.client.server_info().max_payload)
+    }
+
     async fn append(
         &self,
         chain: Subject,

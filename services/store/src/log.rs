@@ -44,8 +44,26 @@ pub enum LogError {
     Unavailable(String),
 }
 
+/// NATS's `max_payload` when a server's configuration does not set it: 1 MiB.
+pub const NATS_DEFAULT_MAX_PAYLOAD: usize = 1024 * 1024;
+
+/// What a message's headers may take of `max_payload` (message id, batch headers, expected
+/// sequence: a few hundred bytes), kept free so an event that passes the writer's size check
+/// is never refused by the server.
+pub const HEADER_ALLOWANCE_BYTES: usize = 4 * 1024;
+
+/// The largest event a server with this `max_payload` takes in one message.
+pub fn event_bytes_within(max_payload: usize) -> usize {
+    max_payload.saturating_sub(HEADER_ALLOWANCE_BYTES)
+}
+
 /// What the writer and the projector need from a store.
 pub trait EventLog: Send + Sync + 'static {
+    /// The largest event, in bytes, that one message of this store may carry. The writer
+    /// refuses a larger event before publishing, so the caller learns the limit instead of
+    /// meeting a store error.
+    fn max_event_bytes(&self) -> usize;
+
     /// Appends `events` to `chain`, all or nothing, provided the chain's last stored event is
     /// at `expected_last` (0 for an empty chain). Returns each event's position. Events whose
     /// ids are already stored as the chain's latest (a retry) are not stored again: their

@@ -22,6 +22,9 @@ struct Inner {
 pub struct MemoryLog {
     inner: Mutex<Inner>,
     last: watch::Sender<u64>,
+    /// What [`EventLog::max_event_bytes`] answers: NATS's default `max_payload` less the
+    /// allowance for headers, as the JetStream log computes it, unless a test sets another.
+    max_event_bytes: usize,
 }
 
 impl Default for MemoryLog {
@@ -29,6 +32,7 @@ impl Default for MemoryLog {
         MemoryLog {
             inner: Mutex::default(),
             last: watch::Sender::new(0),
+            max_event_bytes: crate::log::event_bytes_within(crate::log::NATS_DEFAULT_MAX_PAYLOAD),
         }
     }
 }
@@ -36,6 +40,12 @@ impl Default for MemoryLog {
 impl MemoryLog {
     pub fn new() -> Self {
         MemoryLog::default()
+    }
+
+    /// The same log with another limit on one event's size.
+    pub fn with_max_event_bytes(mut self, max_event_bytes: usize) -> Self {
+        self.max_event_bytes = max_event_bytes;
+        self
     }
 
     /// Notified with the last position after every append, for followers.
@@ -51,6 +61,10 @@ impl MemoryLog {
 }
 
 impl EventLog for MemoryLog {
+    fn max_event_bytes(&self) -> usize {
+        self.max_event_bytes
+    }
+
     async fn append(
         &self,
         chain: Subject,
@@ -147,6 +161,22 @@ impl MemoryLog {
             Ok(mut inner) => {
                 inner.messages.push((Uuid::nil(), bytes));
                 inner.messages.len() as u64
+            }
+            Err(_) => return 0,
+        };
+        self.last.send_replace(position);
+        position
+    }
+
+    /// Stores a foreign message on a chain's subject, as a client with publish rights but no
+    /// key could: it takes the subject's last position without being an event of the chain.
+    pub fn append_foreign(&self, chain: Subject, bytes: Bytes) -> u64 {
+        let position = match self.inner.lock() {
+            Ok(mut inner) => {
+                inner.messages.push((Uuid::nil(), bytes));
+                let position = inner.messages.len() as u64;
+                inner.chains.entry(chain).or_default().push(position);
+                position
             }
             Err(_) => return 0,
         };

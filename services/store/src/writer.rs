@@ -1,7 +1,9 @@
 //! The writer: decides, seals and appends, with optimistic concurrency per chain.
 //!
 //! The append path reads no history: the chain's version, last hash and last position come
-//! from the live projection. Decisions and the hash chain run before anything is published.
+//! from the live projection. The log is read only to answer a retry (ids already stored), to
+//! compare an event id stored before with the draft that reuses it, and to answer for a
+//! stakeholder's chain, whose events the projection does not keep. Decisions and the hash chain run before anything is published.
 //! Within one process appends to the same chain queue behind a per-chain lock (so they do not
 //! fight each other); across processes the store's expected-position check arbitrates, and
 //! the loser catches up and tries again.
@@ -58,6 +60,78 @@ impl From<Envelope> for Draft {
     }
 }
 
+impl Draft {
+    /// The first field in which two drafts differ, by its wire name; `None` when they are the
+    /// same event.
+    fn first_difference(&self, other: &Draft) -> Option<&'static str> {
+        let fields = [
+            ("chain", self.subject == other.subject),
+            ("occurred_at", self.occurred_at == other.occurred_at),
+            ("actor", self.actor == other.actor),
+            (
+                "correlation_id",
+                self.correlation_id == other.correlation_id,
+            ),
+            ("causation_id", self.causation_id == other.causation_id),
+            ("type", self.event.event_type() == other.event.event_type()),
+            ("data", self.event == other.event),
+        ];
+        fields
+            .into_iter()
+            .find(|(_, same)| !same)
+            .map(|(name, _)| name)
+    }
+}
+
+/// One append's events sealed onto the chain, and where the chain stood when they were.
+struct Sealed {
+    envelopes: Vec<Envelope>,
+    /// The chain's version the events follow.
+    version: u64,
+    /// The stream position of the chain's last event.
+    chain_position: u64,
+}
+
+/// After the store answered that a chain's subject ends at `found`, and the projection has
+/// caught up with `found`: whether the message there is foreign (the projector quarantined
+/// it) rather than a rival's event. It is when the chain is still at `version` and its last
+/// event lies before `found`. An append then expects `found` as the subject's last position,
+/// so junk on a chain's subject costs one round trip, never the chain.
+pub fn is_foreign_tail(
+    projection: &Projection,
+    subject: Subject,
+    version: u64,
+    found: u64,
+) -> bool {
+    let world = projection.read();
+    let foreign = world.chain_head(subject).0 == version && world.chain_position(subject) < found;
+    if foreign {
+        tracing::info!(
+            message = "A foreign message is the last on the chain's subject; appending after it.",
+            position = found
+        );
+    }
+    foreign
+}
+
+/// Refuses a request that names one event id twice: the store would keep one of them and
+/// the all-or-nothing batch could never complete.
+fn distinct_ids(drafts: &[Draft]) -> Result<(), AppendError> {
+    let mut seen: HashMap<Uuid, usize> = HashMap::with_capacity(drafts.len());
+    for (index, draft) in drafts.iter().enumerate() {
+        if let Some(event_id) = draft.event_id {
+            if let Some(first) = seen.insert(event_id, index) {
+                return Err(AppendError::DuplicateEventId {
+                    first,
+                    second: index,
+                    event_id,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A stored event with its place: chain version and stream position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
@@ -80,6 +154,27 @@ pub enum AppendError {
         "some but not all of these event ids are already stored; send the remaining events alone"
     )]
     PartlyStored,
+    #[error("events {first} and {second} of the request have the same event_id {event_id}: give each event its own id (or leave event_id out)")]
+    DuplicateEventId {
+        first: usize,
+        second: usize,
+        event_id: Uuid,
+    },
+    #[error("event {index} reuses event_id {event_id}, already stored at position {position} (chain {stored_chain}) with another {differs}: an event id names one event; give this event a new id")]
+    EventIdReused {
+        index: usize,
+        event_id: Uuid,
+        position: u64,
+        stored_chain: String,
+        /// The first draft field that differs from the stored event's.
+        differs: &'static str,
+    },
+    #[error("event {index} is {bytes} bytes once sealed; the event store takes at most {limit} bytes in one event: shorten its texts")]
+    TooLarge {
+        index: usize,
+        bytes: usize,
+        limit: usize,
+    },
     #[error("gave up after {attempts} attempts: other writers kept extending this chain")]
     Contended { attempts: usize },
     #[error("the projections did not reach stream position {position} in time; the store may be ahead of this process")]
@@ -136,7 +231,11 @@ impl<L: EventLog> Writer<L> {
     /// Appends events of one chain, all or nothing. With `expected_version`, refuses with
     /// [`AppendError::Conflict`] unless the chain is at that version; without it, retries
     /// after losing a race with another writer. Retrying a request with the same event ids
-    /// returns what was stored the first time.
+    /// returns what was stored the first time; an id stored with other fields is refused.
+    ///
+    /// Requests that can be refused from what they carry (no events, too many, one id twice,
+    /// an id reused) are refused before the chain's lock is taken, so a bad request never
+    /// delays good ones.
     #[tracing::instrument(name = "append", skip_all, fields(events = drafts.len(), expected_version))]
     pub async fn append(
         &self,
@@ -152,8 +251,13 @@ impl<L: EventLog> Writer<L> {
                 count: drafts.len(),
             });
         }
+        distinct_ids(&drafts)?;
+        if let Some(stored) = self.already_stored(subject, &drafts).await? {
+            return Ok(stored);
+        }
         let lock = self.chain_lock(subject);
         let _guard = lock.lock().await;
+        // A twin of this request may have landed while this one waited for the lock.
         if let Some(stored) = self.already_stored(subject, &drafts).await? {
             return Ok(stored);
         }
@@ -164,8 +268,10 @@ impl<L: EventLog> Writer<L> {
                 ..d
             })
             .collect();
+        // The subject's last position when a foreign message lies there ([`is_foreign_tail`]).
+        let mut foreign_tail = 0;
         for attempt in 1..=MAX_ATTEMPTS {
-            let (envelopes, last_position) = match self.seal(subject, &drafts, expected_version) {
+            let sealed = match self.seal(subject, &drafts, expected_version) {
                 Err(AppendError::Refused {
                     refusal: Refusal::ChainNotLoaded { pilot_id },
                     ..
@@ -177,23 +283,37 @@ impl<L: EventLog> Writer<L> {
                 }
                 sealed => sealed?,
             };
-            let sealed: Vec<(Envelope, Bytes)> = envelopes
+            let expected_last = sealed.chain_position.max(foreign_tail);
+            let limit = self.log.max_event_bytes();
+            let sealed_bytes: Vec<(Envelope, Bytes)> = sealed
+                .envelopes
                 .into_iter()
                 .map(|e| {
                     let bytes = Bytes::from(e.to_json());
                     (e, bytes)
                 })
                 .collect();
-            let outgoing = sealed
+            if let Some((index, (_, bytes))) = sealed_bytes
+                .iter()
+                .enumerate()
+                .find(|(_, (_, bytes))| bytes.len() > limit)
+            {
+                return Err(AppendError::TooLarge {
+                    index,
+                    bytes: bytes.len(),
+                    limit,
+                });
+            }
+            let outgoing = sealed_bytes
                 .iter()
                 .map(|(e, bytes)| Outgoing {
                     event_id: e.event_id,
                     bytes: bytes.clone(),
                 })
                 .collect();
-            match self.log.append(subject, last_position, outgoing).await {
+            match self.log.append(subject, expected_last, outgoing).await {
                 Ok(positions) => {
-                    let last = positions.last().copied().unwrap_or(last_position);
+                    let last = positions.last().copied().unwrap_or(expected_last);
                     if !self.projection.wait_for(last, PROJECTION_WAIT).await {
                         tracing::warn!(
                             message = "Appended, but the projections lag behind.",
@@ -202,7 +322,7 @@ impl<L: EventLog> Writer<L> {
                     }
                     // Answer with what the store holds: when the store recognised a retry, that
                     // is the first attempt's envelope, not the one sealed just now.
-                    return self.stored_at(subject, &positions, &sealed).await;
+                    return self.stored_at(subject, &positions, &sealed_bytes).await;
                 }
                 Err(LogError::Conflict { found, .. }) => {
                     tracing::debug!(
@@ -216,6 +336,10 @@ impl<L: EventLog> Writer<L> {
                     // The race may have been lost to an earlier attempt of this very request.
                     if let Some(stored) = self.already_stored(subject, &drafts).await? {
                         return Ok(stored);
+                    }
+                    if is_foreign_tail(&self.projection, subject, sealed.version, found) {
+                        foreign_tail = found;
+                        continue;
                     }
                     if let Some(expected) = expected_version {
                         let current = self.projection.read().chain_head(subject).0;
@@ -237,7 +361,7 @@ impl<L: EventLog> Writer<L> {
         subject: Subject,
         drafts: &[Draft],
         expected: Option<u64>,
-    ) -> Result<(Vec<Envelope>, u64), AppendError> {
+    ) -> Result<Sealed, AppendError> {
         let world = self.projection.read();
         let (version, mut head) = world.chain_head(subject);
         if let Some(expected) = expected {
@@ -265,17 +389,23 @@ impl<L: EventLog> Writer<L> {
                 event: draft.event.clone(),
             }
             .seal(head);
-            pilot_events::validate::validate(&envelope).map_err(|e| AppendError::Refused {
-                index,
-                refusal: Refusal::Invalid(e),
-            })?;
+            pilot_events::validate::validate(&envelope)
+                .and_then(|()| pilot_events::admit::admit(&envelope))
+                .map_err(|e| AppendError::Refused {
+                    index,
+                    refusal: Refusal::Invalid(e),
+                })?;
             head = envelope.hash;
             envelopes.push(envelope);
         }
         world
             .check_batch(&envelopes)
             .map_err(|(index, refusal)| AppendError::Refused { index, refusal })?;
-        Ok((envelopes, world.chain_position(subject)))
+        Ok(Sealed {
+            envelopes,
+            version,
+            chain_position: world.chain_position(subject),
+        })
     }
 
     /// The stored events at `positions` with their versions: from the projection's chain, or
@@ -318,19 +448,12 @@ impl<L: EventLog> Writer<L> {
         if let Some(stored) = from_projection {
             return Ok(stored);
         }
-        let chain = self.log.read_chain(subject, 0).await?;
-        let mut out = Vec::new();
-        for (index, stored) in chain.iter().enumerate() {
-            if positions.contains(&stored.position) {
-                let envelope = pilot_events::decode(&stored.bytes)
-                    .map_err(|e| LogError::Refused(e.to_string()))?;
-                out.push(StoredEvent {
-                    envelope,
-                    version: index as u64 + 1,
-                    position: stored.position,
-                });
-            }
-        }
+        let out: Vec<StoredEvent> = self
+            .accepted_chain(subject)
+            .await?
+            .into_iter()
+            .filter(|stored| positions.contains(&stored.position))
+            .collect();
         if out.len() == positions.len() {
             return Ok(out);
         }
@@ -339,7 +462,40 @@ impl<L: EventLog> Writer<L> {
         })
     }
 
-    /// A retried request: every event id is already stored, so answer with what was stored.
+    /// The chain's events that the projections accepted, with their versions: foreign
+    /// messages on the chain's subject are not events of the chain and do not count.
+    async fn accepted_chain(&self, subject: Subject) -> Result<Vec<StoredEvent>, AppendError> {
+        let decoded: Vec<(u64, Envelope)> = self
+            .log
+            .read_chain(subject, 0)
+            .await?
+            .into_iter()
+            .filter_map(|stored| {
+                pilot_events::decode(&stored.bytes)
+                    .ok()
+                    .map(|envelope| (stored.position, envelope))
+            })
+            .collect();
+        let world = self.projection.read();
+        let mut version = 0;
+        let mut out = Vec::new();
+        for (position, envelope) in decoded {
+            if world.position_of(&envelope.event_id) == Some(position) {
+                version += 1;
+                out.push(StoredEvent {
+                    envelope,
+                    version,
+                    position,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// A retried request: every event id is already stored with the same fields, so answer
+    /// with what was stored. An id stored with other fields, or on another chain, is refused
+    /// ([`AppendError::EventIdReused`]); some ids stored and others not is
+    /// [`AppendError::PartlyStored`].
     async fn already_stored(
         &self,
         subject: Subject,
@@ -352,29 +508,55 @@ impl<L: EventLog> Writer<L> {
                 .map(|d| d.event_id.and_then(|id| world.position_of(&id)))
                 .collect()
         };
-        match (
-            positions.iter().all(Option::is_some),
-            positions.iter().any(Option::is_some),
-        ) {
-            (false, false) => return Ok(None),
-            (false, true) => return Err(AppendError::PartlyStored),
-            (true, _) => {}
+        if positions.iter().all(Option::is_none) {
+            return Ok(None);
         }
-        let first = positions.iter().flatten().min().copied().unwrap_or(1);
-        let chain = self.log.read_chain(subject, 0).await?;
-        let mut out = Vec::new();
-        for (index, stored) in chain.iter().enumerate() {
-            if stored.position >= first && positions.contains(&Some(stored.position)) {
-                if let Ok(envelope) = pilot_events::decode(&stored.bytes) {
-                    out.push(StoredEvent {
-                        envelope,
-                        version: index as u64 + 1,
-                        position: stored.position,
-                    });
-                }
+        for (index, (draft, position)) in drafts.iter().zip(&positions).enumerate() {
+            if let Some(position) = *position {
+                self.same_as_stored(index, draft, position).await?;
             }
         }
+        if positions.iter().any(Option::is_none) {
+            return Err(AppendError::PartlyStored);
+        }
+        let out: Vec<StoredEvent> = self
+            .accepted_chain(subject)
+            .await?
+            .into_iter()
+            .filter(|stored| positions.contains(&Some(stored.position)))
+            .collect();
         Ok(Some(out))
+    }
+
+    /// Refuses a draft whose event id is stored at `position` as another event: "the same"
+    /// means the same draft fields (what the store sets, and the bytes, may differ).
+    async fn same_as_stored(
+        &self,
+        index: usize,
+        draft: &Draft,
+        position: u64,
+    ) -> Result<(), AppendError> {
+        let stored = self
+            .log
+            .read_from(position, 1)
+            .await?
+            .into_iter()
+            .find(|stored| stored.position == position)
+            .ok_or(AppendError::Lagging { position })?;
+        let envelope =
+            pilot_events::decode(&stored.bytes).map_err(|e| LogError::Refused(e.to_string()))?;
+        let event_id = envelope.event_id;
+        let stored_chain = crate::log::chain_key(envelope.subject);
+        match Draft::from(envelope).first_difference(draft) {
+            None => Ok(()),
+            Some(differs) => Err(AppendError::EventIdReused {
+                index,
+                event_id,
+                position,
+                stored_chain,
+                differs,
+            }),
+        }
     }
 
     fn chain_lock(&self, subject: Subject) -> Arc<tokio::sync::Mutex<()>> {

@@ -533,3 +533,49 @@ async fn a_chain_reads_as_it_was_known_at_a_time() {
     let before_everything = time::macros::datetime!(2001-01-01 00:00 UTC);
     assert_eq!(node.log.position_at(before_everything).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn junk_on_a_pilot_subject_does_not_block_appends() {
+    let server = NatsServer::start().unwrap();
+    let node = node(&server.url(), DEFAULT_CONSUMER).await;
+    let writer = Writer::new(Arc::new(node.log.clone()), node.projection.clone());
+    let p = Subject::Pilot(Uuid::now_v7());
+    writer
+        .append(vec![draft(p, proposed())], None)
+        .await
+        .unwrap();
+    // A foreign message is now the subject's last: the server's expected-sequence check
+    // sees it, the projector quarantines it.
+    let client = async_nats::connect(server.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let subject = pilot_store::layout::chain_subject(p);
+    js.publish(subject.clone(), "{junk".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let design = tokio::time::timeout(
+        Duration::from_secs(10),
+        writer.append(vec![draft(p, designed())], Some(1)),
+    )
+    .await
+    .expect("the append came back")
+    .unwrap();
+    assert_eq!((design[0].version, design[0].position), (2, 3));
+    js.publish(subject, "{more junk".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    // A writer that never saw the junk (a restarted process) goes on as well.
+    let fresh = Writer::new(Arc::new(node.log.clone()), node.projection.clone());
+    let third = tokio::time::timeout(
+        Duration::from_secs(10),
+        fresh.append(vec![draft(p, target(1))], None),
+    )
+    .await
+    .expect("the append came back")
+    .unwrap();
+    assert_eq!((third[0].version, third[0].position), (3, 5));
+    assert_eq!(third[0].envelope.prev_hash, design[0].envelope.hash);
+}

@@ -27,7 +27,11 @@ struct Rig {
 }
 
 fn rig() -> Rig {
-    let log = Arc::new(MemoryLog::new());
+    rig_on(MemoryLog::new())
+}
+
+fn rig_on(log: MemoryLog) -> Rig {
+    let log = Arc::new(log);
     let projection = Arc::new(Projection::new(World::new(StallRules::default())));
     let (stop, shutdown) = watch::channel(false);
     tokio::spawn(follow_memory(log.clone(), projection.clone(), shutdown));
@@ -194,4 +198,112 @@ async fn garbage_from_a_foreign_client_is_quarantined_and_the_projector_runs_on(
             .stage,
         Stage::Design
     );
+}
+
+#[tokio::test]
+async fn junk_on_a_pilot_subject_does_not_block_appends() {
+    let rig = rig();
+    rig.writer
+        .append(vec![draft(P, proposed())], None)
+        .await
+        .unwrap();
+    let junk = rig
+        .log
+        .append_foreign(P, Bytes::from_static(b"{\"not\": \"an event\"}"));
+    // With the version the chain really has, and without: both go on after the junk.
+    let design = rig
+        .writer
+        .append(vec![draft(P, designed())], Some(1))
+        .await
+        .unwrap();
+    assert_eq!((design[0].version, design[0].position), (2, junk + 1));
+    rig.log.append_foreign(P, Bytes::from_static(b"more junk"));
+    let third = rig
+        .writer
+        .append(vec![draft(P, target(1))], None)
+        .await
+        .unwrap();
+    assert_eq!(third[0].version, 3);
+    assert_eq!(third[0].envelope.prev_hash, design[0].envelope.hash);
+    assert_eq!(rig.log.quarantined().await.unwrap().len(), 2);
+    // A retry of the append made after the junk answers with the stored event and version.
+    let mut retry = draft(P, designed());
+    retry.event_id = Some(design[0].envelope.event_id);
+    retry.occurred_at = design[0].envelope.occurred_at;
+    let again = rig.writer.append(vec![retry], None).await.unwrap();
+    assert_eq!(again, design);
+}
+
+#[tokio::test]
+async fn one_event_id_twice_in_a_request_is_refused_before_anything_is_stored() {
+    let rig = rig();
+    let mut first = draft(P, proposed());
+    first.event_id = Some(Uuid::now_v7());
+    let mut second = draft(P, designed());
+    second.event_id = first.event_id;
+    match rig.writer.append(vec![first, second], None).await {
+        Err(AppendError::DuplicateEventId {
+            first: 0,
+            second: 1,
+            ..
+        }) => {}
+        other => panic!("expected DuplicateEventId, got {other:?}"),
+    }
+    assert_eq!(rig.log.last_position().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn an_event_id_reused_for_another_event_or_chain_is_refused() {
+    let rig = rig();
+    let stored = rig
+        .writer
+        .append(vec![draft(P, proposed())], None)
+        .await
+        .unwrap();
+    let id = stored[0].envelope.event_id;
+    // The same id with other data on the same chain.
+    let mut other_data = draft(P, designed());
+    other_data.event_id = Some(id);
+    other_data.occurred_at = stored[0].envelope.occurred_at;
+    match rig.writer.append(vec![other_data], None).await {
+        Err(AppendError::EventIdReused {
+            index: 0,
+            event_id,
+            position: 1,
+            differs: "type",
+            ..
+        }) if event_id == id => {}
+        other => panic!("expected EventIdReused naming the type, got {other:?}"),
+    }
+    // The same event on another chain.
+    let other_pilot = Subject::Pilot(Uuid::from_u128(2));
+    let mut elsewhere = draft(other_pilot, proposed());
+    elsewhere.event_id = Some(id);
+    elsewhere.occurred_at = stored[0].envelope.occurred_at;
+    elsewhere.actor = stored[0].envelope.actor.clone();
+    match rig.writer.append(vec![elsewhere], None).await {
+        Err(AppendError::EventIdReused {
+            differs: "chain",
+            stored_chain,
+            ..
+        }) => assert_eq!(stored_chain, pilot_store::log::chain_key(P)),
+        other => panic!("expected EventIdReused naming the chain, got {other:?}"),
+    }
+    assert_eq!(rig.log.last_position().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn an_event_larger_than_the_store_takes_is_refused_with_the_limit() {
+    let rig = rig_on(MemoryLog::new().with_max_event_bytes(2_000));
+    let mut proposal = proposed();
+    if let pilot_events::Event::PilotProposed(data) = &mut proposal {
+        data.title = "x".repeat(3_000);
+    }
+    match rig.writer.append(vec![draft(P, proposal)], None).await {
+        Err(AppendError::TooLarge {
+            index: 0, limit, ..
+        }) => assert_eq!(limit, 2_000),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    assert_eq!(rig.log.last_position().await.unwrap(), 0);
 }
