@@ -7,7 +7,7 @@
 //!
 //! | role | may |
 //! |---|---|
-//! | `clerk` | read; append events to pilots of its own office (and propose pilots and register stakeholders as its office) |
+//! | `clerk` | read; append events to pilots of its own office (and propose pilots and register stakeholders as its office); retract only events its office recorded, merge only into its office's pilots ([`crate::offices`]) |
 //! | `analyst` | read, export (`GET /api/v1/events`), replay |
 //! | `admin` | everything, including import and appends for any office |
 //!

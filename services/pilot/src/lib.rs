@@ -27,6 +27,7 @@ pub mod error;
 pub mod metrics;
 pub mod nats_options;
 pub mod nats_server;
+pub mod offices;
 pub mod query;
 pub mod reads;
 pub mod serve;

@@ -23,7 +23,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use pilot_events::Subject;
 use pilot_store::writer::{AppendError, Draft, StoredEvent, MAX_EVENTS_PER_APPEND};
 use pilot_store::LogError;
 use serde_json::{json, Map, Value};
@@ -131,7 +130,7 @@ async fn store(
             format!("event {index} belongs to another chain than event 0: one request appends to one pilot (or one stakeholder); send the others separately"),
         ).with_field(format!("[{index}]")));
     }
-    authorize(state, caller, subject, &drafts, at)?;
+    crate::offices::authorize(state, caller, subject, &drafts, at).await?;
     let replay = {
         let world = state.projection.read();
         drafts.iter().all(|d| {
@@ -150,45 +149,6 @@ async fn store(
         StatusCode::CREATED
     };
     Ok((status, stored))
-}
-
-/// A clerk acts only for their own office: as the events' actor, and on pilots that office
-/// owns. Admins act for anyone.
-fn authorize(
-    state: &AppState,
-    caller: &Caller,
-    subject: Subject,
-    drafts: &[Draft],
-    at: impl Fn(usize) -> String,
-) -> Result<(), ApiError> {
-    for (index, draft) in drafts.iter().enumerate() {
-        if !caller.may_write_for(&draft.actor.office) {
-            return Err(ApiError::forbidden(format!(
-                "event {index} acts for office {:?}, but {} may append only for {}",
-                draft.actor.office,
-                caller.name,
-                caller.office.as_deref().unwrap_or("no office")
-            ))
-            .with_field(format!("{}actor.office", at(index))));
-        }
-    }
-    if let Subject::Pilot(pilot_id) = subject {
-        let owner = state
-            .projection
-            .read()
-            .pilot(&pilot_id)
-            .map(|record| record.state.office.clone());
-        if let Some(owner) = owner {
-            if !caller.may_write_for(&owner) {
-                return Err(ApiError::forbidden(format!(
-                    "pilot {pilot_id} belongs to office {owner:?}; {} may append only to pilots of {}",
-                    caller.name,
-                    caller.office.as_deref().unwrap_or("no office")
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// One draft or an array of drafts, each checked as the wire format says, with errors that

@@ -643,3 +643,124 @@ async fn an_import_line_altered_under_a_stored_event_id_is_refused_by_line() {
     assert_eq!(answer["error"]["field"], "line 41");
     assert_eq!(service.last_position().await, 98);
 }
+
+/// A pilot of the Bureau of Finance, proposed by its clerk.
+const FINANCE_PILOT: &str = "01950000-0000-7000-8000-0000000000f0";
+/// The first stakeholder of the history, registered by SSDNC.
+const SSDNC_STAKEHOLDER: &str = "0194a000-0002-7000-8000-000000000001";
+
+fn as_finance(mut draft: Value) -> Value {
+    draft["occurred_at"] = json!("2012-03-01T10:00:00+08:00");
+    draft["actor"] = json!({"office": "Bureau of Finance", "user": "fin"});
+    draft
+}
+
+fn retraction(chain: (&str, &str), event_id: &str) -> Value {
+    let mut draft = as_finance(json!({
+        "type": "event.retracted",
+        "data": {"event_id": event_id, "reason": "entered by mistake"}
+    }));
+    draft[chain.0] = json!(chain.1);
+    draft
+}
+
+#[tokio::test]
+async fn a_clerk_cannot_retract_another_offices_event() {
+    let service = service().await;
+    let (status, body) = service
+        .post(
+            "/api/v1/events",
+            Some(FINANCE_CLERK),
+            &as_finance(json!({
+                "type": "pilot.proposed",
+                "pilot_id": FINANCE_PILOT,
+                "data": {"title": "Budget pilot", "jurisdiction": "Nanguo",
+                         "policy_area": "finance", "level": "municipal",
+                         "problem_frame": "The fund runs a deficit."}
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // An admin records an event of SSDNC's on the Finance pilot.
+    let mut ssdnc_event = as_finance(json!({
+        "type": "pilot.program_designed",
+        "pilot_id": FINANCE_PILOT,
+        "data": {"summary": "2%", "parameters": {}, "target_groups": []}
+    }));
+    ssdnc_event["actor"]["office"] = json!("SSDNC");
+    let (status, body) = service
+        .post("/api/v1/events", Some(ADMIN), &ssdnc_event)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let ssdnc_event_id = body["events"][0]["event_id"].as_str().unwrap().to_string();
+    let before = service.last_position().await;
+
+    // Finance may not retract it, though the pilot is its own.
+    let (status, body) = service
+        .post(
+            "/api/v1/events",
+            Some(FINANCE_CLERK),
+            &retraction(("pilot_id", FINANCE_PILOT), &ssdnc_event_id),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["field"], "data.event_id");
+    assert!(body["error"]["message"].as_str().unwrap().contains("SSDNC"));
+
+    // Nor retract SSDNC's stakeholder registration.
+    let registration = "0194ae00-0000-7000-8000-000000000001";
+    let (status, body) = service
+        .post(
+            "/api/v1/events",
+            Some(FINANCE_CLERK),
+            &retraction(("stakeholder_id", SSDNC_STAKEHOLDER), registration),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["field"], "stakeholder_id");
+
+    // Nor merge its pilot into SSDNC's.
+    let merge = as_finance(json!({
+        "type": "pilot.merged",
+        "pilot_id": FINANCE_PILOT,
+        "data": {"into_pilot_id": UNIFIED, "reason": "one system"}
+    }));
+    let (status, body) = service
+        .post("/api/v1/events", Some(FINANCE_CLERK), &merge)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["field"], "data.into_pilot_id");
+    assert_eq!(service.last_position().await, before, "nothing stored");
+
+    // Its own registration it may retract; an admin may do all of the above.
+    let own = "01950000-0000-7000-8000-0000000000f2";
+    let (status, body) = service
+        .post(
+            "/api/v1/events",
+            Some(FINANCE_CLERK),
+            &as_finance(json!({
+                "type": "stakeholder.registered",
+                "stakeholder_id": own,
+                "data": {"name": "Budget office", "kind": "bureau", "level": "municipal", "influence": 2}
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let own_registration = body["events"][0]["event_id"].as_str().unwrap().to_string();
+    let (status, body) = service
+        .post(
+            "/api/v1/events",
+            Some(FINANCE_CLERK),
+            &retraction(("stakeholder_id", own), &own_registration),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = service
+        .post(
+            "/api/v1/events",
+            Some(ADMIN),
+            &retraction(("pilot_id", FINANCE_PILOT), &ssdnc_event_id),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
