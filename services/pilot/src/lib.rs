@@ -24,6 +24,7 @@ pub mod client;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod log_format;
 pub mod metrics;
 pub mod nats_options;
 pub mod nats_server;
