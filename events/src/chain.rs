@@ -1,12 +1,12 @@
 //! Hash chains: sealing an event onto its chain and verifying stored chains.
 //!
-//! `hash` = SHA-256 over the canonical JSON of the envelope without `hash`; `prev_hash` = the
+//! `hash` = SHA-256 over the canonical JSON of the envelope without `hash` and `signature`; `prev_hash` = the
 //! previous event's `hash` in the same chain (a pilot's, or a stakeholder's), all zeros first.
 //! Verification works on the stored JSON itself, not on decoded events, so it checks exactly
 //! the bytes that were written, whatever schema they were written in.
 
 use crate::canonical::to_canonical_bytes;
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, EventSignature};
 use crate::hash::Hash;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -69,28 +69,61 @@ pub fn verify_lines<'a>(
 /// Incremental verification, for streams too long to hold in memory.
 #[derive(Debug, Default)]
 pub struct ChainVerifier {
-    last_hash: HashMap<String, Hash>,
+    /// Each chain's head: its version (events so far) and last hash.
+    heads: HashMap<String, (u64, Hash)>,
     line: usize,
+}
+
+/// One event that [`ChainVerifier::push_link`] found in place: its own hash holds and it
+/// follows its chain's previous event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedLink {
+    pub line: usize,
+    pub event_id: String,
+    pub chain: String,
+    pub hash: Hash,
+    /// The writer's signature, when the event carries one (checked by the caller, who holds
+    /// the keys).
+    pub signature: Option<EventSignature>,
 }
 
 impl ChainVerifier {
     pub fn push(&mut self, bytes: &[u8]) -> Result<(), BrokenLink> {
+        self.push_link(bytes).map(drop)
+    }
+
+    /// Verifies the next stored event and says what it was.
+    pub fn push_link(&mut self, bytes: &[u8]) -> Result<VerifiedLink, BrokenLink> {
         self.line += 1;
         let link = Link::read(bytes, self.line)?;
-        let expected = self
-            .last_hash
+        let (version, expected) = self
+            .heads
             .get(&link.chain)
             .copied()
-            .unwrap_or(Hash::ZERO);
+            .unwrap_or((0, Hash::ZERO));
         link.follows(expected)?;
-        self.last_hash.insert(link.chain, link.stated);
-        Ok(())
+        self.heads
+            .insert(link.chain.clone(), (version + 1, link.stated));
+        Ok(VerifiedLink {
+            line: link.line,
+            event_id: link.event_id,
+            chain: link.chain,
+            hash: link.stated,
+            signature: link.signature,
+        })
+    }
+
+    /// Every chain's head so far: (chain id, version, last hash), in no particular order.
+    pub fn heads(&self) -> impl Iterator<Item = (&str, u64, Hash)> {
+        self.heads
+            .iter()
+            .map(|(chain, (version, hash))| (chain.as_str(), *version, *hash))
     }
 
     pub fn report(&self) -> ChainReport {
         ChainReport {
             events: self.line,
-            chains: self.last_hash.len(),
+            chains: self.heads.len(),
         }
     }
 }
@@ -108,6 +141,7 @@ struct Link {
     chain: String,
     prev: Hash,
     stated: Hash,
+    signature: Option<EventSignature>,
 }
 
 impl Link {
@@ -124,6 +158,14 @@ impl Link {
             .ok_or_else(|| unreadable("not a JSON object"))?;
         let stated =
             hash_field(object.remove("hash")).ok_or_else(|| unreadable("no valid `hash`"))?;
+        // The signature lies outside what the hash covers.
+        let signature = match object.remove("signature") {
+            None => None,
+            Some(value) => Some(
+                serde_json::from_value::<EventSignature>(value)
+                    .map_err(|e| unreadable(&format!("`signature`: {e}")))?,
+            ),
+        };
         let prev = hash_field(object.get("prev_hash").cloned())
             .ok_or_else(|| unreadable("no valid `prev_hash`"))?;
         let event_id = object
@@ -151,6 +193,7 @@ impl Link {
             chain,
             prev,
             stated,
+            signature,
         })
     }
 

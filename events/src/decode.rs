@@ -4,7 +4,7 @@
 //! the struct the type names. Events already at [`CURRENT_SCHEMA`] never touch the upcasting
 //! path, so reading current history costs one parse.
 
-use crate::envelope::{Actor, Envelope, Subject, CURRENT_SCHEMA};
+use crate::envelope::{Actor, Envelope, EventSignature, Subject, CURRENT_SCHEMA};
 use crate::error::EventError;
 use crate::event::{Event, EventType, SubjectKind};
 use crate::hash::Hash;
@@ -31,6 +31,7 @@ struct StoredWire<'a> {
     causation_id: Option<Uuid>,
     prev_hash: Hash,
     hash: Hash,
+    signature: Option<EventSignature>,
 }
 
 enum Data<'a> {
@@ -51,6 +52,7 @@ const FIELDS: &[&str] = &[
     "causation_id",
     "prev_hash",
     "hash",
+    "signature",
     "data",
 ];
 
@@ -68,6 +70,7 @@ enum Field {
     CausationId,
     PrevHash,
     Hash,
+    Signature,
     Data,
 }
 
@@ -93,6 +96,7 @@ impl<'de> Deserialize<'de> for Field {
                     "causation_id" => Field::CausationId,
                     "prev_hash" => Field::PrevHash,
                     "hash" => Field::Hash,
+                    "signature" => Field::Signature,
                     "data" => Field::Data,
                     other => return Err(E::unknown_field(other, FIELDS)),
                 })
@@ -141,7 +145,7 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for WireVisitor<'a> {
         let (mut pilot_id, mut stakeholder_id, mut correlation_id, mut causation_id) =
             (None, None, None, None);
         let (mut occurred_at, mut recorded_at, mut actor) = (None, None, None);
-        let (mut prev_hash, mut hash, mut data) = (None, None, None);
+        let (mut prev_hash, mut hash, mut signature, mut data) = (None, None, None, None);
         let mut seen: u16 = 0;
         while let Some(field) = map.next_key::<Field>()? {
             let bit = 1u16 << (field as u16);
@@ -162,6 +166,7 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for WireVisitor<'a> {
                 Field::CausationId => causation_id = map.next_value()?,
                 Field::PrevHash => prev_hash = Some(map.next_value()?),
                 Field::Hash => hash = Some(map.next_value()?),
+                Field::Signature => signature = map.next_value()?,
                 Field::Data => {
                     let known = event_type.as_deref().and_then(EventType::parse);
                     data = Some(match (known, schema) {
@@ -187,6 +192,7 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for WireVisitor<'a> {
             causation_id,
             prev_hash: prev_hash.ok_or_else(|| missing("prev_hash"))?,
             hash: hash.ok_or_else(|| missing("hash"))?,
+            signature,
         };
         Ok(Stored(wire, data.ok_or_else(|| missing("data"))?))
     }
@@ -257,6 +263,7 @@ impl Decoder {
             causation_id: wire.causation_id,
             prev_hash: wire.prev_hash,
             hash: wire.hash,
+            signature: wire.signature,
             event,
         };
         crate::validate::validate(&envelope)?;

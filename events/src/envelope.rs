@@ -17,6 +17,16 @@ pub struct Actor {
     pub user: String,
 }
 
+/// The writer's signature over an event's `hash`: which key signed (`key_id`, named by
+/// `pilot keys`) and the Ed25519 signature, 128 hex digits. It lies outside what `hash`
+/// covers, so signing changes no hash and history stored unsigned verifies as before.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSignature {
+    pub key_id: String,
+    pub ed25519: String,
+}
+
 /// The chain an event belongs to: a pilot's, or a stakeholder's registry chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Subject {
@@ -66,6 +76,8 @@ pub struct Envelope {
     pub causation_id: Option<Uuid>,
     pub prev_hash: Hash,
     pub hash: Hash,
+    /// The writer's signature over `hash`; `None` for imported history and older events.
+    pub signature: Option<EventSignature>,
     pub event: Event,
 }
 
@@ -81,7 +93,8 @@ impl Envelope {
         serde_json::to_string(&self.wire(true)).unwrap_or_default()
     }
 
-    /// The wire JSON as a value tree, optionally without `hash` (the hash's own input).
+    /// The wire JSON as a value tree, optionally without `hash` and `signature` (the hash's
+    /// own input).
     pub fn to_value(&self, with_hash: bool) -> serde_json::Value {
         serde_json::to_value(self.wire(with_hash)).unwrap_or_default()
     }
@@ -100,6 +113,11 @@ impl Envelope {
             causation_id: self.causation_id,
             prev_hash: self.prev_hash,
             hash: with_hash.then_some(self.hash),
+            signature: if with_hash {
+                self.signature.as_ref()
+            } else {
+                None
+            },
             data: &self.event,
         }
     }
@@ -129,6 +147,8 @@ pub(crate) struct WireOut<'a> {
     prev_hash: Hash,
     #[serde(skip_serializing_if = "Option::is_none")]
     hash: Option<Hash>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<&'a EventSignature>,
     data: &'a Event,
 }
 

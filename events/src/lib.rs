@@ -18,9 +18,9 @@ pub mod upcast;
 pub mod validate;
 pub mod vocabulary;
 
-pub use chain::{verify_lines, verify_next, BrokenLink, ChainReport, ChainVerifier};
+pub use chain::{verify_lines, verify_next, BrokenLink, ChainReport, ChainVerifier, VerifiedLink};
 pub use decode::{decode, Decoder};
-pub use envelope::{Actor, Envelope, Subject, CURRENT_SCHEMA};
+pub use envelope::{Actor, Envelope, EventSignature, Subject, CURRENT_SCHEMA};
 pub use error::EventError;
 pub use event::{Event, EventType, SubjectKind};
 pub use hash::Hash;

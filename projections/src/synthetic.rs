@@ -227,6 +227,7 @@ fn seal(
         causation_id: None,
         prev_hash,
         hash: Hash::ZERO,
+        signature: None,
         event,
     }
     .seal(prev_hash)

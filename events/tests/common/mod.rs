@@ -26,6 +26,7 @@ pub fn envelope(n: u128, subject: Subject, event: Event) -> Envelope {
         causation_id: None,
         prev_hash: Hash::ZERO,
         hash: Hash::ZERO,
+        signature: None,
         event,
     }
     .seal(Hash::ZERO)

@@ -59,6 +59,7 @@ impl Scenario {
             causation_id: None,
             prev_hash: head,
             hash: Hash::ZERO,
+            signature: None,
             event,
         }
         .seal(head)

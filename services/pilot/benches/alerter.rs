@@ -194,6 +194,7 @@ fn idle_ticks() {
                 causation_id: None,
                 prev_hash: head,
                 hash: Hash::ZERO,
+                signature: None,
                 event: draft.event,
             }
             .seal(head);

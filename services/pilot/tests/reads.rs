@@ -237,6 +237,7 @@ async fn a_restored_world_imports_a_retraction_on_a_chain_it_has_not_loaded() {
         causation_id: None,
         prev_hash: head,
         hash: Hash::ZERO,
+        signature: None,
         event: Event::EventRetracted(EventRetracted {
             event_id: "0194ae00-0003-7000-8000-000000000016".parse().unwrap(),
             reason: "entered twice".into(),

@@ -386,6 +386,7 @@ impl<L: EventLog> Writer<L> {
                 causation_id: draft.causation_id,
                 prev_hash: head,
                 hash: Hash::ZERO,
+                signature: None,
                 event: draft.event.clone(),
             }
             .seal(head);
