@@ -14,6 +14,7 @@ mod envelope;
 mod error;
 mod event;
 mod hash;
+pub mod seal;
 pub mod upcast;
 pub mod validate;
 pub mod vocabulary;

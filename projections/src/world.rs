@@ -154,6 +154,20 @@ impl World {
         }
     }
 
+    /// Every chain's head, pilots' and stakeholders': (chain, version, last hash), in no
+    /// particular order. What a seal covers.
+    pub fn chain_heads(&self) -> impl Iterator<Item = (Subject, u64, Hash)> + '_ {
+        let pilots = self
+            .pilots
+            .iter()
+            .map(|(id, p)| (Subject::Pilot(*id), p.state.version, p.state.last_hash));
+        let stakeholders = self
+            .registry_chains
+            .iter()
+            .map(|(id, c)| (Subject::Stakeholder(*id), c.version, c.last_hash));
+        pilots.chain(stakeholders)
+    }
+
     pub fn is_retracted(&self, event_id: &Uuid) -> bool {
         self.retracted.contains(event_id)
     }

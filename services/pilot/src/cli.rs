@@ -34,6 +34,8 @@ pub enum Command {
     /// Make API tokens (stored hashed in the tokens file).
     #[command(subcommand)]
     Token(crate::admin::TokenCommand),
+    /// Print the public key the service signs events with, for `pilot verify --keys`.
+    Keys(crate::keys::KeysArgs),
     #[command(flatten)]
     Client(ClientCommand),
 }

@@ -99,6 +99,9 @@ pub struct NatsConfig {
     pub tls_key_file: Option<PathBuf>,
 }
 
+/// The signing key's name inside the data directory.
+pub const SIGNING_KEY_FILE: &str = "signing.key";
+
 /// The TOML file, as written: every key optional.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,6 +114,7 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     max_import_bytes: Option<usize>,
     tokens_file: Option<PathBuf>,
+    signing_key_file: Option<PathBuf>,
     #[serde(default)]
     nats: NatsConfig,
     #[serde(default)]
@@ -134,6 +138,8 @@ pub struct Config {
     pub max_import_bytes: usize,
     pub nats: NatsConfig,
     pub tokens: Tokens,
+    /// The Ed25519 key the writer signs events with (created there on first start).
+    pub signing_key_file: PathBuf,
     /// The `[alerts]` rules and sinks.
     pub alerts: crate::alerter::rules::AlertsConfig,
 }
@@ -218,6 +224,9 @@ impl Config {
         let default_listen = DEFAULT_LISTEN
             .parse()
             .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let signing_key_file = file
+            .signing_key_file
+            .unwrap_or_else(|| data_dir.join(SIGNING_KEY_FILE));
         Ok(Config {
             listen: args.listen.or(file.listen).unwrap_or(default_listen),
             data_dir,
@@ -238,6 +247,7 @@ impl Config {
             max_import_bytes,
             nats,
             tokens,
+            signing_key_file,
             alerts,
         })
     }

@@ -28,6 +28,7 @@ async fn main() -> ExitCode {
             .map_err(|e| e.to_string()),
         Command::Config(command) => print(pilot_service::admin::config(command)),
         Command::Token(command) => print(pilot_service::admin::token(command)),
+        Command::Keys(args) => print(pilot_service::keys::run(&args).map_err(|e| e.to_string())),
         Command::Client(command) => return pilot_service::client::run(command).await,
     };
     match result {
@@ -40,7 +41,7 @@ async fn main() -> ExitCode {
 }
 
 /// Prints what an operator command produced on stdout.
-fn print(result: Result<String, pilot_service::admin::AdminError>) -> Result<(), String> {
+fn print(result: Result<String, impl std::fmt::Display>) -> Result<(), String> {
     use std::io::Write;
     let text = result.map_err(|e| e.to_string())?;
     std::io::stdout()

@@ -53,6 +53,8 @@ pub enum ServeError {
     Connect(#[from] ConnectError),
     #[error("the event log: {0}")]
     Log(#[from] LogError),
+    #[error(transparent)]
+    SigningKey(#[from] pilot_store::signing::KeyError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -146,16 +148,29 @@ async fn serve_on(
         tokio::spawn(async move { log.run_projector(&name, projection, stop).await })
     };
 
-    let state = AppState::new(log.clone(), projection.clone()).with_access(Access {
-        tokens: config.tokens.clone(),
-        anonymous_reads: config.anonymous_reads,
-        max_body_bytes: config.max_body_bytes,
-        max_import_bytes: config.max_import_bytes,
-    });
+    let signer = pilot_store::signing::EventSigner::load_or_create(&config.signing_key_file)?;
+    let state = AppState::new(log.clone(), projection.clone())
+        .with_signer(Arc::new(signer))
+        .with_access(Access {
+            tokens: config.tokens.clone(),
+            anonymous_reads: config.anonymous_reads,
+            max_body_bytes: config.max_body_bytes,
+            max_import_bytes: config.max_import_bytes,
+        });
     let mut helpers = Vec::new();
     if config.runs(Part::Api) {
         let (log, feed, stop) = (log.clone(), state.alerts.clone(), stop_rx.clone());
         helpers.push(("alert feed", tokio::spawn(feed::follow(log, feed, stop))));
+    }
+    if let (true, Some(signer)) = (config.runs(Part::Api), state.signer.clone()) {
+        let sealer = crate::sealer::run(
+            log.clone(),
+            projection.clone(),
+            signer,
+            state.seals.clone(),
+            stop_rx.clone(),
+        );
+        helpers.push(("sealer", tokio::spawn(sealer)));
     }
     if config.runs(Part::Alerter) {
         let alerter = alerter::run_supervised(
@@ -314,7 +329,10 @@ async fn start(config: &Config, log: &JetStreamLog, state: &AppState) -> Result<
     if !config.demo {
         return Ok(false);
     }
-    load_demo(log, projection).await
+    let loaded = load_demo(log, projection).await?;
+    // The demo history is imported, unsigned: a seal covers it.
+    state.seals.request();
+    Ok(loaded)
 }
 
 /// Loads the Nanguo history into an empty log, or finishes a load that was interrupted.

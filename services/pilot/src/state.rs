@@ -23,6 +23,10 @@ pub struct AppState {
     pub alerts: Arc<AlertFeed>,
     /// "Now" for acknowledgements and silences: the wall clock, or a test's.
     pub clock: Arc<dyn Clock>,
+    /// The writer's signing key (none in tests that do not sign).
+    pub signer: Option<Arc<pilot_store::signing::EventSigner>>,
+    /// Asks the sealer for a seal now (after an import).
+    pub seals: crate::sealer::SealRequests,
     ready: Arc<AtomicBool>,
     /// Set once the server stops: open event streams end, so a graceful shutdown does not
     /// wait on responses that never finish by themselves.
@@ -64,9 +68,21 @@ impl AppState {
             metrics,
             alerts: Arc::new(AlertFeed::default()),
             clock: Arc::new(SystemClock),
+            signer: None,
+            seals: crate::sealer::SealRequests::default(),
             ready: Arc::new(AtomicBool::new(false)),
             shutdown: Arc::new(watch::Sender::new(false)),
         }
+    }
+
+    /// The writer signs every event it seals with `signer`.
+    pub fn with_signer(mut self, signer: Arc<pilot_store::signing::EventSigner>) -> Self {
+        self.writer = Arc::new(
+            Writer::new(Arc::new(self.log.clone()), self.projection.clone())
+                .with_signer(signer.clone()),
+        );
+        self.signer = Some(signer);
+        self
     }
 
     pub fn with_access(mut self, access: Access) -> Self {

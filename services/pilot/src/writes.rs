@@ -340,6 +340,10 @@ pub async fn import(
     match demo::load_history(&state.log, &state.projection, &body).await {
         Ok(loaded) => {
             state.metrics.appended(loaded.appended as u64);
+            if loaded.appended > 0 {
+                // Imported history is unsigned: a seal covers it.
+                state.seals.request();
+            }
             Ok(Json(json!({
                 "appended": loaded.appended,
                 "skipped": loaded.skipped,

@@ -28,10 +28,10 @@ const FINANCE_ID: &str = "0194a000-0002-7000-8000-000000000008";
 /// stopped when dropped.
 struct Service {
     /// First, so it is stopped while its nats-server still runs (fields drop in order).
-    _process: PilotProcess,
+    process: PilotProcess,
     nats: NatsServer,
     url: String,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
 }
 
 impl Service {
@@ -50,16 +50,20 @@ impl Service {
             .next()
             .unwrap();
         Service {
-            _process: process,
+            process,
             nats,
             url: format!("http://{host}"),
-            _data: data,
+            data,
         }
     }
 
     /// Runs the client with this service and the admin token.
     fn pilot(&self, args: &[&str]) -> Run {
         run(args, &[("PILOT_SERVER", &self.url), ("PILOT_TOKEN", TOKEN)])
+    }
+
+    fn data_dir(&self) -> &str {
+        path(self.data.path())
     }
 
     /// Runs the client with this service and no token.
@@ -503,4 +507,155 @@ fn reading_a_nats_server_without_a_pilot_log_creates_nothing() {
             "{refused:#?}"
         );
     }
+}
+
+/// A log of the Nanguo history (imported, unsigned) and one signed append, sealed when the
+/// service stopped: its export's lines, the keys file and the seal file, in `dir`.
+struct Sealed {
+    _service: Service,
+    lines: Vec<String>,
+    keys: String,
+    seal: String,
+}
+
+fn sealed_log(dir: &Path) -> Sealed {
+    let mut service = Service::start();
+    service.pilot(&["import", NANGUO]).expect(0);
+    let draft = dir.join("draft.json");
+    std::fs::write(
+        &draft,
+        serde_json::json!({
+            "type": "lobbying.contact_logged",
+            "pilot_id": UNIFIED_ID,
+            "occurred_at": "2012-03-01T10:00:00+08:00",
+            "actor": {"office": "SSDNC", "user": "desk"},
+            "data": {"stakeholder_id": "0194a000-0002-7000-8000-000000000015",
+                     "channel": "meeting", "strategy": "brokering",
+                     "summary": "Reporting the first year", "stance": 2}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    service.pilot(&["append", path(&draft)]).expect(0);
+    // Stopping seals the chains' heads once more: the seal covers the signed append too.
+    service.process.terminate();
+    let nats = service.nats.url();
+    let keys = dir.join("keys.txt");
+    let printed = run(&["keys", "--data-dir", service.data_dir()], &[]);
+    std::fs::write(&keys, printed.expect(0)).unwrap();
+    // Reading NATS directly, verify finds the latest seal by itself.
+    let whole = run(&["verify", "--nats", &nats, "--keys", path(&keys)], &[]);
+    assert!(
+        whole.expect(0).contains("signed or covered by the seal"),
+        "{whole:#?}"
+    );
+    let export = run(&["export", "--nats", &nats], &[]).expect(0).to_string();
+    let seal = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let log = pilot_store::jetstream::JetStreamLog::open_existing(&nats)
+            .await
+            .unwrap();
+        log.latest_seal()
+            .await
+            .unwrap()
+            .expect("a seal was recorded")
+    });
+    assert_eq!(seal.events, 99);
+    let seal_file = dir.join("seal.json");
+    std::fs::write(&seal_file, seal.to_json()).unwrap();
+    let sealed = Sealed {
+        _service: service,
+        lines: export.lines().map(str::to_string).collect(),
+        keys: path(&keys).to_string(),
+        seal: path(&seal_file).to_string(),
+    };
+    assert!(
+        sealed.lines[98].contains("\"signature\""),
+        "the append is signed"
+    );
+    assert!(
+        !sealed.lines[0].contains("\"signature\""),
+        "imported history is not"
+    );
+    sealed
+}
+
+impl Sealed {
+    /// `pilot verify FILE` of `lines`, with the keys and the seal or without.
+    fn verify(&self, dir: &Path, lines: &[String], with_keys: bool) -> Run {
+        let file = dir.join("candidate.jsonl");
+        std::fs::write(&file, lines.join("\n")).unwrap();
+        let mut args = vec!["verify", path(&file)];
+        if with_keys {
+            args.extend(["--keys", &self.keys, "--seal", &self.seal]);
+        }
+        run(&args, &[])
+    }
+}
+
+/// Line `index` edited and sealed again with a correct hash (no key needed for that).
+fn resealed(lines: &[String], index: usize) -> Vec<String> {
+    let mut envelope = pilot_events::decode(lines[index].as_bytes()).unwrap();
+    envelope.actor.user = "someone else".into();
+    let prev = envelope.prev_hash;
+    let envelope = envelope.seal(prev);
+    let mut out = lines.to_vec();
+    out[index] = envelope.to_json();
+    out
+}
+
+#[test]
+fn a_resealed_chain_fails_verify_with_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let sealed = sealed_log(dir.path());
+    sealed.verify(dir.path(), &sealed.lines, true).expect(0);
+
+    // The signed append, edited and resealed: its hashes hold, its signature does not.
+    let edited = resealed(&sealed.lines, 98);
+    sealed.verify(dir.path(), &edited, false).expect(0);
+    let verdict = sealed.verify(dir.path(), &edited, true);
+    verdict.expect(6);
+    assert!(verdict.stderr.contains("does not verify"), "{verdict:#?}");
+
+    // An unsigned imported event, edited and resealed (HIHC's last: nothing follows it in its
+    // chain): the hashes hold, the seal's root does not.
+    let last_of_hihc = sealed
+        .lines
+        .iter()
+        .rposition(|l| l.contains("0194a000-0001-7000-8000-000000000003"))
+        .unwrap();
+    let edited = resealed(&sealed.lines, last_of_hihc);
+    sealed.verify(dir.path(), &edited, false).expect(0);
+    let verdict = sealed.verify(dir.path(), &edited, true);
+    verdict.expect(6);
+    assert!(
+        verdict.stderr.contains("differ from the seal"),
+        "{verdict:#?}"
+    );
+}
+
+#[test]
+fn a_dropped_tail_fails_verify_against_the_seal() {
+    let dir = tempfile::tempdir().unwrap();
+    let sealed = sealed_log(dir.path());
+    let cut = &sealed.lines[..98];
+    sealed.verify(dir.path(), cut, false).expect(0);
+    let verdict = sealed.verify(dir.path(), cut, true);
+    verdict.expect(6);
+    assert!(verdict.stderr.contains("were dropped"), "{verdict:#?}");
+    // An unsigned event with no seal to cover it is refused by name.
+    let keys_only = run(
+        &[
+            "verify",
+            &{
+                let file = dir.path().join("nanguo.jsonl");
+                std::fs::write(&file, sealed.lines[..98].join("\n")).unwrap();
+                path(&file).to_string()
+            },
+            "--keys",
+            &sealed.keys,
+        ],
+        &[],
+    );
+    keys_only.expect(6);
+    assert!(keys_only.stderr.contains("is not signed"), "{keys_only:#?}");
 }

@@ -137,7 +137,7 @@ impl JetStreamLog {
     }
 
     /// Publishes and waits for the stream's acknowledgement; returns the stored position.
-    async fn publish_acked(
+    pub(crate) async fn publish_acked(
         &self,
         subject: &str,
         message: PublishMessage,

@@ -6,6 +6,7 @@
 //! | `PILOT_QUARANTINE` | `pilot.quarantine.<position>` | messages the projector could not apply, with the reason |
 //! | `PILOT_ALERTS` | `pilot.alerts.<kind>.<alert_id>.<key>` | alert events, one subject per transition; republished once stored on `pilot.notify.<kind>.<alert_id>.<key>` |
 //! | `PILOT_DEAD_LETTERS` | `pilot.dead.>` | notifications a sink gave up on, with the reason |
+//! | `PILOT_SEALS` | `pilot.seals` | signed seals: every chain's head at a position of the log ([`crate::seals`]) |
 //!
 //! Events and quarantine are file-stored, deny deletes and purges, and deduplicate by
 //! `Nats-Msg-Id` within `duplicate_window`. Direct gets are allowed so one chain is read
@@ -32,6 +33,8 @@ pub const ALERTS_SUBJECTS: &str = "pilot.alerts.>";
 pub const NOTIFY_SUBJECTS: &str = "pilot.notify.>";
 pub const DEAD_LETTER_STREAM: &str = "PILOT_DEAD_LETTERS";
 pub const DEAD_LETTER_SUBJECTS: &str = "pilot.dead.>";
+pub const SEALS_STREAM: &str = "PILOT_SEALS";
+pub const SEALS_SUBJECT: &str = "pilot.seals";
 
 /// The subject of one chain's events.
 pub fn chain_subject(chain: pilot_events::Subject) -> String {
@@ -93,6 +96,11 @@ impl Layout {
                 DEAD_LETTER_STREAM,
                 DEAD_LETTER_SUBJECTS,
                 "notifications a sink gave up on, with the reason",
+            ),
+            self.stream(
+                SEALS_STREAM,
+                SEALS_SUBJECT,
+                "signed seals of every chain's head at a position of the log",
             ),
         ]
     }

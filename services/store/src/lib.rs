@@ -3,6 +3,8 @@
 //! - [`log`]: the [`log::EventLog`] contract; [`memory`] and [`jetstream`] implement it.
 //! - [`layout`]: streams and subjects, created or verified at start-up.
 //! - [`version`]: refuses servers older than 2.12.1.
+//! - [`seals`]: signed seals of every chain's head on `PILOT_SEALS`.
+//! - [`signing`]: the service's Ed25519 signing key and the public keys that verify it.
 //! - [`alerts`]: the alert stream: each transition recorded at most once, read back, tailed.
 
 pub mod alerts;
@@ -13,6 +15,8 @@ pub mod log;
 pub mod memory;
 pub mod projection;
 pub mod projector;
+pub mod seals;
+pub mod signing;
 pub mod version;
 pub mod writer;
 

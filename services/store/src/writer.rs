@@ -10,6 +10,7 @@
 
 use crate::log::{EventLog, LogError, Outgoing};
 use crate::projection::Projection;
+use crate::signing::EventSigner;
 use bytes::Bytes;
 use pilot_events::{Actor, Envelope, Event, Hash, Subject, CURRENT_SCHEMA};
 use pilot_projections::Refusal;
@@ -199,6 +200,8 @@ pub struct Writer<L> {
     projection: Arc<Projection>,
     chain_locks: Mutex<HashMap<Subject, Arc<tokio::sync::Mutex<()>>>>,
     clock: Clock,
+    /// Signs each sealed event's hash; `None` writes unsigned events (tests, replays).
+    signer: Option<Arc<EventSigner>>,
 }
 
 impl<L> std::fmt::Debug for Writer<L> {
@@ -216,7 +219,14 @@ impl<L: EventLog> Writer<L> {
             projection,
             chain_locks: Mutex::default(),
             clock: Arc::new(OffsetDateTime::now_utc),
+            signer: None,
         }
+    }
+
+    /// Signs every event this writer seals with `signer`.
+    pub fn with_signer(mut self, signer: Arc<EventSigner>) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {
@@ -375,7 +385,7 @@ impl<L: EventLog> Writer<L> {
         let recorded_at = (self.clock)();
         let mut envelopes = Vec::with_capacity(drafts.len());
         for (index, draft) in drafts.iter().enumerate() {
-            let envelope = Envelope {
+            let mut envelope = Envelope {
                 event_id: draft.event_id.unwrap_or_else(Uuid::now_v7),
                 schema: CURRENT_SCHEMA,
                 subject: draft.subject,
@@ -390,6 +400,7 @@ impl<L: EventLog> Writer<L> {
                 event: draft.event.clone(),
             }
             .seal(head);
+            envelope.signature = self.signer.as_ref().map(|s| s.sign(&envelope.hash));
             pilot_events::validate::validate(&envelope)
                 .and_then(|()| pilot_events::admit::admit(&envelope))
                 .map_err(|e| AppendError::Refused {

@@ -31,6 +31,7 @@ pub mod log;
 pub mod output;
 pub mod replay;
 pub mod status;
+pub mod trust;
 pub mod verify;
 
 use crate::cli::ClientCommand;

@@ -1,12 +1,17 @@
 //! `pilot verify [FILE]`: recomputes every hash chain of an exported JSON Lines file, or of
 //! the whole log (from the server, or `--nats URL`), and names the first broken link: its
 //! line (or position in the log), its event and what is wrong. Exit code 6 when one is found.
+//! With `--keys FILE` it also checks who wrote the events ([`super::trust`]): each is signed by
+//! a key of the file or covered by the seal (`--seal FILE`, or the latest seal on the seals
+//! stream when reading `--nats`).
 
 use super::log::Source;
 use super::output;
+use super::trust::Trust;
 use super::{read_input, Common, Failure};
 use clap::Args;
 use pilot_events::{BrokenLink, ChainVerifier};
+use pilot_store::signing::KeyRing;
 use serde_json::json;
 
 #[derive(Debug, Clone, Args)]
@@ -20,6 +25,16 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "URL", conflicts_with = "file")]
     pub nats: Option<String>,
 
+    /// The service's public keys (what `pilot keys` prints): every event must be signed by
+    /// one of them, or be covered by the seal.
+    #[arg(long, value_name = "FILE")]
+    pub keys: Option<String>,
+
+    /// A seal (JSON, from the seals stream) that covers unsigned history and reveals a
+    /// dropped tail; with `--nats` the latest seal is read from the server when not given.
+    #[arg(long, value_name = "FILE", requires = "keys")]
+    pub seal: Option<String>,
+
     #[command(flatten)]
     pub common: Common,
 }
@@ -30,30 +45,74 @@ enum Place<'a> {
     File(&'a str, usize),
     /// The n-th event read from the log, at this position when known.
     Log(Option<u64>),
+    /// After the last event.
+    End,
+}
+
+/// What stopped a verification.
+enum Problem {
+    Broken(BrokenLink),
+    Untrusted(String),
+}
+
+/// The keys file and the seal: `--seal FILE`, else the latest seal when reading NATS.
+async fn trust(keys: &str, seal: Option<&str>, source: Option<&Source>) -> Result<Trust, Failure> {
+    let text = read_input(keys)?;
+    let ring = KeyRing::parse(&String::from_utf8_lossy(&text))
+        .map_err(|e| Failure::Input(format!("{keys}: {e}")))?;
+    let seal = match (seal, source) {
+        (Some(file), _) => {
+            let bytes = read_input(file)?;
+            Some(
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| Failure::Input(format!("{file}: not a seal: {e}")))?,
+            )
+        }
+        (None, Some(Source::Nats(log))) => log
+            .latest_seal()
+            .await
+            .map_err(|e| Failure::Unreachable(e.to_string()))?,
+        (None, _) => None,
+    };
+    Trust::new(ring, seal).map_err(Failure::BrokenChain)
 }
 
 pub async fn run(args: VerifyArgs) -> Result<(), Failure> {
     let mut verifier = ChainVerifier::default();
-    let outcome = match &args.file {
-        Some(file) => {
+    let source = match &args.file {
+        Some(_) => None,
+        None => Some(Source::open(&args.common, args.nats.as_deref()).await?),
+    };
+    let mut trust = match &args.keys {
+        Some(keys) => Some(trust(keys, args.seal.as_deref(), source.as_ref()).await?),
+        None => None,
+    };
+    let mut step = |bytes: &[u8]| -> Result<(), Problem> {
+        let link = verifier.push_link(bytes).map_err(Problem::Broken)?;
+        match trust.as_mut() {
+            Some(trust) => trust.check(&link, &verifier).map_err(Problem::Untrusted),
+            None => Ok(()),
+        }
+    };
+    let outcome = match (&args.file, &source) {
+        (Some(file), _) => {
             let input = read_input(file)?;
             let mut outcome = Ok(());
             for (number, line) in super::import::numbered_lines(&input) {
-                if let Err(link) = verifier.push(line) {
-                    outcome = Err((link, Place::File(file, number)));
+                if let Err(problem) = step(line) {
+                    outcome = Err((problem, Place::File(file, number)));
                     break;
                 }
             }
             outcome
         }
-        None => {
-            let source = Source::open(&args.common, args.nats.as_deref()).await?;
+        (None, Some(source)) => {
             let mut broken = None;
             source
-                .for_each(None, |entry| match verifier.push(&entry.bytes) {
+                .for_each(None, |entry| match step(&entry.bytes) {
                     Ok(()) => Ok(()),
-                    Err(link) => {
-                        broken = Some((link, Place::Log(entry.position)));
+                    Err(problem) => {
+                        broken = Some((problem, Place::Log(entry.position)));
                         // Stop reading: the first broken link is the answer.
                         Err(Failure::BrokenChain(String::new()))
                     }
@@ -65,6 +124,34 @@ pub async fn run(args: VerifyArgs) -> Result<(), Failure> {
                 })?;
             broken.map_or(Ok(()), Err)
         }
+        (None, None) => Ok(()),
+    };
+    let finished = match (&outcome, trust.as_ref()) {
+        (Ok(()), Some(trust)) => trust.finish(&verifier).err(),
+        _ => None,
+    };
+    let outcome = match finished {
+        Some(message) => Err((Problem::Untrusted(message), Place::End)),
+        None => outcome,
+    };
+    let outcome = match outcome {
+        Ok(()) => Ok(()),
+        Err((Problem::Broken(link), place)) => Err((link, place)),
+        Err((Problem::Untrusted(message), place)) => {
+            let message = match place {
+                Place::File(file, _) => format!("{file}: {message}"),
+                Place::Log(Some(position)) => {
+                    format!("the log: {message} (log position {position})")
+                }
+                Place::Log(None) | Place::End => format!("the log: {message}"),
+            };
+            if args.common.json {
+                output::json(
+                    &json!({"verified": false, "problem": "untrusted", "message": message}),
+                )?;
+            }
+            return Err(Failure::BrokenChain(message));
+        }
     };
     let report = verifier.report();
     match outcome {
@@ -74,11 +161,18 @@ pub async fn run(args: VerifyArgs) -> Result<(), Failure> {
                     "verified": true,
                     "events": report.events,
                     "chains": report.chains,
+                    "signatures_checked": args.keys.is_some(),
                 }))
             } else {
                 output::line(&format!(
-                    "verified: {} events in {} chains, every hash chain holds",
-                    report.events, report.chains
+                    "verified: {} events in {} chains, every hash chain holds{}",
+                    report.events,
+                    report.chains,
+                    if args.keys.is_some() {
+                        ", every event is signed or covered by the seal"
+                    } else {
+                        ""
+                    }
                 ))
             }
         }
@@ -87,7 +181,7 @@ pub async fn run(args: VerifyArgs) -> Result<(), Failure> {
             let message = match place {
                 Place::File(file, _) => format!("{file}: {link}"),
                 Place::Log(Some(position)) => format!("the log: {link} (log position {position})"),
-                Place::Log(None) => format!("the log: {link}"),
+                Place::Log(None) | Place::End => format!("the log: {link}"),
             };
             if args.common.json {
                 output::json(&describe(&link, &message))?;
