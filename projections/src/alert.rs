@@ -11,9 +11,13 @@
 //! ```
 //!
 //! Decisions:
+//! - Catching up records where the alert stands, once: a clock that jumps past several due
+//!   instants (a back-dated request, an import, an alerter that was down) yields only the
+//!   latest transition, stamped with its own due instant, never one per missed threshold. A
+//!   clock moving in small steps reaches each threshold in turn and records every one.
 //! - Every state-changing method takes the rules and first catches up to its own instant, so
-//!   transitions that came due before an extension, acknowledgement, silence or resolution are
-//!   recorded before it, in time order, even when the alerter was down.
+//!   the state an extension, acknowledgement, silence or resolution finds is recorded before
+//!   it, even when the alerter was down.
 //! - `notify` is decided as of each transition's own instant (the silences and acknowledgement
 //!   in force then), not as of when the alerter got round to it, so catching up after downtime
 //!   gives the same flags as running on time.
@@ -258,78 +262,80 @@ impl Alert {
         self.silences.iter().any(|s| s.covers(instant))
     }
 
-    /// Every transition that came due up to and including `now`, each exactly once, stamped
-    /// with its due instant. Calling it again with the same (or an earlier) `now` returns
-    /// nothing; a resolved alert never produces anything.
+    /// Where the alert stands at `now`, recorded once: the latest transition that came due up
+    /// to and including `now`, stamped with its due instant. Calling it again with the same (or
+    /// an earlier) `now` returns nothing; a resolved alert never produces anything.
+    ///
+    /// Catching up is not replaying: when `now` lies past several due instants at once (a
+    /// back-dated request, an import, an alerter that was down), only the latest state is
+    /// recorded and sent (the warning and the levels passed on the way were never anybody's
+    /// news, and one message per missed threshold is a flood), so a request from 2001 gives one
+    /// `Escalated` at today's level, not a warning, a firing and hundreds of escalations. A clock
+    /// that moves in small steps reaches each threshold in turn, so a live alerter still records
+    /// the warning, the firing and every escalation, each at its own instant.
     pub fn advance(&mut self, rules: &StallRules, now: OffsetDateTime) -> Vec<Transition> {
         if self.is_resolved() {
             return Vec::new();
         }
         let schedule = schedule(&self.approval, rules);
-        let mut out = Vec::new();
-        self.warn_if_due(&schedule, now, &mut out);
-        self.fire_if_due(&schedule, now, &mut out);
-        self.escalate_if_due(&schedule, now, &mut out);
-        out
+        let latest = self
+            .firing_due(&schedule, now)
+            .or_else(|| self.warning_due(&schedule, now));
+        latest
+            .map(|(at, kind)| self.record(at, kind))
+            .into_iter()
+            .collect()
     }
 
-    fn warn_if_due(
+    /// The warning, if it came due by `now` and the alert is still pending.
+    fn warning_due(
         &mut self,
         schedule: &Schedule<'_>,
         now: OffsetDateTime,
-        out: &mut Vec<Transition>,
-    ) {
+    ) -> Option<(OffsetDateTime, TransitionKind)> {
         let due = schedule.has_warning() && schedule.warn_at <= now;
-        if matches!(self.state, AlertState::Pending) && due {
-            self.state = AlertState::Warning {
-                since: schedule.warn_at,
-            };
-            let due_at = schedule.due_at;
-            out.push(self.record(schedule.warn_at, TransitionKind::Warned { due_at }));
+        if !(matches!(self.state, AlertState::Pending) && due) {
+            return None;
         }
-    }
-
-    fn fire_if_due(
-        &mut self,
-        schedule: &Schedule<'_>,
-        now: OffsetDateTime,
-        out: &mut Vec<Transition>,
-    ) {
-        let raised = matches!(self.state, AlertState::Pending | AlertState::Warning { .. });
-        if raised && schedule.due_at <= now {
-            self.state = AlertState::Firing {
-                since: schedule.due_at,
-                escalation_level: 1,
-            };
-            let due_at = schedule.due_at;
-            out.push(self.record(due_at, TransitionKind::Fired { due_at }));
-        }
-    }
-
-    /// One `Escalated` per whole threshold passed since the last recorded level; the count is
-    /// bounded by the closed-form level at `now`.
-    fn escalate_if_due(
-        &mut self,
-        schedule: &Schedule<'_>,
-        now: OffsetDateTime,
-        out: &mut Vec<Transition>,
-    ) {
-        let AlertState::Firing {
-            since,
-            escalation_level,
-        } = self.state
-        else {
-            return;
+        self.state = AlertState::Warning {
+            since: schedule.warn_at,
         };
-        let target = schedule.escalation_level_at(now);
-        for level in escalation_level.saturating_add(1)..=target {
-            let at = schedule.escalation_at(level);
-            out.push(self.record(at, TransitionKind::Escalated { level }));
+        let due_at = schedule.due_at;
+        Some((schedule.warn_at, TransitionKind::Warned { due_at }))
+    }
+
+    /// The stall (level 1) or the highest escalation level reached by `now`, if it is above the
+    /// level recorded so far. The level is computed in closed form, so a wait decades late costs
+    /// no loop.
+    fn firing_due(
+        &mut self,
+        schedule: &Schedule<'_>,
+        now: OffsetDateTime,
+    ) -> Option<(OffsetDateTime, TransitionKind)> {
+        let (since, recorded) = match self.state {
+            AlertState::Firing {
+                since,
+                escalation_level,
+            } => (since, escalation_level),
+            AlertState::Pending | AlertState::Warning { .. } => (schedule.due_at, 0),
+            AlertState::Resolved { .. } => return None,
+        };
+        let level = schedule.escalation_level_at(now);
+        if level <= recorded {
+            return None;
         }
         self.state = AlertState::Firing {
             since,
-            escalation_level: escalation_level.max(target),
+            escalation_level: level,
         };
+        let due_at = schedule.due_at;
+        Some(match level {
+            1 => (due_at, TransitionKind::Fired { due_at }),
+            level => (
+                schedule.escalation_at(level),
+                TransitionKind::Escalated { level },
+            ),
+        })
     }
 
     /// Adds `extra_days` to the threshold, at instant `at`.
@@ -666,17 +672,18 @@ mod tests {
     }
 
     #[test]
-    fn an_alerter_that_was_down_catches_up_exactly_once() {
+    fn an_alerter_that_was_down_records_where_the_alert_stands_once() {
         let (rules, mut a) = (rules(), alert());
+        // Down across the warning, the stall and two escalations: one transition, the level
+        // it stands at, stamped with that level's instant and sent.
         let caught_up = a.advance(&rules, T + days(100));
+        assert_eq!(caught_up, [escalated(90, 3, true)]);
         assert_eq!(
-            caught_up,
-            [
-                warned(24, 30),
-                fired(30),
-                escalated(60, 2, true),
-                escalated(90, 3, true)
-            ]
+            a.state(),
+            &AlertState::Firing {
+                since: T + days(30),
+                escalation_level: 3
+            }
         );
         assert_eq!(a.advance(&rules, T + days(100)), []);
         assert_eq!(
@@ -696,10 +703,7 @@ mod tests {
             reason: ResolutionReason::Denied,
             waited,
         };
-        assert_eq!(
-            out,
-            [warned(24, 30), fired(30), t(T + days(31), resolved, true)]
-        );
+        assert_eq!(out, [fired(30), t(T + days(31), resolved, true)]);
     }
 
     #[test]
@@ -842,10 +846,8 @@ mod tests {
             user: "wang.clerk".into(),
         };
         assert_eq!(ack, [t(T + days(31), kind, false)]);
-        assert_eq!(
-            a.advance(&rules, T + days(90)),
-            [escalated(60, 2, false), escalated(90, 3, false)]
-        );
+        assert_eq!(a.advance(&rules, T + days(60)), [escalated(60, 2, false)]);
+        assert_eq!(a.advance(&rules, T + days(90)), [escalated(90, 3, false)]);
         let again = a.acknowledge(&rules, T + days(91), "li.head");
         assert!(
             matches!(again, Err(AlertError::AlreadyAcknowledged { ref by, .. }) if by == "wang.clerk")
@@ -862,10 +864,8 @@ mod tests {
         let (rules, mut a) = (rules(), alert());
         a.advance(&rules, T + days(25));
         a.acknowledge(&rules, T + days(25), "wang.clerk").unwrap();
-        assert_eq!(
-            a.advance(&rules, T + days(60)),
-            [fired(30), escalated(60, 2, false)]
-        );
+        assert_eq!(a.advance(&rules, T + days(30)), [fired(30)]);
+        assert_eq!(a.advance(&rules, T + days(60)), [escalated(60, 2, false)]);
     }
 
     #[test]
@@ -936,8 +936,8 @@ mod tests {
         a.advance(&rules, T + days(25));
         a.silence(&rules, T + days(25), T + days(50), "budget session")
             .unwrap();
-        // The alerter is down until day 65, after the silence expired: the stall of day 30
-        // was inside the silence, the escalation of day 60 was not.
+        // The stall of day 30 is inside the silence; the alerter then is down until day 65,
+        // after the silence expired: the escalation of day 60 was not silenced.
         let muted_fire = t(
             T + days(30),
             TransitionKind::Fired {
@@ -945,10 +945,8 @@ mod tests {
             },
             false,
         );
-        assert_eq!(
-            a.advance(&rules, T + days(65)),
-            [muted_fire, escalated(60, 2, true)]
-        );
+        assert_eq!(a.advance(&rules, T + days(31)), [muted_fire]);
+        assert_eq!(a.advance(&rules, T + days(65)), [escalated(60, 2, true)]);
     }
 
     #[test]
@@ -1001,8 +999,12 @@ mod tests {
         // Thu 09-25 10:00: working days 1 Fri 09-26, 2 Sat 09-27, 3 Sun 09-28 (make-up),
         // 4 Mon 09-29, 5 Tue 09-30; warning at floor(0.8 × 5) = 4; 2× = 10 is Tue 10-14.
         let mut a = Alert::new(PILOT, approval(datetime!(2008-09-25 10:00 +08:00)));
-        let out = a.advance(&rules, datetime!(2008-10-20 00:00 +08:00));
-        let instants: Vec<_> = out.iter().map(|tr| tr.at).collect();
+        // Woken at each due instant in turn, as a live alerter is.
+        let until = datetime!(2008-10-20 00:00 +08:00);
+        let mut instants = Vec::new();
+        while let Some(due) = a.next_due(&rules).filter(|due| *due <= until) {
+            instants.extend(a.advance(&rules, due).iter().map(|tr| tr.at));
+        }
         assert_eq!(
             instants,
             [

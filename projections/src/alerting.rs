@@ -32,15 +32,17 @@
 //!   resolved and never reopens, so a **successor** alert follows the same request (same
 //!   `requested_at`, so the same stall instants). Its id is derived from the retraction's and the
 //!   request's event ids (a version-8 UUID), so a replay gives the same id. It catches up at once:
-//!   transitions that fell due while the wait was wrongly thought decided come out stamped with
-//!   their own, earlier instants. That is the one case where output is not in time order.
+//!   where it stands after the wait was wrongly thought decided comes out stamped with its own,
+//!   earlier instant. That is the one case where output is not in time order.
 //!
 //! # Timers
 //!
 //! Open alerts sit in a `BTreeSet` of `(next_due, alert_id)`, so [`AlertBook::advance_to`] wakes
-//! only the alerts that are due (each one at a time, at its own instant, so several alerts'
-//! transitions interleave in time order; ties go by alert id) and [`AlertBook::next_due`] says
-//! when to wake next. No timer is ever stale: an alert's entry is moved whenever it changes.
+//! only the alerts that are due and moves each to where it stands at the new instant (one
+//! transition per alert at most: a jump past several due instants records the latest, see
+//! [`Alert::advance`]); the notices come out in time order, ties by alert id, and
+//! [`AlertBook::next_due`] says when to wake next. No timer is ever stale: an alert's entry is
+//! moved whenever it changes.
 //!
 //! Events whose `occurred_at` lies before the book's clock (back-filled history fed live) are
 //! applied at their own instant; alerts they open catch up at the next `advance_to`.
@@ -287,8 +289,10 @@ impl AlertBook {
         self.wakeups
     }
 
-    /// Every transition due by `now`, in time order (ties by alert id), each exactly once.
-    /// Costs work for the alerts that are due, not for all open alerts.
+    /// Where each alert due by `now` stands, once per alert: its latest transition (see
+    /// [`Alert::advance`]: a clock that jumps past several of an alert's due instants records
+    /// only the last), in time order (ties by alert id). Costs work for the alerts that are
+    /// due, not for all open alerts.
     pub fn advance_to(&mut self, now: OffsetDateTime) -> Vec<AlertNotice> {
         self.clock = Some(self.clock.map_or(now, |clock| clock.max(now)));
         let mut out = Vec::new();
@@ -298,14 +302,13 @@ impl AlertBook {
             }
             self.wakeups += 1;
             let transitions = self
-                .change(id, |alert, rules| alert.advance(rules, due))
+                .change(id, |alert, rules| alert.advance(rules, now))
                 .unwrap_or_default();
             self.notify(id, transitions, &mut out);
-            // An alert must move past the instant it was woken for; if it did not (an instant
-            // past representable time), park it rather than wake it forever. Any event on its
-            // pilot files it again.
+            // An alert must move past `now`; if it did not (an instant past representable
+            // time), park it rather than wake it forever. Any event on its pilot files it again.
             if let Some(entry) = self.alerts.get_mut(&id) {
-                if let Some(next) = entry.due.filter(|next| *next <= due) {
+                if let Some(next) = entry.due.filter(|next| *next <= now) {
                     self.timers.remove(&(next, id));
                     entry.due = None;
                 }
@@ -313,6 +316,8 @@ impl AlertBook {
                 self.timers.remove(&(due, id));
             }
         }
+        // Alerts are woken by their first due instant but stamped with their latest one.
+        out.sort_by_key(|notice| (notice.transition.at, notice.alert_id));
         out
     }
 

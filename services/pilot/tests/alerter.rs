@@ -15,7 +15,7 @@ use pilot_projections::alert::{ResolutionReason, TransitionKind};
 use pilot_projections::alerting::AlertEvent;
 use pilot_projections::stall::StallRules;
 use pilot_service::alerter::rules::AlertRules;
-use pilot_service::alerter::{feed, Alerter, ManualClock, Progress};
+use pilot_service::alerter::{feed, Alerter, Clock, ManualClock, Progress};
 use pilot_service::auth::{Role, Tokens};
 use pilot_service::state::Access;
 use pilot_service::{app, AppState};
@@ -98,24 +98,29 @@ impl Rig {
 
     /// A registered mayor, and a designed pilot whose approval is requested at `T`.
     async fn waiting_pilot(&self) {
+        self.waiting_pilot_at(T).await;
+    }
+
+    /// A registered mayor, and a designed pilot whose approval is requested at `at`.
+    async fn waiting_pilot_at(&self, at: OffsetDateTime) {
         let registered = Event::StakeholderRegistered(StakeholderRegistered {
             name: "Mayor of Nanguo".into(),
             kind: StakeholderKind::Leader,
             level: Level::Municipal,
             influence: Influence::try_from(5).unwrap(),
         });
-        self.append(Subject::Stakeholder(MAYOR), registered, T - days(1))
+        self.append(Subject::Stakeholder(MAYOR), registered, at - days(1))
             .await;
         let pilot = Subject::Pilot(PILOT);
         self.append(
             pilot,
             scenario::proposed("Critical illness insurance"),
-            T - days(1),
+            at - days(1),
         )
         .await;
-        self.append(pilot, scenario::designed(), T - days(1)).await;
+        self.append(pilot, scenario::designed(), at - days(1)).await;
         let request = scenario::requested("mayor", MAYOR, Level::Municipal);
-        self.append(pilot, request, T).await;
+        self.append(pilot, request, at).await;
     }
 
     /// Starts an alerter on the rig's clock; stop it with the returned sender.
@@ -262,7 +267,7 @@ async fn one_wait_warns_fires_escalates_and_resolves_at_its_boundaries() {
 }
 
 #[tokio::test]
-async fn an_alerter_stopped_across_a_due_instant_records_it_once_on_restart() {
+async fn an_alerter_stopped_across_due_instants_records_where_the_alert_stands_once_on_restart() {
     let rig = rig().await;
     rig.waiting_pilot().await;
     let last = rig.last_position().await;
@@ -272,27 +277,62 @@ async fn an_alerter_stopped_across_a_due_instant_records_it_once_on_restart() {
     first.stop().await;
     assert!(rig.recorded().await.is_empty());
 
-    // Down while the warning and the firing fall due.
+    // Down while the warning and the firing fall due: the firing is the news, the warning
+    // on the way to it is passed over.
     rig.clock.set(T + days(31));
     let mut second = rig.alerter();
     second.caught_up_with(last).await;
-    let events = rig.wait_recorded(2).await;
+    second
+        .wait("advancing to now", |p| p.advanced_to == Some(T + days(31)))
+        .await;
+    let events = rig.wait_recorded(1).await;
     assert_eq!(
         kinds(&events),
-        [("warning", T + days(24)), ("fired", T + days(30))],
-        "caught up, each stamped with the instant it was due"
+        [("fired", T + days(30))],
+        "caught up once, stamped with the instant it was due"
     );
-    assert!(events.iter().all(|e| e.recorded_at == T + days(31)));
+    assert!(events[0].notice.transition.notify);
+    assert_eq!(events[0].recorded_at, T + days(31));
     second.stop().await;
 
-    // A third start finds both recorded and records nothing.
+    // A third start finds it recorded and records nothing.
     let mut third = rig.alerter();
     third.caught_up_with(last).await;
     third
         .wait("advancing to now", |p| p.advanced_to == Some(T + days(31)))
         .await;
     third.stop().await;
-    assert_eq!(rig.recorded().await.len(), 2);
+    assert_eq!(rig.recorded().await.len(), 1);
+}
+
+#[tokio::test]
+async fn one_back_dated_request_records_one_escalation() {
+    let rig = rig().await;
+    let back_dated = datetime!(2001-03-01 09:00 UTC);
+    rig.waiting_pilot_at(back_dated).await;
+    let now = rig.clock.now();
+    let mut alerter = rig.alerter();
+    alerter.caught_up_with(rig.last_position().await).await;
+    alerter
+        .wait("advancing to now", |p| p.advanced_to == Some(now))
+        .await;
+    let events = rig.wait_recorded(1).await;
+    // Give a flood the time to show itself before counting.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let events_later = rig.recorded().await;
+    alerter.stop().await;
+    let level = u32::try_from((now - back_dated).whole_days() / 30).unwrap();
+    assert!(level > 200, "{level}");
+    assert_eq!(
+        kinds(&events_later),
+        [("escalated", back_dated + days(30 * i64::from(level)))],
+        "one alert event at the level it stands at, not one per threshold"
+    );
+    assert_eq!(
+        events[0].notice.transition.kind,
+        TransitionKind::Escalated { level }
+    );
+    assert!(events[0].notice.transition.notify);
 }
 
 #[tokio::test]
@@ -377,6 +417,8 @@ async fn acknowledged_and_silenced_through_the_api_as_alert_events() {
     let (base, http) = api(&rig).await;
     let mut alerter = rig.alerter();
     alerter.caught_up_with(rig.last_position().await).await;
+    rig.clock.set(T + days(24));
+    rig.wait_recorded(1).await;
     rig.clock.set(T + days(30));
     let events = rig.wait_recorded(2).await;
     let alert_id = events[1].notice.alert_id;

@@ -214,7 +214,9 @@ fn alerts_list_refuse_an_ack_on_a_resolved_one_and_export_as_stored() {
                 .to_string()
         })
         .collect();
-    assert!(kinds.len() >= 11, "{kinds:?}");
+    // LCHI's stall (its warning passed over: no event falls between them), its escalation
+    // and GOHS's warning, and seven resolutions.
+    assert!(kinds.len() >= 10, "{kinds:?}");
     assert!(kinds.contains(&"fired".to_string()), "{kinds:?}");
 }
 
@@ -462,7 +464,9 @@ fn replay_reads_the_log_from_nats_and_prints_the_pilots_and_alerts() {
         .filter(|n| n["approval_id"] == "lchi-2004-mayor")
         .map(|n| n["transition"]["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(lchi, ["warned", "fired", "escalated", "resolved"]);
+    // No event falls between its warning and its stall: the replay jumps past both and
+    // lists the stall only (docs/alerting.md, "Catching up is not a flood").
+    assert_eq!(lchi, ["fired", "escalated", "resolved"]);
 
     let export = run(&["export", "--nats", &nats], &[]).expect(0).to_string();
     assert_eq!(export, std::fs::read_to_string(NANGUO).unwrap());

@@ -2,12 +2,13 @@
 //!
 //! A request and its decision imported one after the other arrive milliseconds apart, but
 //! occurred weeks apart. If the alerter advanced to "now" in between, the request would look
-//! pending until today: it would be recorded as stalled and escalated once per threshold since,
-//! and a recorded transition is never taken back. So after an event that occurred more than
+//! pending until today: it would be recorded as stalled at today's escalation level, and a
+//! recorded transition is never taken back. So after an event that occurred more than
 //! [`BACKFILL_TOLERANCE`] before "now", the alerter stops advancing to "now" until no such event
 //! has arrived for [`SETTLE`] (at most [`MAX_HOLD`] in a row, so a stream of late entries cannot
-//! silence it). Events keep being applied at their own instants meanwhile, and what fell due
-//! during the hold comes out afterwards, stamped with its due instant.
+//! silence it). Events keep being applied at their own instants meanwhile, and an alert that
+//! came due during the hold is recorded afterwards, once, where it stands then, stamped with
+//! that state's due instant.
 
 use std::time::Duration;
 use time::OffsetDateTime;

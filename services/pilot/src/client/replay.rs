@@ -264,7 +264,10 @@ mod tests {
 
     /// The `[alerts]` rules of a file change what the replay reports: with a 10-working-day
     /// municipal threshold in the example Nanguo calendar, the GOHS expansion (requested Mon
-    /// 2008-10-13 10:00, granted 11-10) stalls on Mon 10-27 10:00 instead of only warning.
+    /// 2008-10-13 10:00, granted 11-10 10:00) stalls on Mon 10-27 10:00 instead of only warning,
+    /// and has reached its second threshold (20 working days) when it is granted. No event
+    /// falls in between, so the replay's clock jumps from the request to the grant and lists
+    /// where the alert stands then: escalated to level 2 on 11-10 10:00.
     #[test]
     fn a_configuration_file_sets_the_rules_of_the_replay() {
         let dir = tempfile::tempdir().unwrap();
@@ -280,15 +283,23 @@ mod tests {
         let (_, envelopes) = nanguo();
         let notices =
             alerts_that_would_have_fired(&rules, envelopes, datetime!(2012-01-01 0:00 UTC));
-        let fired: Vec<(&str, OffsetDateTime)> = notices
+        let gohs: Vec<(serde_json::Value, OffsetDateTime)> = notices
             .iter()
-            .filter(|n| serde_json::to_value(&n.transition).unwrap()["kind"] == "fired")
-            .map(|n| (n.approval_id.as_str(), n.transition.at))
+            .filter(|n| n.approval_id == "gohs-2008-mayor")
+            .map(|n| {
+                let transition = serde_json::to_value(&n.transition).unwrap();
+                (transition["kind"].clone(), n.transition.at)
+            })
             .collect();
-        assert!(
-            fired.contains(&("gohs-2008-mayor", datetime!(2008-10-27 10:00 +08:00))),
-            "{fired:?}"
+        assert_eq!(
+            gohs[0],
+            (
+                serde_json::json!("escalated"),
+                datetime!(2008-11-10 10:00 +08:00)
+            ),
+            "{gohs:?}"
         );
+        assert_eq!(gohs.len(), 2, "the escalation and the grant: {gohs:?}");
         assert!(rules_source(Some(&config), &rules).contains("working days of calendar nanguo"));
 
         let missing = load_rules(Some(&dir.path().join("absent.toml"))).unwrap_err();
