@@ -257,7 +257,15 @@ async fn main() {
     let log = JetStreamLog::connect(&server.url(), &Layout::default())
         .await
         .unwrap();
-    let projection = Arc::new(projector::open(&log, "bench", StallRules::default()).await);
+    let projection = Arc::new(
+        projector::open(
+            &log,
+            "bench",
+            StallRules::default(),
+            &pilot_store::checkpoint::CheckpointKey::generate().unwrap(),
+        )
+        .await,
+    );
     let (stop_projector, shutdown) = watch::channel(false);
     {
         let (log, projection) = (log.clone(), projection.clone());

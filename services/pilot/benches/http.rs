@@ -85,7 +85,15 @@ async fn main() {
     let log = JetStreamLog::connect(&server.url(), &Layout::default())
         .await
         .unwrap();
-    let projection = Arc::new(projector::open(&log, "bench", StallRules::default()).await);
+    let projection = Arc::new(
+        projector::open(
+            &log,
+            "bench",
+            StallRules::default(),
+            &pilot_store::checkpoint::CheckpointKey::generate().unwrap(),
+        )
+        .await,
+    );
     let (_stop, shutdown) = watch::channel(false);
     {
         let (log, projection, shutdown) = (log.clone(), projection.clone(), shutdown.clone());

@@ -3,7 +3,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /healthz` | 200 `{"status": "ok"}` while the process runs |
-//! | `GET /readyz` | 200 `{"status": "ready", "position": N}` once the projections have caught up with the log since start-up and NATS is connected; else 503 |
+//! | `GET /readyz` | 200 `{"status": "ready", "position": N}` once the projections have caught up with the log since start-up and NATS is connected; else 503 (for good, with the reason, when the event log holds less than the service has seen: see `pilot_store::checkpoint`) |
 //! | `GET /metrics` | Prometheus text format ([`crate::metrics`]) |
 //! | `GET /api/v1/openapi.json` | the OpenAPI document of every route (`openapi.json`) |
 //! | `GET /api/v1/pilots?stage=&office=&stalled=&as_of=&known_at=` | every pilot's view ([`PilotView`]), ordered by `pilot_id`, filtered, now or in the past |
@@ -263,6 +263,9 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
+    if let Some(reason) = state.halted() {
+        return ApiError::not_ready(reason).into_response();
+    }
     if !state.is_ready() {
         return ApiError::not_ready("the projections are catching up with the event log")
             .into_response();
@@ -276,6 +279,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn require_ready(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if let Some(reason) = state.halted() {
+        return ApiError::not_ready(reason).into_response();
+    }
     if state.is_ready() {
         next.run(request).await
     } else {

@@ -121,6 +121,15 @@ struct FileConfig {
     tokens: Vec<TokenEntry>,
     #[serde(default)]
     alerts: crate::alerter::rules::AlertsFile,
+    #[serde(default)]
+    checkpoints: CheckpointsFile,
+}
+
+/// The `[checkpoints]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckpointsFile {
+    key_file: Option<PathBuf>,
 }
 
 /// The resolved configuration `pilot serve` runs with.
@@ -142,6 +151,24 @@ pub struct Config {
     pub signing_key_file: PathBuf,
     /// The `[alerts]` rules and sinks.
     pub alerts: crate::alerter::rules::AlertsConfig,
+    /// `[checkpoints] key_file`: the key checkpoints are sealed with, shared by processes that
+    /// read each other's checkpoints. Without it, `<data_dir>/checkpoint.key`, generated on
+    /// first start.
+    pub checkpoint_key_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// The checkpoint key: from `[checkpoints] key_file`, or the data directory's own
+    /// (generated there, mode 0600, on first start).
+    pub fn checkpoint_key(
+        &self,
+    ) -> Result<pilot_store::checkpoint::CheckpointKey, pilot_store::checkpoint::KeyError> {
+        use pilot_store::checkpoint::CheckpointKey;
+        match &self.checkpoint_key_file {
+            Some(path) => CheckpointKey::load(path),
+            None => CheckpointKey::load_or_create(&self.data_dir),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -248,6 +275,7 @@ impl Config {
             nats,
             tokens,
             signing_key_file,
+            checkpoint_key_file: file.checkpoints.key_file,
             alerts,
         })
     }

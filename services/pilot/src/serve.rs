@@ -71,6 +71,8 @@ pub enum ServeError {
     },
     #[error("--demo: {0}")]
     Demo(#[from] LoadError),
+    #[error("{0}")]
+    CheckpointKey(#[from] pilot_store::checkpoint::KeyError),
     #[error("the local nats-server exited while pilot was running ({status}); the end of {log}:\n{tail}")]
     NatsExited {
         status: String,
@@ -138,8 +140,10 @@ async fn serve_on(
     };
     tracing::info!(message = "Connected to the event log.", %url);
     let world_rules = config.alerts.rules.default_rules().clone();
-    let projection =
-        Arc::new(pilot_store::projector::open(&log, &config.consumer, world_rules).await);
+    let checkpoint_key = config.checkpoint_key()?;
+    let projection = Arc::new(
+        pilot_store::projector::open(&log, &config.consumer, world_rules, &checkpoint_key).await,
+    );
     projection.set_pilot_rules(config.alerts.rules.overrides().clone());
     let (stop_tx, stop_rx) = watch::channel(false);
     let projector = {
@@ -178,6 +182,7 @@ async fn serve_on(
             config.alerts.rules.clone(),
             Arc::new(SystemClock),
             state.metrics.clone(),
+            checkpoint_key.clone(),
             stop_rx.clone(),
         );
         helpers.push(("alerter", tokio::spawn(alerter)));
@@ -316,6 +321,10 @@ async fn start(config: &Config, log: &JetStreamLog, state: &AppState) -> Result<
         to = last
     );
     while !projection.wait_for(last, PROGRESS_EVERY).await {
+        if projection.halted().is_some() {
+            // It will not catch up; /readyz says why.
+            return Ok(false);
+        }
         tracing::info!(
             message = "Still catching up with the event log.",
             position = projection.position(),

@@ -106,6 +106,16 @@ impl AppState {
         self.ready.load(Ordering::Acquire)
     }
 
+    /// Why the service refuses to serve for good (until an operator acts and restarts it): the
+    /// event log holds less than the projections have seen (see `pilot_store::checkpoint`).
+    /// `/readyz` and every `/api/v1` route answer 503 with it, so no append is accepted at a
+    /// position the projections would take for one they have already applied.
+    pub fn halted(&self) -> Option<String> {
+        self.projection.halted().map(|reason| {
+            format!("the event log holds less than this service has seen, so it does not serve: {reason}")
+        })
+    }
+
     /// Ends the open event streams (`GET /api/v1/events/stream`); call it when the server
     /// begins its graceful shutdown.
     pub fn shut_down(&self) {

@@ -15,10 +15,11 @@ use pilot_projections::alert::{ResolutionReason, TransitionKind};
 use pilot_projections::alerting::AlertEvent;
 use pilot_projections::stall::StallRules;
 use pilot_service::alerter::rules::AlertRules;
-use pilot_service::alerter::{feed, Alerter, Clock, ManualClock, Progress};
+use pilot_service::alerter::{feed, Alerter, AlerterError, Clock, ManualClock, Progress};
 use pilot_service::auth::{Role, Tokens};
 use pilot_service::state::Access;
 use pilot_service::{app, AppState};
+use pilot_store::checkpoint::CheckpointKey;
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::Layout;
 use pilot_store::projection::Projection;
@@ -52,6 +53,8 @@ struct Rig {
     writer: Writer<JetStreamLog>,
     clock: Arc<ManualClock>,
     stop: watch::Sender<bool>,
+    /// Shared by the rig's projector and every alerter it starts, as by one service's parts.
+    checkpoint_key: CheckpointKey,
 }
 
 async fn rig() -> Rig {
@@ -59,7 +62,10 @@ async fn rig() -> Rig {
     let log = JetStreamLog::connect(&server.url(), &Layout::default())
         .await
         .unwrap();
-    let projection = Arc::new(projector::open(&log, "alerter-test", StallRules::default()).await);
+    let checkpoint_key = CheckpointKey::generate().unwrap();
+    let projection = Arc::new(
+        projector::open(&log, "alerter-test", StallRules::default(), &checkpoint_key).await,
+    );
     let (stop, shutdown) = watch::channel(false);
     {
         let (log, projection) = (log.clone(), projection.clone());
@@ -76,6 +82,7 @@ async fn rig() -> Rig {
         writer,
         clock: Arc::new(ManualClock::new(T - days(1))),
         stop,
+        checkpoint_key,
     }
 }
 
@@ -125,7 +132,13 @@ impl Rig {
 
     /// Starts an alerter on the rig's clock; stop it with the returned sender.
     fn alerter(&self) -> RunningAlerter {
-        let alerter = Alerter::new(self.log.clone(), AlertRules::default(), self.clock.clone());
+        self.alerter_sealing_with(self.checkpoint_key.clone())
+    }
+
+    /// An alerter whose checkpoints are sealed with `key`.
+    fn alerter_sealing_with(&self, key: CheckpointKey) -> RunningAlerter {
+        let alerter = Alerter::new(self.log.clone(), AlertRules::default(), self.clock.clone())
+            .with_checkpoint_key(key);
         let progress = alerter.progress();
         let (stop, shutdown) = watch::channel(false);
         let task = tokio::spawn(alerter.run(shutdown));
@@ -630,4 +643,53 @@ async fn a_restarted_alerter_resumes_from_its_checkpoint_and_loads_the_chains_it
     second.caught_up_with(saved_at + 1).await;
     second.stop().await;
     assert_eq!(rig.recorded().await.len(), 2, "nothing recorded twice");
+}
+
+#[tokio::test]
+async fn an_alerter_checkpoint_under_another_key_or_ahead_of_the_log_is_not_used() {
+    let rig = rig().await;
+    rig.waiting_pilot().await;
+    let saved_at = rig.last_position().await;
+    let mut first = rig.alerter();
+    first.caught_up_with(saved_at).await;
+    first.stop().await; // saves its checkpoint on the way out
+
+    // Under its own key the checkpoint is used ...
+    let mut own = rig.alerter();
+    own.wait("resuming from the checkpoint", |p| {
+        p.resumed_from == saved_at
+    })
+    .await;
+    own.stop().await;
+    // ... under another key (as anyone who can write the object store could use) it is
+    // refused, and the log replayed from the start. That alerter saves its own on the way out,
+    // which the owner refuses in turn (and replaces with one under its key).
+    let mut stranger = rig.alerter_sealing_with(CheckpointKey::generate().unwrap());
+    stranger.caught_up_with(saved_at).await;
+    assert_eq!(stranger.progress.borrow().resumed_from, 0);
+    stranger.stop().await;
+    let mut owner = rig.alerter();
+    owner.caught_up_with(saved_at).await;
+    assert_eq!(owner.progress.borrow().resumed_from, 0);
+    owner.stop().await;
+
+    // The events stream deleted and created again, empty: the alerter does not start on it.
+    let client = async_nats::connect(rig._server.url()).await.unwrap();
+    async_nats::jetstream::new(client)
+        .delete_stream(pilot_store::layout::EVENTS_STREAM)
+        .await
+        .unwrap();
+    JetStreamLog::connect(&rig._server.url(), &Layout::default())
+        .await
+        .unwrap();
+    let behind = rig.alerter();
+    let result = tokio::time::timeout(Duration::from_secs(10), behind.task)
+        .await
+        .expect("the alerter refused at once")
+        .unwrap();
+    assert!(
+        matches!(result, Err(AlerterError::LogBehind(ref reason)) if reason.contains("recreated")),
+        "{result:?}"
+    );
+    assert!(rig.recorded().await.is_empty());
 }

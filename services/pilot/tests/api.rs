@@ -245,7 +245,15 @@ async fn a_world_restored_from_a_checkpoint_loads_chains_for_past_views() {
     // Stop the projector: it saves its checkpoint on the way out.
     served.stop.send(true).unwrap();
     served.projector.await.unwrap();
-    let restored = Arc::new(projector::open(&served.log, CONSUMER, StallRules::default()).await);
+    let restored = Arc::new(
+        projector::open(
+            &served.log,
+            CONSUMER,
+            StallRules::default(),
+            &served.checkpoint_key,
+        )
+        .await,
+    );
     assert_eq!(restored.position(), 98, "resumed from the checkpoint");
     let hihc = HIHC.parse().unwrap();
     assert!(!restored.read().chain_loaded(&hihc));
@@ -268,7 +276,15 @@ async fn a_world_restored_from_a_checkpoint_loads_chains_for_past_views() {
     assert_eq!(view["merged_from"].as_array().unwrap().len(), 4);
 
     // A pilot's event list loads its chain the same way, in a world restored afresh.
-    let fresh = Arc::new(projector::open(&served.log, CONSUMER, StallRules::default()).await);
+    let fresh = Arc::new(
+        projector::open(
+            &served.log,
+            CONSUMER,
+            StallRules::default(),
+            &served.checkpoint_key,
+        )
+        .await,
+    );
     assert!(!fresh.read().chain_loaded(&hihc));
     let state = reading(AppState::new(served.log.clone(), fresh.clone()));
     state.set_ready();
@@ -323,4 +339,178 @@ async fn a_pilots_events_come_back_as_stored_with_version_and_position() {
     let (status, body) = get(&router, "/api/v1/pilots/hihc/events").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["field"], "id");
+}
+
+/// The projector's checkpoint as stored: the sealed lines and the snapshot's JSON.
+async fn stored_checkpoint(log: &pilot_store::jetstream::JetStreamLog) -> (Vec<u8>, Value) {
+    use pilot_store::EventLog;
+    let bytes = log.load_checkpoint(CONSUMER).await.unwrap().unwrap();
+    let mut lines = bytes.splitn(4, |b| *b == b'\n');
+    let head: Vec<&[u8]> = (0..3).map(|_| lines.next().unwrap()).collect();
+    let body: Value = serde_json::from_slice(lines.next().unwrap()).unwrap();
+    (head.join(&b'\n'), body)
+}
+
+/// Writes `bytes` as the projector's checkpoint with a plain NATS client, as anyone allowed to
+/// write the object store can.
+async fn overwrite_checkpoint(url: &str, bytes: Vec<u8>) {
+    let client = async_nats::connect(url).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let store = js
+        .get_object_store(pilot_store::jetstream::CHECKPOINT_BUCKET)
+        .await
+        .unwrap();
+    store.put(CONSUMER, &mut bytes.as_slice()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_forged_checkpoint_is_refused() {
+    use pilot_store::checkpoint::{self, CheckpointKey};
+    let served = served().await;
+    served.stop.send(true).unwrap();
+    served.projector.await.unwrap();
+    let hihc: uuid::Uuid = HIHC.parse().unwrap();
+    let title = served
+        .projection
+        .read()
+        .pilot(&hihc)
+        .unwrap()
+        .state
+        .title
+        .clone();
+
+    // The stored snapshot with one pilot's title changed, under the original seal.
+    let (head, mut body) = stored_checkpoint(&served.log).await;
+    let pilots = body["pilots"].as_array_mut().unwrap();
+    let pilot = pilots
+        .iter_mut()
+        .find(|p| p["state"]["pilot_id"] == HIHC)
+        .unwrap();
+    pilot["state"]["title"] = "Forged".into();
+    let forged = serde_json::to_vec(&body).unwrap();
+    let resealed = [head.clone(), b"\n".to_vec(), forged.clone()].concat();
+    // ... sealed anew under a key of the forger's own ...
+    let position = body["position"].as_u64().unwrap();
+    let own_key = CheckpointKey::generate().unwrap();
+    let anchor = checkpoint::anchor_at(&served.log, position).await.unwrap();
+    let own_seal = checkpoint::seal(&own_key, CONSUMER, &anchor, &forged).unwrap();
+    // ... and as a bare snapshot, the shape checkpoints had before they were sealed.
+    for (what, bytes) in [
+        ("the original seal", resealed),
+        ("another key", own_seal.to_vec()),
+        ("no seal", forged),
+    ] {
+        overwrite_checkpoint(&served.server.url(), bytes).await;
+        let restored = Arc::new(
+            projector::open(
+                &served.log,
+                CONSUMER,
+                StallRules::default(),
+                &served.checkpoint_key,
+            )
+            .await,
+        );
+        assert_eq!(restored.position(), 0, "{what}: not resumed from it");
+        assert_eq!(restored.halted(), None, "{what}");
+        served.log.rebuild(&restored).await.unwrap();
+        assert_eq!(restored.position(), 98, "{what}: rebuilt from the log");
+        let state = reading(AppState::new(served.log.clone(), restored.clone()));
+        state.set_ready();
+        let (status, view) = get(&app(state), &format!("/api/v1/pilots/{HIHC}")).await;
+        assert_eq!(status, StatusCode::OK, "{view}");
+        assert_eq!(view["title"], title.as_str(), "{what}: the log's title");
+    }
+}
+
+#[tokio::test]
+async fn a_log_behind_its_checkpoint_is_not_served() {
+    let served = served().await;
+    served.stop.send(true).unwrap();
+    served.projector.await.unwrap();
+
+    // Deleted and created again, empty, as a NATS client allowed to manage streams can.
+    let client = async_nats::connect(served.server.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    js.delete_stream(pilot_store::layout::EVENTS_STREAM)
+        .await
+        .unwrap();
+    let log = pilot_store::jetstream::JetStreamLog::connect(
+        &served.server.url(),
+        &pilot_store::layout::Layout::default(),
+    )
+    .await
+    .unwrap();
+
+    let restored = Arc::new(
+        projector::open(
+            &log,
+            CONSUMER,
+            StallRules::default(),
+            &served.checkpoint_key,
+        )
+        .await,
+    );
+    assert_eq!(restored.position(), 0, "nothing served from the checkpoint");
+    let reason = restored.halted().expect("halted");
+    assert!(reason.contains("recreated"), "{reason}");
+    // Following the new log changes nothing: it is not the log the service has seen.
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let (follower, projection) = (log.clone(), restored.clone());
+    let projector =
+        tokio::spawn(async move { follower.run_projector(CONSUMER, projection, shutdown).await });
+
+    let state = reading(AppState::new(log.clone(), restored.clone()));
+    state.set_ready();
+    let router = app(state);
+    let (status, body) = get(&router, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("recreated"), "{message}");
+    let (status, body) = get(&router, "/api/v1/pilots").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    // An append is refused before it reaches the log: no 201 for an event that then 404s.
+    let request = Request::post("/api/v1/events")
+        .header("content-type", "application/json")
+        .body(Body::from(r#"{"type":"pilot.proposed"}"#))
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    use pilot_store::EventLog;
+    assert_eq!(log.last_position().await.unwrap(), 0, "nothing appended");
+    assert_eq!(restored.position(), 0);
+    projector.abort();
+}
+
+#[tokio::test]
+async fn a_stream_recreated_under_a_running_projector_stops_the_service() {
+    let served = served().await;
+    let state = reading(AppState::new(served.log.clone(), served.projection.clone()));
+    state.set_ready();
+    let router = app(state);
+    assert_eq!(get(&router, "/readyz").await.0, StatusCode::OK);
+
+    let client = async_nats::connect(served.server.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    js.delete_stream(pilot_store::layout::EVENTS_STREAM)
+        .await
+        .unwrap();
+    pilot_store::jetstream::JetStreamLog::connect(
+        &served.server.url(),
+        &pilot_store::layout::Layout::default(),
+    )
+    .await
+    .unwrap();
+    let mut halted = served.projection.watch_halted();
+    let noticed = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        halted.wait_for(|h| h.is_some()),
+    )
+    .await;
+    assert!(matches!(noticed, Ok(Ok(_))), "the projector noticed");
+    let (status, body) = get(&router, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(
+        get(&router, "/api/v1/pilots").await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
 }

@@ -48,6 +48,7 @@ async fn service() -> Service {
         projection,
         stop,
         projector: _,
+        checkpoint_key: _,
     } = common::nanguo(CONSUMER).await;
     let shutdown = stop.subscribe();
 

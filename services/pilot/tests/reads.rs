@@ -47,6 +47,7 @@ struct Served {
     state: AppState,
     stop: tokio::sync::watch::Sender<bool>,
     projector: tokio::task::JoinHandle<()>,
+    checkpoint_key: pilot_store::checkpoint::CheckpointKey,
 }
 
 async fn served() -> Served {
@@ -62,6 +63,7 @@ async fn served() -> Served {
         state,
         stop: nanguo.stop,
         projector: nanguo.projector,
+        checkpoint_key: nanguo.checkpoint_key,
     }
 }
 
@@ -172,7 +174,15 @@ async fn a_restored_world_loads_every_chain_for_a_past_list() {
     // Stop the projector: it saves its checkpoint on the way out.
     served.stop.send(true).unwrap();
     served.projector.await.unwrap();
-    let restored = Arc::new(projector::open(&served.log, CONSUMER, StallRules::default()).await);
+    let restored = Arc::new(
+        projector::open(
+            &served.log,
+            CONSUMER,
+            StallRules::default(),
+            &served.checkpoint_key,
+        )
+        .await,
+    );
     assert_eq!(restored.position(), 98, "resumed from the checkpoint");
     let hihc: Uuid = HIHC.parse().unwrap();
     assert!(!restored.read().chain_loaded(&hihc));
@@ -210,7 +220,15 @@ async fn a_restored_world_imports_a_retraction_on_a_chain_it_has_not_loaded() {
     let served = served().await;
     served.stop.send(true).unwrap();
     served.projector.await.unwrap();
-    let restored = Arc::new(projector::open(&served.log, CONSUMER, StallRules::default()).await);
+    let restored = Arc::new(
+        projector::open(
+            &served.log,
+            CONSUMER,
+            StallRules::default(),
+            &served.checkpoint_key,
+        )
+        .await,
+    );
     let hihc: Uuid = HIHC.parse().unwrap();
     assert!(!restored.read().chain_loaded(&hihc));
     let (_stop, shutdown) = tokio::sync::watch::channel(false);

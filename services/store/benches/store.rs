@@ -289,6 +289,8 @@ async fn rebuild_restart(events: usize) {
 
     let started = Instant::now();
     let projection = Projection::new(World::new(StallRules::default()));
+    let key = pilot_store::checkpoint::CheckpointKey::generate().unwrap();
+    projection.set_checkpoint_key(key.clone());
     log.rebuild(&projection).await.unwrap();
     let rebuild_secs = started.elapsed().as_secs_f64();
     assert_eq!(projection.position() as usize, total);
@@ -317,7 +319,7 @@ async fn rebuild_restart(events: usize) {
         .map_or(0, |b| b.len());
     drop(projection);
     let started = Instant::now();
-    let restored = pilot_store::projector::open(&log, "bench", StallRules::default()).await;
+    let restored = pilot_store::projector::open(&log, "bench", StallRules::default(), &key).await;
     log.rebuild(&restored).await.unwrap();
     let ready_secs = started.elapsed().as_secs_f64();
     assert_eq!(restored.position() as usize, total);

@@ -17,6 +17,9 @@ pub const DEFAULT_CONSUMER: &str = "pilot-projector";
 pub const CHECKPOINT_EVERY: u64 = 100_000;
 /// ... or this long after the last one when anything changed, and when the projector stops.
 pub const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often a following projector checks that the log still holds what it has seen (the same
+/// stream, at least as long): a stream deleted and recreated stops the service within this.
+pub const STREAM_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn unavailable(error: impl std::fmt::Display) -> LogError {
     LogError::Unavailable(error.to_string())
@@ -33,6 +36,7 @@ impl JetStreamLog {
         projection: Arc<Projection>,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), LogError> {
+        self.check_stream(&projection).await?;
         let rebuilt = self.rebuild(&projection).await?;
         catch_up(self, &projection).await?;
         tracing::info!(
@@ -60,14 +64,20 @@ impl JetStreamLog {
             .map_err(unavailable)?;
         let mut messages = consumer.messages().await.map_err(unavailable)?;
         let mut checkpoint = Checkpoints::new(projection.position());
+        let mut stream_check = tokio::time::interval(STREAM_CHECK_INTERVAL);
         loop {
             let woke = tokio::select! {
                 next = messages.next() => Wake::Message(next),
                 _ = tokio::time::sleep(CHECKPOINT_INTERVAL) => Wake::Idle,
+                _ = stream_check.tick() => Wake::CheckStream,
                 _ = shutdown.wait_for(|stop| *stop) => Wake::Stop,
             };
             let first = match woke {
                 Wake::Message(next) => next,
+                Wake::CheckStream => {
+                    self.check_stream(&projection).await?;
+                    continue;
+                }
                 Wake::Idle => {
                     checkpoint.maybe_save(self, name, &projection, true).await;
                     continue;
@@ -127,7 +137,31 @@ fn stored(batch: &[async_nats::jetstream::Message]) -> Vec<Stored> {
 enum Wake<T> {
     Message(Option<T>),
     Idle,
+    CheckStream,
     Stop,
+}
+
+impl JetStreamLog {
+    /// Halts `projection` (and fails) if the log no longer holds what it has seen: another
+    /// stream under the same name, or one that ends before the projection's position. Reading
+    /// on would apply the new log's positions as duplicates of old ones, so an append would be
+    /// acknowledged at a position the projection says it has, and then not be found.
+    async fn check_stream(&self, projection: &Projection) -> Result<(), LogError> {
+        use crate::checkpoint::{behind, Anchored};
+        if let Some(reason) = projection.halted() {
+            return Err(LogError::Refused(reason));
+        }
+        let Some(stream) = projection.stream() else {
+            let (stream, _) = self.stream_state().await?;
+            projection.set_stream(stream);
+            return Ok(());
+        };
+        if let Some(reason) = behind(self, &stream, projection.position()).await? {
+            projection.halt(reason.clone());
+            return Err(LogError::Refused(reason));
+        }
+        Ok(())
+    }
 }
 
 /// When the last checkpoint was saved, and the rule for the next.
@@ -184,6 +218,12 @@ impl JetStreamLog {
     ) {
         let mut backoff = std::time::Duration::from_millis(100);
         loop {
+            if projection.halted().is_some() {
+                // Nothing to follow: the log holds less than what was seen. Wait for the stop.
+                let mut stop = shutdown.clone();
+                let _ = stop.wait_for(|s| *s).await;
+                return;
+            }
             match self
                 .follow(name, projection.clone(), shutdown.clone())
                 .await

@@ -5,9 +5,11 @@
 //! - [`version`]: refuses servers older than 2.12.1.
 //! - [`seals`]: signed seals of every chain's head on `PILOT_SEALS`.
 //! - [`signing`]: the service's Ed25519 signing key and the public keys that verify it.
+//! - [`checkpoint`]: checkpoints sealed with a MAC and proven against the log before use.
 //! - [`alerts`]: the alert stream: each transition recorded at most once, read back, tailed.
 
 pub mod alerts;
+pub mod checkpoint;
 pub mod follow;
 pub mod jetstream;
 pub mod layout;

@@ -1,6 +1,7 @@
 //! The live projection: one [`World`] shared by the projector (the only writer) and readers,
 //! with its stream position published so writers and readers can wait for it.
 
+use crate::checkpoint::CheckpointKey;
 use crate::log::Stored;
 use pilot_projections::{Applied, ProjectionError, World};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,6 +37,13 @@ pub struct Projection {
     /// with many appends in flight.
     waiters:
         std::sync::Mutex<std::collections::BTreeMap<u64, Vec<tokio::sync::oneshot::Sender<()>>>>,
+    /// The key checkpoints of this projection are sealed with; none, none are saved.
+    checkpoint_key: std::sync::Mutex<Option<CheckpointKey>>,
+    /// The events stream (its creation instant) the projection has read from, so a stream
+    /// deleted and recreated under it is noticed rather than read as the same log.
+    stream: std::sync::Mutex<Option<String>>,
+    /// Why the projection must not be served: the log holds less than it has seen.
+    halted: watch::Sender<Option<String>>,
 }
 
 impl Projection {
@@ -47,7 +55,60 @@ impl Projection {
             counters: Counters::default(),
             pending_quarantine: std::sync::Mutex::default(),
             waiters: std::sync::Mutex::default(),
+            checkpoint_key: std::sync::Mutex::default(),
+            stream: std::sync::Mutex::default(),
+            halted: watch::Sender::new(None),
         }
+    }
+
+    /// Seal this projection's checkpoints with `key` (see [`crate::checkpoint`]).
+    pub fn set_checkpoint_key(&self, key: CheckpointKey) {
+        *self
+            .checkpoint_key
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(key);
+    }
+
+    pub fn checkpoint_key(&self) -> Option<CheckpointKey> {
+        self.checkpoint_key
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The events stream (its creation instant) the projection has read from, if known.
+    pub fn stream(&self) -> Option<String> {
+        self.stream
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn set_stream(&self, stream: String) {
+        *self.stream.lock().unwrap_or_else(|p| p.into_inner()) = Some(stream);
+    }
+
+    /// Stops serving for good (until a restart): the log no longer holds what the projection
+    /// has seen. Readiness reports `reason`; the first reason given is kept.
+    pub fn halt(&self, reason: String) {
+        self.halted.send_if_modified(|halted| {
+            if halted.is_some() {
+                return false;
+            }
+            tracing::error!(message = "The event log holds less than the projections have seen; refusing to serve.", %reason);
+            *halted = Some(reason);
+            true
+        });
+    }
+
+    /// Why the projection must not be served, if it must not.
+    pub fn halted(&self) -> Option<String> {
+        self.halted.borrow().clone()
+    }
+
+    /// Changes to [`Projection::halted`].
+    pub fn watch_halted(&self) -> watch::Receiver<Option<String>> {
+        self.halted.subscribe()
     }
 
     /// Per-pilot stall rules (a configuration's overrides) for the world's checks.

@@ -6,6 +6,7 @@
 //! the next position is read from the log first. So a restart from a checkpoint, a redelivery
 //! or a consumer that resumes ahead or behind all end in the same state.
 
+use crate::checkpoint::{self, Anchored, CheckpointKey, Verdict};
 use crate::log::{EventLog, LogError, Stored};
 use crate::memory::MemoryLog;
 use crate::projection::Projection;
@@ -132,43 +133,82 @@ pub async fn load_chain<L: EventLog>(
     Ok(())
 }
 
-/// A projection from the latest checkpoint of projector `name`, or empty when there is none
-/// (or it cannot be read: then the log is replayed from the start, which is always correct).
-pub async fn open<L: EventLog>(log: &L, name: &str, rules: StallRules) -> Projection {
-    let restored = match log.load_checkpoint(name).await {
-        Ok(Some(bytes)) => match serde_json::from_slice::<Snapshot>(&bytes) {
-            Ok(snapshot) => World::restore(rules.clone(), snapshot).map_err(|e| e.to_string()),
-            Err(error) => Err(format!("unreadable checkpoint: {error}")),
+/// A projection from the latest checkpoint of projector `name`, proven against `log` and
+/// sealed under `key` ([`crate::checkpoint`]); or empty, replaying the log from the start
+/// (always correct), when there is none or it cannot be used, with a log line saying why.
+/// When the log holds less than the checkpoint says this service has seen, the projection is
+/// returned halted ([`Projection::halted`]): it is not to be served.
+pub async fn open<L: Anchored>(
+    log: &L,
+    name: &str,
+    rules: StallRules,
+    key: &CheckpointKey,
+) -> Projection {
+    let (projection, stream) = match checkpoint::load(log, key, name).await {
+        Verdict::Resume { anchor, body } => match restore(&body, rules.clone()) {
+            Ok(world) if world.position() == anchor.position => {
+                tracing::info!(
+                    message = "Resuming from a checkpoint.",
+                    projector = name,
+                    position = world.position()
+                );
+                (Projection::new(world), Some(anchor.stream))
+            }
+            Ok(_) => rebuilt(name, rules, "its position is not its anchor's"),
+            Err(reason) => rebuilt(name, rules, &reason),
         },
-        Ok(None) => Err("no checkpoint yet".to_string()),
-        Err(error) => Err(error.to_string()),
+        Verdict::None => rebuilt(name, rules, "no checkpoint yet"),
+        Verdict::Discard { reason } => {
+            tracing::warn!(message = "Discarding the checkpoint; rebuilding the projections from the log.", projector = name, %reason);
+            rebuilt(name, rules, "the checkpoint was discarded")
+        }
+        Verdict::Halt { reason } => {
+            let projection = Projection::new(World::new(rules));
+            projection.halt(reason);
+            (projection, None)
+        }
     };
-    match restored {
-        Ok(world) => {
-            tracing::info!(
-                message = "Resuming from a checkpoint.",
-                projector = name,
-                position = world.position()
-            );
-            Projection::new(world)
-        }
-        Err(reason) => {
-            tracing::info!(message = "Rebuilding the projections from the start of the log.", projector = name, %reason);
-            Projection::new(World::new(rules))
-        }
+    let stream = match stream {
+        Some(stream) => Some(stream),
+        None => log.stream_state().await.ok().map(|(stream, _)| stream),
+    };
+    if let Some(stream) = stream {
+        projection.set_stream(stream);
     }
+    projection.set_checkpoint_key(key.clone());
+    projection
 }
 
-/// Saves a checkpoint of `projection` as projector `name`; returns its position.
-pub async fn save_checkpoint<L: EventLog>(
+fn restore(body: &[u8], rules: StallRules) -> Result<World, String> {
+    let snapshot = serde_json::from_slice::<Snapshot>(body)
+        .map_err(|error| format!("unreadable checkpoint: {error}"))?;
+    World::restore(rules, snapshot).map_err(|e| e.to_string())
+}
+
+fn rebuilt(name: &str, rules: StallRules, reason: &str) -> (Projection, Option<String>) {
+    tracing::info!(message = "Rebuilding the projections from the start of the log.", projector = name, %reason);
+    (Projection::new(World::new(rules)), None)
+}
+
+/// Saves a sealed checkpoint of `projection` as projector `name`; returns its position. A
+/// halted projection, or one without a key, saves nothing.
+pub async fn save_checkpoint<L: Anchored>(
     log: &L,
     name: &str,
     projection: &Projection,
 ) -> Result<u64, LogError> {
+    if let Some(reason) = projection.halted() {
+        return Err(LogError::Refused(format!(
+            "no checkpoint is saved while halted: {reason}"
+        )));
+    }
+    let key = projection
+        .checkpoint_key()
+        .ok_or_else(|| LogError::Refused("the projection has no checkpoint key".into()))?;
     let (position, bytes) = projection
         .checkpoint()
         .map_err(|e| LogError::Refused(format!("cannot serialize a checkpoint: {e}")))?;
-    log.save_checkpoint(name, bytes.into()).await?;
+    checkpoint::save(log, &key, name, position, &bytes).await?;
     tracing::info!(message = "Saved a checkpoint.", projector = name, position);
     Ok(position)
 }

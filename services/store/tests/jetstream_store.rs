@@ -18,6 +18,7 @@ use pilot_events::{Event, Stage, Subject};
 use pilot_nats_harness::{NatsServer, ServerOptions};
 use pilot_projections::stall::StallRules;
 use pilot_projections::World;
+use pilot_store::checkpoint::CheckpointKey;
 use pilot_store::follow::DEFAULT_CONSUMER;
 use pilot_store::jetstream::{ConnectError, JetStreamLog};
 use pilot_store::layout::{Layout, EVENTS_STREAM};
@@ -35,11 +36,20 @@ struct Node {
     _stop: watch::Sender<bool>,
 }
 
+/// The checkpoint key every node of this test binary seals with, as processes sharing a
+/// `[checkpoints] key_file` do.
+fn checkpoint_key() -> CheckpointKey {
+    static KEY: std::sync::OnceLock<CheckpointKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| CheckpointKey::generate().unwrap())
+        .clone()
+}
+
 async fn node(url: &str, consumer: &str) -> Node {
     let log = JetStreamLog::connect(url, &Layout::default())
         .await
         .unwrap();
     let projection = Arc::new(Projection::new(World::new(StallRules::default())));
+    projection.set_checkpoint_key(checkpoint_key());
     let (stop, shutdown) = watch::channel(false);
     let follower = log.clone();
     let (p, name) = (projection.clone(), consumer.to_string());
@@ -410,8 +420,10 @@ async fn a_restart_resumes_from_its_checkpoint_and_applies_nothing_twice() {
     let log = JetStreamLog::connect(&server.url(), &Layout::default())
         .await
         .unwrap();
-    let projection =
-        Arc::new(pilot_store::projector::open(&log, "resumer", StallRules::default()).await);
+    let projection = Arc::new(
+        pilot_store::projector::open(&log, "resumer", StallRules::default(), &checkpoint_key())
+            .await,
+    );
     assert_eq!(
         projection.position(),
         before_stop,

@@ -34,7 +34,7 @@
 //! work at all, however many approvals are pending.
 
 use super::backfill::BackfillHold;
-use super::checkpoint::{self, CHECKPOINT_INTERVAL};
+use super::checkpoint::{self, Loaded, CHECKPOINT_INTERVAL};
 use super::clock::Clock;
 use super::rules::AlertRules;
 use super::stopped;
@@ -47,6 +47,7 @@ use pilot_projections::alerting::record::is_user_action;
 use pilot_projections::alerting::{AlertEvent, AlertHistory};
 use pilot_projections::{AlertBook, AlertNotice, ProjectionError, World};
 use pilot_store::alerts::{AlertMessage, Recorded};
+use pilot_store::checkpoint::CheckpointKey;
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::{ALERTS_STREAM, EVENTS_STREAM};
 use pilot_store::{EventLog, LogError, Stored};
@@ -69,6 +70,9 @@ pub const RECORDED_BY: &str = "alerter";
 pub enum AlerterError {
     #[error("the alerter lost the event log or the alert stream: {0}")]
     Log(#[from] LogError),
+    /// The log holds less than the alerter's own checkpoint says it has seen.
+    #[error("the alerter will not run on this log: {0}")]
+    LogBehind(String),
 }
 
 /// The alerter: run it with [`Alerter::run`].
@@ -79,6 +83,8 @@ pub struct Alerter {
     clock: Arc<dyn Clock>,
     metrics: Option<Arc<Metrics>>,
     progress: watch::Sender<Progress>,
+    /// Seals and proves its checkpoints; without one it keeps none and replays the log.
+    checkpoint_key: Option<CheckpointKey>,
 }
 
 /// How far an alerter has come: published whenever everything computed so far is recorded.
@@ -119,7 +125,14 @@ impl Alerter {
             clock,
             metrics: None,
             progress: watch::Sender::new(Progress::default()),
+            checkpoint_key: None,
         }
+    }
+
+    /// Keep checkpoints, sealed with `key` ([`pilot_store::checkpoint`]).
+    pub fn with_checkpoint_key(mut self, key: CheckpointKey) -> Self {
+        self.checkpoint_key = Some(key);
+        self
     }
 
     /// Follows this alerter's [`Progress`] (tests wait on it; nothing else needs to).
@@ -233,9 +246,14 @@ impl Alerter {
                     .filter_map(|s| fold(&mut history, s).map(|action| (s.position, action))),
             );
         }
-        let (world, book, actions_applied) = match checkpoint::load(&self.log, &self.rules).await {
-            Some(restored) => (restored.world, restored.book, restored.alert_position),
-            None => {
+        let loaded = match &self.checkpoint_key {
+            Some(key) => checkpoint::load(&self.log, &self.rules, key).await,
+            None => Loaded::Nothing,
+        };
+        let (world, book, actions_applied) = match loaded {
+            Loaded::Restored(restored) => (restored.world, restored.book, restored.alert_position),
+            Loaded::Halt(reason) => return Err(AlerterError::LogBehind(reason)),
+            Loaded::Nothing => {
                 let mut world = World::new(self.rules.default_rules().clone());
                 world.set_pilot_rules(self.rules.overrides().clone());
                 (world, self.rules.new_book(), 0)
@@ -308,8 +326,11 @@ impl Alerter {
         if state.world.position() <= state.saved_position || !state.outbox.is_empty() {
             return;
         }
+        let Some(key) = &self.checkpoint_key else {
+            return;
+        };
         let alert_position = state.history.position();
-        match checkpoint::save(&self.log, &state.world, &state.book, alert_position).await {
+        match checkpoint::save(&self.log, key, &state.world, &state.book, alert_position).await {
             Ok(position) => state.saved_position = position,
             Err(error) => {
                 tracing::warn!(message = "Could not save the alerter's checkpoint.", %error)

@@ -43,11 +43,13 @@ pub async fn run_supervised(
     rules: rules::AlertRules,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
+    checkpoint_key: pilot_store::checkpoint::CheckpointKey,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        let alerter =
-            Alerter::new(log.clone(), rules.clone(), clock.clone()).with_metrics(metrics.clone());
+        let alerter = Alerter::new(log.clone(), rules.clone(), clock.clone())
+            .with_metrics(metrics.clone())
+            .with_checkpoint_key(checkpoint_key.clone());
         match alerter.run(shutdown.clone()).await {
             Ok(()) => return,
             Err(error) => {

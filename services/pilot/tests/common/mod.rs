@@ -9,6 +9,7 @@ pub mod process;
 use pilot_nats_harness::NatsServer;
 use pilot_projections::stall::StallRules;
 use pilot_service::demo;
+use pilot_store::checkpoint::CheckpointKey;
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::Layout;
 use pilot_store::projection::Projection;
@@ -27,6 +28,8 @@ pub struct Nanguo {
     pub projection: Arc<Projection>,
     /// Send `true` to stop the projector (it saves a checkpoint).
     pub stop: watch::Sender<bool>,
+    /// What the projector seals its checkpoints with; open them with the same.
+    pub checkpoint_key: CheckpointKey,
     pub projector: tokio::task::JoinHandle<()>,
 }
 
@@ -35,7 +38,9 @@ pub async fn nanguo(consumer: &'static str) -> Nanguo {
     let log = JetStreamLog::connect(&server.url(), &Layout::default())
         .await
         .unwrap();
-    let projection = Arc::new(projector::open(&log, consumer, StallRules::default()).await);
+    let checkpoint_key = CheckpointKey::generate().unwrap();
+    let projection =
+        Arc::new(projector::open(&log, consumer, StallRules::default(), &checkpoint_key).await);
     let (stop, shutdown) = watch::channel(false);
     let projector = {
         let (log, projection) = (log.clone(), projection.clone());
@@ -50,6 +55,7 @@ pub async fn nanguo(consumer: &'static str) -> Nanguo {
         log,
         projection,
         stop,
+        checkpoint_key,
         projector,
     }
 }
