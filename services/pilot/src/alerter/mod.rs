@@ -52,6 +52,12 @@ pub async fn run_supervised(
             .with_checkpoint_key(checkpoint_key.clone());
         match alerter.run(shutdown.clone()).await {
             Ok(()) => return,
+            // Starting again would find the same log: say so once and stay down until stopped.
+            Err(error @ AlerterError::LogBehind(_)) => {
+                tracing::error!(message = "The alerter will not run: the event log holds less than its checkpoint says it has seen.", %error);
+                stopped(&mut shutdown).await;
+                return;
+            }
             Err(error) => {
                 tracing::warn!(message = "The alerter stopped; starting it again.", %error)
             }
