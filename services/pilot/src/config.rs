@@ -362,6 +362,40 @@ mod tests {
     }
 
     #[test]
+    fn the_checkpoint_key_is_the_data_dirs_own_unless_a_shared_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        let data_dir = data_dir.to_str().unwrap();
+        let own = Config::load(&args(&["--data-dir", data_dir]), None).unwrap();
+        assert_eq!(own.checkpoint_key_file, None);
+        own.checkpoint_key().unwrap();
+        assert!(dir
+            .path()
+            .join("data")
+            .join(pilot_store::checkpoint::KEY_FILE)
+            .exists());
+
+        let shared = dir.path().join("shared.key");
+        let path = write(
+            dir.path(),
+            &format!("[checkpoints]\nkey_file = {:?}\n", shared.to_str().unwrap()),
+        );
+        let config = Config::load(
+            &args(&["--config", path.to_str().unwrap(), "--data-dir", data_dir]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            config.checkpoint_key_file.as_deref(),
+            Some(shared.as_path())
+        );
+        let missing = config.checkpoint_key().unwrap_err().to_string();
+        assert!(missing.contains("shared.key"), "{missing}");
+        std::fs::write(&shared, [7u8; 32]).unwrap();
+        config.checkpoint_key().unwrap();
+    }
+
+    #[test]
     fn flags_override_the_file_which_overrides_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(
