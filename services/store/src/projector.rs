@@ -208,6 +208,13 @@ pub async fn save_checkpoint<L: Anchored>(
     let (position, bytes) = projection
         .checkpoint()
         .map_err(|e| LogError::Refused(format!("cannot serialize a checkpoint: {e}")))?;
+    // Never anchor what was read from one stream to another that replaced it meanwhile.
+    if let Some(stream) = projection.stream() {
+        if let Some(reason) = checkpoint::behind(log, &stream, position).await? {
+            projection.halt(reason.clone());
+            return Err(LogError::Refused(reason));
+        }
+    }
     checkpoint::save(log, &key, name, position, &bytes).await?;
     tracing::info!(message = "Saved a checkpoint.", projector = name, position);
     Ok(position)
