@@ -21,6 +21,11 @@ use std::path::{Path, PathBuf};
 /// The tokens file's name inside the data directory.
 pub const TOKENS_FILE: &str = "tokens.toml";
 
+/// The shortest `PILOT_ADMIN_TOKEN` pilot accepts. The bootstrap token opens everything and is
+/// typed by a person, so a short one could be guessed; 16 characters is the floor, and
+/// `pilot token new` makes 67.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -89,6 +94,12 @@ pub enum TokensError {
     Invalid { path: PathBuf, message: String },
     #[error("token {name:?}: {problem}")]
     Entry { name: String, problem: String },
+    #[error(
+        "PILOT_ADMIN_TOKEN is {chars} characters long; it must have at least {min}, since it \
+         opens everything: use a long random value (e.g. `openssl rand -hex 24`), or make an \
+         admin token with `pilot token new --role admin` and unset PILOT_ADMIN_TOKEN"
+    )]
+    ShortAdminToken { chars: usize, min: usize },
     #[error("cannot write the tokens file {path}: {source}")]
     Write {
         path: PathBuf,
@@ -124,11 +135,22 @@ impl Tokens {
         for entry in entries {
             tokens.add(entry)?;
         }
-        match bootstrap_admin.map(str::trim) {
-            Some(token) if !token.is_empty() && tokens.is_empty() => {
+        let bootstrap_admin = bootstrap_admin.map(str::trim).filter(|t| !t.is_empty());
+        // Refused even while other tokens make it unused: it would count again once they go.
+        if let Some(token) = bootstrap_admin {
+            let chars = token.chars().count();
+            if chars < MIN_ADMIN_TOKEN_CHARS {
+                return Err(TokensError::ShortAdminToken {
+                    chars,
+                    min: MIN_ADMIN_TOKEN_CHARS,
+                });
+            }
+        }
+        match bootstrap_admin {
+            Some(token) if tokens.is_empty() => {
                 tokens.add_clear("bootstrap-admin", Role::Admin, None, token)
             }
-            Some(token) if !token.is_empty() => tracing::warn!(
+            Some(_) => tracing::warn!(
                 message = "PILOT_ADMIN_TOKEN is ignored: tokens are configured.",
                 tokens = tokens.len()
             ),
@@ -305,15 +327,28 @@ mod tests {
     #[test]
     fn the_bootstrap_token_counts_only_while_none_is_configured() {
         let none = Path::new("/nonexistent/tokens.toml");
-        let bootstrap = Tokens::load(vec![], none, Some("first")).unwrap();
-        assert_eq!(bootstrap.caller("first").unwrap().role, Role::Admin);
+        let first = "first-admin-token-0123";
+        let bootstrap = Tokens::load(vec![], none, Some(first)).unwrap();
+        assert_eq!(bootstrap.caller(first).unwrap().role, Role::Admin);
         let configured = Tokens::load(
             vec![entry("ana", Role::Analyst, None, "secret-1")],
             none,
-            Some("first"),
+            Some(first),
         )
         .unwrap();
-        assert!(configured.caller("first").is_none());
+        assert!(configured.caller(first).is_none());
+    }
+
+    #[test]
+    fn a_short_bootstrap_admin_token_is_refused_even_when_unused() {
+        let none = Path::new("/nonexistent/tokens.toml");
+        let error = Tokens::load(vec![], none, Some("secret-15-chars")).unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("15 characters"), "{text}");
+        assert!(text.contains("at least 16"), "{text}");
+        let configured = vec![entry("ana", Role::Analyst, None, "secret-1")];
+        assert!(Tokens::load(configured, none, Some("short")).is_err());
+        assert!(Tokens::load(vec![], none, Some("sixteen-chars-ok")).is_ok());
     }
 
     #[test]
@@ -338,13 +373,13 @@ mod tests {
         assert_ne!(first, second);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains(&first), "the file holds hashes, not tokens");
-        let tokens = Tokens::load(vec![], &path, Some("ignored")).unwrap();
+        let tokens = Tokens::load(vec![], &path, Some("ignored-admin-token")).unwrap();
         assert_eq!(
             tokens.caller(&first).unwrap().office.as_deref(),
             Some("SSDNC")
         );
         assert_eq!(tokens.caller(&second).unwrap().role, Role::Analyst);
-        assert!(tokens.caller("ignored").is_none());
+        assert!(tokens.caller("ignored-admin-token").is_none());
         assert!(new_token(&path, "carol", Role::Clerk, None).is_err());
     }
 
