@@ -3,7 +3,9 @@
 //!
 //! - [`cli`]: the command line; [`client`]: its client commands (HTTP, or NATS directly).
 //! - [`serve`]: start-up and shutdown, in order.
-//! - [`nats_server`]: the local nats-server pilot runs when no `--nats` URL is given.
+//! - [`nats_server`]: the local nats-server pilot runs when no `--nats` URL is given;
+//!   [`nats_supervisor`]: restarting it when it dies; [`data_dir_lock`]: one `pilot serve`
+//!   per data directory.
 //! - [`workspace`]: finding the workspace's own files (install script, demo history).
 //! - [`demo`]: loading a sealed JSON Lines history into the log as stored.
 //! - [`api`]: the HTTP routes ([`app`]); [`state`]: what they share; [`query`]: query
@@ -22,6 +24,7 @@ pub mod chains;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod data_dir_lock;
 pub mod demo;
 pub mod error;
 pub mod keys;
@@ -30,6 +33,7 @@ pub mod metrics;
 pub mod nats_options;
 pub mod nats_server;
 pub mod offices;
+pub mod nats_supervisor;
 pub mod query;
 pub mod reads;
 pub mod sealer;

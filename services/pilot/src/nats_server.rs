@@ -120,6 +120,10 @@ pub struct LocalNats {
     log: PathBuf,
     /// Where this run's output starts in the (appended) log file.
     log_start: u64,
+    /// What it was started with, to start it again the same way.
+    binary: PathBuf,
+    store: PathBuf,
+    pid_file: PathBuf,
 }
 
 impl LocalNats {
@@ -138,7 +142,7 @@ impl LocalNats {
         let mut attempt = 1;
         loop {
             let log = data_dir.join("nats-server.log");
-            let mut server = Self::spawn(binary, &store, &pid_file, log)?;
+            let mut server = Self::spawn(binary, &store, &pid_file, log, free_port()?)?;
             match server.wait_ready(READY_TIMEOUT).await {
                 Ok(()) => {
                     tracing::info!(message = "Started a local nats-server.", url = %server.url(), pid = server.pid(), store = %store.display());
@@ -157,13 +161,25 @@ impl LocalNats {
         }
     }
 
+    /// Starts the server again after it exited, on the same port, store and log, so that
+    /// clients reconnect to the URL they know ([`crate::nats_supervisor`] calls it).
+    pub async fn restart(&mut self) -> Result<(), NatsServerError> {
+        let log = self.log.clone();
+        *self = Self::spawn(&self.binary, &self.store, &self.pid_file, log, self.port)?;
+        let ready = self.wait_ready(READY_TIMEOUT).await;
+        if ready.is_err() {
+            let _ = self.child.kill().await;
+        }
+        ready
+    }
+
     fn spawn(
         binary: &Path,
         store: &Path,
         pid_file: &Path,
         log: PathBuf,
+        port: u16,
     ) -> Result<Self, NatsServerError> {
-        let port = free_port()?;
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -198,6 +214,9 @@ impl LocalNats {
             port,
             log,
             log_start,
+            binary: binary.to_path_buf(),
+            store: store.to_path_buf(),
+            pid_file: pid_file.to_path_buf(),
         })
     }
 

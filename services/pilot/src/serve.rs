@@ -1,7 +1,9 @@
 //! `pilot serve`: start-up and shutdown, in order.
 //!
 //! 1. Catch SIGINT and SIGTERM.
-//! 2. Without `--nats`, start a local nats-server ([`crate::nats_server`]).
+//! 2. Without `--nats`, lock the data directory ([`crate::data_dir_lock`]) and start a local
+//!    nats-server ([`crate::nats_server`]), restarted with backoff if it dies
+//!    ([`crate::nats_supervisor`]).
 //! 3. Connect to JetStream (creating or verifying the streams), open the projection from the
 //!    latest checkpoint and spawn the projector.
 //! 4. Listen for HTTP at once: `/healthz` answers, `/readyz` and the API answer 503.
@@ -11,13 +13,15 @@
 //!    ([`crate::alerter`]), as `--only` says.
 //! 6. On SIGINT or SIGTERM: stop accepting and finish open requests, stop the projector (it
 //!    saves a checkpoint), stop the local nats-server; `Ok(())`. If the local nats-server
-//!    exits by itself, pilot stops the same way and returns [`ServeError::NatsExited`].
+//!    cannot be kept running, pilot stops the same way and returns [`ServeError::NatsExited`].
 
 use crate::alerter::{self, feed, SystemClock};
 use crate::api::app;
 use crate::config::{Config, ConfigError, Part, ServeArgs};
+use crate::data_dir_lock::{DataDirLock, LockError};
 use crate::demo::{self, LoadError};
 use crate::nats_server::{self, LocalNats, NatsServerError};
+use crate::nats_supervisor::{GaveUp, SupervisedNats};
 use crate::signals::Signals;
 use crate::state::{Access, AppState};
 use crate::workspace;
@@ -50,6 +54,8 @@ pub enum ServeError {
     #[error(transparent)]
     NatsServer(#[from] NatsServerError),
     #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
     Connect(#[from] ConnectError),
     #[error("the event log: {0}")]
     Log(#[from] LogError),
@@ -73,7 +79,7 @@ pub enum ServeError {
     Demo(#[from] LoadError),
     #[error("{0}")]
     CheckpointKey(#[from] pilot_store::checkpoint::KeyError),
-    #[error("the local nats-server exited while pilot was running ({status}); the end of {log}:\n{tail}")]
+    #[error("the local nats-server exited while pilot was running and could not be restarted ({status}); the end of {log}:\n{tail}")]
     NatsExited {
         status: String,
         log: PathBuf,
@@ -92,9 +98,12 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         );
     }
     let mut signals = Signals::install().map_err(ServeError::Signals)?;
+    // Held until the local server has stopped, below.
+    let mut lock = None;
     let (url, mut local) = match &config.nats.url {
         Some(url) => (url.clone(), None),
         None => {
+            lock = Some(DataDirLock::acquire(&config.data_dir)?);
             let start = async {
                 let binary = nats_server::find_binary().await?;
                 LocalNats::start(&binary, &config.data_dir).await
@@ -107,6 +116,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
                     return Ok(());
                 }
             };
+            let local = SupervisedNats::spawn(local);
             (local.url(), Some(local))
         }
     };
@@ -114,13 +124,14 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     if let Some(local) = local {
         local.stop().await;
     }
+    drop(lock);
     result
 }
 
 /// Why pilot stops.
 enum Stop {
     Signal(&'static str),
-    NatsExited(String),
+    NatsExited(GaveUp),
     Failed(ServeError),
 }
 
@@ -128,7 +139,7 @@ async fn serve_on(
     config: &Config,
     url: &str,
     signals: &mut Signals,
-    mut local: Option<&mut LocalNats>,
+    mut local: Option<&mut SupervisedNats>,
 ) -> Result<(), ServeError> {
     let layout = Layout {
         replicas: config.nats.replicas.unwrap_or(1),
@@ -136,7 +147,7 @@ async fn serve_on(
     };
     let log = tokio::select! {
         log = connect(config, url, &layout, local.is_some()) => log?,
-        stop = stopped(signals, local.as_deref_mut()) => return finish(stop, local.as_deref()),
+        stop = stopped(signals, local.as_deref_mut()) => return finish(stop),
     };
     tracing::info!(message = "Connected to the event log.", %url);
     let world_rules = config.alerts.rules.default_rules().clone();
@@ -225,7 +236,7 @@ async fn serve_on(
                 Ok(Ok(demo)) => {
                     state.set_ready();
                     announce(addr, demo, config.runs(Part::Api));
-                    stopped(signals, local.as_deref_mut()).await
+                    stopped(signals, local).await
                 }
                 Ok(Err(error)) => Stop::Failed(error),
                 Err(stop) => stop,
@@ -259,31 +270,27 @@ async fn serve_on(
         Ok(Err(error)) => tracing::warn!(message = "Projector task failed.", %error),
         Err(_) => tracing::warn!(message = "The projector did not stop in time."),
     }
-    finish(stop, local.as_deref())
+    finish(stop)
 }
 
-fn finish(stop: Stop, local: Option<&LocalNats>) -> Result<(), ServeError> {
+fn finish(stop: Stop) -> Result<(), ServeError> {
     match stop {
         Stop::Signal(name) => {
             tracing::info!(message = "Stopped.", signal = name);
             Ok(())
         }
         Stop::Failed(error) => Err(error),
-        Stop::NatsExited(status) => Err(ServeError::NatsExited {
-            status,
-            log: local
-                .map(|l| l.log_path().to_path_buf())
-                .unwrap_or_default(),
-            tail: local.map(LocalNats::log_tail).unwrap_or_default(),
-        }),
+        Stop::NatsExited(GaveUp { status, log, tail }) => {
+            Err(ServeError::NatsExited { status, log, tail })
+        }
     }
 }
 
-/// Waits for a signal or, with a local server, for that server to exit.
-async fn stopped(signals: &mut Signals, local: Option<&mut LocalNats>) -> Stop {
+/// Waits for a signal or, with a local server, for its supervisor to give up on it.
+async fn stopped(signals: &mut Signals, local: Option<&mut SupervisedNats>) -> Stop {
     let server_exit = async {
         match local {
-            Some(local) => local.exited().await,
+            Some(local) => local.gave_up().await,
             None => std::future::pending().await,
         }
     };
@@ -292,10 +299,9 @@ async fn stopped(signals: &mut Signals, local: Option<&mut LocalNats>) -> Stop {
             tracing::info!(message = "Stopping.", signal = name);
             Stop::Signal(name)
         }
-        status = server_exit => {
-            let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
-            tracing::error!(message = "The local nats-server exited; stopping.", %status);
-            Stop::NatsExited(status)
+        gave_up = server_exit => {
+            tracing::error!(message = "The local nats-server could not be restarted; stopping.", status = %gave_up.status);
+            Stop::NatsExited(gave_up)
         }
     }
 }

@@ -39,6 +39,17 @@ fn http_get(host: &str, path: &str) -> (u16, String) {
 
 /// The same with a bearer token.
 fn http_get_as(host: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    http_request(host, "GET", path, token, None)
+}
+
+/// A plain HTTP/1.0 request, with a JSON body if given: the status code and the body.
+fn http_request(
+    host: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    json: Option<&str>,
+) -> (u16, String) {
     let mut stream = TcpStream::connect(host).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -46,7 +57,19 @@ fn http_get_as(host: &str, path: &str, token: Option<&str>) -> (u16, String) {
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n{auth}\r\n").unwrap();
+    let body = json
+        .map(|json| {
+            format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+                json.len()
+            )
+        })
+        .unwrap_or_else(|| "\r\n".to_string());
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: {host}\r\n{auth}{body}"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response
@@ -355,4 +378,135 @@ fn a_short_admin_token_is_refused_at_start() {
         nats_servers_on(&data).is_empty(),
         "refused before any nats-server starts"
     );
+}
+
+const ADMIN_TOKEN: &str = "binary-test-admin-token";
+const UNIFIED_ID: &str = "0194a000-0001-7000-8000-000000000005";
+const FINANCE_ID: &str = "0194a000-0002-7000-8000-000000000008";
+
+/// A lobbying contact on the Nanguo history's unified-fund pilot: appendable any number of times.
+fn lobbying_draft(summary: &str) -> String {
+    serde_json::json!({
+        "type": "lobbying.contact_logged",
+        "pilot_id": UNIFIED_ID,
+        "occurred_at": "2012-03-01T10:00:00+08:00",
+        "actor": {"office": "SSDNC", "user": "clerk"},
+        "data": {
+            "stakeholder_id": FINANCE_ID,
+            "channel": "meeting",
+            "strategy": "alliance",
+            "summary": summary,
+            "stance": 1
+        }
+    })
+    .to_string()
+}
+
+/// The pid the local nats-server wrote into the data directory.
+fn nats_server_pid(data_dir: &Path) -> String {
+    std::fs::read_to_string(data_dir.join("nats-server.pid"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+fn kill_9(pid: &str) {
+    let killed = Command::new("kill").args(["-KILL", pid]).status().unwrap();
+    assert!(killed.success());
+}
+
+#[test]
+fn a_killed_nats_server_is_restarted_and_appends_resume() {
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    let stderr = temp.path().join("stderr.log");
+    let data = data_dir.to_str().unwrap();
+    let mut pilot = PilotProcess::serve(
+        &["--data-dir", data, "--demo"],
+        &[("PILOT_ADMIN_TOKEN", ADMIN_TOKEN)],
+        &stderr,
+    );
+    let host = host_of(&pilot.wait_for_url()).to_string();
+    let (status, body) = http_request(
+        &host,
+        "POST",
+        "/api/v1/events",
+        Some(ADMIN_TOKEN),
+        Some(&lobbying_draft("before the crash")),
+    );
+    assert_eq!(status, 201, "{body}");
+
+    let first = nats_server_pid(&data_dir);
+    kill_9(&first);
+    let killed = Instant::now();
+    // Appends fail while the server is down, then succeed again: no restart of pilot.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let stored = loop {
+        let (status, body) = http_request(
+            &host,
+            "POST",
+            "/api/v1/events",
+            Some(ADMIN_TOKEN),
+            Some(&lobbying_draft("after the crash")),
+        );
+        if status == 201 {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "appends did not resume within 60 s (last: {status} {body}):\n{}",
+            pilot.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    eprintln!("appends resumed {:?} after the kill", killed.elapsed());
+    let stored: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!(stored["events"][0]["position"], 100, "{stored}");
+    let second = nats_server_pid(&data_dir);
+    assert_ne!(first, second, "a new nats-server runs");
+    // The projector resumed too: the pilot's chain, read back, holds both contacts.
+    let (status, body) = http_get_as(
+        &host,
+        &format!("/api/v1/pilots/{UNIFIED_ID}/events?min_position=100"),
+        Some(ADMIN_TOKEN),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("before the crash") && body.contains("after the crash"));
+    let (status, body) = http_get(&host, "/readyz");
+    assert_eq!(status, 200, "{body}");
+    let log = pilot.stderr();
+    assert!(log.contains("Restarted the local nats-server"), "{log}");
+
+    let status = pilot.terminate();
+    assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
+    assert_eq!(nats_servers_on(&data_dir), Vec::<String>::new());
+}
+
+#[test]
+fn a_second_serve_on_one_data_dir_is_refused() {
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    let mut first = serve(&data_dir, &[]);
+    let host = host_of(&first.wait_for_url()).to_string();
+    // The moment a second pilot could slip in: the first one's nats-server has just died.
+    kill_9(&nats_server_pid(&data_dir));
+    let (code, stderr) = serve_must_exit(&["--data-dir", data_dir.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("is in use by another `pilot serve`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("(pid {})", first.pid())),
+        "{stderr}"
+    );
+    // The first one carries on with its own, restarted, server.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http_get(&host, "/readyz").0 != 200 {
+        assert!(Instant::now() < deadline, "{}", first.stderr());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(nats_servers_on(&data_dir).len(), 1);
+    let status = first.terminate();
+    assert_eq!(status.code(), Some(0), "{}", first.stderr());
 }
