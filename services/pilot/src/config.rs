@@ -6,10 +6,12 @@
 //! a commented file with every key and its default ([`EXAMPLE`]).
 
 use crate::auth::{Role, TokenEntry, Tokens, TokensError};
+use crate::http_server::HttpLimits;
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Where the HTTP service listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -20,6 +22,16 @@ pub const DEFAULT_DATA_DIR: &str = "./.pilot-data";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// The largest body of one `POST /api/v1/import`; `pilot import` sends smaller chunks.
 pub const DEFAULT_MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
+
+/// How long a client has to send a request's head (after connecting, or after the previous
+/// response): long enough for any real client on a slow link, short enough that idle and
+/// half-open connections do not pile up.
+pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+/// How long a client has to send a whole request body: a 32 MiB import at 0.5 MiB/s.
+pub const DEFAULT_BODY_READ_TIMEOUT_MS: u64 = 60_000;
+/// Connections served at once; more wait in the accept queue. Far above what the API's
+/// clients open, far below the process's file descriptor limit.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// The commented example `pilot config example` prints; a test keeps it loadable.
 pub const EXAMPLE: &str = include_str!("../pilot.example.toml");
@@ -113,6 +125,9 @@ struct FileConfig {
     anonymous_reads: Option<bool>,
     max_body_bytes: Option<usize>,
     max_import_bytes: Option<usize>,
+    header_read_timeout_ms: Option<u64>,
+    body_read_timeout_ms: Option<u64>,
+    max_connections: Option<usize>,
     tokens_file: Option<PathBuf>,
     signing_key_file: Option<PathBuf>,
     #[serde(default)]
@@ -145,6 +160,8 @@ pub struct Config {
     pub anonymous_reads: bool,
     pub max_body_bytes: usize,
     pub max_import_bytes: usize,
+    /// Timeouts and the connection cap of the HTTP listener.
+    pub http: HttpLimits,
     pub nats: NatsConfig,
     pub tokens: Tokens,
     /// The Ed25519 key the writer signs events with (created there on first start).
@@ -185,6 +202,8 @@ pub enum ConfigError {
     Tokens(#[from] TokensError),
     #[error("{0} must be at least 1 KiB")]
     TooSmall(&'static str),
+    #[error("{key} must be at least {min}")]
+    AtLeast { key: &'static str, min: u64 },
     #[error("[nats] replicas must be 1, 3 or 5 (a JetStream stream's replica count); got {0}")]
     Replicas(usize),
     /// The `[alerts]` rules or a calendar file they name (docs/alerting-rules.md).
@@ -210,6 +229,7 @@ impl Config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
+        let http = http_limits(&file)?;
         let data_dir = args
             .data_dir
             .clone()
@@ -272,6 +292,7 @@ impl Config {
             anonymous_reads: file.anonymous_reads.unwrap_or(args.demo),
             max_body_bytes,
             max_import_bytes,
+            http,
             nats,
             tokens,
             signing_key_file,
@@ -284,6 +305,39 @@ impl Config {
     pub fn runs(&self, part: Part) -> bool {
         self.only.is_empty() || self.only.contains(&part)
     }
+}
+
+/// The HTTP listener's limits; a timeout under 100 ms or no connection at all is refused, as
+/// it would refuse real clients.
+fn http_limits(file: &FileConfig) -> Result<HttpLimits, ConfigError> {
+    let at_least = |key, value: u64, min| {
+        if value < min {
+            Err(ConfigError::AtLeast { key, min })
+        } else {
+            Ok(value)
+        }
+    };
+    let header = file
+        .header_read_timeout_ms
+        .unwrap_or(DEFAULT_HEADER_READ_TIMEOUT_MS);
+    let body = file
+        .body_read_timeout_ms
+        .unwrap_or(DEFAULT_BODY_READ_TIMEOUT_MS);
+    let connections = file.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+    Ok(HttpLimits {
+        header_read_timeout: Duration::from_millis(at_least(
+            "header_read_timeout_ms",
+            header,
+            100,
+        )?),
+        body_read_timeout: Duration::from_millis(at_least("body_read_timeout_ms", body, 100)?),
+        max_connections: usize::try_from(at_least(
+            "max_connections",
+            u64::try_from(connections).unwrap_or(u64::MAX),
+            1,
+        )?)
+        .unwrap_or(usize::MAX),
+    })
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -337,6 +391,15 @@ mod tests {
         let file = parse(EXAMPLE).unwrap();
         assert_eq!(file.listen, Some(DEFAULT_LISTEN.parse().unwrap()));
         assert_eq!(file.max_body_bytes, Some(DEFAULT_MAX_BODY_BYTES));
+        assert_eq!(
+            file.header_read_timeout_ms,
+            Some(DEFAULT_HEADER_READ_TIMEOUT_MS)
+        );
+        assert_eq!(
+            file.body_read_timeout_ms,
+            Some(DEFAULT_BODY_READ_TIMEOUT_MS)
+        );
+        assert_eq!(file.max_connections, Some(DEFAULT_MAX_CONNECTIONS));
         for role in role_names() {
             assert!(EXAMPLE.contains(role), "the example names role {role}");
         }
@@ -497,6 +560,36 @@ mod tests {
             rules.day_count(),
             pilot_projections::stall::DayCount::Working(c) if c.name() == "n"
         ));
+    }
+
+    #[test]
+    fn http_limits_come_from_the_file_and_zero_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = Config::load(&args(&["--data-dir", "/nonexistent-pilot-dir"]), None).unwrap();
+        assert_eq!(
+            plain.http.header_read_timeout,
+            Duration::from_millis(DEFAULT_HEADER_READ_TIMEOUT_MS)
+        );
+        assert_eq!(plain.http.max_connections, DEFAULT_MAX_CONNECTIONS);
+        let path = write(
+            dir.path(),
+            "header_read_timeout_ms = 500\nbody_read_timeout_ms = 2000\nmax_connections = 8\n",
+        );
+        let config = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap();
+        assert_eq!(config.http.header_read_timeout, Duration::from_millis(500));
+        assert_eq!(config.http.body_read_timeout, Duration::from_secs(2));
+        assert_eq!(config.http.max_connections, 8);
+        let path = write(dir.path(), "max_connections = 0\n");
+        let error = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap_err();
+        assert!(error.to_string().contains("max_connections"), "{error}");
+        let path = write(dir.path(), "header_read_timeout_ms = 0\n");
+        let error = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("header_read_timeout_ms must be at least 100"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //!   pilot's chain for a past view.
 //! - [`stream`]: the log as stored, in pages of JSON Lines and live as Server-Sent Events;
 //!   [`metrics`]: `/metrics` for Prometheus.
-//! - [`signals`]: SIGINT and SIGTERM.
+//! - [`signals`]: SIGINT and SIGTERM; [`http_server`]: the HTTP listener with its timeouts and
+//!   connection cap.
 
 pub mod admin;
 pub mod alerter;
@@ -29,6 +30,7 @@ pub mod demo;
 pub mod error;
 pub mod keys;
 pub mod log_format;
+pub mod http_server;
 pub mod metrics;
 pub mod nats_options;
 pub mod nats_server;

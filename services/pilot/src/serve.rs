@@ -20,6 +20,7 @@ use crate::api::app;
 use crate::config::{Config, ConfigError, Part, ServeArgs};
 use crate::data_dir_lock::{DataDirLock, LockError};
 use crate::demo::{self, LoadError};
+use crate::http_server;
 use crate::nats_server::{self, LocalNats, NatsServerError};
 use crate::nats_supervisor::{GaveUp, SupervisedNats};
 use crate::signals::Signals;
@@ -29,7 +30,6 @@ use pilot_store::jetstream::{ConnectError, JetStreamLog};
 use pilot_store::layout::Layout;
 use pilot_store::projection::Projection;
 use pilot_store::{EventLog, LogError};
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -222,11 +222,15 @@ async fn serve_on(
         Ok(listener) => {
             let addr = listener.local_addr().unwrap_or(config.listen);
             let mut stop = stop_rx.clone();
-            let serving = axum::serve(no_delay(listener), router(config, state.clone()))
-                .with_graceful_shutdown(async move {
+            let serving = http_server::serve(
+                listener,
+                router(config, state.clone()),
+                config.http,
+                async move {
                     let _ = stop.wait_for(|stop| *stop).await;
-                });
-            let server = tokio::spawn(serving.into_future());
+                },
+            );
+            let server = tokio::spawn(serving);
             tracing::info!(message = "Listening for HTTP.", %addr);
             let started = tokio::select! {
                 started = start(config, &log, &state) => Ok(started),
@@ -251,8 +255,7 @@ async fn serve_on(
     let _ = stop_tx.send(true);
     if let Some(handle) = server {
         match tokio::time::timeout(DRAIN_TIMEOUT, handle).await {
-            Ok(Ok(Ok(()))) => tracing::info!(message = "Stopped serving HTTP."),
-            Ok(Ok(Err(error))) => tracing::warn!(message = "HTTP server failed.", %error),
+            Ok(Ok(())) => tracing::info!(message = "Stopped serving HTTP."),
             Ok(Err(error)) => tracing::warn!(message = "HTTP server task failed.", %error),
             Err(_) => tracing::warn!(message = "Open HTTP requests did not finish in time."),
         }

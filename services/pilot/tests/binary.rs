@@ -510,3 +510,126 @@ fn a_second_serve_on_one_data_dir_is_refused() {
     let status = first.terminate();
     assert_eq!(status.code(), Some(0), "{}", first.stderr());
 }
+
+/// A configuration file in `dir` that says `text`.
+fn config_file(dir: &Path, text: &str) -> String {
+    let path = dir.join("pilot.toml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn idle_connections_are_closed_after_the_header_timeout() {
+    let temp = tempfile::tempdir().unwrap();
+    let config = config_file(temp.path(), "header_read_timeout_ms = 500\n");
+    let mut pilot = serve(&temp.path().join("data"), &["--config", &config]);
+    let host = host_of(&pilot.wait_for_url()).to_string();
+
+    // Half send nothing at all, half the start of a request head and no more.
+    let opened = Instant::now();
+    let mut idle: Vec<TcpStream> = (0..50)
+        .map(|i| {
+            let mut stream = TcpStream::connect(&host).unwrap();
+            if i % 2 == 1 {
+                write!(stream, "GET /readyz HTTP/1.1\r\nHost: {host}\r\n").unwrap();
+            }
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            stream
+        })
+        .collect();
+    for (i, stream) in idle.iter_mut().enumerate() {
+        let mut rest = Vec::new();
+        // The server closes the connection: end of file (after a 408, if hyper sends one).
+        // Without a timeout the read would block until the client gives up.
+        let read = stream.read_to_end(&mut rest);
+        assert!(
+            read.is_ok(),
+            "connection {i} is still open after {:?}: {read:?}",
+            opened.elapsed()
+        );
+        let answer = String::from_utf8_lossy(&rest);
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+            "{answer}"
+        );
+    }
+    let closed = opened.elapsed();
+    eprintln!("50 idle connections closed {closed:?} after they opened");
+    assert!(closed < Duration::from_secs(5), "{closed:?}");
+    // A client that sends its request in time is served as ever.
+    let (status, body) = http_get(&host, "/readyz");
+    assert_eq!(status, 200, "{body}");
+    let status = pilot.terminate();
+    assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
+}
+
+#[test]
+fn a_trickled_body_fails_after_the_body_timeout() {
+    let temp = tempfile::tempdir().unwrap();
+    let config = config_file(temp.path(), "body_read_timeout_ms = 500\n");
+    let mut pilot = PilotProcess::serve(
+        &[
+            "--data-dir",
+            temp.path().join("data").to_str().unwrap(),
+            "--config",
+            &config,
+        ],
+        &[("PILOT_ADMIN_TOKEN", ADMIN_TOKEN)],
+        &temp.path().join("stderr.log"),
+    );
+    let host = host_of(&pilot.wait_for_url()).to_string();
+    let mut stream = TcpStream::connect(&host).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    write!(
+        stream,
+        "POST /api/v1/events HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"type\": "
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let read = stream.read_to_end(&mut answer);
+    let answered = started.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(read.is_ok(), "still waiting after {answered:?}: {read:?}");
+    eprintln!("a trickled body was refused after {answered:?}: {answer}");
+    assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    assert!(answered < Duration::from_secs(5), "{answered:?}");
+    let status = pilot.terminate();
+    assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
+}
+
+#[test]
+fn connections_beyond_the_cap_wait_until_one_closes() {
+    let temp = tempfile::tempdir().unwrap();
+    let config = config_file(temp.path(), "max_connections = 2\n");
+    let mut pilot = serve(&temp.path().join("data"), &["--config", &config]);
+    let host = host_of(&pilot.wait_for_url()).to_string();
+    let held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(&host).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut third = TcpStream::connect(&host).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(1500)))
+        .unwrap();
+    write!(third, "GET /healthz HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    let waiting = third.read_to_end(&mut answer);
+    assert!(
+        waiting.is_err() && answer.is_empty(),
+        "a third connection was served while two were held: {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    drop(held);
+    third
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    third.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    let status = pilot.terminate();
+    assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
+}
