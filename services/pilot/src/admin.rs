@@ -1,5 +1,6 @@
 //! Commands an operator runs on the service's host: `pilot config example|check` and
-//! `pilot token new|hash`.
+//! `pilot token new|list|revoke|hash`. The token commands change the tokens file; a running
+//! `pilot serve` reads it again within seconds ([`crate::token_reload`]).
 
 use crate::auth::{self, Role};
 use crate::config::{Config, ServeArgs, EXAMPLE};
@@ -20,13 +21,18 @@ pub enum ConfigCommand {
 pub enum TokenCommand {
     /// Make a new API token, add its SHA-256 to the tokens file and print the token once.
     New(NewToken),
+    /// List the tokens file's tokens: name, role, office, expiry (never the tokens).
+    List(TokensFileArgs),
+    /// Remove the token named NAME from the tokens file; a running pilot refuses it within
+    /// seconds.
+    Revoke(RevokeToken),
     /// Read a token on stdin and print its SHA-256, for a `[[tokens]]` entry.
     Hash,
 }
 
 #[derive(Debug, Args)]
 pub struct NewToken {
-    /// Who holds the token (shown in logs).
+    /// Who holds the token (shown in logs; one token per name).
     #[arg(long)]
     pub name: String,
     #[arg(long, value_enum)]
@@ -34,6 +40,25 @@ pub struct NewToken {
     /// The clerk's office (clerks only).
     #[arg(long)]
     pub office: Option<String>,
+    /// When the token stops working: an RFC 3339 instant, or a span from now (90d, 12h,
+    /// 30m, 45s) [default: never].
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+    #[command(flatten)]
+    pub at: TokensFileArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeToken {
+    /// The token's name, as `pilot token list` shows it.
+    pub name: String,
+    #[command(flatten)]
+    pub at: TokensFileArgs,
+}
+
+/// Which tokens file a `pilot token` command works on.
+#[derive(Debug, Args)]
+pub struct TokensFileArgs {
     /// The tokens file [default: <data-dir>/tokens.toml].
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
@@ -57,6 +82,8 @@ pub enum AdminError {
     Stdin(#[source] std::io::Error),
     #[error("no token on stdin: pipe one in, e.g. `printf %s \"$TOKEN\" | pilot token hash`")]
     EmptyToken,
+    #[error("{0}")]
+    Expiry(String),
 }
 
 /// Runs a `pilot config` command; what it prints goes to stdout.
@@ -84,16 +111,61 @@ pub fn config(command: ConfigCommand) -> Result<String, AdminError> {
     }
 }
 
+impl TokensFileArgs {
+    /// `--file`, else `<data-dir>/tokens.toml`.
+    pub fn path(&self) -> PathBuf {
+        self.file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join(auth::TOKENS_FILE))
+    }
+}
+
 /// Runs a `pilot token` command; what it prints goes to stdout.
 pub fn token(command: TokenCommand) -> Result<String, AdminError> {
     match command {
         TokenCommand::New(new) => {
-            let file = new
-                .file
-                .unwrap_or_else(|| new.data_dir.join(auth::TOKENS_FILE));
-            let token = auth::new_token(&file, &new.name, new.role, new.office.as_deref())?;
-            tracing::info!(message = "Added a token.", name = %new.name, role = new.role.name(), file = %file.display());
+            let file = new.at.path();
+            let now = time::OffsetDateTime::now_utc();
+            let expires = new
+                .expires
+                .as_deref()
+                .map(|text| auth::parse_expiry(text, now))
+                .transpose()
+                .map_err(AdminError::Expiry)?;
+            let token =
+                auth::new_token(&file, &new.name, new.role, new.office.as_deref(), expires)?;
+            tracing::info!(message = "Added a token.", name = ?new.name, role = new.role.name(), file = %file.display());
             Ok(format!("{token}\n"))
+        }
+        TokenCommand::List(at) => {
+            let now = time::OffsetDateTime::now_utc();
+            let mut out = String::from("NAME\tROLE\tOFFICE\tEXPIRES\n");
+            for entry in auth::list_tokens(&at.path())? {
+                let expires = match entry.expires {
+                    None => "never".to_string(),
+                    Some(when) if when <= now => format!("expired {}", auth::rfc3339(when)),
+                    Some(when) => auth::rfc3339(when),
+                };
+                out.push_str(&format!(
+                    "{}\t{}\t{}\t{expires}\n",
+                    entry.name,
+                    entry.role.name(),
+                    entry.office.as_deref().unwrap_or("-"),
+                ));
+            }
+            Ok(out)
+        }
+        TokenCommand::Revoke(revoke) => {
+            let file = revoke.at.path();
+            let removed = auth::revoke_token(&file, &revoke.name)?;
+            tracing::info!(message = "Revoked a token.", name = ?revoke.name, file = %file.display());
+            Ok(format!(
+                "revoked {removed} token(s) named {:?} in {}; a running pilot refuses it within \
+                 {} s\n",
+                revoke.name,
+                file.display(),
+                crate::token_reload::RELOAD_EVERY.as_secs() + 1
+            ))
         }
         TokenCommand::Hash => {
             let mut text = String::new();

@@ -21,7 +21,7 @@
 //! under its read lock and release it before any `.await`.
 
 use crate::alerts_api;
-use crate::auth::{Caller, Role};
+use crate::auth::{Caller, Lookup, Role};
 use crate::error::ApiError;
 use crate::query::select;
 use crate::reads;
@@ -133,9 +133,17 @@ fn trace_layer() -> TraceLayer<
 /// write handler, which knows the pilot).
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let caller = match bearer(request.headers()) {
-        Bearer::Token(token) => match state.access.tokens.caller(token) {
-            Some(caller) => caller.clone(),
-            None => {
+        Bearer::Token(token) => match state.access.tokens.lookup(token) {
+            Lookup::Known(caller) => caller,
+            Lookup::Expired { name, at } => {
+                return ApiError::unauthorized(format!(
+                    "this token ({name}) expired at {}: ask an administrator for a new one \
+                     (`pilot token new`)",
+                    crate::auth::rfc3339(at)
+                ))
+                .into_response()
+            }
+            Lookup::Unknown => {
                 return ApiError::unauthorized(
                     "this token is not known: ask an administrator for one (`pilot token new`)",
                 )

@@ -2,8 +2,11 @@
 //!
 //! Tokens are configured by their SHA-256 (hex), never in clear: in the `[[tokens]]` tables of
 //! the configuration file and in the tokens file (`<data-dir>/tokens.toml` unless
-//! `tokens_file` says otherwise; `pilot token new` appends to it). `PILOT_ADMIN_TOKEN` is a
-//! bootstrap admin token for a first start: it is honoured only while no token is configured.
+//! `tokens_file` says otherwise; `pilot token new` appends to it, `pilot token revoke` removes
+//! from it, and a running pilot reads it again within seconds). A token may carry an `expires`
+//! instant; past it, it gets 401 saying so. `PILOT_ADMIN_TOKEN` is a bootstrap admin token for
+//! a first start: it is honoured only while no token is configured, and refused at start if
+//! shorter than [`MIN_ADMIN_TOKEN_CHARS`].
 //!
 //! | role | may |
 //! |---|---|
@@ -17,6 +20,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 /// The tokens file's name inside the data directory.
 pub const TOKENS_FILE: &str = "tokens.toml";
@@ -54,6 +60,14 @@ pub struct TokenEntry {
     /// The clerk's office (required for clerks, refused for other roles).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub office: Option<String>,
+    /// When the token stops working (RFC 3339); none: never. Past it, the token gets 401
+    /// saying it expired.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub expires: Option<OffsetDateTime>,
     /// SHA-256 of the token, 64 hex digits.
     pub sha256: String,
 }
@@ -100,6 +114,8 @@ pub enum TokensError {
          admin token with `pilot token new --role admin` and unset PILOT_ADMIN_TOKEN"
     )]
     ShortAdminToken { chars: usize, min: usize },
+    #[error("no token is named {name:?} in {path} (`pilot token list` shows them; tokens in the configuration file's [[tokens]] are removed there)")]
+    NoSuchToken { name: String, path: PathBuf },
     #[error("cannot write the tokens file {path}: {source}")]
     Write {
         path: PathBuf,
@@ -115,10 +131,49 @@ struct TokensFile {
     tokens: Vec<TokenEntry>,
 }
 
-/// The configured tokens, by their hash.
+/// The configured tokens, by their hash: a shared handle.
+///
+/// Clones share one set, so [`Tokens::reload`] (run every second while pilot serves, by
+/// [`crate::token_reload`]) changes what every request sees without a restart: a token added
+/// with `pilot token new` works, and one revoked with `pilot token revoke` is refused, within
+/// seconds.
 #[derive(Debug, Clone, Default)]
 pub struct Tokens {
-    by_hash: HashMap<[u8; 32], Caller>,
+    shared: Arc<RwLock<TokenSet>>,
+}
+
+#[derive(Debug, Default)]
+struct TokenSet {
+    by_hash: HashMap<[u8; 32], Holder>,
+    /// Where the set came from, to build it again; none for a set made in code (tests).
+    source: Option<Source>,
+}
+
+#[derive(Debug, Clone)]
+struct Holder {
+    caller: Caller,
+    expires: Option<OffsetDateTime>,
+}
+
+#[derive(Debug)]
+struct Source {
+    configured: Vec<TokenEntry>,
+    file: PathBuf,
+    bootstrap_admin: Option<String>,
+    /// The tokens file's bytes when last read; none while there is no file.
+    seen: Option<Vec<u8>>,
+}
+
+/// What a presented token is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Known(Caller),
+    /// A configured token whose `expires` has passed.
+    Expired {
+        name: String,
+        at: OffsetDateTime,
+    },
+    Unknown,
 }
 
 impl Tokens {
@@ -129,12 +184,6 @@ impl Tokens {
         file: &Path,
         bootstrap_admin: Option<&str>,
     ) -> Result<Tokens, TokensError> {
-        let mut entries = configured;
-        entries.extend(read_tokens_file(file)?.tokens);
-        let mut tokens = Tokens::default();
-        for entry in entries {
-            tokens.add(entry)?;
-        }
         let bootstrap_admin = bootstrap_admin.map(str::trim).filter(|t| !t.is_empty());
         // Refused even while other tokens make it unused: it would count again once they go.
         if let Some(token) = bootstrap_admin {
@@ -146,87 +195,182 @@ impl Tokens {
                 });
             }
         }
-        match bootstrap_admin {
-            Some(token) if tokens.is_empty() => {
-                tokens.add_clear("bootstrap-admin", Role::Admin, None, token)
-            }
-            Some(_) => tracing::warn!(
-                message = "PILOT_ADMIN_TOKEN is ignored: tokens are configured.",
-                tokens = tokens.len()
-            ),
-            _ => {}
-        }
-        Ok(tokens)
+        let seen = read_bytes(file)?;
+        let by_hash = build(&configured, file, seen.as_deref(), bootstrap_admin)?;
+        let source = Source {
+            configured,
+            file: file.to_path_buf(),
+            bootstrap_admin: bootstrap_admin.map(str::to_string),
+            seen,
+        };
+        Ok(Tokens {
+            shared: Arc::new(RwLock::new(TokenSet {
+                by_hash,
+                source: Some(source),
+            })),
+        })
     }
 
-    /// Adds a token given in clear (tests, the bootstrap token).
+    /// Reads the tokens file again and, if its contents changed, replaces the set (true). A
+    /// file that cannot be read or is not valid leaves the set as it was: the error comes
+    /// back once per change of the file.
+    pub fn reload(&self) -> Result<bool, TokensError> {
+        let mut guard = self.write();
+        let TokenSet { by_hash, source } = &mut *guard;
+        let Some(source) = source else {
+            return Ok(false);
+        };
+        let bytes = read_bytes(&source.file)?;
+        if bytes == source.seen {
+            return Ok(false);
+        }
+        source.seen.clone_from(&bytes);
+        *by_hash = build(
+            &source.configured,
+            &source.file,
+            bytes.as_deref(),
+            source.bootstrap_admin.as_deref(),
+        )?;
+        Ok(true)
+    }
+
+    /// Adds a token given in clear (tests).
     pub fn add_clear(&mut self, name: &str, role: Role, office: Option<&str>, token: &str) {
-        self.by_hash.insert(
+        self.write().by_hash.insert(
             digest(token),
-            Caller {
-                name: name.to_string(),
-                role,
-                office: office.map(str::to_string),
+            Holder {
+                caller: Caller {
+                    name: name.to_string(),
+                    role,
+                    office: office.map(str::to_string),
+                },
+                expires: None,
             },
         );
     }
 
-    fn add(&mut self, entry: TokenEntry) -> Result<(), TokensError> {
-        let problem = |problem: &str| TokensError::Entry {
-            name: entry.name.clone(),
-            problem: problem.to_string(),
-        };
-        let hash = parse_hex(&entry.sha256).ok_or_else(|| {
-            problem("sha256 must be 64 hex digits (`pilot token hash` prints it)")
-        })?;
-        match (entry.role, entry.office.as_deref().map(str::trim)) {
-            (Role::Clerk, None | Some("")) => {
-                return Err(problem("a clerk needs an office: add `office = \"...\"`"))
-            }
-            (Role::Analyst | Role::Admin, Some(_)) => {
-                return Err(problem(
-                    "only clerks belong to an office; remove `office` or make the role clerk",
-                ))
-            }
-            _ => {}
+    pub fn is_empty(&self) -> bool {
+        self.read().by_hash.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.read().by_hash.len()
+    }
+
+    /// Who a presented token belongs to, if it is configured and has not expired.
+    pub fn lookup(&self, token: &str) -> Lookup {
+        match self.read().by_hash.get(&digest(token)) {
+            None => Lookup::Unknown,
+            Some(Holder {
+                caller,
+                expires: Some(at),
+            }) if *at <= OffsetDateTime::now_utc() => Lookup::Expired {
+                name: caller.name.clone(),
+                at: *at,
+            },
+            Some(holder) => Lookup::Known(holder.caller.clone()),
         }
-        if self.by_hash.contains_key(&hash) {
+    }
+
+    /// The caller a presented token belongs to, while it is valid.
+    pub fn caller(&self, token: &str) -> Option<Caller> {
+        match self.lookup(token) {
+            Lookup::Known(caller) => Some(caller),
+            Lookup::Expired { .. } | Lookup::Unknown => None,
+        }
+    }
+
+    // Nothing panics while holding the lock; a poisoned one still holds a whole set.
+    fn read(&self) -> RwLockReadGuard<'_, TokenSet> {
+        self.shared.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, TokenSet> {
+        self.shared.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The set of `configured` plus the tokens file's entries (`file`, read from `path`); with
+/// none at all, the bootstrap admin token.
+fn build(
+    configured: &[TokenEntry],
+    path: &Path,
+    file: Option<&[u8]>,
+    bootstrap_admin: Option<&str>,
+) -> Result<HashMap<[u8; 32], Holder>, TokensError> {
+    let from_file = match file {
+        Some(bytes) => parse_tokens_file(path, bytes)?.tokens,
+        None => Vec::new(),
+    };
+    let mut set = HashMap::new();
+    for entry in configured.iter().cloned().chain(from_file) {
+        add(&mut set, entry)?;
+    }
+    match bootstrap_admin {
+        Some(token) if set.is_empty() => {
+            set.insert(
+                digest(token),
+                Holder {
+                    caller: Caller {
+                        name: "bootstrap-admin".to_string(),
+                        role: Role::Admin,
+                        office: None,
+                    },
+                    expires: None,
+                },
+            );
+        }
+        Some(_) => tracing::warn!(
+            message = "PILOT_ADMIN_TOKEN is ignored: tokens are configured.",
+            tokens = set.len()
+        ),
+        None => {}
+    }
+    Ok(set)
+}
+
+fn add(set: &mut HashMap<[u8; 32], Holder>, entry: TokenEntry) -> Result<(), TokensError> {
+    let problem = |problem: &str| TokensError::Entry {
+        name: entry.name.clone(),
+        problem: problem.to_string(),
+    };
+    let hash = parse_hex(&entry.sha256)
+        .ok_or_else(|| problem("sha256 must be 64 hex digits (`pilot token hash` prints it)"))?;
+    match (entry.role, entry.office.as_deref().map(str::trim)) {
+        (Role::Clerk, None | Some("")) => {
+            return Err(problem("a clerk needs an office: add `office = \"...\"`"))
+        }
+        (Role::Analyst | Role::Admin, Some(_)) => {
             return Err(problem(
-                "the same token is configured twice; give each holder their own",
-            ));
+                "only clerks belong to an office; remove `office` or make the role clerk",
+            ))
         }
-        self.by_hash.insert(
-            hash,
-            Caller {
+        _ => {}
+    }
+    if set.contains_key(&hash) {
+        return Err(problem(
+            "the same token is configured twice; give each holder their own",
+        ));
+    }
+    set.insert(
+        hash,
+        Holder {
+            caller: Caller {
                 name: entry.name,
                 role: entry.role,
                 office: entry.office,
             },
-        );
-        Ok(())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_hash.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.by_hash.len()
-    }
-
-    /// The caller a presented token belongs to.
-    pub fn caller(&self, token: &str) -> Option<&Caller> {
-        self.by_hash.get(&digest(token))
-    }
+            expires: entry.expires,
+        },
+    );
+    Ok(())
 }
 
-fn read_tokens_file(path: &Path) -> Result<TokensFile, TokensError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => toml::from_str(&text).map_err(|error| TokensError::Invalid {
-            path: path.to_path_buf(),
-            message: error.to_string(),
-        }),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(TokensFile::default()),
+/// The tokens file's bytes; none if there is no file.
+fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, TokensError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(TokensError::Read {
             path: path.to_path_buf(),
             source,
@@ -234,34 +378,26 @@ fn read_tokens_file(path: &Path) -> Result<TokensFile, TokensError> {
     }
 }
 
-/// Makes a new random token for `name`, appends its hash to the tokens file and returns the
-/// token in clear: the only time it is ever shown.
-pub fn new_token(
-    path: &Path,
-    name: &str,
-    role: Role,
-    office: Option<&str>,
-) -> Result<String, TokensError> {
-    let mut file = read_tokens_file(path)?;
-    // Two v4 UUIDs: 244 random bits from the operating system's generator.
-    let token = format!(
-        "pt_{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    let entry = TokenEntry {
-        name: name.to_string(),
-        role,
-        office: office.map(str::to_string),
-        sha256: hash_hex(&token),
+fn parse_tokens_file(path: &Path, bytes: &[u8]) -> Result<TokensFile, TokensError> {
+    let invalid = |message: String| TokensError::Invalid {
+        path: path.to_path_buf(),
+        message,
     };
-    // Validate it the way a start would, against the tokens already there.
-    let mut check = Tokens::default();
-    for existing in file.tokens.iter().cloned().chain([entry.clone()]) {
-        check.add(existing)?;
+    let text = std::str::from_utf8(bytes).map_err(|error| invalid(error.to_string()))?;
+    toml::from_str(text).map_err(|error| invalid(error.to_string()))
+}
+
+fn read_tokens_file(path: &Path) -> Result<TokensFile, TokensError> {
+    match read_bytes(path)? {
+        Some(bytes) => parse_tokens_file(path, &bytes),
+        None => Ok(TokensFile::default()),
     }
-    file.tokens.push(entry);
-    let text = toml::to_string(&file).map_err(|error| TokensError::Invalid {
+}
+
+/// Writes the tokens file whole, through a temporary file renamed over it, so that a
+/// running pilot never reads half of it.
+fn write_tokens_file(path: &Path, file: &TokensFile) -> Result<(), TokensError> {
+    let text = toml::to_string(file).map_err(|error| TokensError::Invalid {
         path: path.to_path_buf(),
         message: error.to_string(),
     })?;
@@ -272,9 +408,118 @@ pub fn new_token(
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(write)?;
     }
-    let header = "# pilot's API tokens, by SHA-256. `pilot token new` adds to this file.\n";
-    std::fs::write(path, format!("{header}{text}")).map_err(write)?;
+    let header = "# pilot's API tokens, by SHA-256. `pilot token new` adds to this file, \
+                  `pilot token revoke` removes from it; a running pilot reads it again within \
+                  seconds.\n";
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = PathBuf::from(temporary);
+    std::fs::write(&temporary, format!("{header}{text}")).map_err(write)?;
+    std::fs::rename(&temporary, path).map_err(write)
+}
+
+/// Makes a new random token for `name`, appends its hash to the tokens file and returns the
+/// token in clear: the only time it is ever shown.
+pub fn new_token(
+    path: &Path,
+    name: &str,
+    role: Role,
+    office: Option<&str>,
+    expires: Option<OffsetDateTime>,
+) -> Result<String, TokensError> {
+    let mut file = read_tokens_file(path)?;
+    // One name, one token: `pilot token revoke NAME` must say which one goes.
+    if file.tokens.iter().any(|t| t.name == name) {
+        return Err(TokensError::Entry {
+            name: name.to_string(),
+            problem: "a token of that name exists already: choose another name, or revoke it \
+                      first (`pilot token revoke`)"
+                .to_string(),
+        });
+    }
+    // Two v4 UUIDs: 244 random bits from the operating system's generator.
+    let token = format!(
+        "pt_{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let entry = TokenEntry {
+        name: name.to_string(),
+        role,
+        office: office.map(str::to_string),
+        expires,
+        sha256: hash_hex(&token),
+    };
+    // Validate it the way a start would, against the tokens already there.
+    let mut check = HashMap::new();
+    for existing in file.tokens.iter().cloned().chain([entry.clone()]) {
+        add(&mut check, existing)?;
+    }
+    file.tokens.push(entry);
+    write_tokens_file(path, &file)?;
     Ok(token)
+}
+
+/// The entries of the tokens file, in its order (no file: none).
+pub fn list_tokens(path: &Path) -> Result<Vec<TokenEntry>, TokensError> {
+    Ok(read_tokens_file(path)?.tokens)
+}
+
+/// Removes every entry named `name` from the tokens file; how many there were.
+pub fn revoke_token(path: &Path, name: &str) -> Result<usize, TokensError> {
+    let mut file = read_tokens_file(path)?;
+    let before = file.tokens.len();
+    file.tokens.retain(|t| t.name != name);
+    let revoked = before - file.tokens.len();
+    if revoked == 0 {
+        return Err(TokensError::NoSuchToken {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+        });
+    }
+    write_tokens_file(path, &file)?;
+    Ok(revoked)
+}
+
+/// `at` as RFC 3339, for messages and listings.
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
+}
+
+/// `--expires`: an RFC 3339 instant, or a span from `now` (`90d`, `12h`, `30m`, `45s`).
+/// It must lie in the future.
+pub fn parse_expiry(text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, String> {
+    let text = text.trim();
+    let bad = || {
+        format!(
+            "--expires {text:?}: give an RFC 3339 instant (2027-06-30T18:00:00+08:00) or a span \
+             from now: a number and d, h, m or s (90d)"
+        )
+    };
+    let at = match OffsetDateTime::parse(text, &Rfc3339) {
+        Ok(at) => at,
+        Err(_) => {
+            let split = text
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(text.len());
+            let (number, unit) = text.split_at(split);
+            let n: i64 = number.parse().map_err(|_| bad())?;
+            let span = match unit {
+                "d" => time::Duration::days(n),
+                "h" => time::Duration::hours(n),
+                "m" => time::Duration::minutes(n),
+                "s" => time::Duration::seconds(n),
+                _ => return Err(bad()),
+            };
+            now.checked_add(span).ok_or_else(bad)?
+        }
+    };
+    if at <= now {
+        return Err(format!(
+            "--expires {text:?}: that instant has passed already"
+        ));
+    }
+    Ok(at)
 }
 
 fn digest(token: &str) -> [u8; 32] {
@@ -307,6 +552,7 @@ mod tests {
             name: name.into(),
             role,
             office: office.map(Into::into),
+            expires: None,
             sha256: hash_hex(token),
         }
     }
@@ -368,8 +614,8 @@ mod tests {
     fn new_tokens_are_appended_to_the_file_and_work() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub").join(TOKENS_FILE);
-        let first = new_token(&path, "alice", Role::Clerk, Some("SSDNC")).unwrap();
-        let second = new_token(&path, "bob", Role::Analyst, None).unwrap();
+        let first = new_token(&path, "alice", Role::Clerk, Some("SSDNC"), None).unwrap();
+        let second = new_token(&path, "bob", Role::Analyst, None, None).unwrap();
         assert_ne!(first, second);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains(&first), "the file holds hashes, not tokens");
@@ -380,7 +626,68 @@ mod tests {
         );
         assert_eq!(tokens.caller(&second).unwrap().role, Role::Analyst);
         assert!(tokens.caller("ignored-admin-token").is_none());
-        assert!(new_token(&path, "carol", Role::Clerk, None).is_err());
+        assert!(new_token(&path, "carol", Role::Clerk, None, None).is_err());
+        let twice = new_token(&path, "bob", Role::Admin, None, None).unwrap_err();
+        assert!(twice.to_string().contains("exists already"), "{twice}");
+    }
+
+    #[test]
+    fn an_expired_token_is_known_as_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(TOKENS_FILE);
+        let mut old = entry("old", Role::Analyst, None, "old-token");
+        old.expires = Some(time::macros::datetime!(2001-01-01 00:00 UTC));
+        let mut later = entry("later", Role::Analyst, None, "later-token");
+        later.expires = Some(OffsetDateTime::now_utc() + time::Duration::days(1));
+        let tokens = Tokens::load(vec![old, later], &path, None).unwrap();
+        assert_eq!(
+            tokens.lookup("old-token"),
+            Lookup::Expired {
+                name: "old".into(),
+                at: time::macros::datetime!(2001-01-01 00:00 UTC)
+            }
+        );
+        assert!(tokens.caller("old-token").is_none());
+        assert_eq!(tokens.caller("later-token").unwrap().name, "later");
+        assert_eq!(tokens.lookup("nobody"), Lookup::Unknown);
+    }
+
+    #[test]
+    fn a_reload_picks_up_new_and_revoked_tokens_and_keeps_the_set_on_a_bad_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(TOKENS_FILE);
+        let ana = new_token(&path, "ana", Role::Analyst, None, None).unwrap();
+        let tokens = Tokens::load(vec![], &path, None).unwrap();
+        let shared = tokens.clone();
+        assert!(!tokens.reload().unwrap(), "unchanged");
+        let bob = new_token(&path, "bob", Role::Admin, None, None).unwrap();
+        assert_eq!(revoke_token(&path, "ana").unwrap(), 1);
+        assert!(tokens.reload().unwrap());
+        assert!(shared.caller(&ana).is_none(), "clones see the reload");
+        assert_eq!(shared.caller(&bob).unwrap().role, Role::Admin);
+        std::fs::write(&path, "tokens = 3").unwrap();
+        assert!(tokens.reload().is_err());
+        assert!(tokens.caller(&bob).is_some(), "a bad file changes nothing");
+        let error = revoke_token(&path, "nobody");
+        assert!(error.is_err());
+    }
+
+    #[test]
+    fn expiry_is_an_instant_or_a_span_in_the_future() {
+        let now = time::macros::datetime!(2026-12-01 12:00 UTC);
+        assert_eq!(
+            parse_expiry("90d", now).unwrap(),
+            time::macros::datetime!(2027-03-01 12:00 UTC)
+        );
+        assert_eq!(
+            parse_expiry("2027-01-01T08:00:00+08:00", now).unwrap(),
+            time::macros::datetime!(2027-01-01 00:00 UTC)
+        );
+        assert!(parse_expiry("2001-01-01T00:00:00Z", now)
+            .unwrap_err()
+            .contains("passed"));
+        assert!(parse_expiry("soon", now).unwrap_err().contains("90d"));
+        assert!(parse_expiry("10w", now).is_err());
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub enum Command {
     /// Print an example configuration, or check one.
     #[command(subcommand)]
     Config(crate::admin::ConfigCommand),
-    /// Make API tokens (stored hashed in the tokens file).
+    /// Make, list and revoke API tokens (stored hashed in the tokens file).
     #[command(subcommand)]
     Token(crate::admin::TokenCommand),
     /// Print the public key the service signs events with, for `pilot verify --keys`.

@@ -13,6 +13,7 @@
 //!   pilot's chain for a past view.
 //! - [`stream`]: the log as stored, in pages of JSON Lines and live as Server-Sent Events;
 //!   [`metrics`]: `/metrics` for Prometheus.
+//! - [`auth`]: tokens and roles; [`token_reload`]: picking up token changes while serving.
 //! - [`signals`]: SIGINT and SIGTERM; [`http_server`]: the HTTP listener with its timeouts and
 //!   connection cap.
 
@@ -43,6 +44,7 @@ pub mod serve;
 pub mod signals;
 pub mod state;
 pub mod stream;
+pub mod token_reload;
 pub mod workspace;
 pub mod writes;
 

@@ -25,6 +25,7 @@ use crate::nats_server::{self, LocalNats, NatsServerError};
 use crate::nats_supervisor::{GaveUp, SupervisedNats};
 use crate::signals::Signals;
 use crate::state::{Access, AppState};
+use crate::token_reload;
 use crate::workspace;
 use pilot_store::jetstream::{ConnectError, JetStreamLog};
 use pilot_store::layout::Layout;
@@ -176,6 +177,8 @@ async fn serve_on(
     if config.runs(Part::Api) {
         let (log, feed, stop) = (log.clone(), state.alerts.clone(), stop_rx.clone());
         helpers.push(("alert feed", tokio::spawn(feed::follow(log, feed, stop))));
+        let reload = token_reload::follow(config.tokens.clone(), stop_rx.clone());
+        helpers.push(("token reload", tokio::spawn(reload)));
     }
     if let (true, Some(signer)) = (config.runs(Part::Api), state.signer.clone()) {
         let sealer = crate::sealer::run(

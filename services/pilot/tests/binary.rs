@@ -633,3 +633,142 @@ fn connections_beyond_the_cap_wait_until_one_closes() {
     let status = pilot.terminate();
     assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
 }
+
+/// `pilot token ARGS --data-dir DATA_DIR`.
+fn pilot_token(data_dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pilot"))
+        .arg("token")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("PILOT_DATA_DIR")
+        .output()
+        .unwrap()
+}
+
+/// A new token in the data directory's tokens file, in clear.
+fn new_token(data_dir: &Path, name: &str, role: &str, extra: &[&str]) -> String {
+    let output = pilot_token(
+        data_dir,
+        &[&["new", "--name", name, "--role", role][..], extra].concat(),
+    );
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// Polls `GET /api/v1/pilots` with `token` until it answers `want`; how long that took.
+fn wait_for_status(pilot: &PilotProcess, host: &str, token: &str, want: u16) -> (Duration, String) {
+    let started = Instant::now();
+    loop {
+        let (status, body) = http_get_as(host, "/api/v1/pilots", Some(token));
+        if status == want {
+            return (started.elapsed(), body);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still {status} after 10 s, not {want}: {body}\n{}",
+            pilot.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_revoked_token_is_refused_within_seconds_by_a_running_serve() {
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    let ana = new_token(&data_dir, "ana", "analyst", &[]);
+    let keep = new_token(&data_dir, "keep", "analyst", &[]);
+    let mut pilot = serve(&data_dir, &[]);
+    let host = host_of(&pilot.wait_for_url()).to_string();
+    let (status, body) = http_get_as(&host, "/api/v1/pilots", Some(&ana));
+    assert_eq!(status, 200, "{body}");
+
+    let revoked = pilot_token(&data_dir, &["revoke", "ana"]);
+    assert!(revoked.status.success(), "{revoked:?}");
+    assert!(String::from_utf8_lossy(&revoked.stdout).contains("revoked 1 token(s) named \"ana\""));
+    let (took, body) = wait_for_status(&pilot, &host, &ana, 401);
+    eprintln!("a revoked token was refused {took:?} after `pilot token revoke`");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(body.contains("not known"), "{body}");
+    let (status, body) = http_get_as(&host, "/api/v1/pilots", Some(&keep));
+    assert_eq!(status, 200, "the other token still works: {body}");
+    assert!(pilot.stderr().contains("Reloaded the API tokens"));
+    let again = pilot_token(&data_dir, &["revoke", "ana"]);
+    assert_eq!(again.status.code(), Some(1), "{again:?}");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no token is named \"ana\""));
+    let status = pilot.terminate();
+    assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
+}
+
+#[test]
+fn a_token_added_with_token_new_works_without_a_restart() {
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    new_token(&data_dir, "root", "admin", &[]);
+    let mut pilot = serve(&data_dir, &[]);
+    let host = host_of(&pilot.wait_for_url()).to_string();
+    let bob = new_token(&data_dir, "bob", "analyst", &[]);
+    let (took, body) = wait_for_status(&pilot, &host, &bob, 200);
+    eprintln!("a new token worked {took:?} after `pilot token new`");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(body.starts_with('['), "{body}");
+    let status = pilot.terminate();
+    assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
+}
+
+#[test]
+fn an_expired_token_is_refused_with_a_message_saying_so() {
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    let past = pilot_token(
+        &data_dir,
+        &[
+            "new",
+            "--name",
+            "x",
+            "--role",
+            "admin",
+            "--expires",
+            "2001-01-01T00:00:00Z",
+        ],
+    );
+    assert_eq!(past.status.code(), Some(1), "{past:?}");
+    assert!(String::from_utf8_lossy(&past.stderr).contains("passed already"));
+    let brief = new_token(&data_dir, "brief", "analyst", &["--expires", "2s"]);
+    let lasting = new_token(
+        &data_dir,
+        "lasting",
+        "clerk",
+        &["--office", "SSDNC", "--expires", "30d"],
+    );
+    std::thread::sleep(Duration::from_millis(2100));
+
+    let mut pilot = serve(&data_dir, &[]);
+    let host = host_of(&pilot.wait_for_url()).to_string();
+    let (status, body) = http_get_as(&host, "/api/v1/pilots", Some(&brief));
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("this token (brief) expired at"), "{body}");
+    let (status, body) = http_get_as(&host, "/api/v1/pilots", Some(&lasting));
+    assert_eq!(status, 200, "{body}");
+
+    let listed = pilot_token(&data_dir, &["list"]);
+    assert!(listed.status.success(), "{listed:?}");
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    let row = |name: &str| {
+        listed
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {listed}"))
+            .to_string()
+    };
+    assert!(row("brief\tanalyst\t-\texpired 20").len() > 20, "{listed}");
+    assert!(row("lasting\tclerk\tSSDNC\t20").len() > 20, "{listed}");
+    assert!(
+        !listed.contains(&brief) && !listed.contains(&lasting),
+        "{listed}"
+    );
+    assert!(!listed.contains("sha256"), "{listed}");
+    let status = pilot.terminate();
+    assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
+}
