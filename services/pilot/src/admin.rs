@@ -94,8 +94,11 @@ pub fn config(command: ConfigCommand) -> Result<String, AdminError> {
             let admin = std::env::var("PILOT_ADMIN_TOKEN").ok();
             let config = Config::load(&args, admin.as_deref())?;
             Ok(format!(
-                "configuration is valid\nlisten: {}\ndata_dir: {}\nnats: {}\nconsumer: {}\nparts: {}\ntokens: {}\nanonymous_reads: {}\n",
+                "configuration is valid\nlisten: {}\nhttp: header_read_timeout {} ms, body_read_timeout {} ms, max_connections {}\ndata_dir: {}\nnats: {}\nconsumer: {}\nparts: {}\ntokens: {}\nanonymous_reads: {}\n",
                 config.listen,
+                config.http.header_read_timeout.as_millis(),
+                config.http.body_read_timeout.as_millis(),
+                config.http.max_connections,
                 config.data_dir.display(),
                 config.nats.url.as_deref().unwrap_or("(a local nats-server)"),
                 config.consumer,

@@ -19,6 +19,8 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use time::format_description::well_known::Rfc3339;
@@ -414,7 +416,18 @@ fn write_tokens_file(path: &Path, file: &TokensFile) -> Result<(), TokensError> 
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".tmp");
     let temporary = PathBuf::from(temporary);
-    std::fs::write(&temporary, format!("{header}{text}")).map_err(write)?;
+    // Owner only: whoever may write this file may make an admin token, and a running pilot
+    // honours it within seconds.
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temporary)
+        .map_err(write)?;
+    out.write_all(format!("{header}{text}").as_bytes())
+        .map_err(write)?;
+    drop(out);
     std::fs::rename(&temporary, path).map_err(write)
 }
 
@@ -619,6 +632,9 @@ mod tests {
         assert_ne!(first, second);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains(&first), "the file holds hashes, not tokens");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
         let tokens = Tokens::load(vec![], &path, Some("ignored-admin-token")).unwrap();
         assert_eq!(
             tokens.caller(&first).unwrap().office.as_deref(),

@@ -218,6 +218,12 @@ fn the_example_configuration_checks_and_a_typo_is_named() {
     assert!(check.status.success(), "{check:?}");
     let summary = String::from_utf8_lossy(&check.stdout);
     assert!(summary.contains("listen: 127.0.0.1:8080"), "{summary}");
+    assert!(
+        summary.contains(
+            "http: header_read_timeout 10000 ms, body_read_timeout 60000 ms, max_connections 1024"
+        ),
+        "{summary}"
+    );
 
     let typo = String::from_utf8(example.stdout)
         .unwrap()
