@@ -480,6 +480,55 @@ fn a_killed_nats_server_is_restarted_and_appends_resume() {
     assert!(body.contains("before the crash") && body.contains("after the crash"));
     let (status, body) = http_get(&host, "/readyz");
     assert_eq!(status, 200, "{body}");
+    // And the alerter and the API's alert feed: a pilot proposed now, with an approval
+    // requested 31 days ago (over the municipal 30), gets its alert recorded and listed.
+    let pilot_id = "0194a000-0001-7000-8000-0000000000aa";
+    let requested = (time::OffsetDateTime::now_utc() - time::Duration::days(31))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let drafts = serde_json::json!([
+        {
+            "type": "pilot.proposed",
+            "pilot_id": pilot_id,
+            "occurred_at": "2000-12-01T10:00:00+08:00",
+            "actor": {"office": "SSDNC", "user": "clerk"},
+            "data": {
+                "title": "Proposed after the crash",
+                "jurisdiction": "Nanguo",
+                "policy_area": "health insurance",
+                "level": "municipal",
+                "problem_frame": "Whether the alerter still runs."
+            }
+        },
+        {
+            "type": "approval.requested",
+            "pilot_id": pilot_id,
+            "occurred_at": requested,
+            "actor": {"office": "SSDNC", "user": "clerk"},
+            "data": {
+                "approval_id": "after-the-crash",
+                "approver_id": "0194a000-0002-7000-8000-000000000006",
+                "level": "municipal",
+                "note": "Stalled for a month."
+            }
+        }
+    ]);
+    let (status, body) = http_request(
+        &host,
+        "POST",
+        "/api/v1/events",
+        Some(ADMIN_TOKEN),
+        Some(&drafts.to_string()),
+    );
+    assert_eq!(status, 201, "{body}");
+    let alerts = format!("/api/v1/alerts?pilot={pilot_id}");
+    let waited = Instant::now();
+    let alert = wait_for_alert(&host, &alerts, "Proposed after the crash");
+    eprintln!(
+        "the alert was listed {:?} after its request",
+        waited.elapsed()
+    );
+    assert_eq!(alert["pilot_id"], pilot_id, "{alert}");
     let log = pilot.stderr();
     assert!(log.contains("Restarted the local nats-server"), "{log}");
 
