@@ -6,6 +6,7 @@
 //! - [`nats_server`]: the local nats-server pilot runs when no `--nats` URL is given;
 //!   [`nats_supervisor`]: restarting it when it dies; [`data_dir_lock`]: one `pilot serve`
 //!   per data directory.
+//!   [`nats_auth`]: the NATS users of each role, their permissions and the local credentials.
 //! - [`workspace`]: finding the workspace's own files (install script, demo history).
 //! - [`demo`]: loading a sealed JSON Lines history into the log as stored.
 //! - [`api`]: the HTTP routes ([`app`]); [`state`]: what they share; [`query`]: query
@@ -33,6 +34,7 @@ pub mod http_server;
 pub mod keys;
 pub mod log_format;
 pub mod metrics;
+pub mod nats_auth;
 pub mod nats_options;
 pub mod nats_server;
 pub mod nats_supervisor;

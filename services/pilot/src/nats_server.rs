@@ -1,5 +1,10 @@
 //! A local nats-server that pilot starts, watches and stops itself when no `--nats` URL is
-//! given: `nats-server -js -a 127.0.0.1 -p <free port> -sd <data-dir>/nats`.
+//! given: `nats-server -js -a 127.0.0.1 -p <free port> -sd <data-dir>/nats -c
+//! <data-dir>/nats-server.conf`.
+//!
+//! The server requires a login: a local process that reaches the port without the
+//! credentials in `<data-dir>/nats-credentials.toml` is refused ([`crate::nats_auth`]).
+//! pilot itself logs in as the operator, which creates the streams.
 //!
 //! The server runs in its own process group, so a Ctrl-C in the terminal reaches pilot only:
 //! pilot first stops its projector (which saves a checkpoint in the server) and only then
@@ -19,6 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncBufReadExt;
 use tokio::process::{Child, Command};
 
+use crate::nats_auth::{Credentials, Login, NatsAuthError, Role};
 use crate::workspace;
 
 /// How long the server may take to accept clients with JetStream enabled.
@@ -54,6 +60,8 @@ pub enum NatsServerError {
          that was killed; stop it (kill {pid}) or give pilot another --data-dir"
     )]
     AlreadyRunning { pid: u32, store: PathBuf },
+    #[error("the local nats-server's credentials: {0}")]
+    Credentials(#[from] NatsAuthError),
     #[error("nats-server exited before it was ready ({status}); the end of {log}:\n{tail}")]
     Exited {
         status: String,
@@ -124,11 +132,15 @@ pub struct LocalNats {
     binary: PathBuf,
     store: PathBuf,
     pid_file: PathBuf,
+    config: PathBuf,
+    /// How pilot logs in: as the operator.
+    login: Login,
 }
 
 impl LocalNats {
-    /// Starts `binary` with JetStream on a free loopback port, its store in `<data_dir>/nats`
-    /// and its output appended to `<data_dir>/nats-server.log`, and waits until it accepts
+    /// Starts `binary` with JetStream on a free loopback port, its store in `<data_dir>/nats`,
+    /// its logins from `<data_dir>/nats-credentials.toml` (generated on the first start) and
+    /// its output appended to `<data_dir>/nats-server.log`, and waits until it accepts
     /// clients with JetStream enabled.
     pub async fn start(binary: &Path, data_dir: &Path) -> Result<Self, NatsServerError> {
         let store = data_dir.join("nats");
@@ -139,10 +151,23 @@ impl LocalNats {
         let store = data_dir.join("nats");
         let pid_file = data_dir.join("nats-server.pid");
         check_not_running(&store, &pid_file)?;
+        let credentials = Credentials::load_or_create(data_dir)?;
+        let config = credentials.write_server_config(data_dir)?;
+        let login = credentials.login(Role::Operator).cloned().ok_or_else(|| {
+            NatsAuthError::MissingRole {
+                path: data_dir.join(crate::nats_auth::CREDENTIALS_FILE),
+                role: Role::Operator.name(),
+            }
+        })?;
         let mut attempt = 1;
         loop {
             let log = data_dir.join("nats-server.log");
-            let mut server = Self::spawn(binary, &store, &pid_file, log, free_port()?)?;
+            let paths = Paths {
+                store: &store,
+                pid_file: &pid_file,
+                config: &config,
+            };
+            let mut server = Self::spawn(binary, paths, log, login.clone(), free_port()?)?;
             match server.wait_ready(READY_TIMEOUT).await {
                 Ok(()) => {
                     tracing::info!(message = "Started a local nats-server.", url = %server.url(), pid = server.pid(), store = %store.display());
@@ -165,7 +190,12 @@ impl LocalNats {
     /// clients reconnect to the URL they know ([`crate::nats_supervisor`] calls it).
     pub async fn restart(&mut self) -> Result<(), NatsServerError> {
         let log = self.log.clone();
-        *self = Self::spawn(&self.binary, &self.store, &self.pid_file, log, self.port)?;
+        let paths = Paths {
+            store: &self.store,
+            pid_file: &self.pid_file,
+            config: &self.config,
+        };
+        *self = Self::spawn(&self.binary, paths, log, self.login.clone(), self.port)?;
         let ready = self.wait_ready(READY_TIMEOUT).await;
         if ready.is_err() {
             let _ = self.child.kill().await;
@@ -175,9 +205,9 @@ impl LocalNats {
 
     fn spawn(
         binary: &Path,
-        store: &Path,
-        pid_file: &Path,
+        paths: Paths<'_>,
         log: PathBuf,
+        login: Login,
         port: u16,
     ) -> Result<Self, NatsServerError> {
         let file = std::fs::OpenOptions::new()
@@ -193,9 +223,11 @@ impl LocalNats {
             .args(["-js", "-a", "127.0.0.1", "-p"])
             .arg(port.to_string())
             .arg("-sd")
-            .arg(store)
+            .arg(paths.store)
             .arg("-P")
-            .arg(pid_file)
+            .arg(paths.pid_file)
+            .arg("-c")
+            .arg(paths.config)
             .stdin(Stdio::null())
             .stdout(file)
             .stderr(file_err)
@@ -215,8 +247,10 @@ impl LocalNats {
             log,
             log_start,
             binary: binary.to_path_buf(),
-            store: store.to_path_buf(),
-            pid_file: pid_file.to_path_buf(),
+            store: paths.store.to_path_buf(),
+            pid_file: paths.pid_file.to_path_buf(),
+            config: paths.config.to_path_buf(),
+            login,
         })
     }
 
@@ -251,6 +285,11 @@ impl LocalNats {
     /// `nats://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The operator's login, with which pilot connects to this server.
+    pub fn login(&self) -> &Login {
+        &self.login
     }
 
     /// The process id, while the process runs.
@@ -315,6 +354,14 @@ impl LocalNats {
             }
         }
     }
+}
+
+/// The files one server run uses.
+#[derive(Clone, Copy)]
+struct Paths<'a> {
+    store: &'a Path,
+    pid_file: &'a Path,
+    config: &'a Path,
 }
 
 /// Refuses to start a second server on `store` while the one named in `pid_file` runs on it.

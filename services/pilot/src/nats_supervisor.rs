@@ -39,6 +39,8 @@ pub struct GaveUp {
 #[derive(Debug)]
 pub struct SupervisedNats {
     url: String,
+    /// The operator's login: the same across restarts (the server's configuration is).
+    login: crate::nats_auth::Login,
     stop: Option<oneshot::Sender<()>>,
     gave_up: oneshot::Receiver<GaveUp>,
     task: JoinHandle<()>,
@@ -48,11 +50,13 @@ impl SupervisedNats {
     /// Watches `server` from now on.
     pub fn spawn(server: LocalNats) -> Self {
         let url = server.url();
+        let login = server.login().clone();
         let (stop_tx, stop_rx) = oneshot::channel();
         let (gave_up_tx, gave_up_rx) = oneshot::channel();
         let task = tokio::spawn(supervise(server, stop_rx, gave_up_tx));
         SupervisedNats {
             url,
+            login,
             stop: Some(stop_tx),
             gave_up: gave_up_rx,
             task,
@@ -62,6 +66,11 @@ impl SupervisedNats {
     /// `nats://127.0.0.1:PORT`: the same across restarts.
     pub fn url(&self) -> String {
         self.url.clone()
+    }
+
+    /// How pilot logs in to it: as the operator.
+    pub fn login(&self) -> &crate::nats_auth::Login {
+        &self.login
     }
 
     /// Resolves once the supervisor has given up on the server; never while it keeps it

@@ -146,8 +146,9 @@ async fn serve_on(
         replicas: config.nats.replicas.unwrap_or(1),
         ..Layout::default()
     };
+    let login = local.as_deref().map(|l| l.login().clone());
     let log = tokio::select! {
-        log = connect(config, url, &layout, local.is_some()) => log?,
+        log = connect(config, url, &layout, login.as_ref()) => log?,
         stop = stopped(signals, local.as_deref_mut()) => return finish(stop),
     };
     tracing::info!(message = "Connected to the event log.", %url);
@@ -424,15 +425,19 @@ fn set_no_delay(stream: &mut tokio::net::TcpStream) {
     }
 }
 
-/// Connects to NATS with the `[nats]` settings (auth, TLS). A local server needs none.
+/// Connects to NATS with the `[nats]` settings (auth, TLS), or to the local server with its
+/// operator login.
 async fn connect(
     config: &Config,
     url: &str,
     layout: &Layout,
-    local: bool,
+    local: Option<&crate::nats_auth::Login>,
 ) -> Result<JetStreamLog, ServeError> {
-    let options = if local {
-        async_nats::ConnectOptions::new()
+    let options = if let Some(login) = local {
+        async_nats::ConnectOptions::with_user_and_password(
+            login.user.clone(),
+            login.password.clone(),
+        )
     } else {
         crate::nats_options::connect_options(&config.nats)
             .await

@@ -26,8 +26,7 @@ use thiserror::Error;
 pub const QUARANTINE_REASON: &str = "Pilot-Quarantine-Reason";
 pub const QUARANTINE_POSITION: &str = "Pilot-Position";
 
-/// The object store bucket that keeps projection checkpoints.
-pub const CHECKPOINT_BUCKET: &str = "pilot_checkpoints";
+pub use crate::layout::CHECKPOINT_BUCKET;
 
 /// How many messages one direct-get request asks for.
 const READ_BATCH: usize = 512;

@@ -35,6 +35,8 @@ pub const DEAD_LETTER_STREAM: &str = "PILOT_DEAD_LETTERS";
 pub const DEAD_LETTER_SUBJECTS: &str = "pilot.dead.>";
 pub const SEALS_STREAM: &str = "PILOT_SEALS";
 pub const SEALS_SUBJECT: &str = "pilot.seals";
+/// The object store bucket that keeps projection and alerter checkpoints.
+pub const CHECKPOINT_BUCKET: &str = "pilot_checkpoints";
 
 /// The subject of one chain's events.
 pub fn chain_subject(chain: pilot_events::Subject) -> String {
