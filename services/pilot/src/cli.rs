@@ -31,6 +31,9 @@ pub enum Command {
     /// Print an example configuration, or check one.
     #[command(subcommand)]
     Config(crate::admin::ConfigCommand),
+    /// Create the streams and checkpoint store on a NATS server you run, with the operator's
+    /// credentials; or print the NATS users file for a deployment (`--print-users`).
+    Init(crate::init::InitArgs),
     /// Make, list and revoke API tokens (stored hashed in the tokens file).
     #[command(subcommand)]
     Token(crate::admin::TokenCommand),

@@ -33,6 +33,7 @@ pub mod error;
 pub mod http_server;
 pub mod keys;
 pub mod log_format;
+pub mod init;
 pub mod metrics;
 pub mod nats_auth;
 pub mod nats_options;

@@ -26,7 +26,7 @@
 
 use pilot_store::layout::{
     ALERTS_STREAM, ALERTS_SUBJECTS, CHECKPOINT_BUCKET, DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS,
-    EVENTS_STREAM, EVENTS_SUBJECTS, QUARANTINE_STREAM, QUARANTINE_SUBJECTS,
+    EVENTS_STREAM, EVENTS_SUBJECTS, NOTIFY_SUBJECTS, QUARANTINE_STREAM, QUARANTINE_SUBJECTS,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -140,10 +140,13 @@ pub fn permissions(role: Role) -> Option<Permissions> {
     ] {
         publish.extend(read_stream(stream));
     }
+    // Replies to requests and publishes (acks, direct gets, consumer deliveries).
+    let mut subscribe = vec!["_INBOX.>".to_string()];
     let consumer = role.consumer();
     match (role, consumer) {
         (Role::Operator, _) => return None,
-        (Role::Reader, _) => {}
+        // Outside systems may also follow stored alerts as they are republished.
+        (Role::Reader, _) => subscribe.push(NOTIFY_SUBJECTS.to_string()),
         (Role::Api, Some(consumer)) => {
             publish.extend(projector(consumer));
             publish.push(EVENTS_SUBJECTS.to_string());
@@ -164,11 +167,7 @@ pub fn permissions(role: Role) -> Option<Permissions> {
         }
         (_, None) => {}
     }
-    Some(Permissions {
-        publish,
-        // Replies to requests and publishes (acks, direct gets, consumer deliveries).
-        subscribe: vec!["_INBOX.>".to_string()],
-    })
+    Some(Permissions { publish, subscribe })
 }
 
 /// A user name and password; the password never appears in `Debug` output.
@@ -344,9 +343,14 @@ fn authorization(password: impl Fn(Role) -> Option<String>) -> String {
     out
 }
 
+/// One subject a line, so a review of the users file reads like a list of rights.
 fn list(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| quote(s)).collect();
-    format!("[{}]", quoted.join(", "))
+    let mut out = String::from("[\n");
+    for item in items {
+        let _ = writeln!(out, "          {}", quote(item));
+    }
+    out.push_str("        ]");
+    out
 }
 
 /// A double-quoted configuration string: nats-server reads `$` inside quotes literally.
@@ -434,5 +438,15 @@ mod tests {
         }
         let reader = permissions(Role::Reader).unwrap();
         assert!(reader.publish.iter().all(|s| s.starts_with("$JS.API.")));
+    }
+
+    #[test]
+    fn the_deploy_users_file_is_what_pilot_renders() {
+        let file = include_str!("../../../deploy/nats/users.conf");
+        assert!(
+            file == deploy_users(),
+            "deploy/nats/users.conf differs from `pilot init --print-users`; regenerate it with \
+             `cargo run -p pilot-service -- init --print-users > deploy/nats/users.conf`"
+        );
     }
 }

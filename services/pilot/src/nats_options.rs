@@ -66,6 +66,19 @@ pub async fn connect_options(nats: &NatsConfig) -> Result<ConnectOptions, String
     Ok(options.require_tls(nats.tls_required))
 }
 
+/// `nats://a:4222,nats://b:4222`: every server of a cluster, so pilot can start while one
+/// is down (async-nats reads a single string as one URL).
+pub fn server_addrs(urls: &str) -> Result<Vec<async_nats::ServerAddr>, String> {
+    urls.split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(|url| {
+            url.parse()
+                .map_err(|error| format!("{url:?} is not a NATS URL: {error}"))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

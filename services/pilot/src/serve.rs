@@ -454,18 +454,9 @@ async fn connect(
     Ok(JetStreamLog::with_client(client, layout).await?)
 }
 
-/// `nats://a:4222,nats://b:4222`: every server of a cluster, so pilot can start while one
-/// is down (async-nats reads a single string as one URL).
+/// The servers of `--nats` ([`crate::nats_options::server_addrs`]).
 fn server_addrs(urls: &str) -> Result<Vec<async_nats::ServerAddr>, ServeError> {
-    urls.split(',')
-        .map(str::trim)
-        .filter(|url| !url.is_empty())
-        .map(|url| {
-            url.parse().map_err(|error| {
-                ServeError::NatsOptions(format!("{url:?} is not a NATS URL: {error}"))
-            })
-        })
-        .collect()
+    crate::nats_options::server_addrs(urls).map_err(ServeError::NatsOptions)
 }
 
 #[cfg(test)]

@@ -6,8 +6,12 @@
 mod common;
 
 use common::process::PilotProcess;
-use pilot_service::nats_auth::{Credentials, Role, CREDENTIALS_FILE};
-use std::path::Path;
+use pilot_nats_harness::{NatsServer, ServerOptions};
+use pilot_service::nats_auth::{password_variable, Credentials, Role, CREDENTIALS_FILE};
+use pilot_store::layout::EVENTS_STREAM;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// `pilot serve` on its own data directory, without `--nats`, and the URL of its nats-server
 /// (from the "Started a local nats-server." line on stderr).
@@ -69,4 +73,209 @@ async fn an_unauthenticated_nats_client_is_refused() {
         );
     }
     assert!(data.join(CREDENTIALS_FILE).is_file());
+}
+
+/// A nats-server configured with `deploy/nats/users.conf` as deployed, each role's password
+/// (`$PILOT_NATS_<ROLE>_PASSWORD`) defined ahead of it; and those passwords.
+fn deploy_server() -> (NatsServer, BTreeMap<Role, String>) {
+    let users = std::fs::read_to_string(
+        pilot_nats_harness::workspace_root().join("deploy/nats/users.conf"),
+    )
+    .unwrap();
+    let mut passwords = BTreeMap::new();
+    let mut config = String::new();
+    for role in Role::ALL {
+        let password = format!("test-{}-password", role.name());
+        let variable = password_variable(role);
+        config.push_str(&format!("{}: \"{password}\"\n", &variable[1..]));
+        passwords.insert(role, password);
+    }
+    config.push_str(&users);
+    let server = NatsServer::start_with(ServerOptions::default().config(config)).unwrap();
+    (server, passwords)
+}
+
+/// A JetStream context logged in as `role`, quick to give up on a refused request.
+async fn jetstream_as(
+    server: &NatsServer,
+    passwords: &BTreeMap<Role, String>,
+    role: Role,
+) -> async_nats::jetstream::Context {
+    let client =
+        async_nats::ConnectOptions::with_user_and_password(role.user(), passwords[&role].clone())
+            .connect(server.url())
+            .await
+            .unwrap();
+    async_nats::jetstream::ContextBuilder::new()
+        .timeout(Duration::from_secs(2))
+        .build(client)
+}
+
+/// A `pilot` configuration file naming `server` and the login of `role`.
+fn config_as(
+    dir: &Path,
+    server: &NatsServer,
+    passwords: &BTreeMap<Role, String>,
+    role: Role,
+) -> PathBuf {
+    let path = dir.join(format!("{}.toml", role.name()));
+    let text = format!(
+        "[nats]\nurl = \"{}\"\nuser = \"{}\"\npassword = \"{}\"\n",
+        server.url(),
+        role.user(),
+        passwords[&role]
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `pilot init --config FILE`.
+fn pilot_init(config: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pilot"))
+        .args(["init", "--config", config.to_str().unwrap()])
+        .env_remove("PILOT_NATS_URL")
+        .env_remove("PILOT_CONFIG")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn deploy_users_stop_the_writer_from_updating_a_stream_and_the_reader_from_publishing() {
+    let (server, passwords) = deploy_server();
+    let dir = tempfile::tempdir().unwrap();
+    let init = pilot_init(&config_as(dir.path(), &server, &passwords, Role::Operator));
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let operator = jetstream_as(&server, &passwords, Role::Operator).await;
+    let api = jetstream_as(&server, &passwords, Role::Api).await;
+    let reader = jetstream_as(&server, &passwords, Role::Reader).await;
+    let projector = jetstream_as(&server, &passwords, Role::Projector).await;
+    let subject = format!("pilot.events.p.{}", uuid::Uuid::now_v7());
+
+    // The writer may publish events and read them back ...
+    let ack = api.publish(subject.clone(), "{}".into()).await.unwrap();
+    assert_eq!(ack.await.unwrap().sequence, 1);
+    let mut events = api.get_stream(EVENTS_STREAM).await.unwrap();
+    let wanted = events.info().await.unwrap().config.clone();
+
+    // ... but not cut the stream, nor delete it or a consumer.
+    let cut = async_nats::jetstream::stream::Config {
+        max_messages: 10,
+        discard: async_nats::jetstream::stream::DiscardPolicy::Old,
+        ..wanted.clone()
+    };
+    assert!(
+        api.update_stream(&cut).await.is_err(),
+        "the writer updated the stream"
+    );
+    assert!(api.delete_stream(EVENTS_STREAM).await.is_err());
+    assert!(projector.update_stream(&cut).await.is_err());
+    let mut stored = operator.get_stream(EVENTS_STREAM).await.unwrap();
+    let info = stored.info().await.unwrap();
+    assert_eq!(info.config.max_messages, -1, "the stream was changed");
+    assert_eq!(info.config.discard, wanted.discard);
+
+    // The reader reads, and publishes nothing: not an event, not even through JetStream.
+    let mut seen = reader.get_stream(EVENTS_STREAM).await.unwrap();
+    assert_eq!(seen.info().await.unwrap().state.last_sequence, 1);
+    for (who, js) in [("reader", &reader), ("projector", &projector)] {
+        let refused = match js.publish(subject.clone(), "{}".into()).await {
+            Err(_) => true,
+            Ok(ack) => ack.await.is_err(),
+        };
+        assert!(refused, "the {who} published an event");
+    }
+    let info = stored.info().await.unwrap();
+    assert_eq!(info.state.last_sequence, 1, "a refused publish was stored");
+}
+
+/// Polls `url` until it answers 200 with a body containing `needle` (bounded).
+async fn wait_for_body(url: &str, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        if let Ok(response) = reqwest::get(url).await {
+            let status = response.status();
+            last = response.text().await.unwrap_or_default();
+            if status == 200 && last.contains(needle) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{url} never answered with {needle:?}: {last}");
+}
+
+#[tokio::test]
+async fn each_part_runs_with_its_own_deploy_user_once_the_operator_has_initialised() {
+    let (server, passwords) = deploy_server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = |role| config_as(dir.path(), &server, &passwords, role);
+    let part = |role: Role, only: &str, extra: &[&str]| {
+        let data = dir.path().join(role.name());
+        let config = config(role);
+        let args = [
+            &[
+                "--config",
+                config.to_str().unwrap(),
+                "--data-dir",
+                data.to_str().unwrap(),
+                "--only",
+                only,
+                "--consumer",
+                role.consumer().unwrap(),
+            ][..],
+            extra,
+        ]
+        .concat();
+        PilotProcess::serve(&args, &[], &data.with_extension("stderr.log"))
+    };
+
+    // Before `pilot init`, a part may not create what is missing, and says what to do.
+    let early = part(Role::Api, "api", &[]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !early.stderr().contains("pilot init") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no hint to run `pilot init`:\n{}",
+            early.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(early);
+
+    let init = pilot_init(&config(Role::Operator));
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+
+    // The API appends the Nanguo history with its own user; the alerter records its alerts
+    // with its own; the projector follows with its own.
+    let mut api = part(Role::Api, "api", &["--demo"]);
+    let api_url = api.wait_for_url();
+    let mut alerter = part(Role::Alerter, "alerter", &[]);
+    alerter.wait_for_url();
+    let mut projector = part(Role::Projector, "projector", &[]);
+    let projector_url = projector.wait_for_url();
+    let base = api_url.split("/api/").next().unwrap().to_string();
+    wait_for_body(&format!("{base}/api/v1/alerts?state=resolved"), "granted").await;
+    wait_for_body(&projector_url, "\"position\":98").await;
+    for pilot in [&mut api, &mut alerter, &mut projector] {
+        let status = pilot.terminate();
+        assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
+        // A rebuild's ordered consumer is ephemeral: its clean-up is refused (only the
+        // operator deletes consumers) and the server removes it once it is idle.
+        let stderr = pilot.stderr();
+        let refused: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains("Permissions Violation"))
+            .filter(|l| !l.contains("CONSUMER.DELETE.PILOT_EVENTS.pilot-rebuild-"))
+            .collect();
+        assert!(refused.is_empty(), "{refused:#?}");
+    }
 }

@@ -109,13 +109,11 @@ impl JetStreamLog {
         if let Ok(store) = self.js.get_object_store(CHECKPOINT_BUCKET).await {
             return Ok(store);
         }
-        let config = async_nats::jetstream::object_store::Config {
-            bucket: CHECKPOINT_BUCKET.to_string(),
-            description: Some("pilot-tracker projection checkpoints".to_string()),
-            storage: async_nats::jetstream::stream::StorageType::File,
-            num_replicas: self.replicas,
-            ..Default::default()
-        };
+        let config = Layout {
+            replicas: self.replicas,
+            ..Layout::default()
+        }
+        .checkpoint_store();
         self.js
             .create_object_store(config)
             .await

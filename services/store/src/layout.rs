@@ -13,6 +13,9 @@
 //! without a consumer, and atomic batches so several events of one chain land all or nothing.
 //! An existing stream whose configuration differs is reported, never changed: an operator
 //! decides, because a silent update could drop protections such as `deny_delete`.
+//!
+//! Creating needs a NATS user that may create streams (the operator, `pilot init`); every
+//! other user only verifies, and is told to run `pilot init` when something is missing.
 
 use async_nats::jetstream::stream::{
     Config, DiscardPolicy, Republish, RetentionPolicy, StorageType,
@@ -71,6 +74,8 @@ pub enum LayoutError {
     Missing { stream: String },
     #[error("cannot create or read stream {stream}: {message}")]
     Unavailable { stream: String, message: String },
+    #[error("cannot create {stream}: {message}; if this NATS user may not create streams, run `pilot init` once with the operator's credentials")]
+    CannotCreate { stream: String, message: String },
 }
 
 impl Layout {
@@ -107,6 +112,17 @@ impl Layout {
         ]
     }
 
+    /// The object store that keeps checkpoints (created with the streams).
+    pub fn checkpoint_store(&self) -> async_nats::jetstream::object_store::Config {
+        async_nats::jetstream::object_store::Config {
+            bucket: CHECKPOINT_BUCKET.to_string(),
+            description: Some("pilot-tracker projection checkpoints".to_string()),
+            storage: StorageType::File,
+            num_replicas: self.replicas,
+            ..Default::default()
+        }
+    }
+
     fn stream(&self, name: &str, subjects: &str, description: &str) -> Config {
         Config {
             name: name.to_string(),
@@ -130,9 +146,24 @@ impl Layout {
         }
     }
 
-    /// Creates every stream that is missing and checks the ones that exist.
+    /// Creates every stream (and the checkpoint store) that is missing and checks the
+    /// streams that exist.
     pub async fn ensure(&self, js: &Context) -> Result<(), LayoutError> {
-        self.check(js, true).await
+        self.check(js, true).await?;
+        if js.get_object_store(CHECKPOINT_BUCKET).await.is_err() {
+            let config = self.checkpoint_store();
+            js.create_object_store(config)
+                .await
+                .map_err(|e| LayoutError::CannotCreate {
+                    stream: format!("object store {CHECKPOINT_BUCKET}"),
+                    message: e.to_string(),
+                })?;
+            tracing::info!(
+                message = "Created the checkpoint store.",
+                bucket = CHECKPOINT_BUCKET
+            );
+        }
+        Ok(())
     }
 
     /// Checks that every stream exists as pilot-tracker expects it, and changes nothing: for
@@ -171,9 +202,12 @@ impl Layout {
                     return Err(LayoutError::Missing { stream });
                 }
                 Err(e) if is_not_found(&e) => {
-                    js.create_stream(wanted.clone())
-                        .await
-                        .map_err(|e| unavailable(&e))?;
+                    js.create_stream(wanted.clone()).await.map_err(|e| {
+                        LayoutError::CannotCreate {
+                            stream: format!("stream {stream}"),
+                            message: e.to_string(),
+                        }
+                    })?;
                     tracing::info!(message = "Created stream.", stream = %wanted.name);
                 }
                 Err(e) => return Err(unavailable(&e)),
