@@ -271,7 +271,7 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    if let Some(reason) = state.halted() {
+    if let Some(reason) = state.refused().or_else(|| state.writes_stopped()) {
         return ApiError::not_ready(reason).into_response();
     }
     if !state.is_ready() {
@@ -287,7 +287,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn require_ready(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if let Some(reason) = state.halted() {
+    if let Some(reason) = state.refused() {
+        return ApiError::not_ready(reason).into_response();
+    }
+    let write = !matches!(*request.method(), Method::GET | Method::HEAD);
+    if let Some(reason) = state.writes_stopped().filter(|_| write) {
         return ApiError::not_ready(reason).into_response();
     }
     if state.is_ready() {

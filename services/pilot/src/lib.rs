@@ -34,6 +34,7 @@ pub mod http_server;
 pub mod keys;
 pub mod log_format;
 pub mod init;
+pub mod layout_watch;
 pub mod metrics;
 pub mod nats_auth;
 pub mod nats_options;

@@ -26,10 +26,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => pilot_service::serve::run(args)
             .await
             .map_err(|e| e.to_string()),
-        Command::Init(args) => match pilot_service::init::run(args).await {
-            Ok(text) => print(Ok(text)),
-            Err(error) => Err(error.to_string()),
-        },
+        Command::Init(args) => print(pilot_service::init::run(args).await),
         Command::Config(command) => print(pilot_service::admin::config(command)),
         Command::Token(command) => print(pilot_service::admin::token(command)),
         Command::Keys(args) => print(pilot_service::keys::run(&args).map_err(|e| e.to_string())),

@@ -215,6 +215,11 @@ async fn serve_on(
             helpers.push(("webhook sink", tokio::spawn(sink)));
         }
     }
+    {
+        let (js, state, stop) = (log.jetstream().clone(), state.clone(), stop_rx.clone());
+        let watching = crate::layout_watch::run(js, layout.clone(), state, stop);
+        helpers.push(("layout watch", tokio::spawn(watching)));
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Listen {

@@ -28,6 +28,9 @@ pub struct AppState {
     /// Asks the sealer for a seal now (after an import).
     pub seals: crate::sealer::SealRequests,
     ready: Arc<AtomicBool>,
+    /// Why writes stopped for good (a stream's configuration changed under the service);
+    /// `None` while all is well. See [`crate::layout_watch`].
+    halted: Arc<watch::Sender<Option<String>>>,
     /// Set once the server stops: open event streams end, so a graceful shutdown does not
     /// wait on responses that never finish by themselves.
     shutdown: Arc<watch::Sender<bool>>,
@@ -71,6 +74,7 @@ impl AppState {
             signer: None,
             seals: crate::sealer::SealRequests::default(),
             ready: Arc::new(AtomicBool::new(false)),
+            halted: Arc::new(watch::Sender::new(None)),
             shutdown: Arc::new(watch::Sender::new(false)),
         }
     }
@@ -110,10 +114,21 @@ impl AppState {
     /// event log holds less than the projections have seen (see `pilot_store::checkpoint`).
     /// `/readyz` and every `/api/v1` route answer 503 with it, so no append is accepted at a
     /// position the projections would take for one they have already applied.
-    pub fn halted(&self) -> Option<String> {
+    pub fn refused(&self) -> Option<String> {
         self.projection.halted().map(|reason| {
             format!("the event log holds less than this service has seen, so it does not serve: {reason}")
         })
+    }
+
+    /// Stops every write until a restart, and makes `/readyz` answer 503 with `reason`: what
+    /// the record is kept in no longer is what the service checked at start-up.
+    pub fn halt(&self, reason: String) {
+        self.halted.send_replace(Some(reason));
+    }
+
+    /// Why writes are stopped (reads go on), if they are.
+    pub fn writes_stopped(&self) -> Option<String> {
+        self.halted.borrow().clone()
     }
 
     /// Ends the open event streams (`GET /api/v1/events/stream`); call it when the server

@@ -241,6 +241,11 @@ fn differences(wanted: &Config, found: &Config) -> Vec<String> {
         format!("{:?}", found.retention),
     );
     check(
+        "discard",
+        format!("{:?}", wanted.discard),
+        format!("{:?}", found.discard),
+    );
+    check(
         "num_replicas",
         wanted.num_replicas.to_string(),
         found.num_replicas.to_string(),

@@ -335,13 +335,15 @@ async fn an_existing_stream_with_other_settings_is_reported_and_left_alone() {
     let js = async_nats::jetstream::new(client);
     let mut config = Layout::default().configs().remove(0);
     config.deny_delete = false;
+    config.discard = async_nats::jetstream::stream::DiscardPolicy::Old;
     js.create_stream(config).await.unwrap();
     match JetStreamLog::connect(&server.url(), &Layout::default()).await {
         Err(ConnectError::Layout(error)) => {
             let message = error.to_string();
             assert!(
                 message.contains("PILOT_EVENTS")
-                    && message.contains("deny_delete is false, expected true"),
+                    && message.contains("deny_delete is false, expected true")
+                    && message.contains("discard is Old, expected New"),
                 "{message}"
             );
         }
