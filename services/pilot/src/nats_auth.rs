@@ -15,7 +15,8 @@
 //! | `alerter` | publish alert events and dead letters, its projector and webhook consumer, checkpoints, read |
 //! | `reader` | read streams (stream info, direct gets, ephemeral consumers); publish nothing |
 //!
-//! No role but `operator` may create, update, purge or delete a stream or delete a consumer.
+//! No role but `operator` may create, update, purge or delete a stream or delete a consumer,
+//! and no part may create (which updates) or pull from another part's durable consumer.
 //! Every `pilot serve` process also runs a projector (its API answers from it), so every part
 //! that serves may quarantine and save checkpoints. Subjects and stream names come from
 //! [`pilot_store::layout`], never spelled here.
@@ -93,6 +94,8 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Permissions {
     pub publish: Vec<String>,
+    /// Refused even where `publish` allows: the other parts' durable consumers.
+    pub deny_publish: Vec<String>,
     pub subscribe: Vec<String>,
 }
 
@@ -126,6 +129,38 @@ fn projector(consumer: &str) -> Vec<String> {
         // Replacing a checkpoint purges the previous one's chunks (object store `put`).
         format!("$JS.API.STREAM.PURGE.{}", object_stream(CHECKPOINT_BUCKET)),
     ]
+}
+
+/// The durable consumers of a deployment: stream, name, and the role that owns it.
+fn durables() -> Vec<(&'static str, &'static str, Role)> {
+    let mut out: Vec<_> = [Role::Api, Role::Projector, Role::Alerter]
+        .into_iter()
+        .filter_map(|role| role.consumer().map(|name| (EVENTS_STREAM, name, role)))
+        .collect();
+    out.push((
+        ALERTS_STREAM,
+        crate::alerter::webhook::DEFAULT_CONSUMER,
+        Role::Alerter,
+    ));
+    out
+}
+
+/// Creating a consumer under an existing name updates it (a new filter, a new ack wait), and
+/// pulling from it takes its messages: so no part may do either to another part's durable
+/// consumer, whatever the wider allow says.
+fn others_consumers(role: Role) -> Vec<String> {
+    durables()
+        .into_iter()
+        .filter(|(_, _, owner)| *owner != role)
+        .flat_map(|(stream, name, _)| {
+            [
+                format!("$JS.API.CONSUMER.CREATE.{stream}.{name}"),
+                format!("$JS.API.CONSUMER.CREATE.{stream}.{name}.>"),
+                format!("$JS.API.CONSUMER.DURABLE.CREATE.{stream}.{name}"),
+                format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}"),
+            ]
+        })
+        .collect()
 }
 
 /// The permissions of `role`; `None` for the operator, who may do everything.
@@ -167,7 +202,11 @@ pub fn permissions(role: Role) -> Option<Permissions> {
         }
         (_, None) => {}
     }
-    Some(Permissions { publish, subscribe })
+    Some(Permissions {
+        publish,
+        deny_publish: others_consumers(role),
+        subscribe,
+    })
 }
 
 /// A user name and password; the password never appears in `Debug` output.
@@ -327,8 +366,9 @@ fn authorization(password: impl Fn(Role) -> Option<String>) -> String {
             let _ = writeln!(out, "      permissions: {{");
             let _ = writeln!(
                 out,
-                "        publish: {{ allow: {} }}",
-                list(&permissions.publish)
+                "        publish: {{ allow: {}, deny: {} }}",
+                list(&permissions.publish),
+                list(&permissions.deny_publish)
             );
             let _ = writeln!(
                 out,

@@ -190,6 +190,29 @@ async fn deploy_users_stop_the_writer_from_updating_a_stream_and_the_reader_from
     }
     let info = stored.info().await.unwrap();
     assert_eq!(info.state.last_sequence, 1, "a refused publish was stored");
+
+    // The API makes its own durable consumer; nobody else may redirect it (a create under
+    // its name with another filter would update it) or delete it.
+    let own = async_nats::jetstream::consumer::pull::Config {
+        durable_name: Some("pilot-api".to_string()),
+        ..Default::default()
+    };
+    events.create_consumer(own.clone()).await.unwrap();
+    let hijack = async_nats::jetstream::consumer::pull::Config {
+        filter_subject: "pilot.events.s.>".to_string(),
+        ..own
+    };
+    for (who, js) in [("reader", &reader), ("projector", &projector)] {
+        let stream = js.get_stream(EVENTS_STREAM).await.unwrap();
+        assert!(
+            stream.create_consumer(hijack.clone()).await.is_err(),
+            "the {who} changed the API's consumer"
+        );
+        assert!(stream.delete_consumer("pilot-api").await.is_err());
+    }
+    let consumer: async_nats::jetstream::consumer::PullConsumer =
+        stored.get_consumer("pilot-api").await.unwrap();
+    assert_eq!(consumer.cached_info().config.filter_subject, "");
 }
 
 /// Polls `url` until it answers 200 with a body containing `needle` (bounded).
