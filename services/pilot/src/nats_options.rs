@@ -79,6 +79,34 @@ pub fn server_addrs(urls: &str) -> Result<Vec<async_nats::ServerAddr>, String> {
         .collect()
 }
 
+/// Options for a bare `--nats URL` of the client commands, the servers, and the URL as it
+/// may be shown (its password hidden). A login in the URL (`nats://user:password@host:4222`,
+/// e.g. the `pilot-reader` user of deploy/nats/users.conf) is used: async-nats does not read
+/// it from the URL itself.
+pub fn url_options(
+    urls: &str,
+) -> Result<(ConnectOptions, Vec<async_nats::ServerAddr>, String), String> {
+    let addrs = server_addrs(urls)?;
+    let mut options = ConnectOptions::new();
+    if let Some(addr) = addrs.iter().find(|a| a.has_user_pass()) {
+        options = options.user_and_password(
+            addr.username().unwrap_or_default().to_string(),
+            addr.password().unwrap_or_default().to_string(),
+        );
+    }
+    let shown: Vec<String> = addrs
+        .iter()
+        .map(|addr| {
+            let mut url = addr.clone().into_inner();
+            if url.password().is_some() {
+                let _ = url.set_password(Some("***"));
+            }
+            url.to_string()
+        })
+        .collect();
+    Ok((options, addrs, shown.join(",")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +133,13 @@ mod tests {
         let error = connect_options(&missing).await.unwrap_err();
         assert!(error.contains("tls_ca_file"), "{error}");
         assert!(connect_options(&NatsConfig::default()).await.is_ok());
+    }
+
+    #[test]
+    fn a_login_in_a_url_is_used_and_never_shown() {
+        let (_, addrs, shown) = url_options("nats://reader:s3cret@127.0.0.1:4222").unwrap();
+        assert_eq!(addrs.len(), 1);
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("reader"), "{shown}");
     }
 }

@@ -288,6 +288,28 @@ async fn each_part_runs_with_its_own_deploy_user_once_the_operator_has_initialis
     let base = api_url.split("/api/").next().unwrap().to_string();
     wait_for_body(&format!("{base}/api/v1/alerts?state=resolved"), "granted").await;
     wait_for_body(&projector_url, "\"position\":98").await;
+    // An outside reader exports and verifies the log with the reader's login.
+    let reader_url = format!(
+        "nats://{}:{}@127.0.0.1:{}",
+        Role::Reader.user(),
+        passwords[&Role::Reader],
+        server.port()
+    );
+    for command in ["export", "verify"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pilot"))
+            .args([command, "--nats", &reader_url])
+            .env_remove("PILOT_SERVER")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pilot {command} as the reader: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if command == "export" {
+            assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 98);
+        }
+    }
     for pilot in [&mut api, &mut alerter, &mut projector] {
         let status = pilot.terminate();
         assert_eq!(status.code(), Some(0), "{}", pilot.stderr());

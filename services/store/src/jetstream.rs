@@ -71,6 +71,11 @@ impl JetStreamLog {
                 url: url.to_string(),
                 message: e.to_string(),
             })?;
+        Self::open_existing_client(client).await
+    }
+
+    /// The same, on a client the caller configured (a login, TLS).
+    pub async fn open_existing_client(client: Client) -> Result<Self, ConnectError> {
         version::check(&client.server_info().version)?;
         let js = jetstream::new(client.clone());
         let layout = Layout::default();

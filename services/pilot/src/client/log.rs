@@ -48,12 +48,22 @@ impl Source {
         match nats {
             None => Ok(Source::Server(Http::new(common)?)),
             Some(url) => {
-                let connect = JetStreamLog::open_existing(url);
+                let (options, addrs, shown) =
+                    crate::nats_options::url_options(url).map_err(Failure::Unreachable)?;
+                let connect = async {
+                    let client = options
+                        .connect(addrs)
+                        .await
+                        .map_err(|error| format!("cannot connect to NATS at {shown}: {error}"))?;
+                    JetStreamLog::open_existing_client(client)
+                        .await
+                        .map_err(|error| error.to_string())
+                };
                 match tokio::time::timeout(NATS_CONNECT_TIMEOUT, connect).await {
                     Ok(Ok(log)) => Ok(Source::Nats(log)),
-                    Ok(Err(error)) => Err(Failure::Unreachable(error.to_string())),
+                    Ok(Err(message)) => Err(Failure::Unreachable(message)),
                     Err(_) => Err(Failure::Unreachable(format!(
-                        "NATS at {url} did not answer within {NATS_CONNECT_TIMEOUT:?}"
+                        "NATS at {shown} did not answer within {NATS_CONNECT_TIMEOUT:?}"
                     ))),
                 }
             }
