@@ -30,6 +30,25 @@ fn contact(stance: i32) -> serde_json::Value {
     })
 }
 
+/// Polls `/readyz` until it answers 503 (bounded); returns the body.
+async fn wait_until_not_ready(http: &reqwest::Client, base: &str, pilot: &PilotProcess) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let response = http.get(format!("{base}/readyz")).send().await.unwrap();
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        if status == 503 {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/readyz still answers {status} {body}:\n{}",
+            pilot.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_stream_changed_while_running_stops_appends() {
     let nats = NatsServer::start().unwrap();
@@ -71,21 +90,7 @@ async fn a_stream_changed_while_running_stops_appends() {
     .await
     .unwrap();
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let body = loop {
-        let response = http.get(format!("{base}/readyz")).send().await.unwrap();
-        let status = response.status();
-        let body = response.text().await.unwrap();
-        if status == 503 {
-            break body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "/readyz still answers {status} {body}:\n{}",
-            pilot.stderr()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let body = wait_until_not_ready(&http, &base, &pilot).await;
     assert!(body.contains("max_messages"), "{body}");
     assert!(body.contains("discard"), "{body}");
     assert!(body.contains(EVENTS_STREAM), "{body}");
@@ -101,6 +106,46 @@ async fn a_stream_changed_while_running_stops_appends() {
         .await
         .unwrap();
     assert_eq!(pilots.status(), 200);
+    let status = pilot.terminate();
+    assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
+}
+
+#[tokio::test]
+async fn a_stream_deleted_while_running_stops_appends() {
+    let nats = NatsServer::start().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let url = nats.url();
+    let args = [
+        "--nats",
+        &url,
+        "--demo",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ];
+    let mut pilot = PilotProcess::serve(
+        &args,
+        &[("PILOT_ADMIN_TOKEN", TOKEN)],
+        &data.path().join("pilot.stderr.log"),
+    );
+    let ready = pilot.wait_for_url();
+    let base = ready.split("/api/").next().unwrap().to_string();
+    let http = reqwest::Client::new();
+
+    // deny_delete keeps messages, not the stream itself.
+    let client = async_nats::connect(&url).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    js.delete_stream(EVENTS_STREAM).await.unwrap();
+
+    let body = wait_until_not_ready(&http, &base, &pilot).await;
+    assert!(body.contains(EVENTS_STREAM), "{body}");
+    let refused = http
+        .post(format!("{base}/api/v1/events"))
+        .bearer_auth(TOKEN)
+        .json(&contact(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 503);
     let status = pilot.terminate();
     assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
 }
