@@ -78,8 +78,8 @@ impl Role {
     }
 
     /// The projector's durable consumer this role's process uses in a deployment where
-    /// several processes share one server (`--consumer`): each its own, so one part cannot
-    /// acknowledge another's messages.
+    /// several processes share one server (`--consumer`). No other part may create, pull from
+    /// or acknowledge it; further processes of the same role take other names.
     pub fn consumer(self) -> Option<&'static str> {
         match self {
             Role::Api => Some("pilot-api"),
@@ -119,11 +119,12 @@ fn object_stream(bucket: &str) -> String {
     format!("OBJ_{bucket}")
 }
 
-/// What every `pilot serve` part needs for its projector: acknowledge its own durable
-/// consumer, quarantine what it cannot apply, and save its checkpoints.
-fn projector(consumer: &str) -> Vec<String> {
+/// What every `pilot serve` part needs for its projector: acknowledge its durable consumer
+/// (any name but another part's, see [`others_consumers`], so several API processes each
+/// have their own), quarantine what it cannot apply, and save its checkpoints.
+fn projector() -> Vec<String> {
     vec![
-        format!("$JS.ACK.{EVENTS_STREAM}.{consumer}.>"),
+        format!("$JS.ACK.{EVENTS_STREAM}.>"),
         QUARANTINE_SUBJECTS.to_string(),
         format!("$O.{CHECKPOINT_BUCKET}.>"),
         // Replacing a checkpoint purges the previous one's chunks (object store `put`).
@@ -158,6 +159,7 @@ fn others_consumers(role: Role) -> Vec<String> {
                 format!("$JS.API.CONSUMER.CREATE.{stream}.{name}.>"),
                 format!("$JS.API.CONSUMER.DURABLE.CREATE.{stream}.{name}"),
                 format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}"),
+                format!("$JS.ACK.{stream}.{name}.>"),
             ]
         })
         .collect()
@@ -177,20 +179,19 @@ pub fn permissions(role: Role) -> Option<Permissions> {
     }
     // Replies to requests and publishes (acks, direct gets, consumer deliveries).
     let mut subscribe = vec!["_INBOX.>".to_string()];
-    let consumer = role.consumer();
-    match (role, consumer) {
-        (Role::Operator, _) => return None,
+    match role {
+        Role::Operator => return None,
         // Outside systems may also follow stored alerts as they are republished.
-        (Role::Reader, _) => subscribe.push(NOTIFY_SUBJECTS.to_string()),
-        (Role::Api, Some(consumer)) => {
-            publish.extend(projector(consumer));
+        Role::Reader => subscribe.push(NOTIFY_SUBJECTS.to_string()),
+        Role::Api => {
+            publish.extend(projector());
             publish.push(EVENTS_SUBJECTS.to_string());
             // Acknowledging and silencing alerts records alert events.
             publish.push(ALERTS_SUBJECTS.to_string());
         }
-        (Role::Projector, Some(consumer)) => publish.extend(projector(consumer)),
-        (Role::Alerter, Some(consumer)) => {
-            publish.extend(projector(consumer));
+        Role::Projector => publish.extend(projector()),
+        Role::Alerter => {
+            publish.extend(projector());
             publish.push(ALERTS_SUBJECTS.to_string());
             // The webhook sink runs in the alerter's process: its durable consumer on the
             // alert stream, and the dead letters it gives up on.
@@ -200,7 +201,6 @@ pub fn permissions(role: Role) -> Option<Permissions> {
             ));
             publish.push(DEAD_LETTER_SUBJECTS.to_string());
         }
-        (_, None) => {}
     }
     Some(Permissions {
         publish,

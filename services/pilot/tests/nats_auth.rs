@@ -237,9 +237,10 @@ async fn each_part_runs_with_its_own_deploy_user_once_the_operator_has_initialis
     let (server, passwords) = deploy_server();
     let dir = tempfile::tempdir().unwrap();
     let config = |role| config_as(dir.path(), &server, &passwords, role);
-    let part = |role: Role, only: &str, extra: &[&str]| {
-        let data = dir.path().join(role.name());
+    let part = |role: Role, consumer: &str, extra: &[&str]| {
+        let data = dir.path().join(consumer);
         let config = config(role);
+        let only = role.name();
         let args = [
             &[
                 "--config",
@@ -249,7 +250,7 @@ async fn each_part_runs_with_its_own_deploy_user_once_the_operator_has_initialis
                 "--only",
                 only,
                 "--consumer",
-                role.consumer().unwrap(),
+                consumer,
             ][..],
             extra,
         ]
@@ -258,7 +259,7 @@ async fn each_part_runs_with_its_own_deploy_user_once_the_operator_has_initialis
     };
 
     // Before `pilot init`, a part may not create what is missing, and says what to do.
-    let early = part(Role::Api, "api", &[]);
+    let early = part(Role::Api, "pilot-api", &[]);
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !early.stderr().contains("pilot init") {
         assert!(
@@ -279,15 +280,20 @@ async fn each_part_runs_with_its_own_deploy_user_once_the_operator_has_initialis
 
     // The API appends the Nanguo history with its own user; the alerter records its alerts
     // with its own; the projector follows with its own.
-    let mut api = part(Role::Api, "api", &["--demo"]);
+    let mut api = part(Role::Api, "pilot-api", &["--demo"]);
     let api_url = api.wait_for_url();
-    let mut alerter = part(Role::Alerter, "alerter", &[]);
+    let mut alerter = part(Role::Alerter, "pilot-alerter", &[]);
     alerter.wait_for_url();
-    let mut projector = part(Role::Projector, "projector", &[]);
+    let mut projector = part(Role::Projector, "pilot-projector", &[]);
+    // A second API process, with a consumer of its own.
+    let mut api_2 = part(Role::Api, "pilot-api-2", &[]);
+    let api_2_url = api_2.wait_for_url();
     let projector_url = projector.wait_for_url();
     let base = api_url.split("/api/").next().unwrap().to_string();
     wait_for_body(&format!("{base}/api/v1/alerts?state=resolved"), "granted").await;
     wait_for_body(&projector_url, "\"position\":98").await;
+    let base_2 = api_2_url.split("/api/").next().unwrap().to_string();
+    wait_for_body(&format!("{base_2}/readyz"), "\"position\":98").await;
     // An outside reader exports and verifies the log with the reader's login.
     let reader_url = format!(
         "nats://{}:{}@127.0.0.1:{}",
@@ -310,7 +316,7 @@ async fn each_part_runs_with_its_own_deploy_user_once_the_operator_has_initialis
             assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 98);
         }
     }
-    for pilot in [&mut api, &mut alerter, &mut projector] {
+    for pilot in [&mut api, &mut api_2, &mut alerter, &mut projector] {
         let status = pilot.terminate();
         assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
         // A rebuild's ordered consumer is ephemeral: its clean-up is refused (only the
