@@ -28,6 +28,7 @@
 use pilot_store::layout::{
     ALERTS_STREAM, ALERTS_SUBJECTS, CHECKPOINT_BUCKET, DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS,
     EVENTS_STREAM, EVENTS_SUBJECTS, NOTIFY_SUBJECTS, QUARANTINE_STREAM, QUARANTINE_SUBJECTS,
+    SEALS_STREAM, SEALS_SUBJECT,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -173,6 +174,7 @@ pub fn permissions(role: Role) -> Option<Permissions> {
         QUARANTINE_STREAM,
         ALERTS_STREAM,
         DEAD_LETTER_STREAM,
+        SEALS_STREAM,
         &object_stream(CHECKPOINT_BUCKET),
     ] {
         publish.extend(read_stream(stream));
@@ -188,6 +190,8 @@ pub fn permissions(role: Role) -> Option<Permissions> {
             publish.push(EVENTS_SUBJECTS.to_string());
             // Acknowledging and silencing alerts records alert events.
             publish.push(ALERTS_SUBJECTS.to_string());
+            // The sealer runs where the writer does.
+            publish.push(SEALS_SUBJECT.to_string());
         }
         Role::Projector => publish.extend(projector()),
         Role::Alerter => {
