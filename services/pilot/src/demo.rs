@@ -145,11 +145,7 @@ pub async fn load_history<L: EventLog>(
                     chain_loads += 1;
                     pilot_store::projector::load_chain(log, projection, pilot_id)
                         .await
-                        .map_err(|source| LoadError::Log {
-                            line,
-                            event_id,
-                            source,
-                        })?;
+                        .map_err(log_error(line, event_id))?;
                 }
                 refusal => {
                     return Err(LoadError::Rejected {
@@ -162,11 +158,7 @@ pub async fn load_history<L: EventLog>(
         };
         let positions = append_line(log, projection, subject, expected, event_id, bytes)
             .await
-            .map_err(|source| LoadError::Log {
-                line,
-                event_id,
-                source,
-            })?;
+            .map_err(log_error(line, event_id))?;
         let position = positions.last().copied().unwrap_or(0);
         if !projection.wait_for(position, APPLY_TIMEOUT).await {
             return Err(LoadError::Lagging {
@@ -226,11 +218,7 @@ async fn same_bytes_as_stored<L: EventLog>(
     let stored = log
         .read_from(position, 1)
         .await
-        .map_err(|source| LoadError::Log {
-            line,
-            event_id,
-            source,
-        })?;
+        .map_err(log_error(line, event_id))?;
     match stored.first() {
         Some(stored) if stored.position == position && stored.bytes.as_ref() == bytes => Ok(()),
         _ => Err(LoadError::Reused {
@@ -238,6 +226,15 @@ async fn same_bytes_as_stored<L: EventLog>(
             event_id,
             position,
         }),
+    }
+}
+
+/// A log failure while loading line `line`.
+fn log_error(line: usize, event_id: Uuid) -> impl FnOnce(LogError) -> LoadError {
+    move |source| LoadError::Log {
+        line,
+        event_id,
+        source,
     }
 }
 

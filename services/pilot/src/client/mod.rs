@@ -47,7 +47,7 @@ Exit codes:
   3  input refused (400, 409, 413, 422; an input file that is not JSON)
   4  not allowed (401, 403)
   5  not found (404)
-  6  verification found a broken hash chain";
+  6  verification found a broken hash chain (or, with --keys, an event neither signed nor sealed)";
 
 /// What every client command takes: where the server is, who is calling, and how to print.
 #[derive(Debug, Clone, Args)]
