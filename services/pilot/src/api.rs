@@ -62,7 +62,8 @@ pub fn app(state: AppState) -> Router {
         .route("/events/stream", get(stream::live))
         .route("/alerts", get(alerts_api::list))
         .route("/alerts/events", get(alerts_api::export))
-        .route("/alerts/{id}", get(alerts_api::get));
+        .route("/alerts/{id}", get(alerts_api::get))
+        .route("/seals/latest", get(reads::latest_seal));
     let writes = Router::new()
         .route(
             "/events",

@@ -541,12 +541,30 @@ fn sealed_log(dir: &Path) -> Sealed {
     )
     .unwrap();
     service.pilot(&["append", path(&draft)]).expect(0);
-    // Stopping seals the chains' heads once more: the seal covers the signed append too.
-    service.process.terminate();
-    let nats = service.nats.url();
     let keys = dir.join("keys.txt");
     let printed = run(&["keys", "--data-dir", service.data_dir()], &[]);
     std::fs::write(&keys, printed.expect(0)).unwrap();
+    // Through the server: the import's seal (taken just after it) covers the history, and
+    // the append is signed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let verdict = service.pilot(&["verify", "--keys", path(&keys)]);
+        if verdict.code == Some(0) {
+            assert!(
+                verdict.stdout.contains("signed or covered by the seal"),
+                "{verdict:#?}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no seal covered the import: {verdict:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Stopping seals the chains' heads once more: the seal covers the signed append too.
+    service.process.terminate();
+    let nats = service.nats.url();
     // Reading NATS directly, verify finds the latest seal by itself.
     let whole = run(&["verify", "--nats", &nats, "--keys", path(&keys)], &[]);
     assert!(

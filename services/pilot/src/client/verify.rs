@@ -2,8 +2,8 @@
 //! the whole log (from the server, or `--nats URL`), and names the first broken link: its
 //! line (or position in the log), its event and what is wrong. Exit code 6 when one is found.
 //! With `--keys FILE` it also checks who wrote the events ([`super::trust`]): each is signed by
-//! a key of the file or covered by the seal (`--seal FILE`, or the latest seal on the seals
-//! stream when reading `--nats`).
+//! a key of the file or covered by the seal (`--seal FILE`, or the latest seal of the server
+//! or of `--nats` when reading the log).
 
 use super::log::Source;
 use super::output;
@@ -30,8 +30,9 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub keys: Option<String>,
 
-    /// A seal (JSON, from the seals stream) that covers unsigned history and reveals a
-    /// dropped tail; with `--nats` the latest seal is read from the server when not given.
+    /// A seal (JSON, as `GET /api/v1/seals/latest` answers) that covers unsigned history and
+    /// reveals a dropped tail; reading the log (no FILE), the latest seal is fetched when not
+    /// given.
     #[arg(long, value_name = "FILE", requires = "keys")]
     pub seal: Option<String>,
 
@@ -72,7 +73,16 @@ async fn trust(keys: &str, seal: Option<&str>, source: Option<&Source>) -> Resul
             .latest_seal()
             .await
             .map_err(|e| Failure::Unreachable(e.to_string()))?,
-        (None, _) => None,
+        (None, Some(Source::Server(http))) => {
+            match http.get(http.url("/api/v1/seals/latest", &[])?).await {
+                Ok(answer) => Some(serde_json::from_slice(&answer.body).map_err(|e| {
+                    Failure::BadAnswer(format!("GET /api/v1/seals/latest: not a seal: {e}"))
+                })?),
+                Err(Failure::Server { status: 404, .. }) => None,
+                Err(other) => return Err(other),
+            }
+        }
+        (None, None) => None,
     };
     Trust::new(ring, seal).map_err(Failure::BrokenChain)
 }

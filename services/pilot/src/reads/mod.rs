@@ -4,9 +4,11 @@
 //! - [`highlights`]: the political-highlight ledger, filtered.
 
 mod highlights;
+mod seals;
 mod stakeholders;
 
 pub use highlights::highlights;
+pub use seals::latest_seal;
 pub use stakeholders::{
     stakeholder, stakeholders, BalancedLine, StakeholderDetail, StakeholderRow, StanceOnPilot,
 };
