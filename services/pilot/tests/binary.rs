@@ -388,24 +388,10 @@ fn a_short_admin_token_is_refused_at_start() {
 
 const ADMIN_TOKEN: &str = "binary-test-admin-token";
 const UNIFIED_ID: &str = "0194a000-0001-7000-8000-000000000005";
-const FINANCE_ID: &str = "0194a000-0002-7000-8000-000000000008";
 
 /// A lobbying contact on the Nanguo history's unified-fund pilot: appendable any number of times.
 fn lobbying_draft(summary: &str) -> String {
-    serde_json::json!({
-        "type": "lobbying.contact_logged",
-        "pilot_id": UNIFIED_ID,
-        "occurred_at": "2012-03-01T10:00:00+08:00",
-        "actor": {"office": "SSDNC", "user": "clerk"},
-        "data": {
-            "stakeholder_id": FINANCE_ID,
-            "channel": "meeting",
-            "strategy": "alliance",
-            "summary": summary,
-            "stance": 1
-        }
-    })
-    .to_string()
+    common::lobbying_contact(summary, 1).to_string()
 }
 
 /// The pid the local nats-server wrote into the data directory.

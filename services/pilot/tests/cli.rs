@@ -21,8 +21,6 @@ const NANGUO: &str = concat!(
 const BHI: &str = "Basic Health Insurance (BHI)";
 const HIHC: &str = "Health Insurance for Hospital Care (HIHC)";
 const LCHI: &str = "Local Citizen Health Insurance (LCHI)";
-const UNIFIED_ID: &str = "0194a000-0001-7000-8000-000000000005";
-const FINANCE_ID: &str = "0194a000-0002-7000-8000-000000000008";
 
 /// A nats-server and a `pilot serve --nats` on it, with the bootstrap admin token; both are
 /// stopped when dropped.
@@ -363,21 +361,7 @@ fn append_refusals_and_missing_tokens_have_their_exit_codes() {
     assert!(out.contains("98 appended"), "{out}");
 
     let temp = tempfile::tempdir().unwrap();
-    let draft = |stance: i32| {
-        serde_json::json!({
-            "type": "lobbying.contact_logged",
-            "pilot_id": UNIFIED_ID,
-            "occurred_at": "2012-03-01T10:00:00+08:00",
-            "actor": {"office": "SSDNC", "user": "clerk"},
-            "data": {
-                "stakeholder_id": FINANCE_ID,
-                "channel": "meeting",
-                "strategy": "alliance",
-                "summary": "Follow-up on the unified fund",
-                "stance": stance
-            }
-        })
-    };
+    let draft = |stance: i64| common::lobbying_contact("Follow-up on the unified fund", stance);
     let bad = temp.path().join("bad.json");
     std::fs::write(&bad, draft(7).to_string()).unwrap();
     let refused = service.pilot(&["append", path(&bad)]);
@@ -528,16 +512,7 @@ fn sealed_log(dir: &Path) -> Sealed {
     let draft = dir.join("draft.json");
     std::fs::write(
         &draft,
-        serde_json::json!({
-            "type": "lobbying.contact_logged",
-            "pilot_id": UNIFIED_ID,
-            "occurred_at": "2012-03-01T10:00:00+08:00",
-            "actor": {"office": "SSDNC", "user": "desk"},
-            "data": {"stakeholder_id": "0194a000-0002-7000-8000-000000000015",
-                     "channel": "meeting", "strategy": "brokering",
-                     "summary": "Reporting the first year", "stance": 2}
-        })
-        .to_string(),
+        common::lobbying_contact("Reporting the first year", 2).to_string(),
     )
     .unwrap();
     service.pilot(&["append", path(&draft)]).expect(0);

@@ -11,23 +11,9 @@ use pilot_store::layout::EVENTS_STREAM;
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "layout-watch-admin-token-0123456789";
-const UNIFIED_ID: &str = "0194a000-0001-7000-8000-000000000005";
-const FINANCE_ID: &str = "0194a000-0002-7000-8000-000000000008";
 
-fn contact(stance: i32) -> serde_json::Value {
-    serde_json::json!({
-        "type": "lobbying.contact_logged",
-        "pilot_id": UNIFIED_ID,
-        "occurred_at": "2012-03-01T10:00:00+08:00",
-        "actor": {"office": "SSDNC", "user": "clerk"},
-        "data": {
-            "stakeholder_id": FINANCE_ID,
-            "channel": "meeting",
-            "strategy": "alliance",
-            "summary": "Follow-up on the unified fund",
-            "stance": stance
-        }
-    })
+fn contact(stance: i64) -> serde_json::Value {
+    common::lobbying_contact("Follow-up on the unified fund", stance)
 }
 
 /// Polls `/readyz` until it answers 503 (bounded); returns the body.

@@ -165,6 +165,20 @@ async fn deletes_and_purges_are_refused_by_the_server() {
     assert_eq!(node.log.read_from(1, 10).await.unwrap().len(), 1);
 }
 
+/// A client with no business in the log, as any holder of publish rights could be.
+async fn foreign_client(url: &str) -> async_nats::jetstream::Context {
+    async_nats::jetstream::new(async_nats::connect(url).await.unwrap())
+}
+
+/// Publishes raw bytes on `subject` and waits until the stream stored them.
+async fn publish_raw(js: &async_nats::jetstream::Context, subject: &str, bytes: impl Into<String>) {
+    js.publish(subject.to_string(), bytes.into().into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_foreign_publisher_cannot_stop_the_projector() {
     let server = NatsServer::start().unwrap();
@@ -175,14 +189,9 @@ async fn a_foreign_publisher_cannot_stop_the_projector() {
         .append(vec![draft(p, proposed())], None)
         .await
         .unwrap();
-    let client = async_nats::connect(server.url()).await.unwrap();
-    let js = async_nats::jetstream::new(client);
+    let js = foreign_client(&server.url()).await;
     let subject = pilot_store::layout::chain_subject(p);
-    js.publish(subject.clone(), "{garbage".into())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    publish_raw(&js, &subject, "{garbage").await;
     // A valid event, sealed by hand onto the chain, published raw like any foreign client.
     let mut design = first[0].envelope.clone();
     design.event_id = Uuid::now_v7();
@@ -192,11 +201,7 @@ async fn a_foreign_publisher_cannot_stop_the_projector() {
         target_groups: vec![],
     });
     let design = design.seal(first[0].envelope.hash);
-    js.publish(subject, design.to_json().into())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    publish_raw(&js, &subject, design.to_json()).await;
     assert!(
         node.projection.wait_for(3, Duration::from_secs(10)).await,
         "the projector went on"
@@ -560,14 +565,9 @@ async fn junk_on_a_pilot_subject_does_not_block_appends() {
         .unwrap();
     // A foreign message is now the subject's last: the server's expected-sequence check
     // sees it, the projector quarantines it.
-    let client = async_nats::connect(server.url()).await.unwrap();
-    let js = async_nats::jetstream::new(client);
+    let js = foreign_client(&server.url()).await;
     let subject = pilot_store::layout::chain_subject(p);
-    js.publish(subject.clone(), "{junk".into())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    publish_raw(&js, &subject, "{junk").await;
     let design = tokio::time::timeout(
         Duration::from_secs(10),
         writer.append(vec![draft(p, designed())], Some(1)),
@@ -576,11 +576,7 @@ async fn junk_on_a_pilot_subject_does_not_block_appends() {
     .expect("the append came back")
     .unwrap();
     assert_eq!((design[0].version, design[0].position), (2, 3));
-    js.publish(subject, "{more junk".into())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    publish_raw(&js, &subject, "{more junk").await;
     // A writer that never saw the junk (a restarted process) goes on as well.
     let fresh = Writer::new(Arc::new(node.log.clone()), node.projection.clone());
     let third = tokio::time::timeout(

@@ -20,6 +20,24 @@ use tokio::sync::watch;
 
 pub const NANGUO: &[u8] = include_bytes!("../../../../deploy/demo/nanguo.jsonl");
 
+/// A lobbying contact on the Nanguo history's unified-fund pilot with the Bureau of Finance,
+/// dated after everything in the history: appendable any number of times by SSDNC.
+pub fn lobbying_contact(summary: &str, stance: i64) -> serde_json::Value {
+    serde_json::json!({
+        "type": "lobbying.contact_logged",
+        "pilot_id": "0194a000-0001-7000-8000-000000000005",
+        "occurred_at": "2012-03-01T10:00:00+08:00",
+        "actor": {"office": "SSDNC", "user": "clerk"},
+        "data": {
+            "stakeholder_id": "0194a000-0002-7000-8000-000000000008",
+            "channel": "meeting",
+            "strategy": "alliance",
+            "summary": summary,
+            "stance": stance
+        }
+    })
+}
+
 /// A nats-server with the Nanguo history loaded as `pilot serve --demo` loads it, and a
 /// projection following it with the durable consumer `consumer`.
 pub struct Nanguo {
