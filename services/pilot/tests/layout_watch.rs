@@ -35,25 +35,31 @@ async fn wait_until_not_ready(http: &reqwest::Client, base: &str, pilot: &PilotP
     }
 }
 
-#[tokio::test]
-async fn a_stream_changed_while_running_stops_appends() {
-    let nats = NatsServer::start().unwrap();
-    let data = tempfile::tempdir().unwrap();
+/// `pilot serve --demo` on `nats`, ready; its base URL.
+fn serve_demo(nats: &NatsServer, data: &std::path::Path) -> (PilotProcess, String) {
     let url = nats.url();
     let args = [
         "--nats",
         &url,
         "--demo",
         "--data-dir",
-        data.path().to_str().unwrap(),
+        data.to_str().unwrap(),
     ];
     let mut pilot = PilotProcess::serve(
         &args,
         &[("PILOT_ADMIN_TOKEN", TOKEN)],
-        &data.path().join("pilot.stderr.log"),
+        &data.join("pilot.stderr.log"),
     );
     let ready = pilot.wait_for_url();
     let base = ready.split("/api/").next().unwrap().to_string();
+    (pilot, base)
+}
+
+#[tokio::test]
+async fn a_stream_changed_while_running_stops_appends() {
+    let nats = NatsServer::start().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (mut pilot, base) = serve_demo(&nats, data.path());
     let http = reqwest::Client::new();
     let append = |stance| {
         http.post(format!("{base}/api/v1/events"))
@@ -64,7 +70,7 @@ async fn a_stream_changed_while_running_stops_appends() {
     assert_eq!(append(1).await.unwrap().status(), 201);
 
     // An operator cuts the event stream to its last 10 messages while pilot runs.
-    let client = async_nats::connect(&url).await.unwrap();
+    let client = async_nats::connect(nats.url()).await.unwrap();
     let js = async_nats::jetstream::new(client);
     let mut stream = js.get_stream(EVENTS_STREAM).await.unwrap();
     let config = stream.info().await.unwrap().config.clone();
@@ -100,25 +106,11 @@ async fn a_stream_changed_while_running_stops_appends() {
 async fn a_stream_deleted_while_running_stops_appends() {
     let nats = NatsServer::start().unwrap();
     let data = tempfile::tempdir().unwrap();
-    let url = nats.url();
-    let args = [
-        "--nats",
-        &url,
-        "--demo",
-        "--data-dir",
-        data.path().to_str().unwrap(),
-    ];
-    let mut pilot = PilotProcess::serve(
-        &args,
-        &[("PILOT_ADMIN_TOKEN", TOKEN)],
-        &data.path().join("pilot.stderr.log"),
-    );
-    let ready = pilot.wait_for_url();
-    let base = ready.split("/api/").next().unwrap().to_string();
+    let (mut pilot, base) = serve_demo(&nats, data.path());
     let http = reqwest::Client::new();
 
     // deny_delete keeps messages, not the stream itself.
-    let client = async_nats::connect(&url).await.unwrap();
+    let client = async_nats::connect(nats.url()).await.unwrap();
     let js = async_nats::jetstream::new(client);
     js.delete_stream(EVENTS_STREAM).await.unwrap();
 
