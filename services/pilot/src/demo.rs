@@ -19,6 +19,10 @@ use pilot_store::{EventLog, LogError, Outgoing};
 use std::time::Duration;
 use uuid::Uuid;
 
+/// The Nanguo case (`deploy/demo/nanguo.jsonl`), compiled in: `pilot serve --demo` and
+/// `pilot demo` load it from any directory, with no checkout around them.
+pub const NANGUO: &[u8] = include_bytes!("../../../deploy/demo/nanguo.jsonl");
+
 /// How long one appended line may take to show in the projection.
 pub const APPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often one line may load a chain before its check counts as refused: more would mean
@@ -256,8 +260,6 @@ mod tests {
     use pilot_store::projector::follow_memory;
     use std::sync::Arc;
     use tokio::sync::watch;
-
-    const NANGUO: &[u8] = include_bytes!("../../../deploy/demo/nanguo.jsonl");
 
     async fn follower() -> (Arc<MemoryLog>, Arc<Projection>, watch::Sender<bool>) {
         let log = Arc::new(MemoryLog::new());

@@ -26,7 +26,6 @@ use crate::nats_supervisor::{GaveUp, SupervisedNats};
 use crate::signals::Signals;
 use crate::state::{Access, AppState};
 use crate::token_reload;
-use crate::workspace;
 use pilot_store::jetstream::{ConnectError, JetStreamLog};
 use pilot_store::layout::Layout;
 use pilot_store::projection::Projection;
@@ -65,14 +64,6 @@ pub enum ServeError {
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("--demo: {0}")]
-    DemoFile(#[from] workspace::NotFound),
-    #[error("--demo: cannot read {path}: {source}")]
-    DemoRead {
-        path: PathBuf,
         #[source]
         source: std::io::Error,
     },
@@ -362,30 +353,22 @@ async fn start(config: &Config, log: &JetStreamLog, state: &AppState) -> Result<
     Ok(loaded)
 }
 
-/// Loads the Nanguo history into an empty log, or finishes a load that was interrupted.
-/// A log that holds other events is left alone (false).
+/// Loads the Nanguo history (compiled in) into an empty log, or finishes a load that was
+/// interrupted. A log that holds other events is left alone (false).
 async fn load_demo(log: &JetStreamLog, projection: &Projection) -> Result<bool, ServeError> {
-    let path = workspace::find(workspace::DEMO_HISTORY)?;
-    let history = tokio::fs::read(&path)
-        .await
-        .map_err(|source| ServeError::DemoRead {
-            path: path.clone(),
-            source,
-        })?;
+    let history = demo::NANGUO;
     let empty = log.last_position().await? == 0;
-    let started = demo::first_event(&history)
+    let started = demo::first_event(history)
         .is_some_and(|first| projection.read().position_of(&first).is_some());
     if !empty && !started {
         tracing::warn!(
-            message = "The event log holds other events; --demo loads the Nanguo history only into an empty log.",
-            file = %path.display()
+            message = "The event log holds other events; --demo loads the Nanguo history only into an empty log."
         );
         return Ok(false);
     }
-    let loaded = demo::load_history(log, projection, &history).await?;
+    let loaded = demo::load_history(log, projection, history).await?;
     tracing::info!(
         message = "Loaded the Nanguo history.",
-        file = %path.display(),
         appended = loaded.appended,
         already_stored = loaded.skipped
     );

@@ -1,4 +1,4 @@
-//! Finding the workspace's own files (the nats-server install script, the demo history) from
+//! Finding the workspace's own files (the nats-server install script) from
 //! wherever `pilot` runs: the current directory or one above it, else the workspace the
 //! executable was built in (`target/debug/pilot` lies below the workspace root).
 
@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 
 /// The nats-server install script, relative to the workspace root.
 pub const INSTALL_SCRIPT: &str = "scripts/install-nats-server.sh";
-/// The Nanguo history, relative to the workspace root.
-pub const DEMO_HISTORY: &str = "deploy/demo/nanguo.jsonl";
 
 /// `relative` below the current directory or one of its parents, else below the executable's
 /// directory or one of its parents. `Err` lists every root that was searched.
@@ -75,8 +73,8 @@ mod tests {
     }
 
     #[test]
-    fn finds_the_real_demo_history_from_the_crate() {
+    fn finds_the_real_install_script_from_the_crate() {
         let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-        assert!(find_from(DEMO_HISTORY, [here]).is_ok());
+        assert!(find_from(INSTALL_SCRIPT, [here]).is_ok());
     }
 }

@@ -813,3 +813,27 @@ fn an_expired_token_is_refused_with_a_message_saying_so() {
     let status = pilot.terminate();
     assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
 }
+
+#[test]
+fn serve_demo_runs_from_a_binary_installed_outside_the_workspace() {
+    let nats = pilot_nats_harness::NatsServer::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let binary = home.path().join("pilot");
+    std::fs::copy(env!("CARGO_BIN_EXE_pilot"), &binary).unwrap();
+    let data = home.path().join("data");
+    let url = nats.url();
+    let args = [
+        "--nats",
+        &url,
+        "--demo",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    let mut pilot =
+        PilotProcess::serve_binary(&binary, &args, &[], &home.path().join("pilot.stderr.log"));
+    let ready = pilot.wait_for_url();
+    let (status, body) = http_get(host_of(&ready), "/api/v1/pilots");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(LCHI), "{body}");
+    pilot.terminate();
+}

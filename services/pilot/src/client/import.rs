@@ -14,8 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 use std::io::IsTerminal;
 
-/// The Nanguo case (deploy/demo/nanguo.jsonl), as `pilot demo` loads it.
-pub const NANGUO: &[u8] = include_bytes!("../../../../deploy/demo/nanguo.jsonl");
+use crate::demo::NANGUO;
 /// Lines per request unless `--chunk` says otherwise.
 pub const DEFAULT_CHUNK_LINES: u32 = 500;
 

@@ -228,7 +228,7 @@ mod tests {
     fn nanguo() -> (World, Vec<Envelope>) {
         let mut world = World::new(StallRules::default());
         let mut envelopes = Vec::new();
-        let lines = super::super::import::numbered_lines(super::super::import::NANGUO);
+        let lines = super::super::import::numbered_lines(crate::demo::NANGUO);
         for (i, (_, line)) in lines.into_iter().enumerate() {
             world.apply_stored(i as u64 + 1, line).unwrap();
             envelopes.push(pilot_events::decode(line).unwrap());

@@ -33,7 +33,30 @@ pub struct PilotProcess {
 impl PilotProcess {
     /// `pilot serve --listen 127.0.0.1:0 ARGS...` with `env` set, its stderr in `stderr`.
     pub fn serve(args: &[&str], env: &[(&str, &str)], stderr: &Path) -> PilotProcess {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_pilot"));
+        Self::serve_command(Command::new(env!("CARGO_BIN_EXE_pilot")), args, env, stderr)
+    }
+
+    /// The same with another copy of the binary (one installed away from the workspace),
+    /// run from its own directory.
+    pub fn serve_binary(
+        binary: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stderr: &Path,
+    ) -> PilotProcess {
+        let mut command = Command::new(binary);
+        if let Some(dir) = binary.parent() {
+            command.current_dir(dir);
+        }
+        Self::serve_command(command, args, env, stderr)
+    }
+
+    fn serve_command(
+        mut command: Command,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stderr: &Path,
+    ) -> PilotProcess {
         command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args);
