@@ -12,10 +12,10 @@
 //! they survive restarts, replay and reach every alerter. A clerk acts only on alerts of their
 //! own office's pilots; analysts read.
 
-use crate::api::{params, Params};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::query::parse_instant;
+use crate::query::{params, Params};
 use crate::reads::parse_uuid;
 use crate::state::AppState;
 use crate::stream;

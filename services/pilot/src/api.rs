@@ -23,13 +23,11 @@
 use crate::alerts_api;
 use crate::auth::{Caller, Lookup, Role};
 use crate::error::ApiError;
-use crate::query::select;
 use crate::reads;
 use crate::state::AppState;
 use crate::writes;
 use crate::{metrics, stream};
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -38,9 +36,6 @@ use axum::{Json, Router};
 use serde_json::json;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
-use uuid::Uuid;
-
-pub type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
 /// How long a read with `min_position` waits for the projections to reach that position.
 pub const MIN_POSITION_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -309,23 +304,4 @@ async fn not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::method_not_allowed()
-}
-
-pub fn params(
-    query: Params,
-    allowed: &[&'static str],
-) -> Result<Vec<(&'static str, String)>, ApiError> {
-    let Query(mut pairs) = query.map_err(|rejection| {
-        ApiError::invalid_query(format!("the query string cannot be read: {rejection}"))
-    })?;
-    // Every /api/v1 request takes `min_position`; `wait_for_position` has acted on it.
-    pairs.retain(|(name, _)| name != "min_position");
-    Ok(select(pairs, allowed)?.into_iter().collect())
-}
-
-pub fn pilot_id(id: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
-    let Path(raw) = id.map_err(|rejection| ApiError::invalid("id", rejection.body_text()))?;
-    Uuid::parse_str(&raw).map_err(|_| {
-        ApiError::invalid("id", format!("id must be a pilot_id (a UUID); got {raw:?}"))
-    })
 }

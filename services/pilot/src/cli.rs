@@ -5,14 +5,7 @@
 //! 3 input refused (400/409/413/422); 4 not allowed (401/403); 5 not found (404);
 //! 6 verification found a broken hash chain. See [`crate::client`].
 
-use crate::client::alerts::AlertsArgs;
-use crate::client::append::AppendArgs;
-use crate::client::export::ExportArgs;
-use crate::client::import::{DemoArgs, ImportArgs};
-use crate::client::lists::{HighlightsArgs, StakeholdersArgs};
-use crate::client::replay::ReplayArgs;
-use crate::client::status::StatusArgs;
-use crate::client::verify::VerifyArgs;
+use crate::client::ClientCommand;
 use crate::config::ServeArgs;
 use clap::{Parser, Subcommand};
 
@@ -41,34 +34,6 @@ pub enum Command {
     Keys(crate::keys::KeysArgs),
     #[command(flatten)]
     Client(ClientCommand),
-}
-
-/// The client commands: `--server URL` (PILOT_SERVER), `--token TOKEN` (PILOT_TOKEN) and
-/// `--json` on each.
-#[derive(Debug, Subcommand)]
-pub enum ClientCommand {
-    /// Append draft events (JSON, a JSON array, or JSON Lines) and print what was stored.
-    Append(AppendArgs),
-    /// Back-fill sealed events from JSON Lines (an export, deploy/demo/nanguo.jsonl); what is
-    /// stored already is skipped.
-    Import(ImportArgs),
-    /// Load the Nanguo history (built in) into the running service, like `pilot import`.
-    Demo(DemoArgs),
-    /// Every pilot in a table, or one pilot in detail; now, as of a date, as known at a date.
-    Status(StatusArgs),
-    /// The registered stakeholders.
-    Stakeholders(StakeholdersArgs),
-    /// The political-highlight ledger, filtered.
-    Highlights(HighlightsArgs),
-    /// Stalled-approval alerts: list them, acknowledge one, silence one.
-    Alerts(AlertsArgs),
-    /// Export the log as stored: JSON Lines (byte for byte) or CSV.
-    Export(ExportArgs),
-    /// Verify the hash chains of an export or of the whole log; exit 6 when one is broken.
-    Verify(VerifyArgs),
-    /// Fold the whole log locally: the pilots as of a date and the alerts that would have
-    /// fired by then.
-    Replay(ReplayArgs),
 }
 
 #[cfg(test)]

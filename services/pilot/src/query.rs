@@ -8,10 +8,35 @@
 //! is read as the `+` it was meant to be.
 
 use crate::error::ApiError;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query};
 use std::collections::BTreeMap;
 use time::format_description::well_known::Rfc3339;
 use time::macros::{format_description, time};
 use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+/// An endpoint's query string as axum hands it over, read by [`params`].
+pub type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+pub fn params(
+    query: Params,
+    allowed: &[&'static str],
+) -> Result<Vec<(&'static str, String)>, ApiError> {
+    let Query(mut pairs) = query.map_err(|rejection| {
+        ApiError::invalid_query(format!("the query string cannot be read: {rejection}"))
+    })?;
+    // Every /api/v1 request takes `min_position`; `wait_for_position` has acted on it.
+    pairs.retain(|(name, _)| name != "min_position");
+    Ok(select(pairs, allowed)?.into_iter().collect())
+}
+
+pub fn pilot_id(id: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
+    let Path(raw) = id.map_err(|rejection| ApiError::invalid("id", rejection.body_text()))?;
+    Uuid::parse_str(&raw).map_err(|_| {
+        ApiError::invalid("id", format!("id must be a pilot_id (a UUID); got {raw:?}"))
+    })
+}
 
 /// The query's parameters by name, refusing any that are not in `allowed` and any given twice.
 pub fn select(

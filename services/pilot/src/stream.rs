@@ -4,8 +4,8 @@
 //! Both send each event's stored bytes untouched, never a re-serialization: `hash` covers the
 //! stored bytes, so an export or a listener can verify every chain byte for byte.
 
-use crate::api::{params, Params};
 use crate::error::ApiError;
+use crate::query::{params, Params};
 use crate::reads::parse_uuid;
 use crate::state::AppState;
 use axum::body::Body;

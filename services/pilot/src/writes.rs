@@ -11,10 +11,10 @@
 //! `POST /api/v1/import` (admin) takes sealed events as JSON Lines (an export, a back-fill)
 //! and stores them byte for byte, skipping those already stored ([`crate::demo`]).
 
-use crate::api::{params, Params};
 use crate::auth::Caller;
 use crate::demo::{self, LoadError};
 use crate::error::ApiError;
+use crate::query::{params, Params};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -58,7 +58,7 @@ pub async fn append_to_pilot(
     query: Params,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let pilot_id = crate::api::pilot_id(id)?;
+    let pilot_id = crate::query::pilot_id(id)?;
     let expected_version = expected_version(query)?;
     let body = body.map_err(|rejection| body_error(rejection, state.access.max_body_bytes))?;
     let result = store(&state, &caller, &body, expected_version, Some(pilot_id)).await;

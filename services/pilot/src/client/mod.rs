@@ -34,9 +34,17 @@ pub mod status;
 pub mod trust;
 pub mod verify;
 
-use crate::cli::ClientCommand;
+use alerts::AlertsArgs;
+use append::AppendArgs;
 use clap::Args;
+use clap::Subcommand;
+use export::ExportArgs;
+use import::{DemoArgs, ImportArgs};
+use lists::{HighlightsArgs, StakeholdersArgs};
+use replay::ReplayArgs;
+use status::StatusArgs;
 use std::process::ExitCode;
+use verify::VerifyArgs;
 
 /// The exit-code table, as `pilot --help` shows it.
 pub const EXIT_CODES: &str = "\
@@ -165,6 +173,34 @@ fn describe_server_error(
     }
     text.push_str(&format!(" (HTTP {status})"));
     text
+}
+
+/// The client commands: `--server URL` (PILOT_SERVER), `--token TOKEN` (PILOT_TOKEN) and
+/// `--json` on each.
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Append draft events (JSON, a JSON array, or JSON Lines) and print what was stored.
+    Append(AppendArgs),
+    /// Back-fill sealed events from JSON Lines (an export, deploy/demo/nanguo.jsonl); what is
+    /// stored already is skipped.
+    Import(ImportArgs),
+    /// Load the Nanguo history (built in) into the running service, like `pilot import`.
+    Demo(DemoArgs),
+    /// Every pilot in a table, or one pilot in detail; now, as of a date, as known at a date.
+    Status(StatusArgs),
+    /// The registered stakeholders.
+    Stakeholders(StakeholdersArgs),
+    /// The political-highlight ledger, filtered.
+    Highlights(HighlightsArgs),
+    /// Stalled-approval alerts: list them, acknowledge one, silence one.
+    Alerts(AlertsArgs),
+    /// Export the log as stored: JSON Lines (byte for byte) or CSV.
+    Export(ExportArgs),
+    /// Verify the hash chains of an export or of the whole log; exit 6 when one is broken.
+    Verify(VerifyArgs),
+    /// Fold the whole log locally: the pilots as of a date and the alerts that would have
+    /// fired by then.
+    Replay(ReplayArgs),
 }
 
 /// Runs one client command; prints `pilot: <message>` on failure.

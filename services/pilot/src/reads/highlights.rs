@@ -3,9 +3,9 @@
 
 use super::parse_uuid;
 use super::stakeholders::BalancedLine;
-use crate::api::{params, Params};
 use crate::error::ApiError;
 use crate::query::parse_instant;
+use crate::query::{params, Params};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;

@@ -13,9 +13,9 @@ pub use stakeholders::{
     stakeholder, stakeholders, BalancedLine, StakeholderDetail, StakeholderRow, StanceOnPilot,
 };
 
-use crate::api::{params, pilot_id, Params};
 use crate::error::ApiError;
 use crate::query::parse_instant;
+use crate::query::{params, pilot_id, Params};
 use crate::state::AppState;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};

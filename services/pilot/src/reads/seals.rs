@@ -2,8 +2,8 @@
 //! `pilot verify --keys` against the server. Seals say nothing a reader could not compute
 //! from the log, so every role may read them.
 
-use crate::api::{params, Params};
 use crate::error::ApiError;
+use crate::query::{params, Params};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;

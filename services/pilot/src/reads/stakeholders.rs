@@ -2,8 +2,8 @@
 //! points, and one stakeholder's stances across pilots and its ledger lines.
 
 use super::parse_uuid;
-use crate::api::{params, Params};
 use crate::error::ApiError;
+use crate::query::{params, Params};
 use crate::state::AppState;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
