@@ -109,7 +109,7 @@ fn open_routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics::scrape))
+        .route("/metrics", get(scrape_metrics))
         .route("/api/v1/openapi.json", get(reads::openapi))
 }
 
@@ -260,6 +260,37 @@ async fn wait_for_position(
         return ApiError::not_caught_up(position, state.projection.position()).into_response();
     }
     next.run(request).await
+}
+
+/// `GET /metrics`.
+async fn scrape_metrics(State(state): State<AppState>) -> Response {
+    let counts = state.alerts.read().counts();
+    for kind in pilot_projections::StateKind::ALL {
+        state.metrics.set_alerts(
+            kind.as_str(),
+            i64::try_from(counts.get(kind)).unwrap_or(i64::MAX),
+        );
+    }
+    let log_last = tokio::time::timeout(
+        metrics::LOG_POSITION_TIMEOUT,
+        pilot_store::EventLog::last_position(&state.log),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok);
+    match state.metrics.render(log_last) {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+            )],
+            text,
+        )
+            .into_response(),
+        Err(error) => {
+            ApiError::internal(format!("cannot encode the metrics: {error}")).into_response()
+        }
+    }
 }
 
 async fn healthz() -> Json<serde_json::Value> {

@@ -23,14 +23,11 @@
 //! Projection figures are read from the live projection when scraped rather than copied on
 //! every event, so the fold path pays nothing for them.
 
-use crate::error::ApiError;
-use crate::state::AppState;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, Method};
+use axum::http::Method;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use pilot_store::projection::Projection;
-use pilot_store::EventLog;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
@@ -62,7 +59,7 @@ pub const ALERT_KINDS: &[&str] = &[
 pub const WEBHOOK_DEAD_REASONS: &[&str] = &["failed", "undecodable"];
 
 /// A scrape must not hang on a slow store: without the log's position it still answers.
-const LOG_POSITION_TIMEOUT: Duration = Duration::from_secs(2);
+pub const LOG_POSITION_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabel {
@@ -397,34 +394,6 @@ impl Collector for ProjectionCollector {
             gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
         }
         Ok(())
-    }
-}
-
-/// `GET /metrics`.
-pub async fn scrape(State(state): State<AppState>) -> Response {
-    let counts = state.alerts.read().counts();
-    for kind in pilot_projections::StateKind::ALL {
-        state.metrics.set_alerts(
-            kind.as_str(),
-            i64::try_from(counts.get(kind)).unwrap_or(i64::MAX),
-        );
-    }
-    let log_last = tokio::time::timeout(LOG_POSITION_TIMEOUT, state.log.last_position())
-        .await
-        .ok()
-        .and_then(Result::ok);
-    match state.metrics.render(log_last) {
-        Ok(text) => (
-            [(
-                header::CONTENT_TYPE,
-                prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
-            )],
-            text,
-        )
-            .into_response(),
-        Err(error) => {
-            ApiError::internal(format!("cannot encode the metrics: {error}")).into_response()
-        }
     }
 }
 
