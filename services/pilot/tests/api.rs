@@ -6,12 +6,9 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use pilot_projections::stall::StallRules;
 use pilot_service::state::Access;
 use pilot_service::{app, AppState};
-use pilot_store::projector;
 use serde_json::Value;
-use std::sync::Arc;
 use tower::ServiceExt;
 
 const HIHC: &str = "0194a000-0001-7000-8000-000000000003";
@@ -245,15 +242,7 @@ async fn a_world_restored_from_a_checkpoint_loads_chains_for_past_views() {
     // Stop the projector: it saves its checkpoint on the way out.
     served.stop.send(true).unwrap();
     served.projector.await.unwrap();
-    let restored = Arc::new(
-        projector::open(
-            &served.log,
-            CONSUMER,
-            StallRules::default(),
-            &served.checkpoint_key,
-        )
-        .await,
-    );
+    let restored = common::reopen(&served.log, CONSUMER, &served.checkpoint_key).await;
     assert_eq!(restored.position(), 98, "resumed from the checkpoint");
     let hihc = HIHC.parse().unwrap();
     assert!(!restored.read().chain_loaded(&hihc));
@@ -276,15 +265,7 @@ async fn a_world_restored_from_a_checkpoint_loads_chains_for_past_views() {
     assert_eq!(view["merged_from"].as_array().unwrap().len(), 4);
 
     // A pilot's event list loads its chain the same way, in a world restored afresh.
-    let fresh = Arc::new(
-        projector::open(
-            &served.log,
-            CONSUMER,
-            StallRules::default(),
-            &served.checkpoint_key,
-        )
-        .await,
-    );
+    let fresh = common::reopen(&served.log, CONSUMER, &served.checkpoint_key).await;
     assert!(!fresh.read().chain_loaded(&hihc));
     let state = reading(AppState::new(served.log.clone(), fresh.clone()));
     state.set_ready();
@@ -401,15 +382,7 @@ async fn a_forged_checkpoint_is_refused() {
         ("no seal", forged),
     ] {
         overwrite_checkpoint(&served.server.url(), bytes).await;
-        let restored = Arc::new(
-            projector::open(
-                &served.log,
-                CONSUMER,
-                StallRules::default(),
-                &served.checkpoint_key,
-            )
-            .await,
-        );
+        let restored = common::reopen(&served.log, CONSUMER, &served.checkpoint_key).await;
         assert_eq!(restored.position(), 0, "{what}: not resumed from it");
         assert_eq!(restored.halted(), None, "{what}");
         served.log.rebuild(&restored).await.unwrap();
@@ -441,15 +414,7 @@ async fn a_log_behind_its_checkpoint_is_not_served() {
     .await
     .unwrap();
 
-    let restored = Arc::new(
-        projector::open(
-            &log,
-            CONSUMER,
-            StallRules::default(),
-            &served.checkpoint_key,
-        )
-        .await,
-    );
+    let restored = common::reopen(&log, CONSUMER, &served.checkpoint_key).await;
     assert_eq!(restored.position(), 0, "nothing served from the checkpoint");
     let reason = restored.halted().expect("halted");
     assert!(reason.contains("recreated"), "{reason}");

@@ -11,14 +11,12 @@ use futures::StreamExt;
 use pilot_events::data::{Influence, StakeholderRegistered};
 use pilot_events::{Actor, Event, Level, StakeholderKind, Subject};
 use pilot_nats_harness::NatsServer;
-use pilot_projections::stall::StallRules;
 use pilot_service::state::Access;
 use pilot_service::{app, AppState};
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::writer::Draft;
-use pilot_store::{projector, EventLog};
+use pilot_store::EventLog;
 use serde_json::Value;
-use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 use tower::ServiceExt;
@@ -174,15 +172,7 @@ async fn a_restored_world_loads_every_chain_for_a_past_list() {
     // Stop the projector: it saves its checkpoint on the way out.
     served.stop.send(true).unwrap();
     served.projector.await.unwrap();
-    let restored = Arc::new(
-        projector::open(
-            &served.log,
-            CONSUMER,
-            StallRules::default(),
-            &served.checkpoint_key,
-        )
-        .await,
-    );
+    let restored = common::reopen(&served.log, CONSUMER, &served.checkpoint_key).await;
     assert_eq!(restored.position(), 98, "resumed from the checkpoint");
     let hihc: Uuid = HIHC.parse().unwrap();
     assert!(!restored.read().chain_loaded(&hihc));
@@ -220,15 +210,7 @@ async fn a_restored_world_imports_a_retraction_on_a_chain_it_has_not_loaded() {
     let served = served().await;
     served.stop.send(true).unwrap();
     served.projector.await.unwrap();
-    let restored = Arc::new(
-        projector::open(
-            &served.log,
-            CONSUMER,
-            StallRules::default(),
-            &served.checkpoint_key,
-        )
-        .await,
-    );
+    let restored = common::reopen(&served.log, CONSUMER, &served.checkpoint_key).await;
     let hihc: Uuid = HIHC.parse().unwrap();
     assert!(!restored.read().chain_loaded(&hihc));
     let (_stop, shutdown) = tokio::sync::watch::channel(false);

@@ -51,6 +51,12 @@ pub struct Nanguo {
     pub projector: tokio::task::JoinHandle<()>,
 }
 
+/// A projection opened as a restarted process opens it: from `consumer`'s checkpoint when it
+/// holds under `key`, else empty.
+pub async fn reopen(log: &JetStreamLog, consumer: &str, key: &CheckpointKey) -> Arc<Projection> {
+    Arc::new(projector::open(log, consumer, StallRules::default(), key).await)
+}
+
 pub async fn nanguo(consumer: &'static str) -> Nanguo {
     let server = NatsServer::start().unwrap();
     let log = JetStreamLog::connect(&server.url(), &Layout::default())
