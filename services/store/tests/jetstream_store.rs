@@ -23,7 +23,7 @@ use pilot_store::follow::DEFAULT_CONSUMER;
 use pilot_store::jetstream::{ConnectError, JetStreamLog};
 use pilot_store::layout::{Layout, EVENTS_STREAM};
 use pilot_store::projection::Projection;
-use pilot_store::writer::Writer;
+use pilot_store::writer::{StoredEvent, Writer};
 use pilot_store::EventLog;
 use std::sync::Arc;
 use std::time::Duration;
@@ -165,6 +165,20 @@ async fn deletes_and_purges_are_refused_by_the_server() {
     assert_eq!(node.log.read_from(1, 10).await.unwrap().len(), 1);
 }
 
+/// A node on `server`, its writer, and a pilot it has just proposed.
+async fn proposed_pilot(
+    server: &NatsServer,
+) -> (Node, Writer<JetStreamLog>, Subject, Vec<StoredEvent>) {
+    let node = node(&server.url(), DEFAULT_CONSUMER).await;
+    let writer = Writer::new(Arc::new(node.log.clone()), node.projection.clone());
+    let p = Subject::Pilot(Uuid::now_v7());
+    let proposal = writer
+        .append(vec![draft(p, proposed())], None)
+        .await
+        .unwrap();
+    (node, writer, p, proposal)
+}
+
 /// A client with no business in the log, as any holder of publish rights could be.
 async fn foreign_client(url: &str) -> async_nats::jetstream::Context {
     async_nats::jetstream::new(async_nats::connect(url).await.unwrap())
@@ -182,13 +196,7 @@ async fn publish_raw(js: &async_nats::jetstream::Context, subject: &str, bytes: 
 #[tokio::test]
 async fn a_foreign_publisher_cannot_stop_the_projector() {
     let server = NatsServer::start().unwrap();
-    let node = node(&server.url(), DEFAULT_CONSUMER).await;
-    let writer = Writer::new(Arc::new(node.log.clone()), node.projection.clone());
-    let p = Subject::Pilot(Uuid::now_v7());
-    let first = writer
-        .append(vec![draft(p, proposed())], None)
-        .await
-        .unwrap();
+    let (node, writer, p, first) = proposed_pilot(&server).await;
     let js = foreign_client(&server.url()).await;
     let subject = pilot_store::layout::chain_subject(p);
     publish_raw(&js, &subject, "{garbage").await;
@@ -521,13 +529,7 @@ async fn projection_lag_is_measured_in_events_and_seconds() {
 #[tokio::test]
 async fn a_chain_reads_as_it_was_known_at_a_time() {
     let server = NatsServer::start().unwrap();
-    let node = node(&server.url(), DEFAULT_CONSUMER).await;
-    let writer = Writer::new(Arc::new(node.log.clone()), node.projection.clone());
-    let p = Subject::Pilot(Uuid::now_v7());
-    writer
-        .append(vec![draft(p, proposed())], None)
-        .await
-        .unwrap();
+    let (node, writer, p, _) = proposed_pilot(&server).await;
     writer
         .append(vec![draft(p, target(1))], None)
         .await
@@ -556,13 +558,7 @@ async fn a_chain_reads_as_it_was_known_at_a_time() {
 #[tokio::test]
 async fn junk_on_a_pilot_subject_does_not_block_appends() {
     let server = NatsServer::start().unwrap();
-    let node = node(&server.url(), DEFAULT_CONSUMER).await;
-    let writer = Writer::new(Arc::new(node.log.clone()), node.projection.clone());
-    let p = Subject::Pilot(Uuid::now_v7());
-    writer
-        .append(vec![draft(p, proposed())], None)
-        .await
-        .unwrap();
+    let (node, writer, p, _) = proposed_pilot(&server).await;
     // A foreign message is now the subject's last: the server's expected-sequence check
     // sees it, the projector quarantines it.
     let js = foreign_client(&server.url()).await;
