@@ -584,10 +584,10 @@ async fn hostile_drafts_are_refused_fast_hold_no_lock_and_store_nothing() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(error_code(&body), "event_too_large");
     assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains(&(1024 * 1024 - 4 * 1024).to_string()),
+        body["error"]["message"].as_str().unwrap().contains(
+            &pilot_store::log::event_bytes_within(pilot_store::log::NATS_DEFAULT_MAX_PAYLOAD)
+                .to_string()
+        ),
         "{body}"
     );
     assert_eq!(service.last_position().await, before, "nothing was stored");
