@@ -122,6 +122,8 @@ pub struct Observed {
     /// In order: catch-up to the event's instant, then what the event did.
     pub notices: Vec<AlertNotice>,
     pub refusals: Vec<AlertRefusal>,
+    /// When the event occurred (none when nothing was applied).
+    pub occurred_at: Option<OffsetDateTime>,
 }
 
 /// A user's action on an alert, kept with it (the alert keeps the state, this the who and why).

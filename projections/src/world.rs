@@ -205,14 +205,29 @@ impl World {
         position: u64,
         bytes: &[u8],
     ) -> Result<Applied, ProjectionError> {
+        self.apply_stored_seen(position, bytes, |_| ())
+            .map(|(applied, _)| applied)
+    }
+
+    /// [`World::apply_stored`], showing `look` the decoded event before the world takes it:
+    /// how an observer (the alert book) learns what was applied without decoding it again.
+    /// `look`'s answer comes back for every message that decoded.
+    pub fn apply_stored_seen<T>(
+        &mut self,
+        position: u64,
+        bytes: &[u8],
+        look: impl FnOnce(&Envelope) -> T,
+    ) -> Result<(Applied, Option<T>), ProjectionError> {
         if position <= self.position {
-            return Ok(Applied::Duplicate);
+            return Ok((Applied::Duplicate, None));
         }
         match self.decoder.decode(bytes) {
             Ok(envelope) => {
                 self.check_chain_loaded(position, &envelope)?;
                 self.advance_to(position)?;
-                self.apply_at(position, envelope, Some(bytes))
+                let seen = look(&envelope);
+                let applied = self.apply_at(position, envelope, Some(bytes))?;
+                Ok((applied, Some(seen)))
             }
             Err(error) => {
                 self.advance_to(position)?;

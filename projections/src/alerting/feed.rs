@@ -28,6 +28,23 @@ impl AlertBook {
         }
     }
 
+    /// Applies the stored bytes at `position` to `world` ([`World::apply_stored`], the
+    /// projector's path, decoding once) and, if they were applied, feeds the event to the book:
+    /// the hook that keeps one process's world and book in lock-step.
+    pub fn apply_stored(
+        &mut self,
+        world: &mut World,
+        position: u64,
+        bytes: &[u8],
+    ) -> Result<(Applied, Observed), ProjectionError> {
+        match world.apply_stored_seen(position, bytes, Seen::of)? {
+            (Applied::Applied, Some(seen)) => {
+                Ok((Applied::Applied, self.observe_seen(world, &seen)))
+            }
+            (applied, _) => Ok((applied, Observed::default())),
+        }
+    }
+
     /// Feeds an event the world has just applied (see the module docs for the contract).
     pub fn observe(&mut self, world: &World, envelope: &Envelope) -> Observed {
         self.observe_seen(world, &Seen::of(envelope))
@@ -37,6 +54,7 @@ impl AlertBook {
         let mut observed = Observed {
             notices: self.advance_to(seen.at),
             refusals: Vec::new(),
+            occurred_at: Some(seen.at),
         };
         let Some(state) = seen
             .pilot_id

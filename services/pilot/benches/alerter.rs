@@ -31,12 +31,12 @@ use pilot_nats_harness::NatsServer;
 use pilot_projections::alerting::AlertEvent;
 use pilot_projections::stall::StallRules;
 use pilot_projections::{AlertBook, World};
-use pilot_service::alerter::rules::AlertRules;
 use pilot_service::alerter::{Alerter, SystemClock};
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::Layout;
+use pilot_store::runtime::{Runtime, RuntimeOptions};
 use pilot_store::writer::{Draft, Writer};
-use pilot_store::{projector, EventLog};
+use pilot_store::EventLog;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -249,6 +249,18 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[index.min(sorted.len() - 1)]
 }
 
+/// One process's fold, as `pilot serve` runs it with an alerter.
+fn options(key: &pilot_store::checkpoint::CheckpointKey) -> RuntimeOptions {
+    RuntimeOptions {
+        name: "bench".into(),
+        rules: StallRules::default(),
+        pilot_rules: Default::default(),
+        book: AlertBook::new(StallRules::default()),
+        checkpoint_key: key.clone(),
+        collect_alerts: true,
+    }
+}
+
 #[tokio::main]
 async fn main() {
     idle_ticks();
@@ -257,20 +269,10 @@ async fn main() {
     let log = JetStreamLog::connect(&server.url(), &Layout::default())
         .await
         .unwrap();
-    let projection = Arc::new(
-        projector::open(
-            &log,
-            "bench",
-            StallRules::default(),
-            &pilot_store::checkpoint::CheckpointKey::generate().unwrap(),
-        )
-        .await,
-    );
+    let key = pilot_store::checkpoint::CheckpointKey::generate().unwrap();
     let (stop_projector, shutdown) = watch::channel(false);
-    {
-        let (log, projection) = (log.clone(), projection.clone());
-        tokio::spawn(async move { log.run_projector("bench", projection, shutdown).await });
-    }
+    let runtime = Runtime::start(&log, options(&key), shutdown).await;
+    let projection = runtime.projection().clone();
     let writer = Arc::new(Writer::new(Arc::new(log.clone()), projection.clone()));
 
     // First load: 100,000 national approvals (a 90-day threshold), requested 30 days ago, so
@@ -317,7 +319,7 @@ async fn main() {
         }
     });
 
-    let alerter = Alerter::new(log.clone(), AlertRules::default(), Arc::new(SystemClock));
+    let alerter = Alerter::new(log.clone(), projection.clone(), Arc::new(SystemClock));
     let mut progress = alerter.progress();
     let (stop, shutdown) = watch::channel(false);
     let started = Instant::now();
@@ -394,14 +396,22 @@ async fn main() {
     let stopping = Instant::now();
     let _ = stop.send(true);
     let _ = task.await;
+    let _ = stop_projector.send(true);
+    runtime.stopped(Duration::from_secs(60)).await;
     println!(
-        "alerter stopped (saving its checkpoint) in {:.1} s",
+        "alerter and projector stopped (saving the checkpoint) in {:.1} s",
         stopping.elapsed().as_secs_f64()
     );
 
     // A second start, from the checkpoint the first saved on its way out.
     let last = log.last_position().await.unwrap();
-    let alerter = Alerter::new(log.clone(), AlertRules::default(), Arc::new(SystemClock));
+    let (stop_projector, shutdown) = watch::channel(false);
+    let runtime = Runtime::start(&log, options(&key), shutdown).await;
+    let alerter = Alerter::new(
+        log.clone(),
+        runtime.projection().clone(),
+        Arc::new(SystemClock),
+    );
     let mut progress = alerter.progress();
     let (stop, shutdown) = watch::channel(false);
     let started = Instant::now();

@@ -90,6 +90,7 @@ async fn main() {
             &log,
             "bench",
             StallRules::default(),
+            pilot_projections::AlertBook::new(StallRules::default()),
             &pilot_store::checkpoint::CheckpointKey::generate().unwrap(),
         )
         .await,

@@ -57,7 +57,8 @@ pub async fn list(State(state): State<AppState>, query: Params) -> Result<Json<V
         }
     }
     let now = state.clock.now();
-    let history = state.alerts.read();
+    let fold = state.projection.read();
+    let history = fold.alerts().recorded();
     let alerts: Vec<Value> = history
         .alerts()
         .filter(|a| wanted_state.is_none_or(|s| a.state_kind() == s))
@@ -79,8 +80,12 @@ pub async fn get(
 ) -> Result<Json<Value>, ApiError> {
     params(query, &[])?;
     let alert_id = alert_id(id)?;
-    let history = state.alerts.read();
-    let alert = history.get(&alert_id).ok_or_else(|| unknown(alert_id))?;
+    let fold = state.projection.read();
+    let alert = fold
+        .alerts()
+        .recorded()
+        .get(&alert_id)
+        .ok_or_else(|| unknown(alert_id))?;
     Ok(Json(view(alert, state.clock.now())))
 }
 
@@ -133,8 +138,10 @@ pub async fn acknowledge(
     let (alert_id, body): (Uuid, AckBody) = action_request(&state, &caller, id, query, body)?;
     let now = state.clock.now();
     let event = state
-        .alerts
+        .projection
         .read()
+        .alerts()
+        .recorded()
         .acknowledgement(alert_id, &caller.name, now, body.note)
         .map_err(refused)?;
     record(&state, event, "alert_already_acknowledged").await
@@ -152,8 +159,10 @@ pub async fn silence(
     let until = parse_instant("until", &body.until)?;
     let now = state.clock.now();
     let event = state
-        .alerts
+        .projection
         .read()
+        .alerts()
+        .recorded()
         .silence(alert_id, &caller.name, now, until, &body.reason)
         .map_err(refused)?;
     record(&state, event, "conflict").await
@@ -207,9 +216,13 @@ async fn record(
             ))
         }
     };
-    state.alerts.wait_for(position, FOLD_WAIT).await;
-    let history = state.alerts.read();
-    let alert = history.get(&alert_id).ok_or_else(|| unknown(alert_id))?;
+    state.projection.wait_for_alerts(position, FOLD_WAIT).await;
+    let fold = state.projection.read();
+    let alert = fold
+        .alerts()
+        .recorded()
+        .get(&alert_id)
+        .ok_or_else(|| unknown(alert_id))?;
     let mut answer = view(alert, state.clock.now());
     answer["position"] = json!(position);
     Ok(Json(answer))
@@ -218,15 +231,14 @@ async fn record(
 /// Clerks act on alerts of their own office's pilots; admins on any; analysts on none (the
 /// role check has already refused them).
 fn may_act(state: &AppState, caller: &Caller, alert_id: Uuid) -> Result<(), ApiError> {
-    let pilot_id = state
-        .alerts
-        .read()
+    let fold = state.projection.read();
+    let pilot_id = fold
+        .alerts()
+        .recorded()
         .get(&alert_id)
         .map(|a| a.latest.pilot_id)
         .ok_or_else(|| unknown(alert_id))?;
-    let office = state
-        .projection
-        .read()
+    let office = fold
         .pilot(&pilot_id)
         .map(|record| record.state.office.clone())
         .unwrap_or_default();

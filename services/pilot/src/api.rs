@@ -264,7 +264,7 @@ async fn wait_for_position(
 
 /// `GET /metrics`.
 async fn scrape_metrics(State(state): State<AppState>) -> Response {
-    let counts = state.alerts.read().counts();
+    let counts = state.projection.read().alerts().recorded().counts();
     for kind in pilot_projections::StateKind::ALL {
         state.metrics.set_alerts(
             kind.as_str(),

@@ -15,7 +15,7 @@
 //!    saves a checkpoint), stop the local nats-server; `Ok(())`. If the local nats-server
 //!    cannot be kept running, pilot stops the same way and returns [`ServeError::NatsExited`].
 
-use crate::alerter::{self, feed, SystemClock};
+use crate::alerter::{self, SystemClock};
 use crate::api::app;
 use crate::config::{Config, ConfigError, Part, ServeArgs};
 use crate::data_dir_lock::{DataDirLock, LockError};
@@ -29,6 +29,7 @@ use crate::token_reload;
 use pilot_store::jetstream::{ConnectError, JetStreamLog};
 use pilot_store::layout::Layout;
 use pilot_store::projection::Projection;
+use pilot_store::runtime::{Runtime, RuntimeOptions};
 use pilot_store::{EventLog, LogError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -143,18 +144,21 @@ async fn serve_on(
         stop = stopped(signals, local.as_deref_mut()) => return finish(stop),
     };
     tracing::info!(message = "Connected to the event log.", %url);
-    let world_rules = config.alerts.rules.default_rules().clone();
-    let checkpoint_key = config.checkpoint_key()?;
-    let projection = Arc::new(
-        pilot_store::projector::open(&log, &config.consumer, world_rules, &checkpoint_key).await,
-    );
-    projection.set_pilot_rules(config.alerts.rules.overrides().clone());
     let (stop_tx, stop_rx) = watch::channel(false);
-    let projector = {
-        let (log, projection, stop) = (log.clone(), projection.clone(), stop_rx.clone());
-        let name = config.consumer.clone();
-        tokio::spawn(async move { log.run_projector(&name, projection, stop).await })
-    };
+    let runtime = Runtime::start(
+        &log,
+        RuntimeOptions {
+            name: config.consumer.clone(),
+            rules: config.alerts.rules.default_rules().clone(),
+            pilot_rules: config.alerts.rules.overrides().clone(),
+            book: config.alerts.rules.new_book(),
+            checkpoint_key: config.checkpoint_key()?,
+            collect_alerts: config.runs(Part::Alerter),
+        },
+        stop_rx.clone(),
+    )
+    .await;
+    let projection = runtime.projection().clone();
 
     let signer = pilot_store::signing::EventSigner::load_or_create(&config.signing_key_file)?;
     let state = AppState::new(log.clone(), projection.clone())
@@ -167,8 +171,6 @@ async fn serve_on(
         });
     let mut helpers = Vec::new();
     if config.runs(Part::Api) {
-        let (log, feed, stop) = (log.clone(), state.alerts.clone(), stop_rx.clone());
-        helpers.push(("alert feed", tokio::spawn(feed::follow(log, feed, stop))));
         let reload = token_reload::follow(config.tokens.clone(), stop_rx.clone());
         helpers.push(("token reload", tokio::spawn(reload)));
     }
@@ -185,10 +187,9 @@ async fn serve_on(
     if config.runs(Part::Alerter) {
         let alerter = alerter::run_supervised(
             log.clone(),
-            config.alerts.rules.clone(),
+            projection.clone(),
             Arc::new(SystemClock),
             state.metrics.clone(),
-            checkpoint_key.clone(),
             stop_rx.clone(),
         );
         helpers.push(("alerter", tokio::spawn(alerter)));
@@ -268,11 +269,7 @@ async fn serve_on(
             tracing::warn!(message = "A task did not stop in time.", task = name);
         }
     }
-    match tokio::time::timeout(PROJECTOR_STOP_TIMEOUT, projector).await {
-        Ok(Ok(())) => tracing::info!(message = "Stopped the projector."),
-        Ok(Err(error)) => tracing::warn!(message = "Projector task failed.", %error),
-        Err(_) => tracing::warn!(message = "The projector did not stop in time."),
-    }
+    runtime.stopped(PROJECTOR_STOP_TIMEOUT).await;
     finish(stop)
 }
 
@@ -313,16 +310,6 @@ async fn stopped(signals: &mut Signals, local: Option<&mut SupervisedNats>) -> S
 /// serves the Nanguo history.
 async fn start(config: &Config, log: &JetStreamLog, state: &AppState) -> Result<bool, ServeError> {
     let projection = &state.projection;
-    if config.runs(Part::Api) {
-        let last_alert = log.last_alert_position().await?;
-        while !state.alerts.wait_for(last_alert, PROGRESS_EVERY).await {
-            tracing::info!(
-                message = "Still reading the alert stream.",
-                position = state.alerts.position(),
-                to = last_alert
-            );
-        }
-    }
     let last = log.last_position().await?;
     tracing::info!(
         message = "Catching up with the event log.",
@@ -344,6 +331,14 @@ async fn start(config: &Config, log: &JetStreamLog, state: &AppState) -> Result<
         message = "Caught up with the event log.",
         position = projection.position()
     );
+    let last_alert = log.last_alert_position().await?;
+    while !projection.wait_for_alerts(last_alert, PROGRESS_EVERY).await {
+        tracing::info!(
+            message = "Still reading the alert stream.",
+            position = projection.alert_position(),
+            to = last_alert
+        );
+    }
     if !config.demo {
         return Ok(false);
     }

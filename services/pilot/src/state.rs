@@ -1,7 +1,8 @@
-//! What the HTTP handlers share: the log, the live projection, the writer, who may call, and
-//! whether the projection has caught up with the log since start-up.
+//! What the HTTP handlers share: the log, the live projection (the process's one fold: world,
+//! alert book, recorded alerts), the writer, who may call, and whether the projection has
+//! caught up with the log since start-up.
 
-use crate::alerter::{AlertFeed, Clock, SystemClock};
+use crate::alerter::{Clock, SystemClock};
 use crate::auth::Tokens;
 use crate::config::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES};
 use crate::metrics::Metrics;
@@ -19,8 +20,6 @@ pub struct AppState {
     pub writer: Arc<Writer<JetStreamLog>>,
     pub access: Arc<Access>,
     pub metrics: Arc<Metrics>,
-    /// The recorded alerts (`GET /api/v1/alerts`), followed from the alert stream.
-    pub alerts: Arc<AlertFeed>,
     /// "Now" for acknowledgements and silences: the wall clock, or a test's.
     pub clock: Arc<dyn Clock>,
     /// The writer's signing key (none in tests that do not sign).
@@ -69,7 +68,6 @@ impl AppState {
             writer,
             access: Arc::new(Access::default()),
             metrics,
-            alerts: Arc::new(AlertFeed::default()),
             clock: Arc::new(SystemClock),
             signer: None,
             seals: crate::sealer::SealRequests::default(),

@@ -14,8 +14,7 @@ use pilot_nats_harness::NatsServer;
 use pilot_projections::alert::{ResolutionReason, TransitionKind};
 use pilot_projections::alerting::AlertEvent;
 use pilot_projections::stall::StallRules;
-use pilot_service::alerter::rules::AlertRules;
-use pilot_service::alerter::{feed, Alerter, AlerterError, Clock, ManualClock, Progress};
+use pilot_service::alerter::{Alerter, Clock, ManualClock, Progress};
 use pilot_service::auth::{Role, Tokens};
 use pilot_service::state::Access;
 use pilot_service::{app, AppState};
@@ -23,8 +22,9 @@ use pilot_store::checkpoint::CheckpointKey;
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::Layout;
 use pilot_store::projection::Projection;
+use pilot_store::runtime::{Runtime, RuntimeOptions};
 use pilot_store::writer::{Draft, Writer};
-use pilot_store::{projector, EventLog};
+use pilot_store::EventLog;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -45,7 +45,21 @@ fn days(n: i64) -> time::Duration {
     time::Duration::days(n)
 }
 
-/// A nats-server, a projection following it (for the writer), and a clock the test moves.
+/// How a process folds: its checkpoint `name`d and sealed with `key`; `alerts`: it runs an
+/// alerter.
+fn fold_options(name: &str, key: &CheckpointKey, alerts: bool) -> RuntimeOptions {
+    RuntimeOptions {
+        name: name.into(),
+        rules: StallRules::default(),
+        pilot_rules: Default::default(),
+        book: pilot_projections::AlertBook::new(StallRules::default()),
+        checkpoint_key: key.clone(),
+        collect_alerts: alerts,
+    }
+}
+
+/// A nats-server, a projection following it (for the writer and the API), and a clock the
+/// test moves.
 struct Rig {
     _server: NatsServer,
     log: JetStreamLog,
@@ -63,17 +77,14 @@ async fn rig() -> Rig {
         .await
         .unwrap();
     let checkpoint_key = CheckpointKey::generate().unwrap();
-    let projection = Arc::new(
-        projector::open(&log, "alerter-test", StallRules::default(), &checkpoint_key).await,
-    );
     let (stop, shutdown) = watch::channel(false);
-    {
-        let (log, projection) = (log.clone(), projection.clone());
-        tokio::spawn(async move {
-            log.run_projector("alerter-test", projection, shutdown)
-                .await
-        });
-    }
+    let runtime = Runtime::start(
+        &log,
+        fold_options("alerter-test", &checkpoint_key, false),
+        shutdown,
+    )
+    .await;
+    let projection = runtime.projection().clone();
     let writer = Writer::new(Arc::new(log.clone()), projection.clone());
     Rig {
         _server: server,
@@ -130,22 +141,29 @@ impl Rig {
         self.append(pilot, request, at).await;
     }
 
-    /// Starts an alerter on the rig's clock; stop it with the returned sender.
-    fn alerter(&self) -> RunningAlerter {
-        self.alerter_sealing_with(self.checkpoint_key.clone())
+    /// Starts a process's fold with an alerter on the rig's clock; a restart finds the
+    /// checkpoint the last one saved.
+    async fn alerter(&self) -> RunningAlerter {
+        self.alerter_named("alerter", self.checkpoint_key.clone())
+            .await
     }
 
-    /// An alerter whose checkpoints are sealed with `key`.
-    fn alerter_sealing_with(&self, key: CheckpointKey) -> RunningAlerter {
-        let alerter = Alerter::new(self.log.clone(), AlertRules::default(), self.clock.clone())
-            .with_checkpoint_key(key);
-        let progress = alerter.progress();
+    /// A process's fold named `name` (its durable consumer and checkpoint) with an alerter,
+    /// its checkpoints sealed with `key`.
+    async fn alerter_named(&self, name: &str, key: CheckpointKey) -> RunningAlerter {
         let (stop, shutdown) = watch::channel(false);
+        let runtime =
+            Runtime::start(&self.log, fold_options(name, &key, true), shutdown.clone()).await;
+        let projection = runtime.projection().clone();
+        let alerter = Alerter::new(self.log.clone(), projection.clone(), self.clock.clone());
+        let progress = alerter.progress();
         let task = tokio::spawn(alerter.run(shutdown));
         RunningAlerter {
             progress,
             stop,
             task,
+            runtime,
+            projection,
         }
     }
 
@@ -179,6 +197,8 @@ struct RunningAlerter {
     progress: watch::Receiver<Progress>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<Result<(), pilot_service::alerter::AlerterError>>,
+    runtime: Runtime,
+    projection: Arc<Projection>,
 }
 
 impl RunningAlerter {
@@ -196,9 +216,11 @@ impl RunningAlerter {
             .await;
     }
 
+    /// Stops the alerter and the fold (which saves its checkpoint on the way out).
     async fn stop(self) {
         self.stop.send_replace(true);
         self.task.await.unwrap().unwrap();
+        self.runtime.stopped(Duration::from_secs(10)).await;
     }
 }
 
@@ -213,7 +235,7 @@ fn kinds(events: &[AlertEvent]) -> Vec<(&'static str, OffsetDateTime)> {
 async fn one_wait_warns_fires_escalates_and_resolves_at_its_boundaries() {
     let rig = rig().await;
     rig.waiting_pilot().await;
-    let mut alerter = rig.alerter();
+    let mut alerter = rig.alerter().await;
     alerter.caught_up_with(rig.last_position().await).await;
 
     rig.clock.set(T + days(24) - time::Duration::SECOND);
@@ -285,7 +307,7 @@ async fn an_alerter_stopped_across_due_instants_records_where_the_alert_stands_o
     rig.waiting_pilot().await;
     let last = rig.last_position().await;
     rig.clock.set(T + days(1));
-    let mut first = rig.alerter();
+    let mut first = rig.alerter().await;
     first.caught_up_with(last).await;
     first.stop().await;
     assert!(rig.recorded().await.is_empty());
@@ -293,7 +315,7 @@ async fn an_alerter_stopped_across_due_instants_records_where_the_alert_stands_o
     // Down while the warning and the firing fall due: the firing is the news, the warning
     // on the way to it is passed over.
     rig.clock.set(T + days(31));
-    let mut second = rig.alerter();
+    let mut second = rig.alerter().await;
     second.caught_up_with(last).await;
     second
         .wait("advancing to now", |p| p.advanced_to == Some(T + days(31)))
@@ -309,7 +331,7 @@ async fn an_alerter_stopped_across_due_instants_records_where_the_alert_stands_o
     second.stop().await;
 
     // A third start finds it recorded and records nothing.
-    let mut third = rig.alerter();
+    let mut third = rig.alerter().await;
     third.caught_up_with(last).await;
     third
         .wait("advancing to now", |p| p.advanced_to == Some(T + days(31)))
@@ -324,7 +346,7 @@ async fn one_back_dated_request_records_one_escalation() {
     let back_dated = datetime!(2001-03-01 09:00 UTC);
     rig.waiting_pilot_at(back_dated).await;
     let now = rig.clock.now();
-    let mut alerter = rig.alerter();
+    let mut alerter = rig.alerter().await;
     alerter.caught_up_with(rig.last_position().await).await;
     alerter
         .wait("advancing to now", |p| p.advanced_to == Some(now))
@@ -353,8 +375,8 @@ async fn two_alerters_record_each_transition_once() {
     let rig = rig().await;
     rig.waiting_pilot().await;
     let last = rig.last_position().await;
-    let mut one = rig.alerter();
-    let mut two = rig.alerter();
+    let mut one = rig.alerter_named("one", rig.checkpoint_key.clone()).await;
+    let mut two = rig.alerter_named("two", rig.checkpoint_key.clone()).await;
     one.caught_up_with(last).await;
     two.caught_up_with(last).await;
 
@@ -393,12 +415,6 @@ async fn api(rig: &Rig) -> (String, reqwest::Client) {
         })
         .with_clock(rig.clock.clone());
     state.set_ready();
-    let shutdown = rig.stop.subscribe();
-    tokio::spawn(feed::follow(
-        rig.log.clone(),
-        state.alerts.clone(),
-        shutdown.clone(),
-    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app(state)).await });
@@ -428,7 +444,7 @@ async fn acknowledged_and_silenced_through_the_api_as_alert_events() {
     let rig = rig().await;
     rig.waiting_pilot().await;
     let (base, http) = api(&rig).await;
-    let mut alerter = rig.alerter();
+    let mut alerter = rig.alerter().await;
     alerter.caught_up_with(rig.last_position().await).await;
     rig.clock.set(T + days(24));
     rig.wait_recorded(1).await;
@@ -560,7 +576,7 @@ async fn history_imported_while_the_alerter_runs_gives_the_alerts_a_replay_gives
     let now = datetime!(2026-01-01 00:00 UTC);
     let rig = rig().await;
     rig.clock.set(now);
-    let mut alerter = rig.alerter();
+    let mut alerter = rig.alerter().await;
     alerter
         .wait("advancing to now", |p| p.advanced_to == Some(now))
         .await;
@@ -610,7 +626,7 @@ async fn a_restarted_alerter_resumes_from_its_checkpoint_and_loads_the_chains_it
     let rig = rig().await;
     rig.waiting_pilot().await;
     let saved_at = rig.last_position().await;
-    let mut first = rig.alerter();
+    let mut first = rig.alerter().await;
     first.caught_up_with(saved_at).await;
     rig.clock.set(T + days(24));
     let warned = rig.wait_recorded(1).await;
@@ -626,7 +642,7 @@ async fn a_restarted_alerter_resumes_from_its_checkpoint_and_loads_the_chains_it
         T + days(25),
     )
     .await;
-    let mut second = rig.alerter();
+    let mut second = rig.alerter().await;
     second
         .wait("resuming from the checkpoint", |p| {
             p.resumed_from == saved_at
@@ -650,12 +666,12 @@ async fn an_alerter_checkpoint_under_another_key_or_ahead_of_the_log_is_not_used
     let rig = rig().await;
     rig.waiting_pilot().await;
     let saved_at = rig.last_position().await;
-    let mut first = rig.alerter();
+    let mut first = rig.alerter().await;
     first.caught_up_with(saved_at).await;
     first.stop().await; // saves its checkpoint on the way out
 
     // Under its own key the checkpoint is used ...
-    let mut own = rig.alerter();
+    let mut own = rig.alerter().await;
     own.wait("resuming from the checkpoint", |p| {
         p.resumed_from == saved_at
     })
@@ -664,11 +680,13 @@ async fn an_alerter_checkpoint_under_another_key_or_ahead_of_the_log_is_not_used
     // ... under another key (as anyone who can write the object store could use) it is
     // refused, and the log replayed from the start. That alerter saves its own on the way out,
     // which the owner refuses in turn (and replaces with one under its key).
-    let mut stranger = rig.alerter_sealing_with(CheckpointKey::generate().unwrap());
+    let mut stranger = rig
+        .alerter_named("alerter", CheckpointKey::generate().unwrap())
+        .await;
     stranger.caught_up_with(saved_at).await;
     assert_eq!(stranger.progress.borrow().resumed_from, 0);
     stranger.stop().await;
-    let mut owner = rig.alerter();
+    let mut owner = rig.alerter().await;
     owner.caught_up_with(saved_at).await;
     assert_eq!(owner.progress.borrow().resumed_from, 0);
     owner.stop().await;
@@ -682,14 +700,15 @@ async fn an_alerter_checkpoint_under_another_key_or_ahead_of_the_log_is_not_used
     JetStreamLog::connect(&rig._server.url(), &Layout::default())
         .await
         .unwrap();
-    let behind = rig.alerter();
-    let result = tokio::time::timeout(Duration::from_secs(10), behind.task)
-        .await
-        .expect("the alerter refused at once")
-        .unwrap();
-    assert!(
-        matches!(result, Err(AlerterError::LogBehind(ref reason)) if reason.contains("recreated")),
-        "{result:?}"
-    );
+    let behind = rig.alerter().await;
+    let halted = behind.projection.watch_halted();
+    let reason = tokio::time::timeout(Duration::from_secs(10), async move {
+        let mut halted = halted;
+        let reason = halted.wait_for(Option::is_some).await.unwrap().clone();
+        reason
+    })
+    .await
+    .expect("the fold refused the log at once");
+    assert!(reason.is_some_and(|r| r.contains("recreated")));
     assert!(rig.recorded().await.is_empty());
 }

@@ -362,7 +362,7 @@ async fn a_forged_checkpoint_is_refused() {
 
     // The stored snapshot with one pilot's title changed, under the original seal.
     let (head, mut body) = stored_checkpoint(&served.log).await;
-    let pilots = body["pilots"].as_array_mut().unwrap();
+    let pilots = body["world"]["pilots"].as_array_mut().unwrap();
     let pilot = pilots
         .iter_mut()
         .find(|p| p["state"]["pilot_id"] == HIHC)
@@ -371,7 +371,7 @@ async fn a_forged_checkpoint_is_refused() {
     let forged = serde_json::to_vec(&body).unwrap();
     let resealed = [head.clone(), b"\n".to_vec(), forged.clone()].concat();
     // ... sealed anew under a key of the forger's own ...
-    let position = body["position"].as_u64().unwrap();
+    let position = body["world"]["position"].as_u64().unwrap();
     let own_key = CheckpointKey::generate().unwrap();
     let anchor = checkpoint::anchor_at(&served.log, position).await.unwrap();
     let own_seal = checkpoint::seal(&own_key, CONSUMER, &anchor, &forged).unwrap();

@@ -319,7 +319,14 @@ async fn rebuild_restart(events: usize) {
         .map_or(0, |b| b.len());
     drop(projection);
     let started = Instant::now();
-    let restored = pilot_store::projector::open(&log, "bench", StallRules::default(), &key).await;
+    let restored = pilot_store::projector::open(
+        &log,
+        "bench",
+        StallRules::default(),
+        pilot_projections::AlertBook::new(StallRules::default()),
+        &key,
+    )
+    .await;
     log.rebuild(&restored).await.unwrap();
     let ready_secs = started.elapsed().as_secs_f64();
     assert_eq!(restored.position() as usize, total);

@@ -63,7 +63,8 @@ impl JetStreamLog {
             .await
             .map_err(unavailable)?;
         let mut messages = consumer.messages().await.map_err(unavailable)?;
-        let mut checkpoint = Checkpoints::new(projection.position());
+        // What was rebuilt since the checkpoint the projection started from is worth saving.
+        let mut checkpoint = Checkpoints::new(projection.resumed_from());
         let mut stream_check = tokio::time::interval(STREAM_CHECK_INTERVAL);
         loop {
             let woke = tokio::select! {
@@ -195,7 +196,9 @@ impl Checkpoints {
             return;
         }
         match crate::projector::save_checkpoint(log, name, projection).await {
-            Ok(saved) => {
+            // Alert transitions wait to be recorded: try again at the next occasion.
+            Ok(None) => {}
+            Ok(Some(saved)) => {
                 self.position = saved;
                 self.at = std::time::Instant::now();
             }

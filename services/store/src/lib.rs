@@ -8,6 +8,8 @@
 //! - [`checkpoint`]: checkpoints sealed with a MAC and proven against the log before use.
 //! - [`alerts`]: the alert stream: each transition recorded at most once, read back, tailed.
 
+pub mod alert_fold;
+pub mod alert_follow;
 pub mod alerts;
 pub mod checkpoint;
 pub mod follow;
@@ -17,6 +19,7 @@ pub mod log;
 pub mod memory;
 pub mod projection;
 pub mod projector;
+pub mod runtime;
 pub mod seals;
 pub mod signing;
 pub mod version;

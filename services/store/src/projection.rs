@@ -1,13 +1,21 @@
-//! The live projection: one [`World`] shared by the projector (the only writer) and readers,
-//! with its stream position published so writers and readers can wait for it.
+//! The live projection: the one fold of a process. One [`World`] and the alerts it implies
+//! ([`AlertFold`]), shared by the projector (the only writer of the world), the alert stream's
+//! follower, the alerter and every reader, with the stream positions published so writers and
+//! readers can wait for them.
 
+use crate::alert_fold::AlertFold;
 use crate::checkpoint::CheckpointKey;
 use crate::log::Stored;
-use pilot_projections::{Applied, ProjectionError, World};
+use pilot_projections::snapshot::Snapshot;
+use pilot_projections::{AlertBook, Applied, ProjectionError, World};
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{RwLock, RwLockReadGuard};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 use tokio::sync::watch;
+
+/// The checkpoint body's shape; another value is not restored (the log is replayed instead).
+const CHECKPOINT_FORMAT: u32 = 3;
 
 /// A message the projector could not apply: kept on the dead-letter subject with its reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,10 +32,86 @@ pub struct Counters {
     pub quarantined: AtomicU64,
 }
 
+/// The world and its alerts, under one lock so the book always matches the world.
+#[derive(Debug)]
+struct Fold {
+    world: World,
+    alerts: AlertFold,
+}
+
+/// Read access to the fold: derefs to the [`World`]; [`FoldRead::alerts`] for the alerts.
+#[derive(Debug)]
+pub struct FoldRead<'a>(RwLockReadGuard<'a, Fold>);
+
+impl std::ops::Deref for FoldRead<'_> {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.0.world
+    }
+}
+
+impl FoldRead<'_> {
+    pub fn alerts(&self) -> &AlertFold {
+        &self.0.alerts
+    }
+}
+
+/// A checkpoint's body: the world, the book that goes with it, and the alert stream position
+/// whose user actions the book holds.
+#[derive(Deserialize)]
+struct CheckpointBody {
+    format: u32,
+    world: Snapshot,
+    book: AlertBook,
+    actions_applied: u64,
+}
+
+/// The same shape, borrowing the book rather than copying it.
+#[derive(Serialize)]
+struct SavingBody<'a> {
+    format: u32,
+    world: Snapshot,
+    book: &'a AlertBook,
+    actions_applied: u64,
+}
+
+/// What a checkpoint restores.
+#[derive(Debug)]
+pub struct Restored {
+    pub world: World,
+    pub book: AlertBook,
+    pub actions_applied: u64,
+}
+
+/// Reads a checkpoint body saved by [`Projection::checkpoint`]; the world takes `rules`.
+pub fn restore(
+    body: &[u8],
+    rules: pilot_projections::stall::StallRules,
+) -> Result<Restored, String> {
+    let body = serde_json::from_slice::<CheckpointBody>(body)
+        .map_err(|error| format!("unreadable checkpoint: {error}"))?;
+    if body.format != CHECKPOINT_FORMAT {
+        return Err(format!(
+            "checkpoint format {} is not this build's {CHECKPOINT_FORMAT}",
+            body.format
+        ));
+    }
+    let world = World::restore(rules, body.world).map_err(|e| e.to_string())?;
+    Ok(Restored {
+        world,
+        book: body.book,
+        actions_applied: body.actions_applied,
+    })
+}
+
 #[derive(Debug)]
 pub struct Projection {
-    world: RwLock<World>,
+    fold: RwLock<Fold>,
     position: watch::Sender<u64>,
+    /// The alert stream position folded into [`AlertFold::recorded`].
+    alert_position: watch::Sender<u64>,
+    /// The position the world was restored at (0: it started from the start of the log).
+    resumed_from: u64,
     pub counters: Counters,
     /// Quarantine entries the store did not take yet: their positions are consumed, so they
     /// are kept here and offered again with the next batch rather than lost.
@@ -47,11 +131,24 @@ pub struct Projection {
 }
 
 impl Projection {
+    /// A projection with an empty alert book under the world's default rules.
     pub fn new(world: World) -> Self {
+        let book = AlertBook::new(world.rules().clone());
+        Projection::with_book(world, book, 0)
+    }
+
+    /// A projection of `world` and `book`, which holds the user actions recorded up to alert
+    /// stream position `actions_applied`.
+    pub fn with_book(world: World, book: AlertBook, actions_applied: u64) -> Self {
         let position = world.position();
         Projection {
-            world: RwLock::new(world),
+            fold: RwLock::new(Fold {
+                world,
+                alerts: AlertFold::new(book, actions_applied),
+            }),
             position: watch::Sender::new(position),
+            alert_position: watch::Sender::new(0),
+            resumed_from: position,
             counters: Counters::default(),
             pending_quarantine: std::sync::Mutex::default(),
             waiters: std::sync::Mutex::default(),
@@ -116,17 +213,61 @@ impl Projection {
         &self,
         overrides: std::collections::BTreeMap<uuid::Uuid, pilot_projections::stall::StallRules>,
     ) {
-        self.world
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .set_pilot_rules(overrides);
+        self.write().world.set_pilot_rules(overrides);
     }
 
     /// Read access to the projections. Hold it briefly and never across an `.await`.
-    pub fn read(&self) -> RwLockReadGuard<'_, World> {
-        self.world
-            .read()
+    pub fn read(&self) -> FoldRead<'_> {
+        FoldRead(
+            self.fold
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Fold> {
+        self.fold
+            .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Changes the alerts under the write lock (the alerter: its clock, its outbox). Hold it
+    /// briefly and never across an `.await`.
+    pub fn with_alerts<T>(&self, change: impl FnOnce(&mut AlertFold) -> T) -> T {
+        change(&mut self.write().alerts)
+    }
+
+    /// Folds one message of the alert stream ([`AlertFold::apply_recorded`]) and announces
+    /// its position.
+    pub fn apply_recorded_alert(&self, stored: &Stored) {
+        self.write().alerts.apply_recorded(stored);
+        self.alert_position.send_if_modified(|at| {
+            let moved = stored.position > *at;
+            *at = (*at).max(stored.position);
+            moved
+        });
+    }
+
+    /// The position the world was restored at from a checkpoint (0: none was used).
+    pub fn resumed_from(&self) -> u64 {
+        self.resumed_from
+    }
+
+    /// The alert stream position folded so far.
+    pub fn alert_position(&self) -> u64 {
+        *self.alert_position.borrow()
+    }
+
+    pub fn subscribe_alerts(&self) -> watch::Receiver<u64> {
+        self.alert_position.subscribe()
+    }
+
+    /// Waits until the alert stream is folded up to `position`; false if `timeout` passed first.
+    pub async fn wait_for_alerts(&self, position: u64, timeout: Duration) -> bool {
+        let mut reached = self.alert_position.subscribe();
+        tokio::time::timeout(timeout, reached.wait_for(|at| *at >= position))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 
     /// The stream position the projections have reached.
@@ -185,20 +326,26 @@ impl Projection {
 
     /// Gives a restored world one pilot's whole chain (see `World::load_chain`).
     pub fn load_chain(&self, pilot_id: uuid::Uuid, chain: &[Stored]) {
-        let mut world = self
-            .world
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        world.load_chain(
+        self.write().world.load_chain(
             pilot_id,
             chain.iter().map(|s| (s.position, s.bytes.as_ref())),
         );
     }
 
-    /// The projections as a checkpoint: the snapshot serialized, and its position.
-    pub fn checkpoint(&self) -> Result<(u64, Vec<u8>), serde_json::Error> {
-        let snapshot = self.read().snapshot();
-        Ok((snapshot.position, serde_json::to_vec(&snapshot)?))
+    /// The fold as a checkpoint body, and its position; `None` while transitions wait to be
+    /// recorded: a start from it would not compute them again, and they would be lost.
+    pub fn checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, serde_json::Error> {
+        let fold = self.read();
+        if !fold.alerts().outbox().is_empty() {
+            return Ok(None);
+        }
+        let body = SavingBody {
+            format: CHECKPOINT_FORMAT,
+            world: fold.snapshot(),
+            book: fold.alerts().book(),
+            actions_applied: fold.alerts().actions_applied(),
+        };
+        Ok(Some((fold.position(), serde_json::to_vec(&body)?)))
     }
 
     /// Applies stored messages in order. Messages that do not decode or are refused are
@@ -206,16 +353,20 @@ impl Projection {
     /// the caller reads the missing messages first.
     pub fn apply(&self, batch: &[Stored]) -> Result<Vec<(Stored, Quarantined)>, ProjectionError> {
         let mut quarantine = Vec::new();
-        let mut world = self
-            .world
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self.write();
+        let fold = &mut *guard;
+        let world = &mut fold.world;
         for stored in batch {
-            match world.apply_stored(stored.position, &stored.bytes) {
-                Ok(Applied::Applied) => {
+            match fold
+                .alerts
+                .book_mut()
+                .apply_stored(world, stored.position, &stored.bytes)
+            {
+                Ok((Applied::Applied, observed)) => {
                     self.counters.applied.fetch_add(1, Ordering::Relaxed);
+                    fold.alerts.observed(observed);
                 }
-                Ok(Applied::Duplicate) => {
+                Ok((Applied::Duplicate, _)) => {
                     self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(

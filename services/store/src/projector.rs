@@ -9,10 +9,9 @@
 use crate::checkpoint::{self, Anchored, CheckpointKey, Verdict};
 use crate::log::{EventLog, LogError, Stored};
 use crate::memory::MemoryLog;
-use crate::projection::Projection;
-use pilot_projections::snapshot::Snapshot;
+use crate::projection::{restore, Projection};
 use pilot_projections::stall::StallRules;
-use pilot_projections::{ProjectionError, World};
+use pilot_projections::{AlertBook, ProjectionError, World};
 use std::sync::Arc;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -136,34 +135,49 @@ pub async fn load_chain<L: EventLog>(
 /// A projection from the latest checkpoint of projector `name`, proven against `log` and
 /// sealed under `key` ([`crate::checkpoint`]); or empty, replaying the log from the start
 /// (always correct), when there is none or it cannot be used, with a log line saying why.
-/// When the log holds less than the checkpoint says this service has seen, the projection is
-/// returned halted ([`Projection::halted`]): it is not to be served.
+/// The world takes `rules`; the alert book takes the rules and overrides of `book` (a restored
+/// book keeps its alerts, a rebuilt one starts as `book`). When the log holds less than the
+/// checkpoint says this service has seen, the projection is returned halted
+/// ([`Projection::halted`]): it is not to be served.
 pub async fn open<L: Anchored>(
     log: &L,
     name: &str,
     rules: StallRules,
+    book: AlertBook,
     key: &CheckpointKey,
 ) -> Projection {
+    let rebuilt = |reason: &str| {
+        tracing::info!(message = "Rebuilding the projections from the start of the log.", projector = name, %reason);
+        (
+            Projection::with_book(World::new(rules.clone()), book.clone(), 0),
+            None,
+        )
+    };
     let (projection, stream) = match checkpoint::load(log, key, name).await {
         Verdict::Resume { anchor, body } => match restore(&body, rules.clone()) {
-            Ok(world) if world.position() == anchor.position => {
+            Ok(restored) if restored.world.position() == anchor.position => {
                 tracing::info!(
                     message = "Resuming from a checkpoint.",
                     projector = name,
-                    position = world.position()
+                    position = restored.world.position()
                 );
-                (Projection::new(world), Some(anchor.stream))
+                let mut restored_book = restored.book;
+                restored_book.set_rules(book.rules().clone());
+                restored_book.set_overrides(book.overrides().clone());
+                let projection =
+                    Projection::with_book(restored.world, restored_book, restored.actions_applied);
+                (projection, Some(anchor.stream))
             }
-            Ok(_) => rebuilt(name, rules, "its position is not its anchor's"),
-            Err(reason) => rebuilt(name, rules, &reason),
+            Ok(_) => rebuilt("its position is not its anchor's"),
+            Err(reason) => rebuilt(&reason),
         },
-        Verdict::None => rebuilt(name, rules, "no checkpoint yet"),
+        Verdict::None => rebuilt("no checkpoint yet"),
         Verdict::Discard { reason } => {
             tracing::warn!(message = "Discarding the checkpoint; rebuilding the projections from the log.", projector = name, %reason);
-            rebuilt(name, rules, "the checkpoint was discarded")
+            rebuilt("the checkpoint was discarded")
         }
         Verdict::Halt { reason } => {
-            let projection = Projection::new(World::new(rules));
+            let projection = Projection::with_book(World::new(rules.clone()), book.clone(), 0);
             projection.halt(reason);
             (projection, None)
         }
@@ -179,24 +193,14 @@ pub async fn open<L: Anchored>(
     projection
 }
 
-fn restore(body: &[u8], rules: StallRules) -> Result<World, String> {
-    let snapshot = serde_json::from_slice::<Snapshot>(body)
-        .map_err(|error| format!("unreadable checkpoint: {error}"))?;
-    World::restore(rules, snapshot).map_err(|e| e.to_string())
-}
-
-fn rebuilt(name: &str, rules: StallRules, reason: &str) -> (Projection, Option<String>) {
-    tracing::info!(message = "Rebuilding the projections from the start of the log.", projector = name, %reason);
-    (Projection::new(World::new(rules)), None)
-}
-
-/// Saves a sealed checkpoint of `projection` as projector `name`; returns its position. A
-/// halted projection, or one without a key, saves nothing.
+/// Saves a sealed checkpoint of `projection` as projector `name`; returns its position, or
+/// `None` when there is nothing to save yet (alert transitions wait to be recorded). A halted
+/// projection, or one without a key, saves nothing.
 pub async fn save_checkpoint<L: Anchored>(
     log: &L,
     name: &str,
     projection: &Projection,
-) -> Result<u64, LogError> {
+) -> Result<Option<u64>, LogError> {
     if let Some(reason) = projection.halted() {
         return Err(LogError::Refused(format!(
             "no checkpoint is saved while halted: {reason}"
@@ -205,9 +209,12 @@ pub async fn save_checkpoint<L: Anchored>(
     let key = projection
         .checkpoint_key()
         .ok_or_else(|| LogError::Refused("the projection has no checkpoint key".into()))?;
-    let (position, bytes) = projection
+    let Some((position, bytes)) = projection
         .checkpoint()
-        .map_err(|e| LogError::Refused(format!("cannot serialize a checkpoint: {e}")))?;
+        .map_err(|e| LogError::Refused(format!("cannot serialize a checkpoint: {e}")))?
+    else {
+        return Ok(None);
+    };
     // Never anchor what was read from one stream to another that replaced it meanwhile.
     if let Some(stream) = projection.stream() {
         if let Some(reason) = checkpoint::behind(log, &stream, position).await? {
@@ -217,7 +224,7 @@ pub async fn save_checkpoint<L: Anchored>(
     }
     checkpoint::save(log, &key, name, position, &bytes).await?;
     tracing::info!(message = "Saved a checkpoint.", projector = name, position);
-    Ok(position)
+    Ok(Some(position))
 }
 
 /// Follows an in-memory log until `shutdown` turns true.

@@ -436,8 +436,14 @@ async fn a_restart_resumes_from_its_checkpoint_and_applies_nothing_twice() {
         .await
         .unwrap();
     let projection = Arc::new(
-        pilot_store::projector::open(&log, "resumer", StallRules::default(), &checkpoint_key())
-            .await,
+        pilot_store::projector::open(
+            &log,
+            "resumer",
+            StallRules::default(),
+            pilot_projections::AlertBook::new(StallRules::default()),
+            &checkpoint_key(),
+        )
+        .await,
     );
     assert_eq!(
         projection.position(),

@@ -54,7 +54,16 @@ pub struct Nanguo {
 /// A projection opened as a restarted process opens it: from `consumer`'s checkpoint when it
 /// holds under `key`, else empty.
 pub async fn reopen(log: &JetStreamLog, consumer: &str, key: &CheckpointKey) -> Arc<Projection> {
-    Arc::new(projector::open(log, consumer, StallRules::default(), key).await)
+    Arc::new(
+        projector::open(
+            log,
+            consumer,
+            StallRules::default(),
+            pilot_projections::AlertBook::new(StallRules::default()),
+            key,
+        )
+        .await,
+    )
 }
 
 pub async fn nanguo(consumer: &'static str) -> Nanguo {
@@ -63,8 +72,16 @@ pub async fn nanguo(consumer: &'static str) -> Nanguo {
         .await
         .unwrap();
     let checkpoint_key = CheckpointKey::generate().unwrap();
-    let projection =
-        Arc::new(projector::open(&log, consumer, StallRules::default(), &checkpoint_key).await);
+    let projection = Arc::new(
+        projector::open(
+            &log,
+            consumer,
+            StallRules::default(),
+            pilot_projections::AlertBook::new(StallRules::default()),
+            &checkpoint_key,
+        )
+        .await,
+    );
     let (stop, shutdown) = watch::channel(false);
     let projector = {
         let (log, projection) = (log.clone(), projection.clone());

@@ -1,0 +1,91 @@
+//! The projection runtime: the only place a process folds the logs. It opens the one
+//! [`Projection`] (world, alert book and what the alert stream recorded) from the process's one
+//! checkpoint, then follows the event log (the projector, which saves that checkpoint) and the
+//! alert stream. The API, the event feed and the alerter all read the projection it holds.
+
+use crate::alert_fold::AlertFold;
+use crate::checkpoint::CheckpointKey;
+use crate::jetstream::JetStreamLog;
+use crate::projection::Projection;
+use crate::projector;
+use pilot_projections::stall::StallRules;
+use pilot_projections::AlertBook;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How the runtime folds.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// The durable consumer's name, and the checkpoint's.
+    pub name: String,
+    /// The world's default stall rules.
+    pub rules: StallRules,
+    /// Per-pilot stall rules for the world's checks (see `World::set_pilot_rules`).
+    pub pilot_rules: std::collections::BTreeMap<uuid::Uuid, StallRules>,
+    /// A fresh book with the rules and overrides alerts follow.
+    pub book: AlertBook,
+    pub checkpoint_key: CheckpointKey,
+    /// Keep the transitions the book computes for an alerter in this process to record.
+    pub collect_alerts: bool,
+}
+
+/// The running fold: the projection and the tasks that feed it.
+#[derive(Debug)]
+pub struct Runtime {
+    projection: Arc<Projection>,
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+}
+
+impl Runtime {
+    /// Opens the projection from its checkpoint and follows both streams until `shutdown`.
+    pub async fn start(
+        log: &JetStreamLog,
+        options: RuntimeOptions,
+        shutdown: watch::Receiver<bool>,
+    ) -> Runtime {
+        let projection = Arc::new(
+            projector::open(
+                log,
+                &options.name,
+                options.rules,
+                options.book,
+                &options.checkpoint_key,
+            )
+            .await,
+        );
+        projection.set_pilot_rules(options.pilot_rules);
+        if options.collect_alerts {
+            projection.with_alerts(AlertFold::collect);
+        }
+        let projector = {
+            let (log, projection, stop) = (log.clone(), projection.clone(), shutdown.clone());
+            tokio::spawn(async move { log.run_projector(&options.name, projection, stop).await })
+        };
+        let follower = {
+            let (log, projection) = (log.clone(), projection.clone());
+            tokio::spawn(async move { log.follow_alerts(projection, shutdown).await })
+        };
+        Runtime {
+            projection,
+            tasks: vec![("projector", projector), ("alert follower", follower)],
+        }
+    }
+
+    pub fn projection(&self) -> &Arc<Projection> {
+        &self.projection
+    }
+
+    /// Waits (up to `timeout` each) for the tasks to end after `shutdown` turned true; the
+    /// projector saves the checkpoint on its way out.
+    pub async fn stopped(self, timeout: Duration) {
+        for (name, task) in self.tasks {
+            match tokio::time::timeout(timeout, task).await {
+                Ok(Ok(())) => tracing::info!(message = "Stopped.", task = name),
+                Ok(Err(error)) => tracing::warn!(message = "A task failed.", task = name, %error),
+                Err(_) => tracing::warn!(message = "A task did not stop in time.", task = name),
+            }
+        }
+    }
+}
