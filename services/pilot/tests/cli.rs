@@ -171,11 +171,13 @@ fn alerts_list_refuse_an_ack_on_a_resolved_one_and_export_as_stored() {
             .pilot(&["alerts", "--state", "resolved", "--json"])
             .json();
         let alerts = listed["alerts"].as_array().cloned().unwrap_or_default();
-        if alerts.len() >= 7 || Instant::now() > deadline {
+        if alerts.len() >= 2 || Instant::now() > deadline {
             break alerts;
         }
         std::thread::sleep(Duration::from_millis(100));
     };
+    // LCHI's and GOHS's: the five approvals decided before their warnings were no alerts.
+    assert_eq!(resolved.len(), 2, "{resolved:#?}");
     let lchi = resolved
         .iter()
         .find(|a| a["pilot_title"] == LCHI)
@@ -213,9 +215,15 @@ fn alerts_list_refuse_an_ack_on_a_resolved_one_and_export_as_stored() {
         })
         .collect();
     // LCHI's stall (its warning passed over: no event falls between them), its escalation
-    // and GOHS's warning, and seven resolutions.
-    assert!(kinds.len() >= 10, "{kinds:?}");
-    assert!(kinds.contains(&"fired".to_string()), "{kinds:?}");
+    // and GOHS's warning, and their two resolutions; nothing of the five approvals decided
+    // in time.
+    let mut kinds = kinds;
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        ["escalated", "fired", "resolved", "resolved", "warned"],
+        "{lines}"
+    );
 }
 
 #[test]
