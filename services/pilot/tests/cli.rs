@@ -465,6 +465,80 @@ fn replay_reads_the_log_from_nats_and_prints_the_pilots_and_alerts() {
     run(&["verify", "--nats", &nats], &[]).expect(0);
 }
 
+/// `pilot replay --file` folds an export as `pilot replay` folds the server's log: the same
+/// pilots, the same alerts. Of Nanguo's seven approvals only the two that reached their
+/// warnings are alerts; the five decided in time (HICI's on day 10 among them) are listed
+/// nowhere.
+#[test]
+fn replay_folds_an_exported_file_as_it_folds_the_server() {
+    let service = Service::start();
+    service.pilot(&["import", NANGUO]).expect(0);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("log.jsonl");
+    service
+        .pilot(&["export", "--format", "jsonl", "-o", path(&file)])
+        .expect(0);
+    let args = ["replay", "--until", "2012-01-01", "--json"];
+    let from_server = service.pilot(&args).json();
+    // No server, no token: the file alone.
+    let from_file = run(&[&args[..], &["--file", path(&file)]].concat(), &[]).json();
+    assert_eq!(from_file["events"], 98);
+    assert_eq!(from_file["refused"], serde_json::json!([]));
+    assert_eq!(from_file["pilots"], from_server["pilots"]);
+    assert_eq!(from_file["alerts"], from_server["alerts"]);
+    let mut approvals: Vec<&str> = from_file["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["approval_id"].as_str().unwrap())
+        .collect();
+    approvals.dedup();
+    assert_eq!(approvals, ["lchi-2004-mayor", "gohs-2008-mayor"]);
+
+    let table = run(
+        &["replay", "--file", path(&file), "--until", "2012-01-01"],
+        &[],
+    )
+    .expect(0)
+    .to_string();
+    assert!(table.contains("replayed 98 events (0 refused)"), "{table}");
+    assert!(!table.contains("hici-1994-mayor"), "{table}");
+}
+
+#[test]
+fn replay_of_a_missing_or_broken_file_says_which_and_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("absent.jsonl");
+    let run_missing = run(&["replay", "--file", path(&missing)], &[]);
+    run_missing.expect(1);
+    assert!(
+        run_missing.stderr.starts_with("pilot: cannot read ")
+            && run_missing.stderr.contains("absent.jsonl"),
+        "{run_missing:#?}"
+    );
+
+    let broken = dir.path().join("broken.jsonl");
+    let nanguo = std::fs::read_to_string(NANGUO).unwrap();
+    let mut lines: Vec<&str> = nanguo.lines().take(3).collect();
+    lines.push("{\"event_id\": 7}");
+    std::fs::write(&broken, lines.join("\n")).unwrap();
+    let refused = run(&["replay", "--file", path(&broken)], &[]);
+    refused.expect(3);
+    assert!(
+        refused
+            .stderr
+            .contains("broken.jsonl line 4 is not a stored event: "),
+        "{refused:#?}"
+    );
+    assert!(refused.stdout.is_empty(), "nothing replayed: {refused:#?}");
+
+    let both = run(
+        &["replay", "--file", path(&broken), "--nats", "nats://x"],
+        &[],
+    );
+    both.expect(2);
+}
+
 #[test]
 fn without_a_server_the_client_fails_plainly() {
     let unreachable = run(&["status", "--server", "http://127.0.0.1:1"], &[]);

@@ -3,8 +3,8 @@
 //!
 //! One file per command or group: [`append`], [`import`] (and `demo`), [`status`],
 //! [`lists`] (stakeholders, highlights), [`alerts`], [`export`], [`verify`], [`replay`];
-//! [`http`] talks to the server, [`log`] reads the whole log from the server or NATS, and
-//! [`output`] writes tables and `--json`.
+//! [`http`] talks to the server, [`log`] reads the whole log from the server or NATS,
+//! [`log_file`] a local log file, and [`output`] writes tables and `--json`.
 //!
 //! # Exit codes
 //!
@@ -28,6 +28,7 @@ pub mod http;
 pub mod import;
 pub mod lists;
 pub mod log;
+pub mod log_file;
 pub mod output;
 pub mod replay;
 pub mod status;
