@@ -1075,6 +1075,18 @@ mod tests {
     }
 
     #[test]
+    fn a_silence_past_the_warning_catches_up_before_it_judges() {
+        let (rules, mut a) = (rules(), alert());
+        // Read back by an alerter whose book has not reached day 24 yet: still taken.
+        let out = a
+            .silence(&rules, T + days(26), T + days(40), "budget session")
+            .unwrap();
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert_eq!(out[0], warned(24, 30));
+        assert!(a.is_silenced_at(T + days(30)));
+    }
+
+    #[test]
     fn once_raised_an_alert_records_its_extension_and_its_resolution() {
         let (rules, mut a) = (rules(), alert());
         assert_eq!(a.advance(&rules, T + days(25)), [warned(24, 30)]);

@@ -371,6 +371,9 @@ impl AlertBook {
         action: UserActionKind,
         act: impl Fn(&mut Alert, &StallRules) -> Result<Vec<Transition>, AlertError>,
     ) -> Result<Vec<AlertNotice>, BookError> {
+        // A wait not yet raised is found, not refused as unknown: the action may lie past its
+        // warning (an acknowledgement read back before the book advanced to it), and the
+        // alert catches up before it judges (`AlertError::NotRaised` otherwise).
         let entry = self
             .alerts
             .get(&alert_id)
