@@ -184,6 +184,18 @@ fn alerts_list_refuse_an_ack_on_a_resolved_one_and_export_as_stored() {
         .unwrap_or_else(|| panic!("{resolved:#?}"));
     assert_eq!(lchi["waited_days"], 63);
 
+    // `pilot alerts` in any state: HICI's approval, granted on day 21 of 30, and the other
+    // four decided in time are in no list.
+    let all = service.pilot(&["alerts", "--json"]).json();
+    let mut approvals: Vec<&str> = all["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["approval_id"].as_str().unwrap())
+        .collect();
+    approvals.sort();
+    assert_eq!(approvals, ["gohs-2008-mayor", "lchi-2004-mayor"], "{all:#}");
+
     let table = service.pilot(&["alerts"]).expect(0).to_string();
     assert!(row(&table, LCHI).contains("resolved"), "{table}");
     assert!(
@@ -467,8 +479,8 @@ fn replay_reads_the_log_from_nats_and_prints_the_pilots_and_alerts() {
 
 /// `pilot replay --file` folds an export as `pilot replay` folds the server's log: the same
 /// pilots, the same alerts. Of Nanguo's seven approvals only the two that reached their
-/// warnings are alerts; the five decided in time (HICI's on day 10 among them) are listed
-/// nowhere.
+/// warnings are alerts; the five decided in time (HICI's, granted on day 21 of 30, among
+/// them) are listed nowhere.
 #[test]
 fn replay_folds_an_exported_file_as_it_folds_the_server() {
     let service = Service::start();
