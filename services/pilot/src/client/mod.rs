@@ -199,8 +199,8 @@ pub enum ClientCommand {
     Export(ExportArgs),
     /// Verify the hash chains of an export or of the whole log; exit 6 when one is broken.
     Verify(VerifyArgs),
-    /// Fold the whole log locally: the pilots as of a date and the alerts that would have
-    /// fired by then.
+    /// Fold the whole log (or an export of it, `--file`) locally: the pilots as of a date and
+    /// the alerts that would have fired by then.
     Replay(ReplayArgs),
 }
 
