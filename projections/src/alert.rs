@@ -11,6 +11,13 @@
 //! ```
 //!
 //! Decisions:
+//! - A wait is not an alert until it reaches its warning (or, with no warning, its stall): an
+//!   approval decided, withdrawn or extended before then records nothing at all, since nobody
+//!   was ever told of it and the pilot's views already show the decided approval with its
+//!   wait. Once raised ([`Alert::is_raised`]) an alert stays one: its extensions and its
+//!   resolution are recorded, even after an extension cleared its warning.
+//! - Only a raised alert can be acknowledged or silenced: one that nobody can list cannot be
+//!   taken in hand.
 //! - Catching up records where the alert stands, once: a clock that jumps past several due
 //!   instants (a back-dated request, an import, an alerter that was down) yields only the
 //!   latest transition, stamped with its own due instant, never one per missed threshold. A
@@ -55,7 +62,8 @@ pub enum ResolutionReason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum AlertState {
-    /// Within the threshold.
+    /// Within the threshold: a wait not yet warned of (no alert until it is, see
+    /// [`Alert::is_raised`]), or an alert whose warning an extension cleared.
     Pending,
     /// Due soon (yellow light).
     Warning {
@@ -169,7 +177,7 @@ pub enum AlertError {
     },
     #[error("an extension needs at least 1 extra day")]
     NoExtraDays,
-    #[error("alert {alert_id} is not raised at {}: only a warning or firing alert can be acknowledged", instant(.at))]
+    #[error("alert {alert_id} is not raised at {}: only a warning or firing alert can be acknowledged, and only an alert that reached its warning can be silenced", instant(.at))]
     NotRaised { alert_id: Uuid, at: OffsetDateTime },
     #[error("alert {alert_id} was already acknowledged by {by} at {}", instant(.at))]
     AlreadyAcknowledged {
@@ -199,6 +207,10 @@ pub struct Alert {
     silences: Vec<Silence>,
     /// Whether any transition of this alert was sent; decides whether its resolution is.
     announced: bool,
+    /// Whether the wait ever reached its warning or stall, i.e. is an alert at all; decides
+    /// whether anything else about it is recorded. Required in a checkpoint, so that one made
+    /// before it existed is not read (the alerter then replays the log, which is always right).
+    raised: bool,
 }
 
 impl Alert {
@@ -213,6 +225,7 @@ impl Alert {
             acknowledged: None,
             silences: Vec::new(),
             announced: false,
+            raised: false,
         }
     }
 
@@ -251,6 +264,13 @@ impl Alert {
 
     pub fn silences(&self) -> &[Silence] {
         &self.silences
+    }
+
+    /// Whether the wait ever reached its warning (or its stall): whether it is an alert, one
+    /// that is listed and whose transitions are recorded. A wait resolved before that never
+    /// was one.
+    pub fn is_raised(&self) -> bool {
+        self.raised
     }
 
     pub fn is_resolved(&self) -> bool {
@@ -376,7 +396,7 @@ impl Alert {
             due_at: moved.due_at,
             warning_cleared,
         };
-        out.push(self.record(at, kind));
+        out.extend(self.record_if_raised(at, kind));
         Ok(out)
     }
 
@@ -412,7 +432,7 @@ impl Alert {
         }
         let mut out = self.advance(rules, at);
         let waited = (at - self.approval.requested_at).max(Duration::ZERO);
-        out.push(self.record(at, TransitionKind::Resolved { reason, waited }));
+        out.extend(self.record_if_raised(at, TransitionKind::Resolved { reason, waited }));
         self.state = AlertState::Resolved { at, reason, waited };
         out
     }
@@ -456,8 +476,9 @@ impl Alert {
         })
     }
 
-    /// Suppresses notifications in `[at, until)`. Allowed in any state but resolved, so a known
-    /// absence (the approver abroad) can be silenced before the alert is raised.
+    /// Suppresses notifications in `[at, until)`. Allowed once the alert was raised and until it
+    /// is resolved (also while an extension has cleared its warning): a wait that is no alert
+    /// yet is listed nowhere, so there is nothing to silence.
     pub fn silence(
         &mut self,
         rules: &StallRules,
@@ -472,18 +493,26 @@ impl Alert {
         if until <= at {
             return Err(AlertError::SilenceNotAfterStart { at, until });
         }
-        let mut out = self.advance(rules, at);
-        self.silences.push(Silence {
-            at,
-            until,
-            reason: reason.to_string(),
-        });
-        let kind = TransitionKind::Silenced {
-            until,
-            reason: reason.to_string(),
-        };
-        out.push(self.record(at, kind));
-        Ok(out)
+        self.atomically(|alert| {
+            let mut out = alert.advance(rules, at);
+            if !alert.raised {
+                return Err(AlertError::NotRaised {
+                    alert_id: alert.alert_id,
+                    at,
+                });
+            }
+            alert.silences.push(Silence {
+                at,
+                until,
+                reason: reason.to_string(),
+            });
+            let kind = TransitionKind::Silenced {
+                until,
+                reason: reason.to_string(),
+            };
+            out.push(alert.record(at, kind));
+            Ok(out)
+        })
     }
 
     /// The next instant at which [`Alert::advance`] would produce a transition, for timer
@@ -516,7 +545,19 @@ impl Alert {
                 | TransitionKind::Silenced { .. } => false,
             };
         self.announced |= notify;
+        self.raised |= matches!(
+            kind,
+            TransitionKind::Warned { .. }
+                | TransitionKind::Fired { .. }
+                | TransitionKind::Escalated { .. }
+        );
         Transition { at, kind, notify }
+    }
+
+    /// [`Alert::record`] for what happens to a wait rather than by its schedule (an extension,
+    /// a resolution): nothing while the wait is not an alert yet.
+    fn record_if_raised(&mut self, at: OffsetDateTime, kind: TransitionKind) -> Option<Transition> {
+        self.raised.then(|| self.record(at, kind))
     }
 
     fn acknowledged_by(&self, instant: OffsetDateTime) -> bool {
@@ -798,11 +839,8 @@ mod tests {
     fn a_resolved_alert_never_reopens() {
         let (rules, mut a) = (rules(), alert());
         let out = a.resolve(&rules, T + days(10), ResolutionReason::Withdrawn);
-        assert_eq!(out.len(), 1);
-        assert!(
-            !out[0].notify,
-            "nobody was warned, so nobody hears of the withdrawal"
-        );
+        assert_eq!(out, [], "withdrawn before its warning: never an alert");
+        assert!(!a.is_raised());
         assert_eq!(a.advance(&rules, T + days(400)), []);
         assert_eq!(a.next_due(&rules), None);
         assert!(matches!(
@@ -1014,6 +1052,63 @@ mod tests {
             ]
         );
         assert_eq!(a.next_due(&rules), Some(datetime!(2008-10-21 10:00 +08:00)));
+    }
+
+    #[test]
+    fn a_wait_decided_before_its_warning_records_nothing() {
+        let (rules, mut a) = (rules(), alert());
+        let extended = a.extend(&rules, 5, T + days(5)).unwrap();
+        assert_eq!(extended, [], "an extension of a wait that is no alert yet");
+        let refused = a.silence(&rules, T + days(6), T + days(9), "mayor abroad");
+        let expected = AlertError::NotRaised {
+            alert_id: a.alert_id(),
+            at: T + days(6),
+        };
+        assert_eq!(refused, Err(expected));
+        assert!(a.silences().is_empty(), "a refused silence changes nothing");
+        assert_eq!(
+            a.resolve(&rules, T + days(10), ResolutionReason::Granted),
+            []
+        );
+        assert!(a.is_resolved());
+        assert!(!a.is_raised());
+    }
+
+    #[test]
+    fn a_silence_past_the_warning_catches_up_before_it_judges() {
+        let (rules, mut a) = (rules(), alert());
+        // Read back by an alerter whose book has not reached day 24 yet: still taken.
+        let out = a
+            .silence(&rules, T + days(26), T + days(40), "budget session")
+            .unwrap();
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert_eq!(out[0], warned(24, 30));
+        assert!(a.is_silenced_at(T + days(30)));
+    }
+
+    #[test]
+    fn once_raised_an_alert_records_its_extension_and_its_resolution() {
+        let (rules, mut a) = (rules(), alert());
+        assert_eq!(a.advance(&rules, T + days(25)), [warned(24, 30)]);
+        assert!(a.is_raised());
+        let out = a.extend(&rules, 10, T + days(25)).unwrap();
+        assert_eq!(out.len(), 1, "the extension is recorded: {out:?}");
+        assert_eq!(a.state(), &AlertState::Pending, "the warning was cleared");
+        assert!(a.is_raised(), "a cleared warning leaves an alert");
+        a.silence(&rules, T + days(26), T + days(27), "away")
+            .unwrap();
+        let resolved = a.resolve(&rules, T + days(28), ResolutionReason::Granted);
+        assert!(
+            matches!(
+                resolved.as_slice(),
+                [Transition {
+                    kind: TransitionKind::Resolved { .. },
+                    notify: true,
+                    ..
+                }]
+            ),
+            "{resolved:?}"
+        );
     }
 
     #[test]

@@ -16,7 +16,11 @@
 //! 2. for an event that can change a pilot's approvals (`approval.*`, `pilot.merged`,
 //!    `pilot.terminated`, `event.retracted`), reconciles that pilot's open alerts with its pending
 //!    approvals in the world:
-//!    - a pending approval without an alert opens one; its id is the request's event id;
+//!    - a pending approval without an alert opens one; its id is the request's event id. It
+//!      is followed (timers) from the request on, but is **an alert only once it reaches its
+//!      warning**: until then it gives no notice, is in no list, view or count, and cannot be
+//!      acknowledged or silenced. A wait resolved before its warning is forgotten without a
+//!      trace (the pilot shows it as a decided approval with its wait);
 //!    - more `extra_days` in the world than in the alert: [`Alert::extend`]; if the book refuses
 //!      (its rules say the approval already stalled), the refusal is reported in
 //!      [`Observed::refusals`] and remembered, not retried;
@@ -28,7 +32,9 @@
 //! `event.retracted` refolds the pilot in the world; the book then reconciles as above, so:
 //! - a retracted request resolves its open alert with reason `retracted`;
 //! - a retracted extension takes the days off the alert ([`Alert::retract_extension`]);
-//! - a retracted decision (or merge, or termination) makes the wait pending again. Its alert was
+//! - a retracted decision (or merge, or termination) makes the wait pending again. If the wait
+//!   had been decided before its warning, no alert ever carried its id and the wait gets a
+//!   plain alert with the request's id again. Otherwise its alert was
 //!   resolved and never reopens, so a **successor** alert follows the same request (same
 //!   `requested_at`, so the same stall instants). Its id is derived from the retraction's and the
 //!   request's event ids (a version-8 UUID), so a replay gives the same id. It catches up at once:
@@ -367,6 +373,9 @@ impl AlertBook {
         action: UserActionKind,
         act: impl Fn(&mut Alert, &StallRules) -> Result<Vec<Transition>, AlertError>,
     ) -> Result<Vec<AlertNotice>, BookError> {
+        // A wait not yet raised is found, not refused as unknown: the action may lie past its
+        // warning (an acknowledgement read back before the book advanced to it), and the
+        // alert catches up before it judges (`AlertError::NotRaised` otherwise).
         let entry = self
             .alerts
             .get(&alert_id)
@@ -391,9 +400,13 @@ impl AlertBook {
         Ok(out)
     }
 
-    /// One alert by id, open or resolved.
+    /// One alert by id, open or resolved; `None` for a wait that has not reached its warning
+    /// (it is no alert yet, see [`crate::alert`]).
     pub fn get(&self, alert_id: &Uuid) -> Option<AlertView> {
-        self.alerts.get(alert_id).map(|entry| self.view(entry))
+        self.alerts
+            .get(alert_id)
+            .filter(|entry| entry.alert.is_raised())
+            .map(|entry| self.view(entry))
     }
 
     /// Alerts in `state`, by alert id (request ids are v7 UUIDs, so roughly by request time).
@@ -401,26 +414,33 @@ impl AlertBook {
     pub fn by_state(&self, state: StateKind) -> impl Iterator<Item = AlertView> + '_ {
         self.alerts
             .values()
-            .filter(move |entry| StateKind::of(entry.alert.state()) == state)
+            .filter(move |entry| listed_as(&entry.alert) == Some(state))
             .map(|entry| self.view(entry))
     }
 
-    /// Every alert, by alert id.
+    /// Every alert, by alert id: the waits that reached their warning, as the alert stream
+    /// records them.
     pub fn all(&self) -> impl Iterator<Item = AlertView> + '_ {
-        self.alerts.values().map(|entry| self.view(entry))
+        self.alerts
+            .values()
+            .filter(|entry| entry.alert.is_raised())
+            .map(|entry| self.view(entry))
     }
 
-    /// How many alerts are in each state (kept up to date, not counted on demand).
+    /// How many alerts are in each state (kept up to date, not counted on demand). Waits that
+    /// have not reached their warning are not alerts and are not counted, so these are the
+    /// counts of the recorded alerts ([`AlertHistory::counts`]).
     pub fn counts(&self) -> StateCounts {
         self.counts
     }
 
+    /// How many alerts the book lists (see [`AlertBook::counts`]).
     pub fn len(&self) -> usize {
-        self.alerts.len()
+        usize::try_from(self.counts.open() + self.counts.resolved).unwrap_or(usize::MAX)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.alerts.is_empty()
+        self.len() == 0
     }
 
     /// Forgets alerts resolved before `before`, to bound the book's size; returns how many.
@@ -440,11 +460,10 @@ impl AlertBook {
         let entry = self.alerts.get_mut(&id)?;
         // Field by field, not `self.pilot_rules`: `entry` borrows `self.alerts` mutably.
         let rules = rules_for(&self.rules, &self.overrides, &entry.alert.pilot_id());
-        let before = StateKind::of(entry.alert.state());
+        let before = listed_as(&entry.alert);
         let out = f(&mut entry.alert, rules);
-        let after = StateKind::of(entry.alert.state());
-        self.counts.remove(before);
-        self.counts.add(after);
+        let after = listed_as(&entry.alert);
+        self.counts.shift(before, after);
         let next = entry.alert.next_due(rules);
         if entry.due != next {
             if let Some(old) = entry.due {
@@ -455,8 +474,11 @@ impl AlertBook {
             }
             entry.due = next;
         }
-        if after == StateKind::Resolved {
+        if entry.alert.is_resolved() {
             let pilot_id = entry.alert.pilot_id();
+            if !entry.alert.is_raised() {
+                self.alerts.remove(&id);
+            }
             if let Some(open) = self.open_by_pilot.get_mut(&pilot_id) {
                 open.remove(&id);
                 if open.is_empty() {
@@ -511,7 +533,7 @@ impl AlertBook {
         self.timers.clear();
         self.counts = StateCounts::default();
         for (id, entry) in &mut self.alerts {
-            self.counts.add(StateKind::of(entry.alert.state()));
+            self.counts.shift(None, listed_as(&entry.alert));
             let rules = rules_for(&self.rules, &self.overrides, &entry.alert.pilot_id());
             entry.due = entry.alert.next_due(rules);
             if let Some(due) = entry.due {
@@ -523,6 +545,12 @@ impl AlertBook {
             }
         }
     }
+}
+
+/// The state `alert` is listed and counted under; `None` while it is a wait that has not
+/// reached its warning, which is no alert.
+fn listed_as(alert: &Alert) -> Option<StateKind> {
+    alert.is_raised().then(|| StateKind::of(alert.state()))
 }
 
 /// The rules of `pilot_id`: its override, or `default`. A free function so that callers can

@@ -33,6 +33,8 @@ struct Log {
     book: AlertBook,
     /// For stakeholder and pilot ids (event ids come from the scenario).
     next_id: u128,
+    /// Every envelope fed, in order, for a replay of the same history.
+    fed: Vec<Envelope>,
 }
 
 impl Log {
@@ -45,6 +47,7 @@ impl Log {
             scenario: Scenario::new(world_rules),
             book: AlertBook::new(book_rules),
             next_id: 0,
+            fed: Vec::new(),
         }
     }
 
@@ -60,6 +63,7 @@ impl Log {
     ) -> (Uuid, Result<Observed, ProjectionError>) {
         let envelope = self.envelope(subject, event, at);
         let id = envelope.event_id;
+        self.fed.push(envelope.clone());
         let world = &mut self.scenario.world;
         let position = world.position() + 1;
         (id, self.book.apply(world, position, envelope))
@@ -178,7 +182,12 @@ fn a_30_day_wait_warns_at_80_percent_fires_once_escalates_and_resolves_on_grant(
     let p = log.pilot("LCHI");
     let (a, notices) = log.ok(p, requested("lchi-mayor", mayor, Level::Municipal), T);
     assert_eq!(notices, [], "a request sends nothing");
-    assert_eq!(log.book.counts().pending, 1);
+    assert_eq!(
+        log.book.counts(),
+        StateCounts::default(),
+        "a wait within its threshold is no alert yet"
+    );
+    assert!(log.book.get(&a).is_none());
     assert_eq!(log.book.next_due(), Some(T + days(24)));
 
     assert_eq!(log.book.advance_to(T + days(24) - Duration::SECOND), []);
@@ -489,7 +498,11 @@ fn working_days_skip_a_public_holiday_and_count_make_up_days() {
     let c = log.request(q, "c", mayor, requested_at);
     // An extension of one working day on Thu 10-09 (7th working day, before the stall).
     let (_, notices) = log.ok(q, extended("c", 1), datetime!(2008-10-09 10:00 +08:00));
-    assert_eq!(notices.len(), 1);
+    assert_eq!(
+        notices,
+        [],
+        "extended before its warning (8th working day): no alert, so nothing recorded"
+    );
 
     assert_eq!(
         log.book
@@ -546,11 +559,15 @@ fn merging_or_terminating_a_pilot_resolves_all_its_open_alerts() {
     let (_, notices) = log.ok(p, merged(unified), T + days(26));
     assert_eq!(
         brief(&notices),
-        [
-            b(T + days(26), a1, "resolved PilotMerged after 26 days", true),
-            b(T + days(26), a2, "resolved PilotMerged after 6 days", false),
-        ]
+        [b(
+            T + days(26),
+            a1,
+            "resolved PilotMerged after 26 days",
+            true
+        )],
+        "a2 waited 6 days, never reached its warning, so it was never an alert"
     );
+    assert!(log.book.get(&a2).is_none());
     assert!(matches!(
         log.book.get(&c).unwrap().state,
         AlertState::Warning { .. }
@@ -567,7 +584,7 @@ fn merging_or_terminating_a_pilot_resolves_all_its_open_alerts() {
         )]
     );
     assert_eq!(log.book.counts().open(), 0);
-    assert_eq!(log.book.counts().resolved, 3);
+    assert_eq!(log.book.counts().resolved, 2);
     assert_eq!(log.book.next_due(), None);
 }
 
@@ -577,26 +594,24 @@ fn a_resolved_alert_never_reopens_and_a_new_request_starts_a_new_alert() {
     let mayor = log.stakeholder("Mayor");
     let p = log.pilot("P");
     let first = log.request(p, "launch", mayor, T);
-    let (_, notices) = log.ok(p, scenario::denied("launch"), T + days(10));
+    let (_, notices) = log.ok(p, scenario::denied("launch"), T + days(25));
     assert_eq!(
         brief(&notices),
-        [b(
-            T + days(10),
-            first,
-            "resolved Denied after 10 days",
-            false
-        )],
-        "nobody was warned, so nobody hears of the denial"
+        [
+            b(T + days(24), first, "warned", true),
+            b(T + days(25), first, "resolved Denied after 25 days", true)
+        ],
+        "whoever was warned hears of the denial"
     );
-    let second = log.request(p, "launch", mayor, T + days(20));
+    let second = log.request(p, "launch", mayor, T + days(30));
     assert_ne!(second, first);
 
-    let out = live(&mut log.book, T + days(100));
+    let out = live(&mut log.book, T + days(110));
     assert!(
         out.iter().all(|n| n.alert_id == second),
         "the first alert stays resolved"
     );
-    assert_eq!(brief(&out)[0], b(T + days(44), second, "warned", true));
+    assert_eq!(brief(&out)[0], b(T + days(54), second, "warned", true));
     let refused = log.book.acknowledge(first, "wang.clerk", T + days(100), "");
     let Err(error) = refused else {
         panic!("acknowledging a resolved alert must be refused");
@@ -713,13 +728,17 @@ fn queries_by_state_by_id_and_counts() {
     let p = log.pilot("P");
     let firing = log.request(p, "firing", mayor, T);
     let resolved = log.request(p, "resolved", mayor, T + days(1));
+    // Warned on day 29, then extended on day 33: the warning moves to day 37, so the alert
+    // is pending again, an alert all the same.
+    let cleared = log.request(p, "cleared", mayor, T + days(5));
     let warning = log.request(p, "warning", mayor, T + days(10));
-    let pending = log.request(p, "pending", mayor, T + days(30));
+    let waiting = log.request(p, "waiting", mayor, T + days(30));
     log.ok(p, granted("resolved"), T + days(31));
+    log.ok(p, extended("cleared", 10), T + days(33));
     log.book.advance_to(T + days(35));
 
     let ids = |state| -> Vec<Uuid> { log.book.by_state(state).map(|v| v.alert_id).collect() };
-    assert_eq!(ids(StateKind::Pending), [pending]);
+    assert_eq!(ids(StateKind::Pending), [cleared]);
     assert_eq!(ids(StateKind::Warning), [warning]);
     assert_eq!(ids(StateKind::Firing), [firing]);
     assert_eq!(ids(StateKind::Resolved), [resolved]);
@@ -733,6 +752,11 @@ fn queries_by_state_by_id_and_counts() {
         }
     );
     assert_eq!(log.book.all().count(), 4);
+    assert_eq!(log.book.len(), 4);
+    assert!(
+        log.book.get(&waiting).is_none(),
+        "a wait 5 days old is no alert"
+    );
     assert_eq!(StateKind::parse("firing"), Some(StateKind::Firing));
     assert_eq!(StateKind::parse("burning"), None);
     assert!(log.book.get(&Uuid::from_u128(7)).is_none());
@@ -743,8 +767,8 @@ fn queries_by_state_by_id_and_counts() {
     assert_eq!(view.next_due, Some(T + days(60)));
     assert_eq!(
         view.last_activity,
-        T + days(31),
-        "the grant was the pilot's last event"
+        T + days(33),
+        "the extension was the pilot's last event"
     );
     let json = serde_json::to_value(&view).unwrap();
     assert_eq!(json["state"], "firing");
@@ -775,8 +799,9 @@ fn retracting_a_request_resolves_its_alert_and_retracting_a_decision_starts_a_su
         );
 
         let request = log.request(p, "launch", mayor, T + days(27));
-        let (grant, notices) = log.ok(p, granted("launch"), T + days(28));
-        assert_eq!(brief(&notices)[0].2, "resolved Granted after 1 days");
+        let (grant, notices) = log.ok(p, granted("launch"), T + days(52));
+        let what: Vec<String> = brief(&notices).into_iter().map(|n| n.2).collect();
+        assert_eq!(what, ["warned", "resolved Granted after 25 days"]);
         let (_, notices) = log.ok(p, retracted(grant), T + days(70));
         (log, request, notices)
     };
@@ -846,7 +871,11 @@ fn advancing_wakes_only_the_alerts_that_are_due() {
             first.get_or_insert(id);
         }
     }
-    assert_eq!(log.book.counts().pending, 2000);
+    assert_eq!(
+        log.book.counts(),
+        StateCounts::default(),
+        "2000 waits, no alert"
+    );
     assert_eq!(log.book.next_due(), Some(T + days(24)));
 
     let woken = log.book.wakeups();
@@ -880,8 +909,9 @@ fn advancing_wakes_only_the_alerts_that_are_due() {
         Some(T + days(24) + Duration::minutes(4))
     );
     assert_eq!(
-        (log.book.counts().pending, log.book.counts().warning),
-        (1996, 4)
+        (log.book.counts().open(), log.book.counts().warning),
+        (4, 4),
+        "the 1996 others are no alerts yet"
     );
 }
 
@@ -1022,13 +1052,13 @@ fn replaying_nanguo_shows_when_each_alert_would_have_fired() {
     );
     assert_eq!(
         replay.notices.len(),
-        3 + 7,
-        "three transitions and seven resolutions"
+        5,
+        "the five above: the five approvals decided in time were never alerts"
     );
     assert_eq!(
         replay.book.counts(),
         StateCounts {
-            resolved: 7,
+            resolved: 2,
             ..StateCounts::default()
         }
     );
@@ -1065,9 +1095,10 @@ fn replaying_nanguo_until_a_date_shows_the_alerts_open_then() {
     assert_eq!(replay.book.clock(), Some(until));
     assert_eq!(
         replay.book.counts().resolved,
-        3,
-        "HICI, BHI and HIHC were decided by then"
+        0,
+        "HICI, BHI and HIHC were decided by then, in time: never alerts"
     );
+    assert_eq!(replay.book.len(), 1);
 }
 
 /// Municipal approvals stall after `days` calendar days (warning at 80%).
@@ -1127,13 +1158,18 @@ fn changing_the_overrides_moves_the_timers_of_open_alerts() {
     log.book
         .set_overrides(BTreeMap::from([(p.id(), municipal_after(10))]));
     assert_eq!(log.book.next_due(), Some(T + days(8)));
-    assert_eq!(log.book.get(&a).unwrap().threshold.days, 10);
     log.book.set_overrides(BTreeMap::new());
     assert_eq!(
         log.book.next_due(),
         Some(T + days(24)),
         "back to the default"
     );
+    log.book
+        .set_overrides(BTreeMap::from([(p.id(), municipal_after(10))]));
+    let warned = log.book.advance_to(T + days(8));
+    assert_eq!(brief(&warned), [b(T + days(8), a, "warned", true)]);
+    assert_eq!(warned[0].threshold.days, 10);
+    assert_eq!(log.book.get(&a).unwrap().threshold.days, 10);
 }
 
 #[test]
@@ -1244,5 +1280,59 @@ fn replaying_nanguo_with_an_override_for_lchi_changes_only_lchis_alert() {
                 "resolved Granted after 28 days"
             ),
         ]
+    );
+}
+
+/// Issue 11, "Alerts are alerts": a wait decided before its warning was never an alert. It
+/// gives no notice (so the alerter records nothing), is in no list and no count, and neither
+/// an acknowledgement nor a silence can reach it; the pilot shows it as a decided approval.
+#[test]
+fn an_approval_granted_on_day_10_of_30_appears_in_no_alert_list() {
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let p = log.pilot("P");
+    let a = log.request(p, "a", mayor, T);
+    let refused = log.book.silence(a, "li", T + days(5), T + days(9), "away");
+    assert_eq!(refused.map_err(|e| e.code()), Err("alert_not_raised"));
+    let (_, notices) = log.ok(p, extended("a", 5), T + days(6));
+    assert_eq!(notices, [], "an extension of no alert is no alert event");
+    let (_, notices) = log.ok(p, granted("a"), T + days(10));
+    assert_eq!(notices, [], "a grant on day 10 of 30 records nothing");
+    assert_eq!(live(&mut log.book, T + days(400)), []);
+
+    assert!(log.book.get(&a).is_none());
+    assert_eq!(log.book.all().count(), 0);
+    assert!(StateKind::ALL
+        .iter()
+        .all(|state| log.book.by_state(*state).count() == 0));
+    assert_eq!(log.book.counts(), StateCounts::default());
+    assert!(log.book.is_empty());
+    assert_eq!(log.book.next_due(), None);
+    let ack = log.book.acknowledge(a, "li", T + days(11), "");
+    assert_eq!(ack.map_err(|e| e.code()), Err("unknown_alert"));
+    let pilot = log.scenario.world.pilot(&p.id()).unwrap();
+    assert_eq!(pilot.state.decided_approvals.len(), 1, "the pilot keeps it");
+
+    // A replay of the same history agrees.
+    let replayed = replay(&StallRules::default(), log.fed.clone(), T + days(400));
+    assert_eq!(replayed.notices, []);
+    assert!(replayed.book.is_empty());
+}
+
+/// The grant of a wait that never became an alert is retracted: the wait is pending again and
+/// its alert, which no alert ever preceded, takes the request's own id.
+#[test]
+fn a_retracted_early_grant_gives_an_alert_with_the_requests_own_id() {
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let p = log.pilot("P");
+    let a = log.request(p, "a", mayor, T);
+    let (grant, notices) = log.ok(p, granted("a"), T + days(10));
+    assert_eq!(notices, []);
+    let (_, notices) = log.ok(p, retracted(grant), T + days(12));
+    assert_eq!(notices, [], "pending again, still within its threshold");
+    assert_eq!(
+        brief(&live(&mut log.book, T + days(24))),
+        [b(T + days(24), a, "warned", true)]
     );
 }

@@ -3,7 +3,6 @@
 
 use super::{AlertBook, AlertRefusal, Entry, Observed, PilotContext};
 use crate::alert::{Alert, ResolutionReason};
-use crate::alerting::StateKind;
 use crate::pilot::{ApprovalOutcome, PilotState};
 use crate::stall::PendingApproval;
 use crate::world::{Applied, ProjectionError, World};
@@ -156,7 +155,6 @@ impl AlertBook {
         } else {
             Alert::successor(id, pilot_id, pending)
         };
-        self.counts.add(StateKind::of(alert.state()));
         let entry = Entry {
             alert,
             approver_name,

@@ -83,7 +83,9 @@ pub struct AlertView {
     pub last_activity: OffsetDateTime,
 }
 
-/// An alert's state without its details, for filters and counts.
+/// An alert's state without its details, for filters and counts. `Pending` is an alert whose
+/// warning an extension cleared: a wait that never reached its warning is no alert, so it has
+/// no state here and is counted nowhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StateKind {
@@ -145,7 +147,7 @@ impl StateCounts {
         }
     }
 
-    /// Open alerts: pending, warning or firing.
+    /// Open alerts: pending (warning cleared), warning or firing.
     pub fn open(&self) -> u64 {
         self.pending + self.warning + self.firing
     }
@@ -163,9 +165,16 @@ impl StateCounts {
         *self.slot(kind) += 1;
     }
 
-    pub(crate) fn remove(&mut self, kind: StateKind) {
-        let slot = self.slot(kind);
-        *slot = slot.saturating_sub(1);
+    /// One alert moved from `before` to `after`; `None` is "not counted" (a wait that is no
+    /// alert yet, or none at all).
+    pub(crate) fn shift(&mut self, before: Option<StateKind>, after: Option<StateKind>) {
+        if let Some(before) = before {
+            let slot = self.slot(before);
+            *slot = slot.saturating_sub(1);
+        }
+        if let Some(after) = after {
+            self.add(after);
+        }
     }
 }
 

@@ -15,7 +15,8 @@ pub struct AlertsArgs {
     #[command(subcommand)]
     pub action: Option<AlertAction>,
 
-    /// Only alerts in this state (pending, warning, firing, resolved).
+    /// Only alerts in this state (pending, warning, firing, resolved). `pending` is an alert
+    /// whose warning an extension cleared; approvals not yet at their warning are no alerts.
     #[arg(long, value_name = "STATE")]
     pub state: Option<String>,
 

@@ -3,8 +3,8 @@
 //!
 //! One file per command or group: [`append`], [`import`] (and `demo`), [`status`],
 //! [`lists`] (stakeholders, highlights), [`alerts`], [`export`], [`verify`], [`replay`];
-//! [`http`] talks to the server, [`log`] reads the whole log from the server or NATS, and
-//! [`output`] writes tables and `--json`.
+//! [`http`] talks to the server, [`log`] reads the whole log from the server or NATS,
+//! [`log_file`] a local log file, and [`output`] writes tables and `--json`.
 //!
 //! # Exit codes
 //!
@@ -28,6 +28,7 @@ pub mod http;
 pub mod import;
 pub mod lists;
 pub mod log;
+pub mod log_file;
 pub mod output;
 pub mod replay;
 pub mod status;
@@ -198,8 +199,8 @@ pub enum ClientCommand {
     Export(ExportArgs),
     /// Verify the hash chains of an export or of the whole log; exit 6 when one is broken.
     Verify(VerifyArgs),
-    /// Fold the whole log locally: the pilots as of a date and the alerts that would have
-    /// fired by then.
+    /// Fold the whole log (or an export of it, `--file`) locally: the pilots as of a date and
+    /// the alerts that would have fired by then.
     Replay(ReplayArgs),
 }
 

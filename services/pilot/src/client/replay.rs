@@ -1,5 +1,6 @@
-//! `pilot replay [--until DATE] [--nats URL]`: reads the whole log and folds it locally with
-//! the pure projections, then prints every pilot as of DATE (world time) and the alert
+//! `pilot replay [--until DATE] [--nats URL | --file LOG.jsonl]`: reads the whole log (from
+//! the server, from NATS, or from a local file in the JSON Lines of `pilot export`) and folds
+//! it locally with the pure projections, then prints every pilot as of DATE (world time) and the alert
 //! transitions that would have come due by then: the projections' alert book
 //! ([`pilot_projections::alerting::replay`]) driven by a simulated clock that moves to each
 //! event's `occurred_at` and then to DATE, under the default stall rules, or under the
@@ -7,9 +8,12 @@
 //! working-day calendars included; docs/alerting-rules.md).
 //!
 //! Nothing here asks the server for a projection: the answer comes from the stored bytes
-//! alone, so it shows what any pilot-tracker would compute from the same log.
+//! alone, so it shows what any pilot-tracker would compute from the same log. Alert
+//! transitions are those an alerter would record: a wait decided before its warning was never
+//! an alert and is not listed (docs/alerting.md).
 
 use super::log::Source;
+use super::log_file;
 use super::output::{self, Table};
 use super::status::{parse_when, pilots_table};
 use super::{Common, Failure};
@@ -34,8 +38,13 @@ pub struct ReplayArgs {
     pub until: Option<String>,
 
     /// Read the log directly from this NATS server instead of the pilot service.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "file")]
     pub nats: Option<String>,
+
+    /// Read the log from this file instead (JSON Lines, as `pilot export` writes it; `-` reads
+    /// stdin): no server or NATS needed. Every line must be a stored event.
+    #[arg(long, value_name = "LOG.jsonl")]
+    pub file: Option<String>,
 
     /// Replay under the `[alerts]` rules of this configuration file (thresholds, warning
     /// share, working-day calendars, per-pilot overrides) instead of the default rules. Only
@@ -55,24 +64,27 @@ pub async fn run(args: ReplayArgs) -> Result<(), Failure> {
         .transpose()?;
     // Before any reading, so that a wrong file is reported at once.
     let rules = load_rules(args.config.as_deref())?;
-    let source = Source::open(&args.common, args.nats.as_deref()).await?;
-    let mut world = World::new(rules.default_rules().clone());
-    let mut envelopes = Vec::new();
-    let mut position = 0u64;
-    let mut refused = Vec::new();
-    source
-        .for_each(None, |entry| {
-            // Positions are counted here: the fold needs them gapless, not the log's own.
-            position += 1;
-            if let Err(error) = world.apply_stored(position, &entry.bytes) {
-                refused.push(error.to_string());
-            }
-            if let Ok(envelope) = pilot_events::decode(&entry.bytes) {
-                envelopes.push(envelope);
-            }
-            Ok(())
-        })
-        .await?;
+    let mut fold = Fold::new(&rules);
+    match args.file.as_deref() {
+        Some(file) => log_file::read(file)?
+            .iter()
+            .for_each(|line| fold.push(&line.bytes)),
+        None => {
+            let source = Source::open(&args.common, args.nats.as_deref()).await?;
+            source
+                .for_each(None, |entry| {
+                    fold.push(&entry.bytes);
+                    Ok(())
+                })
+                .await?;
+        }
+    }
+    let Fold {
+        world,
+        envelopes,
+        position,
+        refused,
+    } = fold;
 
     let at = until.unwrap_or_else(OffsetDateTime::now_utc);
     let views = pilots_at(&world, until)?;
@@ -113,6 +125,39 @@ pub async fn run(args: ReplayArgs) -> Result<(), Failure> {
         return output::line("  none");
     }
     alerts_table(&alerts).print()
+}
+
+/// The log folded so far: the world, and the events for the alert book's replay.
+struct Fold {
+    world: World,
+    envelopes: Vec<Envelope>,
+    /// Events seen, which is each one's position in the fold.
+    position: u64,
+    /// Why the world refused the events it refused, as the live projection says it.
+    refused: Vec<String>,
+}
+
+impl Fold {
+    fn new(rules: &AlertRules) -> Fold {
+        Fold {
+            world: World::new(rules.default_rules().clone()),
+            envelopes: Vec::new(),
+            position: 0,
+            refused: Vec::new(),
+        }
+    }
+
+    /// Folds one stored event. Positions are counted here: the fold needs them gapless, not
+    /// the log's own.
+    fn push(&mut self, bytes: &[u8]) {
+        self.position += 1;
+        if let Err(error) = self.world.apply_stored(self.position, bytes) {
+            self.refused.push(error.to_string());
+        }
+        if let Ok(envelope) = pilot_events::decode(bytes) {
+            self.envelopes.push(envelope);
+        }
+    }
 }
 
 /// The `[alerts]` rules of `config`, or the default rules without one.
