@@ -383,7 +383,7 @@ async fn an_approval_granted_on_day_10_of_30_appears_in_no_alert_list() {
     let control = scenario::requested("budget", MAYOR, Level::Municipal);
     rig.append(pilot, control, T).await;
     let (base, http) = api(&rig).await;
-    let mut alerter = rig.alerter();
+    let mut alerter = rig.alerter().await;
     rig.clock.set(T + days(10));
     rig.append(pilot, scenario::granted("mayor"), T + days(10))
         .await;
