@@ -29,7 +29,7 @@ use crate::token_reload;
 use pilot_store::jetstream::{ConnectError, JetStreamLog};
 use pilot_store::layout::Layout;
 use pilot_store::projection::Projection;
-use pilot_store::{EventLog, LogError};
+use pilot_store::{AlertLog, EventLog, LogError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

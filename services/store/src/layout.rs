@@ -36,6 +36,8 @@ pub const ALERTS_SUBJECTS: &str = "pilot.alerts.>";
 pub const NOTIFY_SUBJECTS: &str = "pilot.notify.>";
 pub const DEAD_LETTER_STREAM: &str = "PILOT_DEAD_LETTERS";
 pub const DEAD_LETTER_SUBJECTS: &str = "pilot.dead.>";
+/// The first tokens of every dead letter's subject (see [`dead_letter_subject`]).
+pub const DEAD_LETTER_ROOT: &str = "pilot.dead";
 pub const SEALS_STREAM: &str = "PILOT_SEALS";
 pub const SEALS_SUBJECT: &str = "pilot.seals";
 /// The object store bucket that keeps projection and alerter checkpoints.
@@ -44,6 +46,19 @@ pub const CHECKPOINT_BUCKET: &str = "pilot_checkpoints";
 /// The subject of one chain's events.
 pub fn chain_subject(chain: pilot_events::Subject) -> String {
     format!("pilot.events.{}", crate::log::chain_key(chain))
+}
+
+/// Where `sink`'s dead letter for an alert subject goes: `pilot.alerts.fired.<id>.1` →
+/// `pilot.dead.<sink>.fired.<id>.1` (a subject outside the alert stream is kept whole after
+/// the sink).
+pub fn dead_letter_subject(sink: &str, alert_subject: &str) -> String {
+    let prefix = pilot_projections::alerting::record::ALERT_SUBJECT_PREFIX;
+    let rest = alert_subject
+        .strip_prefix(prefix)
+        .and_then(|r| r.strip_prefix('.'))
+        .filter(|r| !r.is_empty())
+        .unwrap_or(alert_subject);
+    format!("{DEAD_LETTER_ROOT}.{sink}.{rest}")
 }
 
 #[derive(Debug, Clone)]
@@ -334,4 +349,21 @@ fn is_not_found(error: &async_nats::jetstream::context::GetStreamError) -> bool 
     use async_nats::jetstream::context::GetStreamErrorKind;
     use async_nats::jetstream::ErrorCode;
     matches!(error.kind(), GetStreamErrorKind::JetStream(e) if e.error_code() == ErrorCode::STREAM_NOT_FOUND)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dead_letters_keep_the_alert_subject_after_the_sink() {
+        assert_eq!(
+            dead_letter_subject("webhook", "pilot.alerts.fired.0192abcd.1"),
+            "pilot.dead.webhook.fired.0192abcd.1"
+        );
+        assert_eq!(
+            dead_letter_subject("webhook", "elsewhere.x"),
+            "pilot.dead.webhook.elsewhere.x"
+        );
+    }
 }

@@ -50,6 +50,7 @@ use pilot_store::alerts::{AlertMessage, Recorded};
 use pilot_store::checkpoint::CheckpointKey;
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::{ALERTS_STREAM, EVENTS_STREAM};
+use pilot_store::AlertLog;
 use pilot_store::{EventLog, LogError, Stored};
 use std::collections::VecDeque;
 use std::sync::Arc;
