@@ -193,13 +193,13 @@ async fn serve_on(
         );
         helpers.push(("alerter", tokio::spawn(alerter)));
         if let Some(webhook) = config.alerts.webhook.clone() {
-            let (js, metrics, stop) = (
-                log.jetstream().clone(),
+            let (alerts, metrics, stop) = (
+                Arc::new(log.clone()),
                 state.metrics.clone(),
                 stop_rx.clone(),
             );
             let sink = async move {
-                if let Err(error) = alerter::webhook::run(js, webhook, metrics, stop).await {
+                if let Err(error) = alerter::webhook::run(alerts, webhook, metrics, stop).await {
                     tracing::error!(message = "The webhook sink stopped.", %error);
                 }
             };
