@@ -52,13 +52,24 @@ pub fn chain_subject(chain: pilot_events::Subject) -> String {
 /// `pilot.dead.<sink>.fired.<id>.1` (a subject outside the alert stream is kept whole after
 /// the sink).
 pub fn dead_letter_subject(sink: &str, alert_subject: &str) -> String {
-    let prefix = pilot_projections::alerting::record::ALERT_SUBJECT_PREFIX;
     let rest = alert_subject
-        .strip_prefix(prefix)
-        .and_then(|r| r.strip_prefix('.'))
+        .strip_prefix(alerts_root())
         .filter(|r| !r.is_empty())
         .unwrap_or(alert_subject);
     format!("{DEAD_LETTER_ROOT}.{sink}.{rest}")
+}
+
+/// `pilot.alerts.`: what every subject of the alert stream starts with.
+pub fn alerts_root() -> &'static str {
+    ALERTS_SUBJECTS.trim_end_matches('>')
+}
+
+/// Whether the alert stream takes `subject`: `pilot.alerts.` and at least one more token, none
+/// of them empty.
+pub fn is_alert_subject(subject: &str) -> bool {
+    subject
+        .strip_prefix(alerts_root())
+        .is_some_and(|rest| !rest.is_empty() && rest.split('.').all(|t| !t.is_empty()))
 }
 
 #[derive(Debug, Clone)]
@@ -365,5 +376,14 @@ mod tests {
             dead_letter_subject("webhook", "elsewhere.x"),
             "pilot.dead.webhook.elsewhere.x"
         );
+    }
+
+    #[test]
+    fn alert_subjects_are_the_alert_streams() {
+        assert!(is_alert_subject("pilot.alerts.fired.0192abcd.1"));
+        assert!(!is_alert_subject("pilot.alerts."));
+        assert!(!is_alert_subject("pilot.alerts.fired..1"));
+        assert!(!is_alert_subject("pilot.alertsx.fired.1"));
+        assert!(!is_alert_subject("elsewhere.fired.1"));
     }
 }

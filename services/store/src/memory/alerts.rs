@@ -6,6 +6,7 @@ use super::delivery::{MemoryQueue, Queues};
 use super::MemoryLog;
 use crate::alerts::{AlertLog, AlertMessage, AlertTail, Recorded, ALERT_READ_BATCH};
 use crate::delivery::{DeadLetter, QueueConfig};
+use crate::layout::is_alert_subject;
 use crate::log::{LogError, Stored};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -66,15 +67,6 @@ impl AlertsInner {
     }
 }
 
-/// The alert stream's subjects, as the JetStream stream takes them.
-fn on_alert_stream(subject: &str) -> bool {
-    let prefix = pilot_projections::alerting::record::ALERT_SUBJECT_PREFIX;
-    subject
-        .strip_prefix(prefix)
-        .and_then(|rest| rest.strip_prefix('.'))
-        .is_some_and(|rest| !rest.is_empty() && rest.split('.').all(|t| !t.is_empty()))
-}
-
 impl AlertLog for MemoryLog {
     type Queue = MemoryQueue;
 
@@ -84,7 +76,7 @@ impl AlertLog for MemoryLog {
             let mut inner = self.alerts.lock()?;
             let mut result = Ok(());
             for message in messages {
-                if !on_alert_stream(&message.subject) {
+                if !is_alert_subject(&message.subject) {
                     result = Err(LogError::Refused(format!(
                         "no alert stream takes subject {}",
                         message.subject
