@@ -6,6 +6,7 @@
 //! Each scenario is written once over [`AlertLog`] and runs on the in-memory log (no
 //! nats-server); the dead-letter and crash scenarios run on a real nats-server too, end to end,
 //! where they also check what JetStream itself holds (the dead letter's headers, the consumer).
+//! A store that refuses dead letters for a while is arranged over the in-memory log.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
@@ -21,13 +22,14 @@ use pilot_projections::alerting::{AlertEvent, AlertNotice, DayUnit, Threshold};
 use pilot_projections::World;
 use pilot_service::alerter::webhook::{self, WebhookConfig};
 use pilot_service::metrics::Metrics;
-use pilot_store::alerts::AlertMessage;
+use pilot_store::alerts::{AlertMessage, AlertTail, Recorded};
 use pilot_store::delivery::{DeadLetter, NotificationQueue, QueueConfig};
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::{Layout, DEAD_LETTER_STREAM};
 use pilot_store::memory::MemoryLog;
 use pilot_store::projection::Projection;
-use pilot_store::AlertLog;
+use pilot_store::{AlertLog, LogError, Stored};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::macros::datetime;
@@ -657,4 +659,107 @@ async fn stop_hands_back<L: AlertLog>(log: Arc<L>) {
     sink.stop().await;
     assert_eq!(receiver.delivered(), expected);
     assert_metric(&render(&metrics), "pilot_webhook_delivered_total 5");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A store that cannot keep dead letters for a while: only possible to arrange in memory.
+
+/// The in-memory log, except that its first `failures` dead letters are refused.
+struct DeadLettersDown {
+    log: MemoryLog,
+    failures: AtomicUsize,
+}
+
+impl AlertLog for DeadLettersDown {
+    type Queue = <MemoryLog as AlertLog>::Queue;
+
+    async fn record_alerts(&self, messages: &[AlertMessage]) -> Result<Vec<Recorded>, LogError> {
+        self.log.record_alerts(messages).await
+    }
+
+    async fn read_alerts(&self, from: u64, max: usize) -> Result<Vec<Stored>, LogError> {
+        self.log.read_alerts(from, max).await
+    }
+
+    async fn last_alert_position(&self) -> Result<u64, LogError> {
+        self.log.last_alert_position().await
+    }
+
+    async fn tail_alerts(&self, from: u64) -> Result<AlertTail, LogError> {
+        self.log.tail_alerts(from).await
+    }
+
+    async fn open_queue(&self, config: &QueueConfig) -> Result<Self::Queue, LogError> {
+        self.log.open_queue(config).await
+    }
+
+    async fn dead_letter(&self, letter: &DeadLetter) -> Result<(), LogError> {
+        let down = self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if down {
+            return Err(LogError::Unavailable("dead letters are down".into()));
+        }
+        self.log.dead_letter(letter).await
+    }
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>, LogError> {
+        self.log.dead_letters().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_the_store_refuses_is_retried_before_anything_else_goes() {
+    let log = Arc::new(DeadLettersDown {
+        log: MemoryLog::new(),
+        failures: AtomicUsize::new(3),
+    });
+    let poisoned = Uuid::from_u128(0xdead);
+    // When the next notification arrives, how many refusals were still to come.
+    let failures_left_then = Arc::new(Mutex::new(None));
+    let receiver = Receiver::start(Box::new({
+        let (log, left) = (log.clone(), failures_left_then.clone());
+        move |_, event| {
+            if event.notice.alert_id == poisoned {
+                return 500;
+            }
+            *left.lock().unwrap() = Some(log.failures.load(Ordering::SeqCst));
+            200
+        }
+    }))
+    .await;
+    let metrics = metrics();
+    let config = WebhookConfig {
+        max_attempts: 2,
+        ..config(&receiver.url, "webhook-dead-down")
+    };
+    let sink = start(&log, config.clone(), &metrics);
+    let (refused, _) = publish(&*log, &fired(0xdead)).await;
+    let (fine, _) = publish(&*log, &fired(0xf1)).await;
+    eventually("the later notification delivered", || {
+        receiver.delivered() == vec![fine.clone()]
+    })
+    .await;
+    sink.stop().await;
+
+    assert_eq!(
+        *failures_left_then.lock().unwrap(),
+        Some(0),
+        "the next notification went only once the dead letter was kept"
+    );
+    let letter = dead_letter(&*log, &refused).await;
+    assert_eq!(letter.attempts, 2);
+    assert_eq!(log.dead_letters().await.unwrap().len(), 1);
+    let queue = log
+        .open_queue(&QueueConfig {
+            name: "webhook-dead-down".to_string(),
+            description: "pilot-tracker webhook sink".to_string(),
+            ack_wait: Duration::from_millis(config.ack_wait_ms),
+            max_unacknowledged: config.queue,
+        })
+        .await
+        .unwrap();
+    assert_eq!(queue.start().unacknowledged, 0);
+    assert_eq!(queue.start().next, 3);
 }
