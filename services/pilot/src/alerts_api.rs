@@ -28,6 +28,7 @@ use pilot_projections::alerting::record::ActionError;
 use pilot_projections::alerting::{AlertEvent, RecordedAlert};
 use pilot_projections::StateKind;
 use pilot_store::alerts::{AlertMessage, Recorded};
+use pilot_store::AlertLog;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;

@@ -30,7 +30,7 @@ use pilot_store::jetstream::{ConnectError, JetStreamLog};
 use pilot_store::layout::Layout;
 use pilot_store::projection::Projection;
 use pilot_store::runtime::{Runtime, RuntimeOptions};
-use pilot_store::{EventLog, LogError};
+use pilot_store::{AlertLog, EventLog, LogError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -194,13 +194,13 @@ async fn serve_on(
         );
         helpers.push(("alerter", tokio::spawn(alerter)));
         if let Some(webhook) = config.alerts.webhook.clone() {
-            let (js, metrics, stop) = (
-                log.jetstream().clone(),
+            let (alerts, metrics, stop) = (
+                Arc::new(log.clone()),
                 state.metrics.clone(),
                 stop_rx.clone(),
             );
             let sink = async move {
-                if let Err(error) = alerter::webhook::run(js, webhook, metrics, stop).await {
+                if let Err(error) = alerter::webhook::run(alerts, webhook, metrics, stop).await {
                     tracing::error!(message = "The webhook sink stopped.", %error);
                 }
             };

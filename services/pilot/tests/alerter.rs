@@ -24,7 +24,7 @@ use pilot_store::layout::Layout;
 use pilot_store::projection::Projection;
 use pilot_store::runtime::{Runtime, RuntimeOptions};
 use pilot_store::writer::{Draft, Writer};
-use pilot_store::EventLog;
+use pilot_store::{AlertLog, EventLog};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::sync::Arc;

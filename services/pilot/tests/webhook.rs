@@ -1,7 +1,12 @@
-//! The webhook sink against a real nats-server and a real HTTP receiver: a receiver that fails
-//! and then recovers gets every notification once and in order; one it always refuses is
-//! dead-lettered with its reason; a restart does not send again what was acknowledged, and a
-//! crash does not reorder what it left behind.
+//! The webhook sink against a real HTTP receiver: a receiver that fails and then recovers gets
+//! every notification once and in order; one it always refuses is dead-lettered with its
+//! reason; a restart does not send again what was acknowledged, and a crash does not reorder
+//! what it left behind.
+//!
+//! Each scenario is written once over [`AlertLog`] and runs on the in-memory log (no
+//! nats-server); the dead-letter and crash scenarios run on a real nats-server too, end to end,
+//! where they also check what JetStream itself holds (the dead letter's headers, the consumer).
+//! A store that refuses dead letters for a while is arranged over the in-memory log.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
@@ -17,9 +22,14 @@ use pilot_projections::alerting::{AlertEvent, AlertNotice, DayUnit, Threshold};
 use pilot_projections::World;
 use pilot_service::alerter::webhook::{self, WebhookConfig};
 use pilot_service::metrics::Metrics;
+use pilot_store::alerts::{AlertMessage, AlertTail, Recorded};
+use pilot_store::delivery::{DeadLetter, NotificationQueue, QueueConfig};
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::{Layout, DEAD_LETTER_STREAM};
+use pilot_store::memory::MemoryLog;
 use pilot_store::projection::Projection;
+use pilot_store::{AlertLog, LogError, Stored};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::macros::datetime;
@@ -191,16 +201,21 @@ fn resolved(alert: u128) -> AlertEvent {
     event(alert, kind, at, true)
 }
 
-/// Publishes on the alert stream as the alerter does; returns the subject and the bytes.
-async fn publish(js: &async_nats::jetstream::Context, event: &AlertEvent) -> (String, Bytes) {
+/// Records on the alert stream as the alerter does; returns the subject and the bytes.
+async fn publish(log: &impl AlertLog, event: &AlertEvent) -> (String, Bytes) {
     let subject = event.subject();
     let bytes = Bytes::from(serde_json::to_vec(event).unwrap());
-    js.publish(subject.clone(), bytes.clone())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    record(log, &subject, bytes.clone()).await;
     (subject, bytes)
+}
+
+/// Records `bytes` on `subject`, whatever they are.
+async fn record(log: &impl AlertLog, subject: &str, bytes: Bytes) {
+    let message = AlertMessage {
+        subject: subject.to_string(),
+        bytes,
+    };
+    log.record_alerts(&[message]).await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,14 +242,9 @@ struct Sink {
     task: JoinHandle<Result<(), webhook::WebhookError>>,
 }
 
-fn start(log: &JetStreamLog, config: WebhookConfig, metrics: &Arc<Metrics>) -> Sink {
+fn start<L: AlertLog>(log: &Arc<L>, config: WebhookConfig, metrics: &Arc<Metrics>) -> Sink {
     let (stop, shutdown) = watch::channel(false);
-    let task = tokio::spawn(webhook::run(
-        log.jetstream().clone(),
-        config,
-        metrics.clone(),
-        shutdown,
-    ));
+    let task = tokio::spawn(webhook::run(log.clone(), config, metrics.clone(), shutdown));
     Sink { stop, task }
 }
 
@@ -261,10 +271,24 @@ async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-async fn connect(server: &NatsServer) -> JetStreamLog {
-    JetStreamLog::connect(&server.url(), &Layout::default())
+async fn connect(server: &NatsServer) -> Arc<JetStreamLog> {
+    let log = JetStreamLog::connect(&server.url(), &Layout::default())
         .await
-        .unwrap()
+        .unwrap();
+    Arc::new(log)
+}
+
+fn memory() -> Arc<MemoryLog> {
+    Arc::new(MemoryLog::new())
+}
+
+/// The dead letter kept for `alert_subject`.
+async fn dead_letter(log: &impl AlertLog, alert_subject: &str) -> DeadLetter {
+    let letters = log.dead_letters().await.unwrap();
+    letters
+        .into_iter()
+        .find(|l| l.alert_subject == alert_subject)
+        .unwrap_or_else(|| panic!("no dead letter for {alert_subject}"))
 }
 
 fn assert_metric(text: &str, line: &str) {
@@ -282,9 +306,11 @@ fn render(metrics: &Metrics) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_failing_then_recovering_gets_every_notification_once_in_order() {
-    let server = NatsServer::start().unwrap();
-    let log = connect(&server).await;
-    let js = log.jetstream();
+    failing_then_recovering(memory()).await;
+}
+
+async fn failing_then_recovering<L: AlertLog>(log: Arc<L>) {
+    let js = &*log;
     // The first three requests fail, then everything is accepted.
     let receiver = Receiver::start(Box::new(|n, _| if n < 3 { 500 } else { 200 })).await;
     let metrics = metrics();
@@ -393,9 +419,56 @@ async fn a_receiver_failing_then_recovering_gets_every_notification_once_in_orde
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notification_always_refused_is_dead_lettered_and_later_ones_still_go() {
+    always_refused(memory()).await;
+}
+
+/// End to end on JetStream: the letter is on `PILOT_DEAD_LETTERS` with its headers, and the
+/// durable consumer took the new queue size and has nothing unacknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_nats_a_refused_notification_is_dead_lettered_on_its_stream() {
     let server = NatsServer::start().unwrap();
     let log = connect(&server).await;
+    let refused = always_refused(log.clone()).await;
     let js = log.jetstream();
+
+    let dead = js.get_stream(DEAD_LETTER_STREAM).await.unwrap();
+    let letter = dead
+        .get_last_raw_message_by_subject(&webhook::dead_letter_subject(&refused))
+        .await
+        .unwrap();
+    let header = |name: &str| {
+        letter
+            .headers
+            .get(name)
+            .map(|v| v.as_str().to_string())
+            .unwrap_or_default()
+    };
+    assert!(
+        header(webhook::DEAD_REASON_HEADER).starts_with("HTTP 500"),
+        "{}",
+        header(webhook::DEAD_REASON_HEADER)
+    );
+    assert_eq!(header(webhook::DEAD_ATTEMPTS_HEADER), "3");
+    assert_eq!(header(webhook::DEAD_STATUS_HEADER), "500");
+    assert_eq!(header(webhook::DEAD_SINK_HEADER), "webhook");
+    assert_eq!(header(webhook::SUBJECT_HEADER), refused);
+    assert_eq!(header(webhook::ALERT_POSITION_HEADER), "1");
+
+    let mut consumer: async_nats::jetstream::consumer::PullConsumer = js
+        .get_stream("PILOT_ALERTS")
+        .await
+        .unwrap()
+        .get_consumer("webhook-dead")
+        .await
+        .unwrap();
+    let info = consumer.info().await.unwrap();
+    assert_eq!(info.config.max_ack_pending, 7);
+    assert_eq!(info.num_ack_pending, 0, "everything was acknowledged");
+}
+
+/// Returns the refused notification's subject.
+async fn always_refused<L: AlertLog>(log: Arc<L>) -> String {
+    let js = &*log;
     let poisoned = Uuid::from_u128(0xdead);
     let receiver = Receiver::start(Box::new(move |_, event| {
         if event.notice.alert_id == poisoned {
@@ -417,11 +490,7 @@ async fn a_notification_always_refused_is_dead_lettered_and_later_ones_still_go(
 
     let (refused, refused_bytes) = publish(js, &fired(0xdead)).await;
     let garbage = Bytes::from_static(b"{\"not\": \"an alert\"}");
-    js.publish("pilot.alerts.fired.garbage.1", garbage.clone())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    record(js, "pilot.alerts.fired.garbage.1", garbage.clone()).await;
     let (fine, _) = publish(js, &fired(0xf1)).await;
 
     eventually("the later notification delivered", || {
@@ -433,48 +502,24 @@ async fn a_notification_always_refused_is_dead_lettered_and_later_ones_still_go(
     let keys: Vec<&str> = received.iter().map(|r| r.key.as_str()).collect();
     assert_eq!(keys, vec![&*refused, &*refused, &*refused, &*fine]);
 
-    let dead = js.get_stream(DEAD_LETTER_STREAM).await.unwrap();
-    let letter = dead
-        .get_last_raw_message_by_subject(&webhook::dead_letter_subject(&refused))
-        .await
-        .unwrap();
-    assert_eq!(letter.payload, refused_bytes, "the stored bytes, unchanged");
-    let header = |name: &str| {
-        letter
-            .headers
-            .get(name)
-            .map(|v| v.as_str().to_string())
-            .unwrap_or_default()
-    };
-    assert!(
-        header(webhook::DEAD_REASON_HEADER).starts_with("HTTP 500"),
-        "{}",
-        header(webhook::DEAD_REASON_HEADER)
-    );
-    assert_eq!(header(webhook::DEAD_ATTEMPTS_HEADER), "3");
-    assert_eq!(header(webhook::DEAD_STATUS_HEADER), "500");
-    assert_eq!(header(webhook::SUBJECT_HEADER), refused);
+    let letter = dead_letter(js, &refused).await;
+    assert_eq!(letter.bytes, refused_bytes, "the stored bytes, unchanged");
+    assert!(letter.reason.starts_with("HTTP 500"), "{}", letter.reason);
+    assert_eq!(letter.attempts, 3);
+    assert_eq!(letter.last_status, Some(500));
+    assert_eq!(letter.sink, webhook::SINK);
+    assert_eq!(letter.alert_position, Some(1));
 
-    let letter = dead
-        .get_last_raw_message_by_subject("pilot.dead.webhook.fired.garbage.1")
-        .await
-        .unwrap();
-    assert_eq!(letter.payload, garbage);
-    let reason = letter
-        .headers
-        .get(webhook::DEAD_REASON_HEADER)
-        .unwrap()
-        .as_str()
-        .to_string();
-    assert!(reason.starts_with("not an alert event"), "{reason}");
-    assert_eq!(
-        letter
-            .headers
-            .get(webhook::DEAD_ATTEMPTS_HEADER)
-            .unwrap()
-            .as_str(),
-        "0"
+    let letter = dead_letter(js, "pilot.alerts.fired.garbage.1").await;
+    assert_eq!(letter.bytes, garbage);
+    assert!(
+        letter.reason.starts_with("not an alert event"),
+        "{}",
+        letter.reason
     );
+    assert_eq!(letter.attempts, 0);
+    assert_eq!(letter.last_status, None);
+    assert_eq!(letter.alert_position, Some(2));
 
     let text = render(&metrics);
     assert_metric(
@@ -505,26 +550,42 @@ async fn a_notification_always_refused_is_dead_lettered_and_later_ones_still_go(
     })
     .await;
     sink.stop().await;
-    let mut consumer: async_nats::jetstream::consumer::PullConsumer = js
-        .get_stream("PILOT_ALERTS")
-        .await
-        .unwrap()
-        .get_consumer("webhook-dead")
-        .await
-        .unwrap();
-    let info = consumer.info().await.unwrap();
-    assert_eq!(info.config.max_ack_pending, 7);
-    assert_eq!(info.num_ack_pending, 0, "everything was acknowledged");
     let keys: Vec<String> = receiver.received().into_iter().map(|r| r.key).collect();
     assert_eq!(keys.len(), 5, "{keys:#?}");
     assert_eq!(keys[4], later);
+    // Opened again, the queue has nothing left out: everything was acknowledged.
+    let queue = js
+        .open_queue(&QueueConfig {
+            name: "webhook-dead".to_string(),
+            description: "pilot-tracker webhook sink".to_string(),
+            ack_wait: Duration::from_millis(WebhookConfig::new("http://x").ack_wait_ms),
+            max_unacknowledged: 7,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        queue.start().unacknowledged,
+        0,
+        "everything was acknowledged"
+    );
+    assert_eq!(queue.start().next, 5);
+    drop(queue);
+    refused
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_crash_what_was_left_unacknowledged_still_goes_first() {
+    after_a_crash(memory()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_nats_after_a_crash_what_was_left_unacknowledged_still_goes_first() {
     let server = NatsServer::start().unwrap();
-    let log = connect(&server).await;
-    let js = log.jetstream();
+    after_a_crash(connect(&server).await).await;
+}
+
+async fn after_a_crash<L: AlertLog>(log: Arc<L>) {
+    let js = &*log;
     let receiver = Receiver::start(Box::new(|_, _| 503)).await;
     let metrics = metrics();
     // The server hands out again what a crashed run left unacknowledged after ack_wait (1 s).
@@ -561,9 +622,11 @@ async fn after_a_crash_what_was_left_unacknowledged_still_goes_first() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_hands_back_what_it_held_so_the_next_start_sends_it_first() {
-    let server = NatsServer::start().unwrap();
-    let log = connect(&server).await;
-    let js = log.jetstream();
+    stop_hands_back(memory()).await;
+}
+
+async fn stop_hands_back<L: AlertLog>(log: Arc<L>) {
+    let js = &*log;
     let receiver = Receiver::start(Box::new(|_, _| 503)).await;
     let metrics = metrics();
     // A minute's ack_wait: only messages handed back come again within the 10 s polling.
@@ -596,4 +659,107 @@ async fn a_stop_hands_back_what_it_held_so_the_next_start_sends_it_first() {
     sink.stop().await;
     assert_eq!(receiver.delivered(), expected);
     assert_metric(&render(&metrics), "pilot_webhook_delivered_total 5");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A store that cannot keep dead letters for a while: only possible to arrange in memory.
+
+/// The in-memory log, except that its first `failures` dead letters are refused.
+struct DeadLettersDown {
+    log: MemoryLog,
+    failures: AtomicUsize,
+}
+
+impl AlertLog for DeadLettersDown {
+    type Queue = <MemoryLog as AlertLog>::Queue;
+
+    async fn record_alerts(&self, messages: &[AlertMessage]) -> Result<Vec<Recorded>, LogError> {
+        self.log.record_alerts(messages).await
+    }
+
+    async fn read_alerts(&self, from: u64, max: usize) -> Result<Vec<Stored>, LogError> {
+        self.log.read_alerts(from, max).await
+    }
+
+    async fn last_alert_position(&self) -> Result<u64, LogError> {
+        self.log.last_alert_position().await
+    }
+
+    async fn tail_alerts(&self, from: u64) -> Result<AlertTail, LogError> {
+        self.log.tail_alerts(from).await
+    }
+
+    async fn open_queue(&self, config: &QueueConfig) -> Result<Self::Queue, LogError> {
+        self.log.open_queue(config).await
+    }
+
+    async fn dead_letter(&self, letter: &DeadLetter) -> Result<(), LogError> {
+        let down = self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if down {
+            return Err(LogError::Unavailable("dead letters are down".into()));
+        }
+        self.log.dead_letter(letter).await
+    }
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>, LogError> {
+        self.log.dead_letters().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_the_store_refuses_is_retried_before_anything_else_goes() {
+    let log = Arc::new(DeadLettersDown {
+        log: MemoryLog::new(),
+        failures: AtomicUsize::new(3),
+    });
+    let poisoned = Uuid::from_u128(0xdead);
+    // When the next notification arrives, how many refusals were still to come.
+    let failures_left_then = Arc::new(Mutex::new(None));
+    let receiver = Receiver::start(Box::new({
+        let (log, left) = (log.clone(), failures_left_then.clone());
+        move |_, event| {
+            if event.notice.alert_id == poisoned {
+                return 500;
+            }
+            *left.lock().unwrap() = Some(log.failures.load(Ordering::SeqCst));
+            200
+        }
+    }))
+    .await;
+    let metrics = metrics();
+    let config = WebhookConfig {
+        max_attempts: 2,
+        ..config(&receiver.url, "webhook-dead-down")
+    };
+    let sink = start(&log, config.clone(), &metrics);
+    let (refused, _) = publish(&*log, &fired(0xdead)).await;
+    let (fine, _) = publish(&*log, &fired(0xf1)).await;
+    eventually("the later notification delivered", || {
+        receiver.delivered() == vec![fine.clone()]
+    })
+    .await;
+    sink.stop().await;
+
+    assert_eq!(
+        *failures_left_then.lock().unwrap(),
+        Some(0),
+        "the next notification went only once the dead letter was kept"
+    );
+    let letter = dead_letter(&*log, &refused).await;
+    assert_eq!(letter.attempts, 2);
+    assert_eq!(log.dead_letters().await.unwrap().len(), 1);
+    let queue = log
+        .open_queue(&QueueConfig {
+            name: "webhook-dead-down".to_string(),
+            description: "pilot-tracker webhook sink".to_string(),
+            ack_wait: Duration::from_millis(config.ack_wait_ms),
+            max_unacknowledged: config.queue,
+        })
+        .await
+        .unwrap();
+    assert_eq!(queue.start().unacknowledged, 0);
+    assert_eq!(queue.start().next, 3);
 }

@@ -1,26 +1,23 @@
-//! The alert stream: alert events recorded at most once, read back and followed live.
+//! The alert stream's contract: alert events recorded at most once, read back, followed live,
+//! and handed to a sink through a durable queue ([`crate::delivery`]).
 //!
 //! Each transition has its own subject (see `pilot_projections::alerting::record`), and is
-//! published with `Nats-Expected-Last-Subject-Sequence: 0`: "this subject is still empty". So
-//! the server stores the first of any number of attempts to record one transition (two alerters,
-//! a restart, a retry after a lost acknowledgement) and refuses the rest, at any distance in
-//! time; the message id (the subject) deduplicates plain retries within the duplicate window too.
+//! recorded with the condition "this subject is still empty". So the store keeps the first of
+//! any number of attempts to record one transition (two alerters, a restart, a retry after a
+//! lost acknowledgement) and refuses the rest, at any distance in time.
+//!
+//! Two implementations live behind [`AlertLog`], as behind [`crate::EventLog`]:
+//! [`crate::jetstream::JetStreamLog`] (the stream `PILOT_ALERTS`) and
+//! [`crate::memory::MemoryLog`]; `tests/alert_conformance.rs` runs one suite against both.
 
-use crate::jetstream::{unavailable, JetStreamLog, PublishFailure};
-use crate::layout::ALERTS_STREAM;
+use crate::delivery::{DeadLetter, NotificationQueue, QueueConfig};
 use crate::log::{LogError, Stored};
-use async_nats::jetstream::consumer::pull::OrderedConfig;
-use async_nats::jetstream::consumer::DeliverPolicy;
-use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
 use futures::stream::BoxStream;
-use futures::StreamExt;
-use std::collections::VecDeque;
+use std::future::Future;
 
-/// How many alert publishes wait for their acknowledgement at once.
-const IN_FLIGHT: usize = 256;
-/// How many alert events one read returns at most.
-const READ_BATCH: usize = 512;
+/// How many alert events one [`AlertLog::read_alerts`] returns at most, whatever is asked.
+pub const ALERT_READ_BATCH: usize = 512;
 
 /// One alert event to record: its subject and its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,112 +35,54 @@ pub enum Recorded {
     AlreadyRecorded,
 }
 
-impl JetStreamLog {
-    /// Records `messages` in order, with up to [`IN_FLIGHT`] acknowledgements awaited at once.
-    /// Stops at the first failure other than "already recorded"; what came before it stands.
-    pub async fn record_alerts(
+/// Live alert events: what [`AlertLog::tail_alerts`] returns.
+pub type AlertTail = BoxStream<'static, Result<Stored, LogError>>;
+
+/// Everything the service does with the alert stream: the alerter records and follows it, the
+/// API reads it, the webhook sink takes it through a durable queue and keeps what it gives up
+/// on as dead letters. Positions start at 1 and are the alert stream's own, not the event log's.
+pub trait AlertLog: Send + Sync + 'static {
+    /// The durable queue a sink reads from.
+    type Queue: NotificationQueue;
+
+    /// Records `messages` in order, each only if its subject is still empty. Stops at the
+    /// first failure other than "already recorded"; what came before it stands. A subject
+    /// outside the alert stream (`pilot.alerts.>`) is a failure.
+    fn record_alerts(
         &self,
         messages: &[AlertMessage],
-    ) -> Result<Vec<Recorded>, LogError> {
-        let mut out = Vec::with_capacity(messages.len());
-        let mut pending = VecDeque::with_capacity(IN_FLIGHT.min(messages.len()));
-        for message in messages {
-            if pending.len() >= IN_FLIGHT {
-                out.push(settle(pending.pop_front()).await?);
-            }
-            let publish = PublishMessage::build()
-                .payload(message.bytes.clone())
-                .message_id(message.subject.as_str())
-                .expected_last_subject_sequence(0);
-            let ack = self
-                .jetstream()
-                .send_publish(message.subject.clone(), publish)
-                .await
-                .map_err(|e| LogError::from(PublishFailure::from(e)))?;
-            pending.push_back(ack);
-        }
-        while !pending.is_empty() {
-            out.push(settle(pending.pop_front()).await?);
-        }
-        Ok(out)
-    }
+    ) -> impl Future<Output = Result<Vec<Recorded>, LogError>> + Send;
 
-    /// Up to `max` alert events from position `from` on, in order.
-    pub async fn read_alerts(&self, from: u64, max: usize) -> Result<Vec<Stored>, LogError> {
-        let batch = self
-            .direct_batch(ALERTS_STREAM, from.max(1), None, max.clamp(1, READ_BATCH))
-            .await?;
-        Ok(batch.into_iter().map(|h| h.stored).collect())
-    }
+    /// Up to `max` alert events (at least 1, at most [`ALERT_READ_BATCH`]) from position
+    /// `from` on, in order.
+    fn read_alerts(
+        &self,
+        from: u64,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<Stored>, LogError>> + Send;
 
     /// The position of the last alert event (0 when there is none).
-    pub async fn last_alert_position(&self) -> Result<u64, LogError> {
-        let stream = self
-            .jetstream()
-            .get_stream_no_info(ALERTS_STREAM)
-            .await
-            .map_err(unavailable)?;
-        let info = stream.get_info().await.map_err(unavailable)?;
-        Ok(info.state.last_sequence)
-    }
+    fn last_alert_position(&self) -> impl Future<Output = Result<u64, LogError>> + Send;
 
-    /// Every message of `stream` from position `from` on, then each new one as it is stored:
-    /// an ordered consumer (ephemeral; the server removes it once the stream is dropped).
-    pub async fn tail(
+    /// Every alert event from position `from` on, then each new one as it is recorded. The
+    /// stream ends (or yields an error) only when the store goes away; the caller resumes from
+    /// the position after the last one it saw.
+    fn tail_alerts(&self, from: u64) -> impl Future<Output = Result<AlertTail, LogError>> + Send;
+
+    /// Opens (or creates) the durable queue `config.name` over the whole alert stream: it
+    /// remembers what was acknowledged across restarts of the sink and of the service, and
+    /// hands out again what was not. An existing queue takes the new settings.
+    fn open_queue(
         &self,
-        stream: &str,
-        from: u64,
-    ) -> Result<BoxStream<'static, Result<Stored, LogError>>, LogError> {
-        let stream = self
-            .jetstream()
-            .get_stream(stream)
-            .await
-            .map_err(unavailable)?;
-        let config = OrderedConfig {
-            deliver_policy: DeliverPolicy::ByStartSequence {
-                start_sequence: from.max(1),
-            },
-            ..Default::default()
-        };
-        let consumer = stream.create_consumer(config).await.map_err(unavailable)?;
-        let messages = consumer.messages().await.map_err(unavailable)?;
-        Ok(messages
-            .map(|message| {
-                let message = message.map_err(unavailable)?;
-                let position = message.info().map_err(unavailable)?.stream_sequence;
-                Ok(Stored {
-                    position,
-                    bytes: message.payload.clone(),
-                })
-            })
-            .boxed())
-    }
-}
+        config: &QueueConfig,
+    ) -> impl Future<Output = Result<Self::Queue, LogError>> + Send;
 
-async fn settle(
-    ack: Option<async_nats::jetstream::context::PublishAckFuture>,
-) -> Result<Recorded, LogError> {
-    let Some(ack) = ack else {
-        return Err(LogError::Unavailable("no publish to settle".into()));
-    };
-    match ack.await.map_err(PublishFailure::from) {
-        Ok(ack) if ack.duplicate => Ok(Recorded::AlreadyRecorded),
-        Ok(ack) => Ok(Recorded::Stored {
-            position: ack.sequence,
-        }),
-        Err(PublishFailure::WrongLastSequence) => Ok(Recorded::AlreadyRecorded),
-        Err(failure) => Err(failure.into()),
-    }
-}
+    /// Keeps a notification a sink gave up on, with the reason. Storing the same letter (sink
+    /// and alert subject) again soon after, as a retry after a crash does, keeps one.
+    fn dead_letter(&self, letter: &DeadLetter)
+        -> impl Future<Output = Result<(), LogError>> + Send;
 
-impl From<PublishFailure> for LogError {
-    fn from(failure: PublishFailure) -> Self {
-        match failure {
-            PublishFailure::WrongLastSequence => {
-                LogError::Refused("the subject already holds a message".into())
-            }
-            PublishFailure::Refused(message) => LogError::Refused(message),
-            PublishFailure::Unavailable(message) => LogError::Unavailable(message),
-        }
-    }
+    /// Every dead letter kept so far, oldest first, as [`AlertLog::dead_letter`] stored it
+    /// (reason and subject as one line, cut to [`crate::delivery::MAX_HEADER_TEXT`] bytes).
+    fn dead_letters(&self) -> impl Future<Output = Result<Vec<DeadLetter>, LogError>> + Send;
 }

@@ -7,6 +7,13 @@
 //! - Read one chain: batched direct gets by subject (`next_by_subj`), served from the stream's
 //!   subject index, without a consumer and without scanning other chains.
 //! - Read the log: batched direct gets by sequence.
+//! - The alert stream ([`crate::alerts::AlertLog`]): `alerts` records, reads and follows it;
+//!   `delivery` keeps the webhook's durable consumer and the dead letters.
+
+mod alerts;
+mod delivery;
+
+pub use delivery::{JetStreamNotification, JetStreamQueue};
 
 use crate::layout::{chain_subject, Layout, EVENTS_STREAM, QUARANTINE_STREAM};
 use crate::log::{chain_key, EventLog, LogError, Outgoing, Stored};
@@ -17,6 +24,7 @@ use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{self, Context, ErrorCode};
 use async_nats::Client;
 use bytes::Bytes;
+use futures::stream::BoxStream;
 use futures::StreamExt;
 use pilot_events::Subject;
 use std::time::Duration;
@@ -105,6 +113,36 @@ impl JetStreamLog {
 
     pub fn jetstream(&self) -> &Context {
         &self.js
+    }
+
+    /// Every message of `stream` from position `from` on, then each new one as it is stored:
+    /// an ordered consumer (ephemeral; the server removes it once the stream is dropped).
+    pub async fn tail(
+        &self,
+        stream: &str,
+        from: u64,
+    ) -> Result<BoxStream<'static, Result<Stored, LogError>>, LogError> {
+        use async_nats::jetstream::consumer::pull::OrderedConfig;
+        use async_nats::jetstream::consumer::DeliverPolicy;
+        let stream = self.js.get_stream(stream).await.map_err(unavailable)?;
+        let config = OrderedConfig {
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: from.max(1),
+            },
+            ..Default::default()
+        };
+        let consumer = stream.create_consumer(config).await.map_err(unavailable)?;
+        let messages = consumer.messages().await.map_err(unavailable)?;
+        Ok(messages
+            .map(|message| {
+                let message = message.map_err(unavailable)?;
+                let position = message.info().map_err(unavailable)?.stream_sequence;
+                Ok(Stored {
+                    position,
+                    bytes: message.payload.clone(),
+                })
+            })
+            .boxed())
     }
 
     /// The checkpoint bucket, created on first use.

@@ -36,6 +36,8 @@ pub const ALERTS_SUBJECTS: &str = "pilot.alerts.>";
 pub const NOTIFY_SUBJECTS: &str = "pilot.notify.>";
 pub const DEAD_LETTER_STREAM: &str = "PILOT_DEAD_LETTERS";
 pub const DEAD_LETTER_SUBJECTS: &str = "pilot.dead.>";
+/// The first tokens of every dead letter's subject (see [`dead_letter_subject`]).
+pub const DEAD_LETTER_ROOT: &str = "pilot.dead";
 pub const SEALS_STREAM: &str = "PILOT_SEALS";
 pub const SEALS_SUBJECT: &str = "pilot.seals";
 /// The object store bucket that keeps projection and alerter checkpoints.
@@ -44,6 +46,30 @@ pub const CHECKPOINT_BUCKET: &str = "pilot_checkpoints";
 /// The subject of one chain's events.
 pub fn chain_subject(chain: pilot_events::Subject) -> String {
     format!("pilot.events.{}", crate::log::chain_key(chain))
+}
+
+/// Where `sink`'s dead letter for an alert subject goes: `pilot.alerts.fired.<id>.1` →
+/// `pilot.dead.<sink>.fired.<id>.1` (a subject outside the alert stream is kept whole after
+/// the sink).
+pub fn dead_letter_subject(sink: &str, alert_subject: &str) -> String {
+    let rest = alert_subject
+        .strip_prefix(alerts_root())
+        .filter(|r| !r.is_empty())
+        .unwrap_or(alert_subject);
+    format!("{DEAD_LETTER_ROOT}.{sink}.{rest}")
+}
+
+/// `pilot.alerts.`: what every subject of the alert stream starts with.
+pub fn alerts_root() -> &'static str {
+    ALERTS_SUBJECTS.trim_end_matches('>')
+}
+
+/// Whether the alert stream takes `subject`: `pilot.alerts.` and at least one more token, none
+/// of them empty.
+pub fn is_alert_subject(subject: &str) -> bool {
+    subject
+        .strip_prefix(alerts_root())
+        .is_some_and(|rest| !rest.is_empty() && rest.split('.').all(|t| !t.is_empty()))
 }
 
 #[derive(Debug, Clone)]
@@ -334,4 +360,30 @@ fn is_not_found(error: &async_nats::jetstream::context::GetStreamError) -> bool 
     use async_nats::jetstream::context::GetStreamErrorKind;
     use async_nats::jetstream::ErrorCode;
     matches!(error.kind(), GetStreamErrorKind::JetStream(e) if e.error_code() == ErrorCode::STREAM_NOT_FOUND)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dead_letters_keep_the_alert_subject_after_the_sink() {
+        assert_eq!(
+            dead_letter_subject("webhook", "pilot.alerts.fired.0192abcd.1"),
+            "pilot.dead.webhook.fired.0192abcd.1"
+        );
+        assert_eq!(
+            dead_letter_subject("webhook", "elsewhere.x"),
+            "pilot.dead.webhook.elsewhere.x"
+        );
+    }
+
+    #[test]
+    fn alert_subjects_are_the_alert_streams() {
+        assert!(is_alert_subject("pilot.alerts.fired.0192abcd.1"));
+        assert!(!is_alert_subject("pilot.alerts."));
+        assert!(!is_alert_subject("pilot.alerts.fired..1"));
+        assert!(!is_alert_subject("pilot.alertsx.fired.1"));
+        assert!(!is_alert_subject("elsewhere.fired.1"));
+    }
 }

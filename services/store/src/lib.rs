@@ -6,12 +6,15 @@
 //! - [`seals`]: signed seals of every chain's head on `PILOT_SEALS`.
 //! - [`signing`]: the service's Ed25519 signing key and the public keys that verify it.
 //! - [`checkpoint`]: checkpoints sealed with a MAC and proven against the log before use.
-//! - [`alerts`]: the alert stream: each transition recorded at most once, read back, tailed.
+//! - [`alerts`]: the [`alerts::AlertLog`] contract: each alert transition recorded at most
+//!   once, read back, tailed; [`delivery`]: the durable queue a sink reads it through, and
+//!   dead letters. [`memory`] and [`jetstream`] implement both.
 
 pub mod alert_fold;
 pub mod alert_follow;
 pub mod alerts;
 pub mod checkpoint;
+pub mod delivery;
 pub mod follow;
 pub mod jetstream;
 pub mod layout;
@@ -25,4 +28,5 @@ pub mod signing;
 pub mod version;
 pub mod writer;
 
+pub use alerts::AlertLog;
 pub use log::{EventLog, LogError, Outgoing, Stored};

@@ -1,12 +1,18 @@
 //! An in-memory [`EventLog`] for unit tests and pure-logic tests: the same contract as the
 //! JetStream log (positions from 1, per-chain optimistic concurrency, deduplication by event
-//! id, all-or-nothing batches), checked by the same conformance suite.
+//! id, all-or-nothing batches), checked by the same conformance suite. The alert stream
+//! ([`crate::alerts::AlertLog`]) is in `alerts`, its durable queues in `delivery`.
+
+mod alerts;
+mod delivery;
+
+pub use delivery::{MemoryNotification, MemoryQueue};
 
 use crate::log::{chain_key, EventLog, LogError, Outgoing, Stored};
 use bytes::Bytes;
 use pilot_events::Subject;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -25,6 +31,8 @@ pub struct MemoryLog {
     /// What [`EventLog::max_event_bytes`] answers: NATS's default `max_payload` less the
     /// allowance for headers, as the JetStream log computes it, unless a test sets another.
     max_event_bytes: usize,
+    /// The alert stream, apart from the event log as `PILOT_ALERTS` is from `PILOT_EVENTS`.
+    alerts: Arc<alerts::MemoryAlerts>,
 }
 
 impl Default for MemoryLog {
@@ -33,6 +41,7 @@ impl Default for MemoryLog {
             inner: Mutex::default(),
             last: watch::Sender::new(0),
             max_event_bytes: crate::log::event_bytes_within(crate::log::NATS_DEFAULT_MAX_PAYLOAD),
+            alerts: Arc::default(),
         }
     }
 }

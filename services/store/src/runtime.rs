@@ -4,6 +4,7 @@
 //! alert stream. The API, the event feed and the alerter all read the projection it holds.
 
 use crate::alert_fold::AlertFold;
+use crate::alert_follow::follow_alerts;
 use crate::checkpoint::CheckpointKey;
 use crate::jetstream::JetStreamLog;
 use crate::projection::Projection;
@@ -65,7 +66,7 @@ impl Runtime {
         };
         let follower = {
             let (log, projection) = (log.clone(), projection.clone());
-            tokio::spawn(async move { log.follow_alerts(projection, shutdown).await })
+            tokio::spawn(async move { follow_alerts(&log, projection, shutdown).await })
         };
         Runtime {
             projection,

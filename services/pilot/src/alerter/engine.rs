@@ -43,7 +43,7 @@ use pilot_projections::AlertNotice;
 use pilot_store::alerts::{AlertMessage, Recorded};
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::projection::Projection;
-use pilot_store::{EventLog, LogError};
+use pilot_store::{AlertLog, EventLog, LogError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;

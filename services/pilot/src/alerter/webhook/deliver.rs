@@ -2,57 +2,39 @@
 //! 429 or 503's `Retry-After`), dead-letters what it gives up on, and acknowledges it.
 
 use super::order::Settled;
-use super::{describe, is_stopped, position, WebhookConfig, PULL_RETRY_MIN};
+use super::{describe, is_stopped, Taken, WebhookConfig, PULL_RETRY_MIN};
 use crate::alerter::stopped;
 use crate::metrics::Metrics;
-use async_nats::header::HeaderMap;
-use async_nats::jetstream::{Context, Message};
 use bytes::Bytes;
 use pilot_projections::alerting::AlertEvent;
+use pilot_store::delivery::{self, Notification};
+use pilot_store::AlertLog;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
-/// Where notifications the sink gave up on are published (`PILOT_DEAD_LETTERS`).
-pub const DEAD_LETTER_PREFIX: &str = "pilot.dead.webhook";
+/// The sink's name on its dead letters: `pilot.dead.webhook.<kind>.<alert_id>.<key>`.
+pub const SINK: &str = "webhook";
 
-/// HTTP request header: the alert event's subject, `pilot.alerts.<kind>.<alert_id>.<key>`.
-pub const SUBJECT_HEADER: &str = "Pilot-Alert-Subject";
+/// HTTP request header: the alert event's subject, `pilot.alerts.<kind>.<alert_id>.<key>` (the
+/// same name its dead letter carries it under).
+pub const SUBJECT_HEADER: &str = delivery::ALERT_SUBJECT_HEADER;
 /// HTTP request header: the same subject, for receivers that drop repeats by key.
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
-
-/// Dead-letter header: why the sink gave up (the last status or error, or why it did not decode).
-pub const DEAD_REASON_HEADER: &str = "Pilot-Dead-Reason";
-/// Dead-letter header: how many requests were made (0 when none was).
-pub const DEAD_ATTEMPTS_HEADER: &str = "Pilot-Dead-Attempts";
-/// Dead-letter header: the last HTTP status, when there was one.
-pub const DEAD_STATUS_HEADER: &str = "Pilot-Dead-Last-Status";
-/// Dead-letter header: the sink that gave up (`webhook`).
-pub const DEAD_SINK_HEADER: &str = "Pilot-Dead-Sink";
-/// Dead-letter header: the original message's sequence on `PILOT_ALERTS`.
-pub const ALERT_POSITION_HEADER: &str = "Pilot-Alert-Position";
 
 /// `pilot_webhook_dead_lettered_total{reason}`: the sink gave up after `max_attempts`.
 pub const DEAD_FAILED: &str = "failed";
 /// `pilot_webhook_dead_lettered_total{reason}`: the message was not an alert event.
 pub const DEAD_UNDECODABLE: &str = "undecodable";
 
-/// Longest dead-letter reason kept in a header.
-const MAX_REASON_BYTES: usize = 1024;
 /// Longest part of a failed response's body quoted in the reason.
 const MAX_BODY_QUOTE: usize = 256;
 
 /// The dead-letter subject for an alert subject: `pilot.alerts.fired.<id>.1` →
 /// `pilot.dead.webhook.fired.<id>.1`.
 pub fn dead_letter_subject(alert_subject: &str) -> String {
-    let prefix = pilot_projections::alerting::record::ALERT_SUBJECT_PREFIX;
-    let rest = alert_subject
-        .strip_prefix(prefix)
-        .and_then(|r| r.strip_prefix('.'))
-        .filter(|r| !r.is_empty())
-        .unwrap_or(alert_subject);
-    format!("{DEAD_LETTER_PREFIX}.{rest}")
+    pilot_store::layout::dead_letter_subject(SINK, alert_subject)
 }
 
 /// What became of one message.
@@ -62,12 +44,12 @@ enum Outcome {
     /// Not to be sent (`notify` false).
     Skipped,
     /// Given up on; to be dead-lettered.
-    Dead(DeadLetter),
+    Dead(GaveUp),
     /// The sink is stopping; leave it unacknowledged.
     Abandoned,
 }
 
-struct DeadLetter {
+struct GaveUp {
     /// The metric label: [`DEAD_FAILED`] or [`DEAD_UNDECODABLE`].
     kind: &'static str,
     reason: String,
@@ -84,8 +66,8 @@ struct Failure {
 }
 
 /// Takes messages from the queue one at a time and settles each before the next.
-pub(super) struct Sender {
-    pub(super) js: Context,
+pub(super) struct Sender<L: AlertLog> {
+    pub(super) log: Arc<L>,
     pub(super) client: reqwest::Client,
     pub(super) url: reqwest::Url,
     pub(super) config: WebhookConfig,
@@ -94,11 +76,11 @@ pub(super) struct Sender {
     pub(super) shutdown: watch::Receiver<bool>,
 }
 
-impl Sender {
+impl<L: AlertLog> Sender<L> {
     /// Settles messages until the sink stops; returns the one abandoned in flight and the
     /// queued ones, to be handed back.
     #[tracing::instrument(name = "webhook_sender", skip_all)]
-    pub(super) async fn run(mut self, mut queued: mpsc::Receiver<Message>) -> Vec<Message> {
+    pub(super) async fn run(mut self, mut queued: mpsc::Receiver<Taken<L>>) -> Vec<Taken<L>> {
         let mut left = Vec::new();
         loop {
             let next = tokio::select! {
@@ -109,9 +91,9 @@ impl Sender {
             let Some(message) = next else { break };
             let span = tracing::info_span!(
                 "notification",
-                subject = %message.subject,
-                position = position(&message),
-                delivery = message.info().map(|i| i.delivered).unwrap_or_default()
+                subject = %message.subject(),
+                position = message.position(),
+                delivery = message.delivered()
             );
             if !self.settle(&message).instrument(span).await {
                 left.push(message);
@@ -119,7 +101,7 @@ impl Sender {
             }
             self.metrics.webhook_dequeued();
         }
-        // Stopping: nothing more can be queued; whatever is goes back to the server.
+        // Stopping: nothing more can be queued; whatever is goes back to the store.
         queued.close();
         while let Some(message) = queued.recv().await {
             left.push(message);
@@ -129,8 +111,8 @@ impl Sender {
 
     /// Sends, skips or dead-letters `message` and acknowledges it; false if the sink stopped
     /// first (the message is then not acknowledged).
-    async fn settle(&mut self, message: &Message) -> bool {
-        let position = position(message);
+    async fn settle(&mut self, message: &Taken<L>) -> bool {
+        let position = message.position();
         if position.is_some_and(|p| self.settled.contains(p)) {
             tracing::debug!(message = "A copy of a settled notification; acknowledging again.");
             if let Err(error) = message.ack().await {
@@ -138,16 +120,16 @@ impl Sender {
             }
             return true;
         }
-        let subject = message.subject.as_str();
-        let outcome = match serde_json::from_slice::<AlertEvent>(&message.payload) {
-            Err(error) => Outcome::Dead(DeadLetter {
+        let subject = message.subject();
+        let outcome = match serde_json::from_slice::<AlertEvent>(message.bytes()) {
+            Err(error) => Outcome::Dead(GaveUp {
                 kind: DEAD_UNDECODABLE,
                 reason: format!("not an alert event: {error}"),
                 attempts: 0,
                 last_status: None,
             }),
             Ok(event) if !event.notice.transition.notify => Outcome::Skipped,
-            Ok(_) => self.deliver(subject, &message.payload).await,
+            Ok(_) => self.deliver(subject, message.bytes()).await,
         };
         match outcome {
             Outcome::Abandoned => return false,
@@ -179,10 +161,10 @@ impl Sender {
         true
     }
 
-    /// Acknowledges and waits for the server to confirm; on failure the message comes back
+    /// Acknowledges and waits for the store to confirm; on failure the message comes back
     /// after `ack_wait` and is recognised as settled.
-    async fn acknowledge(&self, message: &Message) {
-        if let Err(error) = message.double_ack().await {
+    async fn acknowledge(&self, message: &Taken<L>) {
+        if let Err(error) = message.ack().await {
             tracing::warn!(message = "Could not acknowledge a settled notification; it may come back.", %error);
         }
     }
@@ -223,7 +205,7 @@ impl Sender {
             || ("no attempt was made".to_string(), None),
             |f| (f.reason, f.status),
         );
-        Outcome::Dead(DeadLetter {
+        Outcome::Dead(GaveUp {
             kind: DEAD_FAILED,
             reason,
             attempts: self.config.max_attempts,
@@ -281,44 +263,25 @@ impl Sender {
         })
     }
 
-    /// Publishes the message's bytes on the dead-letter stream with the reason, retrying until
-    /// the server stores it; false if the sink stopped first.
-    async fn dead_letter(&mut self, message: &Message, dead: &DeadLetter) -> bool {
-        let subject = message.subject.as_str();
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            DEAD_REASON_HEADER,
-            header_text(&dead.reason, MAX_REASON_BYTES),
-        );
-        headers.insert(DEAD_ATTEMPTS_HEADER, dead.attempts.to_string());
-        if let Some(status) = dead.last_status {
-            headers.insert(DEAD_STATUS_HEADER, status.to_string());
-        }
-        headers.insert(DEAD_SINK_HEADER, "webhook");
-        headers.insert(SUBJECT_HEADER, header_text(subject, MAX_REASON_BYTES));
-        if let Some(position) = position(message) {
-            headers.insert(ALERT_POSITION_HEADER, position.to_string());
-        }
-        // A crash between storing and acknowledging repeats the publish; the server drops it.
-        headers.insert(
-            async_nats::header::NATS_MESSAGE_ID,
-            header_text(&format!("webhook:{subject}"), MAX_REASON_BYTES),
-        );
-        let target = dead_letter_subject(subject);
+    /// Keeps the message's bytes as a dead letter with the reason, retrying until the store
+    /// keeps it; false if the sink stopped first. A crash between keeping and acknowledging
+    /// repeats it; the store keeps one.
+    async fn dead_letter(&mut self, message: &Taken<L>, dead: &GaveUp) -> bool {
+        let letter = delivery::DeadLetter {
+            sink: SINK.to_string(),
+            alert_subject: message.subject().to_string(),
+            alert_position: message.position(),
+            bytes: message.bytes().clone(),
+            reason: dead.reason.clone(),
+            attempts: dead.attempts,
+            last_status: dead.last_status,
+        };
         let mut retry = self.config.initial_backoff().max(PULL_RETRY_MIN);
         loop {
-            let stored = match self
-                .js
-                .publish_with_headers(target.clone(), headers.clone(), message.payload.clone())
-                .await
-            {
-                Ok(ack) => ack.await.map(|_| ()).map_err(|e| describe(&e)),
-                Err(e) => Err(describe(&e)),
-            };
-            match stored {
+            match self.log.dead_letter(&letter).await {
                 Ok(()) => return true,
                 Err(error) => {
-                    tracing::warn!(message = "Could not store a dead letter; retrying.", %error, subject = %target);
+                    tracing::warn!(message = "Could not store a dead letter; retrying.", %error, subject = %dead_letter_subject(&letter.alert_subject));
                 }
             }
             tokio::select! {
@@ -332,41 +295,15 @@ impl Sender {
     }
 }
 
-/// `text` as a header value: control characters become spaces, at most `max` bytes.
-fn header_text(text: &str, max: usize) -> String {
-    let mut out: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if out.len() > max {
-        let mut end = max;
-        while !out.is_char_boundary(end) {
-            end -= 1;
-        }
-        out.truncate(end);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn dead_letters_keep_the_alert_subject_after_the_prefix() {
+    fn dead_letters_keep_the_alert_subject_after_the_sink() {
         assert_eq!(
             dead_letter_subject("pilot.alerts.fired.0192abcd.1"),
             "pilot.dead.webhook.fired.0192abcd.1"
         );
-        assert_eq!(
-            dead_letter_subject("elsewhere.x"),
-            "pilot.dead.webhook.elsewhere.x"
-        );
-    }
-
-    #[test]
-    fn header_text_drops_line_breaks_and_keeps_char_boundaries() {
-        assert_eq!(header_text("a\r\nb", 100), "a  b");
-        assert_eq!(header_text("ééé", 3), "é");
     }
 }

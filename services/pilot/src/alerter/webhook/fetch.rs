@@ -1,38 +1,38 @@
-//! The fetcher: pulls from the durable consumer into the bounded queue, releasing messages
-//! through [`InOrder`] so the sender gets them by stream sequence.
+//! The fetcher: pulls from the durable queue into the bounded in-process queue, releasing
+//! messages through [`InOrder`] so the sender gets them by stream position.
 
 use super::order::InOrder;
-use super::{describe, is_stopped, PULL_EXPIRES, PULL_RETRY_MAX, PULL_RETRY_MIN};
+use super::{is_stopped, PULL_EXPIRES, PULL_RETRY_MAX, PULL_RETRY_MIN};
 use crate::alerter::stopped;
 use crate::metrics::Metrics;
-use async_nats::jetstream::consumer::PullConsumer;
-use async_nats::jetstream::Message;
 use futures::StreamExt;
+use pilot_store::delivery::NotificationQueue;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
-/// Pulls from the consumer into the queue, in stream order, while the queue has room.
-pub(super) struct Fetcher {
-    pub(super) consumer: PullConsumer,
-    pub(super) queue: mpsc::Sender<Message>,
-    pub(super) order: InOrder<Message>,
+/// Pulls from the durable queue into the in-process one (`out`), in stream order, while it has
+/// room.
+pub(super) struct Fetcher<Q: NotificationQueue> {
+    pub(super) queue: Q,
+    pub(super) out: mpsc::Sender<Q::Notification>,
+    pub(super) order: InOrder<Q::Notification>,
     pub(super) metrics: Arc<Metrics>,
     pub(super) shutdown: watch::Receiver<bool>,
     /// Messages taken but not queued when the sink stopped.
-    pub(super) left: Vec<Message>,
+    pub(super) left: Vec<Q::Notification>,
 }
 
-impl Fetcher {
+impl<Q: NotificationQueue> Fetcher<Q> {
     /// Pulls until the sink stops; returns the messages it holds, to be handed back.
-    pub(super) async fn run(mut self) -> Vec<Message> {
+    pub(super) async fn run(mut self) -> Vec<Q::Notification> {
         let mut retry = PULL_RETRY_MIN;
         while !is_stopped(&self.shutdown) {
             // Wait for room, then ask for as many as fit.
             let room = tokio::select! {
-                permit = self.queue.reserve() => match permit {
+                permit = self.out.reserve() => match permit {
                     Ok(permit) => {
                         drop(permit);
-                        self.queue.capacity().max(1)
+                        self.out.capacity().max(1)
                     }
                     Err(_) => break,
                 },
@@ -59,13 +59,10 @@ impl Fetcher {
     /// One pull request for up to `room` messages; false when the sink is stopping.
     async fn pull(&mut self, room: usize) -> Result<bool, String> {
         let mut batch = self
-            .consumer
-            .batch()
-            .max_messages(room)
-            .expires(PULL_EXPIRES)
-            .messages()
+            .queue
+            .fetch(room, PULL_EXPIRES)
             .await
-            .map_err(|e| describe(&e))?;
+            .map_err(|e| e.to_string())?;
         loop {
             let patience = tokio::time::sleep_until(self.order.give_up_at().into());
             let next = tokio::select! {
@@ -81,7 +78,7 @@ impl Fetcher {
             };
             match next {
                 None => return Ok(true),
-                Some(Err(error)) => return Err(describe(&*error)),
+                Some(Err(error)) => return Err(error.to_string()),
                 Some(Ok(message)) => {
                     self.metrics.webhook_queued();
                     let released = self.order.push(message);
@@ -92,8 +89,8 @@ impl Fetcher {
             }
         }
         // Stopping. The pull request cannot be withdrawn: until it ends (at most PULL_EXPIRES)
-        // the server may still send to it, and a message it sends after the subscription is
-        // gone would wait out ack_wait. So read it to its end and keep what comes, to hand
+        // the store may still hand messages to it, and one handed to a request no one reads
+        // would wait out ack_wait. So read it to its end and keep what comes, to hand
         // back once nothing can receive it again.
         let rest = async {
             while let Some(Ok(message)) = batch.next().await {
@@ -107,11 +104,11 @@ impl Fetcher {
     }
 
     /// Queues `released` in order; false (keeping the rest to hand back) when stopping.
-    async fn forward(&mut self, released: Vec<Message>) -> bool {
+    async fn forward(&mut self, released: Vec<Q::Notification>) -> bool {
         let mut released = released.into_iter();
         while let Some(message) = released.next() {
             let permit = tokio::select! {
-                permit = self.queue.reserve() => permit.ok(),
+                permit = self.out.reserve() => permit.ok(),
                 () = stopped(&mut self.shutdown) => None,
             };
             match permit {

@@ -1,9 +1,9 @@
 //! The webhook sink: POSTs every notification to a URL, in order, with retries.
 //!
-//! A durable pull consumer on `PILOT_ALERTS` (all of `pilot.alerts.>`, explicit acks, at most
-//! `queue` unacknowledged) feeds a bounded in-process queue; one sender takes the messages in
-//! stream order and POSTs each, so notifications arrive in the order they were recorded, per
-//! alert and overall. See `docs/alert-delivery.md` for the receiver's side.
+//! A durable queue over the alert stream ([`pilot_store::delivery`]; on JetStream a durable pull
+//! consumer on `PILOT_ALERTS`, explicit acks, at most `queue` unacknowledged) feeds a bounded
+//! in-process queue; one sender takes the messages in stream order and POSTs each, so
+//! notifications arrive in the order they were recorded, per alert and overall. See `docs/alert-delivery.md` for the receiver's side.
 //!
 //! - The body is the stored alert event, byte for byte; `Pilot-Alert-Subject` and
 //!   `Idempotency-Key` carry its subject, which names one transition of one alert.
@@ -15,16 +15,19 @@
 //! - Events with `transition.notify` false (acknowledgements, silences, escalations of an
 //!   acknowledged alert) are acknowledged without a request; messages that are not alert events
 //!   are dead-lettered at once.
+//! - The sink is generic over [`AlertLog`]: it runs on `JetStreamLog` in production and on
+//!   `MemoryLog` in most of its tests, with the same queue semantics (the store's conformance
+//!   suite checks both).
 //! - Delivery is at least once: a crash (or a lost connection to NATS) between a receiver's 2xx
 //!   and the ack sends that notification again on the next start, with the same
 //!   `Idempotency-Key`. A graceful stop lets the request in flight finish and acknowledges it.
 //!
-//! Order survives restarts: messages are released to the sender strictly by stream sequence from
-//! the consumer's ack floor, so messages left unacknowledged by a stopped or crashed run (which
-//! the server hands out again, possibly after newer ones) still go first.
+//! Order survives restarts: messages are released to the sender strictly by stream position from
+//! the queue's first unacknowledged one, so messages left unacknowledged by a stopped or crashed
+//! run (which the store hands out again, possibly after newer ones) still go first.
 //!
 //! - `config`: the `[alerts.webhook]` table: defaults, validation, secrets kept out of logs.
-//! - `fetch`: pulls from the durable consumer into the bounded queue, in stream order.
+//! - `fetch`: pulls from the durable queue into the bounded in-process queue, in stream order.
 //! - `order`: stream positions: release by sequence, skip a gap, recognise settled copies.
 //! - `deliver`: one notification: POST, retries, backoff, `Retry-After`, dead letter, ack.
 
@@ -35,19 +38,20 @@ mod order;
 
 pub use config::{WebhookConfig, WebhookConfigError, DEFAULT_CONSUMER, MAX_QUEUE};
 pub use deliver::{
-    dead_letter_subject, ALERT_POSITION_HEADER, DEAD_ATTEMPTS_HEADER, DEAD_FAILED,
-    DEAD_LETTER_PREFIX, DEAD_REASON_HEADER, DEAD_SINK_HEADER, DEAD_STATUS_HEADER, DEAD_UNDECODABLE,
-    IDEMPOTENCY_HEADER, SUBJECT_HEADER,
+    dead_letter_subject, DEAD_FAILED, DEAD_UNDECODABLE, IDEMPOTENCY_HEADER, SINK, SUBJECT_HEADER,
+};
+pub use pilot_store::delivery::{
+    ALERT_POSITION_HEADER, DEAD_ATTEMPTS_HEADER, DEAD_REASON_HEADER, DEAD_SINK_HEADER,
+    DEAD_STATUS_HEADER,
 };
 
 use crate::metrics::Metrics;
-use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy, PullConsumer};
-use async_nats::jetstream::{AckKind, Context, Message};
 use config::{bearer_header, redacted_url};
 use deliver::Sender;
 use fetch::Fetcher;
 use order::{InOrder, Settled};
-use pilot_store::layout::{ALERTS_STREAM, ALERTS_SUBJECTS};
+use pilot_store::delivery::{Notification, NotificationQueue, QueueConfig};
+use pilot_store::AlertLog;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -55,10 +59,13 @@ use tokio::sync::{mpsc, watch};
 /// How long one pull request waits for messages before the next is sent; also the longest a
 /// stop waits for the last one to end.
 const PULL_EXPIRES: Duration = Duration::from_secs(1);
-/// The fetcher's pause after a failed pull (the server restarting, a lost connection) ...
+/// The fetcher's pause after a failed pull (the store restarting, a lost connection) ...
 const PULL_RETRY_MIN: Duration = Duration::from_millis(100);
 /// ... doubling up to this.
 const PULL_RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// What the sink takes from `L`'s durable queue.
+type Taken<L> = <<L as AlertLog>::Queue as NotificationQueue>::Notification;
 
 /// Why the sink could not start.
 #[derive(Debug, thiserror::Error)]
@@ -67,27 +74,21 @@ pub enum WebhookError {
     Config(#[from] WebhookConfigError),
     #[error("cannot build the webhook's HTTP client: {0}")]
     Client(String),
-    #[error("cannot open stream {stream} for the webhook: {message}")]
-    Stream { stream: String, message: String },
-    #[error("cannot create or update consumer {consumer} on {stream}: {message} (an existing consumer of that name with another delivery policy must be removed by an operator, or choose another alerts.webhook.consumer)")]
-    Consumer {
-        consumer: String,
-        stream: String,
-        message: String,
-    },
+    #[error("cannot open the webhook's queue {consumer} on the alert stream: {message} (an existing consumer of that name with another delivery policy must be removed by an operator, or choose another alerts.webhook.consumer)")]
+    Queue { consumer: String, message: String },
 }
 
 /// Runs the webhook sink until `shutdown` turns true (or its sender is dropped), then returns
-/// `Ok`. Fails only at the start: an invalid configuration, no alert stream, a consumer that
-/// cannot be created. After that a lost connection or a failing receiver is retried, never
+/// `Ok`. Fails only at the start: an invalid configuration, no alert stream, a queue that
+/// cannot be opened. After that a lost connection or a failing receiver is retried, never
 /// returned.
 ///
 /// On shutdown it stops pulling, lets the request in flight finish (at most `timeout_ms`),
 /// acknowledges it if it was delivered, and hands every other message it holds back to the
-/// server (nak), so the next start sends them first.
+/// store, so the next start sends them first.
 #[tracing::instrument(name = "webhook", skip_all, fields(consumer = %config.consumer, url = %redacted_url(&config.url)))]
-pub async fn run(
-    js: Context,
+pub async fn run<L: AlertLog>(
+    log: Arc<L>,
     config: WebhookConfig,
     metrics: Arc<Metrics>,
     shutdown: watch::Receiver<bool>,
@@ -95,34 +96,25 @@ pub async fn run(
     config.validate()?;
     let url = config.parsed_url()?;
     let client = http_client(&config)?;
-    let stream = js
-        .get_stream(ALERTS_STREAM)
+    let queue = log
+        .open_queue(&queue_config(&config))
         .await
-        .map_err(|e| WebhookError::Stream {
-            stream: ALERTS_STREAM.to_string(),
-            message: e.to_string(),
-        })?;
-    let consumer: PullConsumer = stream
-        .create_consumer(consumer_config(&config))
-        .await
-        .map_err(|e| WebhookError::Consumer {
+        .map_err(|e| WebhookError::Queue {
             consumer: config.consumer.clone(),
-            stream: ALERTS_STREAM.to_string(),
             message: e.to_string(),
         })?;
-    let info = consumer.cached_info();
-    let next = info.ack_floor.stream_sequence.saturating_add(1);
+    let start = queue.start();
     tracing::info!(
         message = "Webhook sink started.",
-        next_position = next,
-        unacknowledged = info.num_ack_pending,
-        backlog = info.num_pending
+        next_position = start.next,
+        unacknowledged = start.unacknowledged,
+        backlog = start.backlog
     );
-    let order = InOrder::new(next, config.gap_patience());
-    let (queue, queued) = mpsc::channel(config.queue);
+    let order = InOrder::new(start.next, config.gap_patience());
+    let (out, queued) = mpsc::channel(config.queue);
     let fetcher = Fetcher {
-        consumer,
         queue,
+        out,
         order,
         metrics: metrics.clone(),
         shutdown: shutdown.clone(),
@@ -130,7 +122,7 @@ pub async fn run(
     };
     let sender = Sender {
         settled: Settled::new(config.queue.saturating_mul(2).saturating_add(16)),
-        js,
+        log,
         client,
         url,
         config,
@@ -140,8 +132,8 @@ pub async fn run(
     let (fetched, queued) = tokio::join!(fetcher.run(), sender.run(queued));
     // Both have stopped and the last pull request has ended, so nothing handed back now can
     // be passed to a request no one reads: the next start gets it at once.
-    let mut left: Vec<Message> = queued.into_iter().chain(fetched).collect();
-    left.sort_by_key(|m| position(m).unwrap_or(u64::MAX));
+    let mut left: Vec<Taken<L>> = queued.into_iter().chain(fetched).collect();
+    left.sort_by_key(|m| m.position().unwrap_or(u64::MAX));
     for message in &left {
         give_back(message).await;
     }
@@ -150,16 +142,12 @@ pub async fn run(
     Ok(())
 }
 
-fn consumer_config(config: &WebhookConfig) -> pull::Config {
-    pull::Config {
-        durable_name: Some(config.consumer.clone()),
-        description: Some("pilot-tracker webhook sink".to_string()),
-        filter_subject: ALERTS_SUBJECTS.to_string(),
-        deliver_policy: DeliverPolicy::All,
-        ack_policy: AckPolicy::Explicit,
+fn queue_config(config: &WebhookConfig) -> QueueConfig {
+    QueueConfig {
+        name: config.consumer.clone(),
+        description: "pilot-tracker webhook sink".to_string(),
         ack_wait: Duration::from_millis(config.ack_wait_ms),
-        max_ack_pending: i64::try_from(config.queue).unwrap_or(i64::MAX),
-        ..Default::default()
+        max_unacknowledged: config.queue,
     }
 }
 
@@ -187,14 +175,10 @@ fn is_stopped(shutdown: &watch::Receiver<bool>) -> bool {
     *shutdown.borrow() || shutdown.has_changed().is_err()
 }
 
-fn position(message: &Message) -> Option<u64> {
-    message.info().ok().map(|info| info.stream_sequence)
-}
-
-/// Hands a message back to the server for redelivery now (nak); best effort (unacknowledged, it
-/// comes back after `ack_wait` anyway).
-async fn give_back(message: &Message) {
-    if let Err(error) = message.ack_with(AckKind::Nak(None)).await {
+/// Hands a message back to the store for redelivery now; best effort (unacknowledged, it comes
+/// back after `ack_wait` anyway).
+async fn give_back(message: &impl Notification) {
+    if let Err(error) = message.give_back().await {
         tracing::debug!(message = "Could not hand a message back.", %error);
     }
 }

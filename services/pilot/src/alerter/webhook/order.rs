@@ -2,8 +2,7 @@
 //! sequence and skips a gap that never fills; [`Settled`] recognises copies of messages this run
 //! has already settled.
 
-use super::position;
-use async_nats::jetstream::Message;
+use pilot_store::delivery::Notification;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -12,18 +11,18 @@ pub(super) trait Positioned {
     fn position(&self) -> Option<u64>;
 }
 
-impl Positioned for Message {
+impl<N: Notification> Positioned for N {
     fn position(&self) -> Option<u64> {
-        position(self)
+        Notification::position(self)
     }
 }
 
-/// Releases messages strictly by stream sequence, from the consumer's ack floor on.
+/// Releases messages strictly by stream position, from the queue's first unacknowledged one on.
 ///
 /// The sender acknowledges in order, so everything below `next` is settled or queued and
-/// everything from `next` on is unacknowledged. After a stop or crash the server may hand out
+/// everything from `next` on is unacknowledged. After a stop or crash the store may hand out
 /// newer messages before it redelivers the ones left unacknowledged; they wait here (at most
-/// `queue` of them: the consumer's `max_ack_pending`) until the gap is filled. A gap that never
+/// `queue` of them: the queue's `max_unacknowledged`) until the gap is filled. A gap that never
 /// fills (a message acknowledged out of order after a failed ack, say) is skipped after
 /// `patience`.
 #[derive(Debug)]
@@ -134,37 +133,45 @@ impl Settled {
 mod tests {
     use super::*;
 
-    impl Positioned for u64 {
+    /// A message at a position (a local type: the sink's messages are the store's).
+    #[derive(Debug, PartialEq)]
+    struct At(u64);
+
+    impl Positioned for At {
         fn position(&self) -> Option<u64> {
-            Some(*self)
+            Some(self.0)
         }
+    }
+
+    fn at(positions: &[u64]) -> Vec<At> {
+        positions.iter().copied().map(At).collect()
     }
 
     #[test]
     fn in_order_releases_by_position_and_holds_newer_ones_back() {
         let mut order = InOrder::new(5, Duration::from_secs(60));
-        // Newer messages first (the server hands out new ones before redelivering 5 and 6).
-        assert!(order.push(7).is_empty());
-        assert!(order.push(8).is_empty());
+        // Newer messages first (the store hands out new ones before redelivering 5 and 6).
+        assert!(order.push(At(7)).is_empty());
+        assert!(order.push(At(8)).is_empty());
         assert!(order.is_waiting());
-        assert!(order.push(6).is_empty());
-        assert_eq!(order.push(5), vec![5, 6, 7, 8]);
+        assert!(order.push(At(6)).is_empty());
+        assert_eq!(order.push(At(5)), at(&[5, 6, 7, 8]));
         assert!(!order.is_waiting());
         // A copy of something released passes straight through; the sender recognises it.
-        assert_eq!(order.push(6), vec![6]);
-        assert_eq!(order.push(9), vec![9]);
+        assert_eq!(order.push(At(6)), at(&[6]));
+        assert_eq!(order.push(At(9)), at(&[9]));
     }
 
     #[test]
     fn a_gap_that_never_fills_is_skipped() {
         let mut order = InOrder::new(1, Duration::ZERO);
-        assert!(order.push(3).is_empty());
-        assert!(order.push(4).is_empty());
+        assert!(order.push(At(3)).is_empty());
+        assert!(order.push(At(4)).is_empty());
         assert!(order.give_up_at() <= Instant::now());
-        assert_eq!(order.skip_gap(), vec![3, 4]);
-        assert_eq!(order.push(5), vec![5]);
-        assert!(order.push(7).is_empty());
-        assert_eq!(order.drain(), vec![7]);
+        assert_eq!(order.skip_gap(), at(&[3, 4]));
+        assert_eq!(order.push(At(5)), at(&[5]));
+        assert!(order.push(At(7)).is_empty());
+        assert_eq!(order.drain(), at(&[7]));
         assert!(!order.is_waiting());
     }
 
