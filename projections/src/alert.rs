@@ -581,6 +581,8 @@ mod tests {
             level: Level::Municipal,
             requested_at,
             extra_days: 0,
+            stall: None,
+            stalls_at: None,
         }
     }
 
