@@ -111,17 +111,6 @@ impl Projection {
         self.halted.subscribe()
     }
 
-    /// Per-pilot stall rules (a configuration's overrides) for the world's checks.
-    pub fn set_pilot_rules(
-        &self,
-        overrides: std::collections::BTreeMap<uuid::Uuid, pilot_projections::stall::StallRules>,
-    ) {
-        self.world
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .set_pilot_rules(overrides);
-    }
-
     /// Read access to the projections. Hold it briefly and never across an `.await`.
     pub fn read(&self) -> RwLockReadGuard<'_, World> {
         self.world

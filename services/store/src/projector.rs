@@ -11,7 +11,6 @@ use crate::log::{EventLog, LogError, Stored};
 use crate::memory::MemoryLog;
 use crate::projection::Projection;
 use pilot_projections::snapshot::Snapshot;
-use pilot_projections::stall::StallRules;
 use pilot_projections::{ProjectionError, World};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -138,14 +137,9 @@ pub async fn load_chain<L: EventLog>(
 /// (always correct), when there is none or it cannot be used, with a log line saying why.
 /// When the log holds less than the checkpoint says this service has seen, the projection is
 /// returned halted ([`Projection::halted`]): it is not to be served.
-pub async fn open<L: Anchored>(
-    log: &L,
-    name: &str,
-    rules: StallRules,
-    key: &CheckpointKey,
-) -> Projection {
+pub async fn open<L: Anchored>(log: &L, name: &str, key: &CheckpointKey) -> Projection {
     let (projection, stream) = match checkpoint::load(log, key, name).await {
-        Verdict::Resume { anchor, body } => match restore(&body, rules.clone()) {
+        Verdict::Resume { anchor, body } => match restore(&body) {
             Ok(world) if world.position() == anchor.position => {
                 tracing::info!(
                     message = "Resuming from a checkpoint.",
@@ -154,16 +148,16 @@ pub async fn open<L: Anchored>(
                 );
                 (Projection::new(world), Some(anchor.stream))
             }
-            Ok(_) => rebuilt(name, rules, "its position is not its anchor's"),
-            Err(reason) => rebuilt(name, rules, &reason),
+            Ok(_) => rebuilt(name, "its position is not its anchor's"),
+            Err(reason) => rebuilt(name, &reason),
         },
-        Verdict::None => rebuilt(name, rules, "no checkpoint yet"),
+        Verdict::None => rebuilt(name, "no checkpoint yet"),
         Verdict::Discard { reason } => {
             tracing::warn!(message = "Discarding the checkpoint; rebuilding the projections from the log.", projector = name, %reason);
-            rebuilt(name, rules, "the checkpoint was discarded")
+            rebuilt(name, "the checkpoint was discarded")
         }
         Verdict::Halt { reason } => {
-            let projection = Projection::new(World::new(rules));
+            let projection = Projection::new(World::new());
             projection.halt(reason);
             (projection, None)
         }
@@ -179,15 +173,15 @@ pub async fn open<L: Anchored>(
     projection
 }
 
-fn restore(body: &[u8], rules: StallRules) -> Result<World, String> {
+fn restore(body: &[u8]) -> Result<World, String> {
     let snapshot = serde_json::from_slice::<Snapshot>(body)
         .map_err(|error| format!("unreadable checkpoint: {error}"))?;
-    World::restore(rules, snapshot).map_err(|e| e.to_string())
+    World::restore(snapshot).map_err(|e| e.to_string())
 }
 
-fn rebuilt(name: &str, rules: StallRules, reason: &str) -> (Projection, Option<String>) {
+fn rebuilt(name: &str, reason: &str) -> (Projection, Option<String>) {
     tracing::info!(message = "Rebuilding the projections from the start of the log.", projector = name, %reason);
-    (Projection::new(World::new(rules)), None)
+    (Projection::new(World::new()), None)
 }
 
 /// Saves a sealed checkpoint of `projection` as projector `name`; returns its position. A
