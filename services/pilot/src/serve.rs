@@ -143,12 +143,9 @@ async fn serve_on(
         stop = stopped(signals, local.as_deref_mut()) => return finish(stop),
     };
     tracing::info!(message = "Connected to the event log.", %url);
-    let world_rules = config.alerts.rules.default_rules().clone();
     let checkpoint_key = config.checkpoint_key()?;
-    let projection = Arc::new(
-        pilot_store::projector::open(&log, &config.consumer, world_rules, &checkpoint_key).await,
-    );
-    projection.set_pilot_rules(config.alerts.rules.overrides().clone());
+    let projection =
+        Arc::new(pilot_store::projector::open(&log, &config.consumer, &checkpoint_key).await);
     let (stop_tx, stop_rx) = watch::channel(false);
     let projector = {
         let (log, projection, stop) = (log.clone(), projection.clone(), stop_rx.clone());
@@ -159,6 +156,7 @@ async fn serve_on(
     let signer = pilot_store::signing::EventSigner::load_or_create(&config.signing_key_file)?;
     let state = AppState::new(log.clone(), projection.clone())
         .with_signer(Arc::new(signer))
+        .with_stall_terms(config.alerts.rules.stall_policy())
         .with_access(Access {
             tokens: config.tokens.clone(),
             anonymous_reads: config.anonymous_reads,

@@ -63,9 +63,7 @@ async fn rig() -> Rig {
         .await
         .unwrap();
     let checkpoint_key = CheckpointKey::generate().unwrap();
-    let projection = Arc::new(
-        projector::open(&log, "alerter-test", StallRules::default(), &checkpoint_key).await,
-    );
+    let projection = Arc::new(projector::open(&log, "alerter-test", &checkpoint_key).await);
     let (stop, shutdown) = watch::channel(false);
     {
         let (log, projection) = (log.clone(), projection.clone());

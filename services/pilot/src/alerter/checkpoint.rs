@@ -88,7 +88,7 @@ pub async fn load<L: Anchored>(log: &L, rules: &AlertRules, key: &CheckpointKey)
         );
         return Loaded::Nothing;
     }
-    let mut world = match World::restore(rules.default_rules().clone(), checkpoint.world) {
+    let world = match World::restore(checkpoint.world) {
         Ok(world) => world,
         Err(error) => {
             tracing::warn!(message = "The alerter's checkpoint does not restore; replaying the log.", %error);
@@ -104,7 +104,6 @@ pub async fn load<L: Anchored>(log: &L, rules: &AlertRules, key: &CheckpointKey)
         );
         return Loaded::Nothing;
     }
-    world.set_pilot_rules(rules.overrides().clone());
     let mut book = checkpoint.book;
     book.set_rules(rules.default_rules().clone());
     book.set_overrides(rules.overrides().clone());

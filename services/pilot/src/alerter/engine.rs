@@ -253,11 +253,7 @@ impl Alerter {
         let (world, book, actions_applied) = match loaded {
             Loaded::Restored(restored) => (restored.world, restored.book, restored.alert_position),
             Loaded::Halt(reason) => return Err(AlerterError::LogBehind(reason)),
-            Loaded::Nothing => {
-                let mut world = World::new(self.rules.default_rules().clone());
-                world.set_pilot_rules(self.rules.overrides().clone());
-                (world, self.rules.new_book(), 0)
-            }
+            Loaded::Nothing => (World::new(), self.rules.new_book(), 0),
         };
         let resumed_from = world.position();
         if resumed_from > 0 {

@@ -56,7 +56,7 @@ pub async fn run(args: ReplayArgs) -> Result<(), Failure> {
     // Before any reading, so that a wrong file is reported at once.
     let rules = load_rules(args.config.as_deref())?;
     let source = Source::open(&args.common, args.nats.as_deref()).await?;
-    let mut world = World::new(rules.default_rules().clone());
+    let mut world = World::new();
     let mut envelopes = Vec::new();
     let mut position = 0u64;
     let mut refused = Vec::new();
@@ -222,11 +222,10 @@ fn describe(transition: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pilot_projections::stall::StallRules;
     use time::macros::datetime;
 
     fn nanguo() -> (World, Vec<Envelope>) {
-        let mut world = World::new(StallRules::default());
+        let mut world = World::new();
         let mut envelopes = Vec::new();
         let lines = super::super::import::numbered_lines(crate::demo::NANGUO);
         for (i, (_, line)) in lines.into_iter().enumerate() {

@@ -7,7 +7,6 @@
 pub mod process;
 
 use pilot_nats_harness::NatsServer;
-use pilot_projections::stall::StallRules;
 use pilot_service::demo;
 use pilot_store::checkpoint::CheckpointKey;
 use pilot_store::jetstream::JetStreamLog;
@@ -54,7 +53,7 @@ pub struct Nanguo {
 /// A projection opened as a restarted process opens it: from `consumer`'s checkpoint when it
 /// holds under `key`, else empty.
 pub async fn reopen(log: &JetStreamLog, consumer: &str, key: &CheckpointKey) -> Arc<Projection> {
-    Arc::new(projector::open(log, consumer, StallRules::default(), key).await)
+    Arc::new(projector::open(log, consumer, key).await)
 }
 
 pub async fn nanguo(consumer: &'static str) -> Nanguo {
@@ -63,8 +62,7 @@ pub async fn nanguo(consumer: &'static str) -> Nanguo {
         .await
         .unwrap();
     let checkpoint_key = CheckpointKey::generate().unwrap();
-    let projection =
-        Arc::new(projector::open(&log, consumer, StallRules::default(), &checkpoint_key).await);
+    let projection = Arc::new(projector::open(&log, consumer, &checkpoint_key).await);
     let (stop, shutdown) = watch::channel(false);
     let projector = {
         let (log, projection) = (log.clone(), projection.clone());
