@@ -10,7 +10,7 @@ use pilot_events::data::{StallRecord, SCHEMA_1_STALL};
 use pilot_events::{Event, Level, Subject};
 use pilot_projections::stall::{DayCount, StallRules, Thresholds};
 use pilot_projections::stall_terms::StallPolicy;
-use pilot_projections::Refusal;
+use pilot_projections::{Refusal, World};
 use scenario::*;
 use std::collections::BTreeMap;
 use time::macros::datetime;
@@ -109,4 +109,19 @@ fn a_new_request_naming_another_level_than_its_approvers_is_refused_but_history_
     let municipal = requested("b", mayor, Level::Municipal);
     let envelope = s.envelope(p, municipal);
     assert_eq!(s.world.admit(&envelope), Ok(()));
+}
+
+#[test]
+fn a_checkpoint_keeps_the_recorded_deadline() {
+    let (mut s, p, mayor) = setup();
+    let record = policy(10).record_request(&p.id(), Level::Municipal, T);
+    s.given(p, recorded_request("a", mayor, record));
+    let snapshot = serde_json::to_string(&s.world.snapshot()).unwrap();
+    let restored = World::restore(serde_json::from_str(&snapshot).unwrap()).unwrap();
+    s.at(T + Duration::days(11));
+    let late = s.envelope(p, extended("a", 5));
+    assert_eq!(
+        restored.check(&late).unwrap_err().code(),
+        "approval_stalled"
+    );
 }
