@@ -9,7 +9,7 @@ use crate::vocabulary::{
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use time::Date;
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
@@ -155,6 +155,71 @@ pub struct ApprovalRequested {
     pub level: Level,
     #[serde(default)]
     pub note: String,
+    /// What the stall rules were for this request when it was stored: filled by the writer,
+    /// never by a client. Left out on events stored before it existed; those are judged by
+    /// [`SCHEMA_1_STALL`] (docs/wire-format.md, "Stall record").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stall: Option<StallRecord>,
+}
+
+/// The stall terms a request was stored under, and the instant they make it stall.
+///
+/// Recorded in the log so that whether a later `approval.extended` may join the chain is
+/// decided by the log alone: every process and every replay decides alike, whatever its
+/// configuration says today. `stalls_at` is what decides; the terms say where it came from and
+/// let alerts count escalations in the same days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StallRecord {
+    /// The approver level's threshold, in `day_count` days, before any extension.
+    pub threshold_days: u32,
+    pub day_count: DayUnit,
+    /// The working-day calendar's name; present exactly when `day_count` is `working`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
+    /// When the approval stalls if nothing extends it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub stalls_at: OffsetDateTime,
+}
+
+/// How a [`StallRecord`]'s days are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DayUnit {
+    /// Days of exactly 24 hours.
+    Calendar,
+    /// Working days of the named calendar.
+    Working,
+}
+
+/// The stall terms of schema 1, by approver level (county, municipal, provincial, national),
+/// in calendar days: what an `approval.requested` stored without a [`StallRecord`] is judged
+/// by, whatever the configuration says. Defined once; DOMAIN.md's defaults are these.
+pub const SCHEMA_1_STALL: Schema1Stall = Schema1Stall {
+    county: 30,
+    municipal: 30,
+    provincial: 60,
+    national: 90,
+};
+
+/// The type of [`SCHEMA_1_STALL`]: calendar days per approver level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schema1Stall {
+    pub county: u32,
+    pub municipal: u32,
+    pub provincial: u32,
+    pub national: u32,
+}
+
+impl Schema1Stall {
+    pub const fn days(&self, level: Level) -> u32 {
+        match level {
+            Level::County => self.county,
+            Level::Municipal => self.municipal,
+            Level::Provincial => self.provincial,
+            Level::National => self.national,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -186,6 +251,15 @@ pub struct ApprovalExtended {
     /// Added to the stall threshold, in the unit the alert rules count in (calendar or working days).
     pub extra_days: u32,
     pub reason: String,
+    /// When the approval stalls after this extension: filled by the writer, never by a client.
+    /// Left out on events stored before it existed; then the extension moves the stall by
+    /// `extra_days` × 24 h (docs/wire-format.md, "Stall record").
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stalls_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 //! `pilot-projections`' decisions; [`check_order`] is the one chain rule simple enough to
 //! state here, because every reader of a chain needs it.
 
+use crate::data::{DayUnit, StallRecord};
 use crate::envelope::Envelope;
 use crate::error::EventError;
 use crate::event::Event;
@@ -33,6 +34,28 @@ pub fn validate(envelope: &Envelope) -> Result<(), EventError> {
     validate_data(envelope)
 }
 
+/// A stall record is whole: at least one day, and a calendar named exactly for working days.
+fn stall_record(record: &StallRecord) -> Result<(), EventError> {
+    if record.threshold_days == 0 {
+        return Err(EventError::field(
+            "data.stall.threshold_days",
+            "0: a threshold is at least 1 day",
+        ));
+    }
+    match (record.day_count, &record.calendar) {
+        (DayUnit::Calendar, None) => Ok(()),
+        (DayUnit::Working, Some(name)) => not_empty("data.stall.calendar", name),
+        (DayUnit::Calendar, Some(_)) => Err(EventError::field(
+            "data.stall.calendar",
+            "names a calendar, but the days are calendar days: leave it out",
+        )),
+        (DayUnit::Working, None) => Err(EventError::field(
+            "data.stall.calendar",
+            "missing: working days are counted in a named calendar",
+        )),
+    }
+}
+
 fn validate_data(envelope: &Envelope) -> Result<(), EventError> {
     match &envelope.event {
         Event::PilotProposed(d) => {
@@ -52,7 +75,10 @@ fn validate_data(envelope: &Envelope) -> Result<(), EventError> {
             }
             distinct("data.stakeholder_ids", &d.stakeholder_ids)
         }
-        Event::ApprovalRequested(d) => not_empty("data.approval_id", &d.approval_id),
+        Event::ApprovalRequested(d) => {
+            not_empty("data.approval_id", &d.approval_id)?;
+            d.stall.as_ref().map_or(Ok(()), stall_record)
+        }
         Event::ApprovalGranted(d) => not_empty("data.approval_id", &d.approval_id),
         Event::ApprovalDenied(d) => {
             not_empty("data.approval_id", &d.approval_id)?;

@@ -265,3 +265,27 @@ fn older_schemas_are_upcast_on_read() {
     assert_eq!(upcast.event, current.event);
     assert_eq!(upcast.schema, 1);
 }
+
+/// A stall record is whole or refused: a threshold of at least one day, and a calendar named
+/// exactly when the days are working days.
+#[test]
+fn stall_records_are_refused_when_not_whole() {
+    let (_, request) = common::recorded_samples().remove(0);
+    let good = request.to_value(true);
+    assert!(decode_value(&good).is_ok());
+    let mut zero = good.clone();
+    zero["data"]["stall"]["threshold_days"] = json!(0);
+    assert_eq!(field_error(&zero).0, "data.stall.threshold_days");
+    let mut no_calendar = good.clone();
+    no_calendar["data"]["stall"]
+        .as_object_mut()
+        .unwrap()
+        .remove("calendar");
+    assert_eq!(field_error(&no_calendar).0, "data.stall.calendar");
+    let mut calendar_days_named = good.clone();
+    calendar_days_named["data"]["stall"]["day_count"] = json!("calendar");
+    assert_eq!(field_error(&calendar_days_named).0, "data.stall.calendar");
+    let mut unknown = good;
+    unknown["data"]["stall"]["warning_share"] = json!(0.8);
+    assert!(decode_value(&unknown).is_err());
+}

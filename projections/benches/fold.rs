@@ -8,7 +8,6 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)] // a bench reports on stdout
 
-use pilot_projections::stall::StallRules;
 use pilot_projections::synthetic::{history_json, Shape};
 use pilot_projections::World;
 use std::hint::black_box;
@@ -51,7 +50,7 @@ fn main() {
             .count()
     });
     let fold = timed(|| {
-        let mut world = World::new(StallRules::default());
+        let mut world = World::new();
         for (i, line) in lines.iter().enumerate() {
             world
                 .apply_stored(i as u64 + 1, line)

@@ -622,6 +622,8 @@ mod tests {
             level: Level::Municipal,
             requested_at,
             extra_days: 0,
+            stall: None,
+            stalls_at: None,
         }
     }
 

@@ -56,10 +56,13 @@
 //! # Rules per pilot
 //!
 //! The book has default [`StallRules`] and, optionally, rules for single pilots
-//! ([`AlertBook::with_overrides`]): an alert always follows the rules of its own pilot, for its
-//! timers, its extensions, its notices and its views. Give the world the same overrides
-//! (`World::set_pilot_rules`) and both judge extensions alike; where they differ (a book fed by
-//! a world with other rules), the book reports what it refuses ([`Observed::refusals`]).
+//! ([`AlertBook::with_overrides`]): an alert follows the rules of its own pilot, for its
+//! timers, its extensions, its notices and its views, except where its request recorded its
+//! terms (`data.stall`): then the recorded threshold and day count apply
+//! ([`crate::stall::schedule`]), so the alert stalls where the log says. The world judges
+//! extensions by the log alone; where the book would judge otherwise (a request stored without
+//! a record, under rules other than schema 1's), it reports what it refuses
+//! ([`Observed::refusals`]).
 //!
 //! The book is serializable as a whole (a checkpoint, overrides included); timers and counts are
 //! rebuilt on load.
@@ -228,6 +231,13 @@ impl From<BookState> for AlertBook {
         };
         book.rebuild_index();
         book
+    }
+}
+
+impl Default for AlertBook {
+    /// An empty book under the default stall rules.
+    fn default() -> Self {
+        AlertBook::new(StallRules::default())
     }
 }
 

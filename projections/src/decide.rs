@@ -6,9 +6,14 @@
 //!   the pilot's own chain only and are re-run when a retraction refolds a chain;
 //! - reference rules ([`check_references`]): the stakeholders and pilots an event names exist;
 //!   checked once, when the event is first accepted.
+//!
+//! No rule here takes configuration: whether an event may join a chain follows from the log
+//! alone (an extension is judged by the stall instant its request recorded, [`deadline`]), so
+//! every process and every replay decides alike. Rules for new events only, which history
+//! stored before them need not meet, are in [`crate::admit_new`].
 
 use crate::pilot::PilotState;
-use crate::stall::{schedule, StallRules};
+use crate::stall::deadline;
 use pilot_events::validate::check_order;
 use pilot_events::{Envelope, Event, EventError, EventType, Stage};
 use thiserror::Error;
@@ -63,6 +68,20 @@ pub enum Refusal {
     #[error("stakeholder {stakeholder_id} is already registered; registrations are not edited")]
     StakeholderExists { stakeholder_id: Uuid },
 
+    #[error("field `data.level`: the request names `{requested}`, but approver {approver_id} is registered at `{registered}`; an approval's stall threshold is its approver's level: send `\"level\": \"{registered}\"`")]
+    ApproverLevelMismatch {
+        approver_id: Uuid,
+        requested: pilot_events::Level,
+        registered: pilot_events::Level,
+    },
+
+    #[error("field `{field}`: the writer records {recorded} here, not {sent}; the stall record is filled by the writer: leave the field out")]
+    StallRecordMismatch {
+        field: &'static str,
+        recorded: String,
+        sent: String,
+    },
+
     #[error("field `data.into_pilot_id`: pilot {into_pilot_id} does not exist")]
     UnknownMergeTarget { into_pilot_id: Uuid },
 
@@ -107,6 +126,8 @@ impl Refusal {
             Refusal::UnknownApproval { .. } => "unknown_approval",
             Refusal::ApprovalAlreadyPending { .. } => "approval_already_pending",
             Refusal::ApprovalStalled { .. } => "approval_stalled",
+            Refusal::ApproverLevelMismatch { .. } => "approver_level_mismatch",
+            Refusal::StallRecordMismatch { .. } => "stall_record_mismatch",
             Refusal::UnknownStakeholder { .. } => "unknown_stakeholder",
             Refusal::StakeholderExists { .. } => "stakeholder_exists",
             Refusal::UnknownMergeTarget { .. } => "unknown_merge_target",
@@ -163,11 +184,7 @@ pub fn stages_needed(event_type: EventType) -> Option<&'static [Stage]> {
 }
 
 /// Chain rules for an event of an existing pilot (not `pilot.proposed`).
-pub fn check_chain(
-    pilot: &PilotState,
-    envelope: &Envelope,
-    rules: &StallRules,
-) -> Result<(), Refusal> {
+pub fn check_chain(pilot: &PilotState, envelope: &Envelope) -> Result<(), Refusal> {
     let pilot_id = pilot.pilot_id;
     if let Event::PilotProposed(_) = envelope.event {
         return Err(Refusal::PilotExists { pilot_id });
@@ -203,7 +220,7 @@ pub fn check_chain(
         Event::ApprovalDenied(d) => pending(&d.approval_id).map(drop),
         Event::ApprovalWithdrawn(d) => pending(&d.approval_id).map(drop),
         Event::ApprovalExtended(d) => {
-            let due_at = schedule(pending(&d.approval_id)?, rules).due_at;
+            let due_at = deadline(pending(&d.approval_id)?);
             if envelope.occurred_at >= due_at {
                 return Err(Refusal::ApprovalStalled {
                     approval_id: d.approval_id.clone(),

@@ -3,7 +3,9 @@
 //! - [`world::World`] takes stored events one at a time in stream order and keeps every
 //!   projection current: pilots ([`pilot`]), stakeholder support ([`support`]), the
 //!   political-highlight ledger ([`ledger`]) and the stakeholder [`registry`].
-//! - [`decide`] says whether an event may join its chain, with typed refusals.
+//! - [`decide`] says whether an event may join its chain, with typed refusals, from the log
+//!   alone; [`admission`] adds the rules for new events only, and [`stall_terms`] what the writer
+//!   records on a new request so that its deadline is in the log.
 //! - [`stall`], [`calendar`] and [`alert`] compute stalled approvals and drive the alert
 //!   lifecycle from a clock value, never from the wall clock.
 //! - [`alerting`] keeps every alert in an [`AlertBook`], fed by the log and a clock, and
@@ -12,6 +14,7 @@
 //!
 //! Nothing here does IO or knows about NATS, tokio or HTTP; projections never publish.
 
+pub mod admission;
 pub mod alert;
 pub mod alerting;
 pub mod calendar;
@@ -22,6 +25,7 @@ pub mod pilot;
 pub mod registry;
 pub mod snapshot;
 pub mod stall;
+pub mod stall_terms;
 pub mod support;
 pub mod synthetic;
 pub mod view;

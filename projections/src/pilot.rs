@@ -206,14 +206,7 @@ impl PilotState {
                 self.enter(Stage::Design, envelope);
             }
             Event::ApprovalRequested(d) => {
-                let pending = PendingApproval {
-                    approval_id: d.approval_id.clone(),
-                    request_event_id: envelope.event_id,
-                    approver_id: d.approver_id,
-                    level: d.level,
-                    requested_at: at,
-                    extra_days: 0,
-                };
+                let pending = PendingApproval::requested(envelope.event_id, at, d);
                 self.pending_approvals
                     .insert(d.approval_id.clone(), pending);
                 if matches!(
@@ -229,7 +222,7 @@ impl PilotState {
             }
             Event::ApprovalExtended(d) => {
                 if let Some(pending) = self.pending_approvals.get_mut(&d.approval_id) {
-                    pending.extra_days += d.extra_days;
+                    pending.extend(d.extra_days, d.stalls_at);
                 }
             }
             Event::ApprovalGranted(d) => {

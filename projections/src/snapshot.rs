@@ -9,7 +9,6 @@ use crate::chain_log::ChainLog;
 use crate::ledger::{Ledger, LedgerLine};
 use crate::pilot::PilotState;
 use crate::registry::{Registry, Stakeholder};
-use crate::stall::StallRules;
 use crate::support::PilotSupport;
 use crate::world::{PilotRecord, RegistryChain, World};
 use serde::{Deserialize, Serialize};
@@ -81,14 +80,14 @@ impl World {
         }
     }
 
-    /// A world at the snapshot's position, under `rules`.
-    pub fn restore(rules: StallRules, snapshot: Snapshot) -> Result<World, SnapshotError> {
+    /// A world at the snapshot's position.
+    pub fn restore(snapshot: Snapshot) -> Result<World, SnapshotError> {
         if snapshot.format != SNAPSHOT_FORMAT {
             return Err(SnapshotError::Format {
                 found: snapshot.format,
             });
         }
-        let mut world = World::new(rules);
+        let mut world = World::new();
         world.position = snapshot.position;
         world.registry = Registry::from_stakeholders(snapshot.stakeholders);
         world.registry_chains = snapshot.registry_chains.into_iter().collect();

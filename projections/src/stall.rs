@@ -16,6 +16,7 @@
 //! or, counting working days, `"day_count": {"working": { ...a calendar, see [`crate::calendar`]... }}`.
 
 use crate::calendar::{days_duration, WorkCalendar};
+use pilot_events::data::{DayUnit, StallRecord, SCHEMA_1_STALL};
 use pilot_events::Level;
 use serde::{Deserialize, Deserializer, Serialize};
 use thiserror::Error;
@@ -61,13 +62,14 @@ pub struct Thresholds {
 }
 
 impl Default for Thresholds {
-    /// DOMAIN.md defaults: higher levels get longer, as their agendas are fuller.
+    /// DOMAIN.md defaults, which are schema 1's ([`SCHEMA_1_STALL`], defined once): higher
+    /// levels get longer, as their agendas are fuller.
     fn default() -> Self {
         Thresholds {
-            county: 30,
-            municipal: 30,
-            provincial: 60,
-            national: 90,
+            county: SCHEMA_1_STALL.county,
+            municipal: SCHEMA_1_STALL.municipal,
+            provincial: SCHEMA_1_STALL.provincial,
+            national: SCHEMA_1_STALL.national,
         }
     }
 }
@@ -189,6 +191,81 @@ pub struct PendingApproval {
     pub requested_at: OffsetDateTime,
     /// Sum of the approval's `approval.extended` days, in the rules' day unit.
     pub extra_days: u32,
+    /// The stall terms its request was stored under (`data.stall`); `None` for a request
+    /// stored before the record existed. Alerts count its days in these terms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stall: Option<StallRecord>,
+    /// When it stalls, as the log says: the last recorded `stalls_at` (request or extension),
+    /// moved by `extra_days` × 24 h for each later extension stored without one; `None` when
+    /// nothing was recorded, and then [`deadline`] takes the schema-1 terms.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stalls_at: Option<OffsetDateTime>,
+}
+
+impl PendingApproval {
+    /// The wait an `approval.requested` (event `request_event_id`, dated `at`) starts.
+    pub fn requested(
+        request_event_id: Uuid,
+        at: OffsetDateTime,
+        data: &pilot_events::data::ApprovalRequested,
+    ) -> PendingApproval {
+        PendingApproval {
+            approval_id: data.approval_id.clone(),
+            request_event_id,
+            approver_id: data.approver_id,
+            level: data.level,
+            requested_at: at,
+            extra_days: 0,
+            stall: data.stall.clone(),
+            stalls_at: data.stall.as_ref().map(|r| r.stalls_at),
+        }
+    }
+
+    /// Folds an extension of `extra_days` that recorded `stalls_at` (or none) into the wait.
+    pub fn extend(&mut self, extra_days: u32, stalls_at: Option<OffsetDateTime>) {
+        self.extra_days = self.extra_days.saturating_add(extra_days);
+        self.stalls_at = stalls_at.or_else(|| {
+            self.stalls_at
+                .map(|at| after_days(&DayCount::Calendar, at, u64::from(extra_days)))
+        });
+    }
+}
+
+/// The instant after which `approval` may no longer be extended: what the log recorded, or
+/// for a request stored without a record, the schema-1 terms ([`SCHEMA_1_STALL`], calendar
+/// days from the request, extensions added). Takes no rules: validity never depends on
+/// configuration (docs/wire-format.md, "Stall record").
+pub fn deadline(approval: &PendingApproval) -> OffsetDateTime {
+    approval.stalls_at.unwrap_or_else(|| {
+        let days = u64::from(SCHEMA_1_STALL.days(approval.level)) + u64::from(approval.extra_days);
+        after_days(&DayCount::Calendar, approval.requested_at, days)
+    })
+}
+
+/// Calendar days, as a value to borrow when a request's record says so whatever the rules say.
+static CALENDAR_DAYS: DayCount = DayCount::Calendar;
+
+/// The day count `approval`'s alert counts in: its request's recorded unit when there is one
+/// (a working-day record uses the rules' calendar of that name, or the rules' day count when
+/// they hold no such calendar); otherwise the rules'.
+pub fn day_count_for<'r>(approval: &PendingApproval, rules: &'r StallRules) -> &'r DayCount {
+    match approval.stall.as_ref().map(|r| r.day_count) {
+        Some(DayUnit::Calendar) => &CALENDAR_DAYS,
+        Some(DayUnit::Working) | None => &rules.day_count,
+    }
+}
+
+/// The threshold of `approval`'s level before extensions: its request's record when there is
+/// one, otherwise the rules'.
+pub fn base_threshold_days(approval: &PendingApproval, rules: &StallRules) -> u32 {
+    approval.stall.as_ref().map_or_else(
+        || rules.threshold_days(approval.level),
+        |r| r.threshold_days,
+    )
 }
 
 /// The instants at which one pending approval warns, stalls and escalates.
@@ -236,7 +313,9 @@ impl Schedule<'_> {
 
 /// Computes when `approval` warns, stalls and escalates under `rules`.
 ///
-/// The threshold `N` is the level's threshold plus `extra_days`, in the rules' unit.
+/// The threshold `N` is the level's threshold plus `extra_days`, in the rules' unit; a request
+/// that recorded its terms (`data.stall`) keeps its recorded threshold and unit, so its alert
+/// stalls where the log says ([`deadline`]) whatever the configuration says now.
 /// - Calendar days: due at `requested_at + N × 24 h` exactly; warning at `share × N` days after
 ///   the request, rounded to the nearest second (the share is a float).
 /// - Working days: due at the request's local time of day on the `N`th working day after the
@@ -246,10 +325,11 @@ impl Schedule<'_> {
 ///   itself. With `N = 1` the warning coincides with the stall and there is no warning phase.
 pub fn schedule<'r>(approval: &PendingApproval, rules: &'r StallRules) -> Schedule<'r> {
     let threshold_days =
-        u64::from(rules.threshold_days(approval.level)) + u64::from(approval.extra_days);
+        u64::from(base_threshold_days(approval, rules)) + u64::from(approval.extra_days);
     let requested_at = approval.requested_at;
-    let due_at = after_days(&rules.day_count, requested_at, threshold_days);
-    let warn_at = match &rules.day_count {
+    let day_count = day_count_for(approval, rules);
+    let due_at = after_days(day_count, requested_at, threshold_days);
+    let warn_at = match day_count {
         DayCount::Calendar => {
             let seconds = (rules.warning_share * (threshold_days * SECONDS_PER_DAY) as f64).round();
             requested_at.saturating_add(Duration::seconds(seconds as i64))
@@ -265,7 +345,7 @@ pub fn schedule<'r>(approval: &PendingApproval, rules: &'r StallRules) -> Schedu
         threshold_days,
         warn_at: warn_at.min(due_at),
         due_at,
-        day_count: &rules.day_count,
+        day_count,
     }
 }
 
@@ -322,7 +402,7 @@ pub fn stall_status(
     }
 }
 
-fn after_days(day_count: &DayCount, start: OffsetDateTime, days: u64) -> OffsetDateTime {
+pub(crate) fn after_days(day_count: &DayCount, start: OffsetDateTime, days: u64) -> OffsetDateTime {
     match day_count {
         DayCount::Calendar => match days_duration(days) {
             Some(duration) => start.saturating_add(duration),
@@ -353,7 +433,61 @@ mod tests {
             level,
             requested_at,
             extra_days,
+            stall: None,
+            stalls_at: None,
         }
+    }
+
+    fn recorded(threshold_days: u32, stalls_at: OffsetDateTime) -> StallRecord {
+        StallRecord {
+            threshold_days,
+            day_count: DayUnit::Calendar,
+            calendar: None,
+            stalls_at,
+        }
+    }
+
+    #[test]
+    fn an_unrecorded_request_has_the_schema_1_deadline_whatever_the_rules() {
+        let mut a = approval(Level::National, T, 0);
+        assert_eq!(deadline(&a), T + days(90));
+        a.extend(5, None);
+        assert_eq!(deadline(&a), T + days(95), "extensions add 24-hour days");
+        assert_eq!(
+            deadline(&approval(Level::County, T, 0)),
+            T + days(i64::from(SCHEMA_1_STALL.county))
+        );
+    }
+
+    #[test]
+    fn a_recorded_request_has_the_recorded_deadline_and_extensions_follow_the_log() {
+        let mut a = approval(Level::Municipal, T, 0);
+        a.stall = Some(recorded(10, T + days(10)));
+        a.stalls_at = Some(T + days(10));
+        assert_eq!(deadline(&a), T + days(10));
+        // An extension that recorded its stall instant is taken at its word...
+        a.extend(3, Some(T + days(20)));
+        assert_eq!(deadline(&a), T + days(20));
+        // ...one stored without moves the last recorded instant by 24-hour days.
+        a.extend(2, None);
+        assert_eq!(deadline(&a), T + days(22));
+        assert_eq!(a.extra_days, 5);
+    }
+
+    #[test]
+    fn the_schedule_follows_the_recorded_terms_not_the_rules() {
+        let mut a = approval(Level::Municipal, T, 0);
+        a.stall = Some(recorded(10, T + days(10)));
+        // Rules that say 45 working days: the record says 10 calendar days.
+        let rules = working_rules(45, 0.8);
+        let s = schedule(&a, &rules);
+        assert_eq!(s.due_at, T + days(10));
+        assert_eq!(s.warn_at, T + days(8));
+        assert_eq!(s.escalation_at(2), T + days(20));
+        assert_eq!(day_count_for(&a, &rules), &DayCount::Calendar);
+        // Without a record, the rules decide the alert (not the deadline).
+        a.stall = None;
+        assert_eq!(base_threshold_days(&a, &rules), 45);
     }
 
     fn days(n: i64) -> Duration {

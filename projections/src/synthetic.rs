@@ -143,6 +143,7 @@ impl PilotGen {
                 approver_id: pick(rng),
                 level: Level::Municipal,
                 note: String::new(),
+                stall: None,
             }),
             3 => Event::ApprovalGranted(ApprovalGranted {
                 approval_id: "launch".into(),

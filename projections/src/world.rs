@@ -10,7 +10,6 @@ use crate::decide::{check_chain, check_references, References, Refusal};
 use crate::ledger::Ledger;
 use crate::pilot::PilotState;
 use crate::registry::Registry;
-use crate::stall::StallRules;
 use crate::support::PilotSupport;
 use pilot_events::{Decoder, Envelope, Event, EventError, EventType, Hash, Stage, Subject};
 use std::collections::{HashMap, HashSet};
@@ -64,12 +63,11 @@ pub enum ProjectionError {
     NeedsChain { position: u64, pilot_id: Uuid },
 }
 
+/// Every projection at one stream position. Whether an event may join a chain depends on the
+/// log alone, never on configuration: two processes folding one log accept and refuse the same
+/// events (docs/wire-format.md, "Stall record").
 #[derive(Debug, Default)]
 pub struct World {
-    pub(crate) rules: StallRules,
-    /// Per-pilot stall rules: the world refuses a late extension by the pilot's own rules, as
-    /// its alert does. Configuration, not state: not part of a snapshot.
-    pilot_rules: std::collections::BTreeMap<Uuid, StallRules>,
     decoder: Decoder,
     pub(crate) registry: Registry,
     pub(crate) registry_chains: HashMap<Uuid, RegistryChain>,
@@ -91,26 +89,9 @@ impl References for World {
 }
 
 impl World {
-    pub fn new(rules: StallRules) -> Self {
-        World {
-            rules,
-            ..World::default()
-        }
-    }
-
-    pub fn rules(&self) -> &StallRules {
-        &self.rules
-    }
-
-    /// Sets per-pilot stall rules (a configuration's overrides); other pilots keep
-    /// [`World::rules`].
-    pub fn set_pilot_rules(&mut self, overrides: std::collections::BTreeMap<Uuid, StallRules>) {
-        self.pilot_rules = overrides;
-    }
-
-    /// The stall rules pilot `pilot_id` is judged by.
-    pub fn rules_for(&self, pilot_id: &Uuid) -> &StallRules {
-        self.pilot_rules.get(pilot_id).unwrap_or(&self.rules)
+    /// An empty world. It takes no rules: nothing it decides depends on configuration.
+    pub fn new() -> Self {
+        World::default()
     }
 
     /// The stream position of the last message consumed (applied, duplicate, refused or skipped).
@@ -378,10 +359,10 @@ impl World {
                 return Err(Refusal::ChainNotLoaded { pilot_id: id });
             }
             (Some(pilot), Event::EventRetracted(d)) => {
-                check_chain(&pilot.state, envelope, self.rules_for(&id))?;
+                check_chain(&pilot.state, envelope)?;
                 self.check_pilot_retraction(pilot, d.event_id)?;
             }
-            (Some(pilot), _) => check_chain(&pilot.state, envelope, self.rules_for(&id))?,
+            (Some(pilot), _) => check_chain(&pilot.state, envelope)?,
         }
         check_references(self, envelope)
     }
@@ -604,15 +585,15 @@ impl World {
         let mut support = PilotSupport::default();
         for envelope in events {
             if !matches!(envelope.event, Event::EventRetracted(_)) {
-                check_chain(&state, &envelope, self.rules_for(&state.pilot_id)).map_err(
-                    |refusal| Refusal::RetractionBreaksChain {
+                check_chain(&state, &envelope).map_err(|refusal| {
+                    Refusal::RetractionBreaksChain {
                         event_id: extra.unwrap_or_default(),
                         consequence: format!(
                             "later event {} would be refused: {refusal}",
                             envelope.event_id
                         ),
-                    },
-                )?;
+                    }
+                })?;
             }
             state.evolve(&envelope);
             support.evolve(&envelope);

@@ -9,6 +9,7 @@ use pilot_events::{decode, Envelope, Event, Level, Subject};
 use pilot_projections::alert::{AlertError, AlertState, ResolutionReason, TransitionKind};
 use pilot_projections::alerting::{replay_book, DayUnit, Threshold};
 use pilot_projections::stall::{DayCount, StallRules, Thresholds};
+use pilot_projections::stall_terms::StallPolicy;
 use pilot_projections::{
     replay, AlertBook, AlertNotice, BookError, Observed, ProjectionError, Refusal, StateCounts,
     StateKind,
@@ -38,14 +39,11 @@ struct Log {
 }
 
 impl Log {
+    /// The book follows `rules`; the world takes none (it judges by the log alone).
     fn new(rules: StallRules) -> Log {
-        Log::with_rules(rules.clone(), rules)
-    }
-
-    fn with_rules(world_rules: StallRules, book_rules: StallRules) -> Log {
         Log {
-            scenario: Scenario::new(world_rules),
-            book: AlertBook::new(book_rules),
+            scenario: Scenario::new(),
+            book: AlertBook::new(rules),
             next_id: 0,
             fed: Vec::new(),
         }
@@ -426,8 +424,8 @@ fn an_extension_before_the_stall_moves_the_due_time_and_one_after_it_is_refused(
 
 #[test]
 fn the_book_surfaces_an_extension_its_own_rules_refuse_once() {
-    // The world stalls municipal approvals at 30 days, the book at 20: the world accepts an
-    // extension at day 25 that the book finds too late.
+    // The world stalls this unrecorded request at 30 days (schema 1), the book at 20: the world
+    // accepts an extension at day 25 that the book finds too late.
     let strict = StallRules::new(
         Thresholds {
             municipal: 20,
@@ -437,7 +435,7 @@ fn the_book_surfaces_an_extension_its_own_rules_refuse_once() {
         DayCount::Calendar,
     )
     .unwrap();
-    let mut log = Log::with_rules(StallRules::default(), strict);
+    let mut log = Log::new(strict);
     let mayor = log.stakeholder("Mayor");
     let p = log.pilot("P");
     let a = log.request(p, "a", mayor, T);
@@ -1194,19 +1192,27 @@ fn an_extension_the_pilots_own_rules_find_late_is_refused_by_the_book() {
 }
 
 #[test]
-fn the_world_judges_an_extension_by_the_pilots_own_rules() {
-    // P may wait 60 days, Q the default 30. On day 40 P's extension is on time and Q's late,
-    // in the world and in the book alike.
+fn the_world_judges_an_extension_by_the_log_not_the_overrides() {
+    // P's request recorded 60 days (the policy of the writer that stored it); Q's was stored
+    // without a record, so schema 1's 30 days hold, although the book's override gives Q 60.
+    // On day 40 P's extension is on time and Q's late, whatever the book's rules.
     let mut log = Log::new(StallRules::default());
     let mayor = log.stakeholder("Mayor");
     let (p, q) = (log.pilot("P"), log.pilot("Q"));
-    let overrides = BTreeMap::from([(p.id(), municipal_after(60))]);
-    log.book = AlertBook::with_overrides(StallRules::default(), overrides.clone());
-    log.scenario.world.set_pilot_rules(overrides);
-    log.request(p, "a", mayor, T);
+    with_override(&mut log, q, municipal_after(60));
+    let policy = StallPolicy::new(municipal_after(60), BTreeMap::new());
+    let mut request = requested("a", mayor, Level::Municipal);
+    if let Event::ApprovalRequested(d) = &mut request {
+        d.stall = Some(policy.record_request(&p.id(), Level::Municipal, T));
+    }
+    log.ok(p, request, T);
     log.request(q, "b", mayor, T);
     let (_, on_time) = log.feed(p, extended("a", 5), T + days(40));
-    assert_eq!(on_time.unwrap().refusals, []);
+    assert_eq!(
+        on_time.unwrap().refusals,
+        [],
+        "the book follows P's record too"
+    );
     let (_, late) = log.feed(q, extended("b", 5), T + days(40));
     match late {
         Err(ProjectionError::Refused { refusal, .. }) => {

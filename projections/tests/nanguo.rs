@@ -25,7 +25,7 @@ const MAYOR_POST: Uuid = uuid!("0194a000-0002-7000-8000-000000000006");
 const BUREAU_OF_FINANCE: Uuid = uuid!("0194a000-0002-7000-8000-000000000008");
 
 fn nanguo() -> World {
-    let mut world = World::new(StallRules::default());
+    let mut world = World::new();
     for (i, line) in NANGUO.lines().enumerate() {
         let envelope = decode(line.as_bytes()).unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
         world
@@ -176,7 +176,7 @@ fn the_lchi_approval_stalled_and_was_granted_after_it_escalated() {
     let pending = &grant.approval;
     let status = stall_status(
         pending,
-        world.rules(),
+        &StallRules::default(),
         grant.decided_at - time::Duration::seconds(1),
     );
     assert!(

@@ -7,7 +7,6 @@ mod scenario;
 
 use pilot_events::Strategy;
 use pilot_projections::snapshot::Snapshot;
-use pilot_projections::stall::StallRules;
 use pilot_projections::synthetic::{history_json, Shape};
 use pilot_projections::{AsOf, ProjectionError, World};
 use scenario::*;
@@ -42,15 +41,15 @@ fn same(a: &World, b: &World) {
 #[test]
 fn a_restored_world_fed_the_rest_equals_a_full_fold() {
     let lines = history_json(SHAPE);
-    let mut full = World::new(StallRules::default());
+    let mut full = World::new();
     fold(&mut full, &lines, 0);
 
     let half = lines.len() / 2;
-    let mut first_half = World::new(StallRules::default());
+    let mut first_half = World::new();
     fold(&mut first_half, &lines[..half], 0);
     let json = serde_json::to_vec(&first_half.snapshot()).unwrap();
     let snapshot: Snapshot = serde_json::from_slice(&json).unwrap();
-    let mut restored = World::restore(StallRules::default(), snapshot).unwrap();
+    let mut restored = World::restore(snapshot).unwrap();
     assert_eq!(restored.position(), half as u64);
     // Everything up to the snapshot is a duplicate: nothing is applied twice.
     assert_eq!(
@@ -78,7 +77,7 @@ fn a_retraction_after_a_restore_asks_for_its_chain_then_applies() {
         .map(|(at, b)| (at, b.to_vec()))
         .collect();
 
-    let mut restored = World::restore(StallRules::default(), s.world.snapshot()).unwrap();
+    let mut restored = World::restore(s.world.snapshot()).unwrap();
     let when = AsOf::default();
     assert!(
         restored.pilot_view_at(&p.id(), when).is_err(),
@@ -108,11 +107,11 @@ fn a_retraction_after_a_restore_asks_for_its_chain_then_applies() {
 
 #[test]
 fn a_snapshot_of_another_format_is_refused() {
-    let world = World::new(StallRules::default());
+    let world = World::new();
     let mut value = serde_json::to_value(world.snapshot()).unwrap();
     value["format"] = serde_json::json!(99);
     let snapshot: Snapshot = serde_json::from_value(value).unwrap();
-    assert!(World::restore(StallRules::default(), snapshot).is_err());
+    assert!(World::restore(snapshot).is_err());
 }
 
 #[test]
@@ -135,7 +134,7 @@ fn a_loaded_chain_leaves_out_refused_messages_and_keeps_events_applied_after_the
     stored.push((s.world.position(), refused.to_json().into_bytes()));
     stored.sort();
 
-    let mut restored = World::restore(StallRules::default(), s.world.snapshot()).unwrap();
+    let mut restored = World::restore(s.world.snapshot()).unwrap();
     // An event applied after the chain was read from the store.
     let later = s.envelope(p, contact(mayor, 2, Strategy::Marketing));
     let later_position = restored.position() + 1;

@@ -3,7 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is the failure report
 
 use pilot_events::{decode, verify_lines, Stage};
-use pilot_projections::stall::StallRules;
 use pilot_projections::synthetic::{history, history_json, Shape};
 use pilot_projections::World;
 
@@ -28,7 +27,7 @@ fn every_generated_event_is_accepted_and_chains_verify() {
     let lines = history_json(SHAPE);
     assert_eq!(lines.len(), 12 + 20 * 60);
     verify_lines(lines.iter().map(Vec::as_slice)).unwrap();
-    let mut world = World::new(StallRules::default());
+    let mut world = World::new();
     for (i, line) in lines.iter().enumerate() {
         world.apply(i as u64 + 1, decode(line).unwrap()).unwrap();
     }

@@ -109,6 +109,7 @@ pub fn samples() -> Vec<Envelope> {
                 approver_id: MAYOR,
                 level: Level::Municipal,
                 note: "Program design attached".into(),
+                stall: None,
             }),
         ),
         envelope(
@@ -142,6 +143,7 @@ pub fn samples() -> Vec<Envelope> {
                 approval_id: approval(),
                 extra_days: 14,
                 reason: "Mayor travelling".into(),
+                stalls_at: None,
             }),
         ),
         envelope(
@@ -223,6 +225,48 @@ pub fn samples() -> Vec<Envelope> {
                 event_id: Uuid::from_u128(0x0194a000_0000_7000_8000_000000000004),
                 reason: "Logged on the wrong pilot".into(),
             }),
+        ),
+    ]
+}
+
+/// The two events that carry a stall record, as the writer stores them now: a request with
+/// the terms it was stored under (working days of the `nanguo` calendar) and an extension with
+/// the stall it leads to. `samples()` keeps them without, as stored before the record existed.
+#[allow(dead_code)] // used by the golden and validation tests, not by every test that shares this module
+pub fn recorded_samples() -> Vec<(&'static str, Envelope)> {
+    let p = Subject::Pilot(PILOT);
+    vec![
+        (
+            "approval.requested.recorded",
+            envelope(
+                21,
+                p,
+                Event::ApprovalRequested(ApprovalRequested {
+                    approval_id: "hihc-2000-mayor".into(),
+                    approver_id: MAYOR,
+                    level: Level::Municipal,
+                    note: "Program design attached".into(),
+                    stall: Some(StallRecord {
+                        threshold_days: 20,
+                        day_count: DayUnit::Working,
+                        calendar: Some("nanguo".into()),
+                        stalls_at: datetime!(2000-03-29 09:00 +08:00),
+                    }),
+                }),
+            ),
+        ),
+        (
+            "approval.extended.recorded",
+            envelope(
+                22,
+                p,
+                Event::ApprovalExtended(ApprovalExtended {
+                    approval_id: "hihc-2000-mayor".into(),
+                    extra_days: 14,
+                    reason: "Mayor travelling".into(),
+                    stalls_at: Some(datetime!(2000-04-18 09:00 +08:00)),
+                }),
+            ),
         ),
     ]
 }

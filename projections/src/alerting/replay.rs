@@ -38,8 +38,7 @@ pub fn replay_book(
     events: impl IntoIterator<Item = Envelope>,
     until: OffsetDateTime,
 ) -> Replay {
-    let mut world = World::new(book.rules().clone());
-    world.set_pilot_rules(book.overrides().clone());
+    let mut world = World::new();
     let (mut notices, mut refusals, mut refused) = (Vec::new(), Vec::new(), Vec::new());
     let mut position = 0;
     for envelope in events.into_iter().filter(|e| e.occurred_at <= until) {

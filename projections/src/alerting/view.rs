@@ -189,7 +189,7 @@ fn day_unit(day_count: &DayCount) -> (DayUnit, Option<String>) {
 impl Threshold {
     /// The threshold of `approval` under `rules`, extensions included.
     pub fn of(approval: &PendingApproval, rules: &StallRules) -> Threshold {
-        let (unit, calendar) = day_unit(rules.day_count());
+        let (unit, calendar) = day_unit(crate::stall::day_count_for(approval, rules));
         Threshold {
             days: schedule(approval, rules).threshold_days,
             extra_days: approval.extra_days,
@@ -222,8 +222,7 @@ impl AlertNotice {
             level: approval.level,
             requested_at: approval.requested_at,
             waited_seconds: waited.whole_seconds().max(0),
-            waited_days: rules
-                .day_count()
+            waited_days: crate::stall::day_count_for(approval, rules)
                 .days_elapsed(approval.requested_at, transition.at),
             threshold: Threshold::of(approval, rules),
             last_activity: pilot.map_or(approval.requested_at, |(_, at)| at),

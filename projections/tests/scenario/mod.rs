@@ -5,7 +5,6 @@
 
 use pilot_events::data::*;
 use pilot_events::*;
-use pilot_projections::stall::StallRules;
 use pilot_projections::{Applied, ProjectionError, World};
 use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime};
@@ -22,14 +21,14 @@ pub struct Scenario {
 
 impl Default for Scenario {
     fn default() -> Self {
-        Scenario::new(StallRules::default())
+        Scenario::new()
     }
 }
 
 impl Scenario {
-    pub fn new(rules: StallRules) -> Self {
+    pub fn new() -> Self {
         Scenario {
-            world: World::new(rules),
+            world: World::new(),
             clock: time::macros::datetime!(2000-01-03 09:00 +08:00),
             recording_lag: Duration::hours(1),
             position: 0,
@@ -161,6 +160,7 @@ pub fn requested(approval_id: &str, approver: Uuid, level: Level) -> Event {
         approver_id: approver,
         level,
         note: String::new(),
+        stall: None,
     })
 }
 
@@ -190,6 +190,7 @@ pub fn extended(approval_id: &str, extra_days: u32) -> Event {
         approval_id: approval_id.into(),
         extra_days,
         reason: "busy".into(),
+        stalls_at: None,
     })
 }
 

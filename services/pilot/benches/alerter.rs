@@ -29,7 +29,7 @@ use pilot_events::data::{
 use pilot_events::{Actor, Envelope, Event, Hash, Level, StakeholderKind, Subject, CURRENT_SCHEMA};
 use pilot_nats_harness::NatsServer;
 use pilot_projections::alerting::AlertEvent;
-use pilot_projections::stall::{schedule, StallRules};
+use pilot_projections::stall::schedule;
 use pilot_projections::{AlertBook, World};
 use pilot_service::alerter::{Alerter, SystemClock};
 use pilot_store::jetstream::JetStreamLog;
@@ -56,6 +56,8 @@ const WARN_AFTER: time::Duration = time::Duration::days(24);
 /// How long the idle measurement lasts.
 const IDLE: Duration = Duration::from_secs(10);
 const MAYOR: Uuid = Uuid::from_u128(0x0194_c000_0000_7000_8000_0000_0000_0001);
+/// The approver of national requests: a request names its approver's registered level.
+const MINISTRY: Uuid = Uuid::from_u128(0x0194_c000_0000_7000_8000_0000_0000_0002);
 
 fn pilot_id(i: usize) -> Uuid {
     Uuid::from_u128(0x0194_c000_0001_7000_8000_0000_0000_0000 | i as u128)
@@ -76,11 +78,20 @@ fn draft(subject: Subject, event: Event, at: OffsetDateTime) -> Draft {
     }
 }
 
-fn registered() -> Event {
+/// The approver of `level`'s requests, and its registration.
+fn approver(level: Level) -> Uuid {
+    if level == Level::National {
+        MINISTRY
+    } else {
+        MAYOR
+    }
+}
+
+fn registered(level: Level) -> Event {
     Event::StakeholderRegistered(StakeholderRegistered {
-        name: "Mayor".into(),
+        name: format!("Approver ({level})"),
         kind: StakeholderKind::Leader,
-        level: Level::Municipal,
+        level,
         influence: Influence::saturating(5),
     })
 }
@@ -118,9 +129,10 @@ fn pilot_chain(
     for (k, at) in requested.iter().enumerate() {
         let request = Event::ApprovalRequested(ApprovalRequested {
             approval_id: format!("approval-{k}"),
-            approver_id: MAYOR,
+            approver_id: approver(level),
             level,
             note: String::new(),
+            stall: None,
         });
         out.push(draft(subject, request, *at));
     }
@@ -144,6 +156,7 @@ fn due_soon_chain(i: usize, warn_at: &[OffsetDateTime]) -> Vec<Draft> {
                 approver_id: MAYOR,
                 level: Level::Municipal,
                 note: String::new(),
+                stall: None,
             });
             draft(subject, request, *at - WARN_AFTER)
         })
@@ -177,8 +190,8 @@ fn idle_ticks() {
     let long_ago = now - time::Duration::days(40);
     let mut base = None;
     for pilots in [100, 1_000, 10_000] {
-        let mut world = World::new(StallRules::default());
-        let mut book = AlertBook::new(StallRules::default());
+        let mut world = World::new();
+        let mut book = AlertBook::default();
         let mut position = 0;
         let mut feed = |world: &mut World, book: &mut AlertBook, draft: Draft| {
             position += 1;
@@ -203,7 +216,11 @@ fn idle_ticks() {
         feed(
             &mut world,
             &mut book,
-            draft(Subject::Stakeholder(MAYOR), registered(), long_ago),
+            draft(
+                Subject::Stakeholder(MAYOR),
+                registered(Level::Municipal),
+                long_ago,
+            ),
         );
         for i in 0..pilots {
             let times = vec![now - time::Duration::days(1); REQUESTS_PER_PILOT];
@@ -259,9 +276,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn options(key: &pilot_store::checkpoint::CheckpointKey) -> RuntimeOptions {
     RuntimeOptions {
         name: "bench".into(),
-        rules: StallRules::default(),
-        pilot_rules: Default::default(),
-        book: AlertBook::new(StallRules::default()),
+        book: AlertBook::default(),
         checkpoint_key: key.clone(),
         collect_alerts: true,
     }
@@ -286,13 +301,14 @@ async fn main() {
     let now = OffsetDateTime::now_utc();
     let long_ago = now - time::Duration::days(40);
     let loading = Instant::now();
-    writer
-        .append(
-            vec![draft(Subject::Stakeholder(MAYOR), registered(), long_ago)],
-            None,
-        )
-        .await
-        .unwrap();
+    for level in [Level::Municipal, Level::National] {
+        let registration = draft(
+            Subject::Stakeholder(approver(level)),
+            registered(level),
+            long_ago,
+        );
+        writer.append(vec![registration], None).await.unwrap();
+    }
     let requested = vec![now - time::Duration::days(30); REQUESTS_PER_PILOT];
     append_all(
         &writer,

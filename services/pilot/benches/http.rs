@@ -21,7 +21,6 @@ mod common;
 use common::cpu_seconds;
 use pilot_events::{decode, Envelope};
 use pilot_nats_harness::NatsServer;
-use pilot_projections::stall::StallRules;
 use pilot_service::auth::{Role, Tokens};
 use pilot_service::state::Access;
 use pilot_service::{app, AppState};
@@ -89,8 +88,7 @@ async fn main() {
         projector::open(
             &log,
             "bench",
-            StallRules::default(),
-            pilot_projections::AlertBook::new(StallRules::default()),
+            pilot_projections::AlertBook::default(),
             &pilot_store::checkpoint::CheckpointKey::generate().unwrap(),
         )
         .await,

@@ -254,7 +254,7 @@ fn lines(history: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pilot_projections::stall::StallRules;
+
     use pilot_projections::World;
     use pilot_store::memory::MemoryLog;
     use pilot_store::projector::follow_memory;
@@ -263,7 +263,7 @@ mod tests {
 
     async fn follower() -> (Arc<MemoryLog>, Arc<Projection>, watch::Sender<bool>) {
         let log = Arc::new(MemoryLog::new());
-        let projection = Arc::new(Projection::new(World::new(StallRules::default())));
+        let projection = Arc::new(Projection::new(World::new()));
         let (stop, shutdown) = watch::channel(false);
         tokio::spawn(follow_memory(log.clone(), projection.clone(), shutdown));
         (log, projection, stop)

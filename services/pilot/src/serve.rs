@@ -149,8 +149,6 @@ async fn serve_on(
         &log,
         RuntimeOptions {
             name: config.consumer.clone(),
-            rules: config.alerts.rules.default_rules().clone(),
-            pilot_rules: config.alerts.rules.overrides().clone(),
             book: config.alerts.rules.new_book(),
             checkpoint_key: config.checkpoint_key()?,
             collect_alerts: config.runs(Part::Alerter),
@@ -163,6 +161,7 @@ async fn serve_on(
     let signer = pilot_store::signing::EventSigner::load_or_create(&config.signing_key_file)?;
     let state = AppState::new(log.clone(), projection.clone())
         .with_signer(Arc::new(signer))
+        .with_stall_terms(config.alerts.rules.stall_policy())
         .with_access(Access {
             tokens: config.tokens.clone(),
             anonymous_reads: config.anonymous_reads,

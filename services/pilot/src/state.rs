@@ -6,6 +6,7 @@ use crate::alerter::{Clock, SystemClock};
 use crate::auth::Tokens;
 use crate::config::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES};
 use crate::metrics::Metrics;
+use pilot_projections::stall_terms::StallPolicy;
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::projection::Projection;
 use pilot_store::writer::Writer;
@@ -24,6 +25,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The writer's signing key (none in tests that do not sign).
     pub signer: Option<Arc<pilot_store::signing::EventSigner>>,
+    /// What new approval requests record (the `[alerts]` rules): the writer fills it in, and
+    /// the pilot list's `stalled` filter counts unrecorded requests by it.
+    pub stall_terms: Arc<StallPolicy>,
     /// Asks the sealer for a seal now (after an import).
     pub seals: crate::sealer::SealRequests,
     ready: Arc<AtomicBool>,
@@ -70,6 +74,7 @@ impl AppState {
             metrics,
             clock: Arc::new(SystemClock),
             signer: None,
+            stall_terms: Arc::new(StallPolicy::default()),
             seals: crate::sealer::SealRequests::default(),
             ready: Arc::new(AtomicBool::new(false)),
             halted: Arc::new(watch::Sender::new(None)),
@@ -79,12 +84,26 @@ impl AppState {
 
     /// The writer signs every event it seals with `signer`.
     pub fn with_signer(mut self, signer: Arc<pilot_store::signing::EventSigner>) -> Self {
-        self.writer = Arc::new(
-            Writer::new(Arc::new(self.log.clone()), self.projection.clone())
-                .with_signer(signer.clone()),
-        );
         self.signer = Some(signer);
+        self.writer = Arc::new(self.new_writer());
         self
+    }
+
+    /// The writer records new approval requests under `policy` (the `[alerts]` rules).
+    pub fn with_stall_terms(mut self, policy: StallPolicy) -> Self {
+        self.stall_terms = Arc::new(policy);
+        self.writer = Arc::new(self.new_writer());
+        self
+    }
+
+    /// A writer with this state's signer and stall terms.
+    fn new_writer(&self) -> Writer<JetStreamLog> {
+        let writer = Writer::new(Arc::new(self.log.clone()), self.projection.clone())
+            .with_stall_terms(self.stall_terms.clone());
+        match &self.signer {
+            Some(signer) => writer.with_signer(signer.clone()),
+            None => writer,
+        }
     }
 
     pub fn with_access(mut self, access: Access) -> Self {

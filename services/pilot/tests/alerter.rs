@@ -50,9 +50,7 @@ fn days(n: i64) -> time::Duration {
 fn fold_options(name: &str, key: &CheckpointKey, alerts: bool) -> RuntimeOptions {
     RuntimeOptions {
         name: name.into(),
-        rules: StallRules::default(),
-        pilot_rules: Default::default(),
-        book: pilot_projections::AlertBook::new(StallRules::default()),
+        book: pilot_projections::AlertBook::default(),
         checkpoint_key: key.clone(),
         collect_alerts: alerts,
     }

@@ -24,7 +24,6 @@ use async_nats::jetstream::message::PublishMessage;
 use futures::StreamExt;
 use pilot_events::Subject;
 use pilot_nats_harness::NatsServer;
-use pilot_projections::stall::StallRules;
 use pilot_projections::synthetic::{history, Shape};
 use pilot_projections::World;
 use pilot_store::jetstream::JetStreamLog;
@@ -66,7 +65,7 @@ async fn running(url: &str) -> Running {
     let log = JetStreamLog::connect(url, &Layout::default())
         .await
         .unwrap();
-    let projection = Arc::new(Projection::new(World::new(StallRules::default())));
+    let projection = Arc::new(Projection::new(World::new()));
     let (stop, shutdown) = watch::channel(false);
     let (follower, p) = (log.clone(), projection.clone());
     tokio::spawn(async move { follower.run_projector("bench", p, shutdown).await });
@@ -288,7 +287,7 @@ async fn rebuild_restart(events: usize) {
     drop(messages);
 
     let started = Instant::now();
-    let projection = Projection::new(World::new(StallRules::default()));
+    let projection = Projection::new(World::new());
     let key = pilot_store::checkpoint::CheckpointKey::generate().unwrap();
     projection.set_checkpoint_key(key.clone());
     log.rebuild(&projection).await.unwrap();
@@ -319,14 +318,9 @@ async fn rebuild_restart(events: usize) {
         .map_or(0, |b| b.len());
     drop(projection);
     let started = Instant::now();
-    let restored = pilot_store::projector::open(
-        &log,
-        "bench",
-        StallRules::default(),
-        pilot_projections::AlertBook::new(StallRules::default()),
-        &key,
-    )
-    .await;
+    let restored =
+        pilot_store::projector::open(&log, "bench", pilot_projections::AlertBook::default(), &key)
+            .await;
     log.rebuild(&restored).await.unwrap();
     let ready_secs = started.elapsed().as_secs_f64();
     assert_eq!(restored.position() as usize, total);

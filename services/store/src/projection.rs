@@ -83,11 +83,8 @@ pub struct Restored {
     pub actions_applied: u64,
 }
 
-/// Reads a checkpoint body saved by [`Projection::checkpoint`]; the world takes `rules`.
-pub fn restore(
-    body: &[u8],
-    rules: pilot_projections::stall::StallRules,
-) -> Result<Restored, String> {
+/// Reads a checkpoint body saved by [`Projection::checkpoint`].
+pub fn restore(body: &[u8]) -> Result<Restored, String> {
     let body = serde_json::from_slice::<CheckpointBody>(body)
         .map_err(|error| format!("unreadable checkpoint: {error}"))?;
     if body.format != CHECKPOINT_FORMAT {
@@ -96,7 +93,7 @@ pub fn restore(
             body.format
         ));
     }
-    let world = World::restore(rules, body.world).map_err(|e| e.to_string())?;
+    let world = World::restore(body.world).map_err(|e| e.to_string())?;
     Ok(Restored {
         world,
         book: body.book,
@@ -131,9 +128,9 @@ pub struct Projection {
 }
 
 impl Projection {
-    /// A projection with an empty alert book under the world's default rules.
+    /// A projection with an empty alert book under the default stall rules.
     pub fn new(world: World) -> Self {
-        let book = AlertBook::new(world.rules().clone());
+        let book = AlertBook::new(pilot_projections::stall::StallRules::default());
         Projection::with_book(world, book, 0)
     }
 
@@ -206,14 +203,6 @@ impl Projection {
     /// Changes to [`Projection::halted`].
     pub fn watch_halted(&self) -> watch::Receiver<Option<String>> {
         self.halted.subscribe()
-    }
-
-    /// Per-pilot stall rules (a configuration's overrides) for the world's checks.
-    pub fn set_pilot_rules(
-        &self,
-        overrides: std::collections::BTreeMap<uuid::Uuid, pilot_projections::stall::StallRules>,
-    ) {
-        self.write().world.set_pilot_rules(overrides);
     }
 
     /// Read access to the projections. Hold it briefly and never across an `.await`.

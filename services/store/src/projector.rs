@@ -10,7 +10,6 @@ use crate::checkpoint::{self, Anchored, CheckpointKey, Verdict};
 use crate::log::{EventLog, LogError, Stored};
 use crate::memory::MemoryLog;
 use crate::projection::{restore, Projection};
-use pilot_projections::stall::StallRules;
 use pilot_projections::{AlertBook, ProjectionError, World};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -135,26 +134,22 @@ pub async fn load_chain<L: EventLog>(
 /// A projection from the latest checkpoint of projector `name`, proven against `log` and
 /// sealed under `key` ([`crate::checkpoint`]); or empty, replaying the log from the start
 /// (always correct), when there is none or it cannot be used, with a log line saying why.
-/// The world takes `rules`; the alert book takes the rules and overrides of `book` (a restored
-/// book keeps its alerts, a rebuilt one starts as `book`). When the log holds less than the
+/// The alert book takes the rules and overrides of `book` (a restored book keeps its alerts, a
+/// rebuilt one starts as `book`). When the log holds less than the
 /// checkpoint says this service has seen, the projection is returned halted
 /// ([`Projection::halted`]): it is not to be served.
 pub async fn open<L: Anchored>(
     log: &L,
     name: &str,
-    rules: StallRules,
     book: AlertBook,
     key: &CheckpointKey,
 ) -> Projection {
     let rebuilt = |reason: &str| {
         tracing::info!(message = "Rebuilding the projections from the start of the log.", projector = name, %reason);
-        (
-            Projection::with_book(World::new(rules.clone()), book.clone(), 0),
-            None,
-        )
+        (Projection::with_book(World::new(), book.clone(), 0), None)
     };
     let (projection, stream) = match checkpoint::load(log, key, name).await {
-        Verdict::Resume { anchor, body } => match restore(&body, rules.clone()) {
+        Verdict::Resume { anchor, body } => match restore(&body) {
             Ok(restored) if restored.world.position() == anchor.position => {
                 tracing::info!(
                     message = "Resuming from a checkpoint.",
@@ -177,7 +172,7 @@ pub async fn open<L: Anchored>(
             rebuilt("the checkpoint was discarded")
         }
         Verdict::Halt { reason } => {
-            let projection = Projection::with_book(World::new(rules.clone()), book.clone(), 0);
+            let projection = Projection::with_book(World::new(), book.clone(), 0);
             projection.halt(reason);
             (projection, None)
         }

@@ -9,7 +9,6 @@ use crate::checkpoint::CheckpointKey;
 use crate::jetstream::JetStreamLog;
 use crate::projection::Projection;
 use crate::projector;
-use pilot_projections::stall::StallRules;
 use pilot_projections::AlertBook;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,10 +20,6 @@ use tokio::task::JoinHandle;
 pub struct RuntimeOptions {
     /// The durable consumer's name, and the checkpoint's.
     pub name: String,
-    /// The world's default stall rules.
-    pub rules: StallRules,
-    /// Per-pilot stall rules for the world's checks (see `World::set_pilot_rules`).
-    pub pilot_rules: std::collections::BTreeMap<uuid::Uuid, StallRules>,
     /// A fresh book with the rules and overrides alerts follow.
     pub book: AlertBook,
     pub checkpoint_key: CheckpointKey,
@@ -47,16 +42,8 @@ impl Runtime {
         shutdown: watch::Receiver<bool>,
     ) -> Runtime {
         let projection = Arc::new(
-            projector::open(
-                log,
-                &options.name,
-                options.rules,
-                options.book,
-                &options.checkpoint_key,
-            )
-            .await,
+            projector::open(log, &options.name, options.book, &options.checkpoint_key).await,
         );
-        projection.set_pilot_rules(options.pilot_rules);
         if options.collect_alerts {
             projection.with_alerts(AlertFold::collect);
         }

@@ -13,6 +13,7 @@ use crate::projection::Projection;
 use crate::signing::EventSigner;
 use bytes::Bytes;
 use pilot_events::{Actor, Envelope, Event, Hash, Subject, CURRENT_SCHEMA};
+use pilot_projections::stall_terms::{NewEvent, StallPolicy};
 use pilot_projections::Refusal;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -75,12 +76,33 @@ impl Draft {
             ),
             ("causation_id", self.causation_id == other.causation_id),
             ("type", self.event.event_type() == other.event.event_type()),
-            ("data", self.event == other.event),
+            ("data", same_data(&self.event, &other.event)),
         ];
         fields
             .into_iter()
             .find(|(_, same)| !same)
             .map(|(name, _)| name)
+    }
+}
+
+/// Whether a stored event's data and a draft's are the same event: a draft that leaves the
+/// stall record out (the writer fills it) matches the stored record, whatever it says.
+fn same_data(stored: &Event, draft: &Event) -> bool {
+    use pilot_events::data::{ApprovalExtended, ApprovalRequested};
+    match (stored, draft) {
+        (Event::ApprovalRequested(s), Event::ApprovalRequested(d)) if d.stall.is_none() => {
+            *d == ApprovalRequested {
+                stall: None,
+                ..s.clone()
+            }
+        }
+        (Event::ApprovalExtended(s), Event::ApprovalExtended(d)) if d.stalls_at.is_none() => {
+            *d == ApprovalExtended {
+                stalls_at: None,
+                ..s.clone()
+            }
+        }
+        _ => stored == draft,
     }
 }
 
@@ -202,6 +224,8 @@ pub struct Writer<L> {
     clock: Clock,
     /// Signs each sealed event's hash; `None` writes unsigned events (tests, replays).
     signer: Option<Arc<EventSigner>>,
+    /// The stall terms new approval requests and extensions record.
+    stall_terms: Arc<StallPolicy>,
 }
 
 impl<L> std::fmt::Debug for Writer<L> {
@@ -220,7 +244,15 @@ impl<L: EventLog> Writer<L> {
             chain_locks: Mutex::default(),
             clock: Arc::new(OffsetDateTime::now_utc),
             signer: None,
+            stall_terms: Arc::new(StallPolicy::default()),
         }
+    }
+
+    /// Records new requests and extensions under `policy` (the `[alerts]` rules) instead of
+    /// the defaults. It chooses only what is recorded next: stored events keep their records.
+    pub fn with_stall_terms(mut self, policy: Arc<StallPolicy>) -> Self {
+        self.stall_terms = policy;
+        self
     }
 
     /// Signs every event this writer seals with `signer`.
@@ -383,8 +415,9 @@ impl<L: EventLog> Writer<L> {
             }
         }
         let recorded_at = (self.clock)();
+        let events = self.stamped(&world, subject, drafts)?;
         let mut envelopes = Vec::with_capacity(drafts.len());
-        for (index, draft) in drafts.iter().enumerate() {
+        for (index, (draft, event)) in drafts.iter().zip(events).enumerate() {
             let mut envelope = Envelope {
                 event_id: draft.event_id.unwrap_or_else(Uuid::now_v7),
                 schema: CURRENT_SCHEMA,
@@ -397,7 +430,7 @@ impl<L: EventLog> Writer<L> {
                 prev_hash: head,
                 hash: Hash::ZERO,
                 signature: None,
-                event: draft.event.clone(),
+                event,
             }
             .seal(head);
             envelope.signature = self.signer.as_ref().map(|s| s.sign(&envelope.hash));
@@ -407,6 +440,9 @@ impl<L: EventLog> Writer<L> {
                     index,
                     refusal: Refusal::Invalid(e),
                 })?;
+            world
+                .admit(&envelope)
+                .map_err(|refusal| AppendError::Refused { index, refusal })?;
             head = envelope.hash;
             envelopes.push(envelope);
         }
@@ -418,6 +454,34 @@ impl<L: EventLog> Writer<L> {
             version,
             chain_position: world.chain_position(subject),
         })
+    }
+
+    /// The drafts' events with their stall records filled from the writer's policy
+    /// ([`StallPolicy::stamp`]); a record a client sent that differs is refused.
+    fn stamped(
+        &self,
+        world: &pilot_projections::World,
+        subject: Subject,
+        drafts: &[Draft],
+    ) -> Result<Vec<Event>, AppendError> {
+        let mut events: Vec<Event> = drafts.iter().map(|d| d.event.clone()).collect();
+        let Subject::Pilot(pilot_id) = subject else {
+            return Ok(events);
+        };
+        let mut new: Vec<NewEvent<'_>> = drafts
+            .iter()
+            .zip(events.iter_mut())
+            .map(|(draft, event)| NewEvent {
+                event_id: draft.event_id.unwrap_or_default(),
+                occurred_at: draft.occurred_at,
+                event,
+            })
+            .collect();
+        let state = world.pilot(&pilot_id).map(|record| &record.state);
+        self.stall_terms
+            .stamp(&pilot_id, state, &mut new)
+            .map_err(|(index, refusal)| AppendError::Refused { index, refusal })?;
+        Ok(events)
     }
 
     /// The stored events at `positions` with their versions: from the projection's chain, or

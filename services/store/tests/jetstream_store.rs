@@ -16,7 +16,6 @@ use common::*;
 use pilot_events::data::*;
 use pilot_events::{Event, Stage, Subject};
 use pilot_nats_harness::{NatsServer, ServerOptions};
-use pilot_projections::stall::StallRules;
 use pilot_projections::World;
 use pilot_store::checkpoint::CheckpointKey;
 use pilot_store::follow::DEFAULT_CONSUMER;
@@ -48,7 +47,7 @@ async fn node(url: &str, consumer: &str) -> Node {
     let log = JetStreamLog::connect(url, &Layout::default())
         .await
         .unwrap();
-    let projection = Arc::new(Projection::new(World::new(StallRules::default())));
+    let projection = Arc::new(Projection::new(World::new()));
     projection.set_checkpoint_key(checkpoint_key());
     let (stop, shutdown) = watch::channel(false);
     let follower = log.clone();
@@ -303,7 +302,7 @@ async fn a_sigkill_during_load_loses_no_acknowledged_append() {
             .wait_for(last, Duration::from_secs(20))
             .await
     );
-    let rebuilt = Projection::new(World::new(StallRules::default()));
+    let rebuilt = Projection::new(World::new());
     pilot_store::projector::catch_up(&fresh, &rebuilt)
         .await
         .unwrap();
@@ -439,8 +438,7 @@ async fn a_restart_resumes_from_its_checkpoint_and_applies_nothing_twice() {
         pilot_store::projector::open(
             &log,
             "resumer",
-            StallRules::default(),
-            pilot_projections::AlertBook::new(StallRules::default()),
+            pilot_projections::AlertBook::default(),
             &checkpoint_key(),
         )
         .await,
@@ -474,7 +472,7 @@ async fn a_restart_resumes_from_its_checkpoint_and_applies_nothing_twice() {
         "the retraction applied"
     );
 
-    let rebuilt = Projection::new(World::new(StallRules::default()));
+    let rebuilt = Projection::new(World::new());
     pilot_store::projector::catch_up(&log, &rebuilt)
         .await
         .unwrap();
@@ -515,7 +513,7 @@ async fn projection_lag_is_measured_in_events_and_seconds() {
         .await
         .unwrap();
     // A second projection that has not started yet trails by both events.
-    let behind = Projection::new(World::new(StallRules::default()));
+    let behind = Projection::new(World::new());
     tokio::time::sleep(Duration::from_millis(50)).await;
     let lag = writing.log.lag(&behind).await.unwrap();
     assert_eq!(lag.events, 2);

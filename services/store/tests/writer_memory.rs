@@ -9,7 +9,6 @@ use common::*;
 
 use bytes::Bytes;
 use pilot_events::{Stage, Subject};
-use pilot_projections::stall::StallRules;
 use pilot_projections::{Refusal, World};
 use pilot_store::memory::MemoryLog;
 use pilot_store::projection::Projection;
@@ -32,7 +31,7 @@ fn rig() -> Rig {
 
 fn rig_on(log: MemoryLog) -> Rig {
     let log = Arc::new(log);
-    let projection = Arc::new(Projection::new(World::new(StallRules::default())));
+    let projection = Arc::new(Projection::new(World::new()));
     let (stop, shutdown) = watch::channel(false);
     tokio::spawn(follow_memory(log.clone(), projection.clone(), shutdown));
     Rig {

@@ -64,7 +64,7 @@ pub async fn run(args: ReplayArgs) -> Result<(), Failure> {
         .transpose()?;
     // Before any reading, so that a wrong file is reported at once.
     let rules = load_rules(args.config.as_deref())?;
-    let mut fold = Fold::new(&rules);
+    let mut fold = Fold::new();
     match args.file.as_deref() {
         Some(file) => log_file::read(file)?
             .iter()
@@ -138,9 +138,9 @@ struct Fold {
 }
 
 impl Fold {
-    fn new(rules: &AlertRules) -> Fold {
+    fn new() -> Fold {
         Fold {
-            world: World::new(rules.default_rules().clone()),
+            world: World::new(),
             envelopes: Vec::new(),
             position: 0,
             refused: Vec::new(),
@@ -267,11 +267,10 @@ fn describe(transition: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pilot_projections::stall::StallRules;
     use time::macros::datetime;
 
     fn nanguo() -> (World, Vec<Envelope>) {
-        let mut world = World::new(StallRules::default());
+        let mut world = World::new();
         let mut envelopes = Vec::new();
         let lines = super::super::import::numbered_lines(crate::demo::NANGUO);
         for (i, (_, line)) in lines.into_iter().enumerate() {

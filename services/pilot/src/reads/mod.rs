@@ -146,16 +146,17 @@ pub async fn list_pilots(
         world
             .pilots()
             .filter(|record| {
-                let rules = world.rules_for(&record.state.pilot_id);
+                let rules = state.stall_terms.rules_for(&record.state.pilot_id);
                 filter.keeps(&record.state, rules, now)
             })
             .filter_map(|record| world.pilot_view(&record.state.pilot_id))
             .collect()
     } else {
         let mut views = views_at(&state, filter.when).await?;
-        let world = state.projection.read();
-        views.retain(|view| filter.keeps(&view.pilot, world.rules_for(&view.pilot.pilot_id), now));
-        drop(world);
+        views.retain(|view| {
+            let rules = state.stall_terms.rules_for(&view.pilot.pilot_id);
+            filter.keeps(&view.pilot, rules, now)
+        });
         views
     };
     views.sort_by_key(|view| view.pilot.pilot_id);

@@ -7,7 +7,6 @@
 pub mod process;
 
 use pilot_nats_harness::NatsServer;
-use pilot_projections::stall::StallRules;
 use pilot_service::demo;
 use pilot_store::checkpoint::CheckpointKey;
 use pilot_store::jetstream::JetStreamLog;
@@ -54,16 +53,7 @@ pub struct Nanguo {
 /// A projection opened as a restarted process opens it: from `consumer`'s checkpoint when it
 /// holds under `key`, else empty.
 pub async fn reopen(log: &JetStreamLog, consumer: &str, key: &CheckpointKey) -> Arc<Projection> {
-    Arc::new(
-        projector::open(
-            log,
-            consumer,
-            StallRules::default(),
-            pilot_projections::AlertBook::new(StallRules::default()),
-            key,
-        )
-        .await,
-    )
+    Arc::new(projector::open(log, consumer, pilot_projections::AlertBook::default(), key).await)
 }
 
 pub async fn nanguo(consumer: &'static str) -> Nanguo {
@@ -76,8 +66,7 @@ pub async fn nanguo(consumer: &'static str) -> Nanguo {
         projector::open(
             &log,
             consumer,
-            StallRules::default(),
-            pilot_projections::AlertBook::new(StallRules::default()),
+            pilot_projections::AlertBook::default(),
             &checkpoint_key,
         )
         .await,

@@ -27,6 +27,7 @@ pub use calendars::{read_calendar, KnownCalendars};
 use calendars::Calendars;
 use pilot_projections::calendar::CalendarError;
 use pilot_projections::stall::{DayCount, RulesError, StallRules, Thresholds};
+use pilot_projections::stall_terms::StallPolicy;
 use pilot_projections::AlertBook;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -267,8 +268,7 @@ impl AlertRules {
         AlertRules::from_file(&file.alerts, config_dir(path))
     }
 
-    /// The rules for every pilot without an override (the world refuses late extensions by
-    /// these).
+    /// The rules for every pilot without an override.
     pub fn default_rules(&self) -> &StallRules {
         &self.default
     }
@@ -281,6 +281,12 @@ impl AlertRules {
     /// The rules `pilot_id`'s alerts follow.
     pub fn for_pilot(&self, pilot_id: &Uuid) -> &StallRules {
         self.overrides.get(pilot_id).unwrap_or(&self.default)
+    }
+
+    /// What the writer records on new approval requests and extensions under these rules.
+    /// Configuration reaches validity only this way: through what the log records.
+    pub fn stall_policy(&self) -> StallPolicy {
+        StallPolicy::new(self.default.clone(), self.overrides.clone())
     }
 
     /// An empty alert book with these rules, overrides included.
@@ -486,6 +492,8 @@ makeup_workdays = [2008-09-27, 2008-09-28]
             level: Level::Municipal,
             requested_at,
             extra_days: 0,
+            stall: None,
+            stalls_at: None,
         }
     }
 
