@@ -23,6 +23,7 @@ mod common;
 
 use common::cpu_seconds;
 use futures::StreamExt;
+use pilot_alerter::{Alerter, SystemClock};
 use pilot_events::data::{
     ApprovalRequested, Influence, PilotProposed, ProgramDesigned, StakeholderRegistered,
 };
@@ -31,7 +32,6 @@ use pilot_nats_harness::NatsServer;
 use pilot_projections::alerting::AlertEvent;
 use pilot_projections::stall::schedule;
 use pilot_projections::{AlertBook, World};
-use pilot_service::alerter::{Alerter, SystemClock};
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::Layout;
 use pilot_store::runtime::{Runtime, RuntimeOptions};

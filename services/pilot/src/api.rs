@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `GET /healthz` | 200 `{"status": "ok"}` while the process runs |
 //! | `GET /readyz` | 200 `{"status": "ready", "position": N}` once the projections have caught up with the log since start-up and NATS is connected; else 503 (for good, with the reason, when the event log holds less than the service has seen: see `pilot_store::checkpoint`) |
-//! | `GET /metrics` | Prometheus text format ([`crate::metrics`]) |
+//! | `GET /metrics` | Prometheus text format ([`pilot_metrics`]) |
 //! | `GET /api/v1/openapi.json` | the OpenAPI document of every route (`openapi.json`) |
 //! | `GET /api/v1/pilots?stage=&office=&stalled=&as_of=&known_at=` | every pilot's view ([`PilotView`]), ordered by `pilot_id`, filtered, now or in the past |
 //! | `GET /api/v1/pilots/{id}?as_of=&known_at=` | one pilot now, or as of a world date and/or as known at a system date ([`crate::query`]); 404 for an unknown pilot or one not yet proposed then |
@@ -25,14 +25,15 @@ use crate::auth::{Caller, Lookup, Role};
 use crate::error::ApiError;
 use crate::reads;
 use crate::state::AppState;
+use crate::stream;
 use crate::writes;
-use crate::{metrics, stream};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use pilot_metrics as metrics;
 use serde_json::json;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;

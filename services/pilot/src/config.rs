@@ -135,7 +135,7 @@ struct FileConfig {
     #[serde(default)]
     tokens: Vec<TokenEntry>,
     #[serde(default)]
-    alerts: crate::alerter::rules::AlertsFile,
+    alerts: pilot_alerter::rules::AlertsFile,
     #[serde(default)]
     checkpoints: CheckpointsFile,
 }
@@ -167,7 +167,7 @@ pub struct Config {
     /// The Ed25519 key the writer signs events with (created there on first start).
     pub signing_key_file: PathBuf,
     /// The `[alerts]` rules and sinks.
-    pub alerts: crate::alerter::rules::AlertsConfig,
+    pub alerts: pilot_alerter::rules::AlertsConfig,
     /// `[checkpoints] key_file`: the key checkpoints are sealed with, shared by processes that
     /// read each other's checkpoints. Without it, `<data_dir>/checkpoint.key`, generated on
     /// first start.
@@ -211,13 +211,13 @@ pub enum ConfigError {
     Alerts {
         path: PathBuf,
         #[source]
-        source: crate::alerter::rules::AlertRulesError,
+        source: pilot_alerter::rules::AlertRulesError,
     },
     #[error("the configuration file {path}: [alerts.webhook]: {source}")]
     Webhook {
         path: PathBuf,
         #[source]
-        source: crate::alerter::webhook::WebhookConfigError,
+        source: pilot_alerter::webhook::WebhookConfigError,
     },
 }
 
@@ -257,7 +257,7 @@ impl Config {
             return Err(ConfigError::TooSmall("max_import_bytes"));
         }
         let alerts =
-            crate::alerter::rules::AlertsConfig::from_file(file.alerts, args.config.as_deref())
+            pilot_alerter::rules::AlertsConfig::from_file(file.alerts, args.config.as_deref())
                 .map_err(|source| ConfigError::Alerts {
                     path: args.config.clone().unwrap_or_default(),
                     source,

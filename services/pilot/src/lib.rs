@@ -13,13 +13,12 @@
 //!   parameters and times; [`error`]: the one error shape; [`chains`]: loading a restored
 //!   pilot's chain for a past view.
 //! - [`stream`]: the log as stored, in pages of JSON Lines and live as Server-Sent Events;
-//!   [`metrics`]: `/metrics` for Prometheus.
+//!   `/metrics` for Prometheus is the crate `pilot_metrics`, the alerter `pilot_alerter`.
 //! - [`auth`]: tokens and roles; [`token_reload`]: picking up token changes while serving.
 //! - [`signals`]: SIGINT and SIGTERM; [`http_server`]: the HTTP listener with its timeouts and
 //!   connection cap.
 
 pub mod admin;
-pub mod alerter;
 pub mod alerts_api;
 pub mod api;
 pub mod auth;
@@ -35,7 +34,6 @@ pub mod init;
 pub mod keys;
 pub mod layout_watch;
 pub mod log_format;
-pub mod metrics;
 pub mod nats_auth;
 pub mod nats_options;
 pub mod nats_server;

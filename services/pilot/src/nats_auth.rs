@@ -141,7 +141,7 @@ fn durables() -> Vec<(&'static str, &'static str, Role)> {
         .collect();
     out.push((
         ALERTS_STREAM,
-        crate::alerter::webhook::DEFAULT_CONSUMER,
+        pilot_alerter::webhook::DEFAULT_CONSUMER,
         Role::Alerter,
     ));
     out
@@ -201,7 +201,7 @@ pub fn permissions(role: Role) -> Option<Permissions> {
             // alert stream, and the dead letters it gives up on.
             publish.push(format!(
                 "$JS.ACK.{ALERTS_STREAM}.{}.>",
-                crate::alerter::webhook::DEFAULT_CONSUMER
+                pilot_alerter::webhook::DEFAULT_CONSUMER
             ));
             publish.push(DEAD_LETTER_SUBJECTS.to_string());
         }

@@ -10,12 +10,11 @@
 //! 5. Wait until the projection has caught up with what the log held; with `--demo`, load
 //!    the Nanguo history into an empty log. Then mark ready and print the URL on stdout.
 //!    Beside them run the alert feed (the API's view of the alert stream) and the alerter
-//!    ([`crate::alerter`]), as `--only` says.
+//!    ([`pilot_alerter`]), as `--only` says.
 //! 6. On SIGINT or SIGTERM: stop accepting and finish open requests, stop the projector (it
 //!    saves a checkpoint), stop the local nats-server; `Ok(())`. If the local nats-server
 //!    cannot be kept running, pilot stops the same way and returns [`ServeError::NatsExited`].
 
-use crate::alerter::{self, SystemClock};
 use crate::api::app;
 use crate::config::{Config, ConfigError, Part, ServeArgs};
 use crate::data_dir_lock::{DataDirLock, LockError};
@@ -26,6 +25,7 @@ use crate::nats_supervisor::{GaveUp, SupervisedNats};
 use crate::signals::Signals;
 use crate::state::{Access, AppState};
 use crate::token_reload;
+use pilot_alerter::{self as alerter, SystemClock};
 use pilot_store::jetstream::{ConnectError, JetStreamLog};
 use pilot_store::layout::Layout;
 use pilot_store::projection::Projection;

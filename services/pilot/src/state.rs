@@ -2,10 +2,10 @@
 //! alert book, recorded alerts), the writer, who may call, and whether the projection has
 //! caught up with the log since start-up.
 
-use crate::alerter::{Clock, SystemClock};
 use crate::auth::Tokens;
 use crate::config::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES};
-use crate::metrics::Metrics;
+use pilot_alerter::{Clock, SystemClock};
+use pilot_metrics::Metrics;
 use pilot_projections::stall_terms::StallPolicy;
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::projection::Projection;

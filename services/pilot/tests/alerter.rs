@@ -8,13 +8,13 @@
 #[path = "../../../projections/tests/scenario/mod.rs"]
 mod scenario;
 
+use pilot_alerter::{Alerter, Clock, ManualClock, Progress};
 use pilot_events::data::{Influence, StakeholderRegistered};
 use pilot_events::{Actor, Event, Level, StakeholderKind, Subject};
 use pilot_nats_harness::NatsServer;
 use pilot_projections::alert::{ResolutionReason, TransitionKind};
 use pilot_projections::alerting::AlertEvent;
 use pilot_projections::stall::StallRules;
-use pilot_service::alerter::{Alerter, Clock, ManualClock, Progress};
 use pilot_service::auth::{Role, Tokens};
 use pilot_service::state::Access;
 use pilot_service::{app, AppState};
@@ -194,7 +194,7 @@ impl Rig {
 struct RunningAlerter {
     progress: watch::Receiver<Progress>,
     stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<Result<(), pilot_service::alerter::AlerterError>>,
+    task: tokio::task::JoinHandle<Result<(), pilot_alerter::AlerterError>>,
     runtime: Runtime,
     projection: Arc<Projection>,
 }

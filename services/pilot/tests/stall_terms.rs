@@ -7,7 +7,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use pilot_service::alerter::rules::AlertRules;
+use pilot_alerter::rules::AlertRules;
 use pilot_service::auth::{Role, Tokens};
 use pilot_service::state::Access;
 use pilot_service::{app, AppState};

@@ -36,7 +36,7 @@
 use super::backfill::BackfillHold;
 use super::clock::Clock;
 use super::stopped;
-use crate::metrics::Metrics;
+use pilot_metrics::Metrics;
 use pilot_projections::alerting::record::is_user_action;
 use pilot_projections::alerting::AlertEvent;
 use pilot_projections::AlertNotice;

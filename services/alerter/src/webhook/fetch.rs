@@ -3,9 +3,9 @@
 
 use super::order::InOrder;
 use super::{is_stopped, PULL_EXPIRES, PULL_RETRY_MAX, PULL_RETRY_MIN};
-use crate::alerter::stopped;
-use crate::metrics::Metrics;
+use crate::stopped;
 use futures::StreamExt;
+use pilot_metrics::Metrics;
 use pilot_store::delivery::NotificationQueue;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};

@@ -3,9 +3,9 @@
 
 use super::order::Settled;
 use super::{describe, is_stopped, Taken, WebhookConfig, PULL_RETRY_MIN};
-use crate::alerter::stopped;
-use crate::metrics::Metrics;
+use crate::stopped;
 use bytes::Bytes;
+use pilot_metrics::Metrics;
 use pilot_projections::alerting::AlertEvent;
 use pilot_store::delivery::{self, Notification};
 use pilot_store::AlertLog;

@@ -55,7 +55,7 @@ pub const ALERT_KINDS: &[&str] = &[
     "resolved",
 ];
 
-/// Why the webhook sink dead-lettered a message (`crate::alerter::webhook`'s `DEAD_*`).
+/// Why the webhook sink dead-lettered a message (`pilot_alerter::webhook`'s `DEAD_*`).
 pub const WEBHOOK_DEAD_REASONS: &[&str] = &["failed", "undecodable"];
 
 /// A scrape must not hang on a slow store: without the log's position it still answers.
@@ -276,7 +276,7 @@ impl Metrics {
     }
 }
 
-/// The webhook sink's figures (`crate::alerter::webhook`).
+/// The webhook sink's figures (`pilot_alerter::webhook`).
 #[derive(Debug)]
 struct WebhookMetrics {
     delivered: Counter,

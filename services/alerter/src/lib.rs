@@ -18,7 +18,7 @@ pub mod webhook;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{Alerter, AlerterError, Progress};
 
-use crate::metrics::Metrics;
+use pilot_metrics::Metrics;
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::projection::Projection;
 use std::sync::Arc;

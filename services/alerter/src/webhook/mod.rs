@@ -45,11 +45,11 @@ pub use pilot_store::delivery::{
     DEAD_STATUS_HEADER,
 };
 
-use crate::metrics::Metrics;
 use config::{bearer_header, redacted_url};
 use deliver::Sender;
 use fetch::Fetcher;
 use order::{InOrder, Settled};
+use pilot_metrics::Metrics;
 use pilot_store::delivery::{Notification, NotificationQueue, QueueConfig};
 use pilot_store::AlertLog;
 use std::sync::Arc;
