@@ -19,11 +19,11 @@
 mod common;
 
 use common::cpu_seconds;
+use pilot_api::auth::{Role, Tokens};
+use pilot_api::state::Access;
+use pilot_api::{app, AppState};
 use pilot_events::{decode, Envelope};
 use pilot_nats_harness::NatsServer;
-use pilot_service::auth::{Role, Tokens};
-use pilot_service::state::Access;
-use pilot_service::{app, AppState};
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::Layout;
 use pilot_store::writer::Draft;

@@ -2,9 +2,9 @@
 //! `pilot token new|list|revoke|hash`. The token commands change the tokens file; a running
 //! `pilot serve` reads it again within seconds ([`crate::token_reload`]).
 
-use crate::auth::{self, Role};
 use crate::config::{Config, ServeArgs, EXAMPLE};
 use clap::{Args, Subcommand};
+use pilot_api::auth::{self, Role};
 use std::io::Read;
 use std::path::PathBuf;
 

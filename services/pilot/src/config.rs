@@ -5,9 +5,9 @@
 //! is an error at start rather than a setting silently ignored. `pilot config example` prints
 //! a commented file with every key and its default ([`EXAMPLE`]).
 
-use crate::auth::{Role, TokenEntry, Tokens, TokensError};
 use crate::http_server::HttpLimits;
 use clap::{Args, ValueEnum};
+use pilot_api::auth::{Role, TokenEntry, Tokens, TokensError};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,11 +17,8 @@ use std::time::Duration;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Where the local nats-server and the tokens file live unless told otherwise.
 pub const DEFAULT_DATA_DIR: &str = "./.pilot-data";
-/// The largest request body `POST /api/v1/events` takes: far above any real batch of
-/// events (1,000 events of 1 KiB), far below what could hurt the process.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
-/// The largest body of one `POST /api/v1/import`; `pilot import` sends smaller chunks.
-pub const DEFAULT_MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
+/// The body limits' defaults are the API's own (`AppState::new` starts with them).
+pub use pilot_api::state::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES};
 
 /// How long a client has to send a request's head (after connecting, or after the previous
 /// response): long enough for any real client on a slow link, short enough that idle and
@@ -237,7 +234,7 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         let tokens_file = file
             .tokens_file
-            .unwrap_or_else(|| data_dir.join(crate::auth::TOKENS_FILE));
+            .unwrap_or_else(|| data_dir.join(pilot_api::auth::TOKENS_FILE));
         let tokens = Tokens::load(file.tokens, &tokens_file, admin_token)?;
         let mut nats = file.nats;
         if args.nats.is_some() {

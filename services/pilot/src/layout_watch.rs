@@ -8,8 +8,8 @@
 //! the stream and the key ([`AppState::halt`]). Only a restart, which checks again, lifts it:
 //! whatever the change let the server drop is not brought back by undoing it.
 
-use crate::state::AppState;
 use async_nats::jetstream::Context;
+use pilot_api::state::AppState;
 use pilot_store::layout::{Layout, LayoutError};
 use std::time::Duration;
 use tokio::sync::watch;

@@ -15,17 +15,17 @@
 //!    saves a checkpoint), stop the local nats-server; `Ok(())`. If the local nats-server
 //!    cannot be kept running, pilot stops the same way and returns [`ServeError::NatsExited`].
 
-use crate::api::app;
 use crate::config::{Config, ConfigError, Part, ServeArgs};
 use crate::data_dir_lock::{DataDirLock, LockError};
-use crate::demo::{self, LoadError};
 use crate::http_server;
 use crate::nats_server::{self, LocalNats, NatsServerError};
 use crate::nats_supervisor::{GaveUp, SupervisedNats};
 use crate::signals::Signals;
-use crate::state::{Access, AppState};
 use crate::token_reload;
 use pilot_alerter::{self as alerter, SystemClock};
+use pilot_api::api::app;
+use pilot_api::demo::{self, LoadError};
+use pilot_api::state::{Access, AppState};
 use pilot_store::jetstream::{ConnectError, JetStreamLog};
 use pilot_store::layout::Layout;
 use pilot_store::projection::Projection;
@@ -174,7 +174,7 @@ async fn serve_on(
         helpers.push(("token reload", tokio::spawn(reload)));
     }
     if let (true, Some(signer)) = (config.runs(Part::Api), state.signer.clone()) {
-        let sealer = crate::sealer::run(
+        let sealer = pilot_api::sealer::run(
             log.clone(),
             projection.clone(),
             signer,
@@ -388,7 +388,7 @@ fn router(config: &Config, state: AppState) -> axum::Router {
     if config.runs(Part::Api) {
         app(state)
     } else {
-        crate::api::operations(state)
+        pilot_api::api::operations(state)
     }
 }
 

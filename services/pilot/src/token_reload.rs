@@ -6,14 +6,14 @@
 //! every filesystem (network mounts, container volumes, editors that replace the file), and
 //! compares contents, so a change within one mtime tick is not missed.
 
-use crate::auth::Tokens;
+use pilot_api::auth::Tokens;
 use std::time::Duration;
 use tokio::sync::watch;
 
 /// How often the tokens file is read again.
 pub const RELOAD_EVERY: Duration = Duration::from_secs(1);
 
-/// Reloads `tokens` (shared with the API's [`crate::state::Access`]) every [`RELOAD_EVERY`]
+/// Reloads `tokens` (shared with the API's [`pilot_api::state::Access`]) every [`RELOAD_EVERY`]
 /// until `stop` turns true. A file that cannot be used is logged once per change; the tokens
 /// loaded before keep counting until it is fixed.
 pub async fn follow(tokens: Tokens, mut stop: watch::Receiver<bool>) {

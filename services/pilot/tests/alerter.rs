@@ -9,15 +9,15 @@
 mod scenario;
 
 use pilot_alerter::{Alerter, Clock, ManualClock, Progress};
+use pilot_api::auth::{Role, Tokens};
+use pilot_api::state::Access;
+use pilot_api::{app, AppState};
 use pilot_events::data::{Influence, StakeholderRegistered};
 use pilot_events::{Actor, Event, Level, StakeholderKind, Subject};
 use pilot_nats_harness::NatsServer;
 use pilot_projections::alert::{ResolutionReason, TransitionKind};
 use pilot_projections::alerting::AlertEvent;
 use pilot_projections::stall::StallRules;
-use pilot_service::auth::{Role, Tokens};
-use pilot_service::state::Access;
-use pilot_service::{app, AppState};
 use pilot_store::checkpoint::CheckpointKey;
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::Layout;
@@ -639,7 +639,7 @@ async fn history_imported_while_the_alerter_runs_gives_the_alerts_a_replay_gives
         .await;
 
     // Loaded line by line, as `pilot serve --demo` and `pilot import` do, while it runs.
-    pilot_service::demo::load_history(&rig.log, &rig.projection, NANGUO)
+    pilot_api::demo::load_history(&rig.log, &rig.projection, NANGUO)
         .await
         .unwrap();
     let envelopes: Vec<_> = NANGUO

@@ -6,8 +6,8 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use pilot_service::state::Access;
-use pilot_service::{app, AppState};
+use pilot_api::state::Access;
+use pilot_api::{app, AppState};
 use serde_json::Value;
 use tower::ServiceExt;
 

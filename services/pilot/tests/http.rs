@@ -4,10 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
+use pilot_api::auth::{Role, Tokens};
+use pilot_api::state::Access;
+use pilot_api::{app, AppState};
 use pilot_nats_harness::NatsServer;
-use pilot_service::auth::{Role, Tokens};
-use pilot_service::state::Access;
-use pilot_service::{app, AppState};
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::projection::Projection;
 use pilot_store::EventLog;

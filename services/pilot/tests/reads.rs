@@ -8,11 +8,11 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use futures::StreamExt;
+use pilot_api::state::Access;
+use pilot_api::{app, AppState};
 use pilot_events::data::{Influence, StakeholderRegistered};
 use pilot_events::{Actor, Event, Level, StakeholderKind, Subject};
 use pilot_nats_harness::NatsServer;
-use pilot_service::state::Access;
-use pilot_service::{app, AppState};
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::writer::Draft;
 use pilot_store::EventLog;
@@ -26,8 +26,8 @@ mod common;
 
 use common::NANGUO;
 
-const OPENAPI: &str = include_str!("../openapi.json");
-const API_SOURCE: &str = include_str!("../src/api.rs");
+const OPENAPI: &str = include_str!("../../api/openapi.json");
+const API_SOURCE: &str = include_str!("../../api/src/api.rs");
 const HICI: &str = "0194a000-0001-7000-8000-000000000001";
 const HIHC: &str = "0194a000-0001-7000-8000-000000000003";
 const LCHI: &str = "0194a000-0001-7000-8000-000000000004";
@@ -245,7 +245,7 @@ async fn a_restored_world_imports_a_retraction_on_a_chain_it_has_not_loaded() {
     }
     .seal(head);
     let line = retraction.to_json();
-    let loaded = pilot_service::demo::load_history(&served.log, &restored, line.as_bytes())
+    let loaded = pilot_api::demo::load_history(&served.log, &restored, line.as_bytes())
         .await
         .unwrap();
     assert_eq!(loaded.appended, 1);
@@ -783,13 +783,8 @@ async fn the_openapi_document_and_the_router_agree() {
     let served = served().await;
     // No token is sent: the open endpoints must still answer, the others ask for one. An
     // admin's token gets past authentication, so a method nobody routed meets 405.
-    let mut tokens = pilot_service::auth::Tokens::default();
-    tokens.add_clear(
-        "root",
-        pilot_service::auth::Role::Admin,
-        None,
-        "admin-secret",
-    );
+    let mut tokens = pilot_api::auth::Tokens::default();
+    tokens.add_clear("root", pilot_api::auth::Role::Admin, None, "admin-secret");
     let state =
         AppState::new(served.log.clone(), served.state.projection.clone()).with_access(Access {
             tokens,

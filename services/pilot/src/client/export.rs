@@ -116,7 +116,7 @@ pub async fn run(args: ExportArgs) -> Result<(), Failure> {
 }
 
 fn instant(text: &str) -> Result<OffsetDateTime, Failure> {
-    crate::query::parse_instant("until", text).map_err(|e| Failure::Input(e.message))
+    pilot_api::query::parse_instant("until", text).map_err(|e| Failure::Input(e.message))
 }
 
 /// Stdout, or `FILE.partial` (returned) to be renamed to FILE when complete.

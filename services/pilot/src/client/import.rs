@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 use std::io::IsTerminal;
 
-use crate::demo::NANGUO;
+use pilot_api::demo::NANGUO;
 /// Lines per request unless `--chunk` says otherwise.
 pub const DEFAULT_CHUNK_LINES: u32 = 500;
 

@@ -47,7 +47,7 @@ mod tests {
     use super::*;
 
     fn nanguo_lines() -> Vec<&'static str> {
-        std::str::from_utf8(crate::demo::NANGUO)
+        std::str::from_utf8(pilot_api::demo::NANGUO)
             .unwrap()
             .lines()
             .collect()

@@ -60,7 +60,7 @@ pub async fn run(args: ReplayArgs) -> Result<(), Failure> {
     let until = args
         .until
         .as_deref()
-        .map(|t| crate::query::parse_instant("until", t).map_err(|e| Failure::Input(e.message)))
+        .map(|t| pilot_api::query::parse_instant("until", t).map_err(|e| Failure::Input(e.message)))
         .transpose()?;
     // Before any reading, so that a wrong file is reported at once.
     let rules = load_rules(args.config.as_deref())?;
@@ -272,7 +272,7 @@ mod tests {
     fn nanguo() -> (World, Vec<Envelope>) {
         let mut world = World::new();
         let mut envelopes = Vec::new();
-        let lines = super::super::import::numbered_lines(crate::demo::NANGUO);
+        let lines = super::super::import::numbered_lines(pilot_api::demo::NANGUO);
         for (i, (_, line)) in lines.into_iter().enumerate() {
             world.apply_stored(i as u64 + 1, line).unwrap();
             envelopes.push(pilot_events::decode(line).unwrap());

@@ -31,7 +31,7 @@ pub struct StatusArgs {
 
 /// Checks a date or timestamp as the server reads it, and keeps the text as given.
 pub fn parse_when(text: &str) -> Result<String, String> {
-    crate::query::parse_instant("date", text)
+    pilot_api::query::parse_instant("date", text)
         .map(|_| text.trim().to_string())
         .map_err(|e| e.message)
 }
@@ -64,7 +64,7 @@ pub async fn run(args: StatusArgs) -> Result<(), Failure> {
             let at = args
                 .as_of
                 .as_deref()
-                .and_then(|t| crate::query::parse_instant("as_of", t).ok())
+                .and_then(|t| pilot_api::query::parse_instant("as_of", t).ok())
                 .unwrap_or_else(OffsetDateTime::now_utc);
             output::print(&detail(&view, &names, at))
         }

@@ -6,8 +6,8 @@
 
 pub mod process;
 
+use pilot_api::demo;
 use pilot_nats_harness::NatsServer;
-use pilot_service::demo;
 use pilot_store::checkpoint::CheckpointKey;
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::Layout;

@@ -136,7 +136,7 @@ struct TokensFile {
 /// The configured tokens, by their hash: a shared handle.
 ///
 /// Clones share one set, so [`Tokens::reload`] (run every second while pilot serves, by
-/// [`crate::token_reload`]) changes what every request sees without a restart: a token added
+/// the `pilot` binary's `token_reload`) changes what every request sees without a restart: a token added
 /// with `pilot token new` works, and one revoked with `pilot token revoke` is refused, within
 /// seconds.
 #[derive(Debug, Clone, Default)]

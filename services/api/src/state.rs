@@ -3,7 +3,6 @@
 //! caught up with the log since start-up.
 
 use crate::auth::Tokens;
-use crate::config::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES};
 use pilot_alerter::{Clock, SystemClock};
 use pilot_metrics::Metrics;
 use pilot_projections::stall_terms::StallPolicy;
@@ -13,6 +12,12 @@ use pilot_store::writer::Writer;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::watch;
+
+/// The largest request body `POST /api/v1/events` takes: far above any real batch of
+/// events (1,000 events of 1 KiB), far below what could hurt the process.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// The largest body of one `POST /api/v1/import`; `pilot import` sends smaller chunks.
+pub const DEFAULT_MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -32,7 +37,7 @@ pub struct AppState {
     pub seals: crate::sealer::SealRequests,
     ready: Arc<AtomicBool>,
     /// Why writes stopped for good (a stream's configuration changed under the service);
-    /// `None` while all is well. See [`crate::layout_watch`].
+    /// `None` while all is well. See the `pilot` binary's `layout_watch`.
     halted: Arc<watch::Sender<Option<String>>>,
     /// Set once the server stops: open event streams end, so a graceful shutdown does not
     /// wait on responses that never finish by themselves.
