@@ -1,17 +1,17 @@
 //! The command line: `pilot serve` and the operator commands, and the client commands of
-//! [`crate::client`] (a client of a running `pilot serve`, or of the NATS log directly).
+//! [`pilot_client`] (a client of a running `pilot serve`, or of the NATS log directly).
 //!
 //! Exit codes (also in `pilot --help`): 0 ok; 1 failure (unreachable, 5xx, IO); 2 usage;
 //! 3 input refused (400/409/413/422); 4 not allowed (401/403); 5 not found (404);
-//! 6 verification found a broken hash chain. See [`crate::client`].
+//! 6 verification found a broken hash chain. See [`pilot_client`].
 
-use crate::client::ClientCommand;
 use crate::config::ServeArgs;
 use clap::{Parser, Subcommand};
+use pilot_client::ClientCommand;
 
 /// pilot-tracker: an event-sourced record of government policy pilots.
 #[derive(Debug, Parser)]
-#[command(name = "pilot", version, about, after_help = crate::client::EXIT_CODES)]
+#[command(name = "pilot", version, about, after_help = pilot_client::EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -83,30 +83,9 @@ pub struct ServeArgs {
     pub only: Vec<Part>,
 }
 
-/// The `[nats]` table: how to reach and authenticate to an existing NATS.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NatsConfig {
-    pub url: Option<String>,
-    /// Copies of each stream: 1 on a single server, 3 on a three-node cluster. Streams are
-    /// created with it, or checked against it when they exist.
-    pub replicas: Option<usize>,
-    pub user: Option<String>,
-    pub password: Option<String>,
-    pub token: Option<String>,
-    /// A file holding an NKey seed (`SU...`).
-    pub nkey_seed_file: Option<PathBuf>,
-    /// A `.creds` file (JWT and NKey seed), as `nsc` writes them.
-    pub creds_file: Option<PathBuf>,
-    /// Require TLS even if the URL does not say `tls://`.
-    #[serde(default)]
-    pub tls_required: bool,
-    /// A PEM file of root certificates to trust (a private CA).
-    pub tls_ca_file: Option<PathBuf>,
-    /// A client certificate and key (PEM) for mutual TLS.
-    pub tls_cert_file: Option<PathBuf>,
-    pub tls_key_file: Option<PathBuf>,
-}
+/// The `[nats]` table is `pilot_nats`'s, which turns it into connect options for `pilot
+/// serve`, `pilot init` and the client commands alike.
+pub use pilot_nats::NatsConfig;
 
 /// The signing key's name inside the data directory.
 pub const SIGNING_KEY_FILE: &str = "signing.key";

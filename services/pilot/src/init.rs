@@ -58,11 +58,11 @@ pub async fn run(args: InitArgs) -> Result<String, InitError> {
         replicas: config.nats.replicas.unwrap_or(1),
         ..Layout::default()
     };
-    let client = crate::nats_options::connect_options(&config.nats)
+    let client = pilot_nats::connect_options(&config.nats)
         .await
         .map_err(InitError::Options)?
         .name("pilot init")
-        .connect(crate::nats_options::server_addrs(&url).map_err(InitError::Options)?)
+        .connect(pilot_nats::server_addrs(&url).map_err(InitError::Options)?)
         .await
         .map_err(|error| ConnectError::Connect {
             url: url.clone(),

@@ -3,13 +3,14 @@
 //! (`pilot_store`), the alerter and its webhook sink (`pilot_alerter`), and `/metrics`
 //! (`pilot_metrics`); optionally with its own local nats-server.
 //!
-//! - [`cli`]: the command line; [`client`]: its client commands (HTTP, or NATS directly).
+//! - [`cli`]: the command line; its client commands (HTTP, or NATS directly) are the crate
+//!   `pilot_client`.
 //! - [`serve`]: start-up and shutdown, in order; [`config`]: the configuration it runs with.
 //! - [`nats_server`]: the local nats-server pilot runs when no `--nats` URL is given;
 //!   [`nats_supervisor`]: restarting it when it dies; [`data_dir_lock`]: one `pilot serve`
 //!   per data directory.
 //!   [`nats_auth`]: the NATS users of each role, their permissions and the local credentials;
-//!   [`nats_options`]: the `[nats]` settings as connect options.
+//!   the `[nats]` settings as connect options are the crate `pilot_nats`'s.
 //! - [`workspace`]: finding the workspace's own files (install script, demo history).
 //! - [`token_reload`]: picking up token changes while serving; [`layout_watch`]: stopping
 //!   writes when a stream's configuration changes under the service.
@@ -18,7 +19,6 @@
 
 pub mod admin;
 pub mod cli;
-pub mod client;
 pub mod config;
 pub mod data_dir_lock;
 pub mod http_server;
@@ -27,7 +27,6 @@ pub mod keys;
 pub mod layout_watch;
 pub mod log_format;
 pub mod nats_auth;
-pub mod nats_options;
 pub mod nats_server;
 pub mod nats_supervisor;
 pub mod serve;

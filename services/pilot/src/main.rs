@@ -30,7 +30,7 @@ async fn main() -> ExitCode {
         Command::Config(command) => print(pilot_service::admin::config(command)),
         Command::Token(command) => print(pilot_service::admin::token(command)),
         Command::Keys(args) => print(pilot_service::keys::run(&args).map_err(|e| e.to_string())),
-        Command::Client(command) => return pilot_service::client::run(command).await,
+        Command::Client(command) => return pilot_client::run(command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

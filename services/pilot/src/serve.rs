@@ -421,7 +421,7 @@ async fn connect(
             login.password.clone(),
         )
     } else {
-        crate::nats_options::connect_options(&config.nats)
+        pilot_nats::connect_options(&config.nats)
             .await
             .map_err(ServeError::NatsOptions)?
     };
@@ -436,9 +436,9 @@ async fn connect(
     Ok(JetStreamLog::with_client(client, layout).await?)
 }
 
-/// The servers of `--nats` ([`crate::nats_options::server_addrs`]).
+/// The servers of `--nats` ([`pilot_nats::server_addrs`]).
 fn server_addrs(urls: &str) -> Result<Vec<async_nats::ServerAddr>, ServeError> {
-    crate::nats_options::server_addrs(urls).map_err(ServeError::NatsOptions)
+    pilot_nats::server_addrs(urls).map_err(ServeError::NatsOptions)
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@
 mod common;
 
 use common::process::PilotProcess;
+use pilot_nats::NatsConfig;
 use pilot_nats_harness::{NatsServer, ServerOptions};
-use pilot_service::config::NatsConfig;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -67,9 +67,7 @@ async fn a_tls_only_server_is_reached_with_the_configured_ca_and_refuses_others(
         tls_required: true,
         ..NatsConfig::default()
     };
-    let options = pilot_service::nats_options::connect_options(&nats)
-        .await
-        .unwrap();
+    let options = pilot_nats::connect_options(&nats).await.unwrap();
     options.connect(&url).await.unwrap();
 
     // And so is `pilot serve`, from its configuration file.

@@ -1,7 +1,36 @@
-//! The `[nats]` settings as async-nats connect options: one way of authenticating, and TLS.
+//! Connecting to NATS: the `[nats]` settings of `pilot serve` and `pilot init`, and a bare
+//! `--nats URL` of the client commands, as async-nats connect options: one way of
+//! authenticating, and TLS. A crate of its own so the `pilot` binary and the client commands
+//! (`pilot-client`) share one reading of them.
 
-use crate::config::NatsConfig;
 use async_nats::ConnectOptions;
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// The `[nats]` table: how to reach and authenticate to an existing NATS.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatsConfig {
+    pub url: Option<String>,
+    /// Copies of each stream: 1 on a single server, 3 on a three-node cluster. Streams are
+    /// created with it, or checked against it when they exist.
+    pub replicas: Option<usize>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub token: Option<String>,
+    /// A file holding an NKey seed (`SU...`).
+    pub nkey_seed_file: Option<PathBuf>,
+    /// A `.creds` file (JWT and NKey seed), as `nsc` writes them.
+    pub creds_file: Option<PathBuf>,
+    /// Require TLS even if the URL does not say `tls://`.
+    #[serde(default)]
+    pub tls_required: bool,
+    /// A PEM file of root certificates to trust (a private CA).
+    pub tls_ca_file: Option<PathBuf>,
+    /// A client certificate and key (PEM) for mutual TLS.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+}
 
 /// Options for an existing NATS server; a message that says what to fix when the settings
 /// contradict each other or name a file that cannot be read.

@@ -10,7 +10,7 @@
 //!    republishes only what the stream stored, so this is after JetStream acknowledged it),
 //!    p50 / p99 / max; then a second start from the checkpoint the first saved when it stopped.
 //!
-//! Run: `scripts/bench-alerter.sh` (`cargo bench -p pilot-service --bench alerter`).
+//! Run: `scripts/bench-alerter.sh` (`cargo bench -p pilot-alerter --bench alerter`).
 
 #![allow(
     clippy::print_stdout,

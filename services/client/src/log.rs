@@ -49,7 +49,7 @@ impl Source {
             None => Ok(Source::Server(Http::new(common)?)),
             Some(url) => {
                 let (options, addrs, shown) =
-                    crate::nats_options::url_options(url).map_err(Failure::Unreachable)?;
+                    pilot_nats::url_options(url).map_err(Failure::Unreachable)?;
                 let connect = async {
                     let client = options
                         .connect(addrs)
