@@ -375,6 +375,48 @@ impl AlertBook {
         })
     }
 
+    /// The alert event recording `by`'s `action` at `at`, as the book will apply it when it
+    /// reads the event back: judged by the alert's own state machine ([`Alert::acknowledge`],
+    /// [`Alert::silence`], which first catch the alert up to `at`), on a copy, so the book is
+    /// unchanged. The API asks this before recording a user action: one rulebook decides both
+    /// what may be recorded and what the recorded action does.
+    pub fn user_action_event(
+        &self,
+        alert_id: Uuid,
+        by: &str,
+        at: OffsetDateTime,
+        action: &UserActionKind,
+    ) -> Result<AlertEvent, BookError> {
+        let entry = self
+            .alerts
+            .get(&alert_id)
+            .ok_or(BookError::UnknownAlert { alert_id })?;
+        let rules = self.pilot_rules(&entry.alert.pilot_id());
+        let mut alert = entry.alert.clone();
+        let transitions = match action {
+            UserActionKind::Acknowledged { .. } => alert.acknowledge(rules, at, by),
+            UserActionKind::Silenced { until, reason } => alert.silence(rules, at, *until, reason),
+        }?;
+        // The action's own transition comes last, after what catching up to `at` brought.
+        let transition = transitions
+            .into_iter()
+            .next_back()
+            .ok_or(BookError::UnknownAlert { alert_id })?;
+        let pilot = self.pilots.get(&alert.pilot_id());
+        let notice = AlertNotice::new(
+            &alert,
+            entry.approver_name.as_deref(),
+            pilot.map(|p| (p.title.as_str(), p.last_activity)),
+            rules,
+            transition,
+        );
+        let mut event = AlertEvent::new(notice, at, by);
+        if let UserActionKind::Acknowledged { note } = action {
+            event.note = Some(note.clone()).filter(|n| !n.trim().is_empty());
+        }
+        Ok(event)
+    }
+
     fn user_action(
         &mut self,
         alert_id: Uuid,

@@ -678,6 +678,81 @@ fn acknowledging_goes_through_the_book_and_a_refusal_changes_nothing() {
     assert_eq!(action[0]["by"], "wang.clerk");
 }
 
+/// The API records the event `user_action_event` gives, and the book applies it when the event
+/// comes back from the stream: one rulebook, so nothing recorded is refused on the way back,
+/// and nothing the book would refuse is recorded.
+#[test]
+fn a_user_action_is_judged_and_applied_by_the_same_rulebook() {
+    use pilot_projections::alerting::UserActionKind;
+    let mut log = Log::new(StallRules::default());
+    let mayor = log.stakeholder("Mayor");
+    let p = log.pilot("P");
+    let a = log.request(p, "a", mayor, T);
+    let ack = UserActionKind::Acknowledged {
+        note: "on it".into(),
+    };
+    let unknown = Uuid::from_u128(42);
+    let error = log
+        .book
+        .user_action_event(unknown, "li", T, &ack)
+        .unwrap_err();
+    assert_eq!(error.code(), "unknown_alert");
+    // Not raised on day 10: refused, though the book's clock has not moved past the request.
+    let error = log
+        .book
+        .user_action_event(a, "li", T + days(10), &ack)
+        .unwrap_err();
+    assert_eq!(error.code(), "alert_not_raised");
+    // On day 31 it has fired, though the book's clock still stands at the request: judged as
+    // of the action's instant, on a copy.
+    let before = serde_json::to_value(&log.book).unwrap();
+    let event = log
+        .book
+        .user_action_event(a, "li", T + days(31), &ack)
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&log.book).unwrap(),
+        before,
+        "a dry run"
+    );
+    assert!(event.is_user_action());
+    assert!(!event.notice.transition.notify);
+    assert_eq!(event.note.as_deref(), Some("on it"));
+    assert_eq!(event.recorded_by, "li");
+    // Read back, the book takes exactly that action.
+    let out = log
+        .book
+        .acknowledge(a, "li", event.notice.transition.at, "on it")
+        .unwrap();
+    assert_eq!(
+        brief(&out).last(),
+        Some(&b(T + days(31), a, "acknowledged by li", false))
+    );
+    let again = log
+        .book
+        .user_action_event(a, "wang", T + days(32), &ack)
+        .unwrap_err();
+    assert_eq!(again.code(), "alert_already_acknowledged");
+    let silence = |reason: &str, until| UserActionKind::Silenced {
+        until,
+        reason: reason.into(),
+    };
+    let at = T + days(32);
+    let no_reason = log
+        .book
+        .user_action_event(a, "li", at, &silence(" ", at + days(1)));
+    assert_eq!(no_reason.unwrap_err().code(), "no_silence_reason");
+    let backwards = log
+        .book
+        .user_action_event(a, "li", at, &silence("away", at));
+    assert_eq!(backwards.unwrap_err().code(), "silence_not_after_start");
+    let silenced = log
+        .book
+        .user_action_event(a, "li", at, &silence("mayor abroad", at + days(7)))
+        .unwrap();
+    assert!(silenced.is_user_action());
+}
+
 #[test]
 fn silencing_goes_through_the_book() {
     let mut log = Log::new(StallRules::default());

@@ -11,10 +11,9 @@
 //! shows is what was recorded, so the API, exports and replays agree.
 
 use super::{AlertNotice, StateKind};
-use crate::alert::{Acknowledgement, AlertState, Silence, Transition, TransitionKind};
+use crate::alert::{Acknowledgement, AlertState, Silence, TransitionKind};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
-use thiserror::Error;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -106,43 +105,6 @@ pub fn subject_of(notice: &AlertNotice) -> String {
         kind_name(&transition.kind),
         notice.alert_id.simple()
     )
-}
-
-/// Why a user action on a recorded alert was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum ActionError {
-    #[error("there is no alert {alert_id}; `pilot alerts` lists them")]
-    UnknownAlert { alert_id: Uuid },
-    #[error("alert {alert_id} is resolved; a resolved alert needs nothing more")]
-    Resolved { alert_id: Uuid },
-    #[error("alert {alert_id} was already acknowledged by {by}")]
-    AlreadyAcknowledged { alert_id: Uuid, by: String },
-    #[error("alert {alert_id} is not raised (its warning was cleared by an extension); there is nothing to acknowledge yet")]
-    NotRaised { alert_id: Uuid },
-    #[error("a silence needs a reason: say why the alert may stay quiet")]
-    NoReason,
-    #[error("a silence must end after it starts: `until` ({until}) is not after now ({at})")]
-    UntilNotAfterNow {
-        at: OffsetDateTime,
-        until: OffsetDateTime,
-    },
-    #[error("the user name is empty")]
-    NoUser,
-}
-
-impl ActionError {
-    /// A stable, machine-readable name (API error codes).
-    pub fn code(&self) -> &'static str {
-        match self {
-            ActionError::UnknownAlert { .. } => "unknown_alert",
-            ActionError::Resolved { .. } => "alert_resolved",
-            ActionError::AlreadyAcknowledged { .. } => "alert_already_acknowledged",
-            ActionError::NotRaised { .. } => "alert_not_raised",
-            ActionError::NoReason => "no_silence_reason",
-            ActionError::UntilNotAfterNow { .. } => "silence_not_after_start",
-            ActionError::NoUser => "no_user",
-        }
-    }
 }
 
 /// An acknowledgement as recorded, with its note.
@@ -333,97 +295,12 @@ impl AlertHistory {
         }
         true
     }
-
-    /// The acknowledgement `by` asks for at `at`, as an event to record; refused if the alert
-    /// is unknown, resolved, not raised or already acknowledged.
-    pub fn acknowledgement(
-        &self,
-        alert_id: Uuid,
-        by: &str,
-        at: OffsetDateTime,
-        note: Option<String>,
-    ) -> Result<AlertEvent, ActionError> {
-        let alert = self.open_alert(alert_id, by)?;
-        if let Some(ack) = &alert.acknowledged {
-            return Err(ActionError::AlreadyAcknowledged {
-                alert_id,
-                by: ack.acknowledgement.user.clone(),
-            });
-        }
-        if alert.state_kind() == StateKind::Pending {
-            return Err(ActionError::NotRaised { alert_id });
-        }
-        let kind = TransitionKind::Acknowledged {
-            user: by.to_string(),
-        };
-        let mut event = user_event(alert, kind, by, at);
-        event.note = note.filter(|n| !n.trim().is_empty());
-        Ok(event)
-    }
-
-    /// The silence `by` asks for from `at` until `until`, as an event to record.
-    pub fn silence(
-        &self,
-        alert_id: Uuid,
-        by: &str,
-        at: OffsetDateTime,
-        until: OffsetDateTime,
-        reason: &str,
-    ) -> Result<AlertEvent, ActionError> {
-        let alert = self.open_alert(alert_id, by)?;
-        if reason.trim().is_empty() {
-            return Err(ActionError::NoReason);
-        }
-        if until <= at {
-            return Err(ActionError::UntilNotAfterNow { at, until });
-        }
-        let kind = TransitionKind::Silenced {
-            until,
-            reason: reason.trim().to_string(),
-        };
-        Ok(user_event(alert, kind, by, at))
-    }
-
-    fn open_alert(&self, alert_id: Uuid, by: &str) -> Result<&RecordedAlert, ActionError> {
-        if by.trim().is_empty() {
-            return Err(ActionError::NoUser);
-        }
-        let alert = self
-            .alerts
-            .get(&alert_id)
-            .ok_or(ActionError::UnknownAlert { alert_id })?;
-        if alert.state_kind() == StateKind::Resolved {
-            return Err(ActionError::Resolved { alert_id });
-        }
-        Ok(alert)
-    }
-}
-
-/// A user's action on `alert` as an event: the alert's latest context, the wait up to `at`.
-fn user_event(
-    alert: &RecordedAlert,
-    kind: TransitionKind,
-    by: &str,
-    at: OffsetDateTime,
-) -> AlertEvent {
-    let mut notice = alert.latest.clone();
-    let waited = at - notice.requested_at;
-    notice.waited_seconds = waited.whole_seconds().max(0);
-    if notice.threshold.unit == super::DayUnit::CalendarDays {
-        notice.waited_days = (notice.waited_seconds / 86_400) as u64;
-    }
-    notice.transition = Transition {
-        at,
-        kind,
-        notify: false,
-    };
-    AlertEvent::new(notice, at, by)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::ResolutionReason;
+    use crate::alert::{ResolutionReason, Transition};
     use crate::alerting::{DayUnit, Threshold};
     use pilot_events::Level;
     use time::macros::datetime;
@@ -521,41 +398,5 @@ mod tests {
         let alert = history.get(&ALERT).map(RecordedAlert::state_kind);
         assert_eq!(alert, Some(StateKind::Resolved));
         assert_eq!(history.counts().resolved, 1);
-    }
-
-    #[test]
-    fn user_actions_are_checked_against_what_is_recorded() {
-        let mut history = AlertHistory::new();
-        let unknown = history.acknowledgement(ALERT, "li", T, None);
-        assert_eq!(unknown.map_err(|e| e.code()), Err("unknown_alert"));
-        history.apply(1, &fired());
-        let at = T + Duration::days(31);
-        let ack = history
-            .acknowledgement(ALERT, "li", at, Some("on it".into()))
-            .expect("a firing alert can be acknowledged");
-        assert!(ack.is_user_action());
-        assert!(!ack.notice.transition.notify);
-        assert_eq!(ack.note.as_deref(), Some("on it"));
-        history.apply(2, &ack);
-        let again = history.acknowledgement(ALERT, "wang", at, None);
-        assert_eq!(
-            again.map_err(|e| e.code()),
-            Err("alert_already_acknowledged")
-        );
-        let no_reason = history.silence(ALERT, "li", at, at + Duration::days(1), " ");
-        assert_eq!(no_reason.map_err(|e| e.code()), Err("no_silence_reason"));
-        let backwards = history.silence(ALERT, "li", at, at, "away");
-        assert_eq!(
-            backwards.map_err(|e| e.code()),
-            Err("silence_not_after_start")
-        );
-        let silence = history
-            .silence(ALERT, "li", at, at + Duration::days(7), "mayor abroad")
-            .expect("a silence with a reason and an end");
-        history.apply(3, &silence);
-        let alert = history.get(&ALERT).expect("recorded");
-        assert!(alert.silenced_at(at + Duration::days(1)).is_some());
-        assert!(alert.silenced_at(at + Duration::days(8)).is_none());
-        assert_eq!(alert.due_at, Some(T + Duration::days(30)));
     }
 }

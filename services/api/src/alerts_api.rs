@@ -24,8 +24,8 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::{Extension, Json};
-use pilot_projections::alerting::record::ActionError;
-use pilot_projections::alerting::{AlertEvent, RecordedAlert};
+use pilot_projections::alert::AlertError;
+use pilot_projections::alerting::{AlertEvent, BookError, RecordedAlert, UserActionKind};
 use pilot_projections::StateKind;
 use pilot_store::alerts::{AlertMessage, Recorded};
 use pilot_store::AlertLog;
@@ -137,14 +137,10 @@ pub async fn acknowledge(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let (alert_id, body): (Uuid, AckBody) = action_request(&state, &caller, id, query, body)?;
-    let now = state.clock.now();
-    let event = state
-        .projection
-        .read()
-        .alerts()
-        .recorded()
-        .acknowledgement(alert_id, &caller.name, now, body.note)
-        .map_err(refused)?;
+    let action = UserActionKind::Acknowledged {
+        note: body.note.unwrap_or_default(),
+    };
+    let event = judged(&state, alert_id, &caller, &action)?;
     record(&state, event, "alert_already_acknowledged").await
 }
 
@@ -158,15 +154,30 @@ pub async fn silence(
 ) -> Result<Json<Value>, ApiError> {
     let (alert_id, body): (Uuid, SilenceBody) = action_request(&state, &caller, id, query, body)?;
     let until = parse_instant("until", &body.until)?;
+    let action = UserActionKind::Silenced {
+        until,
+        reason: body.reason,
+    };
+    let event = judged(&state, alert_id, &caller, &action)?;
+    record(&state, event, "conflict").await
+}
+
+/// The alert event recording `caller`'s `action` now, if the alert book takes it: the book's
+/// rulebook decides, the same that applies the event once it is read back from the stream.
+fn judged(
+    state: &AppState,
+    alert_id: Uuid,
+    caller: &Caller,
+    action: &UserActionKind,
+) -> Result<AlertEvent, ApiError> {
     let now = state.clock.now();
-    let event = state
+    state
         .projection
         .read()
         .alerts()
-        .recorded()
-        .silence(alert_id, &caller.name, now, until, &body.reason)
-        .map_err(refused)?;
-    record(&state, event, "conflict").await
+        .book()
+        .user_action_event(alert_id, &caller.name, now, action)
+        .map_err(refused)
 }
 
 /// The alert an action names and the action's body (none at all means the defaults), once
@@ -280,15 +291,21 @@ fn unknown(alert_id: Uuid) -> ApiError {
     ))
 }
 
-fn refused(error: ActionError) -> ApiError {
-    match error {
-        ActionError::UnknownAlert { alert_id } => unknown(alert_id),
-        ActionError::Resolved { .. }
-        | ActionError::AlreadyAcknowledged { .. }
-        | ActionError::NotRaised { .. } => ApiError::conflict(error.code(), error.to_string()),
-        ActionError::NoReason | ActionError::UntilNotAfterNow { .. } | ActionError::NoUser => {
-            ApiError::unprocessable(error.code(), error.to_string())
-        }
+fn refused(error: BookError) -> ApiError {
+    match &error {
+        BookError::UnknownAlert { alert_id } => unknown(*alert_id),
+        BookError::Alert(
+            AlertError::Resolved { .. }
+            | AlertError::AlreadyAcknowledged { .. }
+            | AlertError::NotRaised { .. }
+            | AlertError::AlreadyStalled { .. }
+            | AlertError::NoExtraDays,
+        ) => ApiError::conflict(error.code(), error.to_string()),
+        BookError::Alert(
+            AlertError::NoSilenceReason
+            | AlertError::SilenceNotAfterStart { .. }
+            | AlertError::NoUser,
+        ) => ApiError::unprocessable(error.code(), error.to_string()),
     }
 }
 
