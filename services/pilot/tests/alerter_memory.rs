@@ -10,7 +10,7 @@ mod scenario;
 use pilot_events::data::{Influence, StakeholderRegistered};
 use pilot_events::{Actor, Event, Level, StakeholderKind, Subject};
 use pilot_projections::alerting::AlertEvent;
-use pilot_service::alerter::{Alerter, Clock, ManualClock, Progress};
+use pilot_service::alerter::{Alerter, ManualClock, Progress};
 use pilot_store::checkpoint::CheckpointKey;
 use pilot_store::memory::MemoryLog;
 use pilot_store::runtime::{Runtime, RuntimeOptions};
