@@ -341,7 +341,11 @@ async fn main() {
         }
     });
 
-    let alerter = Alerter::new(log.clone(), projection.clone(), Arc::new(SystemClock));
+    let alerter = Alerter::new(
+        Arc::new(log.clone()),
+        projection.clone(),
+        Arc::new(SystemClock),
+    );
     let mut progress = alerter.progress();
     let (stop, shutdown) = watch::channel(false);
     let started = Instant::now();
@@ -430,7 +434,7 @@ async fn main() {
     let (stop_projector, shutdown) = watch::channel(false);
     let runtime = Runtime::start(&log, options(&key), shutdown).await;
     let alerter = Alerter::new(
-        log.clone(),
+        Arc::new(log.clone()),
         runtime.projection().clone(),
         Arc::new(SystemClock),
     );

@@ -41,7 +41,6 @@ use pilot_projections::alerting::record::is_user_action;
 use pilot_projections::alerting::AlertEvent;
 use pilot_projections::AlertNotice;
 use pilot_store::alerts::{AlertMessage, Recorded};
-use pilot_store::jetstream::JetStreamLog;
 use pilot_store::projection::Projection;
 use pilot_store::{AlertLog, EventLog, LogError};
 use std::sync::Arc;
@@ -61,10 +60,11 @@ pub enum AlerterError {
     Log(#[from] LogError),
 }
 
-/// The alerter: run it with [`Alerter::run`].
+/// The alerter: run it with [`Alerter::run`]. Generic over the logs, so tests run it on the
+/// in-memory ones as well as on JetStream.
 #[derive(Debug)]
-pub struct Alerter {
-    log: JetStreamLog,
+pub struct Alerter<L> {
+    log: Arc<L>,
     projection: Arc<Projection>,
     clock: Arc<dyn Clock>,
     metrics: Option<Arc<Metrics>>,
@@ -88,11 +88,11 @@ pub struct Progress {
     pub resumed_from: u64,
 }
 
-impl Alerter {
+impl<L: EventLog + AlertLog> Alerter<L> {
     /// An alerter over `projection`'s book, recording on `log`'s alert stream. The projection
     /// must collect transitions from its start (see [`pilot_store::runtime::RuntimeOptions`]);
     /// this turns it on in case it does not yet.
-    pub fn new(log: JetStreamLog, projection: Arc<Projection>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(log: Arc<L>, projection: Arc<Projection>, clock: Arc<dyn Clock>) -> Self {
         projection.with_alerts(|alerts| alerts.collect());
         Alerter {
             log,

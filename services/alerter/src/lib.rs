@@ -19,8 +19,8 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{Alerter, AlerterError, Progress};
 
 use pilot_metrics::Metrics;
-use pilot_store::jetstream::JetStreamLog;
 use pilot_store::projection::Projection;
+use pilot_store::{AlertLog, EventLog};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -36,8 +36,8 @@ const RESTART_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 /// Runs the alerter over `projection` until `shutdown`, starting it again whenever it loses
 /// the event log or the alert stream: the outbox is kept in the projection, so a restart can
 /// neither repeat nor miss a transition.
-pub async fn run_supervised(
-    log: JetStreamLog,
+pub async fn run_supervised<L: EventLog + AlertLog>(
+    log: Arc<L>,
     projection: Arc<Projection>,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,

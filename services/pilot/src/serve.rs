@@ -185,7 +185,7 @@ async fn serve_on(
     }
     if config.runs(Part::Alerter) {
         let alerter = alerter::run_supervised(
-            log.clone(),
+            Arc::new(log.clone()),
             projection.clone(),
             Arc::new(SystemClock),
             state.metrics.clone(),

@@ -153,7 +153,11 @@ impl Rig {
         let runtime =
             Runtime::start(&self.log, fold_options(name, &key, true), shutdown.clone()).await;
         let projection = runtime.projection().clone();
-        let alerter = Alerter::new(self.log.clone(), projection.clone(), self.clock.clone());
+        let alerter = Alerter::new(
+            Arc::new(self.log.clone()),
+            projection.clone(),
+            self.clock.clone(),
+        );
         let progress = alerter.progress();
         let task = tokio::spawn(alerter.run(shutdown));
         RunningAlerter {

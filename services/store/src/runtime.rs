@@ -5,8 +5,9 @@
 
 use crate::alert_fold::AlertFold;
 use crate::alert_follow::follow_alerts;
-use crate::checkpoint::CheckpointKey;
+use crate::checkpoint::{Anchored, CheckpointKey};
 use crate::jetstream::JetStreamLog;
+use crate::memory::MemoryLog;
 use crate::projection::Projection;
 use crate::projector;
 use pilot_projections::AlertBook;
@@ -27,6 +28,23 @@ pub struct RuntimeOptions {
     pub collect_alerts: bool,
 }
 
+/// The projection of `options`, from its checkpoint on `log` when one holds.
+async fn open<L: Anchored>(log: &L, options: &RuntimeOptions) -> Arc<Projection> {
+    let projection = Arc::new(
+        projector::open(
+            log,
+            &options.name,
+            options.book.clone(),
+            &options.checkpoint_key,
+        )
+        .await,
+    );
+    if options.collect_alerts {
+        projection.with_alerts(AlertFold::collect);
+    }
+    projection
+}
+
 /// The running fold: the projection and the tasks that feed it.
 #[derive(Debug)]
 pub struct Runtime {
@@ -41,12 +59,7 @@ impl Runtime {
         options: RuntimeOptions,
         shutdown: watch::Receiver<bool>,
     ) -> Runtime {
-        let projection = Arc::new(
-            projector::open(log, &options.name, options.book, &options.checkpoint_key).await,
-        );
-        if options.collect_alerts {
-            projection.with_alerts(AlertFold::collect);
-        }
+        let projection = open(log, &options).await;
         let projector = {
             let (log, projection, stop) = (log.clone(), projection.clone(), shutdown.clone());
             tokio::spawn(async move { log.run_projector(&options.name, projection, stop).await })
@@ -54,6 +67,33 @@ impl Runtime {
         let follower = {
             let (log, projection) = (log.clone(), projection.clone());
             tokio::spawn(async move { follow_alerts(&log, projection, shutdown).await })
+        };
+        Runtime {
+            projection,
+            tasks: vec![("projector", projector), ("alert follower", follower)],
+        }
+    }
+
+    /// The same fold over an in-memory log, for tests of the parts above it (API, alerter,
+    /// webhook) that do not depend on the wire. It follows the log as it grows; it saves no
+    /// checkpoint (a test that restarts from one uses JetStream).
+    pub async fn start_memory(
+        log: Arc<MemoryLog>,
+        options: RuntimeOptions,
+        shutdown: watch::Receiver<bool>,
+    ) -> Runtime {
+        let projection = open(log.as_ref(), &options).await;
+        let projector = {
+            let (log, projection, stop) = (log.clone(), projection.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                if let Err(error) = projector::follow_memory(log, projection, stop).await {
+                    tracing::warn!(message = "The in-memory projector stopped.", %error);
+                }
+            })
+        };
+        let follower = {
+            let projection = projection.clone();
+            tokio::spawn(async move { follow_alerts(log.as_ref(), projection, shutdown).await })
         };
         Runtime {
             projection,
