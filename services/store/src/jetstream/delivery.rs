@@ -93,10 +93,11 @@ impl NotificationQueue for JetStreamQueue {
             .expires(expires)
             .messages()
             .await
-            .map_err(|e| LogError::Unavailable(describe(&e)))?;
+            .map_err(|e| LogError::Unavailable(crate::log::describe(&e)))?;
         Ok(batch
             .map(|message| {
-                let message = message.map_err(|e| LogError::Unavailable(describe(&*e)))?;
+                let message =
+                    message.map_err(|e| LogError::Unavailable(crate::log::describe(&*e)))?;
                 let info = message.info().ok();
                 Ok(JetStreamNotification {
                     position: info.as_ref().map(|i| i.stream_sequence),
@@ -130,14 +131,14 @@ impl Notification for JetStreamNotification {
         self.message
             .double_ack()
             .await
-            .map_err(|e| LogError::Unavailable(describe(&*e)))
+            .map_err(|e| LogError::Unavailable(crate::log::describe(&*e)))
     }
 
     async fn give_back(&self) -> Result<(), LogError> {
         self.message
             .ack_with(AckKind::Nak(None))
             .await
-            .map_err(|e| LogError::Unavailable(describe(&*e)))
+            .map_err(|e| LogError::Unavailable(crate::log::describe(&*e)))
     }
 }
 
@@ -161,10 +162,10 @@ pub(super) async fn dead_letter(js: &Context, letter: &DeadLetter) -> Result<(),
     let ack = js
         .publish_with_headers(subject, headers, letter.bytes.clone())
         .await
-        .map_err(|e| LogError::Unavailable(describe(&e)))?;
+        .map_err(|e| LogError::Unavailable(crate::log::describe(&e)))?;
     ack.await
         .map(|_| ())
-        .map_err(|e| LogError::Unavailable(describe(&e)))
+        .map_err(|e| LogError::Unavailable(crate::log::describe(&e)))
 }
 
 /// Reads the whole dead-letter stream back, headers into fields.
@@ -201,20 +202,4 @@ pub(super) async fn dead_letters(log: &JetStreamLog) -> Result<Vec<DeadLetter>, 
             return Ok(out);
         }
     }
-}
-
-/// An error with its sources, `a: b: c`, each said once: async-nats's own messages often
-/// leave the cause to the source.
-fn describe(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
