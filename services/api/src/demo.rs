@@ -25,9 +25,6 @@ pub const NANGUO: &[u8] = include_bytes!("../../../deploy/demo/nanguo.jsonl");
 
 /// How long one appended line may take to show in the projection.
 pub const APPLY_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often one line may load a chain before its check counts as refused: more would mean
-/// the log and the projection disagree.
-const MAX_CHAIN_LOADS: u32 = 3;
 
 /// What a load did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -131,7 +128,8 @@ pub async fn load_history<L: EventLog>(
             event_id,
             refusal: Refusal::Invalid(error),
         })?;
-        let mut chain_loads = 0;
+        // A restored world loads the chain a retraction needs once; whole, it is not asked again.
+        let mut chain_loaded = false;
         let expected = loop {
             let refusal = {
                 let world = projection.read();
@@ -145,9 +143,9 @@ pub async fn load_history<L: EventLog>(
             match refusal {
                 // A world restored from a checkpoint loads the chain a retraction needs, as
                 // the writer does.
-                Refusal::ChainNotLoaded { pilot_id } if chain_loads < MAX_CHAIN_LOADS => {
-                    chain_loads += 1;
-                    pilot_store::projector::load_chain(log, projection, pilot_id)
+                Refusal::ChainNotLoaded { pilot_id } if !chain_loaded => {
+                    chain_loaded = true;
+                    pilot_store::projector::ensure_chain(log, projection, pilot_id)
                         .await
                         .map_err(log_error(line, event_id))?;
                 }

@@ -5,15 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
-#[path = "../../../projections/tests/scenario/mod.rs"]
-mod scenario;
+mod waiting;
+
+use waiting::{days, kinds, scenario, MAYOR, PILOT, T};
 
 use pilot_alerter::{Alerter, Clock, ManualClock, Progress};
 use pilot_api::auth::{Role, Tokens};
 use pilot_api::state::Access;
 use pilot_api::{app, AppState};
-use pilot_events::data::{Influence, StakeholderRegistered};
-use pilot_events::{Actor, Event, Level, StakeholderKind, Subject};
+use pilot_events::{Event, Level, Subject};
 use pilot_nats_harness::NatsServer;
 use pilot_projections::alert::{ResolutionReason, TransitionKind};
 use pilot_projections::alerting::AlertEvent;
@@ -23,8 +23,8 @@ use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::Layout;
 use pilot_store::projection::Projection;
 use pilot_store::runtime::{Runtime, RuntimeOptions};
-use pilot_store::writer::{Draft, Writer};
-use pilot_store::{AlertLog, EventLog};
+use pilot_store::writer::Writer;
+use pilot_store::EventLog;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -34,16 +34,8 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-/// When the approval is requested: municipal level, so 30 calendar days, warning at 24.
-const T: OffsetDateTime = datetime!(2024-03-01 09:00 UTC);
-const PILOT: Uuid = Uuid::from_u128(0x0194_0000_0000_7000_8000_00a0_0000_0001);
-const MAYOR: Uuid = Uuid::from_u128(0x0194_0000_0000_7000_8000_00b0_0000_0001);
 const ADMIN: &str = "admin-secret";
 const ANALYST: &str = "analyst-secret";
-
-fn days(n: i64) -> time::Duration {
-    time::Duration::days(n)
-}
 
 /// How a process folds: its checkpoint `name`d and sealed with `key`; `alerts`: it runs an
 /// alerter.
@@ -97,19 +89,7 @@ async fn rig() -> Rig {
 
 impl Rig {
     async fn append(&self, subject: Subject, event: Event, at: OffsetDateTime) {
-        let draft = Draft {
-            event_id: None,
-            subject,
-            occurred_at: at,
-            actor: Actor {
-                office: "SSDNC".into(),
-                user: "clerk".into(),
-            },
-            correlation_id: None,
-            causation_id: None,
-            event,
-        };
-        self.writer.append(vec![draft], None).await.unwrap();
+        waiting::append(&self.writer, subject, event, at).await;
     }
 
     /// A registered mayor, and a designed pilot whose approval is requested at `T`.
@@ -119,24 +99,7 @@ impl Rig {
 
     /// A registered mayor, and a designed pilot whose approval is requested at `at`.
     async fn waiting_pilot_at(&self, at: OffsetDateTime) {
-        let registered = Event::StakeholderRegistered(StakeholderRegistered {
-            name: "Mayor of Nanguo".into(),
-            kind: StakeholderKind::Leader,
-            level: Level::Municipal,
-            influence: Influence::try_from(5).unwrap(),
-        });
-        self.append(Subject::Stakeholder(MAYOR), registered, at - days(1))
-            .await;
-        let pilot = Subject::Pilot(PILOT);
-        self.append(
-            pilot,
-            scenario::proposed("Critical illness insurance"),
-            at - days(1),
-        )
-        .await;
-        self.append(pilot, scenario::designed(), at - days(1)).await;
-        let request = scenario::requested("mayor", MAYOR, Level::Municipal);
-        self.append(pilot, request, at).await;
+        waiting::waiting_pilot_at(&self.writer, at).await;
     }
 
     /// Starts a process's fold with an alerter on the rig's clock; a restart finds the
@@ -170,24 +133,12 @@ impl Rig {
     }
 
     async fn recorded(&self) -> Vec<AlertEvent> {
-        let stored = self.log.read_alerts(1, 512).await.unwrap();
-        stored
-            .iter()
-            .map(|s| serde_json::from_slice(&s.bytes).unwrap())
-            .collect()
+        waiting::recorded(&self.log).await
     }
 
     /// Waits (bounded) until the alert stream holds `n` events.
     async fn wait_recorded(&self, n: usize) -> Vec<AlertEvent> {
-        let mut last = Vec::new();
-        for _ in 0..500 {
-            last = self.recorded().await;
-            if last.len() >= n {
-                return last;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("expected {n} alert events, found {}: {last:#?}", last.len());
+        waiting::wait_recorded(&self.log, n).await
     }
 
     async fn last_position(&self) -> u64 {
@@ -224,13 +175,6 @@ impl RunningAlerter {
         self.task.await.unwrap().unwrap();
         self.runtime.stopped(Duration::from_secs(10)).await;
     }
-}
-
-fn kinds(events: &[AlertEvent]) -> Vec<(&'static str, OffsetDateTime)> {
-    events
-        .iter()
-        .map(|e| (e.kind(), e.notice.transition.at))
-        .collect()
 }
 
 #[tokio::test]

@@ -299,6 +299,21 @@ impl JetStreamLog {
     }
 
     /// Batched direct get: up to `batch` messages from `seq` on, of `subject` when given.
+    /// Every message of `stream` with its headers, read page by page (the quarantine and the
+    /// dead letters: small streams read whole).
+    pub(crate) async fn read_all_headed(&self, stream: &str) -> Result<Vec<Headed>, LogError> {
+        let mut out = Vec::new();
+        loop {
+            let next = out.last().map_or(1, |h: &Headed| h.stored.position + 1);
+            let batch = self.direct_batch(stream, next, None, READ_BATCH).await?;
+            let done = batch.len() < READ_BATCH;
+            out.extend(batch);
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+
     pub(crate) async fn direct_batch(
         &self,
         stream: &str,
@@ -376,6 +391,16 @@ impl JetStreamLog {
 pub(crate) struct Headed {
     pub(crate) stored: Stored,
     pub(crate) headers: Option<HeaderMap>,
+}
+
+impl Headed {
+    /// The value of header `name`, if the message has it.
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .as_ref()
+            .and_then(|h| h.get(name))
+            .map(|v| v.to_string())
+    }
 }
 
 /// "atomic publish batch contains duplicate message id".
@@ -521,35 +546,18 @@ impl EventLog for JetStreamLog {
     }
 
     async fn quarantined(&self) -> Result<Vec<(u64, String, Bytes)>, LogError> {
-        let mut out = Vec::new();
-        let mut next = 1;
-        loop {
-            let batch = self
-                .direct_batch(QUARANTINE_STREAM, next, None, READ_BATCH)
-                .await?;
-            let done = batch.len() < READ_BATCH;
-            for headed in batch {
-                next = headed.stored.position + 1;
-                let header = |name: &str| {
-                    headed
-                        .headers
-                        .as_ref()
-                        .and_then(|h| h.get(name))
-                        .map(|v| v.to_string())
-                };
-                let position = header(QUARANTINE_POSITION)
+        let entries = self.read_all_headed(QUARANTINE_STREAM).await?;
+        Ok(entries
+            .into_iter()
+            .map(|headed| {
+                let position = headed
+                    .header(QUARANTINE_POSITION)
                     .and_then(|p| p.parse().ok())
                     .unwrap_or(0);
-                out.push((
-                    position,
-                    header(QUARANTINE_REASON).unwrap_or_default(),
-                    headed.stored.bytes,
-                ));
-            }
-            if done {
-                return Ok(out);
-            }
-        }
+                let reason = headed.header(QUARANTINE_REASON).unwrap_or_default();
+                (position, reason, headed.stored.bytes)
+            })
+            .collect())
     }
 
     async fn save_checkpoint(&self, name: &str, bytes: Bytes) -> Result<(), LogError> {

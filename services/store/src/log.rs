@@ -127,3 +127,19 @@ pub fn chain_key(chain: Subject) -> String {
         Subject::Stakeholder(id) => format!("s.{id}"),
     }
 }
+
+/// An error with its sources, `a: b: c`, each said once: async-nats's (and reqwest's) own
+/// messages often leave the cause to the source.
+pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

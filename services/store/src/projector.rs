@@ -25,9 +25,6 @@ pub async fn apply<L: EventLog>(
     projection: &Projection,
     batch: &[Stored],
 ) -> Result<(), LogError> {
-    // A chain load that does not complete the chain (the log moved meanwhile) is retried a
-    // few times; more would mean the log and the projection disagree.
-    let mut chain_loads = 0;
     loop {
         let fresh: Vec<Stored> = batch
             .iter()
@@ -48,14 +45,8 @@ pub async fn apply<L: EventLog>(
                 let last = fresh.last().map_or(0, |s| s.position);
                 return catch_up_to(log, projection, last).await;
             }
-            Err(ProjectionError::NeedsChain { pilot_id, position }) => {
-                chain_loads += 1;
-                if chain_loads > 3 {
-                    return Err(LogError::Refused(format!(
-                        "pilot {pilot_id}'s chain could not be loaded whole for position {position}"
-                    )));
-                }
-                load_chain(log, projection, pilot_id).await?;
+            Err(ProjectionError::NeedsChain { pilot_id, .. }) => {
+                ensure_chain(log, projection, pilot_id).await?;
             }
             Err(other) => return Err(LogError::Refused(other.to_string())),
         }
@@ -109,7 +100,7 @@ async fn catch_up_to<L: EventLog>(
         match projection.apply(&batch) {
             Ok(quarantine) => quarantine_all(log, projection, quarantine).await?,
             Err(ProjectionError::NeedsChain { pilot_id, .. }) => {
-                load_chain(log, projection, pilot_id).await?
+                ensure_chain(log, projection, pilot_id).await?
             }
             Err(error) => return Err(LogError::Refused(error.to_string())),
         }
@@ -117,18 +108,42 @@ async fn catch_up_to<L: EventLog>(
     Ok(())
 }
 
-/// Reads a pilot's whole chain from the log into a restored world.
-pub async fn load_chain<L: EventLog>(
+/// How often [`ensure_chain`] reads a chain before giving up: a read that raced new appends
+/// is simply read again; more would mean the log and the projection disagree.
+const CHAIN_READS: usize = 3;
+
+/// Makes sure `projection` holds pilot `pilot_id`'s whole chain, which a world restored from a
+/// checkpoint holds none of until a retraction, a past view or an event list needs it. The one
+/// way anything loads a chain (projector, writer, import, reads): `World::load_chain` keeps
+/// what the projector applied after the chain was read and marks the chain whole only when it
+/// holds as many events as the pilot has applied.
+pub async fn ensure_chain<L: EventLog>(
     log: &L,
     projection: &Projection,
     pilot_id: Uuid,
 ) -> Result<(), LogError> {
-    let chain = log
-        .read_chain(pilot_events::Subject::Pilot(pilot_id), 0)
-        .await?;
-    tracing::debug!(message = "Loaded a chain for a restored world.", %pilot_id, events = chain.len());
-    projection.load_chain(pilot_id, &chain);
-    Ok(())
+    let mut held = (0, 0);
+    for _ in 0..CHAIN_READS {
+        let chain = log
+            .read_chain(pilot_events::Subject::Pilot(pilot_id), 0)
+            .await?;
+        tracing::debug!(message = "Loaded a chain for a restored world.", %pilot_id, events = chain.len());
+        projection.load_chain(pilot_id, &chain);
+        held = {
+            let world = projection.read();
+            if world.chain_loaded(&pilot_id) {
+                return Ok(());
+            }
+            world
+                .pilot(&pilot_id)
+                .map_or((0, 0), |p| (p.history.len() as u64, p.state.version))
+        };
+    }
+    Err(LogError::Refused(format!(
+        "pilot {pilot_id}'s chain as read from the store holds {} events, but the projection \
+         applied {}; a message on its subject may have been quarantined",
+        held.0, held.1
+    )))
 }
 
 /// A projection from the latest checkpoint of projector `name`, proven against `log` and

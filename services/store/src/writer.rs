@@ -319,7 +319,7 @@ impl<L: EventLog> Writer<L> {
                     ..
                 }) => {
                     // A world restored from a checkpoint loads the chain a retraction needs.
-                    crate::projector::load_chain(self.log.as_ref(), &self.projection, pilot_id)
+                    crate::projector::ensure_chain(self.log.as_ref(), &self.projection, pilot_id)
                         .await?;
                     continue;
                 }

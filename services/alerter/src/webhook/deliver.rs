@@ -2,12 +2,13 @@
 //! 429 or 503's `Retry-After`), dead-letters what it gives up on, and acknowledges it.
 
 use super::order::Settled;
-use super::{describe, is_stopped, Taken, WebhookConfig, PULL_RETRY_MIN};
+use super::{is_stopped, Taken, WebhookConfig, PULL_RETRY_MIN};
 use crate::stopped;
 use bytes::Bytes;
 use pilot_metrics::Metrics;
 use pilot_projections::alerting::AlertEvent;
 use pilot_store::delivery::{self, Notification};
+use pilot_store::log::describe;
 use pilot_store::AlertLog;
 use std::sync::Arc;
 use std::time::Duration;

@@ -168,7 +168,7 @@ fn http_client(config: &WebhookConfig) -> Result<reqwest::Client, WebhookError> 
         ))
         .default_headers(headers)
         .build()
-        .map_err(|e| WebhookError::Client(describe(&e)))
+        .map_err(|e| WebhookError::Client(pilot_store::log::describe(&e)))
 }
 
 fn is_stopped(shutdown: &watch::Receiver<bool>) -> bool {
@@ -181,19 +181,4 @@ async fn give_back(message: &impl Notification) {
     if let Err(error) = message.give_back().await {
         tracing::debug!(message = "Could not hand a message back.", %error);
     }
-}
-
-/// An error with its sources, `a: b: c`, each said once.
-fn describe(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }

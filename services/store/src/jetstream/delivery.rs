@@ -17,9 +17,6 @@ use bytes::Bytes;
 use futures::StreamExt;
 use std::time::Duration;
 
-/// How many dead letters one direct get reads.
-const READ_BATCH: usize = 512;
-
 /// A durable pull consumer on the alert stream.
 #[derive(Debug)]
 pub struct JetStreamQueue {
@@ -93,10 +90,11 @@ impl NotificationQueue for JetStreamQueue {
             .expires(expires)
             .messages()
             .await
-            .map_err(|e| LogError::Unavailable(describe(&e)))?;
+            .map_err(|e| LogError::Unavailable(crate::log::describe(&e)))?;
         Ok(batch
             .map(|message| {
-                let message = message.map_err(|e| LogError::Unavailable(describe(&*e)))?;
+                let message =
+                    message.map_err(|e| LogError::Unavailable(crate::log::describe(&*e)))?;
                 let info = message.info().ok();
                 Ok(JetStreamNotification {
                     position: info.as_ref().map(|i| i.stream_sequence),
@@ -130,14 +128,14 @@ impl Notification for JetStreamNotification {
         self.message
             .double_ack()
             .await
-            .map_err(|e| LogError::Unavailable(describe(&*e)))
+            .map_err(|e| LogError::Unavailable(crate::log::describe(&*e)))
     }
 
     async fn give_back(&self) -> Result<(), LogError> {
         self.message
             .ack_with(AckKind::Nak(None))
             .await
-            .map_err(|e| LogError::Unavailable(describe(&*e)))
+            .map_err(|e| LogError::Unavailable(crate::log::describe(&*e)))
     }
 }
 
@@ -161,60 +159,32 @@ pub(super) async fn dead_letter(js: &Context, letter: &DeadLetter) -> Result<(),
     let ack = js
         .publish_with_headers(subject, headers, letter.bytes.clone())
         .await
-        .map_err(|e| LogError::Unavailable(describe(&e)))?;
+        .map_err(|e| LogError::Unavailable(crate::log::describe(&e)))?;
     ack.await
         .map(|_| ())
-        .map_err(|e| LogError::Unavailable(describe(&e)))
+        .map_err(|e| LogError::Unavailable(crate::log::describe(&e)))
 }
 
 /// Reads the whole dead-letter stream back, headers into fields.
 pub(super) async fn dead_letters(log: &JetStreamLog) -> Result<Vec<DeadLetter>, LogError> {
-    let mut out = Vec::new();
-    let mut next = 1;
-    loop {
-        let batch = log
-            .direct_batch(DEAD_LETTER_STREAM, next, None, READ_BATCH)
-            .await?;
-        let done = batch.len() < READ_BATCH;
-        for headed in batch {
-            next = headed.stored.position + 1;
-            let header = |name: &str| {
-                headed
-                    .headers
-                    .as_ref()
-                    .and_then(|h| h.get(name))
-                    .map(|v| v.to_string())
-            };
-            out.push(DeadLetter {
-                sink: header(DEAD_SINK_HEADER).unwrap_or_default(),
-                alert_subject: header(ALERT_SUBJECT_HEADER).unwrap_or_default(),
-                alert_position: header(ALERT_POSITION_HEADER).and_then(|p| p.parse().ok()),
-                reason: header(DEAD_REASON_HEADER).unwrap_or_default(),
-                attempts: header(DEAD_ATTEMPTS_HEADER)
-                    .and_then(|a| a.parse().ok())
-                    .unwrap_or(0),
-                last_status: header(DEAD_STATUS_HEADER).and_then(|s| s.parse().ok()),
-                bytes: headed.stored.bytes,
-            });
-        }
-        if done {
-            return Ok(out);
-        }
-    }
-}
-
-/// An error with its sources, `a: b: c`, each said once: async-nats's own messages often
-/// leave the cause to the source.
-fn describe(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    let entries = log.read_all_headed(DEAD_LETTER_STREAM).await?;
+    Ok(entries
+        .into_iter()
+        .map(|headed| DeadLetter {
+            sink: headed.header(DEAD_SINK_HEADER).unwrap_or_default(),
+            alert_subject: headed.header(ALERT_SUBJECT_HEADER).unwrap_or_default(),
+            alert_position: headed
+                .header(ALERT_POSITION_HEADER)
+                .and_then(|p| p.parse().ok()),
+            reason: headed.header(DEAD_REASON_HEADER).unwrap_or_default(),
+            attempts: headed
+                .header(DEAD_ATTEMPTS_HEADER)
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(0),
+            last_status: headed
+                .header(DEAD_STATUS_HEADER)
+                .and_then(|s| s.parse().ok()),
+            bytes: headed.stored.bytes,
+        })
+        .collect())
 }
