@@ -106,6 +106,15 @@ impl Receiver {
             .map(|r| r.key)
             .collect()
     }
+
+    /// What was delivered, each key once, in the order of its first delivery.
+    fn first_deliveries(&self) -> Vec<String> {
+        let mut seen = std::collections::HashSet::new();
+        self.delivered()
+            .into_iter()
+            .filter(|key| seen.insert(key.clone()))
+            .collect()
+    }
 }
 
 async fn hook(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> StatusCode {
@@ -612,12 +621,15 @@ async fn after_a_crash<L: AlertLog>(log: Arc<L>) {
     }
     let sink = start(&log, crash_config, &metrics);
     eventually("every notification delivered", || {
-        receiver.delivered().len() >= expected.len()
+        receiver.first_deliveries().len() >= expected.len()
     })
     .await;
     sink.stop().await;
     // The newer two were handed out first, but were held back until the first three came again.
-    assert_eq!(receiver.delivered(), expected);
+    // Delivery is at least once: with a 1 s ack_wait on a loaded machine, a notification whose
+    // acknowledgement came late may be handed out and delivered again, which a receiver
+    // recognises by its key; the order of first deliveries is what the sink promises.
+    assert_eq!(receiver.first_deliveries(), expected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
