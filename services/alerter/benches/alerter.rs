@@ -19,6 +19,8 @@
     clippy::panic
 )] // a bench reports on stdout and stops at the first failure
 
+// The one copy of what the benchmarks share lives with the binary's benches.
+#[path = "../../pilot/benches/common/mod.rs"]
 mod common;
 
 use common::cpu_seconds;
