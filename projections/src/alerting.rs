@@ -67,7 +67,7 @@
 //! The book is serializable as a whole (a checkpoint, overrides included); timers and counts are
 //! rebuilt on load.
 
-use crate::alert::{Alert, AlertError, AlertState, Transition};
+use crate::alert::{Alert, AlertError, AlertState, Transition, TransitionKind};
 use crate::stall::StallRules;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -373,6 +373,29 @@ impl AlertBook {
         self.user_action(alert_id, by, at, action, |alert, rules| {
             alert.silence(rules, at, until, reason)
         })
+    }
+
+    /// Applies a recorded acknowledgement or silence (read back from the alert stream) at its
+    /// own instant, so that later transitions are marked not to be sent; any other alert event
+    /// changes nothing. The counterpart of [`AlertBook::user_action_event`].
+    pub fn apply_recorded_action(
+        &mut self,
+        event: &AlertEvent,
+    ) -> Result<Vec<AlertNotice>, BookError> {
+        let notice = &event.notice;
+        let at = notice.transition.at;
+        match &notice.transition.kind {
+            TransitionKind::Acknowledged { user } => self.acknowledge(
+                notice.alert_id,
+                user,
+                at,
+                event.note.as_deref().unwrap_or(""),
+            ),
+            TransitionKind::Silenced { until, reason } => {
+                self.silence(notice.alert_id, &event.recorded_by, at, *until, reason)
+            }
+            _ => Ok(Vec::new()),
+        }
     }
 
     /// The alert event recording `by`'s `action` at `at`, as the book will apply it when it

@@ -274,6 +274,39 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[index.min(sorted.len() - 1)]
 }
 
+/// How long an alerter took to catch up, and where its fold started from.
+struct CaughtUp {
+    elapsed: Duration,
+    resumed_from: u64,
+}
+
+/// Starts an alerter over `projection` and waits until it has recorded everything up to `last`.
+async fn caught_up_alerter(
+    log: &JetStreamLog,
+    projection: &Arc<pilot_store::projection::Projection>,
+    last: u64,
+) -> (
+    watch::Sender<bool>,
+    tokio::task::JoinHandle<Result<(), pilot_alerter::AlerterError>>,
+    CaughtUp,
+) {
+    let alerter = Alerter::new(
+        Arc::new(log.clone()),
+        projection.clone(),
+        Arc::new(SystemClock),
+    );
+    let mut progress = alerter.progress();
+    let (stop, shutdown) = watch::channel(false);
+    let started = Instant::now();
+    let task = tokio::spawn(alerter.run(shutdown));
+    progress.wait_for(|p| p.position >= last).await.unwrap();
+    let caught_up = CaughtUp {
+        elapsed: started.elapsed(),
+        resumed_from: progress.borrow().resumed_from,
+    };
+    (stop, task, caught_up)
+}
+
 /// One process's fold, as `pilot serve` runs it with an alerter.
 fn options(key: &pilot_store::checkpoint::CheckpointKey) -> RuntimeOptions {
     RuntimeOptions {
@@ -343,19 +376,10 @@ async fn main() {
         }
     });
 
-    let alerter = Alerter::new(
-        Arc::new(log.clone()),
-        projection.clone(),
-        Arc::new(SystemClock),
-    );
-    let mut progress = alerter.progress();
-    let (stop, shutdown) = watch::channel(false);
-    let started = Instant::now();
-    let task = tokio::spawn(alerter.run(shutdown));
-    progress.wait_for(|p| p.position >= last).await.unwrap();
+    let (stop, task, caught_up) = caught_up_alerter(&log, &projection, last).await;
     println!(
         "alerter caught up with {last} events in {:.1} s",
-        started.elapsed().as_secs_f64()
+        caught_up.elapsed.as_secs_f64()
     );
 
     let cpu_before = cpu_seconds();
@@ -435,20 +459,11 @@ async fn main() {
     let last = log.last_position().await.unwrap();
     let (stop_projector, shutdown) = watch::channel(false);
     let runtime = Runtime::start(&log, options(&key), shutdown).await;
-    let alerter = Alerter::new(
-        Arc::new(log.clone()),
-        runtime.projection().clone(),
-        Arc::new(SystemClock),
-    );
-    let mut progress = alerter.progress();
-    let (stop, shutdown) = watch::channel(false);
-    let started = Instant::now();
-    let task = tokio::spawn(alerter.run(shutdown));
-    progress.wait_for(|p| p.position >= last).await.unwrap();
+    let (stop, task, caught_up) = caught_up_alerter(&log, runtime.projection(), last).await;
     println!(
         "alerter caught up again from its checkpoint (position {}) in {:.1} s",
-        progress.borrow().resumed_from,
-        started.elapsed().as_secs_f64()
+        caught_up.resumed_from,
+        caught_up.elapsed.as_secs_f64()
     );
     let _ = stop.send(true);
     let _ = task.await;

@@ -151,12 +151,15 @@ impl Fold {
     /// the log's own.
     fn push(&mut self, bytes: &[u8]) {
         self.position += 1;
-        if let Err(error) = self.world.apply_stored(self.position, bytes) {
+        // The world decodes the event once; the book's replay gets a copy, refused or not.
+        let mut decoded = None;
+        let applied = self
+            .world
+            .apply_stored_seen(self.position, bytes, |e| decoded = Some(e.clone()));
+        if let Err(error) = applied {
             self.refused.push(error.to_string());
         }
-        if let Ok(envelope) = pilot_events::decode(bytes) {
-            self.envelopes.push(envelope);
-        }
+        self.envelopes.extend(decoded);
     }
 }
 

@@ -91,7 +91,7 @@ pub fn config(command: ConfigCommand) -> Result<String, AdminError> {
     match command {
         ConfigCommand::Example => Ok(EXAMPLE.to_string()),
         ConfigCommand::Check(args) => {
-            let admin = std::env::var("PILOT_ADMIN_TOKEN").ok();
+            let admin = std::env::var(crate::config::ADMIN_TOKEN_VAR).ok();
             let config = Config::load(&args, admin.as_deref())?;
             Ok(format!(
                 "configuration is valid\nlisten: {}\nhttp: header_read_timeout {} ms, body_read_timeout {} ms, max_connections {}\ndata_dir: {}\nnats: {}\nconsumer: {}\nparts: {}\ntokens: {}\nanonymous_reads: {}\n",

@@ -36,9 +36,51 @@ pub enum Command {
     Client(ClientCommand),
 }
 
+/// Every environment variable `pilot` reads in place of an option, from the options themselves,
+/// and the admin token's: what a test or a bench clears to say exactly what it wants.
+pub fn environment_variables() -> Vec<String> {
+    fn walk(command: &clap::Command, out: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            if let Some(name) = arg.get_env().and_then(|n| n.to_str()) {
+                out.push(name.to_string());
+            }
+        }
+        for sub in command.get_subcommands() {
+            walk(sub, out);
+        }
+    }
+    let mut out = vec![crate::config::ADMIN_TOKEN_VAR.to_string()];
+    walk(&<Cli as clap::CommandFactory>::command(), &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_environment_variables_come_from_the_options() {
+        let names = environment_variables();
+        for name in [
+            "PILOT_CONFIG",
+            "PILOT_NATS_URL",
+            "PILOT_LISTEN",
+            "PILOT_DATA_DIR",
+            "PILOT_CONSUMER",
+            "PILOT_ONLY",
+            "PILOT_ADMIN_TOKEN",
+            "PILOT_SERVER",
+        ] {
+            assert!(
+                names.iter().any(|n| n == name),
+                "{name} missing from {names:?}"
+            );
+        }
+        // Where the nats-server binary is, which tests set for pilot, is not an option.
+        assert!(!names.iter().any(|n| n == "PILOT_NATS_SERVER"), "{names:?}");
+    }
     use clap::CommandFactory;
 
     #[test]

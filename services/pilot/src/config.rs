@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Where the HTTP service listens unless told otherwise.
+/// The environment variable whose token is honoured as an admin's while no token is configured
+/// (a first start); read by `serve` and `config check`, and not an option of its own.
+pub const ADMIN_TOKEN_VAR: &str = "PILOT_ADMIN_TOKEN";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Where the local nats-server and the tokens file live unless told otherwise.
 pub const DEFAULT_DATA_DIR: &str = "./.pilot-data";

@@ -82,7 +82,7 @@ pub enum ServeError {
 
 /// Runs `pilot serve` until SIGINT or SIGTERM (`Ok`) or a failure.
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
-    let admin_token = std::env::var("PILOT_ADMIN_TOKEN").ok();
+    let admin_token = std::env::var(crate::config::ADMIN_TOKEN_VAR).ok();
     let config = Config::load(&args, admin_token.as_deref())?;
     if config.tokens.is_empty() && config.runs(Part::Api) {
         tracing::warn!(

@@ -322,7 +322,6 @@ async fn one_back_dated_request_records_one_escalation() {
 /// everything the alerter recorded before it, the grant included.
 #[tokio::test]
 async fn an_approval_granted_on_day_10_of_30_appears_in_no_alert_list() {
-    use reqwest::Method;
     let rig = rig().await;
     rig.waiting_pilot().await;
     let pilot = Subject::Pilot(PILOT);
@@ -340,23 +339,7 @@ async fn an_approval_granted_on_day_10_of_30_appears_in_no_alert_list() {
         .wait("a year later", |p| p.advanced_to == Some(later))
         .await;
 
-    let mut listed = Value::Null;
-    for _ in 0..250 {
-        let (status, body) = call(
-            &http,
-            Method::GET,
-            format!("{base}/api/v1/alerts"),
-            ANALYST,
-            None,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        if body["alerts"].as_array().is_some_and(|a| !a.is_empty()) {
-            listed = body;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let listed = listed_alerts(&http, format!("{base}/api/v1/alerts"), ANALYST).await;
     let approvals: Vec<&Value> = listed["alerts"]
         .as_array()
         .map(|a| a.iter().map(|alert| &alert["approval_id"]).collect())
@@ -426,6 +409,20 @@ async fn api(rig: &Rig) -> (String, reqwest::Client) {
     (base, reqwest::Client::new())
 }
 
+/// `GET url` until it lists an alert (bounded: the fold may trail the stream by a moment); the
+/// last answer, or null if none listed one.
+async fn listed_alerts(http: &reqwest::Client, url: String, token: &str) -> Value {
+    for _ in 0..250 {
+        let (status, body) = call(http, reqwest::Method::GET, url.clone(), token, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if body["alerts"].as_array().is_some_and(|a| !a.is_empty()) {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Value::Null
+}
+
 async fn call(
     http: &reqwest::Client,
     method: reqwest::Method,
@@ -458,23 +455,7 @@ async fn acknowledged_and_silenced_through_the_api_as_alert_events() {
     let alert_id = events[1].notice.alert_id;
 
     // The feed may trail the stream by a moment.
-    let mut listed = Value::Null;
-    for _ in 0..250 {
-        let (status, body) = call(
-            &http,
-            Method::GET,
-            format!("{base}/api/v1/alerts?state=firing"),
-            ADMIN,
-            None,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        if body["alerts"].as_array().is_some_and(|a| !a.is_empty()) {
-            listed = body;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let listed = listed_alerts(&http, format!("{base}/api/v1/alerts?state=firing"), ADMIN).await;
     assert_eq!(listed["alerts"][0]["alert_id"], json!(alert_id));
     assert_eq!(listed["alerts"][0]["escalation_level"], json!(1));
     assert_eq!(listed["counts"]["firing"], json!(1));

@@ -8,7 +8,6 @@
 //! recorded alert events, so every process applies the same ones in the same order.
 
 use crate::log::Stored;
-use pilot_projections::alert::TransitionKind;
 use pilot_projections::alerting::{AlertEvent, AlertHistory, Observed};
 use pilot_projections::{AlertBook, AlertNotice};
 use std::collections::VecDeque;
@@ -128,32 +127,13 @@ impl AlertFold {
         let new = self.recorded.apply(stored.position, &event);
         if new && event.is_user_action() && stored.position > self.actions_applied {
             self.actions_applied = stored.position;
-            let notices = self.apply_user_action(&event);
-            self.push(notices);
-        }
-    }
-
-    /// A recorded acknowledgement or silence, applied to the book so that later transitions
-    /// are marked not to be sent. Refusals (the alert resolved meanwhile) change nothing.
-    fn apply_user_action(&mut self, action: &AlertEvent) -> Vec<AlertNotice> {
-        let notice = &action.notice;
-        let at = notice.transition.at;
-        let result = match &notice.transition.kind {
-            TransitionKind::Acknowledged { user } => self.book.acknowledge(
-                notice.alert_id,
-                user,
-                at,
-                action.note.as_deref().unwrap_or(""),
-            ),
-            TransitionKind::Silenced { until, reason } => {
-                self.book
-                    .silence(notice.alert_id, &action.recorded_by, at, *until, reason)
+            // A refusal (the alert resolved meanwhile) changes nothing.
+            match self.book.apply_recorded_action(&event) {
+                Ok(notices) => self.push(notices),
+                Err(error) => {
+                    tracing::debug!(message = "The alert book did not take a recorded user action.", alert_id = %event.notice.alert_id, %error)
+                }
             }
-            _ => return Vec::new(),
-        };
-        result.unwrap_or_else(|error| {
-            tracing::debug!(message = "The alert book did not take a recorded user action.", alert_id = %notice.alert_id, %error);
-            Vec::new()
-        })
+        }
     }
 }

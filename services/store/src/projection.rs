@@ -130,7 +130,7 @@ pub struct Projection {
 impl Projection {
     /// A projection with an empty alert book under the default stall rules.
     pub fn new(world: World) -> Self {
-        let book = AlertBook::new(pilot_projections::stall::StallRules::default());
+        let book = AlertBook::default();
         Projection::with_book(world, book, 0)
     }
 

@@ -12,18 +12,6 @@ use std::time::{Duration, Instant};
 pub const READY_WITHIN: Duration = Duration::from_secs(60);
 pub const EXIT_WITHIN: Duration = Duration::from_secs(30);
 
-/// Every variable `pilot serve` reads: a test says what it wants, whatever the environment says.
-const SETTINGS: [&str; 8] = [
-    "PILOT_CONFIG",
-    "PILOT_NATS_URL",
-    "PILOT_LISTEN",
-    "PILOT_DATA_DIR",
-    "PILOT_CONSUMER",
-    "PILOT_ONLY",
-    "PILOT_ADMIN_TOKEN",
-    "PILOT_SERVER",
-];
-
 pub struct PilotProcess {
     child: Child,
     stdout: mpsc::Receiver<String>,
@@ -60,7 +48,9 @@ impl PilotProcess {
         command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args);
-        for name in SETTINGS {
+        // What pilot reads in place of options: the caller says what it wants, whatever the
+        // environment says.
+        for name in pilot_service::cli::environment_variables() {
             command.env_remove(name);
         }
         let mut child = command
