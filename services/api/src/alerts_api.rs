@@ -28,7 +28,6 @@ use pilot_projections::alert::AlertError;
 use pilot_projections::alerting::{AlertEvent, BookError, RecordedAlert, UserActionKind};
 use pilot_projections::StateKind;
 use pilot_store::alerts::{AlertMessage, Recorded};
-use pilot_store::AlertLog;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;

@@ -306,9 +306,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
         return ApiError::not_ready("the projections are catching up with the event log")
             .into_response();
     }
-    let connection = state.log.client().connection_state();
-    if connection != async_nats::connection::State::Connected {
-        return ApiError::not_ready(format!("NATS is {connection}")).into_response();
+    if let Some(outage) = state.log.outage() {
+        return ApiError::not_ready(outage).into_response();
     }
     let position = state.projection.position();
     Json(json!({"status": "ready", "position": position})).into_response()

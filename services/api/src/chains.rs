@@ -3,14 +3,13 @@
 //!
 
 use crate::error::ApiError;
-use pilot_store::jetstream::JetStreamLog;
 use pilot_store::projection::Projection;
-use pilot_store::LogError;
+use pilot_store::{LogError, SharedLog};
 use uuid::Uuid;
 
 /// Loads `pilot_id`'s chain ([`pilot_store::projector::ensure_chain`]), as an API error.
 pub async fn load(
-    log: &JetStreamLog,
+    log: &SharedLog,
     projection: &Projection,
     pilot_id: Uuid,
 ) -> Result<(), ApiError> {

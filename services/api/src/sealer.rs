@@ -3,9 +3,9 @@
 //! the service stops. `pilot verify --keys` checks the log against the latest seal, which
 //! covers unsigned history (imports, the demo) and reveals a dropped tail.
 
-use pilot_store::jetstream::JetStreamLog;
 use pilot_store::projection::Projection;
 use pilot_store::signing::EventSigner;
+use pilot_store::{SealLog, SharedLog};
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -27,7 +27,7 @@ impl SealRequests {
 /// Runs until `stop` turns true, then seals once more if the log moved.
 #[tracing::instrument(name = "sealer", skip_all)]
 pub async fn run(
-    log: JetStreamLog,
+    log: SharedLog,
     projection: Arc<Projection>,
     signer: Arc<EventSigner>,
     requests: SealRequests,

@@ -6,9 +6,9 @@ use crate::auth::Tokens;
 use pilot_alerter::{Clock, SystemClock};
 use pilot_metrics::Metrics;
 use pilot_projections::stall_terms::StallPolicy;
-use pilot_store::jetstream::JetStreamLog;
 use pilot_store::projection::Projection;
 use pilot_store::writer::Writer;
+use pilot_store::{AlertLog, EventLog, Reachable, SealLog, SharedLog};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -21,9 +21,10 @@ pub const DEFAULT_MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub log: JetStreamLog,
+    /// The store: JetStream in `pilot serve`, the in-memory log in tests.
+    pub log: SharedLog,
     pub projection: Arc<Projection>,
-    pub writer: Arc<Writer<JetStreamLog>>,
+    pub writer: Arc<Writer<SharedLog>>,
     pub access: Arc<Access>,
     pub metrics: Arc<Metrics>,
     /// "Now" for acknowledgements and silences: the wall clock, or a test's.
@@ -68,7 +69,15 @@ impl Default for Access {
 
 impl AppState {
     /// Not ready until [`AppState::set_ready`]: the API answers 503 until then.
-    pub fn new(log: JetStreamLog, projection: Arc<Projection>) -> Self {
+    pub fn new<L>(log: L, projection: Arc<Projection>) -> Self
+    where
+        L: EventLog + AlertLog + SealLog + Reachable,
+    {
+        Self::shared(SharedLog::new(log), projection)
+    }
+
+    /// The same over a log the caller keeps too (a test's in-memory log).
+    pub fn shared(log: SharedLog, projection: Arc<Projection>) -> Self {
         let writer = Arc::new(Writer::new(Arc::new(log.clone()), projection.clone()));
         let metrics = Arc::new(Metrics::new(projection.clone()));
         AppState {
@@ -102,7 +111,7 @@ impl AppState {
     }
 
     /// A writer with this state's signer and stall terms.
-    fn new_writer(&self) -> Writer<JetStreamLog> {
+    fn new_writer(&self) -> Writer<SharedLog> {
         let writer = Writer::new(Arc::new(self.log.clone()), self.projection.clone())
             .with_stall_terms(self.stall_terms.clone());
         match &self.signer {

@@ -12,6 +12,7 @@ use super::{read_input, Common, Failure};
 use clap::Args;
 use pilot_events::{BrokenLink, ChainVerifier};
 use pilot_store::signing::KeyRing;
+use pilot_store::SealLog;
 use serde_json::json;
 
 #[derive(Debug, Clone, Args)]

@@ -175,7 +175,7 @@ async fn serve_on(
     }
     if let (true, Some(signer)) = (config.runs(Part::Api), state.signer.clone()) {
         let sealer = pilot_api::sealer::run(
-            log.clone(),
+            state.log.clone(),
             projection.clone(),
             signer,
             state.seals.clone(),

@@ -1,19 +1,17 @@
 //! The alerter against a real nats-server, with a clock the test moves: the boundaries of one
-//! wait, a restart across a due instant, two alerters at once, and acknowledging and silencing
-//! through the API. No test waits for real time to pass; they wait (bounded) for the alerter
+//! wait, a restart across a due instant, two alerters at once, checkpoints and imports. The
+//! alerts API (listing, acknowledging, silencing) runs on the in-memory logs in
+//! `alerter_memory.rs`. No test waits for real time to pass; they wait (bounded) for the alerter
 //! to act on an instant they set.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod waiting;
 
-use waiting::{days, kinds, scenario, MAYOR, PILOT, T};
+use waiting::{days, kinds, scenario, PILOT, T};
 
 use pilot_alerter::{Alerter, Clock, ManualClock, Progress};
-use pilot_api::auth::{Role, Tokens};
-use pilot_api::state::Access;
-use pilot_api::{app, AppState};
-use pilot_events::{Event, Level, Subject};
+use pilot_events::{Event, Subject};
 use pilot_nats_harness::NatsServer;
 use pilot_projections::alert::{ResolutionReason, TransitionKind};
 use pilot_projections::alerting::AlertEvent;
@@ -25,17 +23,11 @@ use pilot_store::projection::Projection;
 use pilot_store::runtime::{Runtime, RuntimeOptions};
 use pilot_store::writer::Writer;
 use pilot_store::EventLog;
-use reqwest::StatusCode;
-use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use time::macros::datetime;
 use time::OffsetDateTime;
 use tokio::sync::watch;
-use uuid::Uuid;
-
-const ADMIN: &str = "admin-secret";
-const ANALYST: &str = "analyst-secret";
 
 /// How a process folds: its checkpoint `name`d and sealed with `key`; `alerts`: it runs an
 /// alerter.
@@ -316,48 +308,6 @@ async fn one_back_dated_request_records_one_escalation() {
     assert!(events[0].notice.transition.notify);
 }
 
-/// Issue 11, "Alerts are alerts", through the real alerter, alert stream and API: a grant on
-/// day 10 of 30 records no alert event, so `GET /api/v1/alerts` never lists it. A second
-/// approval left waiting is the control: once its alert is listed, the feed has read
-/// everything the alerter recorded before it, the grant included.
-#[tokio::test]
-async fn an_approval_granted_on_day_10_of_30_appears_in_no_alert_list() {
-    let rig = rig().await;
-    rig.waiting_pilot().await;
-    let pilot = Subject::Pilot(PILOT);
-    let control = scenario::requested("budget", MAYOR, Level::Municipal);
-    rig.append(pilot, control, T).await;
-    let (base, http) = api(&rig).await;
-    let mut alerter = rig.alerter().await;
-    rig.clock.set(T + days(10));
-    rig.append(pilot, scenario::granted("mayor"), T + days(10))
-        .await;
-    alerter.caught_up_with(rig.last_position().await).await;
-    let later = T + days(400);
-    rig.clock.set(later);
-    alerter
-        .wait("a year later", |p| p.advanced_to == Some(later))
-        .await;
-
-    let listed = listed_alerts(&http, format!("{base}/api/v1/alerts"), ANALYST).await;
-    let approvals: Vec<&Value> = listed["alerts"]
-        .as_array()
-        .map(|a| a.iter().map(|alert| &alert["approval_id"]).collect())
-        .unwrap_or_default();
-    assert_eq!(approvals, [&json!("budget")], "{listed:#}");
-    assert_eq!(
-        listed["counts"],
-        json!({"pending": 0, "warning": 0, "firing": 1, "resolved": 0})
-    );
-    let recorded = rig.recorded().await;
-    assert!(
-        recorded.iter().all(|e| e.notice.approval_id == "budget"),
-        "{:#?}",
-        kinds(&recorded)
-    );
-    alerter.stop().await;
-}
-
 #[tokio::test]
 async fn two_alerters_record_each_transition_once() {
     let rig = rig().await;
@@ -389,171 +339,6 @@ async fn two_alerters_record_each_transition_once() {
             ("escalated", T + days(60))
         ]
     );
-}
-
-/// The API over the rig, with the alert feed following the alert stream.
-async fn api(rig: &Rig) -> (String, reqwest::Client) {
-    let mut tokens = Tokens::default();
-    tokens.add_clear("root", Role::Admin, None, ADMIN);
-    tokens.add_clear("ana", Role::Analyst, None, ANALYST);
-    let state = AppState::new(rig.log.clone(), rig.projection.clone())
-        .with_access(Access {
-            tokens,
-            ..Access::default()
-        })
-        .with_clock(rig.clock.clone());
-    state.set_ready();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app(state)).await });
-    (base, reqwest::Client::new())
-}
-
-/// `GET url` until it lists an alert (bounded: the fold may trail the stream by a moment); the
-/// last answer, or null if none listed one.
-async fn listed_alerts(http: &reqwest::Client, url: String, token: &str) -> Value {
-    for _ in 0..250 {
-        let (status, body) = call(http, reqwest::Method::GET, url.clone(), token, None).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        if body["alerts"].as_array().is_some_and(|a| !a.is_empty()) {
-            return body;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Value::Null
-}
-
-async fn call(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = http.request(method, url).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-#[tokio::test]
-async fn acknowledged_and_silenced_through_the_api_as_alert_events() {
-    use reqwest::Method;
-    let rig = rig().await;
-    rig.waiting_pilot().await;
-    let (base, http) = api(&rig).await;
-    let mut alerter = rig.alerter().await;
-    alerter.caught_up_with(rig.last_position().await).await;
-    rig.clock.set(T + days(24));
-    rig.wait_recorded(1).await;
-    rig.clock.set(T + days(30));
-    let events = rig.wait_recorded(2).await;
-    let alert_id = events[1].notice.alert_id;
-
-    // The feed may trail the stream by a moment.
-    let listed = listed_alerts(&http, format!("{base}/api/v1/alerts?state=firing"), ADMIN).await;
-    assert_eq!(listed["alerts"][0]["alert_id"], json!(alert_id));
-    assert_eq!(listed["alerts"][0]["escalation_level"], json!(1));
-    assert_eq!(listed["counts"]["firing"], json!(1));
-
-    let ack = format!("{base}/api/v1/alerts/{alert_id}/ack");
-    let silence = format!("{base}/api/v1/alerts/{alert_id}/silence");
-    let (status, body) = call(&http, Method::POST, ack.clone(), ANALYST, Some(json!({}))).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let (status, body) = call(
-        &http,
-        Method::POST,
-        ack.clone(),
-        ADMIN,
-        Some(json!({"note": "calling the mayor's office"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["acknowledged"]["user"], json!("root"));
-    assert_eq!(
-        body["acknowledged"]["note"],
-        json!("calling the mayor's office")
-    );
-    let (status, body) = call(&http, Method::POST, ack, ADMIN, None).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert_eq!(body["error"]["code"], json!("alert_already_acknowledged"));
-
-    let (status, body) = call(
-        &http,
-        Method::POST,
-        silence.clone(),
-        ADMIN,
-        Some(json!({"until": "2024-05-01"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(body["error"]["code"], json!("no_silence_reason"));
-    let (status, body) = call(
-        &http,
-        Method::POST,
-        silence.clone(),
-        ADMIN,
-        Some(json!({"until": "2024-03-02", "reason": "x"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(body["error"]["code"], json!("silence_not_after_start"));
-    let (status, body) = call(
-        &http,
-        Method::POST,
-        silence,
-        ADMIN,
-        Some(json!({"until": "2024-06-01T00:00:00Z", "reason": "mayor abroad"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["silences"][0]["reason"], json!("mayor abroad"));
-    assert_eq!(body["silenced_until"], json!("2024-06-01T00:00:00Z"));
-
-    let unknown = format!("{base}/api/v1/alerts/{}/ack", Uuid::nil());
-    let (status, body) = call(&http, Method::POST, unknown, ADMIN, None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    let (status, body) = call(
-        &http,
-        Method::GET,
-        format!("{base}/api/v1/alerts?state=late"),
-        ADMIN,
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(body["error"]["field"], json!("state"));
-
-    // The alerter reads both back: the escalation is recorded, and not to be sent.
-    rig.clock.set(T + days(60));
-    let events = rig.wait_recorded(5).await;
-    assert_eq!(
-        events.iter().map(AlertEvent::kind).collect::<Vec<_>>(),
-        ["warning", "fired", "acknowledged", "silenced", "escalated"]
-    );
-    assert!(!events[4].notice.transition.notify);
-
-    // The alert history exports as stored, paged like the event log.
-    let response = http
-        .get(format!("{base}/api/v1/alerts/events?limit=3"))
-        .bearer_auth(ANALYST)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["pilot-next-after"], "3");
-    assert_eq!(response.headers()["pilot-last-position"], "5");
-    let page = response.text().await.unwrap();
-    let first: Vec<AlertEvent> = page
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    assert_eq!(first, events[..3]);
-    alerter.stop().await;
 }
 
 #[tokio::test]

@@ -1,23 +1,31 @@
-//! The alerter over the in-memory logs, without a nats-server: the process's fold
-//! (`Runtime::start_memory`), a writer, and a clock the test moves. The same scenarios run on
-//! a real nats-server in `alerter.rs`.
+//! The alerter and the alerts API over the in-memory logs, without a nats-server: the
+//! process's fold (`Runtime::start_memory`), a writer, and a clock the test moves. The
+//! alerter's restarts, checkpoints and imports run on a real nats-server in `alerter.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod waiting;
 
-use waiting::{append, days, kinds, recorded, scenario, wait_recorded, waiting_pilot_at, PILOT, T};
+use waiting::{
+    append, call, days, kinds, listed_alerts, recorded, scenario, serve_api, wait_recorded,
+    waiting_pilot_at, ADMIN, ANALYST, MAYOR, PILOT, T,
+};
 
 use pilot_alerter::{Alerter, ManualClock, Progress};
-use pilot_events::Subject;
+use pilot_api::AppState;
+use pilot_events::{Level, Subject};
+use pilot_projections::alerting::AlertEvent;
 use pilot_store::checkpoint::CheckpointKey;
 use pilot_store::memory::MemoryLog;
 use pilot_store::runtime::{Runtime, RuntimeOptions};
 use pilot_store::writer::Writer;
-use pilot_store::{AlertLog, EventLog};
+use pilot_store::{AlertLog, EventLog, SharedLog};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use uuid::Uuid;
 
 /// One process: its fold over `log` and an alerter over that fold.
 struct Process {
@@ -126,4 +134,224 @@ async fn two_processes_on_one_in_memory_log_record_each_transition_once() {
         4,
         "nothing recorded twice"
     );
+}
+
+/// One process over a fresh in-memory log (its fold and alerter), a writer, and the clock.
+struct Rig {
+    log: Arc<MemoryLog>,
+    clock: Arc<ManualClock>,
+    stop: watch::Sender<bool>,
+    process: Process,
+    writer: Writer<MemoryLog>,
+}
+
+impl Rig {
+    async fn start() -> Rig {
+        let log = Arc::new(MemoryLog::new());
+        let clock = Arc::new(ManualClock::new(T - days(1)));
+        let (stop, _) = watch::channel(false);
+        let process = process(&log, &clock, &stop).await;
+        let writer = Writer::new(log.clone(), process.runtime.projection().clone());
+        Rig {
+            log,
+            clock,
+            stop,
+            process,
+            writer,
+        }
+    }
+
+    /// The API over this process's fold, acknowledging and silencing on the rig's clock.
+    fn api_state(&self) -> AppState {
+        AppState::shared(
+            SharedLog::from_arc(self.log.clone()),
+            self.process.runtime.projection().clone(),
+        )
+        .with_clock(self.clock.clone())
+    }
+
+    async fn waiting_pilot(&self) {
+        waiting_pilot_at(&self.writer, T).await;
+    }
+
+    async fn append(&self, subject: Subject, event: pilot_events::Event, at: time::OffsetDateTime) {
+        append(&self.writer, subject, event, at).await;
+    }
+
+    async fn caught_up(&mut self) {
+        let last = self.log.last_position().await.unwrap();
+        self.process
+            .wait("the end of the log", |p| p.position >= last)
+            .await;
+    }
+
+    async fn wait_recorded(&self, n: usize) -> Vec<AlertEvent> {
+        wait_recorded(self.log.as_ref(), n).await
+    }
+
+    async fn recorded(&self) -> Vec<AlertEvent> {
+        recorded(self.log.as_ref()).await
+    }
+
+    async fn stop(self) {
+        self.stop.send_replace(true);
+        self.process.task.await.unwrap().unwrap();
+        self.process.runtime.stopped(Duration::from_secs(5)).await;
+    }
+}
+
+/// Issue 11, "Alerts are alerts", through the alerter, the alert stream and the API: a grant
+/// on day 10 of 30 records no alert event, so `GET /api/v1/alerts` never lists it. A second
+/// approval left waiting is the control: once its alert is listed, the fold has read
+/// everything the alerter recorded before it, the grant included.
+#[tokio::test]
+async fn an_approval_granted_on_day_10_of_30_appears_in_no_alert_list() {
+    let mut rig = Rig::start().await;
+    rig.waiting_pilot().await;
+    let pilot = Subject::Pilot(PILOT);
+    let control = scenario::requested("budget", MAYOR, Level::Municipal);
+    rig.append(pilot, control, T).await;
+    let (base, http) = serve_api(rig.api_state()).await;
+    rig.clock.set(T + days(10));
+    rig.append(pilot, scenario::granted("mayor"), T + days(10))
+        .await;
+    rig.caught_up().await;
+    let later = T + days(400);
+    rig.clock.set(later);
+    rig.process
+        .wait("a year later", |p| p.advanced_to == Some(later))
+        .await;
+
+    let listed = listed_alerts(&http, format!("{base}/api/v1/alerts"), ANALYST).await;
+    let approvals: Vec<&Value> = listed["alerts"]
+        .as_array()
+        .map(|a| a.iter().map(|alert| &alert["approval_id"]).collect())
+        .unwrap_or_default();
+    assert_eq!(approvals, [&json!("budget")], "{listed:#}");
+    assert_eq!(
+        listed["counts"],
+        json!({"pending": 0, "warning": 0, "firing": 1, "resolved": 0})
+    );
+    let recorded = rig.recorded().await;
+    assert!(
+        recorded.iter().all(|e| e.notice.approval_id == "budget"),
+        "{:#?}",
+        kinds(&recorded)
+    );
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn acknowledged_and_silenced_through_the_api_as_alert_events() {
+    use reqwest::Method;
+    let mut rig = Rig::start().await;
+    rig.waiting_pilot().await;
+    let (base, http) = serve_api(rig.api_state()).await;
+    rig.caught_up().await;
+    rig.clock.set(T + days(24));
+    rig.wait_recorded(1).await;
+    rig.clock.set(T + days(30));
+    let events = rig.wait_recorded(2).await;
+    let alert_id = events[1].notice.alert_id;
+
+    // The feed may trail the stream by a moment.
+    let listed = listed_alerts(&http, format!("{base}/api/v1/alerts?state=firing"), ADMIN).await;
+    assert_eq!(listed["alerts"][0]["alert_id"], json!(alert_id));
+    assert_eq!(listed["alerts"][0]["escalation_level"], json!(1));
+    assert_eq!(listed["counts"]["firing"], json!(1));
+
+    let ack = format!("{base}/api/v1/alerts/{alert_id}/ack");
+    let silence = format!("{base}/api/v1/alerts/{alert_id}/silence");
+    let (status, body) = call(&http, Method::POST, ack.clone(), ANALYST, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = call(
+        &http,
+        Method::POST,
+        ack.clone(),
+        ADMIN,
+        Some(json!({"note": "calling the mayor's office"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["acknowledged"]["user"], json!("root"));
+    assert_eq!(
+        body["acknowledged"]["note"],
+        json!("calling the mayor's office")
+    );
+    let (status, body) = call(&http, Method::POST, ack, ADMIN, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], json!("alert_already_acknowledged"));
+
+    let (status, body) = call(
+        &http,
+        Method::POST,
+        silence.clone(),
+        ADMIN,
+        Some(json!({"until": "2024-05-01"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], json!("no_silence_reason"));
+    let (status, body) = call(
+        &http,
+        Method::POST,
+        silence.clone(),
+        ADMIN,
+        Some(json!({"until": "2024-03-02", "reason": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], json!("silence_not_after_start"));
+    let (status, body) = call(
+        &http,
+        Method::POST,
+        silence,
+        ADMIN,
+        Some(json!({"until": "2024-06-01T00:00:00Z", "reason": "mayor abroad"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["silences"][0]["reason"], json!("mayor abroad"));
+    assert_eq!(body["silenced_until"], json!("2024-06-01T00:00:00Z"));
+
+    let unknown = format!("{base}/api/v1/alerts/{}/ack", Uuid::nil());
+    let (status, body) = call(&http, Method::POST, unknown, ADMIN, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = call(
+        &http,
+        Method::GET,
+        format!("{base}/api/v1/alerts?state=late"),
+        ADMIN,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["field"], json!("state"));
+
+    // The alerter reads both back: the escalation is recorded, and not to be sent.
+    rig.clock.set(T + days(60));
+    let events = rig.wait_recorded(5).await;
+    assert_eq!(
+        events.iter().map(AlertEvent::kind).collect::<Vec<_>>(),
+        ["warning", "fired", "acknowledged", "silenced", "escalated"]
+    );
+    assert!(!events[4].notice.transition.notify);
+
+    // The alert history exports as stored, paged like the event log.
+    let response = http
+        .get(format!("{base}/api/v1/alerts/events?limit=3"))
+        .bearer_auth(ANALYST)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["pilot-next-after"], "3");
+    assert_eq!(response.headers()["pilot-last-position"], "5");
+    let page = response.text().await.unwrap();
+    let first: Vec<AlertEvent> = page
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(first, events[..3]);
+    rig.stop().await;
 }

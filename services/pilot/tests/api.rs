@@ -1,5 +1,7 @@
 //! The HTTP API in-process, against a real nats-server holding the Nanguo history (loaded
-//! the way `pilot serve --demo` loads it), called through the router with `oneshot`.
+//! the way `pilot serve --demo` loads it), called through the router with `oneshot`: the
+//! end-to-end path on JetStream, with checkpoints, restored worlds and a log that changes
+//! under the service. The rest of the router runs on the in-memory logs (`reads.rs`, `http.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
@@ -10,6 +12,7 @@ use pilot_api::state::Access;
 use pilot_api::{app, AppState};
 use serde_json::Value;
 use tower::ServiceExt;
+use uuid::Uuid;
 
 const HIHC: &str = "0194a000-0001-7000-8000-000000000003";
 const UNIFIED: &str = "0194a000-0001-7000-8000-000000000005";
@@ -50,6 +53,14 @@ async fn get(router: &Router, uri: &str) -> (StatusCode, Value) {
     let json = serde_json::from_slice(&bytes)
         .unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
     (status, json)
+}
+
+fn ids(list: &Value, key: &str) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[key].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn insured(view: &Value) -> &Value {
@@ -276,6 +287,93 @@ async fn a_world_restored_from_a_checkpoint_loads_chains_for_past_views() {
         "pilot.merged"
     );
     assert!(fresh.read().chain_loaded(&hihc));
+}
+
+#[tokio::test]
+async fn a_restored_world_loads_every_chain_for_a_past_list() {
+    let served = served().await;
+    // Stop the projector: it saves its checkpoint on the way out.
+    served.stop.send(true).unwrap();
+    served.projector.await.unwrap();
+    let restored = common::reopen(&served.log, CONSUMER, &served.checkpoint_key).await;
+    assert_eq!(restored.position(), 98, "resumed from the checkpoint");
+    let hihc: Uuid = HIHC.parse().unwrap();
+    assert!(!restored.read().chain_loaded(&hihc));
+    let state = AppState::new(served.log.clone(), restored.clone()).with_access(Access {
+        anonymous_reads: true,
+        ..Access::default()
+    });
+    state.set_ready();
+    let router = app(state);
+
+    let (status, pilots) = get(&router, "/api/v1/pilots?as_of=2001-01-01").await;
+    assert_eq!(status, StatusCode::OK, "{pilots}");
+    assert_eq!(ids(&pilots, "pilot_id").len(), 3);
+    let hihc_then = pilots
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pilot_id"] == HIHC)
+        .unwrap();
+    assert_eq!(hihc_then["progress"][0]["latest"], 880000.0);
+    assert!(restored.read().chain_loaded(&hihc));
+    let (_, unified) = get(
+        &router,
+        "/api/v1/pilots?as_of=2009-12-31&stage=implementing",
+    )
+    .await;
+    assert_eq!(ids(&unified, "pilot_id"), [UNIFIED]);
+    assert_eq!(unified[0]["merged_from"].as_array().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn a_restored_world_imports_a_retraction_on_a_chain_it_has_not_loaded() {
+    use pilot_events::data::EventRetracted;
+    use pilot_events::{Actor, Envelope, Event, Hash, Subject, CURRENT_SCHEMA};
+    let served = served().await;
+    served.stop.send(true).unwrap();
+    served.projector.await.unwrap();
+    let restored = common::reopen(&served.log, CONSUMER, &served.checkpoint_key).await;
+    let hihc: Uuid = HIHC.parse().unwrap();
+    assert!(!restored.read().chain_loaded(&hihc));
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    {
+        let (log, restored) = (served.log.clone(), restored.clone());
+        tokio::spawn(async move { log.run_projector(CONSUMER, restored, shutdown).await });
+    }
+
+    // A sealed line, as an import brings it: HIHC's 1999 metric is retracted.
+    let subject = Subject::Pilot(hihc);
+    let (_, head) = restored.read().chain_head(subject);
+    let at = time::macros::datetime!(2010-01-04 09:00 +08:00);
+    let retraction = Envelope {
+        event_id: Uuid::now_v7(),
+        schema: CURRENT_SCHEMA,
+        subject,
+        occurred_at: at,
+        recorded_at: at,
+        actor: Actor {
+            office: "SSDNC".into(),
+            user: "archivist".into(),
+        },
+        correlation_id: None,
+        causation_id: None,
+        prev_hash: head,
+        hash: Hash::ZERO,
+        signature: None,
+        event: Event::EventRetracted(EventRetracted {
+            event_id: "0194ae00-0003-7000-8000-000000000016".parse().unwrap(),
+            reason: "entered twice".into(),
+        }),
+    }
+    .seal(head);
+    let line = retraction.to_json();
+    let loaded = pilot_api::demo::load_history(&served.log, &restored, line.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(loaded.appended, 1);
+    assert!(restored.read().chain_loaded(&hihc), "loaded for the check");
+    assert!(restored.read().position_of(&retraction.event_id).is_some());
 }
 
 #[tokio::test]

@@ -645,7 +645,7 @@ fn sealed_log(dir: &Path) -> Sealed {
         let log = pilot_store::jetstream::JetStreamLog::open_existing(&nats)
             .await
             .unwrap();
-        log.latest_seal()
+        pilot_store::SealLog::latest_seal(&log)
             .await
             .unwrap()
             .expect("a seal was recorded")

@@ -1,14 +1,14 @@
-//! The API through a real socket, against a real nats-server holding the Nanguo history:
-//! writes, read-your-writes, the auth matrix and bad input (the documented 4xx, and nothing
-//! stored).
+//! The API through a real socket, over the in-memory logs holding the Nanguo history and
+//! folded by the process's runtime: writes, read-your-writes, the auth matrix and bad input
+//! (the documented 4xx, and nothing stored). The same router runs on JetStream in `pilot
+//! serve`; `binary.rs` and `api.rs` cover that path end to end.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
+use pilot_api::app;
 use pilot_api::auth::{Role, Tokens};
 use pilot_api::state::Access;
-use pilot_api::{app, AppState};
-use pilot_nats_harness::NatsServer;
-use pilot_store::jetstream::JetStreamLog;
+use pilot_store::memory::MemoryLog;
 use pilot_store::projection::Projection;
 use pilot_store::EventLog;
 use reqwest::StatusCode;
@@ -24,34 +24,24 @@ use common::NANGUO;
 const UNIFIED: &str = "0194a000-0001-7000-8000-000000000005";
 const HIHC: &str = "0194a000-0001-7000-8000-000000000003";
 const STAKEHOLDER: &str = "0194a000-0002-7000-8000-000000000015";
-const CONSUMER: &str = "pilot-http-test";
 
 const ADMIN: &str = "admin-secret";
 const ANALYST: &str = "analyst-secret";
 const SSDNC_CLERK: &str = "ssdnc-clerk-secret";
 const FINANCE_CLERK: &str = "finance-clerk-secret";
 
-/// A pilot service on a loopback port over a real nats-server with the Nanguo history.
+/// A pilot service on a loopback port over the in-memory logs with the Nanguo history.
 struct Service {
-    _server: NatsServer,
-    log: JetStreamLog,
+    /// Holds the runtime and its stop signal for as long as the service runs.
+    _nanguo: common::memory::MemoryNanguo,
+    log: Arc<MemoryLog>,
     projection: Arc<Projection>,
     base: String,
     http: reqwest::Client,
-    _stop: watch::Sender<bool>,
 }
 
 async fn service() -> Service {
-    let common::Nanguo {
-        server,
-        log,
-        projection,
-        stop,
-        projector: _,
-        checkpoint_key: _,
-    } = common::nanguo(CONSUMER).await;
-    let shutdown = stop.subscribe();
-
+    let nanguo = common::memory::nanguo_memory().await;
     let mut tokens = Tokens::default();
     tokens.add_clear("root", Role::Admin, None, ADMIN);
     tokens.add_clear("ana", Role::Analyst, None, ANALYST);
@@ -62,17 +52,18 @@ async fn service() -> Service {
         Some("Bureau of Finance"),
         FINANCE_CLERK,
     );
-    let state = AppState::new(log.clone(), projection.clone()).with_access(Access {
+    let state = nanguo.state().with_access(Access {
         tokens,
         anonymous_reads: false,
-        // Above NATS's 1 MiB max_payload, so one event can be too large for the store.
+        // Above the store's 1 MiB limit on one event (NATS's max_payload, which the in-memory
+        // log mirrors), so one event can be too large for the store.
         max_body_bytes: 2 * 1024 * 1024,
         max_import_bytes: 4 * 1024 * 1024,
     });
     state.set_ready();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut shutdown = shutdown;
+    let mut shutdown: watch::Receiver<bool> = nanguo.stop.subscribe();
     tokio::spawn(async move {
         axum::serve(listener, app(state))
             .with_graceful_shutdown(async move {
@@ -81,12 +72,11 @@ async fn service() -> Service {
             .await
     });
     Service {
-        _server: server,
-        log,
-        projection,
+        log: nanguo.log.clone(),
+        projection: nanguo.projection().clone(),
+        _nanguo: nanguo,
         base,
         http: reqwest::Client::new(),
-        _stop: stop,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The read endpoints, the export, the live event stream, /metrics and the OpenAPI document,
-//! against a real nats-server holding the Nanguo history (deploy/demo/README.md says what it
-//! holds), called through the router with `oneshot`.
+//! over the in-memory logs holding the Nanguo history (deploy/demo/README.md says what it
+//! holds) folded by the process's runtime, called through the router with `oneshot`. Reads
+//! of a world restored from a checkpoint are in `api.rs`, on a real nats-server.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
@@ -12,11 +13,11 @@ use pilot_api::state::Access;
 use pilot_api::{app, AppState};
 use pilot_events::data::{Influence, StakeholderRegistered};
 use pilot_events::{Actor, Event, Level, StakeholderKind, Subject};
-use pilot_nats_harness::NatsServer;
-use pilot_store::jetstream::JetStreamLog;
+use pilot_store::memory::MemoryLog;
 use pilot_store::writer::Draft;
 use pilot_store::EventLog;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 use tower::ServiceExt;
@@ -35,33 +36,26 @@ const UNIFIED: &str = "0194a000-0001-7000-8000-000000000005";
 const LIU: &str = "0194a000-0002-7000-8000-000000000005";
 const MAYOR: &str = "0194a000-0002-7000-8000-000000000006";
 const FINANCE: &str = "0194a000-0002-7000-8000-000000000008";
-const CONSUMER: &str = "pilot-reads-test";
 
-/// A server with the Nanguo history, a following projection, and a ready state whose reads
-/// are open without a token.
+/// The in-memory logs with the Nanguo history, the runtime folding them, and a ready state
+/// whose reads are open without a token.
 struct Served {
-    _server: NatsServer,
-    log: JetStreamLog,
+    nanguo: common::memory::MemoryNanguo,
+    log: Arc<MemoryLog>,
     state: AppState,
-    stop: tokio::sync::watch::Sender<bool>,
-    projector: tokio::task::JoinHandle<()>,
-    checkpoint_key: pilot_store::checkpoint::CheckpointKey,
 }
 
 async fn served() -> Served {
-    let nanguo = common::nanguo(CONSUMER).await;
-    let state = AppState::new(nanguo.log.clone(), nanguo.projection.clone()).with_access(Access {
+    let nanguo = common::memory::nanguo_memory().await;
+    let state = nanguo.state().with_access(Access {
         anonymous_reads: true,
         ..Access::default()
     });
     state.set_ready();
     Served {
-        _server: nanguo.server,
-        log: nanguo.log,
+        log: nanguo.log.clone(),
+        nanguo,
         state,
-        stop: nanguo.stop,
-        projector: nanguo.projector,
-        checkpoint_key: nanguo.checkpoint_key,
     }
 }
 
@@ -164,93 +158,6 @@ async fn pilots_are_filtered_by_stage_office_stall_and_time() {
     bad(&router, "/api/v1/pilots?as_of=soon", "as_of").await;
     bad(&router, "/api/v1/pilots?known_at=2001-02-30", "known_at").await;
     bad(&router, "/api/v1/pilots?colour=red", "colour").await;
-}
-
-#[tokio::test]
-async fn a_restored_world_loads_every_chain_for_a_past_list() {
-    let served = served().await;
-    // Stop the projector: it saves its checkpoint on the way out.
-    served.stop.send(true).unwrap();
-    served.projector.await.unwrap();
-    let restored = common::reopen(&served.log, CONSUMER, &served.checkpoint_key).await;
-    assert_eq!(restored.position(), 98, "resumed from the checkpoint");
-    let hihc: Uuid = HIHC.parse().unwrap();
-    assert!(!restored.read().chain_loaded(&hihc));
-    let state = AppState::new(served.log.clone(), restored.clone()).with_access(Access {
-        anonymous_reads: true,
-        ..Access::default()
-    });
-    state.set_ready();
-    let router = app(state);
-
-    let (status, pilots) = get(&router, "/api/v1/pilots?as_of=2001-01-01").await;
-    assert_eq!(status, StatusCode::OK, "{pilots}");
-    assert_eq!(ids(&pilots, "pilot_id").len(), 3);
-    let hihc_then = pilots
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["pilot_id"] == HIHC)
-        .unwrap();
-    assert_eq!(hihc_then["progress"][0]["latest"], 880000.0);
-    assert!(restored.read().chain_loaded(&hihc));
-    let (_, unified) = get(
-        &router,
-        "/api/v1/pilots?as_of=2009-12-31&stage=implementing",
-    )
-    .await;
-    assert_eq!(ids(&unified, "pilot_id"), [UNIFIED]);
-    assert_eq!(unified[0]["merged_from"].as_array().unwrap().len(), 4);
-}
-
-#[tokio::test]
-async fn a_restored_world_imports_a_retraction_on_a_chain_it_has_not_loaded() {
-    use pilot_events::data::EventRetracted;
-    use pilot_events::{Actor, Envelope, Event, Hash, Subject, CURRENT_SCHEMA};
-    let served = served().await;
-    served.stop.send(true).unwrap();
-    served.projector.await.unwrap();
-    let restored = common::reopen(&served.log, CONSUMER, &served.checkpoint_key).await;
-    let hihc: Uuid = HIHC.parse().unwrap();
-    assert!(!restored.read().chain_loaded(&hihc));
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    {
-        let (log, restored) = (served.log.clone(), restored.clone());
-        tokio::spawn(async move { log.run_projector(CONSUMER, restored, shutdown).await });
-    }
-
-    // A sealed line, as an import brings it: HIHC's 1999 metric is retracted.
-    let subject = Subject::Pilot(hihc);
-    let (_, head) = restored.read().chain_head(subject);
-    let at = time::macros::datetime!(2010-01-04 09:00 +08:00);
-    let retraction = Envelope {
-        event_id: Uuid::now_v7(),
-        schema: CURRENT_SCHEMA,
-        subject,
-        occurred_at: at,
-        recorded_at: at,
-        actor: Actor {
-            office: "SSDNC".into(),
-            user: "archivist".into(),
-        },
-        correlation_id: None,
-        causation_id: None,
-        prev_hash: head,
-        hash: Hash::ZERO,
-        signature: None,
-        event: Event::EventRetracted(EventRetracted {
-            event_id: "0194ae00-0003-7000-8000-000000000016".parse().unwrap(),
-            reason: "entered twice".into(),
-        }),
-    }
-    .seal(head);
-    let line = retraction.to_json();
-    let loaded = pilot_api::demo::load_history(&served.log, &restored, line.as_bytes())
-        .await
-        .unwrap();
-    assert_eq!(loaded.appended, 1);
-    assert!(restored.read().chain_loaded(&hihc), "loaded for the check");
-    assert!(restored.read().position_of(&retraction.event_id).is_some());
 }
 
 #[tokio::test]
@@ -785,11 +692,10 @@ async fn the_openapi_document_and_the_router_agree() {
     // admin's token gets past authentication, so a method nobody routed meets 405.
     let mut tokens = pilot_api::auth::Tokens::default();
     tokens.add_clear("root", pilot_api::auth::Role::Admin, None, "admin-secret");
-    let state =
-        AppState::new(served.log.clone(), served.state.projection.clone()).with_access(Access {
-            tokens,
-            ..Access::default()
-        });
+    let state = served.nanguo.state().with_access(Access {
+        tokens,
+        ..Access::default()
+    });
     state.set_ready();
     let router = app(state);
 

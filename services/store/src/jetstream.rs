@@ -449,6 +449,15 @@ pub(crate) fn unavailable(error: impl std::fmt::Display) -> LogError {
     LogError::Unavailable(error.to_string())
 }
 
+impl crate::log::Reachable for JetStreamLog {
+    fn outage(&self) -> Option<String> {
+        match self.client.connection_state() {
+            async_nats::connection::State::Connected => None,
+            state => Some(format!("NATS is {state}")),
+        }
+    }
+}
+
 impl EventLog for JetStreamLog {
     fn max_event_bytes(&self) -> usize {
         crate::log::event_bytes_within(self.client.server_info().max_payload)

@@ -119,6 +119,12 @@ pub trait EventLog: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Bytes>, LogError>> + Send;
 }
 
+/// Whether the store can be reached now: `/readyz` answers 503 with the reason while it cannot.
+pub trait Reachable {
+    /// Why the store cannot be reached now; `None` while it can.
+    fn outage(&self) -> Option<String>;
+}
+
 /// The subject token of a chain, shared by every implementation so positions and chains
 /// mean the same everywhere.
 pub fn chain_key(chain: Subject) -> String {

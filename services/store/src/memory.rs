@@ -1,7 +1,8 @@
 //! An in-memory [`EventLog`] for unit tests and pure-logic tests: the same contract as the
 //! JetStream log (positions from 1, per-chain optimistic concurrency, deduplication by event
 //! id, all-or-nothing batches), checked by the same conformance suite. The alert stream
-//! ([`crate::alerts::AlertLog`]) is in `alerts`, its durable queues in `delivery`.
+//! ([`crate::alerts::AlertLog`]) is in `alerts`, its durable queues in `delivery`; seals
+//! ([`SealLog`]) are a list beside the events.
 
 mod alerts;
 mod delivery;
@@ -9,7 +10,9 @@ mod delivery;
 pub use delivery::{MemoryNotification, MemoryQueue};
 
 use crate::log::{chain_key, EventLog, LogError, Outgoing, Stored};
+use crate::seals::SealLog;
 use bytes::Bytes;
+use pilot_events::seal::Seal;
 use pilot_events::Subject;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,6 +25,8 @@ struct Inner {
     chains: HashMap<Subject, Vec<u64>>,
     quarantine: std::collections::BTreeMap<u64, (String, Bytes)>,
     checkpoints: HashMap<String, Bytes>,
+    /// The seals, oldest first, as `PILOT_SEALS` keeps them apart from the events.
+    seals: Vec<Seal>,
 }
 
 #[derive(Debug)]
@@ -160,6 +165,24 @@ impl EventLog for MemoryLog {
             .iter()
             .map(|(p, (r, b))| (*p, r.clone(), b.clone()))
             .collect())
+    }
+}
+
+impl crate::log::Reachable for MemoryLog {
+    fn outage(&self) -> Option<String> {
+        None
+    }
+}
+
+impl SealLog for MemoryLog {
+    async fn record_seal(&self, seal: &Seal) -> Result<u64, LogError> {
+        let mut inner = self.lock()?;
+        inner.seals.push(seal.clone());
+        Ok(inner.seals.len() as u64)
+    }
+
+    async fn latest_seal(&self) -> Result<Option<Seal>, LogError> {
+        Ok(self.lock()?.seals.last().cloned())
     }
 }
 

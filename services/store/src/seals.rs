@@ -2,7 +2,8 @@
 //!
 //! The service takes a seal from its live world (every few minutes when the log moved, after
 //! an import, on shutdown) and appends it to `PILOT_SEALS`; `pilot verify --keys` checks the
-//! log against the latest one.
+//! log against the latest one. [`SealLog`] is where seals are kept: the JetStream stream, or
+//! the in-memory log's list.
 
 use crate::jetstream::{JetStreamLog, PublishFailure};
 use crate::layout::{SEALS_STREAM, SEALS_SUBJECT};
@@ -11,7 +12,17 @@ use crate::signing::EventSigner;
 use async_nats::jetstream::message::PublishMessage;
 use pilot_events::seal::{merkle_root, Seal};
 use pilot_projections::World;
+use std::future::Future;
 use time::OffsetDateTime;
+
+/// Where seals are kept.
+pub trait SealLog: Send + Sync + 'static {
+    /// Appends a seal; returns its position among the seals.
+    fn record_seal(&self, seal: &Seal) -> impl Future<Output = Result<u64, LogError>> + Send;
+
+    /// The latest seal, if any was recorded.
+    fn latest_seal(&self) -> impl Future<Output = Result<Option<Seal>, LogError>> + Send;
+}
 
 /// A signed seal of `world` as it stands.
 pub fn seal_of(world: &World, signer: &EventSigner, now: OffsetDateTime) -> Seal {
@@ -31,9 +42,8 @@ pub fn seal_of(world: &World, signer: &EventSigner, now: OffsetDateTime) -> Seal
     seal
 }
 
-impl JetStreamLog {
-    /// Appends a seal; returns its position on the seals stream.
-    pub async fn record_seal(&self, seal: &Seal) -> Result<u64, LogError> {
+impl SealLog for JetStreamLog {
+    async fn record_seal(&self, seal: &Seal) -> Result<u64, LogError> {
         let message = PublishMessage::build().payload(seal.to_json().into());
         match self.publish_acked(SEALS_SUBJECT, message).await {
             Ok(position) => Ok(position),
@@ -44,8 +54,7 @@ impl JetStreamLog {
         }
     }
 
-    /// The latest seal, if any was recorded.
-    pub async fn latest_seal(&self) -> Result<Option<Seal>, LogError> {
+    async fn latest_seal(&self) -> Result<Option<Seal>, LogError> {
         let stream = self
             .jetstream()
             .get_stream_no_info(SEALS_STREAM)

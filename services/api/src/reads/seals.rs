@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use pilot_events::seal::Seal;
-use pilot_store::LogError;
+use pilot_store::{LogError, SealLog};
 
 pub async fn latest_seal(
     State(state): State<AppState>,

@@ -1,9 +1,10 @@
 //! What the service's integration tests share: a real nats-server holding the Nanguo history,
-//! with a projection following it.
+//! with a projection following it, or the same history on the in-memory logs ([`memory`]).
 
 // Each test file uses its own part of this module.
 #![allow(dead_code)]
 
+pub mod memory;
 pub mod process;
 
 use pilot_api::demo;

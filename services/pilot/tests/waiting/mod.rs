@@ -1,6 +1,6 @@
 //! What the alerter's tests share, on JetStream (`alerter.rs`) and in memory
-//! (`alerter_memory.rs`): a mayor, a pilot whose approval waits on the mayor, and reading back
-//! what the alert stream recorded.
+//! (`alerter_memory.rs`): a mayor, a pilot whose approval waits on the mayor, reading back
+//! what the alert stream recorded, and calling the alerts API.
 
 #![allow(dead_code)] // each test file uses its own part
 
@@ -12,6 +12,8 @@ use pilot_events::{Actor, Event, Level, StakeholderKind, Subject};
 use pilot_projections::alerting::AlertEvent;
 use pilot_store::writer::{Draft, Writer};
 use pilot_store::{AlertLog, EventLog};
+use reqwest::StatusCode;
+use serde_json::Value;
 use std::time::Duration;
 use time::macros::datetime;
 use time::OffsetDateTime;
@@ -98,4 +100,59 @@ pub fn kinds(events: &[AlertEvent]) -> Vec<(&'static str, OffsetDateTime)> {
         .iter()
         .map(|e| (e.kind(), e.notice.transition.at))
         .collect()
+}
+
+pub const ADMIN: &str = "admin-secret";
+pub const ANALYST: &str = "analyst-secret";
+
+/// The API over `state` on a loopback port, with an admin ([`ADMIN`]) and an analyst
+/// ([`ANALYST`]); its base URL and a client.
+pub async fn serve_api(state: pilot_api::AppState) -> (String, reqwest::Client) {
+    use pilot_api::auth::{Role, Tokens};
+    let mut tokens = Tokens::default();
+    tokens.add_clear("root", Role::Admin, None, ADMIN);
+    tokens.add_clear("ana", Role::Analyst, None, ANALYST);
+    let state = state.with_access(pilot_api::state::Access {
+        tokens,
+        ..pilot_api::state::Access::default()
+    });
+    state.set_ready();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, pilot_api::app(state)).await });
+    (base, reqwest::Client::new())
+}
+
+/// `GET url` until it lists an alert (bounded: the fold may trail the stream by a moment); the
+/// answer that did, or the last one.
+pub async fn listed_alerts(http: &reqwest::Client, url: String, token: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..250 {
+        let (status, body) = call(http, reqwest::Method::GET, url.clone(), token, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if body["alerts"].as_array().is_some_and(|a| !a.is_empty()) {
+            return body;
+        }
+        last = body;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    last
+}
+
+/// One call with `token`; the status and the body as JSON (null if it is not).
+pub async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = http.request(method, url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
