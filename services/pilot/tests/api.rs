@@ -20,7 +20,7 @@ const CONSUMER: &str = "pilot-api-test";
 
 mod common;
 
-use common::{nanguo, Nanguo as Served, NANGUO};
+use common::{ids, nanguo, Nanguo as Served, NANGUO};
 
 async fn served() -> Served {
     nanguo(CONSUMER).await
@@ -53,14 +53,6 @@ async fn get(router: &Router, uri: &str) -> (StatusCode, Value) {
     let json = serde_json::from_slice(&bytes)
         .unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
     (status, json)
-}
-
-fn ids(list: &Value, key: &str) -> Vec<String> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item[key].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn insured(view: &Value) -> &Value {
@@ -249,12 +241,8 @@ async fn nothing_is_served_before_the_projection_has_caught_up() {
 
 #[tokio::test]
 async fn a_world_restored_from_a_checkpoint_loads_chains_for_past_views() {
-    let served = served().await;
-    // Stop the projector: it saves its checkpoint on the way out.
-    served.stop.send(true).unwrap();
-    served.projector.await.unwrap();
-    let restored = common::reopen(&served.log, CONSUMER, &served.checkpoint_key).await;
-    assert_eq!(restored.position(), 98, "resumed from the checkpoint");
+    let mut served = served().await;
+    let restored = served.restart(CONSUMER).await;
     let hihc = HIHC.parse().unwrap();
     assert!(!restored.read().chain_loaded(&hihc));
 
@@ -291,12 +279,8 @@ async fn a_world_restored_from_a_checkpoint_loads_chains_for_past_views() {
 
 #[tokio::test]
 async fn a_restored_world_loads_every_chain_for_a_past_list() {
-    let served = served().await;
-    // Stop the projector: it saves its checkpoint on the way out.
-    served.stop.send(true).unwrap();
-    served.projector.await.unwrap();
-    let restored = common::reopen(&served.log, CONSUMER, &served.checkpoint_key).await;
-    assert_eq!(restored.position(), 98, "resumed from the checkpoint");
+    let mut served = served().await;
+    let restored = served.restart(CONSUMER).await;
     let hihc: Uuid = HIHC.parse().unwrap();
     assert!(!restored.read().chain_loaded(&hihc));
     let state = AppState::new(served.log.clone(), restored.clone()).with_access(Access {
@@ -330,10 +314,8 @@ async fn a_restored_world_loads_every_chain_for_a_past_list() {
 async fn a_restored_world_imports_a_retraction_on_a_chain_it_has_not_loaded() {
     use pilot_events::data::EventRetracted;
     use pilot_events::{Actor, Envelope, Event, Hash, Subject, CURRENT_SCHEMA};
-    let served = served().await;
-    served.stop.send(true).unwrap();
-    served.projector.await.unwrap();
-    let restored = common::reopen(&served.log, CONSUMER, &served.checkpoint_key).await;
+    let mut served = served().await;
+    let restored = served.restart(CONSUMER).await;
     let hihc: Uuid = HIHC.parse().unwrap();
     assert!(!restored.read().chain_loaded(&hihc));
     let (_stop, shutdown) = tokio::sync::watch::channel(false);

@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 mod common;
 
-use common::NANGUO;
+use common::{ids, NANGUO};
 
 const OPENAPI: &str = include_str!("../../api/openapi.json");
 const API_SOURCE: &str = include_str!("../../api/src/api.rs");
@@ -89,14 +89,6 @@ async fn bad(router: &Router, uri: &str, field: &str) -> String {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {error}");
     assert_eq!(error["error"]["field"], field, "{uri}: {error}");
     error["error"]["message"].as_str().unwrap().to_string()
-}
-
-fn ids(list: &Value, key: &str) -> Vec<String> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item[key].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn nanguo_lines() -> Vec<&'static [u8]> {

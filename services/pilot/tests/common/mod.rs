@@ -57,6 +57,27 @@ pub async fn reopen(log: &JetStreamLog, consumer: &str, key: &CheckpointKey) -> 
     Arc::new(projector::open(log, consumer, pilot_projections::AlertBook::default(), key).await)
 }
 
+impl Nanguo {
+    /// Stops the projector (it saves its checkpoint on the way out) and opens the projection as
+    /// a restarted process would: from that checkpoint, with no chain loaded yet.
+    pub async fn restart(&mut self, consumer: &str) -> Arc<Projection> {
+        self.stop.send(true).unwrap();
+        (&mut self.projector).await.unwrap();
+        let restored = reopen(&self.log, consumer, &self.checkpoint_key).await;
+        assert_eq!(restored.position(), 98, "resumed from the checkpoint");
+        restored
+    }
+}
+
+/// The ids under `key` of a JSON list.
+pub fn ids(list: &serde_json::Value, key: &str) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[key].as_str().unwrap().to_string())
+        .collect()
+}
+
 pub async fn nanguo(consumer: &'static str) -> Nanguo {
     let server = NatsServer::start().unwrap();
     let log = JetStreamLog::connect(&server.url(), &Layout::default())
