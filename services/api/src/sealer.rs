@@ -3,8 +3,8 @@
 //! the service stops. `pilot verify --keys` checks the log against the latest seal, which
 //! covers unsigned history (imports, the demo) and reveals a dropped tail.
 
+use pilot_runtime::projection::Projection;
 use pilot_store::jetstream::JetStreamLog;
-use pilot_store::projection::Projection;
 use pilot_store::signing::EventSigner;
 use std::sync::Arc;
 use std::time::Duration;

@@ -10,10 +10,10 @@ use waiting::{append, days, kinds, recorded, scenario, wait_recorded, waiting_pi
 
 use pilot_alerter::{Alerter, ManualClock, Progress};
 use pilot_events::Subject;
-use pilot_store::checkpoint::CheckpointKey;
+use pilot_runtime::checkpoint::CheckpointKey;
+use pilot_runtime::runtime::{Runtime, RuntimeOptions};
+use pilot_runtime::writer::Writer;
 use pilot_store::memory::MemoryLog;
-use pilot_store::runtime::{Runtime, RuntimeOptions};
-use pilot_store::writer::Writer;
 use pilot_store::{AlertLog, EventLog};
 use std::sync::Arc;
 use std::time::Duration;

@@ -13,8 +13,8 @@ use pilot_api::{app, AppState};
 use pilot_events::data::{Influence, StakeholderRegistered};
 use pilot_events::{Actor, Event, Level, StakeholderKind, Subject};
 use pilot_nats_harness::NatsServer;
+use pilot_runtime::writer::Draft;
 use pilot_store::jetstream::JetStreamLog;
-use pilot_store::writer::Draft;
 use pilot_store::EventLog;
 use serde_json::Value;
 use std::time::Duration;
@@ -45,7 +45,7 @@ struct Served {
     state: AppState,
     stop: tokio::sync::watch::Sender<bool>,
     projector: tokio::task::JoinHandle<()>,
-    checkpoint_key: pilot_store::checkpoint::CheckpointKey,
+    checkpoint_key: pilot_runtime::checkpoint::CheckpointKey,
 }
 
 async fn served() -> Served {
@@ -216,7 +216,9 @@ async fn a_restored_world_imports_a_retraction_on_a_chain_it_has_not_loaded() {
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
     {
         let (log, restored) = (served.log.clone(), restored.clone());
-        tokio::spawn(async move { log.run_projector(CONSUMER, restored, shutdown).await });
+        tokio::spawn(async move {
+            pilot_runtime::follow::run_projector(&log, CONSUMER, restored, shutdown).await
+        });
     }
 
     // A sealed line, as an import brings it: HIHC's 1999 metric is retracted.
