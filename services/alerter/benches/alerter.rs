@@ -34,10 +34,10 @@ use pilot_nats_harness::NatsServer;
 use pilot_projections::alerting::AlertEvent;
 use pilot_projections::stall::schedule;
 use pilot_projections::{AlertBook, World};
+use pilot_runtime::runtime::{Runtime, RuntimeOptions};
+use pilot_runtime::writer::{Draft, Writer};
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::Layout;
-use pilot_store::runtime::{Runtime, RuntimeOptions};
-use pilot_store::writer::{Draft, Writer};
 use pilot_store::EventLog;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -283,7 +283,7 @@ struct CaughtUp {
 /// Starts an alerter over `projection` and waits until it has recorded everything up to `last`.
 async fn caught_up_alerter(
     log: &JetStreamLog,
-    projection: &Arc<pilot_store::projection::Projection>,
+    projection: &Arc<pilot_runtime::projection::Projection>,
     last: u64,
 ) -> (
     watch::Sender<bool>,
@@ -308,7 +308,7 @@ async fn caught_up_alerter(
 }
 
 /// One process's fold, as `pilot serve` runs it with an alerter.
-fn options(key: &pilot_store::checkpoint::CheckpointKey) -> RuntimeOptions {
+fn options(key: &pilot_runtime::checkpoint::CheckpointKey) -> RuntimeOptions {
     RuntimeOptions {
         name: "bench".into(),
         book: AlertBook::default(),
@@ -325,7 +325,7 @@ async fn main() {
     let log = JetStreamLog::connect(&server.url(), &Layout::default())
         .await
         .unwrap();
-    let key = pilot_store::checkpoint::CheckpointKey::generate().unwrap();
+    let key = pilot_runtime::checkpoint::CheckpointKey::generate().unwrap();
     let (stop_projector, shutdown) = watch::channel(false);
     let runtime = Runtime::start(&log, options(&key), shutdown).await;
     let projection = runtime.projection().clone();

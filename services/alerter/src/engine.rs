@@ -2,10 +2,10 @@
 //!
 //! # How a transition is recorded exactly once
 //!
-//! The process's projection ([`pilot_store::runtime`]) keeps the world and the [`AlertBook`](pilot_projections::AlertBook)
+//! The process's projection ([`pilot_runtime::runtime`]) keeps the world and the [`AlertBook`](pilot_projections::AlertBook)
 //! in lock-step: the book is fed right after the world applies each event, and it is restored
 //! with the world from the one checkpoint. The transitions it computes wait in the fold's outbox
-//! ([`AlertFold`](pilot_store::alert_fold::AlertFold)) until this alerter has recorded them.
+//! ([`AlertFold`](pilot_runtime::alert_fold::AlertFold)) until this alerter has recorded them.
 //! Each transition goes to its own subject on the alert stream with the condition "this subject
 //! is still empty" ([`pilot_store::alerts`]). So:
 //! - a restart recomputes transitions that are already recorded; the alerter skips those the
@@ -40,8 +40,8 @@ use pilot_metrics::Metrics;
 use pilot_projections::alerting::record::is_user_action;
 use pilot_projections::alerting::AlertEvent;
 use pilot_projections::AlertNotice;
+use pilot_runtime::projection::Projection;
 use pilot_store::alerts::{AlertMessage, Recorded};
-use pilot_store::projection::Projection;
 use pilot_store::{AlertLog, EventLog, LogError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,7 +90,7 @@ pub struct Progress {
 
 impl<L: EventLog + AlertLog> Alerter<L> {
     /// An alerter over `projection`'s book, recording on `log`'s alert stream. The projection
-    /// must collect transitions from its start (see [`pilot_store::runtime::RuntimeOptions`]);
+    /// must collect transitions from its start (see [`pilot_runtime::runtime::RuntimeOptions`]);
     /// this turns it on in case it does not yet.
     pub fn new(log: Arc<L>, projection: Arc<Projection>, clock: Arc<dyn Clock>) -> Self {
         projection.with_alerts(|alerts| alerts.collect());

@@ -1,7 +1,7 @@
 //! The alerter: stalled-approval alerts as events (DOMAIN.md, "Stalled approvals").
 //!
 //! - [`engine`]: a timer and an outbox over the process's one fold (world and alert book, see
-//!   `pilot_store::runtime`): each transition recorded exactly once on the alert stream
+//!   `pilot_runtime::runtime`): each transition recorded exactly once on the alert stream
 //!   however many alerters run or restart.
 //! - [`backfill`]: holding the clock while history is imported, so it is not alerted on as if
 //!   it were still pending.
@@ -19,7 +19,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{Alerter, AlerterError, Progress};
 
 use pilot_metrics::Metrics;
-use pilot_store::projection::Projection;
+use pilot_runtime::projection::Projection;
 use pilot_store::{AlertLog, EventLog};
 use std::sync::Arc;
 use tokio::sync::watch;

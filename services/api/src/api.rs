@@ -3,7 +3,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /healthz` | 200 `{"status": "ok"}` while the process runs |
-//! | `GET /readyz` | 200 `{"status": "ready", "position": N}` once the projections have caught up with the log since start-up and NATS is connected; else 503 (for good, with the reason, when the event log holds less than the service has seen: see `pilot_store::checkpoint`) |
+//! | `GET /readyz` | 200 `{"status": "ready", "position": N}` once the projections have caught up with the log since start-up and NATS is connected; else 503 (for good, with the reason, when the event log holds less than the service has seen: see `pilot_runtime::checkpoint`) |
 //! | `GET /metrics` | Prometheus text format ([`pilot_metrics`]) |
 //! | `GET /api/v1/openapi.json` | the OpenAPI document of every route (`openapi.json`) |
 //! | `GET /api/v1/pilots?stage=&office=&stalled=&as_of=&known_at=` | every pilot's view ([`PilotView`]), ordered by `pilot_id`, filtered, now or in the past |

@@ -3,17 +3,17 @@
 //!
 
 use crate::error::ApiError;
-use pilot_store::projection::Projection;
+use pilot_runtime::projection::Projection;
 use pilot_store::{LogError, SharedLog};
 use uuid::Uuid;
 
-/// Loads `pilot_id`'s chain ([`pilot_store::projector::ensure_chain`]), as an API error.
+/// Loads `pilot_id`'s chain ([`pilot_runtime::projector::ensure_chain`]), as an API error.
 pub async fn load(
     log: &SharedLog,
     projection: &Projection,
     pilot_id: Uuid,
 ) -> Result<(), ApiError> {
-    pilot_store::projector::ensure_chain(log, projection, pilot_id)
+    pilot_runtime::projector::ensure_chain(log, projection, pilot_id)
         .await
         .map_err(|error| match error {
             LogError::Refused(reason) => ApiError::internal(reason),

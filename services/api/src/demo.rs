@@ -14,7 +14,7 @@
 use bytes::Bytes;
 use pilot_events::Subject;
 use pilot_projections::Refusal;
-use pilot_store::projection::Projection;
+use pilot_runtime::projection::Projection;
 use pilot_store::{EventLog, LogError, Outgoing};
 use std::time::Duration;
 use uuid::Uuid;
@@ -145,7 +145,7 @@ pub async fn load_history<L: EventLog>(
                 // the writer does.
                 Refusal::ChainNotLoaded { pilot_id } if !chain_loaded => {
                     chain_loaded = true;
-                    pilot_store::projector::ensure_chain(log, projection, pilot_id)
+                    pilot_runtime::projector::ensure_chain(log, projection, pilot_id)
                         .await
                         .map_err(log_error(line, event_id))?;
                 }
@@ -200,7 +200,7 @@ async fn append_line<L: EventLog>(
     match log.append(subject, expected, vec![outgoing.clone()]).await {
         Err(LogError::Conflict { found, .. })
             if projection.wait_for(found, APPLY_TIMEOUT).await
-                && pilot_store::writer::is_foreign_tail(projection, subject, version, found) =>
+                && pilot_runtime::writer::is_foreign_tail(projection, subject, version, found) =>
         {
             log.append(subject, found, vec![outgoing]).await
         }
@@ -254,8 +254,8 @@ mod tests {
     use super::*;
 
     use pilot_projections::World;
+    use pilot_runtime::projector::follow_memory;
     use pilot_store::memory::MemoryLog;
-    use pilot_store::projector::follow_memory;
     use std::sync::Arc;
     use tokio::sync::watch;
 

@@ -14,7 +14,7 @@ use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
 use pilot_events::{Event, Subject};
-use pilot_store::writer::Draft;
+use pilot_runtime::writer::Draft;
 use pilot_store::EventLog;
 use uuid::Uuid;
 

@@ -3,7 +3,7 @@
 //! the service stops. `pilot verify --keys` checks the log against the latest seal, which
 //! covers unsigned history (imports, the demo) and reveals a dropped tail.
 
-use pilot_store::projection::Projection;
+use pilot_runtime::projection::Projection;
 use pilot_store::signing::EventSigner;
 use pilot_store::{SealLog, SharedLog};
 use std::sync::Arc;

@@ -6,8 +6,8 @@ use crate::auth::Tokens;
 use pilot_alerter::{Clock, SystemClock};
 use pilot_metrics::Metrics;
 use pilot_projections::stall_terms::StallPolicy;
-use pilot_store::projection::Projection;
-use pilot_store::writer::Writer;
+use pilot_runtime::projection::Projection;
+use pilot_runtime::writer::Writer;
 use pilot_store::{AlertLog, EventLog, Reachable, SealLog, SharedLog};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -142,7 +142,7 @@ impl AppState {
     }
 
     /// Why the service refuses to serve for good (until an operator acts and restarts it): the
-    /// event log holds less than the projections have seen (see `pilot_store::checkpoint`).
+    /// event log holds less than the projections have seen (see `pilot_runtime::checkpoint`).
     /// `/readyz` and every `/api/v1` route answer 503 with it, so no append is accepted at a
     /// position the projections would take for one they have already applied.
     pub fn refused(&self) -> Option<String> {

@@ -3,7 +3,7 @@
 //! `POST /api/v1/events` takes one draft event or an array of drafts of one chain (all or
 //! nothing). A draft is an event in the wire format (docs/wire-format.md) without what the
 //! store sets: `recorded_at`, `prev_hash` and `hash`; `event_id` and `schema` may be left out.
-//! The writer decides, seals and appends ([`pilot_store::writer::Writer`]); the answer carries
+//! The writer decides, seals and appends ([`pilot_runtime::writer::Writer`]); the answer carries
 //! the stored events with their `version` and stream `position`, and the `position` to pass as
 //! `min_position` to read one's own write from any pilot process. Sending the same event ids
 //! again returns what was stored the first time, with 200 instead of 201.
@@ -23,7 +23,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use pilot_store::writer::{AppendError, Draft, StoredEvent, MAX_EVENTS_PER_APPEND};
+use pilot_runtime::writer::{AppendError, Draft, StoredEvent, MAX_EVENTS_PER_APPEND};
 use pilot_store::LogError;
 use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;

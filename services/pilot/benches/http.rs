@@ -24,10 +24,11 @@ use pilot_api::state::Access;
 use pilot_api::{app, AppState};
 use pilot_events::{decode, Envelope};
 use pilot_nats_harness::NatsServer;
+use pilot_runtime::projector;
+use pilot_runtime::writer::Draft;
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::Layout;
-use pilot_store::writer::Draft;
-use pilot_store::{projector, EventLog};
+use pilot_store::EventLog;
 use serde_json::{json, Value};
 use std::future::IntoFuture;
 use std::process::Command;
@@ -89,14 +90,16 @@ async fn main() {
             &log,
             "bench",
             pilot_projections::AlertBook::default(),
-            &pilot_store::checkpoint::CheckpointKey::generate().unwrap(),
+            &pilot_runtime::checkpoint::CheckpointKey::generate().unwrap(),
         )
         .await,
     );
     let (_stop, shutdown) = watch::channel(false);
     {
         let (log, projection, shutdown) = (log.clone(), projection.clone(), shutdown.clone());
-        tokio::spawn(async move { log.run_projector("bench", projection, shutdown).await });
+        tokio::spawn(async move {
+            pilot_runtime::follow::run_projector(&log, "bench", projection, shutdown).await
+        });
     }
     let mut tokens = Tokens::default();
     tokens.add_clear("bench", Role::Admin, None, TOKEN);

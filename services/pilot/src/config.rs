@@ -158,8 +158,8 @@ impl Config {
     /// (generated there, mode 0600, on first start).
     pub fn checkpoint_key(
         &self,
-    ) -> Result<pilot_store::checkpoint::CheckpointKey, pilot_store::checkpoint::KeyError> {
-        use pilot_store::checkpoint::CheckpointKey;
+    ) -> Result<pilot_runtime::checkpoint::CheckpointKey, pilot_runtime::checkpoint::KeyError> {
+        use pilot_runtime::checkpoint::CheckpointKey;
         match &self.checkpoint_key_file {
             Some(path) => CheckpointKey::load(path),
             None => CheckpointKey::load_or_create(&self.data_dir),
@@ -260,7 +260,7 @@ impl Config {
                 .consumer
                 .clone()
                 .or(file.consumer)
-                .unwrap_or_else(|| pilot_store::follow::DEFAULT_CONSUMER.to_string()),
+                .unwrap_or_else(|| pilot_runtime::follow::DEFAULT_CONSUMER.to_string()),
             demo: args.demo,
             only: if args.only.is_empty() {
                 file.only.unwrap_or_default()
@@ -414,7 +414,7 @@ mod tests {
         assert!(dir
             .path()
             .join("data")
-            .join(pilot_store::checkpoint::KEY_FILE)
+            .join(pilot_runtime::checkpoint::KEY_FILE)
             .exists());
 
         let shared = dir.path().join("shared.key");

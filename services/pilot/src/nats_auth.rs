@@ -84,7 +84,7 @@ impl Role {
     pub fn consumer(self) -> Option<&'static str> {
         match self {
             Role::Api => Some("pilot-api"),
-            Role::Projector => Some(pilot_store::follow::DEFAULT_CONSUMER),
+            Role::Projector => Some(pilot_runtime::follow::DEFAULT_CONSUMER),
             Role::Alerter => Some("pilot-alerter"),
             Role::Operator | Role::Reader => None,
         }

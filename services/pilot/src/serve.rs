@@ -26,10 +26,10 @@ use pilot_alerter::{self as alerter, SystemClock};
 use pilot_api::api::app;
 use pilot_api::demo::{self, LoadError};
 use pilot_api::state::{Access, AppState};
+use pilot_runtime::projection::Projection;
+use pilot_runtime::runtime::{Runtime, RuntimeOptions};
 use pilot_store::jetstream::{ConnectError, JetStreamLog};
 use pilot_store::layout::Layout;
-use pilot_store::projection::Projection;
-use pilot_store::runtime::{Runtime, RuntimeOptions};
 use pilot_store::{AlertLog, EventLog, LogError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -71,7 +71,7 @@ pub enum ServeError {
     #[error("--demo: {0}")]
     Demo(#[from] LoadError),
     #[error("{0}")]
-    CheckpointKey(#[from] pilot_store::checkpoint::KeyError),
+    CheckpointKey(#[from] pilot_runtime::checkpoint::KeyError),
     #[error("the local nats-server exited while pilot was running and could not be restarted ({status}); the end of {log}:\n{tail}")]
     NatsExited {
         status: String,

@@ -321,7 +321,9 @@ async fn a_restored_world_imports_a_retraction_on_a_chain_it_has_not_loaded() {
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
     {
         let (log, restored) = (served.log.clone(), restored.clone());
-        tokio::spawn(async move { log.run_projector(CONSUMER, restored, shutdown).await });
+        tokio::spawn(async move {
+            pilot_runtime::follow::run_projector(&log, CONSUMER, restored, shutdown).await
+        });
     }
 
     // A sealed line, as an import brings it: HIHC's 1999 metric is retracted.
@@ -426,7 +428,7 @@ async fn overwrite_checkpoint(url: &str, bytes: Vec<u8>) {
 
 #[tokio::test]
 async fn a_forged_checkpoint_is_refused() {
-    use pilot_store::checkpoint::{self, CheckpointKey};
+    use pilot_runtime::checkpoint::{self, CheckpointKey};
     let served = served().await;
     served.stop.send(true).unwrap();
     served.projector.await.unwrap();
@@ -465,7 +467,9 @@ async fn a_forged_checkpoint_is_refused() {
         let restored = common::reopen(&served.log, CONSUMER, &served.checkpoint_key).await;
         assert_eq!(restored.position(), 0, "{what}: not resumed from it");
         assert_eq!(restored.halted(), None, "{what}");
-        served.log.rebuild(&restored).await.unwrap();
+        pilot_runtime::follow::rebuild(&served.log, &restored)
+            .await
+            .unwrap();
         assert_eq!(restored.position(), 98, "{what}: rebuilt from the log");
         let state = reading(AppState::new(served.log.clone(), restored.clone()));
         state.set_ready();
@@ -501,8 +505,9 @@ async fn a_log_behind_its_checkpoint_is_not_served() {
     // Following the new log changes nothing: it is not the log the service has seen.
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
     let (follower, projection) = (log.clone(), restored.clone());
-    let projector =
-        tokio::spawn(async move { follower.run_projector(CONSUMER, projection, shutdown).await });
+    let projector = tokio::spawn(async move {
+        pilot_runtime::follow::run_projector(&follower, CONSUMER, projection, shutdown).await
+    });
 
     let state = reading(AppState::new(log.clone(), restored.clone()));
     state.set_ready();

@@ -8,8 +8,8 @@
 use pilot_api::app;
 use pilot_api::auth::{Role, Tokens};
 use pilot_api::state::Access;
+use pilot_runtime::projection::Projection;
 use pilot_store::memory::MemoryLog;
-use pilot_store::projection::Projection;
 use pilot_store::EventLog;
 use reqwest::StatusCode;
 use serde_json::{json, Value};

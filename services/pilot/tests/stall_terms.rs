@@ -11,9 +11,9 @@ use pilot_alerter::rules::AlertRules;
 use pilot_api::auth::{Role, Tokens};
 use pilot_api::state::Access;
 use pilot_api::{app, AppState};
+use pilot_runtime::projection::Projection;
+use pilot_runtime::projector;
 use pilot_store::jetstream::JetStreamLog;
-use pilot_store::projection::Projection;
-use pilot_store::projector;
 use pilot_store::EventLog;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
@@ -44,14 +44,16 @@ impl Process {
         let path = dir.path().join("pilot.toml");
         std::fs::write(&path, alerts_toml).unwrap();
         let rules = AlertRules::from_config_file(&path).unwrap();
-        let key = pilot_store::checkpoint::CheckpointKey::generate().unwrap();
+        let key = pilot_runtime::checkpoint::CheckpointKey::generate().unwrap();
         let projection = Arc::new(
             projector::open(log, consumer, pilot_projections::AlertBook::default(), &key).await,
         );
         let (stop, shutdown) = watch::channel(false);
         {
             let (log, projection) = (log.clone(), projection.clone());
-            tokio::spawn(async move { log.run_projector(consumer, projection, shutdown).await });
+            tokio::spawn(async move {
+                pilot_runtime::follow::run_projector(&log, consumer, projection, shutdown).await
+            });
         }
         let last = log.last_position().await.unwrap();
         assert!(projection.wait_for(last, Duration::from_secs(20)).await);

@@ -230,11 +230,9 @@ impl JetStreamLog {
         Ok(Vec::new())
     }
 
-    /// When the message at `position` was stored, from the server's own timestamp.
-    pub(crate) async fn stored_at(
-        &self,
-        position: u64,
-    ) -> Result<Option<time::OffsetDateTime>, LogError> {
+    /// When the message at `position` was stored, from the server's own timestamp. Public
+    /// because the projection's lag (`pilot_runtime::follow::lag`) is measured with it.
+    pub async fn stored_at(&self, position: u64) -> Result<Option<time::OffsetDateTime>, LogError> {
         let batch = self.direct_batch(EVENTS_STREAM, position, None, 1).await?;
         let stamp = batch
             .first()

@@ -2,10 +2,10 @@
 //! folds JetStream: for router tests that do not depend on the wire.
 
 use pilot_api::demo;
-use pilot_store::checkpoint::CheckpointKey;
+use pilot_runtime::checkpoint::CheckpointKey;
+use pilot_runtime::projection::Projection;
+use pilot_runtime::runtime::{Runtime, RuntimeOptions};
 use pilot_store::memory::MemoryLog;
-use pilot_store::projection::Projection;
-use pilot_store::runtime::{Runtime, RuntimeOptions};
 use std::sync::Arc;
 use tokio::sync::watch;
 

@@ -9,11 +9,12 @@ pub mod process;
 
 use pilot_api::demo;
 use pilot_nats_harness::NatsServer;
-use pilot_store::checkpoint::CheckpointKey;
+use pilot_runtime::checkpoint::CheckpointKey;
+use pilot_runtime::projection::Projection;
+use pilot_runtime::projector;
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::Layout;
-use pilot_store::projection::Projection;
-use pilot_store::{projector, EventLog};
+use pilot_store::EventLog;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -96,7 +97,9 @@ pub async fn nanguo(consumer: &'static str) -> Nanguo {
     let (stop, shutdown) = watch::channel(false);
     let projector = {
         let (log, projection) = (log.clone(), projection.clone());
-        tokio::spawn(async move { log.run_projector(consumer, projection, shutdown).await })
+        tokio::spawn(async move {
+            pilot_runtime::follow::run_projector(&log, consumer, projection, shutdown).await
+        })
     };
     let last = log.last_position().await.unwrap();
     assert!(projection.wait_for(last, Duration::from_secs(20)).await);

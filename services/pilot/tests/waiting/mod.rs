@@ -10,7 +10,7 @@ pub mod scenario;
 use pilot_events::data::{Influence, StakeholderRegistered};
 use pilot_events::{Actor, Event, Level, StakeholderKind, Subject};
 use pilot_projections::alerting::AlertEvent;
-use pilot_store::writer::{Draft, Writer};
+use pilot_runtime::writer::{Draft, Writer};
 use pilot_store::{AlertLog, EventLog};
 use reqwest::StatusCode;
 use serde_json::Value;

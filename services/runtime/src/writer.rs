@@ -8,13 +8,13 @@
 //! fight each other); across processes the store's expected-position check arbitrates, and
 //! the loser catches up and tries again.
 
-use crate::log::{EventLog, LogError, Outgoing};
 use crate::projection::Projection;
-use crate::signing::EventSigner;
 use bytes::Bytes;
 use pilot_events::{Actor, Envelope, Event, Hash, Subject, CURRENT_SCHEMA};
 use pilot_projections::stall_terms::{NewEvent, StallPolicy};
 use pilot_projections::Refusal;
+use pilot_store::log::{EventLog, LogError, Outgoing};
+use pilot_store::signing::EventSigner;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -622,7 +622,7 @@ impl<L: EventLog> Writer<L> {
         let envelope =
             pilot_events::decode(&stored.bytes).map_err(|e| LogError::Refused(e.to_string()))?;
         let event_id = envelope.event_id;
-        let stored_chain = crate::log::chain_key(envelope.subject);
+        let stored_chain = pilot_store::log::chain_key(envelope.subject);
         match Draft::from(envelope).first_difference(draft) {
             None => Ok(()),
             Some(differs) => Err(AppendError::EventIdReused {

@@ -17,12 +17,12 @@ use pilot_events::data::*;
 use pilot_events::{Event, Stage, Subject};
 use pilot_nats_harness::{NatsServer, ServerOptions};
 use pilot_projections::World;
-use pilot_store::checkpoint::CheckpointKey;
-use pilot_store::follow::DEFAULT_CONSUMER;
+use pilot_runtime::checkpoint::CheckpointKey;
+use pilot_runtime::follow::DEFAULT_CONSUMER;
+use pilot_runtime::projection::Projection;
+use pilot_runtime::writer::{StoredEvent, Writer};
 use pilot_store::jetstream::{ConnectError, JetStreamLog};
 use pilot_store::layout::{Layout, EVENTS_STREAM};
-use pilot_store::projection::Projection;
-use pilot_store::writer::{StoredEvent, Writer};
 use pilot_store::EventLog;
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,7 +52,9 @@ async fn node(url: &str, consumer: &str) -> Node {
     let (stop, shutdown) = watch::channel(false);
     let follower = log.clone();
     let (p, name) = (projection.clone(), consumer.to_string());
-    tokio::spawn(async move { follower.run_projector(&name, p, shutdown).await });
+    tokio::spawn(async move {
+        pilot_runtime::follow::run_projector(&follower, &name, p, shutdown).await
+    });
     // Ready once caught up with what the log held at start, as a service waits before serving.
     let last = log.last_position().await.unwrap();
     assert!(projection.wait_for(last, Duration::from_secs(20)).await);
@@ -303,7 +305,7 @@ async fn a_sigkill_during_load_loses_no_acknowledged_append() {
             .await
     );
     let rebuilt = Projection::new(World::new());
-    pilot_store::projector::catch_up(&fresh, &rebuilt)
+    pilot_runtime::projector::catch_up(&fresh, &rebuilt)
         .await
         .unwrap();
     assert_eq!(
@@ -435,7 +437,7 @@ async fn a_restart_resumes_from_its_checkpoint_and_applies_nothing_twice() {
         .await
         .unwrap();
     let projection = Arc::new(
-        pilot_store::projector::open(
+        pilot_runtime::projector::open(
             &log,
             "resumer",
             pilot_projections::AlertBook::default(),
@@ -450,7 +452,9 @@ async fn a_restart_resumes_from_its_checkpoint_and_applies_nothing_twice() {
     );
     let (_stop, shutdown) = watch::channel(false);
     let (follower, p2) = (log.clone(), projection.clone());
-    tokio::spawn(async move { follower.run_projector("resumer", p2, shutdown).await });
+    tokio::spawn(async move {
+        pilot_runtime::follow::run_projector(&follower, "resumer", p2, shutdown).await
+    });
     assert!(projection.wait_for(last, Duration::from_secs(20)).await);
     let applied = projection
         .counters
@@ -473,7 +477,7 @@ async fn a_restart_resumes_from_its_checkpoint_and_applies_nothing_twice() {
     );
 
     let rebuilt = Projection::new(World::new());
-    pilot_store::projector::catch_up(&log, &rebuilt)
+    pilot_runtime::projector::catch_up(&log, &rebuilt)
         .await
         .unwrap();
     assert_eq!(
@@ -515,15 +519,19 @@ async fn projection_lag_is_measured_in_events_and_seconds() {
     // A second projection that has not started yet trails by both events.
     let behind = Projection::new(World::new());
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let lag = writing.log.lag(&behind).await.unwrap();
+    let lag = pilot_runtime::follow::lag(&writing.log, &behind)
+        .await
+        .unwrap();
     assert_eq!(lag.events, 2);
     assert!(lag.seconds >= 0.04 && lag.seconds < 60.0, "{lag:?}");
-    pilot_store::projector::catch_up(&writing.log, &behind)
+    pilot_runtime::projector::catch_up(&writing.log, &behind)
         .await
         .unwrap();
     assert_eq!(
-        writing.log.lag(&behind).await.unwrap(),
-        pilot_store::follow::Lag {
+        pilot_runtime::follow::lag(&writing.log, &behind)
+            .await
+            .unwrap(),
+        pilot_runtime::follow::Lag {
             events: 0,
             seconds: 0.0
         }

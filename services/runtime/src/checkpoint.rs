@@ -17,12 +17,12 @@
 //! HMAC-SHA256 over the format, the checkpoint's name, the anchor and the body, so a checkpoint
 //! cannot be moved to another name or another anchor either.
 
-use crate::jetstream::JetStreamLog;
-use crate::layout::EVENTS_STREAM;
-use crate::log::{EventLog, LogError};
-use crate::memory::MemoryLog;
 use bytes::Bytes;
 use hmac::{KeyInit, Mac};
+use pilot_store::jetstream::JetStreamLog;
+use pilot_store::layout::EVENTS_STREAM;
+use pilot_store::log::{EventLog, LogError};
+use pilot_store::memory::MemoryLog;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::future::Future;

@@ -6,11 +6,11 @@
 use crate::alert_fold::AlertFold;
 use crate::alert_follow::follow_alerts;
 use crate::checkpoint::{Anchored, CheckpointKey};
-use crate::jetstream::JetStreamLog;
-use crate::memory::MemoryLog;
 use crate::projection::Projection;
-use crate::projector;
+use crate::{follow, projector};
 use pilot_projections::AlertBook;
+use pilot_store::jetstream::JetStreamLog;
+use pilot_store::memory::MemoryLog;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -62,7 +62,9 @@ impl Runtime {
         let projection = open(log, &options).await;
         let projector = {
             let (log, projection, stop) = (log.clone(), projection.clone(), shutdown.clone());
-            tokio::spawn(async move { log.run_projector(&options.name, projection, stop).await })
+            tokio::spawn(async move {
+                follow::run_projector(&log, &options.name, projection, stop).await
+            })
         };
         let follower = {
             let (log, projection) = (log.clone(), projection.clone());

@@ -5,9 +5,9 @@
 
 use crate::alert_fold::AlertFold;
 use crate::checkpoint::CheckpointKey;
-use crate::log::Stored;
 use pilot_projections::snapshot::Snapshot;
 use pilot_projections::{AlertBook, Applied, ProjectionError, World};
+use pilot_store::log::Stored;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};

@@ -17,10 +17,10 @@ use pilot_events::{Envelope, Event, Level, StakeholderKind, Subject, CURRENT_SCH
 use pilot_projections::stall::{DayCount, StallRules, Thresholds};
 use pilot_projections::stall_terms::StallPolicy;
 use pilot_projections::{Refusal, World};
+use pilot_runtime::projection::Projection;
+use pilot_runtime::projector::follow_memory;
+use pilot_runtime::writer::{AppendError, StoredEvent, Writer};
 use pilot_store::memory::MemoryLog;
-use pilot_store::projection::Projection;
-use pilot_store::projector::follow_memory;
-use pilot_store::writer::{AppendError, StoredEvent, Writer};
 use pilot_store::EventLog;
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;

@@ -4,7 +4,7 @@
 
 use pilot_events::data::*;
 use pilot_events::{Actor, Event, Level, Subject};
-use pilot_store::writer::Draft;
+use pilot_runtime::writer::Draft;
 
 pub fn draft(subject: Subject, event: Event) -> Draft {
     Draft {

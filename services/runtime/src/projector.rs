@@ -7,10 +7,10 @@
 //! or a consumer that resumes ahead or behind all end in the same state.
 
 use crate::checkpoint::{self, Anchored, CheckpointKey, Verdict};
-use crate::log::{EventLog, LogError, Stored};
-use crate::memory::MemoryLog;
 use crate::projection::{restore, Projection};
 use pilot_projections::{AlertBook, ProjectionError, World};
+use pilot_store::log::{EventLog, LogError, Stored};
+use pilot_store::memory::MemoryLog;
 use std::sync::Arc;
 use tokio::sync::watch;
 use uuid::Uuid;

@@ -7,9 +7,9 @@
 //! the book computes, and user actions (acknowledgements, silences) reach the book only as
 //! recorded alert events, so every process applies the same ones in the same order.
 
-use crate::log::Stored;
 use pilot_projections::alerting::{AlertEvent, AlertHistory, Observed};
 use pilot_projections::{AlertBook, AlertNotice};
+use pilot_store::log::Stored;
 use std::collections::VecDeque;
 use time::OffsetDateTime;
 

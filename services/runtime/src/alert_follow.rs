@@ -2,10 +2,10 @@
 //! ([`Projection::apply_recorded_alert`]): what the API lists, what the alerter must not record
 //! twice, and the user actions the book applies.
 
-use crate::alerts::AlertLog;
-use crate::log::{EventLog, LogError};
 use crate::projection::Projection;
 use futures::StreamExt;
+use pilot_store::alerts::AlertLog;
+use pilot_store::log::{EventLog, LogError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;

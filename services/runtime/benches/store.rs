@@ -9,7 +9,7 @@
 //! 4. appending into a pilot with 1,000 events against appending into new pilots, and loading
 //!    one pilot's 1,000 events.
 //!
-//! Run: `cargo bench -p pilot-store --bench store` (add `-- EVENTS` for the rebuild size;
+//! Run: `cargo bench -p pilot-runtime --bench store` (add `-- EVENTS` for the rebuild size;
 //! default 1,000,000). One nats-server (the pinned one), started and removed by the bench.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)] // a bench reports on stdout
@@ -26,10 +26,10 @@ use pilot_events::Subject;
 use pilot_nats_harness::NatsServer;
 use pilot_projections::synthetic::{history, Shape};
 use pilot_projections::World;
+use pilot_runtime::projection::Projection;
+use pilot_runtime::writer::Writer;
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::{chain_subject, Layout, EVENTS_STREAM};
-use pilot_store::projection::Projection;
-use pilot_store::writer::Writer;
 use pilot_store::EventLog;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -68,7 +68,9 @@ async fn running(url: &str) -> Running {
     let projection = Arc::new(Projection::new(World::new()));
     let (stop, shutdown) = watch::channel(false);
     let (follower, p) = (log.clone(), projection.clone());
-    tokio::spawn(async move { follower.run_projector("bench", p, shutdown).await });
+    tokio::spawn(async move {
+        pilot_runtime::follow::run_projector(&follower, "bench", p, shutdown).await
+    });
     Running {
         log,
         projection,
@@ -288,9 +290,11 @@ async fn rebuild_restart(events: usize) {
 
     let started = Instant::now();
     let projection = Projection::new(World::new());
-    let key = pilot_store::checkpoint::CheckpointKey::generate().unwrap();
+    let key = pilot_runtime::checkpoint::CheckpointKey::generate().unwrap();
     projection.set_checkpoint_key(key.clone());
-    log.rebuild(&projection).await.unwrap();
+    pilot_runtime::follow::rebuild(&log, &projection)
+        .await
+        .unwrap();
     let rebuild_secs = started.elapsed().as_secs_f64();
     assert_eq!(projection.position() as usize, total);
     println!(
@@ -307,7 +311,7 @@ async fn rebuild_restart(events: usize) {
     );
 
     let started = Instant::now();
-    pilot_store::projector::save_checkpoint(&log, "bench", &projection)
+    pilot_runtime::projector::save_checkpoint(&log, "bench", &projection)
         .await
         .unwrap();
     let save_secs = started.elapsed().as_secs_f64();
@@ -318,10 +322,16 @@ async fn rebuild_restart(events: usize) {
         .map_or(0, |b| b.len());
     drop(projection);
     let started = Instant::now();
-    let restored =
-        pilot_store::projector::open(&log, "bench", pilot_projections::AlertBook::default(), &key)
-            .await;
-    log.rebuild(&restored).await.unwrap();
+    let restored = pilot_runtime::projector::open(
+        &log,
+        "bench",
+        pilot_projections::AlertBook::default(),
+        &key,
+    )
+    .await;
+    pilot_runtime::follow::rebuild(&log, &restored)
+        .await
+        .unwrap();
     let ready_secs = started.elapsed().as_secs_f64();
     assert_eq!(restored.position() as usize, total);
     println!("\n3. restart at {total} events");

@@ -1,0 +1,317 @@
+//! Following the JetStream log with a durable consumer, acknowledging after applying; a
+//! rebuild through an ordered consumer; the projection's lag. Free functions over a
+//! [`JetStreamLog`] (which `pilot-store` defines).
+
+use crate::projection::Projection;
+use crate::projector::{apply, catch_up, READ_BATCH};
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use futures::{FutureExt, StreamExt};
+use pilot_store::jetstream::JetStreamLog;
+use pilot_store::layout::EVENTS_STREAM;
+use pilot_store::log::{LogError, Stored};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// The durable consumer's default name; give each projector process its own.
+pub const DEFAULT_CONSUMER: &str = "pilot-projector";
+
+/// A checkpoint is saved after this many new positions ...
+pub const CHECKPOINT_EVERY: u64 = 100_000;
+/// ... or this long after the last one when anything changed, and when the projector stops.
+pub const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often a following projector checks that the log still holds what it has seen (the same
+/// stream, at least as long): a stream deleted and recreated stops the service within this.
+pub const STREAM_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn unavailable(error: impl std::fmt::Display) -> LogError {
+    LogError::Unavailable(error.to_string())
+}
+
+/// Catches up with the log, then applies what the durable consumer `name` delivers until
+/// `shutdown` turns true. Acknowledges (ack-all) only after applying, so a crash between
+/// delivery and apply means a redelivery, which the projection ignores by position.
+#[tracing::instrument(name = "projector", skip_all, fields(consumer = name))]
+pub async fn follow(
+    log: &JetStreamLog,
+    name: &str,
+    projection: Arc<Projection>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), LogError> {
+    check_stream(log, &projection).await?;
+    let rebuilt = rebuild(log, &projection).await?;
+    catch_up(log, &projection).await?;
+    tracing::info!(
+        message = "Projections caught up with the log.",
+        applied = rebuilt,
+        position = projection.position()
+    );
+    let stream = log
+        .jetstream()
+        .get_stream(EVENTS_STREAM)
+        .await
+        .map_err(unavailable)?;
+    let config = pull::Config {
+        durable_name: Some(name.to_string()),
+        ack_policy: AckPolicy::All,
+        deliver_policy: DeliverPolicy::ByStartSequence {
+            start_sequence: projection.position() + 1,
+        },
+        max_ack_pending: 20_000,
+        ..Default::default()
+    };
+    let consumer = stream
+        .get_or_create_consumer(name, config)
+        .await
+        .map_err(unavailable)?;
+    let mut messages = consumer.messages().await.map_err(unavailable)?;
+    // What was rebuilt since the checkpoint the projection started from is worth saving.
+    let mut checkpoint = Checkpoints::new(projection.resumed_from());
+    let mut stream_check = tokio::time::interval(STREAM_CHECK_INTERVAL);
+    loop {
+        let woke = tokio::select! {
+            next = messages.next() => Wake::Message(next),
+            _ = tokio::time::sleep(CHECKPOINT_INTERVAL) => Wake::Idle,
+            _ = stream_check.tick() => Wake::CheckStream,
+            _ = shutdown.wait_for(|stop| *stop) => Wake::Stop,
+        };
+        let first = match woke {
+            Wake::Message(next) => next,
+            Wake::CheckStream => {
+                check_stream(log, &projection).await?;
+                continue;
+            }
+            Wake::Idle => {
+                checkpoint.maybe_save(log, name, &projection, true).await;
+                continue;
+            }
+            Wake::Stop => {
+                checkpoint.maybe_save(log, name, &projection, true).await;
+                return Ok(());
+            }
+        };
+        let Some(first) = first else {
+            return Err(LogError::Unavailable("consumer closed".into()));
+        };
+        let batch = buffered_batch(first.map_err(unavailable)?, &mut messages)?;
+        apply(log, &projection, &stored(&batch)).await?;
+        if let Some(last) = batch.last() {
+            last.ack().await.map_err(unavailable)?;
+        }
+        checkpoint.maybe_save(log, name, &projection, false).await;
+    }
+}
+
+/// `first` and whatever else the consumer has already buffered, without waiting, so a burst
+/// is applied under one lock.
+fn buffered_batch<S, E>(
+    first: async_nats::jetstream::Message,
+    messages: &mut S,
+) -> Result<Vec<async_nats::jetstream::Message>, LogError>
+where
+    S: futures::Stream<Item = Result<async_nats::jetstream::Message, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut batch = vec![first];
+    while batch.len() < READ_BATCH {
+        match messages.next().now_or_never() {
+            Some(Some(message)) => batch.push(message.map_err(unavailable)?),
+            _ => break,
+        }
+    }
+    Ok(batch)
+}
+
+/// Consumer messages as stored messages, positioned by their stream sequence.
+fn stored(batch: &[async_nats::jetstream::Message]) -> Vec<Stored> {
+    batch
+        .iter()
+        .filter_map(|m| {
+            Some(Stored {
+                position: m.info().ok()?.stream_sequence,
+                bytes: m.payload.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Why the follow loop woke up.
+enum Wake<T> {
+    Message(Option<T>),
+    Idle,
+    CheckStream,
+    Stop,
+}
+
+/// Halts `projection` (and fails) if the log no longer holds what it has seen: another
+/// stream under the same name, or one that ends before the projection's position. Reading
+/// on would apply the new log's positions as duplicates of old ones, so an append would be
+/// acknowledged at a position the projection says it has, and then not be found.
+async fn check_stream(log: &JetStreamLog, projection: &Projection) -> Result<(), LogError> {
+    use crate::checkpoint::{behind, Anchored};
+    if let Some(reason) = projection.halted() {
+        return Err(LogError::Refused(reason));
+    }
+    let Some(stream) = projection.stream() else {
+        let (stream, _) = log.stream_state().await?;
+        projection.set_stream(stream);
+        return Ok(());
+    };
+    if let Some(reason) = behind(log, &stream, projection.position()).await? {
+        projection.halt(reason.clone());
+        return Err(LogError::Refused(reason));
+    }
+    Ok(())
+}
+
+/// When the last checkpoint was saved, and the rule for the next.
+struct Checkpoints {
+    position: u64,
+    at: std::time::Instant,
+}
+
+impl Checkpoints {
+    fn new(position: u64) -> Self {
+        Checkpoints {
+            position,
+            at: std::time::Instant::now(),
+        }
+    }
+
+    /// Saves when enough has changed (or, with `due`, when anything has). A failed save is
+    /// logged and retried at the next occasion: the projections themselves are unaffected.
+    async fn maybe_save(
+        &mut self,
+        log: &JetStreamLog,
+        name: &str,
+        projection: &Projection,
+        due: bool,
+    ) {
+        let position = projection.position();
+        let changed = position > self.position;
+        let enough = position >= self.position + CHECKPOINT_EVERY
+            || self.at.elapsed() >= CHECKPOINT_INTERVAL;
+        if !changed || !(due || enough) {
+            return;
+        }
+        match crate::projector::save_checkpoint(log, name, projection).await {
+            // Alert transitions wait to be recorded: try again at the next occasion.
+            Ok(None) => {}
+            Ok(Some(saved)) => {
+                self.position = saved;
+                self.at = std::time::Instant::now();
+            }
+            Err(error) => {
+                tracing::warn!(message = "Could not save a checkpoint; will retry.", %error)
+            }
+        }
+    }
+}
+
+/// [`follow`], started again after every failure (a server restart, a lost
+/// connection) with a bounded backoff, until `shutdown` turns true. The projector never
+/// stops for a failure of the server; it says so in the log and resumes.
+pub async fn run_projector(
+    log: &JetStreamLog,
+    name: &str,
+    projection: Arc<Projection>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let mut backoff = std::time::Duration::from_millis(100);
+    loop {
+        if projection.halted().is_some() {
+            // Nothing to follow: the log holds less than what was seen. Wait for the stop.
+            let mut stop = shutdown.clone();
+            let _ = stop.wait_for(|s| *s).await;
+            return;
+        }
+        match follow(log, name, projection.clone(), shutdown.clone()).await {
+            Ok(()) => return,
+            Err(error) => {
+                tracing::warn!(message = "Projector interrupted; resuming.", %error, retry_in_ms = backoff.as_millis() as u64);
+            }
+        }
+        let mut stop = shutdown.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
+    }
+}
+
+/// How far the projections trail the log.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lag {
+    /// Stored messages not yet applied.
+    pub events: u64,
+    /// How long the oldest of them has been stored; 0 when there are none.
+    pub seconds: f64,
+}
+
+/// The projection's lag behind the log, in messages and in seconds.
+pub async fn lag(log: &JetStreamLog, projection: &Projection) -> Result<Lag, LogError> {
+    use pilot_store::log::EventLog;
+    let position = projection.position();
+    let last = log.last_position().await?;
+    let events = last.saturating_sub(position);
+    if events == 0 {
+        return Ok(Lag {
+            events,
+            seconds: 0.0,
+        });
+    }
+    let stored_at = log.stored_at(position + 1).await?;
+    let seconds = stored_at.map_or(0.0, |at| {
+        (time::OffsetDateTime::now_utc() - at)
+            .as_seconds_f64()
+            .max(0.0)
+    });
+    Ok(Lag { events, seconds })
+}
+
+/// Applies everything stored beyond the projection's position, read with an ordered
+/// consumer: the server streams the messages in order with flow control, several times
+/// faster than request/reply reads. The consumer is ephemeral and deleted afterwards, so a
+/// rebuild leaves nothing behind.
+#[tracing::instrument(name = "rebuild", skip_all)]
+pub async fn rebuild(log: &JetStreamLog, projection: &Projection) -> Result<u64, LogError> {
+    use async_nats::jetstream::consumer::pull::OrderedConfig;
+    use pilot_store::log::EventLog;
+    let last = log.last_position().await?;
+    let before = projection.position();
+    if before >= last {
+        return Ok(0);
+    }
+    let stream = log
+        .jetstream()
+        .get_stream(EVENTS_STREAM)
+        .await
+        .map_err(unavailable)?;
+    let name = format!("pilot-rebuild-{}", uuid::Uuid::now_v7().simple());
+    let config = OrderedConfig {
+        name: Some(name.clone()),
+        deliver_policy: DeliverPolicy::ByStartSequence {
+            start_sequence: before + 1,
+        },
+        ..Default::default()
+    };
+    let consumer = stream.create_consumer(config).await.map_err(unavailable)?;
+    let mut messages = consumer.messages().await.map_err(unavailable)?;
+    let result = async {
+        while projection.position() < last {
+            let Some(first) = messages.next().await else {
+                return Err(LogError::Unavailable("rebuild consumer closed".into()));
+            };
+            let batch = buffered_batch(first.map_err(unavailable)?, &mut messages)?;
+            let mut batch = stored(&batch);
+            batch.retain(|s| s.position <= last);
+            apply(log, projection, &batch).await?;
+        }
+        Ok(())
+    }
+    .await;
+    drop(messages);
+    // Ordered consumers are recreated under numbered names when they reset; remove them all.
+    let _ = stream.delete_consumer(&name).await;
+    result.map(|()| projection.position().saturating_sub(before))
+}
