@@ -167,18 +167,18 @@ fn api_error_page(ctx: &Ctx, state: &WebState, error: ApiError) -> Response {
 }
 
 /// Stops a page early: not ready yet, or nobody may read without signing in.
-fn gate(ctx: &Ctx, state: &WebState) -> Result<Caller, Response> {
+fn gate(ctx: &Ctx, state: &WebState) -> Result<Caller, Box<Response>> {
     if state.app.refused().is_some() || !state.app.is_ready() {
-        return Err(error_page(
+        return Err(Box::new(error_page(
             ctx,
             state,
             StatusCode::SERVICE_UNAVAILABLE,
             ctx.tr.t("error-not-ready"),
             None,
-        ));
+        )));
     }
     ctx.reader(state)
-        .ok_or_else(|| Redirect::to("/signin").into_response())
+        .ok_or_else(|| Box::new(Redirect::to("/signin").into_response()))
 }
 
 /// The value of query parameter `name` (the first), trimmed; empty if absent.
@@ -196,20 +196,24 @@ fn pairs(query: Result<Query<Pairs>, QueryRejection>) -> Pairs {
 
 /// `as_of` from the page's field: a date (end of that day, UTC) or an RFC 3339 timestamp,
 /// read by the API's own parser; a 400 page for anything else.
-fn parse_as_of(ctx: &Ctx, state: &WebState, raw: &str) -> Result<Option<OffsetDateTime>, Response> {
+fn parse_as_of(
+    ctx: &Ctx,
+    state: &WebState,
+    raw: &str,
+) -> Result<Option<OffsetDateTime>, Box<Response>> {
     if raw.is_empty() {
         return Ok(None);
     }
     pilot_api::query::parse_instant("as_of", raw)
         .map(Some)
         .map_err(|_| {
-            error_page(
+            Box::new(error_page(
                 ctx,
                 state,
                 StatusCode::BAD_REQUEST,
                 ctx.tr.t("error-bad-date"),
                 None,
-            )
+            ))
         })
 }
 
@@ -276,7 +280,7 @@ pub(crate) async fn overview(
         Some(param(&query, "lang")).filter(|l| !l.is_empty()),
     );
     if let Err(response) = gate(&ctx, &state) {
-        return response;
+        return *response;
     }
     let tr = ctx.tr;
     let (stage, office, stalled, text, as_of_raw) = (
@@ -288,7 +292,7 @@ pub(crate) async fn overview(
     );
     let as_of = match parse_as_of(&ctx, &state, as_of_raw) {
         Ok(as_of) => as_of,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if (!stage.is_empty() && Stage::parse(stage).is_none())
         || !matches!(stalled, "" | "true" | "false")
@@ -505,7 +509,7 @@ pub(crate) async fn pilot(
         Some(param(&query, "lang")).filter(|l| !l.is_empty()),
     );
     if let Err(response) = gate(&ctx, &state) {
-        return response;
+        return *response;
     }
     let tr = ctx.tr;
     let not_found = |ctx: &Ctx| {
@@ -526,7 +530,7 @@ pub(crate) async fn pilot(
     let as_of_raw = param(&query, "as_of");
     let as_of = match parse_as_of(&ctx, &state, as_of_raw) {
         Ok(as_of) => as_of,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let when: Pairs = match as_of_raw {
         "" => Vec::new(),
@@ -875,7 +879,7 @@ pub(crate) async fn alerts(
     );
     let reader = match gate(&ctx, &state) {
         Ok(reader) => reader,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let tr = ctx.tr;
     let now = state.app.clock.now();
@@ -957,17 +961,17 @@ fn check_csrf(
     ctx: &Ctx,
     state: &WebState,
     form: &BTreeMap<String, String>,
-) -> Result<(), Response> {
+) -> Result<(), Box<Response>> {
     let expected = ctx.session.as_ref().map(|(_, s)| s.csrf.as_str());
     match (expected, form.get("csrf")) {
         (Some(expected), Some(given)) if same_token(expected, given) => Ok(()),
-        _ => Err(error_page(
+        _ => Err(Box::new(error_page(
             ctx,
             state,
             StatusCode::FORBIDDEN,
             ctx.tr.t("error-csrf"),
             None,
-        )),
+        ))),
     }
 }
 
@@ -982,7 +986,7 @@ pub(crate) async fn acknowledge(
     let ctx = Ctx::read(&state, &headers, None);
     let form = form.map(|Form(f)| f).unwrap_or_default();
     if let Err(response) = check_csrf(&ctx, &state, &form) {
-        return response;
+        return *response;
     }
     let Some(caller) = ctx.caller.clone() else {
         return Redirect::to("/signin").into_response();
@@ -1095,7 +1099,7 @@ pub(crate) async fn signin(
     let mut ctx = Ctx::read(&state, &headers, None);
     let form = form.map(|Form(f)| f).unwrap_or_default();
     if let Err(response) = check_csrf(&ctx, &state, &form) {
-        return response;
+        return *response;
     }
     let token = form.get("token").map(|t| t.trim()).unwrap_or("");
     let refusal = match state.app.access.tokens.lookup(token) {
@@ -1139,7 +1143,7 @@ pub(crate) async fn signout(
     let ctx = Ctx::read(&state, &headers, None);
     let form = form.map(|Form(f)| f).unwrap_or_default();
     if let Err(response) = check_csrf(&ctx, &state, &form) {
-        return response;
+        return *response;
     }
     if let Some((id, _)) = &ctx.session {
         state.sessions.end(id);

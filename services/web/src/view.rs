@@ -104,7 +104,7 @@ pub fn width_class(part: f64, whole: f64) -> &'static str {
         "w5", "w10", "w15", "w20", "w25", "w30", "w35", "w40", "w45", "w50", "w55", "w60", "w65",
         "w70", "w75", "w80", "w85", "w90", "w95", "w100",
     ];
-    if !(whole > 0.0) || !part.is_finite() {
+    if whole.is_nan() || whole <= 0.0 || !part.is_finite() {
         return CLASSES[0];
     }
     let steps = ((part / whole) * 20.0).ceil().clamp(1.0, 20.0) as usize;
