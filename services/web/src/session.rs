@@ -11,7 +11,8 @@
 //!
 //! Sessions expire after [`IDLE`] without a request and [`LIFETIME`] after they began. Signing
 //! in replaces the session id (no fixation); signing out forgets the session. At most
-//! [`MAX_SESSIONS`] are held: when full, expired ones go first, then the oldest.
+//! [`MAX_SESSIONS`] are held: when full, expired ones go first, then the oldest of those not
+//! signed in, then the oldest.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -84,9 +85,11 @@ impl Sessions {
             map.retain(|_, s| !s.expired(now));
         }
         if map.len() >= MAX_SESSIONS {
+            // A flood of sign-in forms must not sign anyone out: browsers that have not
+            // signed in go first.
             if let Some(oldest) = map
                 .iter()
-                .min_by_key(|(_, s)| s.seen)
+                .min_by_key(|(_, s)| (s.token.is_some(), s.seen))
                 .map(|(id, _)| id.clone())
             {
                 map.remove(&oldest);
@@ -146,6 +149,17 @@ mod tests {
         sessions.end(&b);
         assert!(sessions.get(&b).is_none());
         assert!(sessions.get("nonsense").is_none());
+    }
+
+    #[test]
+    fn a_full_store_drops_browsers_that_have_not_signed_in_first() {
+        let sessions = Sessions::default();
+        let (signed_in, _) = sessions.start(Some("t".into())).unwrap();
+        for _ in 0..MAX_SESSIONS + 5 {
+            sessions.start(None).unwrap();
+        }
+        assert_eq!(sessions.len(), MAX_SESSIONS);
+        assert!(sessions.get(&signed_in).is_some());
     }
 
     #[test]
