@@ -386,7 +386,10 @@ fn announce(addr: SocketAddr, demo: bool, api: bool) {
 /// `--only projector` the health, readiness and metrics endpoints alone.
 fn router(config: &Config, state: AppState) -> axum::Router {
     if config.runs(Part::Api) {
-        app(state.clone()).merge(pilot_web::router(state, pilot_web::WebOptions::default()))
+        let web = pilot_web::WebOptions {
+            secure_cookies: config.secure_cookies,
+        };
+        app(state.clone()).merge(pilot_web::router(state, web))
     } else {
         pilot_api::api::operations(state)
     }
