@@ -102,6 +102,7 @@ struct FileConfig {
     consumer: Option<String>,
     only: Option<Vec<Part>>,
     anonymous_reads: Option<bool>,
+    secure_cookies: Option<bool>,
     max_body_bytes: Option<usize>,
     max_import_bytes: Option<usize>,
     header_read_timeout_ms: Option<u64>,
@@ -137,6 +138,9 @@ pub struct Config {
     pub only: Vec<Part>,
     /// GET requests under /api/v1 without a token are answered as if from an analyst.
     pub anonymous_reads: bool,
+    /// The web app marks its cookies Secure on every response, not only on requests a proxy
+    /// says came over https.
+    pub secure_cookies: bool,
     pub max_body_bytes: usize,
     pub max_import_bytes: usize,
     /// Timeouts and the connection cap of the HTTP listener.
@@ -269,6 +273,7 @@ impl Config {
             },
             // The demo is for looking around: its reads are open unless the file says no.
             anonymous_reads: file.anonymous_reads.unwrap_or(args.demo),
+            secure_cookies: file.secure_cookies.unwrap_or(false),
             max_body_bytes,
             max_import_bytes,
             http,
@@ -499,6 +504,17 @@ mod tests {
         let closed =
             Config::load(&args(&["--demo", "--config", path.to_str().unwrap()]), None).unwrap();
         assert!(!closed.anonymous_reads);
+    }
+
+    #[test]
+    fn secure_cookies_are_off_unless_the_file_turns_them_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().to_str().unwrap();
+        let plain = Config::load(&args(&["--data-dir", data_dir]), None).unwrap();
+        assert!(!plain.secure_cookies);
+        let path = write(dir.path(), "secure_cookies = true\n");
+        let on = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap();
+        assert!(on.secure_cookies);
     }
 
     #[test]

@@ -382,11 +382,14 @@ fn announce(addr: SocketAddr, demo: bool, api: bool) {
     let _ = std::io::stdout().flush();
 }
 
-/// The HTTP routes this process serves: everything, or with `--only projector` the health,
-/// readiness and metrics endpoints alone.
+/// The HTTP routes this process serves: everything (the API, and the web app at `/`), or with
+/// `--only projector` the health, readiness and metrics endpoints alone.
 fn router(config: &Config, state: AppState) -> axum::Router {
     if config.runs(Part::Api) {
-        app(state)
+        let web = pilot_web::WebOptions {
+            secure_cookies: config.secure_cookies,
+        };
+        app(state.clone()).merge(pilot_web::router(state, web))
     } else {
         pilot_api::api::operations(state)
     }

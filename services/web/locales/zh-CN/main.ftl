@@ -1,0 +1,175 @@
+# pilot-tracker 网页应用，简体中文。键与 en/main.ftl 相同；测试检查两种语言键齐全。
+
+app-name = 试点追踪
+lang-name = 简体中文
+skip-to-content = 跳到正文
+nav-label = 主导航
+nav-overview = 总览
+nav-alerts = 预警
+signed-in-as = 当前用户
+reading-anonymously = 未登录浏览（演示）
+signin = 登录
+signout = 退出
+footer = 政策试点，依其事件日志所记。
+none = 无。
+
+role-admin = 管理员
+role-clerk = 办事员
+role-analyst = 分析员
+
+signin-title = 登录
+signin-help = 请用管理员发给您的 API 令牌（`pilot token new`）登录一次。页面保持会话；令牌不保存在浏览器中。
+signin-token = API 令牌
+signin-refused = 此令牌无效。请核对，或向管理员申请。
+signin-expired = 此令牌已过期。请向管理员申请新的令牌。
+
+overview-title = 试点
+overview-caption = 全部试点及其阶段与待审批事项
+overview-count = 共 { $count } 个试点
+overview-empty = 没有符合筛选条件的试点。
+filter-label = 筛选试点
+filter-any = 全部
+filter-stalled = 审批停滞
+filter-stalled-yes = 已停滞
+filter-stalled-no = 未停滞
+filter-search = 标题包含
+filter-apply = 筛选
+filter-show = 查看
+as-of-now = 当前状况。
+as-of-day = 截至 { $date } 日终（UTC）。
+pending-none = 无待审批
+
+field-title = 标题
+field-pilot = 试点
+field-stage = 阶段
+field-office = 部门
+field-jurisdiction = 辖区
+field-policy-area = 政策领域
+field-level = 层级
+field-problem = 问题
+field-support-index = 支持指数
+field-pending = 待审批
+field-points = 积分
+field-last-activity = 最近活动
+field-version = 版本
+field-as-of = 截至日期
+field-approval = 审批事项
+field-approver = 审批方
+field-requested = 申请日期
+field-decided = 决定日期
+field-outcome = 结果
+field-waited = 已等待
+field-state = 状态
+field-acknowledged = 已确认
+field-action = 操作
+field-stakeholder = 利益相关方
+field-kind = 类别
+field-influence = 影响力
+field-stance = 立场
+field-contacts = 接触次数
+field-last-contact = 最近接触
+field-metric = 指标
+field-value = 数值
+field-target = 目标
+field-progress = 进度
+field-measured = 统计日期
+field-due = 期限
+field-date = 日期
+field-highlight = 政绩亮点
+field-conferred-by = 授予方
+field-balance = 累计积分
+field-type = 事件
+field-occurred = 发生时间
+field-recorded = 记录时间
+field-actor = 部门 / 用户
+field-position = 日志位置
+
+pilot-timeline = 阶段时间线
+pilot-approvals = 审批
+pilot-support = 利益相关方与支持
+pilot-metrics = 指标与目标
+pilot-highlights = 政绩亮点
+pilot-events = 事件历史
+pilot-events-help = 日志中所存的每个事件，按时间先后排列；展开可阅读全文。
+timeline-ongoing = 进行中
+retracted = （登记已撤回）
+
+alerts-title = 预警
+alerts-help = 等待过久的审批：预警、停滞与升级，按预警程序的记录。
+alerts-caption = 未结预警
+alerts-empty = 没有等待过久的审批。
+alerts-days = { $days } 天
+alerts-note = 备注
+alerts-acknowledge = 确认
+alerts-silenced-until = 静默至 { $date }
+
+light-ok = 按期
+light-warning = 预警
+light-stalled = 停滞
+light-escalated = 已升级（第 { $level } 级）
+
+stage-framing = 问题界定
+stage-design = 方案设计
+stage-awaiting_approval = 等待审批
+stage-approved = 已批准
+stage-implementing = 实施中
+stage-scaled = 已推广
+stage-merged = 已合并
+stage-terminated = 已终止
+
+level-county = 县级
+level-municipal = 市级
+level-provincial = 省级
+level-national = 国家级
+
+outcome-granted = 批准
+outcome-denied = 否决
+outcome-withdrawn = 撤回
+outcome-pilot-ended = 试点已结束
+outcome-pending = 待审批
+
+kind-leader = 领导
+kind-bureau = 部门
+kind-higher_authority = 上级机关
+kind-enterprise = 企业
+kind-resident_group = 居民群体
+kind-media = 媒体
+kind-expert = 专家
+
+highlight-award = 奖励
+highlight-commendation = 表彰
+highlight-official_visit = 领导视察
+highlight-conference_invitation = 会议邀请
+highlight-honorary_title = 荣誉称号
+highlight-model_designation = 示范认定
+highlight-media_coverage = 媒体报道
+highlight-ranking_upgrade = 排名提升
+highlight-budget_increase = 预算增加
+
+stance-strongly-opposed = 强烈反对
+stance-opposed = 反对
+stance-neutral = 中立
+stance-supportive = 支持
+stance-strongly-supportive = 强烈支持
+
+error-400 = 无法读取请求
+error-401 = 尚未登录
+error-403 = 无权操作
+error-404 = 未找到
+error-409 = 内容已被修改
+error-500 = 出错了
+error-503 = 服务尚未就绪
+error-detail = 服务返回的信息
+error-back = 返回总览
+error-bad-date = 无法读取日期。请按 YYYY-MM-DD 填写，例如 2001-01-01。
+error-bad-filter = 筛选条件的取值不在列表中。请从列表中选择。
+error-bad-field = 无法读取 { $field } 的值。
+error-no-pilot = 没有这个试点。请从总览中选择。
+error-not-yet = 截至 { $date }，该试点尚未提出。
+error-csrf = 此表单提交时缺少安全令牌（或令牌已过期），已被拒绝。请刷新页面后重新提交。
+error-forbidden = 您的角色或部门无权进行此操作。
+error-not-found = 此处没有内容。
+error-conflict = 有人同时修改了此内容。请刷新页面后重试。
+error-unavailable = 暂时无法连接事件存储。请稍后重试。
+error-internal = 服务未能响应。请重试；如仍失败，请联系管理员。
+error-not-ready = 服务仍在读取事件日志。请稍后重试。

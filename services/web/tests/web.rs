@@ -1,0 +1,657 @@
+//! The web app through its router (merged with the API's, as `pilot serve` serves them),
+//! against a real nats-server holding the Nanguo history: sign-in and its cookie, CSRF,
+//! the overview and its filters, the pilot page as of a day, languages, errors, assets, and
+//! the alerts inbox's forms by office.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use pilot_api::auth::{Role, Tokens};
+use pilot_api::state::Access;
+use pilot_api::{app, demo, AppState};
+use pilot_nats_harness::NatsServer;
+use pilot_store::checkpoint::CheckpointKey;
+use pilot_store::jetstream::JetStreamLog;
+use pilot_store::layout::Layout;
+use pilot_store::runtime::{Runtime, RuntimeOptions};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+const HICI: &str = "0194a000-0001-7000-8000-000000000001";
+const HIHC: &str = "0194a000-0001-7000-8000-000000000003";
+const ADMIN: &str = "admin-token-for-the-web-tests";
+const CLERK: &str = "clerk-token-of-ssdnc";
+const OTHER_CLERK: &str = "clerk-token-of-another-office";
+const ANALYST: &str = "analyst-token";
+const TITLES: [&str; 5] = [
+    "Health Insurance for Critical Illness (HICI)",
+    "Basic Health Insurance (BHI)",
+    "Health Insurance for Hospital Care (HIHC)",
+    "Local Citizen Health Insurance (LCHI)",
+    "Unified Basic Health Insurance System",
+];
+
+struct Served {
+    _server: NatsServer,
+    state: AppState,
+    router: Router,
+    _runtime: Runtime,
+    _stop: watch::Sender<bool>,
+}
+
+/// A nats-server with the Nanguo history, one fold (with the alerts), tokens of each role and
+/// the API and web app merged as `pilot serve` merges them.
+async fn served(anonymous_reads: bool) -> Served {
+    let server = NatsServer::start().unwrap();
+    let log = JetStreamLog::connect(&server.url(), &Layout::default())
+        .await
+        .unwrap();
+    let (stop, shutdown) = watch::channel(false);
+    let runtime = Runtime::start(
+        &log,
+        RuntimeOptions {
+            name: "web-test".into(),
+            book: pilot_projections::AlertBook::default(),
+            checkpoint_key: CheckpointKey::generate().unwrap(),
+            collect_alerts: true,
+        },
+        shutdown,
+    )
+    .await;
+    let projection = runtime.projection().clone();
+    let loaded = demo::load_history(&log, &projection, demo::NANGUO)
+        .await
+        .unwrap();
+    assert_eq!(loaded.appended, 98);
+    let mut tokens = Tokens::default();
+    tokens.add_clear("admin", Role::Admin, None, ADMIN);
+    tokens.add_clear("clerk-ssdnc", Role::Clerk, Some("SSDNC"), CLERK);
+    tokens.add_clear("clerk-other", Role::Clerk, Some("OTHER"), OTHER_CLERK);
+    tokens.add_clear("analyst", Role::Analyst, None, ANALYST);
+    let state = AppState::new(log, projection).with_access(Access {
+        tokens,
+        anonymous_reads,
+        ..Access::default()
+    });
+    state.set_ready();
+    let router = app(state.clone()).merge(pilot_web::router(
+        state.clone(),
+        pilot_web::WebOptions::default(),
+    ));
+    Served {
+        _server: server,
+        state,
+        router,
+        _runtime: runtime,
+        _stop: stop,
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// `pilot_session=…` as a browser would send it back.
+    fn session_cookie(&self) -> Option<String> {
+        self.cookies()
+            .into_iter()
+            .find(|c| c.starts_with("pilot_session="))
+            .map(|c| c.split(';').next().unwrap().to_string())
+    }
+
+    fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let at = self.body.find(marker).expect("a csrf field") + marker.len();
+        self.body[at..].split('"').next().unwrap().to_string()
+    }
+}
+
+async fn send(router: &Router, request: Request<Body>) -> Answer {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 << 20).await.unwrap();
+    Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+async fn get(router: &Router, path: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut request = Request::builder().method(Method::GET).uri(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    send(router, request.body(Body::empty()).unwrap()).await
+}
+
+async fn post(router: &Router, path: &str, cookie: Option<&str>, form: &str) -> Answer {
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    send(router, request.body(Body::from(form.to_string())).unwrap()).await
+}
+
+/// Signs in with `token` through the form; the session cookie.
+async fn sign_in(router: &Router, token: &str) -> String {
+    let form = get(router, "/signin", &[]).await;
+    let cookie = form.session_cookie().unwrap();
+    let answer = post(
+        router,
+        "/signin",
+        Some(&cookie),
+        &format!("csrf={}&token={token}", form.csrf()),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    answer.session_cookie().unwrap()
+}
+
+/// Titles of the pilots the overview lists.
+fn listed(body: &str) -> Vec<&'static str> {
+    TITLES
+        .iter()
+        .copied()
+        .filter(|t| body.contains(&format!(">{t}</a>")))
+        .collect()
+}
+
+#[tokio::test]
+async fn signing_in_takes_a_known_token_once_and_keeps_a_strict_session() {
+    let served = served(false).await;
+    let router = &served.router;
+
+    // Without anonymous reads, a page sends the browser to sign in.
+    let answer = get(router, "/", &[]).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers[header::LOCATION], "/signin");
+
+    let form = get(router, "/signin", &[]).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let cookie = form
+        .cookies()
+        .into_iter()
+        .find(|c| c.starts_with("pilot_session="))
+        .unwrap();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http: {cookie}");
+    let id = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("pilot_session=");
+    assert_eq!(id.len(), 64, "{id}");
+    assert!(
+        form.body.contains(r#"<label for="token">"#),
+        "{}",
+        form.body
+    );
+
+    // Behind an https proxy the cookie is Secure.
+    let https = get(router, "/signin", &[("x-forwarded-proto", "https")]).await;
+    let cookie = https
+        .cookies()
+        .into_iter()
+        .find(|c| c.starts_with("pilot_session="))
+        .unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+
+    // A token the store does not know is refused, and no session is signed in.
+    let session = form.session_cookie().unwrap();
+    let refused = post(
+        router,
+        "/signin",
+        Some(&session),
+        &format!("csrf={}&token=not-a-token", form.csrf()),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        refused.body.contains("This token is not known"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        !refused.body.contains("not-a-token"),
+        "the token is not echoed"
+    );
+    let still_out = get(router, "/", &[("cookie", &session)]).await;
+    assert_eq!(still_out.status, StatusCode::SEE_OTHER);
+
+    // A known one signs in with a new session id.
+    let signed_in = sign_in(router, ANALYST).await;
+    assert_ne!(signed_in, session, "the session id changes at sign-in");
+    let overview = get(router, "/", &[("cookie", &signed_in)]).await;
+    assert_eq!(overview.status, StatusCode::OK);
+    assert!(
+        overview.body.contains("analyst (analyst)"),
+        "{}",
+        overview.body
+    );
+    assert_eq!(listed(&overview.body).len(), 5);
+
+    // Signing out needs the CSRF token; then the session is gone.
+    let no_token = post(router, "/signout", Some(&signed_in), "").await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+    let out = post(
+        router,
+        "/signout",
+        Some(&signed_in),
+        &format!("csrf={}", overview.csrf()),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(out.cookies().iter().any(|c| c.contains("Max-Age=0")));
+    let after = get(router, "/", &[("cookie", &signed_in)]).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_post_without_its_csrf_token_is_refused_with_a_page_that_says_so() {
+    let served = served(false).await;
+    let router = &served.router;
+    let form = get(router, "/signin", &[]).await;
+    let session = form.session_cookie().unwrap();
+
+    for (cookie, body) in [
+        (None, format!("token={CLERK}")),
+        (Some(session.as_str()), format!("token={CLERK}")),
+        (Some(session.as_str()), format!("csrf=0000&token={CLERK}")),
+        (None, format!("csrf={}&token={CLERK}", form.csrf())),
+    ] {
+        let answer = post(router, "/signin", cookie, &body).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{cookie:?} {body}");
+        assert!(answer.body.contains("security token"), "{}", answer.body);
+        assert!(answer.session_cookie().is_none());
+    }
+    let zh = Request::builder()
+        .method(Method::POST)
+        .uri("/signout")
+        .header(header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9")
+        .body(Body::empty())
+        .unwrap();
+    let answer = send(router, zh).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(answer.body.contains("安全令牌"), "{}", answer.body);
+}
+
+#[tokio::test]
+async fn the_overview_lists_the_nanguo_pilots_and_filters_narrow_them() {
+    let served = served(true).await;
+    let router = &served.router;
+
+    let all = get(router, "/", &[]).await;
+    assert_eq!(all.status, StatusCode::OK);
+    assert_eq!(listed(&all.body), TITLES.to_vec(), "{}", all.body);
+    assert!(all.body.len() < 200 * 1024, "{} bytes", all.body.len());
+    assert!(all.body.contains("<html lang=\"en\">"));
+    assert!(all.body.contains("Reading without signing in"));
+    for label in [
+        "for=\"f-stage\"",
+        "for=\"f-office\"",
+        "for=\"f-stalled\"",
+        "for=\"f-q\"",
+        "for=\"f-as-of\"",
+    ] {
+        assert!(all.body.contains(label), "{label}");
+    }
+    assert!(all.body.contains("<th scope=\"col\">"));
+    assert!(all.body.contains("Merged"), "stages are labelled");
+
+    let merged = get(router, "/?stage=merged", &[]).await;
+    assert_eq!(listed(&merged.body).len(), 4, "{}", merged.body);
+    let implementing = get(router, "/?stage=implementing&office=SSDNC", &[]).await;
+    assert_eq!(listed(&implementing.body), vec![TITLES[4]]);
+    let search = get(router, "/?q=hospital+CARE", &[]).await;
+    assert_eq!(listed(&search.body), vec![TITLES[2]]);
+    let other_office = get(router, "/?office=NOWHERE", &[]).await;
+    assert!(listed(&other_office.body).is_empty());
+    let not_stalled = get(router, "/?stalled=false", &[]).await;
+    assert_eq!(listed(&not_stalled.body).len(), 5);
+    let stalled = get(router, "/?stalled=true", &[]).await;
+    assert!(listed(&stalled.body).is_empty());
+
+    // As of 1995 only HICI had been proposed; it was implementing then.
+    let past = get(router, "/?as_of=1995-01-01", &[]).await;
+    assert_eq!(listed(&past.body), vec![TITLES[0]], "{}", past.body);
+    assert!(past.body.contains("Implementing"));
+    assert!(past
+        .body
+        .contains(&format!("/pilots/{HICI}?as_of=1995-01-01")));
+
+    // Bad input is a 400 page, not a panic.
+    for bad in [
+        "/?as_of=yesterday",
+        "/?as_of=2001-02-30",
+        "/?stage=flying",
+        "/?stalled=maybe",
+    ] {
+        let answer = get(router, bad, &[]).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(
+            answer.body.contains("<h1>The request cannot be read</h1>"),
+            "{bad}: {}",
+            answer.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_pilot_page_shows_hihc_against_its_target_as_of_2001() {
+    let served = served(true).await;
+    let router = &served.router;
+
+    let page = get(router, &format!("/pilots/{HIHC}?as_of=2001-01-01"), &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let body = &page.body;
+    assert!(
+        body.contains("<h1>Health Insurance for Hospital Care (HIHC)</h1>"),
+        "{body}"
+    );
+    assert!(body.contains("880,000"), "{body}");
+    assert!(body.contains("1,000,000"), "{body}");
+    assert!(body.contains("88%"), "{body}");
+    assert!(body.contains("As of the end of 2001-01-01"), "{body}");
+    // The timeline: proposed 1999-01-18, launched 2000-01-03, still implementing then.
+    assert!(body.contains("1999-01-18"), "{body}");
+    assert!(body.contains("2000-01-03 – ongoing"), "{body}");
+    // Events after the day are not shown; merged in 2008.
+    assert!(!body.contains("pilot.merged"), "{body}");
+    assert!(body.contains("pilot.proposed"));
+
+    let now = get(router, &format!("/pilots/{HIHC}"), &[]).await;
+    assert_eq!(now.status, StatusCode::OK);
+    assert!(now.body.contains("pilot.merged"));
+    assert!(now.body.contains("Merged"));
+
+    let zh = get(
+        router,
+        &format!("/pilots/{HIHC}?as_of=2001-01-01"),
+        &[("accept-language", "zh-CN,zh;q=0.9,en;q=0.5")],
+    )
+    .await;
+    assert!(zh.body.contains("<html lang=\"zh-CN\">"));
+    assert!(zh.body.contains("指标与目标"), "{}", zh.body);
+    assert!(zh.body.contains("880,000"));
+
+    for (path, status, words) in [
+        (
+            "/pilots/not-a-uuid".to_string(),
+            StatusCode::NOT_FOUND,
+            "There is no such pilot",
+        ),
+        (
+            "/pilots/0194a000-0001-7000-8000-0000000000ff".to_string(),
+            StatusCode::NOT_FOUND,
+            "There is no such pilot",
+        ),
+        (
+            format!("/pilots/{HIHC}?as_of=1990-01-01"),
+            StatusCode::NOT_FOUND,
+            "had not been proposed yet as of 1990-01-01",
+        ),
+        (
+            format!("/pilots/{HIHC}?as_of=01/01/2001"),
+            StatusCode::BAD_REQUEST,
+            "The date cannot be read",
+        ),
+    ] {
+        let answer = get(router, &path, &[]).await;
+        assert_eq!(answer.status, status, "{path}");
+        assert!(answer.body.contains(words), "{path}: {}", answer.body);
+    }
+    let zh_404 = get(router, "/pilots/nope?lang=zh-CN", &[]).await;
+    assert_eq!(zh_404.status, StatusCode::NOT_FOUND);
+    assert!(zh_404.body.contains("没有这个试点"), "{}", zh_404.body);
+}
+
+#[tokio::test]
+async fn languages_follow_the_browser_and_the_switch() {
+    let served = served(true).await;
+    let router = &served.router;
+    let zh = get(
+        router,
+        "/",
+        &[("accept-language", "zh-CN,zh;q=0.9,en;q=0.8")],
+    )
+    .await;
+    assert!(zh.body.contains("<html lang=\"zh-CN\">"));
+    assert!(zh.body.contains("<h1>试点</h1>"), "{}", zh.body);
+    assert!(zh.body.contains("支持指数"));
+    assert!(zh.body.contains("已合并"));
+    // The switch link leads back to English, keeping the filters.
+    assert!(zh.body.contains("href=\"/?lang=en\""), "{}", zh.body);
+
+    let switched = get(router, "/?stage=merged&lang=zh-CN", &[]).await;
+    assert!(switched.body.contains("<h1>试点</h1>"));
+    assert!(
+        switched
+            .body
+            .contains("href=\"/?stage=merged&#38;lang=en\""),
+        "{}",
+        switched.body
+    );
+    let lang_cookie = switched
+        .cookies()
+        .into_iter()
+        .find(|c| c.starts_with("lang="))
+        .unwrap();
+    assert!(lang_cookie.starts_with("lang=zh-CN;"), "{lang_cookie}");
+    assert!(lang_cookie.contains("SameSite=Strict"));
+    // The cookie outranks the browser's language.
+    let by_cookie = get(
+        router,
+        "/",
+        &[("cookie", "lang=zh-CN"), ("accept-language", "en")],
+    )
+    .await;
+    assert!(by_cookie.body.contains("<h1>试点</h1>"));
+    let en = get(router, "/", &[("accept-language", "en-GB")]).await;
+    assert!(en.body.contains("<h1>Pilots</h1>"));
+}
+
+#[tokio::test]
+async fn assets_are_compiled_in_hashed_and_cached_and_nothing_is_fetched_elsewhere() {
+    let served = served(true).await;
+    let router = &served.router;
+    let page = get(router, "/", &[]).await;
+    let csp = page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert_eq!(page.headers[header::CACHE_CONTROL], "no-store");
+    let css = pilot_web::assets::CSS.path();
+    assert!(page.body.contains(&format!("href=\"{css}\"")));
+    for attribute in ["src=\"", "href=\""] {
+        for (at, _) in page.body.match_indices(attribute) {
+            let url = &page.body[at + attribute.len()..];
+            assert!(
+                url.starts_with('/') || url.starts_with('?') || url.starts_with('#'),
+                "{}",
+                &url[..40.min(url.len())]
+            );
+        }
+    }
+    let answer = get(router, &css, &[]).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(answer.headers[header::CACHE_CONTROL]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    assert!(answer.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
+    assert!(answer.body.contains("@media (max-width: 40rem)"));
+    let js = get(router, &pilot_web::assets::JS.path(), &[]).await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert_eq!(
+        get(router, "/assets/app-000000000000.css", &[])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // The API is still there, answering as before.
+    let api = get(router, "/api/v1/pilots", &[]).await;
+    assert_eq!(api.status, StatusCode::OK);
+    assert!(api.body.starts_with('['));
+    assert_eq!(
+        get(router, "/nowhere", &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_alerts_inbox_offers_acknowledging_to_the_pilots_office_only() {
+    let served = served(true).await;
+    let router = &served.router;
+    // A pilot of SSDNC whose approval was requested 31 days ago: over the municipal 30.
+    let pilot_id = "0194a000-0001-7000-8000-0000000000aa";
+    let requested = (time::OffsetDateTime::now_utc() - time::Duration::days(31))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let drafts = serde_json::json!([
+        {"type": "pilot.proposed", "pilot_id": pilot_id, "occurred_at": "2000-12-01T10:00:00+08:00",
+         "actor": {"office": "SSDNC", "user": "clerk"},
+         "data": {"title": "Waiting on the mayor", "jurisdiction": "Nanguo",
+                  "policy_area": "health insurance", "level": "municipal",
+                  "problem_frame": "Whether the inbox shows a stalled approval."}},
+        {"type": "approval.requested", "pilot_id": pilot_id, "occurred_at": requested,
+         "actor": {"office": "SSDNC", "user": "clerk"},
+         "data": {"approval_id": "mayor-sign-off", "approver_id": "0194a000-0002-7000-8000-000000000006",
+                  "level": "municipal", "note": "Stalled for a month."}}
+    ]);
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/events")
+        .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(drafts.to_string()))
+        .unwrap();
+    let appended = send(router, request).await;
+    assert_eq!(appended.status, StatusCode::CREATED, "{}", appended.body);
+
+    // The overview's light says stalled, by the same rules as the API's filter.
+    let stalled = get(router, "/?stalled=true", &[]).await;
+    assert!(
+        stalled.body.contains(">Waiting on the mayor</a>"),
+        "{}",
+        stalled.body
+    );
+    assert!(stalled.body.contains("light-stalled"), "{}", stalled.body);
+
+    // The alerter records the alert.
+    let (_stop_alerter, shutdown) = watch::channel(false);
+    tokio::spawn(pilot_alerter::run_supervised(
+        Arc::new(served.state.log.clone()),
+        served.state.projection.clone(),
+        Arc::new(pilot_alerter::SystemClock),
+        served.state.metrics.clone(),
+        shutdown,
+    ));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let inbox = loop {
+        let inbox = get(router, "/alerts", &[]).await;
+        if inbox.body.contains("mayor-sign-off") {
+            break inbox;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no alert: {}",
+            inbox.body
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(inbox.body.contains("Mayor of Nanguo"), "{}", inbox.body);
+    assert!(inbox.body.contains("31 days"), "{}", inbox.body);
+    assert!(
+        !inbox.body.contains("/ack\""),
+        "anonymous readers get no form"
+    );
+
+    let analyst = sign_in(router, ANALYST).await;
+    let page = get(router, "/alerts", &[("cookie", &analyst)]).await;
+    assert!(page.body.contains("mayor-sign-off"));
+    assert!(!page.body.contains("/ack\""), "an analyst gets no form");
+
+    let other = sign_in(router, OTHER_CLERK).await;
+    let page = get(router, "/alerts", &[("cookie", &other)]).await;
+    assert!(page.body.contains("mayor-sign-off"));
+    assert!(
+        !page.body.contains("/ack\""),
+        "a clerk of another office gets no form"
+    );
+    // Nor may they post it by hand (the API's own office rule answers).
+    let alert_id = {
+        let fold = served.state.projection.read();
+        let id = fold
+            .alerts()
+            .recorded()
+            .alerts()
+            .find(|a| a.latest.approval_id == "mayor-sign-off")
+            .unwrap()
+            .latest
+            .alert_id;
+        id
+    };
+    let forged = post(
+        router,
+        &format!("/alerts/{alert_id}/ack"),
+        Some(&other),
+        &format!("csrf={}&note=mine", page.csrf()),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+
+    let clerk = sign_in(router, CLERK).await;
+    let page = get(router, "/alerts", &[("cookie", &clerk)]).await;
+    assert!(
+        page.body
+            .contains(&format!("action=\"/alerts/{alert_id}/ack\"")),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains(&format!("<label for=\"note-{alert_id}\">")));
+    let without_csrf = post(
+        router,
+        &format!("/alerts/{alert_id}/ack"),
+        Some(&clerk),
+        "note=x",
+    )
+    .await;
+    assert_eq!(without_csrf.status, StatusCode::FORBIDDEN);
+    let acked = post(
+        router,
+        &format!("/alerts/{alert_id}/ack"),
+        Some(&clerk),
+        &format!("csrf={}&note=on+it", page.csrf()),
+    )
+    .await;
+    assert_eq!(acked.status, StatusCode::SEE_OTHER, "{}", acked.body);
+    let page = get(router, "/alerts", &[("cookie", &clerk)]).await;
+    assert!(page.body.contains("clerk-ssdnc ("), "{}", page.body);
+    assert!(!page.body.contains("/ack\""), "acknowledged once");
+}
