@@ -23,9 +23,15 @@ const PORT_ATTEMPTS: usize = 3;
 /// --disable-dev-shm-usage`), and nothing that talks to the network on its own: no background
 /// networking, component or field-trial updates, sync, default apps, translation, optimization
 /// hints, media router, safe-browsing or phishing checks, domain reliability reports, pings,
-/// metrics upload or crash reports. Last, `--host-resolver-rules` makes every host name but
-/// `localhost` and `127.0.0.1` unresolvable, so even a request nobody thought of cannot leave the machine;
-/// pages still make it (and [`crate::Browser::requests_leaving`] reports it), it just fails.
+/// metrics upload or crash reports, no network-time or AI-mode eligibility queries, no
+/// new-tab-page bar, promos or doodle, no GCM check-in.
+///
+/// Chromium 148 still tries one request of its own that no switch turns off:
+/// `accounts.google.com/ListAccounts` (the identity manager, once the network is up). So, last,
+/// `--host-resolver-rules` makes every host name but `localhost` and `127.0.0.1` unresolvable
+/// inside Chromium: that attempt, and any request nobody thought of, fails before a DNS query
+/// or a connection. A page's own request to another host is still attempted (and
+/// [`crate::Browser::requests_leaving`] reports it).
 pub fn chromium_args() -> Vec<String> {
     [
         "--headless=new",
@@ -39,7 +45,7 @@ pub fn chromium_args() -> Vec<String> {
         "--disable-extensions",
         "--no-first-run",
         "--no-default-browser-check",
-        "--disable-features=Translate,OptimizationHints,OptimizationGuideModelDownloading,MediaRouter,DialMediaRouteProvider,AutofillServerCommunication,CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions,PrivacySandboxSettings4",
+        "--disable-features=Translate,OptimizationHints,OptimizationGuideModelDownloading,MediaRouter,DialMediaRouteProvider,AutofillServerCommunication,CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions,PrivacySandboxSettings4,NetworkTimeServiceQuerying,AimEligibilityService,AimServerEligibilityEnabled,AimServerRequestOnStartupEnabled,NtpMiddleSlotPromo,NtpOneGoogleBar",
         "--disable-field-trial-config",
         "--disable-client-side-phishing-detection",
         "--safebrowsing-disable-auto-update",
@@ -52,6 +58,9 @@ pub fn chromium_args() -> Vec<String> {
         "--password-store=basic",
         "--mute-audio",
         "--hide-scrollbars",
+        // Empty URLs switch off the new-tab page's doodle fetch and GCM's check-in.
+        "--google-doodle-url=",
+        "--gcm-checkin-url=",
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
     ]
     .iter()

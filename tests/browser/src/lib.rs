@@ -27,6 +27,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+/// The WebDriver client, re-exported so page tests use the same version (`Locator`, `Client`).
+pub use fantoccini;
+
 pub use browser::{AxeNode, AxeViolation, Browser, BrowserOptions, ConsoleEntry};
 pub use driver::chromium_args;
 pub use pdf::{pdf_info, pdf_text, PdfInfo};
@@ -134,7 +137,7 @@ pub(crate) fn cmd_err(
 /// and returns from the calling test (which then passes). A browser that is installed but
 /// fails to start fails the test.
 ///
-/// ```ignore
+/// ```text
 /// let browser = browser_or_skip!(Browser::start());
 /// ```
 #[macro_export]

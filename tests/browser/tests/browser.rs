@@ -312,3 +312,48 @@ async fn a_missing_chromedriver_is_a_skip_that_says_how_to_install() {
         Ok(_) => panic!("expected a skip, got a browser"),
     }
 }
+
+/// Chromium's own requests, from its net log over 10 idle seconds: only the one that no switch
+/// turns off (docs/browser-tests.md), and it fails inside Chromium on the resolver rule. A new
+/// Chromium that reaches for something else fails this test; add the switch that stops it.
+#[tokio::test]
+async fn chromium_itself_reaches_only_for_the_known_blocked_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let net_log = dir.path().join("netlog.json");
+    let mut options = BrowserOptions::default();
+    options
+        .extra_args
+        .push(format!("--log-net-log={}", net_log.display()));
+    let browser = browser_or_skip!(Browser::start_with(options));
+    browser.goto("about:blank").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    browser.close().await.unwrap(); // Chromium finishes the log as it quits
+
+    let log = std::fs::read_to_string(&net_log).unwrap();
+    let mut hosts: Vec<&str> = log
+        .split("\"url\":\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter_map(|url| url.split_once("://"))
+        .filter(|(scheme, _)| matches!(*scheme, "http" | "https" | "ws" | "wss"))
+        .map(|(_, rest)| rest.split(['/', '?']).next().unwrap_or(rest))
+        .filter(|host| !host.starts_with("127.0.0.1") && !host.starts_with("localhost"))
+        .collect();
+    hosts.sort_unstable();
+    hosts.dedup();
+    let known = ["accounts.google.com"];
+    let unknown: Vec<&&str> = hosts.iter().filter(|h| !known.contains(h)).collect();
+    assert!(
+        unknown.is_empty(),
+        "Chromium reached for {unknown:?} (all: {hosts:?})"
+    );
+    // Those it did reach for never resolved.
+    if !hosts.is_empty() {
+        // ERR_NAME_NOT_RESOLVED, on the host the resolver rule maps every name to.
+        assert!(
+            log.contains("\"net_error\":-105") && log.contains("\"host\":\"https://~notfound\""),
+            "no resolver-rule failures in the net log"
+        );
+    }
+    eprintln!("Chromium's own attempts, all blocked: {hosts:?}");
+}
