@@ -33,6 +33,42 @@ if ! [ -x /usr/sbin/nats-server ] && ! [ -x /usr/bin/nats-server ] && command -v
     || echo "note: Debian's nats-server package could not be installed; the old-server refusal test will skip" >&2
 fi
 
+step "chromium, chromedriver, CJK fonts, poppler and axe-core for the browser tests"
+# Debian's packages, as for the old nats-server above: try, else refresh the package lists and
+# try again, else say that the browser tests will skip (they print "skipped: <reason>").
+browser_packages=()
+[ -x /usr/bin/chromium ] || browser_packages+=(chromium)
+[ -x /usr/bin/chromedriver ] || browser_packages+=(chromium-driver)
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || browser_packages+=(fonts-noto-cjk)
+command -v pdftotext >/dev/null 2>&1 || browser_packages+=(poppler-utils)
+if [ ${#browser_packages[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    { DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${browser_packages[@]}" \
+      || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${browser_packages[@]}"; }; } >/dev/null 2>&1 \
+      || echo "note: could not install ${browser_packages[*]} with apt; the browser tests will skip" >&2
+  else
+    echo "note: no apt-get to install ${browser_packages[*]}; the browser tests will skip" >&2
+  fi
+fi
+# Debian's real binary, not the /usr/bin/chromium wrapper (which adds Google API keys and
+# remote extensions from /etc/chromium.d).
+if [ -z "${PILOT_CHROMIUM:-}" ] && [ -x /usr/lib/chromium/chromium ]; then
+  export PILOT_CHROMIUM=/usr/lib/chromium/chromium
+fi
+if [ -z "${PILOT_CHROMEDRIVER:-}" ] && [ -x /usr/bin/chromedriver ]; then
+  export PILOT_CHROMEDRIVER=/usr/bin/chromedriver
+fi
+# Once both are here, a browser test that cannot start them fails instead of skipping.
+if [ -x "${PILOT_CHROMIUM:-}" ] && [ -x "${PILOT_CHROMEDRIVER:-}" ]; then
+  export PILOT_BROWSER_REQUIRED=${PILOT_BROWSER_REQUIRED:-1}
+fi
+# axe-core from the npm registry, pinned by version, sha512 integrity and sha256.
+if PILOT_AXE_JS=$(scripts/install-axe-core.sh); then
+  export PILOT_AXE_JS
+else
+  echo "note: axe-core could not be installed; the accessibility checks will fail" >&2
+fi
+
 step "cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
