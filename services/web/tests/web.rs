@@ -1,5 +1,5 @@
 //! The web app through its router (merged with the API's, as `pilot serve` serves them),
-//! against a real nats-server holding the Nanguo history: sign-in and its cookie, CSRF,
+//! over the in-memory logs holding the Nanguo history, folded by the process's runtime: sign-in and its cookie, CSRF,
 //! the overview and its filters, the pilot page as of a day, languages, errors, assets, and
 //! the alerts inbox's forms by office.
 
@@ -11,11 +11,10 @@ use axum::Router;
 use pilot_api::auth::{Role, Tokens};
 use pilot_api::state::Access;
 use pilot_api::{app, demo, AppState};
-use pilot_nats_harness::NatsServer;
-use pilot_store::checkpoint::CheckpointKey;
-use pilot_store::jetstream::JetStreamLog;
-use pilot_store::layout::Layout;
-use pilot_store::runtime::{Runtime, RuntimeOptions};
+use pilot_runtime::checkpoint::CheckpointKey;
+use pilot_runtime::runtime::{Runtime, RuntimeOptions};
+use pilot_store::memory::MemoryLog;
+use pilot_store::SharedLog;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -36,23 +35,20 @@ const TITLES: [&str; 5] = [
 ];
 
 struct Served {
-    _server: NatsServer,
+    log: Arc<MemoryLog>,
     state: AppState,
     router: Router,
     _runtime: Runtime,
     _stop: watch::Sender<bool>,
 }
 
-/// A nats-server with the Nanguo history, one fold (with the alerts), tokens of each role and
-/// the API and web app merged as `pilot serve` merges them.
+/// The in-memory logs with the Nanguo history, one fold (with the alerts), tokens of each
+/// role and the API and web app merged as `pilot serve` merges them.
 async fn served(anonymous_reads: bool) -> Served {
-    let server = NatsServer::start().unwrap();
-    let log = JetStreamLog::connect(&server.url(), &Layout::default())
-        .await
-        .unwrap();
+    let log = Arc::new(MemoryLog::new());
     let (stop, shutdown) = watch::channel(false);
-    let runtime = Runtime::start(
-        &log,
+    let runtime = Runtime::start_memory(
+        log.clone(),
         RuntimeOptions {
             name: "web-test".into(),
             book: pilot_projections::AlertBook::default(),
@@ -63,7 +59,7 @@ async fn served(anonymous_reads: bool) -> Served {
     )
     .await;
     let projection = runtime.projection().clone();
-    let loaded = demo::load_history(&log, &projection, demo::NANGUO)
+    let loaded = demo::load_history(log.as_ref(), &projection, demo::NANGUO)
         .await
         .unwrap();
     assert_eq!(loaded.appended, 98);
@@ -72,18 +68,19 @@ async fn served(anonymous_reads: bool) -> Served {
     tokens.add_clear("clerk-ssdnc", Role::Clerk, Some("SSDNC"), CLERK);
     tokens.add_clear("clerk-other", Role::Clerk, Some("OTHER"), OTHER_CLERK);
     tokens.add_clear("analyst", Role::Analyst, None, ANALYST);
-    let state = AppState::new(log, projection).with_access(Access {
-        tokens,
-        anonymous_reads,
-        ..Access::default()
-    });
+    let state =
+        AppState::shared(SharedLog::from_arc(log.clone()), projection).with_access(Access {
+            tokens,
+            anonymous_reads,
+            ..Access::default()
+        });
     state.set_ready();
     let router = app(state.clone()).merge(pilot_web::router(
         state.clone(),
         pilot_web::WebOptions::default(),
     ));
     Served {
-        _server: server,
+        log,
         state,
         router,
         _runtime: runtime,
@@ -564,7 +561,7 @@ async fn the_alerts_inbox_offers_acknowledging_to_the_pilots_office_only() {
     // The alerter records the alert.
     let (_stop_alerter, shutdown) = watch::channel(false);
     tokio::spawn(pilot_alerter::run_supervised(
-        Arc::new(served.state.log.clone()),
+        served.log.clone(),
         served.state.projection.clone(),
         Arc::new(pilot_alerter::SystemClock),
         served.state.metrics.clone(),
