@@ -215,14 +215,16 @@ mod tests {
     fn used_keys() -> BTreeSet<String> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut texts = Vec::new();
-        for dir in ["templates", "src"] {
-            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+        let mut dirs = vec![root.join("templates"), root.join("src")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
                 let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
                 // This file's own examples and tests are not pages.
-                if path.ends_with("i18n.rs") {
-                    continue;
+                } else if !path.ends_with("i18n.rs") {
+                    texts.push(std::fs::read_to_string(path).unwrap());
                 }
-                texts.push(std::fs::read_to_string(path).unwrap());
             }
         }
         let mut keys = BTreeSet::new();

@@ -77,12 +77,15 @@ pub fn router(app: AppState, options: WebOptions) -> Router {
         options,
     };
     Router::new()
-        .route("/", get(pages::overview))
-        .route("/pilots/{id}", get(pages::pilot))
-        .route("/alerts", get(pages::alerts))
-        .route("/alerts/{id}/ack", post(pages::acknowledge))
-        .route("/signin", get(pages::signin_form).post(pages::signin))
-        .route("/signout", post(pages::signout))
+        .route("/", get(pages::overview::overview))
+        .route("/pilots/{id}", get(pages::pilot::pilot))
+        .route("/alerts", get(pages::alerts::alerts))
+        .route("/alerts/{id}/ack", post(pages::alerts::acknowledge))
+        .route(
+            "/signin",
+            get(pages::signin::signin_form).post(pages::signin::signin),
+        )
+        .route("/signout", post(pages::signin::signout))
         .route("/assets/{name}", get(assets::serve))
         .layer(middleware::from_fn(security_headers))
         .layer(
