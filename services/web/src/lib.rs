@@ -81,6 +81,8 @@ pub fn router(app: AppState, options: WebOptions) -> Router {
         .route("/pilots/{id}", get(pages::pilot::pilot))
         .route("/alerts", get(pages::alerts::alerts))
         .route("/alerts/{id}/ack", post(pages::alerts::acknowledge))
+        .route("/alerts/{id}/silence", post(pages::alerts::silence))
+        .route("/alerts/live", get(pages::alerts::live))
         .route(
             "/signin",
             get(pages::signin::signin_form).post(pages::signin::signin),
@@ -114,6 +116,7 @@ async fn security_headers(request: Request, next: Next) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
+             connect-src 'self'; \
              form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );

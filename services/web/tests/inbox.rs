@@ -1,0 +1,422 @@
+//! The alerts inbox through the merged router, over the in-memory logs holding the Nanguo
+//! history and one back-dated approval request: silencing through the API's own handler (for
+//! the pilot's office only, its refusals at their fields) and the live feed at
+//! `/alerts/live`, which says when the alert stream records something and ends on shutdown.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use futures::StreamExt;
+use pilot_api::auth::{Role, Tokens};
+use pilot_api::state::Access;
+use pilot_api::{app, demo, AppState};
+use pilot_runtime::checkpoint::CheckpointKey;
+use pilot_runtime::runtime::{Runtime, RuntimeOptions};
+use pilot_store::memory::MemoryLog;
+use pilot_store::SharedLog;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+const ADMIN: &str = "admin-token-for-the-inbox-tests";
+const CLERK: &str = "clerk-token-of-ssdnc";
+const OTHER_CLERK: &str = "clerk-token-of-another-office";
+const PILOT: &str = "0194a000-0001-7000-8000-0000000000aa";
+
+struct Served {
+    log: Arc<MemoryLog>,
+    state: AppState,
+    router: Router,
+    _runtime: Runtime,
+    _stop: watch::Sender<bool>,
+    _stop_alerter: Option<watch::Sender<bool>>,
+}
+
+impl Served {
+    /// Starts the alerter over the same logs (as `pilot serve` runs it).
+    fn start_alerter(&mut self) {
+        let (stop, shutdown) = watch::channel(false);
+        tokio::spawn(pilot_alerter::run_supervised(
+            self.log.clone(),
+            self.state.projection.clone(),
+            Arc::new(pilot_alerter::SystemClock),
+            self.state.metrics.clone(),
+            shutdown,
+        ));
+        self._stop_alerter = Some(stop);
+    }
+}
+
+/// The Nanguo history, anonymous reads, and a pilot of SSDNC whose approval was requested 31
+/// days ago (over the municipal 30); no alerter yet.
+async fn served() -> Served {
+    let log = Arc::new(MemoryLog::new());
+    let (stop, shutdown) = watch::channel(false);
+    let runtime = Runtime::start_memory(
+        log.clone(),
+        RuntimeOptions {
+            name: "inbox-test".into(),
+            book: pilot_projections::AlertBook::default(),
+            checkpoint_key: CheckpointKey::generate().unwrap(),
+            collect_alerts: true,
+        },
+        shutdown,
+    )
+    .await;
+    let projection = runtime.projection().clone();
+    demo::load_history(log.as_ref(), &projection, demo::NANGUO)
+        .await
+        .unwrap();
+    let mut tokens = Tokens::default();
+    tokens.add_clear("admin", Role::Admin, None, ADMIN);
+    tokens.add_clear("clerk-ssdnc", Role::Clerk, Some("SSDNC"), CLERK);
+    tokens.add_clear("clerk-other", Role::Clerk, Some("OTHER"), OTHER_CLERK);
+    let state =
+        AppState::shared(SharedLog::from_arc(log.clone()), projection).with_access(Access {
+            tokens,
+            anonymous_reads: true,
+            ..Access::default()
+        });
+    state.set_ready();
+    let router = app(state.clone()).merge(pilot_web::router(
+        state.clone(),
+        pilot_web::WebOptions::default(),
+    ));
+    let requested = (time::OffsetDateTime::now_utc() - time::Duration::days(31))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let drafts = serde_json::json!([
+        {"type": "pilot.proposed", "pilot_id": PILOT, "occurred_at": "2000-12-01T10:00:00+08:00",
+         "actor": {"office": "SSDNC", "user": "clerk"},
+         "data": {"title": "Waiting on the mayor", "jurisdiction": "Nanguo",
+                  "policy_area": "health insurance", "level": "municipal",
+                  "problem_frame": "Whether the inbox silences a stalled approval."}},
+        {"type": "approval.requested", "pilot_id": PILOT, "occurred_at": requested,
+         "actor": {"office": "SSDNC", "user": "clerk"},
+         "data": {"approval_id": "mayor-sign-off", "approver_id": "0194a000-0002-7000-8000-000000000006",
+                  "level": "municipal", "note": "Stalled for a month."}}
+    ]);
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/events")
+        .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(drafts.to_string()))
+        .unwrap();
+    let appended = send(&router, request).await;
+    assert_eq!(appended.status, StatusCode::CREATED, "{}", appended.body);
+    Served {
+        log,
+        state,
+        router,
+        _runtime: runtime,
+        _stop: stop,
+        _stop_alerter: None,
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|c| c.starts_with("pilot_session="))
+            .map(|c| c.split(';').next().unwrap().to_string())
+    }
+
+    fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let at = self.body.find(marker).expect("a csrf field") + marker.len();
+        self.body[at..].split('"').next().unwrap().to_string()
+    }
+}
+
+async fn send(router: &Router, request: Request<Body>) -> Answer {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 << 20).await.unwrap();
+    Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+async fn get(router: &Router, path: &str, cookie: Option<&str>) -> Answer {
+    let mut request = Request::builder().method(Method::GET).uri(path);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    send(router, request.body(Body::empty()).unwrap()).await
+}
+
+async fn post(router: &Router, path: &str, cookie: Option<&str>, form: &str) -> Answer {
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    send(router, request.body(Body::from(form.to_string())).unwrap()).await
+}
+
+async fn sign_in(router: &Router, token: &str) -> String {
+    let form = get(router, "/signin", None).await;
+    let cookie = form.session_cookie().unwrap();
+    let answer = post(
+        router,
+        "/signin",
+        Some(&cookie),
+        &format!("csrf={}&token={token}", form.csrf()),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    answer.session_cookie().unwrap()
+}
+
+/// Waits (bounded) until the alerter has recorded the mayor's alert; its id.
+async fn alert_id(served: &Served) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = served
+            .state
+            .projection
+            .read()
+            .alerts()
+            .recorded()
+            .alerts()
+            .find(|a| a.latest.approval_id == "mayor-sign-off")
+            .map(|a| a.latest.alert_id.to_string());
+        if let Some(id) = found {
+            return id;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no alert recorded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The text inside the element with `id="{id}"`'s field block: from the input to its `</div>`.
+fn field_block<'b>(body: &'b str, input_id: &str) -> &'b str {
+    let at = body
+        .find(&format!("<label for=\"{input_id}\">"))
+        .unwrap_or_else(|| panic!("no field {input_id}: {body}"));
+    let rest = &body[at..];
+    &rest[..rest.find("</div>").unwrap()]
+}
+
+#[tokio::test]
+async fn silencing_is_for_the_pilots_office_and_its_refusals_stand_at_their_fields() {
+    let mut served = served().await;
+    served.start_alerter();
+    let id = alert_id(&served).await;
+    let router = &served.router;
+    let path = format!("/alerts/{id}/silence");
+    let tomorrow = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]"
+        ))
+        .unwrap();
+
+    // Anonymous readers and clerks of another office get no silence form ...
+    let page = get(router, "/alerts", None).await;
+    assert!(page.body.contains("mayor-sign-off"), "{}", page.body);
+    assert!(!page.body.contains("/silence\""), "anonymous: no form");
+    let other = sign_in(router, OTHER_CLERK).await;
+    let page = get(router, "/alerts", Some(&other)).await;
+    assert!(!page.body.contains("/silence\""), "another office: no form");
+    // ... nor may they post one by hand: the API's office rule answers.
+    let forged = post(
+        router,
+        &path,
+        Some(&other),
+        &format!("csrf={}&reason=mine&until={tomorrow}", page.csrf()),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+
+    let clerk = sign_in(router, CLERK).await;
+    let page = get(router, "/alerts", Some(&clerk)).await;
+    assert!(
+        page.body.contains(&format!("action=\"{path}\"")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(&format!("<label for=\"reason-{id}\">")));
+    assert!(page.body.contains(&format!("<label for=\"until-{id}\">")));
+    let csrf = page.csrf();
+
+    // Without CSRF: refused before anything else.
+    let without = post(router, &path, Some(&clerk), "reason=x&until=2099-01-01").await;
+    assert_eq!(without.status, StatusCode::FORBIDDEN);
+
+    // No reason: the API's no_silence_reason, at the reason field; the typed values stay.
+    let refused = post(
+        router,
+        &path,
+        Some(&clerk),
+        &format!("csrf={csrf}&reason=+&until={tomorrow}"),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let reason = field_block(&refused.body, &format!("reason-{id}"));
+    assert!(reason.contains("aria-invalid=\"true\""), "{reason}");
+    assert!(
+        reason.contains("Say why the alert is silenced."),
+        "{reason}"
+    );
+    let until = field_block(&refused.body, &format!("until-{id}"));
+    assert!(until.contains(&format!("value=\"{tomorrow}\"")), "{until}");
+    assert!(!until.contains("field-error"), "{until}");
+    assert!(refused.body.contains("<details class=\"silence\" open>"));
+
+    // An end in the past: silence_not_after_start, at the until field, in Chinese too.
+    let refused = post(
+        router,
+        &path,
+        Some(&format!("{clerk}; lang=zh-CN")),
+        &format!("csrf={csrf}&reason=on+leave&until=2001-01-01T00%3A00"),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let until = field_block(&refused.body, &format!("until-{id}"));
+    assert!(until.contains("静默的结束时间必须晚于现在。"), "{until}");
+    let reason = field_block(&refused.body, &format!("reason-{id}"));
+    assert!(reason.contains("value=\"on leave\""), "{reason}");
+    assert!(!reason.contains("field-error"), "{reason}");
+
+    // An until that is no date: the API's invalid_parameter for `until`, at that field.
+    let refused = post(
+        router,
+        &path,
+        Some(&clerk),
+        &format!("csrf={csrf}&reason=on+leave&until=soon"),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let until = field_block(&refused.body, &format!("until-{id}"));
+    assert!(until.contains("Give a date and time"), "{until}");
+
+    // Then it is silenced, as the API records it.
+    let silenced = post(
+        router,
+        &path,
+        Some(&clerk),
+        &format!("csrf={csrf}&reason=mayor+on+leave&until={tomorrow}"),
+    )
+    .await;
+    assert_eq!(silenced.status, StatusCode::SEE_OTHER, "{}", silenced.body);
+    let api = get(router, &format!("/api/v1/alerts/{id}"), None).await;
+    let alert: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert!(
+        alert["silenced_until"]
+            .as_str()
+            .unwrap()
+            .starts_with(&tomorrow),
+        "{alert}"
+    );
+    let page = get(router, "/alerts", Some(&clerk)).await;
+    assert!(page.body.contains("silenced until"), "{}", page.body);
+    assert!(page.body.contains("(mayor on leave)"), "{}", page.body);
+}
+
+/// The next SSE frame's text, or None when the stream ended.
+async fn next_frame(
+    frames: &mut (impl futures::Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin),
+) -> Option<String> {
+    loop {
+        let chunk = tokio::time::timeout(Duration::from_secs(20), frames.next())
+            .await
+            .expect("a frame within 20 s")?
+            .unwrap();
+        let text = String::from_utf8(chunk.to_vec()).unwrap();
+        if !text.starts_with(':') {
+            return Some(text);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_live_feed_says_when_an_alert_is_recorded_and_ends_on_shutdown() {
+    let mut served = served().await;
+    let response = served
+        .router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/alerts/live")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/event-stream"
+    );
+    let before = served.state.projection.alert_position();
+    let mut frames = response.into_body().into_data_stream();
+
+    // The alerter records the mayor's alert: the feed says so, with the alert position.
+    served.start_alerter();
+    let frame = next_frame(&mut frames).await.expect("an event");
+    assert!(frame.contains("event: alerts\n"), "{frame}");
+    let position: u64 = frame
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(position > before, "{frame}");
+    assert!(frame.contains(&format!("id: {position}\n")), "{frame}");
+    alert_id(&served).await;
+
+    // A reader who resumes after the latest position hears nothing old; a shutdown ends it.
+    served.state.shut_down();
+    let mut ended = false;
+    for _ in 0..100 {
+        if next_frame(&mut frames).await.is_none() {
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended, "the feed ends on shutdown");
+}
+
+#[tokio::test]
+async fn the_inbox_names_its_live_feed_and_a_future_last_event_id_is_ignored() {
+    let served = served().await;
+    // With anonymous reads it is open; the inbox names it for the script.
+    let page = get(&served.router, "/alerts", None).await;
+    assert!(
+        page.body.contains("data-live=\"/alerts/live\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("role=\"status\""), "{}", page.body);
+    // A forged Last-Event-ID from the future is ignored rather than trusted.
+    let response = served
+        .router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/alerts/live")
+                .header("last-event-id", "99999999")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
