@@ -53,12 +53,22 @@ pub static JS: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+/// The page icon (so the browser does not ask for a `/favicon.ico` that is not there).
+pub static ICON: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "icon",
+        "svg",
+        "image/svg+xml",
+        include_bytes!("../assets/icon.svg"),
+    )
+});
+
 /// How long a browser may keep an asset: a year, never revalidated (its name changes with it).
 const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
 
 /// `GET /assets/{name}`: the asset of that exact name, or 404.
 pub async fn serve(Path(name): Path<String>) -> Response {
-    for asset in [&*CSS, &*JS] {
+    for asset in [&*CSS, &*JS, &*ICON] {
         if asset.name == name {
             return (
                 [

@@ -42,6 +42,7 @@ pub(crate) struct Layout {
     pub title: String,
     pub css: String,
     pub js: String,
+    pub icon: String,
     /// The link that switches to the other language, keeping the page and its query.
     pub switch_href: String,
     pub switch_label: String,
@@ -83,6 +84,7 @@ impl Layout {
             title,
             css: assets::CSS.path(),
             js: assets::JS.path(),
+            icon: assets::ICON.path(),
             switch_href: format!("{path}?{}", view::query(&kept)),
             switch_label: Tr::new(other).t("lang-name"),
             switch_lang: other.tag(),

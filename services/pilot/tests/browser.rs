@@ -1,0 +1,298 @@
+//! The web app in a real browser: a real `pilot serve --demo` (its own nats-server, the
+//! Nanguo history, the alerter) driven through headless Chromium with the
+//! `pilot-browser-harness` (docs/browser-tests.md). One test, in steps, so one server and one
+//! browser serve them all:
+//!
+//! - an analyst (anonymous demo reads) opens the overview, follows the link to HIHC, sets the
+//!   as-of date to 2001-01-01 through the form and reads 880,000 against 1,000,000; the stage
+//!   timeline has the documented dates (deploy/demo/README.md);
+//! - the page switches to Chinese and back through the switch link;
+//! - an approval request appended back-dated through the API appears in the open inbox by
+//!   itself (the live feed); a clerk of another office signed in through the form gets no
+//!   form; a clerk of the pilot's office acknowledges it;
+//! - every page loads with no request leaving 127.0.0.1 and no console error; axe-core finds
+//!   no WCAG 2.1 A/AA violation on the overview, the pilot page and the inbox;
+//! - screenshots of the overview (desktop and 360 px phone), the pilot page and the inbox go to
+//!   the harness's folder (`target/browser-screenshots/`, or `PILOT_SCREENSHOTS`).
+//!
+//! Without Chromium and chromedriver it prints "skipped: …" and passes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+mod common;
+
+use common::process::PilotProcess;
+use pilot_browser_harness::fantoccini::Locator;
+use pilot_browser_harness::{browser_or_skip, Browser, BrowserOptions, WCAG21_A_AA};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const HIHC: &str = "Health Insurance for Hospital Care (HIHC)";
+const PILOT: &str = "0194a000-0001-7000-8000-0000000000bb";
+
+/// `pilot token new` in `data_dir`'s tokens file; the token.
+fn token(data_dir: &Path, name: &str, role: &str, office: Option<&str>) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pilot"));
+    command.args(["token", "new", "--name", name, "--role", role]);
+    if let Some(office) = office {
+        command.args(["--office", office]);
+    }
+    let output = command.arg("--data-dir").arg(data_dir).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// What every page must be: nothing fetched from elsewhere, no console error.
+async fn clean(browser: &Browser, origin: &str, page: &str) {
+    assert_eq!(
+        browser.requests_leaving(origin).await.unwrap(),
+        Vec::<String>::new(),
+        "{page}: requests leaving {origin}"
+    );
+    assert_eq!(
+        browser.console_errors().await.unwrap(),
+        vec![],
+        "{page}: console errors"
+    );
+}
+
+/// axe-core's WCAG 2.1 A/AA violations on the current page: none.
+async fn accessible(browser: &Browser, page: &str) {
+    let violations = browser.axe(WCAG21_A_AA).await.unwrap();
+    let listed: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    assert!(
+        violations.is_empty(),
+        "{page}: axe-core finds\n{}",
+        listed.join("\n")
+    );
+}
+
+/// The text of the first element `css` selects.
+async fn text(browser: &Browser, css: &str) -> String {
+    browser
+        .client()
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn click(browser: &Browser, css: &str) {
+    browser
+        .client()
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn html_lang(browser: &Browser) -> String {
+    browser
+        .eval("return document.documentElement.lang", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Waits (bounded) until the page's `<main>` holds `wanted`; its text.
+async fn wait_for_text(browser: &Browser, wanted: &str, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let main = text(browser, "main").await;
+        if main.contains(wanted) {
+            return main;
+        }
+        assert!(Instant::now() < deadline, "no {wanted:?} in:\n{main}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Signs in through the form with `token` (the browser follows the redirect).
+async fn sign_in(browser: &Browser, origin: &str, token: &str) {
+    browser.goto(&format!("{origin}/signin")).await.unwrap();
+    clean(browser, origin, "sign-in").await;
+    browser
+        .client()
+        .find(Locator::Css("input#token"))
+        .await
+        .unwrap()
+        .send_keys(token)
+        .await
+        .unwrap();
+    click(browser, "main form button[type=submit]").await;
+    let header = text(browser, "header.site").await;
+    assert!(header.contains("clerk-"), "not signed in: {header}");
+}
+
+async fn sign_out(browser: &Browser) {
+    click(browser, "header.site form[action='/signout'] button").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
+    let started = Instant::now();
+    let browser = browser_or_skip!(Browser::start());
+
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let admin = token(&data_dir, "admin", "admin", None);
+    let clerk = token(&data_dir, "clerk-ssdnc", "clerk", Some("SSDNC"));
+    let other = token(&data_dir, "clerk-other", "clerk", Some("OTHER"));
+    let stderr = temp.path().join("pilot.stderr.log");
+    let data = data_dir.to_str().unwrap();
+    let mut pilot = PilotProcess::serve(&["--data-dir", data, "--demo"], &[], &stderr);
+    let url = pilot.wait_for_url();
+    let origin = url.trim_end_matches("/api/v1/pilots").to_string();
+    assert!(origin.starts_with("http://127.0.0.1:"), "{origin}");
+    eprintln!("pilot serve ready after {:?}", started.elapsed());
+
+    // The overview, as an analyst reads it anonymously.
+    browser.goto(&format!("{origin}/")).await.unwrap();
+    let main = text(&browser, "main").await;
+    assert!(main.contains(HIHC), "{main}");
+    clean(&browser, &origin, "overview").await;
+    accessible(&browser, "overview").await;
+    browser.screenshot("overview").await.unwrap();
+
+    // HIHC's page, then as of 2001-01-01 through the page's date form.
+    browser
+        .client()
+        .find(Locator::LinkText(HIHC))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    clean(&browser, &origin, "pilot page").await;
+    browser
+        .eval(
+            "document.getElementById('f-as-of').value = '2001-01-01'",
+            vec![],
+        )
+        .await
+        .unwrap();
+    click(&browser, "form.filters button[type=submit]").await;
+    let at = browser.client().current_url().await.unwrap();
+    assert!(at.as_str().contains("as_of=2001-01-01"), "{at}");
+    let main = text(&browser, "main").await;
+    assert!(main.contains("880,000"), "{main}");
+    assert!(main.contains("1,000,000"), "{main}");
+    // The documented stages: proposed 1999-01-18, implementing since 2000-01-03.
+    let timeline = text(&browser, "section[aria-labelledby=h-timeline]").await;
+    assert!(timeline.contains("1999-01-18"), "{timeline}");
+    assert!(timeline.contains("2000-01-03"), "{timeline}");
+    assert!(timeline.contains("Implementing"), "{timeline}");
+    assert!(!timeline.contains("Merged"), "not yet in 2001: {timeline}");
+    clean(&browser, &origin, "pilot page as of 2001-01-01").await;
+    accessible(&browser, "pilot page").await;
+    browser.screenshot("pilot-hihc").await.unwrap();
+
+    // Chinese and back, through the switch link; the page and its date stay.
+    click(&browser, "header.site a[hreflang='zh-CN']").await;
+    assert_eq!(html_lang(&browser).await, "zh-CN");
+    let main = text(&browser, "main").await;
+    assert!(main.contains("实施中"), "{main}");
+    assert!(main.contains("880,000"), "{main}");
+    clean(&browser, &origin, "pilot page in Chinese").await;
+    click(&browser, "header.site a[hreflang='en']").await;
+    assert_eq!(html_lang(&browser).await, "en");
+    assert!(text(&browser, "main").await.contains("Implementing"));
+    clean(&browser, &origin, "pilot page in English again").await;
+
+    // The inbox is open when an approval request, back-dated 31 days (over the municipal
+    // 30), is appended through the API: the alerter records the alert and the live feed
+    // brings it into the open page.
+    browser.goto(&format!("{origin}/alerts")).await.unwrap();
+    let main = text(&browser, "main").await;
+    assert!(!main.contains("mayor-sign-off"), "{main}");
+    let requested = (time::OffsetDateTime::now_utc() - time::Duration::days(31))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let drafts = serde_json::json!([
+        {"type": "pilot.proposed", "pilot_id": PILOT, "occurred_at": "2000-12-01T10:00:00+08:00",
+         "actor": {"office": "SSDNC", "user": "clerk"},
+         "data": {"title": "Waiting on the mayor", "jurisdiction": "Nanguo",
+                  "policy_area": "health insurance", "level": "municipal",
+                  "problem_frame": "Whether the inbox shows a stalled approval."}},
+        {"type": "approval.requested", "pilot_id": PILOT, "occurred_at": requested,
+         "actor": {"office": "SSDNC", "user": "clerk"},
+         "data": {"approval_id": "mayor-sign-off", "approver_id": "0194a000-0002-7000-8000-000000000006",
+                  "level": "municipal", "note": "Stalled for a month."}}
+    ]);
+    let appended = reqwest::Client::new()
+        .post(format!("{origin}/api/v1/events"))
+        .bearer_auth(&admin)
+        .json(&drafts)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(appended.status(), 201, "{:?}", appended.text().await);
+    let main = wait_for_text(&browser, "mayor-sign-off", Duration::from_secs(20)).await;
+    assert!(main.contains("Mayor of Nanguo"), "{main}");
+    assert!(main.contains("31 days"), "{main}");
+    let status = text(&browser, "#alerts-status").await;
+    assert_eq!(status, "The list of alerts was updated.");
+    clean(&browser, &origin, "inbox").await;
+
+    // A clerk of another office, signed in through the form: no forms.
+    sign_in(&browser, &origin, &other).await;
+    browser.goto(&format!("{origin}/alerts")).await.unwrap();
+    assert!(text(&browser, "main").await.contains("mayor-sign-off"));
+    let forms = browser
+        .client()
+        .find_all(Locator::Css(
+            "form[action$='/ack'], form[action$='/silence']",
+        ))
+        .await
+        .unwrap();
+    assert!(forms.is_empty(), "another office gets no form");
+    clean(&browser, &origin, "inbox of another office").await;
+    sign_out(&browser).await;
+
+    // The pilot's office's clerk acknowledges it with a note.
+    sign_in(&browser, &origin, &clerk).await;
+    browser.goto(&format!("{origin}/alerts")).await.unwrap();
+    browser
+        .client()
+        .find(Locator::Css("form[action$='/ack'] input[name=note]"))
+        .await
+        .unwrap()
+        .send_keys("on it")
+        .await
+        .unwrap();
+    clean(&browser, &origin, "inbox of the pilot's office").await;
+    accessible(&browser, "inbox with its forms").await;
+    browser.screenshot("inbox").await.unwrap();
+    click(&browser, "form[action$='/ack'] button[type=submit]").await;
+    let main = wait_for_text(&browser, "clerk-ssdnc (", Duration::from_secs(10)).await;
+    assert!(main.contains("mayor-sign-off"), "{main}");
+    let acks = browser
+        .client()
+        .find_all(Locator::Css("form[action$='/ack']"))
+        .await
+        .unwrap();
+    assert!(acks.is_empty(), "acknowledged once");
+    clean(&browser, &origin, "inbox after acknowledging").await;
+    browser.close().await.unwrap();
+
+    // The overview on a 360 px phone.
+    let phone = browser_or_skip!(Browser::start_with(BrowserOptions::phone()));
+    phone.goto(&format!("{origin}/")).await.unwrap();
+    assert!(text(&phone, "main").await.contains(HIHC));
+    clean(&phone, &origin, "overview on a phone").await;
+    accessible(&phone, "overview on a phone").await;
+    phone.screenshot("overview-phone").await.unwrap();
+    phone.close().await.unwrap();
+
+    let status = pilot.terminate();
+    assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
+    eprintln!("the browser test took {:?}", started.elapsed());
+}
