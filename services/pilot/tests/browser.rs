@@ -57,6 +57,23 @@ async fn clean(browser: &Browser, origin: &str, page: &str) {
     );
 }
 
+/// The same for a page answered with a deliberate 4xx status (a refused form, 422): Chromium
+/// reports the document's status as a console error of source `network`; that one entry, and
+/// nothing else, is allowed.
+async fn clean_but_status(browser: &Browser, origin: &str, page: &str, status: u16) {
+    assert_eq!(
+        browser.requests_leaving(origin).await.unwrap(),
+        Vec::<String>::new(),
+        "{page}: requests leaving {origin}"
+    );
+    let errors = browser.console_errors().await.unwrap();
+    let expected = format!("the server responded with a status of {status}");
+    assert!(
+        errors.len() == 1 && errors[0].source == "network" && errors[0].message.contains(&expected),
+        "{page}: console errors other than its {status} status: {errors:?}"
+    );
+}
+
 /// axe-core's WCAG 2.1 A/AA violations on the current page: none.
 async fn accessible(browser: &Browser, page: &str) {
     let violations = browser.axe(WCAG21_A_AA).await.unwrap();
@@ -281,6 +298,55 @@ async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
         .unwrap();
     assert!(acks.is_empty(), "acknowledged once");
     clean(&browser, &origin, "inbox after acknowledging").await;
+
+    // Silencing: the form opens from its summary; without a reason the API's refusal stands
+    // at the reason field (the end typed stays), and with one the alert is silenced.
+    click(&browser, "details.silence summary").await;
+    let tomorrow = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]"
+        ))
+        .unwrap();
+    browser
+        .eval(
+            "document.querySelector('form[action$=\"/silence\"] input[name=until]').value = arguments[0]",
+            vec![serde_json::json!(tomorrow)],
+        )
+        .await
+        .unwrap();
+    click(&browser, "form[action$='/silence'] button[type=submit]").await;
+    let refusal = text(&browser, ".field.invalid .field-error").await;
+    assert_eq!(refusal, "Say why the alert is silenced.");
+    let described = browser
+        .eval(
+            "var input = document.querySelector('.field.invalid input'); \
+             return [input.name, input.getAttribute('aria-invalid'), \
+                     document.getElementById(input.getAttribute('aria-describedby')).textContent, \
+                     document.querySelector('input[name=until]').value]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        described,
+        serde_json::json!(["reason", "true", refusal, tomorrow]),
+        "the refusal is at the reason field"
+    );
+    clean_but_status(&browser, &origin, "inbox with a refused silence", 422).await;
+    accessible(&browser, "inbox with a refused silence").await;
+    browser.screenshot("inbox-silence-refused").await.unwrap();
+    browser
+        .client()
+        .find(Locator::Css("form[action$='/silence'] input[name=reason]"))
+        .await
+        .unwrap()
+        .send_keys("mayor on leave")
+        .await
+        .unwrap();
+    click(&browser, "form[action$='/silence'] button[type=submit]").await;
+    let main = wait_for_text(&browser, "(mayor on leave)", Duration::from_secs(10)).await;
+    assert!(main.contains("silenced until"), "{main}");
+    clean(&browser, &origin, "inbox after silencing").await;
     browser.close().await.unwrap();
 
     // The overview on a 360 px phone.
