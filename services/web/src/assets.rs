@@ -1,7 +1,7 @@
 //! The app's static files, compiled into the binary and served under `/assets/` with their
 //! content hash in the name (`/assets/app-1a2b3c4d5e6f.css`), so they can be cached for a
 //! year: a new build with other bytes has another name. There is nothing else to fetch: no
-//! CDN, no web fonts (the system's fonts render Chinese), no images.
+//! CDN, no web fonts (the system's fonts render Chinese), no images but the page icon (an SVG).
 
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};

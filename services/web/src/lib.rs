@@ -6,6 +6,8 @@
 //! | `GET /` | the overview: every pilot with stage, office, support index, pending approvals with a traffic light, points and last activity; filters and `as_of` |
 //! | `GET /pilots/{id}` | one pilot: facts, stage timeline, approvals, stakeholders, metrics against targets, highlights with running balance, the events as stored; `as_of` |
 //! | `GET /alerts` | warning, firing and escalated alerts with wait and approver; acknowledging (clerks of the pilot's office, admins) |
+//! | `POST /alerts/{id}/ack`, `POST /alerts/{id}/silence` | acknowledging and silencing through the API's own handlers; refusals at their fields |
+//! | `GET /alerts/live` | Server-Sent Events: `alerts` each time the alert stream records something (the inbox's script reloads its list); ends on shutdown |
 //! | `GET, POST /signin`, `POST /signout` | a session from an API token |
 //! | `GET /assets/{name}` | the compiled-in CSS and JS, named by content hash, cached for a year |
 //!
