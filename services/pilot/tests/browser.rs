@@ -131,6 +131,18 @@ async fn wait_for_text(browser: &Browser, wanted: &str, within: Duration) -> Str
     }
 }
 
+/// Runs `script` until it returns true (bounded, 10 s); whether it did.
+async fn browser_eval_until(browser: &Browser, script: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if browser.eval(script, vec![]).await.unwrap() == serde_json::json!(true) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
 /// Signs in through the form with `token` (the browser follows the redirect).
 async fn sign_in(browser: &Browser, origin: &str, token: &str) {
     browser.goto(&format!("{origin}/signin")).await.unwrap();
@@ -356,9 +368,25 @@ async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
     clean(&phone, &origin, "overview on a phone").await;
     accessible(&phone, "overview on a phone").await;
     phone.screenshot("overview-phone").await.unwrap();
-    phone.close().await.unwrap();
 
+    // With the inbox open (its live feed connected), pilot still stops at once: the feed
+    // ends on shutdown instead of holding the graceful stop.
+    phone.goto(&format!("{origin}/alerts")).await.unwrap();
+    let connected = browser_eval_until(
+        &phone,
+        "return document.getElementById('alerts-live').dataset.state === 'open'",
+    )
+    .await;
+    assert!(connected, "the inbox opened its live feed");
+    let stopping = Instant::now();
     let status = pilot.terminate();
     assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
+    assert!(
+        stopping.elapsed() < Duration::from_secs(10),
+        "stopped after {:?} with a live feed open",
+        stopping.elapsed()
+    );
+    eprintln!("stopped in {:?} with the inbox open", stopping.elapsed());
+    phone.close().await.unwrap();
     eprintln!("the browser test took {:?}", started.elapsed());
 }

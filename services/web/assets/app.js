@@ -89,6 +89,13 @@ document.addEventListener("change", function (event) {
   }
 
   var source = new EventSource(live.getAttribute("data-live"));
+  // Says whether the feed is connected (for styles and tests): data-state="open" or "closed".
+  source.addEventListener("open", function () {
+    live.setAttribute("data-state", "open");
+  });
+  source.addEventListener("error", function () {
+    live.setAttribute("data-state", "closed");
+  });
   source.addEventListener("alerts", function () {
     if (editing()) {
       offerReload();

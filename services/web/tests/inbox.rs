@@ -53,6 +53,10 @@ impl Served {
 /// The Nanguo history, anonymous reads, and a pilot of SSDNC whose approval was requested 31
 /// days ago (over the municipal 30); no alerter yet.
 async fn served() -> Served {
+    served_with(true).await
+}
+
+async fn served_with(anonymous_reads: bool) -> Served {
     let log = Arc::new(MemoryLog::new());
     let (stop, shutdown) = watch::channel(false);
     let runtime = Runtime::start_memory(
@@ -77,7 +81,7 @@ async fn served() -> Served {
     let state =
         AppState::shared(SharedLog::from_arc(log.clone()), projection).with_access(Access {
             tokens,
-            anonymous_reads: true,
+            anonymous_reads,
             ..Access::default()
         });
     state.set_ready();
@@ -413,6 +417,27 @@ async fn the_inbox_names_its_live_feed_and_a_future_last_event_id_is_ignored() {
             Request::builder()
                 .uri("/alerts/live")
                 .header("last-event-id", "99999999")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn without_anonymous_reads_the_live_feed_wants_a_session() {
+    let served = served_with(false).await;
+    let answer = get(&served.router, "/alerts/live", None).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+    let clerk = sign_in(&served.router, CLERK).await;
+    let response = served
+        .router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/alerts/live")
+                .header(header::COOKIE, &clerk)
                 .body(Body::empty())
                 .unwrap(),
         )
