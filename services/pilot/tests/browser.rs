@@ -108,6 +108,38 @@ async fn click(browser: &Browser, css: &str) {
         .unwrap();
 }
 
+/// Clicks what `locator` finds, which loads another page, and waits (bounded) until that page
+/// has loaded: a click does not wait for the navigation it starts.
+async fn click_to_load(browser: &Browser, locator: Locator<'_>) {
+    browser
+        .eval("window.pilotOldPage = true", vec![])
+        .await
+        .unwrap();
+    browser
+        .client()
+        .find(locator)
+        .await
+        .unwrap_or_else(|e| panic!("nothing to click: {e}"))
+        .click()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        // While the page changes, a script may fail (its context is gone): not loaded yet.
+        let loaded = browser
+            .eval(
+                "return window.pilotOldPage !== true && document.readyState === 'complete'",
+                vec![],
+            )
+            .await;
+        if matches!(loaded, Ok(serde_json::Value::Bool(true))) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no new page after the click");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn html_lang(browser: &Browser) -> String {
     browser
         .eval("return document.documentElement.lang", vec![])
@@ -155,13 +187,17 @@ async fn sign_in(browser: &Browser, origin: &str, token: &str) {
         .send_keys(token)
         .await
         .unwrap();
-    click(browser, "main form button[type=submit]").await;
+    click_to_load(browser, Locator::Css("main form button[type=submit]")).await;
     let header = text(browser, "header.site").await;
     assert!(header.contains("clerk-"), "not signed in: {header}");
 }
 
 async fn sign_out(browser: &Browser) {
-    click(browser, "header.site form[action='/signout'] button").await;
+    click_to_load(
+        browser,
+        Locator::Css("header.site form[action='/signout'] button"),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,14 +228,7 @@ async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
     browser.screenshot("overview").await.unwrap();
 
     // HIHC's page, then as of 2001-01-01 through the page's date form.
-    browser
-        .client()
-        .find(Locator::LinkText(HIHC))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to_load(&browser, Locator::LinkText(HIHC)).await;
     clean(&browser, &origin, "pilot page").await;
     browser
         .eval(
@@ -208,7 +237,7 @@ async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
         )
         .await
         .unwrap();
-    click(&browser, "form.filters button[type=submit]").await;
+    click_to_load(&browser, Locator::Css("form.filters button[type=submit]")).await;
     let at = browser.client().current_url().await.unwrap();
     assert!(at.as_str().contains("as_of=2001-01-01"), "{at}");
     let main = text(&browser, "main").await;
@@ -225,13 +254,13 @@ async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
     browser.screenshot("pilot-hihc").await.unwrap();
 
     // Chinese and back, through the switch link; the page and its date stay.
-    click(&browser, "header.site a[hreflang='zh-CN']").await;
+    click_to_load(&browser, Locator::Css("header.site a[hreflang='zh-CN']")).await;
     assert_eq!(html_lang(&browser).await, "zh-CN");
     let main = text(&browser, "main").await;
     assert!(main.contains("实施中"), "{main}");
     assert!(main.contains("880,000"), "{main}");
     clean(&browser, &origin, "pilot page in Chinese").await;
-    click(&browser, "header.site a[hreflang='en']").await;
+    click_to_load(&browser, Locator::Css("header.site a[hreflang='en']")).await;
     assert_eq!(html_lang(&browser).await, "en");
     assert!(text(&browser, "main").await.contains("Implementing"));
     clean(&browser, &origin, "pilot page in English again").await;
@@ -300,7 +329,11 @@ async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
     clean(&browser, &origin, "inbox of the pilot's office").await;
     accessible(&browser, "inbox with its forms").await;
     browser.screenshot("inbox").await.unwrap();
-    click(&browser, "form[action$='/ack'] button[type=submit]").await;
+    click_to_load(
+        &browser,
+        Locator::Css("form[action$='/ack'] button[type=submit]"),
+    )
+    .await;
     let main = wait_for_text(&browser, "clerk-ssdnc (", Duration::from_secs(10)).await;
     assert!(main.contains("mayor-sign-off"), "{main}");
     let acks = browser
@@ -326,7 +359,11 @@ async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
         )
         .await
         .unwrap();
-    click(&browser, "form[action$='/silence'] button[type=submit]").await;
+    click_to_load(
+        &browser,
+        Locator::Css("form[action$='/silence'] button[type=submit]"),
+    )
+    .await;
     let refusal = text(&browser, ".field.invalid .field-error").await;
     assert_eq!(refusal, "Say why the alert is silenced.");
     let described = browser
@@ -355,7 +392,11 @@ async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
         .send_keys("mayor on leave")
         .await
         .unwrap();
-    click(&browser, "form[action$='/silence'] button[type=submit]").await;
+    click_to_load(
+        &browser,
+        Locator::Css("form[action$='/silence'] button[type=submit]"),
+    )
+    .await;
     let main = wait_for_text(&browser, "(mayor on leave)", Duration::from_secs(10)).await;
     assert!(main.contains("silenced until"), "{main}");
     clean(&browser, &origin, "inbox after silencing").await;
