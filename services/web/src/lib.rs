@@ -37,6 +37,8 @@ pub mod assets;
 pub mod i18n;
 mod pages;
 pub mod session;
+
+pub use pages::overview::PAGE_SIZE;
 mod view;
 
 use crate::i18n::{Lang, Tr};
