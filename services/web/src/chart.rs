@@ -226,8 +226,8 @@ mod tests {
         .unwrap();
         assert_eq!(chart.last, "880,000");
         assert_eq!(chart.y_ticks.last().unwrap().label, "1,000,000");
-        assert_eq!(chart.line, "84.0,166.4 616.0,58.6");
-        assert_eq!(chart.target.unwrap().0, "34.0");
+        assert_eq!(chart.line, "84.0,166.4 616.0,38.6");
+        assert_eq!(chart.target.unwrap().0, "16.0");
         assert!(line_chart("c", "t".into(), "d".into(), &[], None, false).is_none());
     }
 
