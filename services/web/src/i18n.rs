@@ -12,10 +12,14 @@ use std::sync::LazyLock;
 use unic_langid::LanguageIdentifier;
 
 /// The catalogue files of each language, in the order they are added.
-pub(crate) const EN_FILES: &[(&str, &str)] =
-    &[("main.ftl", include_str!("../locales/en/main.ftl"))];
-pub(crate) const ZH_FILES: &[(&str, &str)] =
-    &[("main.ftl", include_str!("../locales/zh-CN/main.ftl"))];
+pub(crate) const EN_FILES: &[(&str, &str)] = &[
+    ("main.ftl", include_str!("../locales/en/main.ftl")),
+    ("pages.ftl", include_str!("../locales/en/pages.ftl")),
+];
+pub(crate) const ZH_FILES: &[(&str, &str)] = &[
+    ("main.ftl", include_str!("../locales/zh-CN/main.ftl")),
+    ("pages.ftl", include_str!("../locales/zh-CN/pages.ftl")),
+];
 
 /// The languages of the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,6 +283,7 @@ mod tests {
         keys.extend(
             ["400", "401", "403", "404", "409", "500", "503"].map(|c| format!("error-{c}")),
         );
+        keys.extend(["coalition", "opposition", "neutral"].map(|s| format!("side-{s}")));
         keys
     }
 

@@ -5,6 +5,8 @@
 //! |---|---|
 //! | `GET /` | the overview: every pilot with stage, office, support index, pending approvals with a traffic light, points and last activity; filters and `as_of` |
 //! | `GET /pilots/{id}` | one pilot: facts, stage timeline, approvals, stakeholders, metrics against targets, highlights with running balance, the events as stored; `as_of` |
+//! | `GET /stakeholders/{id}` | one stakeholder: stance across pilots, contacts, highlight balance over time (chart); `as_of` |
+//! | `GET /ledger` | stakeholders ranked by ledger points with the lines behind each figure; filters as the highlights read |
 //! | `GET /alerts` | warning, firing and escalated alerts with wait and approver; acknowledging (clerks of the pilot's office, admins) |
 //! | `GET, POST /signin`, `POST /signout` | a session from an API token |
 //! | `GET /assets/{name}` | the compiled-in CSS and JS, named by content hash, cached for a year |
@@ -34,6 +36,7 @@
 //! query or form values.
 
 pub mod assets;
+mod chart;
 pub mod i18n;
 mod pages;
 pub mod session;
@@ -82,6 +85,8 @@ pub fn router(app: AppState, options: WebOptions) -> Router {
         .route("/", get(pages::overview::overview))
         .route("/pilots/{id}", get(pages::pilot::pilot))
         .route("/alerts", get(pages::alerts::alerts))
+        .route("/stakeholders/{id}", get(pages::stakeholder::stakeholder))
+        .route("/ledger", get(pages::ledger::ledger))
         .route("/alerts/{id}/ack", post(pages::alerts::acknowledge))
         .route(
             "/signin",

@@ -8,9 +8,11 @@
 //! panics: a bad id or date is a 400 or 404 page, in the reader's language.
 
 pub(crate) mod alerts;
+pub(crate) mod ledger;
 pub(crate) mod overview;
 pub(crate) mod pilot;
 pub(crate) mod signin;
+pub(crate) mod stakeholder;
 
 use crate::i18n::Tr;
 use crate::session::{self, same_token};
@@ -42,6 +44,8 @@ pub(crate) struct Layout {
     pub title: String,
     pub css: String,
     pub js: String,
+    /// The print stylesheet (the dossier).
+    pub print_css: String,
     /// The link that switches to the other language, keeping the page and its query.
     pub switch_href: String,
     pub switch_label: String,
@@ -83,6 +87,7 @@ impl Layout {
             title,
             css: assets::CSS.path(),
             js: assets::JS.path(),
+            print_css: assets::PRINT.path(),
             switch_href: format!("{path}?{}", view::query(&kept)),
             switch_label: Tr::new(other).t("lang-name"),
             switch_lang: other.tag(),
