@@ -13,6 +13,7 @@ mod decode;
 mod envelope;
 mod error;
 mod event;
+pub mod fields;
 mod hash;
 pub mod seal;
 pub mod upcast;
