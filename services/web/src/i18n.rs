@@ -12,10 +12,14 @@ use std::sync::LazyLock;
 use unic_langid::LanguageIdentifier;
 
 /// The catalogue files of each language, in the order they are added.
-pub(crate) const EN_FILES: &[(&str, &str)] =
-    &[("main.ftl", include_str!("../locales/en/main.ftl"))];
-pub(crate) const ZH_FILES: &[(&str, &str)] =
-    &[("main.ftl", include_str!("../locales/zh-CN/main.ftl"))];
+pub(crate) const EN_FILES: &[(&str, &str)] = &[
+    ("main.ftl", include_str!("../locales/en/main.ftl")),
+    ("forms.ftl", include_str!("../locales/en/forms.ftl")),
+];
+pub(crate) const ZH_FILES: &[(&str, &str)] = &[
+    ("main.ftl", include_str!("../locales/zh-CN/main.ftl")),
+    ("forms.ftl", include_str!("../locales/zh-CN/forms.ftl")),
+];
 
 /// The languages of the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `GET /` | the overview: every pilot with stage, office, support index, pending approvals with a traffic light, points and last activity; filters and `as_of` |
 //! | `GET /pilots/{id}` | one pilot: facts, stage timeline, approvals, stakeholders, metrics against targets, highlights with running balance, the events as stored; `as_of` |
+//! | `GET /log`, `GET, POST /log/{type}` | the clerks' logging forms, one per event type, generated from the catalogue |
 //! | `GET /alerts` | warning, firing and escalated alerts with wait and approver; acknowledging (clerks of the pilot's office, admins) |
 //! | `GET, POST /signin`, `POST /signout` | a session from an API token |
 //! | `GET /assets/{name}` | the compiled-in CSS and JS, named by content hash, cached for a year |
@@ -81,6 +82,11 @@ pub fn router(app: AppState, options: WebOptions) -> Router {
         .route("/pilots/{id}", get(pages::pilot::pilot))
         .route("/alerts", get(pages::alerts::alerts))
         .route("/alerts/{id}/ack", post(pages::alerts::acknowledge))
+        .route("/log", get(pages::forms::list))
+        .route(
+            "/log/{type}",
+            get(pages::forms::form).post(pages::forms::submit),
+        )
         .route(
             "/signin",
             get(pages::signin::signin_form).post(pages::signin::signin),

@@ -82,6 +82,8 @@ struct PilotPage {
     metrics: Vec<MetricRow>,
     highlights: Vec<HighlightRow>,
     events: Vec<EventRow>,
+    /// The reader may log for this pilot's office (the "Log activity" link).
+    may_log: bool,
 }
 
 /// `GET /pilots/{id}?as_of=`.
@@ -364,6 +366,10 @@ pub(crate) async fn pilot(
         metrics,
         highlights,
         events,
+        may_log: ctx
+            .caller
+            .as_ref()
+            .is_some_and(|c| c.role != Role::Analyst && c.may_write_for(&pilot_view.pilot.office)),
     };
     page(&ctx, StatusCode::OK, &template)
 }
