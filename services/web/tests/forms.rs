@@ -394,6 +394,28 @@ async fn a_refused_draft_shows_the_rules_message_at_its_field_and_stores_nothing
     );
     assert_eq!(log_position(&served), before);
 
+    // A chain rule that names no field: its message above the form, on no input.
+    let answer = post(
+        router,
+        "/log/lobbying.contact_logged",
+        Some(&clerk),
+        &filled(
+            &form,
+            &[
+                ("data.stakeholder_id", &mayor),
+                ("data.channel", "meeting"),
+                ("data.strategy", "pressure"),
+                ("data.summary", "HICI was merged"),
+                ("data.stance", "1"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.body.contains("is in `merged`"), "{}", answer.body);
+    assert!(!answer.body.contains("aria-invalid"), "{}", answer.body);
+    assert_eq!(log_position(&served), before);
+
     // A required text left blank: validation's message, at the title.
     let form = get(router, "/log/pilot.proposed", &[("cookie", &clerk)]).await;
     let answer = post(

@@ -165,6 +165,15 @@ pub(crate) const OFFSETS: &[&str] = &[
 /// The offset a form starts with: the reference case's (China Standard Time).
 pub(crate) const DEFAULT_OFFSET: &str = "+08:00";
 
+/// [`DEFAULT_OFFSET`] as an offset, for the time a form starts with.
+pub(crate) fn default_offset() -> time::UtcOffset {
+    time::UtcOffset::parse(
+        DEFAULT_OFFSET,
+        time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]"),
+    )
+    .unwrap_or(time::UtcOffset::UTC)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -269,5 +278,6 @@ mod tests {
         );
         assert_eq!(occurred_at(" ", "+08:00"), None);
         assert!(OFFSETS.contains(&DEFAULT_OFFSET));
+        assert_eq!(default_offset().whole_hours(), 8);
     }
 }

@@ -261,11 +261,7 @@ pub(crate) async fn form(
         hidden.push(("pilot".into(), id.to_string()));
     }
     let mut entered: FormPairs = Vec::new();
-    let now = state
-        .app
-        .clock
-        .now()
-        .to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC));
+    let now = state.app.clock.now().to_offset(draft::default_offset());
     entered.push((
         "occurred_at".into(),
         now.format(time::macros::format_description!(
@@ -428,8 +424,13 @@ fn render_form(
         href: placed.then(|| format!("#f-{}", input.replace('.', "-"))),
     });
     let heading = tr.t(&type_key(event_type));
+    // The language switch keeps the form's pilot, also when a refused POST is shown again.
+    let mut kept = query.clone();
+    if let (Some((id, _, _)), "") = (pilot, param(query, "pilot")) {
+        kept.push(("pilot".to_string(), id.to_string()));
+    }
     let template = FormPage {
-        l: Layout::new(ctx, state, heading.clone(), &path, query, "log"),
+        l: Layout::new(ctx, state, heading.clone(), &path, &kept, "log"),
         tr,
         heading,
         action: path,
