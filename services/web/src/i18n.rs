@@ -15,10 +15,12 @@ use unic_langid::LanguageIdentifier;
 pub(crate) const EN_FILES: &[(&str, &str)] = &[
     ("main.ftl", include_str!("../locales/en/main.ftl")),
     ("pages.ftl", include_str!("../locales/en/pages.ftl")),
+    ("forms.ftl", include_str!("../locales/en/forms.ftl")),
 ];
 pub(crate) const ZH_FILES: &[(&str, &str)] = &[
     ("main.ftl", include_str!("../locales/zh-CN/main.ftl")),
     ("pages.ftl", include_str!("../locales/zh-CN/pages.ftl")),
+    ("forms.ftl", include_str!("../locales/zh-CN/forms.ftl")),
 ];
 
 /// The languages of the app.

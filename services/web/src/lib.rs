@@ -7,6 +7,7 @@
 //! | `GET /pilots/{id}` | one pilot: facts, stage timeline, approvals, stakeholders, metrics against targets, highlights with running balance, the events as stored; `as_of` |
 //! | `GET /stakeholders/{id}` | one stakeholder: stance across pilots, contacts, highlight balance over time (chart); `as_of` |
 //! | `GET /ledger` | stakeholders ranked by ledger points with the lines behind each figure; filters as the highlights read |
+//! | `GET /log`, `GET, POST /log/{type}` | the clerks' logging forms, one per event type, generated from the catalogue |
 //! | `GET /alerts` | warning, firing and escalated alerts with wait and approver; acknowledging (clerks of the pilot's office, admins) |
 //! | `GET, POST /signin`, `POST /signout` | a session from an API token |
 //! | `GET /assets/{name}` | the compiled-in CSS and JS, named by content hash, cached for a year |
@@ -88,6 +89,11 @@ pub fn router(app: AppState, options: WebOptions) -> Router {
         .route("/stakeholders/{id}", get(pages::stakeholder::stakeholder))
         .route("/ledger", get(pages::ledger::ledger))
         .route("/alerts/{id}/ack", post(pages::alerts::acknowledge))
+        .route("/log", get(pages::forms::list))
+        .route(
+            "/log/{type}",
+            get(pages::forms::form).post(pages::forms::submit),
+        )
         .route(
             "/signin",
             get(pages::signin::signin_form).post(pages::signin::signin),

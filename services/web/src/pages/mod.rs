@@ -8,6 +8,7 @@
 //! panics: a bad id or date is a 400 or 404 page, in the reader's language.
 
 pub(crate) mod alerts;
+pub(crate) mod forms;
 pub(crate) mod ledger;
 pub(crate) mod overview;
 pub(crate) mod pilot;
@@ -57,6 +58,8 @@ pub(crate) struct Layout {
     pub anonymous: bool,
     /// Which entry of the menu is this page.
     pub current: &'static str,
+    /// The reader is signed in with a role that logs events (the logging forms).
+    pub may_log: bool,
 }
 
 impl Layout {
@@ -95,6 +98,7 @@ impl Layout {
             csrf: ctx.csrf(),
             anonymous: state.app.access.anonymous_reads,
             current,
+            may_log: ctx.caller.as_ref().is_some_and(|c| c.role != Role::Analyst),
         }
     }
 }

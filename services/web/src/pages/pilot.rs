@@ -103,6 +103,8 @@ struct PilotPage {
     highlights: Vec<HighlightRow>,
     events: Vec<EventRow>,
     chain: ChainCheck,
+    /// The reader may log for this pilot's office (the "Log activity" link).
+    may_log: bool,
 }
 
 /// A dated mark on the timeline: an approval with its wait, a merge, a scale-up.
@@ -607,6 +609,10 @@ pub(crate) async fn pilot(
         highlights,
         events,
         chain,
+        may_log: ctx
+            .caller
+            .as_ref()
+            .is_some_and(|c| c.role != Role::Analyst && c.may_write_for(&pilot_view.pilot.office)),
     };
     page(&ctx, StatusCode::OK, &template)
 }
