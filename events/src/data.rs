@@ -60,20 +60,23 @@ impl From<Stance> for i64 {
 pub struct Influence(u8);
 
 impl Influence {
+    pub const MIN: u8 = 1;
+    pub const MAX: u8 = 5;
+
     pub fn value(self) -> u8 {
         self.0
     }
 
     /// The nearest valid influence, for generated data that is in range by construction.
     pub fn saturating(value: i64) -> Influence {
-        Influence(value.clamp(1, 5) as u8)
+        Influence(value.clamp(i64::from(Influence::MIN), i64::from(Influence::MAX)) as u8)
     }
 }
 
 impl TryFrom<i64> for Influence {
     type Error = String;
     fn try_from(value: i64) -> Result<Self, Self::Error> {
-        if (1..=5).contains(&value) {
+        if (i64::from(Influence::MIN)..=i64::from(Influence::MAX)).contains(&value) {
             Ok(Influence(value as u8))
         } else {
             Err(format!(

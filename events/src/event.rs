@@ -23,6 +23,12 @@ macro_rules! catalogue {
                 match text { $($wire => Some(EventType::$variant),)+ _ => None }
             }
 
+            /// The fields of this type's `data`, as forms offer them ([`crate::fields`]).
+            pub fn fields(self) -> &'static [crate::fields::Field] {
+                use crate::fields::Describe;
+                match self { $(EventType::$variant => <$data>::FIELDS),+ }
+            }
+
             /// Which chain an event of this type belongs to.
             pub fn subject_kind(self) -> SubjectKind {
                 match self { $(EventType::$variant => SubjectKind::$subject),+ }

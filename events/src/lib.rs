@@ -2,7 +2,8 @@
 //!
 //! This crate is the public wire format and nothing else: serde types for every event type,
 //! decoding with precise errors, upcasting of older schemas, validation of single events, the
-//! stricter admission rules for new events, canonical JSON and the SHA-256 hash chain. It does no IO and knows nothing of NATS, tokio
+//! stricter admission rules for new events, canonical JSON, the SHA-256 hash chain, and a
+//! description of every type's fields for forms ([`fields`]). It does no IO and knows nothing of NATS, tokio
 //! or HTTP, so every rule here is tested in microseconds.
 
 pub mod admit;
@@ -13,6 +14,7 @@ mod decode;
 mod envelope;
 mod error;
 mod event;
+pub mod fields;
 mod hash;
 pub mod seal;
 pub mod upcast;

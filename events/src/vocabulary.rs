@@ -21,6 +21,9 @@ macro_rules! vocabulary {
             /// Every value, in the order DOMAIN.md lists them.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
+            /// Every public name, in the same order (for forms that offer the list).
+            pub const WORDS: &'static [&'static str] = &[$($wire),+];
+
             /// The public name, as it appears on the wire.
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $wire),+ }

@@ -63,12 +63,22 @@ pub static ICON: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+/// The dossier: pilot pages printed on A4 (linked with `media="print"`).
+pub static PRINT: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "print",
+        "css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/print.css"),
+    )
+});
+
 /// How long a browser may keep an asset: a year, never revalidated (its name changes with it).
 const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
 
 /// `GET /assets/{name}`: the asset of that exact name, or 404.
 pub async fn serve(Path(name): Path<String>) -> Response {
-    for asset in [&*CSS, &*JS, &*ICON] {
+    for asset in [&*CSS, &*JS, &*PRINT, &*ICON] {
         if asset.name == name {
             return (
                 [

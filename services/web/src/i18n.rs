@@ -14,10 +14,14 @@ use unic_langid::LanguageIdentifier;
 /// The catalogue files of each language, in the order they are added.
 pub(crate) const EN_FILES: &[(&str, &str)] = &[
     ("main.ftl", include_str!("../locales/en/main.ftl")),
+    ("pages.ftl", include_str!("../locales/en/pages.ftl")),
+    ("forms.ftl", include_str!("../locales/en/forms.ftl")),
     ("inbox.ftl", include_str!("../locales/en/inbox.ftl")),
 ];
 pub(crate) const ZH_FILES: &[(&str, &str)] = &[
     ("main.ftl", include_str!("../locales/zh-CN/main.ftl")),
+    ("pages.ftl", include_str!("../locales/zh-CN/pages.ftl")),
+    ("forms.ftl", include_str!("../locales/zh-CN/forms.ftl")),
     ("inbox.ftl", include_str!("../locales/zh-CN/inbox.ftl")),
 ];
 
@@ -283,6 +287,7 @@ mod tests {
         keys.extend(
             ["400", "401", "403", "404", "409", "500", "503"].map(|c| format!("error-{c}")),
         );
+        keys.extend(["coalition", "opposition", "neutral"].map(|s| format!("side-{s}")));
         keys
     }
 

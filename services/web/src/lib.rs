@@ -5,6 +5,9 @@
 //! |---|---|
 //! | `GET /` | the overview: every pilot with stage, office, support index, pending approvals with a traffic light, points and last activity; filters and `as_of` |
 //! | `GET /pilots/{id}` | one pilot: facts, stage timeline, approvals, stakeholders, metrics against targets, highlights with running balance, the events as stored; `as_of` |
+//! | `GET /stakeholders/{id}` | one stakeholder: stance across pilots, contacts, highlight balance over time (chart); `as_of` |
+//! | `GET /ledger` | stakeholders ranked by ledger points with the lines behind each figure; filters as the highlights read |
+//! | `GET /log`, `GET, POST /log/{type}` | the clerks' logging forms, one per event type, generated from the catalogue |
 //! | `GET /alerts` | warning, firing and escalated alerts with wait and approver; acknowledging (clerks of the pilot's office, admins) |
 //! | `POST /alerts/{id}/ack`, `POST /alerts/{id}/silence` | acknowledging and silencing through the API's own handlers; refusals at their fields |
 //! | `GET /alerts/live` | Server-Sent Events: `alerts` each time the alert stream records something (the inbox's script reloads its list); ends on shutdown |
@@ -36,9 +39,12 @@
 //! query or form values.
 
 pub mod assets;
+mod chart;
 pub mod i18n;
 mod pages;
 pub mod session;
+
+pub use pages::overview::PAGE_SIZE;
 mod view;
 
 use crate::i18n::{Lang, Tr};
@@ -82,9 +88,16 @@ pub fn router(app: AppState, options: WebOptions) -> Router {
         .route("/", get(pages::overview::overview))
         .route("/pilots/{id}", get(pages::pilot::pilot))
         .route("/alerts", get(pages::alerts::alerts))
+        .route("/stakeholders/{id}", get(pages::stakeholder::stakeholder))
+        .route("/ledger", get(pages::ledger::ledger))
         .route("/alerts/{id}/ack", post(pages::alerts::acknowledge))
         .route("/alerts/{id}/silence", post(pages::alerts::silence))
         .route("/alerts/live", get(pages::alerts::live))
+        .route("/log", get(pages::forms::list))
+        .route(
+            "/log/{type}",
+            get(pages::forms::form).post(pages::forms::submit),
+        )
         .route(
             "/signin",
             get(pages::signin::signin_form).post(pages::signin::signin),

@@ -652,3 +652,59 @@ async fn the_alerts_inbox_offers_acknowledging_to_the_pilots_office_only() {
     assert!(page.body.contains("clerk-ssdnc ("), "{}", page.body);
     assert!(!page.body.contains("/ack\""), "acknowledged once");
 }
+
+/// Past one page of pilots, the overview shows a page and links to the next, keeping the
+/// filters; the count is of every matching pilot; a page past the end shows the last one.
+#[tokio::test]
+async fn a_long_overview_is_paged_and_keeps_its_filters() {
+    let served = served(true).await;
+    let router = &served.router;
+    let proposed = |index: usize| {
+        serde_json::json!({
+            "type": "pilot.proposed",
+            "pilot_id": format!("0194c000-0000-7000-8000-{index:012x}"),
+            "occurred_at": "2019-06-01T00:00:00Z",
+            "actor": {"office": "PAGING", "user": "clerk"},
+            "data": {"title": format!("Paging pilot {index:03}"), "jurisdiction": "Nanguo",
+                     "policy_area": "paging", "level": "municipal", "problem_frame": "Many pilots."}
+        })
+    };
+    // One request per pilot: a request appends to one chain.
+    for index in 0..pilot_web::PAGE_SIZE + 20 {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/events")
+            .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(proposed(index).to_string()))
+            .unwrap();
+        let appended = send(router, request).await;
+        assert_eq!(appended.status, StatusCode::CREATED, "{}", appended.body);
+    }
+    let rows = |body: &str| body.matches("<th scope=\"row\">").count();
+
+    let first = get(router, "/?office=PAGING&q=paging", &[]).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(rows(&first.body), pilot_web::PAGE_SIZE, "{}", first.body);
+    assert!(first.body.contains("120 pilots"), "{}", first.body);
+    assert!(first.body.contains("Page 1 / 2"), "{}", first.body);
+    let next = "href=\"/?office=PAGING&#38;q=paging&#38;page=2\" rel=\"next\"";
+    assert!(first.body.contains(next), "{}", first.body);
+    assert!(!first.body.contains("rel=\"prev\""));
+
+    let second = get(router, "/?office=PAGING&q=paging&page=2", &[]).await;
+    assert_eq!(rows(&second.body), 20);
+    assert!(second.body.contains("Paging pilot 119"));
+    assert!(second.body.contains("rel=\"prev\""));
+    assert!(!second.body.contains("rel=\"next\""));
+    let beyond = get(router, "/?office=PAGING&page=99", &[]).await;
+    assert_eq!(beyond.status, StatusCode::OK);
+    assert_eq!(rows(&beyond.body), 20, "a page past the end shows the last");
+    for bad in ["0", "x", "-1"] {
+        let answer = get(router, &format!("/?page={bad}"), &[]).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "page={bad}");
+    }
+    // The demo's five pilots fit on one page: no page links at all.
+    let demo = get(router, "/?office=SSDNC", &[]).await;
+    assert!(!demo.body.contains("class=\"pages\""));
+}

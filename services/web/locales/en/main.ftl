@@ -180,3 +180,8 @@ error-conflict = Someone changed this at the same moment. Reload the page and tr
 error-unavailable = The event store cannot be reached just now. Try again in a moment.
 error-internal = The service failed to answer. Try again; if it keeps failing, tell an administrator.
 error-not-ready = The service is still reading its event log. Try again in a moment.
+
+page-nav-label = Pages of the list
+page-of = Page { $position }
+page-previous = Previous page
+page-next = Next page

@@ -173,3 +173,8 @@ error-conflict = 有人同时修改了此内容。请刷新页面后重试。
 error-unavailable = 暂时无法连接事件存储。请稍后重试。
 error-internal = 服务未能响应。请重试；如仍失败，请联系管理员。
 error-not-ready = 服务仍在读取事件日志。请稍后重试。
+
+page-nav-label = 列表分页
+page-of = 第 { $position } 页
+page-previous = 上一页
+page-next = 下一页

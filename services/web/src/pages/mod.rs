@@ -8,9 +8,12 @@
 //! panics: a bad id or date is a 400 or 404 page, in the reader's language.
 
 pub(crate) mod alerts;
+pub(crate) mod forms;
+pub(crate) mod ledger;
 pub(crate) mod overview;
 pub(crate) mod pilot;
 pub(crate) mod signin;
+pub(crate) mod stakeholder;
 
 use crate::i18n::Tr;
 use crate::session::{self, same_token};
@@ -43,6 +46,8 @@ pub(crate) struct Layout {
     pub css: String,
     pub js: String,
     pub icon: String,
+    /// The print stylesheet (the dossier).
+    pub print_css: String,
     /// The link that switches to the other language, keeping the page and its query.
     pub switch_href: String,
     pub switch_label: String,
@@ -54,6 +59,8 @@ pub(crate) struct Layout {
     pub anonymous: bool,
     /// Which entry of the menu is this page.
     pub current: &'static str,
+    /// The reader is signed in with a role that logs events (the logging forms).
+    pub may_log: bool,
 }
 
 impl Layout {
@@ -85,6 +92,7 @@ impl Layout {
             css: assets::CSS.path(),
             js: assets::JS.path(),
             icon: assets::ICON.path(),
+            print_css: assets::PRINT.path(),
             switch_href: format!("{path}?{}", view::query(&kept)),
             switch_label: Tr::new(other).t("lang-name"),
             switch_lang: other.tag(),
@@ -92,6 +100,7 @@ impl Layout {
             csrf: ctx.csrf(),
             anonymous: state.app.access.anonymous_reads,
             current,
+            may_log: ctx.caller.as_ref().is_some_and(|c| c.role != Role::Analyst),
         }
     }
 }

@@ -1,6 +1,12 @@
-//! One pilot's page: facts, stage timeline, approvals, support, metrics, highlights, events.
+//! One pilot's page: facts, stage timeline with approval, merge and scale-up marks, approvals,
+//! support (coalition, opposition, contacts over time), metrics against targets as charts,
+//! highlights, and the events with each one's hash-chain status. `as_of` and `known_at`.
+//! It prints as the briefing dossier (`assets/print.css`).
 
 use super::*;
+use crate::chart::{line_chart, Chart, Point, Reference};
+use pilot_events::{BrokenLink, Hash, Subject};
+use pilot_store::EventLog;
 
 #[derive(Debug)]
 struct Band {
@@ -23,6 +29,7 @@ struct ApprovalRow {
 
 #[derive(Debug)]
 struct StakeholderRow {
+    id: String,
     name: String,
     kind: String,
     influence: String,
@@ -57,6 +64,9 @@ struct HighlightRow {
 
 #[derive(Debug)]
 struct EventRow {
+    /// This event's link in the chain: `Some(true)` holds, `Some(false)` broken.
+    chain_ok: Option<bool>,
+    chain: String,
     version: String,
     position: String,
     kind: String,
@@ -73,15 +83,74 @@ struct PilotPage {
     tr: Tr,
     id: String,
     as_of: String,
+    known_at: String,
     title: String,
+    /// When the page was rendered (the dossier's "printed") and the log position it shows.
+    printed: String,
+    position: String,
     facts: Vec<(String, String)>,
     bands: Vec<Band>,
+    marks: Vec<Mark>,
     approvals: Vec<ApprovalRow>,
     support_index: String,
     stakeholders: Vec<StakeholderRow>,
+    coalition: Vec<(String, String)>,
+    opposition: Vec<(String, String)>,
+    contacts: Vec<ContactRow>,
+    contacts_chart: Option<Chart>,
     metrics: Vec<MetricRow>,
+    metric_charts: Vec<MetricChart>,
     highlights: Vec<HighlightRow>,
     events: Vec<EventRow>,
+    chain: ChainCheck,
+    /// The reader may log for this pilot's office (the "Log activity" link).
+    may_log: bool,
+}
+
+/// A dated mark on the timeline: an approval with its wait, a merge, a scale-up.
+#[derive(Debug)]
+struct Mark {
+    date: String,
+    text: String,
+    /// A pilot it links to (a merge), with its title.
+    link: Option<(String, String)>,
+}
+
+#[derive(Debug)]
+struct ContactRow {
+    date: String,
+    stakeholder_id: String,
+    stakeholder: String,
+    channel: String,
+    total: usize,
+}
+
+/// One metric's readings over time against its target: the chart and the same figures as a
+/// table (the accessible form).
+#[derive(Debug)]
+struct MetricChart {
+    metric: String,
+    chart: Chart,
+    readings: Vec<(String, String)>,
+    target: String,
+}
+
+/// The pilot's chain as stored in the log, verified link by link (as `pilot verify` does for
+/// the whole log).
+#[derive(Debug, Default)]
+struct ChainCheck {
+    /// Stored messages on the chain's subject.
+    total: usize,
+    /// Whether the log could be read at all.
+    read: bool,
+    broken: Vec<BrokenRow>,
+}
+
+#[derive(Debug)]
+struct BrokenRow {
+    position: String,
+    reason: String,
+    detail: String,
 }
 
 /// `GET /pilots/{id}?as_of=`.
@@ -121,10 +190,18 @@ pub(crate) async fn pilot(
         Ok(as_of) => as_of,
         Err(response) => return *response,
     };
-    let when: Pairs = match as_of_raw {
-        "" => Vec::new(),
-        day => vec![("as_of".to_string(), day.to_string())],
+    let known_raw = param(&query, "known_at");
+    let known_at = match parse_as_of(&ctx, &state, known_raw) {
+        Ok(known_at) => known_at,
+        Err(response) => return *response,
     };
+    let mut when: Pairs = Vec::new();
+    if !as_of_raw.is_empty() {
+        when.push(("as_of".to_string(), as_of_raw.to_string()));
+    }
+    if !known_raw.is_empty() {
+        when.push(("known_at".to_string(), known_raw.to_string()));
+    }
     let pilot_view = match reads::get_pilot(
         State(state.app.clone()),
         Ok(Path(id.to_string())),
@@ -140,7 +217,15 @@ pub(crate) async fn pilot(
                     &ctx,
                     &state,
                     StatusCode::NOT_FOUND,
-                    tr.t1("error-not-yet", "date", as_of_raw),
+                    tr.t1(
+                        "error-not-yet",
+                        "date",
+                        if as_of_raw.is_empty() {
+                            known_raw
+                        } else {
+                            as_of_raw
+                        },
+                    ),
                     None,
                 );
             }
@@ -180,6 +265,31 @@ pub(crate) async fn pilot(
 
     let p = &pilot_view.pilot;
     let now = as_of.unwrap_or_else(OffsetDateTime::now_utc);
+    // The events as they stood (occurred by `as_of`) and as they were known (recorded by
+    // `known_at`).
+    let instant = |event: &serde_json::Value, name: &str| {
+        event.get(name).and_then(|v| v.as_str()).and_then(|t| {
+            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        })
+    };
+    let shown: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|event| {
+            as_of.is_none_or(|limit| instant(event, "occurred_at").is_none_or(|at| at <= limit))
+                && known_at
+                    .is_none_or(|limit| instant(event, "recorded_at").is_none_or(|at| at <= limit))
+        })
+        .collect();
+    let known_ids: BTreeSet<&str> = shown
+        .iter()
+        .filter_map(|event| event.get("event_id").and_then(|v| v.as_str()))
+        .collect();
+    let of_type = |kind: &'static str| {
+        shown
+            .iter()
+            .copied()
+            .filter(move |event| event.get("type").and_then(|v| v.as_str()) == Some(kind))
+    };
     let facts = vec![
         (tr.t("field-office"), p.office.clone()),
         (tr.t("field-stage"), stage_label(&tr, p.stage)),
@@ -195,14 +305,29 @@ pub(crate) async fn pilot(
         (tr.t("field-version"), p.version.to_string()),
     ];
     let bands = bands(&tr, p, now);
-    let names: BTreeMap<Uuid, String> = {
+    let data_id = |event: &serde_json::Value, name: &str| {
+        event
+            .get("data")
+            .and_then(|d| d.get(name))
+            .and_then(|v| v.as_str())
+            .and_then(|v| Uuid::parse_str(v).ok())
+    };
+    let (names, titles): (BTreeMap<Uuid, String>, BTreeMap<Uuid, String>) = {
         let world = state.app.projection.read();
-        p.pending_approvals
+        let names = p
+            .pending_approvals
             .values()
             .map(|a| a.approver_id)
             .chain(p.decided_approvals.iter().map(|d| d.approval.approver_id))
+            .chain(of_type("lobbying.contact_logged").filter_map(|e| data_id(e, "stakeholder_id")))
             .filter_map(|id| world.registry().get(&id).map(|s| (id, s.name.clone())))
-            .collect()
+            .collect();
+        let titles = of_type("pilot.merged")
+            .filter_map(|e| data_id(e, "into_pilot_id"))
+            .chain(p.merged_from.iter().copied())
+            .filter_map(|id| world.pilot(&id).map(|r| (id, r.state.title.clone())))
+            .collect();
+        (names, titles)
     };
     let approver = |id: &Uuid| names.get(id).cloned().unwrap_or_else(|| id.to_string());
     let rules = state.app.stall_terms.rules_for(&id);
@@ -235,10 +360,12 @@ pub(crate) async fn pilot(
             }),
         }
     }));
+    let marks = marks(&tr, p, now, &approver, &titles, of_type("pilot.merged"));
     let stakeholders = support
         .stakeholders
         .iter()
         .map(|row| StakeholderRow {
+            id: row.who.stakeholder_id.to_string(),
             name: row.who.name.clone().unwrap_or_else(|| tr.t("retracted")),
             kind: row
                 .who
@@ -290,8 +417,115 @@ pub(crate) async fn pilot(
             })
         })
         .collect();
+    let named = |ids: &[Uuid]| -> Vec<(String, String)> {
+        ids.iter()
+            .map(|id| {
+                let name = support
+                    .stakeholders
+                    .iter()
+                    .find(|row| row.who.stakeholder_id == *id)
+                    .and_then(|row| row.who.name.clone())
+                    .unwrap_or_else(|| tr.t("retracted"));
+                (id.to_string(), name)
+            })
+            .collect()
+    };
+    let coalition = named(&support.coalition);
+    let opposition = named(&support.opposition);
+    let mut contacts: Vec<ContactRow> = Vec::new();
+    let mut contact_points = Vec::new();
+    for event in of_type("lobbying.contact_logged") {
+        let Some(at) = instant(event, "occurred_at") else {
+            continue;
+        };
+        let who = data_id(event, "stakeholder_id");
+        let total = contacts.len() + 1;
+        contact_points.push(Point {
+            at,
+            value: total as f64,
+            label: format!("{}: {total}", view::date(at)),
+        });
+        contacts.push(ContactRow {
+            date: view::date(at),
+            stakeholder_id: who.map(|id| id.to_string()).unwrap_or_default(),
+            stakeholder: who
+                .and_then(|id| names.get(&id).cloned())
+                .unwrap_or_else(|| tr.t("retracted")),
+            channel: event
+                .get("data")
+                .and_then(|d| d.get("channel"))
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string(),
+            total,
+        });
+    }
+    let contacts_chart = line_chart(
+        "chart-contacts",
+        tr.t("chart-contacts-title"),
+        tr.t1("chart-contacts-desc", "count", &contacts.len().to_string()),
+        &contact_points,
+        None,
+        true,
+    );
+    let metric_charts = p
+        .metrics
+        .iter()
+        .enumerate()
+        .filter_map(|(index, (metric, readings))| {
+            let target = p.targets.get(metric);
+            let points: Vec<Point> = readings
+                .iter()
+                .map(|r| Point {
+                    at: r.as_of.midnight().assume_utc(),
+                    value: r.value,
+                    label: format!("{}: {} {}", r.as_of, view::number(r.value), r.unit),
+                })
+                .collect();
+            let target_text = target.map_or_else(String::new, |t| {
+                tr.t1("chart-target", "target", &view::number(t.target))
+            });
+            let readings_text: Vec<String> = points.iter().map(|p| p.label.clone()).collect();
+            let chart = line_chart(
+                &format!("chart-metric-{index}"),
+                tr.t1("chart-metric-title", "metric", metric),
+                format!("{}. {}", readings_text.join("; "), target_text),
+                &points,
+                target.map(|t| Reference {
+                    value: t.target,
+                    label: target_text.clone(),
+                }),
+                false,
+            )?;
+            Some(MetricChart {
+                metric: metric.clone(),
+                chart,
+                readings: readings
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.as_of.to_string(),
+                            format!("{} {}", view::number(r.value), r.unit),
+                        )
+                    })
+                    .collect(),
+                target: target.map_or_else(
+                    || "—".to_string(),
+                    |t| {
+                        format!(
+                            "{} ({} {})",
+                            view::number(t.target),
+                            tr.t("field-due"),
+                            t.due
+                        )
+                    },
+                ),
+            })
+        })
+        .collect();
     let highlights = highlights
         .iter()
+        .filter(|l| known_at.is_none() || known_ids.contains(l.line.event_id.to_string().as_str()))
         .map(|l| HighlightRow {
             date: view::date(l.line.occurred_at),
             title: l.line.title.clone(),
@@ -302,20 +536,11 @@ pub(crate) async fn pilot(
             balance: l.balance.map_or_else(String::new, |b| b.to_string()),
         })
         .collect();
-    let events = events
+    let chain = check_chain(&tr, &state, id).await;
+    let status: BTreeMap<u64, bool> = chain.1;
+    let chain = chain.0;
+    let events = shown
         .iter()
-        .filter(|event| {
-            as_of.is_none_or(|limit| {
-                event
-                    .get("occurred_at")
-                    .and_then(|v| v.as_str())
-                    .and_then(|t| {
-                        OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                            .ok()
-                    })
-                    .is_none_or(|at| at <= limit)
-            })
-        })
         .map(|event| {
             let text = |name: &str| {
                 event
@@ -330,7 +555,17 @@ pub(crate) async fn pilot(
                     format!("{} / {}", part("office"), part("user"))
                 })
                 .unwrap_or_default();
+            let chain_ok = event
+                .get("position")
+                .and_then(|v| v.as_u64())
+                .and_then(|position| status.get(&position).copied());
             EventRow {
+                chain: match chain_ok {
+                    Some(true) => tr.t("chain-link-ok"),
+                    Some(false) => tr.t("chain-link-broken"),
+                    None => "—".to_string(),
+                },
+                chain_ok,
                 version: text("version"),
                 position: text("position"),
                 kind: text("type"),
@@ -353,17 +588,31 @@ pub(crate) async fn pilot(
         tr,
         id: id.to_string(),
         as_of: as_of_raw.to_string(),
+        known_at: known_raw.to_string(),
         title: p.title.clone(),
+        printed: view::date_time(OffsetDateTime::now_utc()),
+        position: state.app.projection.position().to_string(),
         facts,
         bands,
+        marks,
         approvals,
         support_index: pilot_view
             .support_index
             .map_or_else(|| "—".to_string(), |s| format!("{s:.2}")),
         stakeholders,
+        coalition,
+        opposition,
+        contacts,
+        contacts_chart,
         metrics,
+        metric_charts,
         highlights,
         events,
+        chain,
+        may_log: ctx
+            .caller
+            .as_ref()
+            .is_some_and(|c| c.role != Role::Analyst && c.may_write_for(&pilot_view.pilot.office)),
     };
     page(&ctx, StatusCode::OK, &template)
 }
@@ -378,7 +627,7 @@ fn outcome_name(outcome: pilot_projections::pilot::ApprovalOutcome) -> &'static 
     }
 }
 
-fn stance_label(tr: &Tr, stance: i8) -> String {
+pub(super) fn stance_label(tr: &Tr, stance: i8) -> String {
     let key = match stance {
         i8::MIN..=-2 => "stance-strongly-opposed",
         -1 => "stance-opposed",
@@ -423,6 +672,179 @@ fn bands(tr: &Tr, p: &pilot_projections::pilot::PilotState, now: OffsetDateTime)
             }
         })
         .collect()
+}
+
+/// The timeline's marks in date order: each approval at its request with how long it waited
+/// (until its decision, or until `now` while pending), merges into another pilot, pilots
+/// merged into this one, and scale-ups.
+fn marks<'e>(
+    tr: &Tr,
+    p: &pilot_projections::pilot::PilotState,
+    now: OffsetDateTime,
+    approver: &dyn Fn(&Uuid) -> String,
+    titles: &BTreeMap<Uuid, String>,
+    merges: impl Iterator<Item = &'e serde_json::Value>,
+) -> Vec<Mark> {
+    let days = |from: OffsetDateTime, to: OffsetDateTime| (to - from).whole_days().max(0);
+    let mut marks: Vec<(OffsetDateTime, Mark)> = Vec::new();
+    for d in &p.decided_approvals {
+        let a = &d.approval;
+        marks.push((
+            a.requested_at,
+            Mark {
+                date: view::date(a.requested_at),
+                text: format!(
+                    "{} {} ({}): {}, {}",
+                    tr.t("mark-approval"),
+                    a.approval_id,
+                    approver(&a.approver_id),
+                    tr.t1(
+                        "mark-waited",
+                        "days",
+                        &days(a.requested_at, d.decided_at).to_string()
+                    ),
+                    tr.t(&format!("outcome-{}", outcome_name(d.outcome))),
+                ),
+                link: None,
+            },
+        ));
+    }
+    for a in p.pending_approvals.values() {
+        marks.push((
+            a.requested_at,
+            Mark {
+                date: view::date(a.requested_at),
+                text: format!(
+                    "{} {} ({}): {}, {}",
+                    tr.t("mark-approval"),
+                    a.approval_id,
+                    approver(&a.approver_id),
+                    tr.t1(
+                        "mark-waiting",
+                        "days",
+                        &days(a.requested_at, now).to_string()
+                    ),
+                    tr.t("outcome-pending"),
+                ),
+                link: None,
+            },
+        ));
+    }
+    for event in merges {
+        let at = event
+            .get("occurred_at")
+            .and_then(|v| v.as_str())
+            .and_then(|t| {
+                OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            });
+        let into = event
+            .get("data")
+            .and_then(|d| d.get("into_pilot_id"))
+            .and_then(|v| v.as_str())
+            .and_then(|v| Uuid::parse_str(v).ok());
+        if let (Some(at), Some(into)) = (at, into) {
+            marks.push((
+                at,
+                Mark {
+                    date: view::date(at),
+                    text: tr.t("mark-merged-into"),
+                    link: Some((
+                        into.to_string(),
+                        titles
+                            .get(&into)
+                            .cloned()
+                            .unwrap_or_else(|| into.to_string()),
+                    )),
+                },
+            ));
+        }
+    }
+    for up in &p.scale_ups {
+        marks.push((
+            up.at,
+            Mark {
+                date: view::date(up.at),
+                text: format!(
+                    "{}: {} ({}, {})",
+                    tr.t("mark-scaled-up"),
+                    up.successor_title,
+                    tr.t(&format!("level-{}", up.to_level.as_str())),
+                    up.scope
+                ),
+                link: None,
+            },
+        ));
+    }
+    marks.sort_by_key(|(at, _)| *at);
+    let mut marks: Vec<Mark> = marks.into_iter().map(|(_, mark)| mark).collect();
+    for from in &p.merged_from {
+        marks.push(Mark {
+            date: String::new(),
+            text: tr.t("mark-merged-from"),
+            link: Some((
+                from.to_string(),
+                titles
+                    .get(from)
+                    .cloned()
+                    .unwrap_or_else(|| from.to_string()),
+            )),
+        });
+    }
+    marks
+}
+
+/// Reads the pilot's chain as stored in the log (every message on its subject, including any
+/// the fold refused) and verifies it link by link with `pilot_events`' own checks, as `pilot
+/// verify` does: each event's hash must match its content and its `prev_hash` the previous
+/// good event's hash. A broken message does not move the head, so the events after it are
+/// judged against the last good one (as the writer appends after junk). The status by
+/// position, for the event table.
+async fn check_chain(tr: &Tr, state: &WebState, id: Uuid) -> (ChainCheck, BTreeMap<u64, bool>) {
+    let mut status = BTreeMap::new();
+    let stored = match state.app.log.read_chain(Subject::Pilot(id), 0).await {
+        Ok(stored) => stored,
+        Err(error) => {
+            tracing::warn!(message = "The pilot's chain could not be read.", %error);
+            return (ChainCheck::default(), status);
+        }
+    };
+    let mut check = ChainCheck {
+        total: stored.len(),
+        read: true,
+        broken: Vec::new(),
+    };
+    let mut head = Hash::ZERO;
+    for (index, message) in stored.iter().enumerate() {
+        match pilot_events::verify_next(&message.bytes, index + 1, head) {
+            Ok(()) => {
+                if let Some(hash) = serde_json::from_slice::<serde_json::Value>(&message.bytes)
+                    .ok()
+                    .and_then(|v| {
+                        v.get("hash")
+                            .and_then(|h| h.as_str())
+                            .and_then(Hash::from_hex)
+                    })
+                {
+                    head = hash;
+                }
+                status.insert(message.position, true);
+            }
+            Err(broken) => {
+                let key = match broken {
+                    BrokenLink::Unreadable { .. } => "chain-unreadable",
+                    BrokenLink::HashMismatch { .. } => "chain-altered",
+                    BrokenLink::PrevMismatch { .. } => "chain-out-of-place",
+                };
+                status.insert(message.position, false);
+                check.broken.push(BrokenRow {
+                    position: message.position.to_string(),
+                    reason: tr.t(key),
+                    detail: broken.to_string(),
+                });
+            }
+        }
+    }
+    (check, status)
 }
 
 // ---------------------------------------------------------------- alerts

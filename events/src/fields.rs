@@ -1,0 +1,412 @@
+//! What each event type's `data` holds, field by field, for forms that build drafts (the web
+//! app's logging forms): the wire name, what kind of value it takes and whether it must be
+//! given. One [`Describe`] impl per data struct, next to nothing else; the catalogue reaches
+//! them through [`crate::EventType::fields`], so a new type is described where its data is.
+//!
+//! The descriptions say what the *form* offers; the rules stay where they are (serde's
+//! decoding, [`crate::validate`], [`crate::admit`]): a form may send what the rules refuse and
+//! shows their message. Tests here keep the two from drifting: every field of every data
+//! struct is described (by serde's own names), required means what serde requires, ranges
+//! are the types' own bounds and long texts are [`crate::admit::MULTILINE_FIELDS`].
+
+use crate::data::*;
+use crate::validate::MAX_EXTRA_DAYS;
+use crate::vocabulary::{
+    AdoptionMechanism, Channel, HighlightKind, Level, StakeholderKind, Strategy,
+};
+
+/// One field of an event type's `data`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Field {
+    /// The wire name inside `data`.
+    pub name: &'static str,
+    pub kind: Kind,
+    /// The field must be present (serde has no default for it). A text that is present may
+    /// still be refused when blank; that is [`crate::validate`]'s rule, not this flag's.
+    pub required: bool,
+}
+
+/// What kind of value a field takes, as a form would ask for it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// One line of text.
+    Text,
+    /// Free text that may span lines.
+    LongText,
+    /// A list of one-line texts (one per line in a form).
+    TextList,
+    /// Named plain values (`name = value`, one per line in a form): numbers, texts, booleans.
+    Parameters,
+    /// A whole number within `min..=max`.
+    Integer { min: i64, max: i64 },
+    /// A finite number; further bounds (a target above zero) are the rules'.
+    Number,
+    /// A calendar day, `YYYY-MM-DD`.
+    Date,
+    /// A registered stakeholder's `stakeholder_id`.
+    Stakeholder,
+    /// A list of registered stakeholders' ids.
+    Stakeholders,
+    /// Another pilot's `pilot_id`.
+    Pilot,
+    /// The `approval_id` of one of this pilot's approvals.
+    Approval,
+    /// The `event_id` of an earlier event of the same chain.
+    ChainEvent,
+    /// One word of a closed list of the vocabulary.
+    Word {
+        /// The list's name (`level`, `channel`, …).
+        list: &'static str,
+        words: &'static [&'static str],
+    },
+    /// Filled by the writer when it stores the event; never by a client or a form.
+    Written,
+}
+
+/// The fields of one data struct, in the order a form shows them.
+pub trait Describe {
+    const FIELDS: &'static [Field];
+}
+
+const fn required(name: &'static str, kind: Kind) -> Field {
+    Field {
+        name,
+        kind,
+        required: true,
+    }
+}
+
+const fn optional(name: &'static str, kind: Kind) -> Field {
+    Field {
+        name,
+        kind,
+        required: false,
+    }
+}
+
+const LEVEL: Kind = Kind::Word {
+    list: "level",
+    words: Level::WORDS,
+};
+const STANCE: Kind = Kind::Integer {
+    min: Stance::MIN as i64,
+    max: Stance::MAX as i64,
+};
+
+impl Describe for PilotProposed {
+    const FIELDS: &'static [Field] = &[
+        required("title", Kind::Text),
+        required("jurisdiction", Kind::Text),
+        required("policy_area", Kind::Text),
+        required("level", LEVEL),
+        required("problem_frame", Kind::LongText),
+    ];
+}
+
+impl Describe for ProgramDesigned {
+    const FIELDS: &'static [Field] = &[
+        required("summary", Kind::LongText),
+        required("parameters", Kind::Parameters),
+        required("target_groups", Kind::TextList),
+    ];
+}
+
+impl Describe for StakeholderRegistered {
+    const FIELDS: &'static [Field] = &[
+        required("name", Kind::Text),
+        required(
+            "kind",
+            Kind::Word {
+                list: "stakeholder_kind",
+                words: StakeholderKind::WORDS,
+            },
+        ),
+        required("level", LEVEL),
+        required(
+            "influence",
+            Kind::Integer {
+                min: Influence::MIN as i64,
+                max: Influence::MAX as i64,
+            },
+        ),
+    ];
+}
+
+impl Describe for ContactLogged {
+    const FIELDS: &'static [Field] = &[
+        required("stakeholder_id", Kind::Stakeholder),
+        required(
+            "channel",
+            Kind::Word {
+                list: "channel",
+                words: Channel::WORDS,
+            },
+        ),
+        required(
+            "strategy",
+            Kind::Word {
+                list: "strategy",
+                words: Strategy::WORDS,
+            },
+        ),
+        required("summary", Kind::LongText),
+        required("stance", STANCE),
+    ];
+}
+
+impl Describe for StanceAssessed {
+    const FIELDS: &'static [Field] = &[
+        required("stakeholder_id", Kind::Stakeholder),
+        required("stance", STANCE),
+        optional("note", Kind::LongText),
+    ];
+}
+
+impl Describe for AllianceFormed {
+    const FIELDS: &'static [Field] = &[
+        required("stakeholder_ids", Kind::Stakeholders),
+        required("basis", Kind::LongText),
+    ];
+}
+
+impl Describe for ApprovalRequested {
+    const FIELDS: &'static [Field] = &[
+        required("approval_id", Kind::Text),
+        required("approver_id", Kind::Stakeholder),
+        required("level", LEVEL),
+        optional("note", Kind::LongText),
+        optional("stall", Kind::Written),
+    ];
+}
+
+impl Describe for ApprovalGranted {
+    const FIELDS: &'static [Field] = &[
+        required("approval_id", Kind::Approval),
+        optional("conditions", Kind::LongText),
+    ];
+}
+
+impl Describe for ApprovalDenied {
+    const FIELDS: &'static [Field] = &[
+        required("approval_id", Kind::Approval),
+        required("reason", Kind::LongText),
+    ];
+}
+
+impl Describe for ApprovalWithdrawn {
+    const FIELDS: &'static [Field] = &[
+        required("approval_id", Kind::Approval),
+        required("reason", Kind::LongText),
+    ];
+}
+
+impl Describe for ApprovalExtended {
+    const FIELDS: &'static [Field] = &[
+        required("approval_id", Kind::Approval),
+        required(
+            "extra_days",
+            Kind::Integer {
+                min: 1,
+                max: MAX_EXTRA_DAYS as i64,
+            },
+        ),
+        required("reason", Kind::LongText),
+        optional("stalls_at", Kind::Written),
+    ];
+}
+
+impl Describe for ImplementationStarted {
+    const FIELDS: &'static [Field] = &[required("scope", Kind::Text)];
+}
+
+impl Describe for TargetSet {
+    const FIELDS: &'static [Field] = &[
+        required("metric", Kind::Text),
+        required("target", Kind::Number),
+        required("due", Kind::Date),
+    ];
+}
+
+impl Describe for MetricRecorded {
+    const FIELDS: &'static [Field] = &[
+        required("metric", Kind::Text),
+        required("value", Kind::Number),
+        required("unit", Kind::Text),
+        required("as_of", Kind::Date),
+        required("source", Kind::Text),
+    ];
+}
+
+impl Describe for PilotScaled {
+    const FIELDS: &'static [Field] = &[
+        required("to_level", LEVEL),
+        required("scope", Kind::Text),
+        required("successor_title", Kind::Text),
+    ];
+}
+
+impl Describe for AdoptedElsewhere {
+    const FIELDS: &'static [Field] = &[
+        required("jurisdiction", Kind::Text),
+        required("level", LEVEL),
+        required(
+            "mechanism",
+            Kind::Word {
+                list: "mechanism",
+                words: AdoptionMechanism::WORDS,
+            },
+        ),
+    ];
+}
+
+impl Describe for PilotMerged {
+    const FIELDS: &'static [Field] = &[
+        required("into_pilot_id", Kind::Pilot),
+        required("reason", Kind::LongText),
+    ];
+}
+
+impl Describe for PilotTerminated {
+    const FIELDS: &'static [Field] = &[required("reason", Kind::LongText)];
+}
+
+impl Describe for HighlightRecorded {
+    const FIELDS: &'static [Field] = &[
+        required("highlight_id", Kind::Text),
+        required(
+            "kind",
+            Kind::Word {
+                list: "highlight_kind",
+                words: HighlightKind::WORDS,
+            },
+        ),
+        required("level", LEVEL),
+        required("title", Kind::Text),
+        required("conferred_by", Kind::Text),
+        required("credited_to", Kind::Stakeholders),
+    ];
+}
+
+impl Describe for EventRetracted {
+    const FIELDS: &'static [Field] = &[
+        required("event_id", Kind::ChainEvent),
+        required("reason", Kind::LongText),
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::admit::MULTILINE_FIELDS;
+    use crate::{Event, EventType};
+    use serde_json::{json, Map, Value};
+    use std::collections::BTreeSet;
+
+    const ID: &str = "0194a000-0000-7000-8000-0000000000b1";
+
+    /// A value of the field's kind that the decoder takes.
+    fn sample(field: &Field) -> Value {
+        match field.kind {
+            Kind::Text | Kind::LongText => json!("text"),
+            Kind::TextList => json!(["one", "two"]),
+            Kind::Parameters => json!({"rate": 0.02}),
+            Kind::Integer { max, .. } => json!(max),
+            Kind::Number => json!(2.5),
+            Kind::Date => json!("2001-01-01"),
+            Kind::Stakeholder | Kind::Pilot | Kind::ChainEvent => json!(ID),
+            Kind::Stakeholders => json!([ID]),
+            Kind::Approval => json!("approval-1"),
+            Kind::Word { words, .. } => json!(words[0]),
+            Kind::Written => match field.name {
+                "stall" => {
+                    json!({"threshold_days": 30, "day_count": "calendar", "stalls_at": "2001-01-31T00:00:00Z"})
+                }
+                "stalls_at" => json!("2001-01-31T00:00:00Z"),
+                other => panic!("no sample for the written field {other}"),
+            },
+        }
+    }
+
+    fn data(event_type: EventType, leave_out: Option<&str>) -> Value {
+        let object: Map<String, Value> = event_type
+            .fields()
+            .iter()
+            .filter(|f| Some(f.name) != leave_out)
+            .map(|f| (f.name.to_string(), sample(f)))
+            .collect();
+        Value::Object(object)
+    }
+
+    #[test]
+    fn every_type_describes_each_of_its_fields_once() {
+        for event_type in EventType::ALL {
+            let fields = event_type.fields();
+            assert!(!fields.is_empty(), "{event_type}");
+            let names: BTreeSet<&str> = fields.iter().map(|f| f.name).collect();
+            assert_eq!(names.len(), fields.len(), "{event_type} repeats a field");
+        }
+    }
+
+    /// Data built from the description decodes (so nothing described is unknown and nothing
+    /// required is left out) and serializes back with exactly the described names (so no
+    /// field of the struct, defaulted or not, is left undescribed).
+    #[test]
+    fn descriptions_match_the_data_structs() {
+        for event_type in EventType::ALL {
+            let event = Event::from_value(*event_type, data(*event_type, None))
+                .unwrap_or_else(|e| panic!("{event_type}: {e}"));
+            let Value::Object(back) = serde_json::to_value(&event).unwrap() else {
+                panic!("{event_type} is not an object");
+            };
+            let serialized: BTreeSet<&str> = back.keys().map(String::as_str).collect();
+            let described: BTreeSet<&str> = event_type.fields().iter().map(|f| f.name).collect();
+            assert_eq!(serialized, described, "{event_type}");
+        }
+    }
+
+    #[test]
+    fn required_is_what_serde_requires() {
+        for event_type in EventType::ALL {
+            for field in event_type.fields() {
+                let decoded = Event::from_value(*event_type, data(*event_type, Some(field.name)));
+                assert_eq!(
+                    decoded.is_err(),
+                    field.required,
+                    "{event_type}.{}: required is {}",
+                    field.name,
+                    field.required
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn integer_ranges_are_the_types_own() {
+        let stance = Event::from_value(
+            EventType::StanceAssessed,
+            json!({"stakeholder_id": ID, "stance": Stance::MAX as i64 + 1}),
+        );
+        assert!(stance.is_err());
+        let influence = Event::from_value(
+            EventType::StakeholderRegistered,
+            json!({"name": "n", "kind": "bureau", "level": "county", "influence": Influence::MIN as i64 - 1}),
+        );
+        assert!(influence.is_err());
+    }
+
+    #[test]
+    fn long_texts_are_the_multiline_fields() {
+        for event_type in EventType::ALL {
+            for field in event_type.fields() {
+                assert_eq!(
+                    field.kind == Kind::LongText,
+                    MULTILINE_FIELDS.contains(&field.name),
+                    "{event_type}.{}",
+                    field.name
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+# The pilot page's additions, the stakeholder page, the ledger and the dossier (issue 12,
+# items 3, 4 and 9).
+
+nav-ledger = Ledger
+
+field-known-at = As known at
+known-at-now = As known now.
+known-at-day = As known at the end of { $date } (UTC): events logged later are not shown.
+dossier-printed = Printed { $date }
+dossier-position = log position { $position }
+
+pilot-marks = Approvals, merges and scale-ups
+mark-approval = Approval
+mark-waited = waited { $days } days
+mark-waiting = waiting { $days } days
+mark-merged-into = Merged into
+mark-merged-from = Merged into this pilot:
+mark-scaled-up = Scaled up
+
+pilot-coalition = Coalition (stance above zero)
+pilot-opposition = Opposition (stance below zero)
+pilot-contacts = Contacts over time
+pilot-contacts-table = Every contact
+field-channel = Channel
+field-contacts-so-far = Contacts so far
+chart-contacts-title = Contacts logged over time
+chart-contacts-desc = { $count } contacts, counted as they were logged.
+
+chart-metric-title = { $metric } over time
+chart-readings = Readings of { $metric }
+chart-target = target { $target }
+chart-balance-title = Highlight balance of { $name } over time
+
+pilot-chain = Hash chain
+chain-all-ok = Verified: all { $count } stored events of this chain hold (each hash matches its content and links to the one before).
+chain-has-broken = Broken: { $count } stored messages on this chain do not hold.
+chain-unavailable = The log could not be read, so the chain was not verified.
+chain-help = Verified in the service, as pilot verify does, over every message stored on this pilot's chain in the log.
+chain-detail = Details
+chain-link-ok = OK
+chain-link-broken = Broken link
+chain-unreadable = Not a stored event
+chain-altered = Altered: its hash does not match its content
+chain-out-of-place = Out of place: it does not follow the previous event
+field-chain = Chain
+field-chain-problem = Problem
+
+error-no-stakeholder = There is no such stakeholder.
+stakeholder-stances = Stance across pilots
+stakeholder-contacts-total = { $count } contacts in all.
+stakeholder-balance = Highlight balance over time
+stakeholder-lines = The highlights credited to it
+field-side = Side
+field-registered = Registered
+side-coalition = Coalition
+side-opposition = Opposition
+side-neutral = Neutral
+
+ledger-title = Ledger
+ledger-filter-label = Filter the ledger
+ledger-help = Stakeholders ranked by the points of the political highlights credited to them; open one to read the lines behind its figure.
+ledger-points = { $points } points
+ledger-open-stakeholder = Open the page of { $name }
+ledger-lines-of = The lines behind the points of { $name }
+field-from = From
+field-until = Until

@@ -1,0 +1,311 @@
+//! The pages of issue 12's items 3, 4 and 9 through the merged router, over the in-memory
+//! logs with the Nanguo history: the pilot page's charts, `known_at` and chain check, the
+//! stakeholder page, the ledger, the dossier's print stylesheet, and Chinese labels.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+mod common;
+
+use axum::body::Bytes;
+use axum::http::{header, StatusCode};
+use common::{between, get, page, served, HICI, HIHC, MAYOR};
+use pilot_events::Subject;
+use pilot_store::EventLog;
+use uuid::Uuid;
+
+/// Mayor Gong: stances on HIHC and LCHI.
+const GONG: &str = "0194a000-0002-7000-8000-000000000003";
+/// Party Secretary Liu: a stance on the unified system and a highlight.
+const LIU: &str = "0194a000-0002-7000-8000-000000000005";
+
+/// The figure of metric `name` on a pilot page.
+fn metric_figure<'a>(body: &'a str, name: &str) -> &'a str {
+    between(body, &format!("id=\"metric-{name}\""), "</figure>")
+}
+
+#[tokio::test]
+async fn the_pilot_page_charts_each_metric_against_its_target_over_time() {
+    let served = served().await;
+    let router = &served.router;
+    let body = page(router, &format!("/pilots/{HIHC}")).await;
+    let figure = metric_figure(&body, "insured_persons");
+    assert!(figure.contains("<svg class=\"chart\""), "{figure}");
+    assert!(figure.contains("<title id=\"chart-metric-"), "{figure}");
+    assert!(figure.contains("<polyline class=\"series\""), "{figure}");
+    assert!(figure.contains("<line class=\"target\""), "{figure}");
+    assert!(figure.contains("target 1,000,000"), "{figure}");
+    assert!(figure.contains("data-last=\"880,000\""), "{figure}");
+    // The table beside it holds the same readings (the accessible form).
+    assert!(figure.contains("<table class=\"readings\">"), "{figure}");
+    assert!(figure.contains("200,000 persons"), "{figure}");
+    // No inline style anywhere: the CSP allows none.
+    assert!(!body.contains("style="), "inline style in the page");
+
+    let then = page(router, &format!("/pilots/{HIHC}?as_of=2001-01-01")).await;
+    let figure = metric_figure(&then, "insured_persons");
+    assert!(figure.contains("data-last=\"880,000\""), "{figure}");
+    let before = page(router, &format!("/pilots/{HIHC}?as_of=2000-06-30")).await;
+    let figure = metric_figure(&before, "insured_persons");
+    assert!(figure.contains("data-last=\"200,000\""), "{figure}");
+    assert!(!figure.contains("880,000"), "{figure}");
+
+    // Approvals are marks on the timeline with their wait; contacts over time are charted.
+    let marks = between(&body, "<ol class=\"marks\">", "</ol>");
+    assert!(marks.contains("hihc-2000-mayor"), "{marks}");
+    assert!(marks.contains("waited"), "{marks}");
+    assert!(marks.contains("Merged into"), "{marks}");
+    assert!(
+        body.contains("id=\"chart-contacts-title\""),
+        "contacts chart"
+    );
+    // Coalition and opposition, each name a link to the stakeholder page.
+    let coalition = between(&body, "<ul class=\"coalition\">", "</ul>");
+    assert!(coalition.contains("href=\"/stakeholders/"), "{coalition}");
+}
+
+#[tokio::test]
+async fn known_at_leaves_out_what_was_logged_later() {
+    let served = served().await;
+    let router = &served.router;
+    // The 880,000 reading (for 2000-12-31) was logged on 2001-01-01 at 09:00 +08:00.
+    let known = page(router, &format!("/pilots/{HIHC}?known_at=2000-12-31")).await;
+    let figure = metric_figure(&known, "insured_persons");
+    assert!(figure.contains("data-last=\"200,000\""), "{figure}");
+    assert!(!figure.contains("880,000"), "{figure}");
+    assert!(known.contains("As known at the end of 2000-12-31"), "note");
+    assert!(known.contains("name=\"known_at\" type=\"date\" value=\"2000-12-31\""));
+    let events = between(&known, "class=\"events-history\"", "</section>");
+    assert!(
+        !events.contains("2001-01-01T09:00:00+08:00"),
+        "a later event"
+    );
+    // Known a day later, it is there.
+    let later = page(router, &format!("/pilots/{HIHC}?known_at=2001-01-01")).await;
+    assert!(metric_figure(&later, "insured_persons").contains("data-last=\"880,000\""));
+    // A bad date is a 400 page.
+    let bad = get(router, &format!("/pilots/{HIHC}?known_at=yesterday")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn every_link_of_a_nanguo_chain_holds() {
+    let served = served().await;
+    let body = page(&served.router, &format!("/pilots/{HICI}")).await;
+    let verdict = between(&body, "id=\"chain-verdict\">", "</p>");
+    assert!(verdict.starts_with("Verified: all "), "{verdict}");
+    assert!(body.contains("class=\"chain-ok\" id=\"chain-verdict\""));
+    assert!(!body.contains("class=\"chain-broken\""), "no broken link");
+    let events = between(&body, "class=\"events-history\"", "</section>");
+    assert!(events.matches(">OK</td>").count() >= 5, "{events}");
+}
+
+#[tokio::test]
+async fn a_tampered_chain_shows_its_broken_links() {
+    let served = served().await;
+    let id = Uuid::parse_str(HIHC).unwrap();
+    let stored = served.log.read_chain(Subject::Pilot(id), 0).await.unwrap();
+    // A copy of the chain's last event with its content altered, and plain junk, written on
+    // the chain's subject past the service.
+    let mut altered: serde_json::Value =
+        serde_json::from_slice(&stored.last().unwrap().bytes).unwrap();
+    altered["actor"]["user"] = serde_json::json!("mallory");
+    altered["event_id"] = serde_json::json!(Uuid::now_v7().to_string());
+    let altered_at = served.log.append_foreign(
+        Subject::Pilot(id),
+        Bytes::from(serde_json::to_vec(&altered).unwrap()),
+    );
+    let junk_at = served
+        .log
+        .append_foreign(Subject::Pilot(id), Bytes::from_static(b"not an event"));
+
+    let body = page(&served.router, &format!("/pilots/{HIHC}")).await;
+    let verdict = between(&body, "id=\"chain-verdict\">", "</p>");
+    assert!(verdict.contains("Broken: 2 stored messages"), "{verdict}");
+    let check = between(&body, "class=\"chain-check\"", "</section>");
+    assert!(
+        check.contains(&format!(
+            "<th scope=\"row\" class=\"num\">{altered_at}</th>"
+        )),
+        "{check}"
+    );
+    assert!(check.contains("Altered: its hash does not match its content"));
+    assert!(check.contains(&format!("<th scope=\"row\" class=\"num\">{junk_at}</th>")));
+    assert!(check.contains("Not a stored event"), "{check}");
+    // The events the fold kept still hold.
+    let events = between(&body, "class=\"events-history\"", "</section>");
+    assert!(events.contains(">OK</td>"), "{events}");
+
+    // Another pilot's chain is untouched.
+    let other = page(&served.router, &format!("/pilots/{HICI}")).await;
+    assert!(other.contains("class=\"chain-ok\" id=\"chain-verdict\""));
+}
+
+#[tokio::test]
+async fn the_stakeholder_page_shows_stances_across_pilots_and_the_balance_chart() {
+    let served = served().await;
+    let router = &served.router;
+    // Mayor Gong has a stance on HIHC and LCHI.
+    let gong = page(router, &format!("/stakeholders/{GONG}")).await;
+    assert!(gong.contains("<h1>Mayor Gong</h1>"), "title");
+    let stances = between(&gong, "id=\"h-stances\"", "</section>");
+    assert!(stances.matches("href=\"/pilots/").count() >= 2, "{stances}");
+    assert!(
+        stances.contains(&format!("href=\"/pilots/{HIHC}\"")),
+        "{stances}"
+    );
+    assert!(stances.contains("Coalition"), "{stances}");
+    // Party Secretary Liu: a stance on the unified system and a highlight.
+    let liu = page(router, &format!("/stakeholders/{LIU}")).await;
+    assert!(between(&liu, "id=\"h-stances\"", "</section>").contains("Unified Basic"));
+    assert!(between(&liu, "id=\"h-balance\"", "</section>").contains("<svg class=\"chart\""));
+
+    let body = page(router, &format!("/stakeholders/{MAYOR}")).await;
+    assert!(body.contains("<h1>Mayor of Nanguo (post)</h1>"), "title");
+    let balance = between(&body, "id=\"h-balance\"", "</section>");
+    assert!(balance.contains("<svg class=\"chart\""), "{balance}");
+    assert!(balance.contains("id=\"chart-balance-title\""), "{balance}");
+    assert!(balance.contains("National Model City"), "{balance}");
+
+    // The API's figure for the same stakeholder.
+    let api = get(router, &format!("/api/v1/stakeholders/{MAYOR}")).await;
+    let detail: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    let points = detail["points"].as_u64().unwrap();
+    assert!(points > 0);
+    assert!(
+        balance.contains(&format!("data-last=\"{points}\"")),
+        "{balance}"
+    );
+    // As of a day before any highlight: no chart, no lines.
+    let early = page(router, &format!("/stakeholders/{MAYOR}?as_of=2000-01-01")).await;
+    assert!(!between(&early, "id=\"h-balance\"", "</section>").contains("<svg"));
+
+    // Linked from the pilot page; an unknown stakeholder is a 404 page.
+    let pilot = page(router, &format!("/pilots/{HIHC}")).await;
+    assert!(pilot.contains("href=\"/stakeholders/"), "links");
+    let unknown = get(router, &format!("/stakeholders/{}", Uuid::nil())).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let bad = get(router, "/stakeholders/not-a-uuid").await;
+    assert_eq!(bad.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_ledger_ranks_stakeholders_by_points_with_the_lines_behind_each() {
+    let served = served().await;
+    let router = &served.router;
+    let body = page(router, "/ledger").await;
+    assert!(
+        body.contains("href=\"/ledger\" aria-current=\"page\""),
+        "nav"
+    );
+    // (id, points) in the page's order.
+    let ranked: Vec<(String, u64)> = body
+        .split("<li class=\"ledger-row\" id=\"s-")
+        .skip(1)
+        .map(|row| {
+            let id = row.split('"').next().unwrap().to_string();
+            let points = between(row, "</strong>: ", " points").parse().unwrap();
+            (id, points)
+        })
+        .collect();
+    assert!(ranked.len() >= 3, "{ranked:?}");
+    assert!(ranked.windows(2).all(|w| w[0].1 >= w[1].1), "{ranked:?}");
+    assert_eq!(ranked[0].0, MAYOR);
+    // Each figure is the API's.
+    let api = get(router, "/api/v1/stakeholders").await;
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&api.body).unwrap();
+    let with_points: Vec<_> = rows
+        .iter()
+        .filter(|r| r["points"].as_u64() > Some(0))
+        .collect();
+    assert_eq!(with_points.len(), ranked.len());
+    for (id, points) in &ranked {
+        let row = rows
+            .iter()
+            .find(|r| r["stakeholder_id"] == id.as_str())
+            .unwrap();
+        assert_eq!(row["points"].as_u64(), Some(*points), "{id}");
+    }
+    // The lines behind the first figure add up to it.
+    let first = between(&body, &format!("id=\"s-{MAYOR}\""), "</li>");
+    let sum: u64 = first
+        .split("data-label=\"Points\" class=\"num\">")
+        .skip(1)
+        .map(|cell| cell.split('<').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(sum, ranked[0].1);
+    assert!(first.contains(&format!("href=\"/stakeholders/{MAYOR}\"")));
+
+    // Filters are the API's: a level narrows, a bad one is its 400.
+    let national = page(router, "/ledger?level=national").await;
+    assert!(!national.contains("Provincial Science and Technology"));
+    assert!(national.contains("National Model City"));
+    let bad = get(router, "/ledger?level=galactic").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let until = page(router, "/ledger?until=2006-01-01").await;
+    assert!(!until.contains("National Model City"));
+}
+
+#[tokio::test]
+async fn the_pilot_page_prints_as_a_dossier() {
+    let served = served().await;
+    let router = &served.router;
+    let body = page(router, &format!("/pilots/{HIHC}")).await;
+    let name = between(
+        &body,
+        "<link rel=\"stylesheet\" href=\"/assets/print-",
+        "\"",
+    );
+    assert!(
+        body.contains(&format!("href=\"/assets/print-{name}\" media=\"print\">")),
+        "linked for print"
+    );
+    let css = get(router, &format!("/assets/print-{name}")).await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(css.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
+    assert!(css.body.contains("size: A4"), "{}", css.body);
+    assert!(css.body.contains("header.site nav"), "nav hidden");
+    // The date it was printed and the log position it shows.
+    let printed = between(&body, "<p class=\"printed\">", "</p>");
+    assert!(printed.starts_with("Printed 20"), "{printed}");
+    let position = served.state.projection.position();
+    assert!(position >= 98, "{position}");
+    assert!(
+        printed.ends_with(&format!("log position {position}")),
+        "{printed}"
+    );
+    // Every page links it; the overview stays far under 200 KB.
+    let overview = page(router, "/").await;
+    assert!(overview.contains("media=\"print\""));
+    assert!(overview.len() < 200_000, "{}", overview.len());
+}
+
+#[tokio::test]
+async fn the_new_pages_speak_chinese() {
+    let served = served().await;
+    let router = &served.router;
+    let pilot = page(router, &format!("/pilots/{HIHC}?lang=zh-CN")).await;
+    for label in [
+        "截至记录日",
+        "哈希链",
+        "已验证",
+        "审批、合并与推广",
+        "支持联盟",
+        "打印于",
+        "日志位置",
+    ] {
+        assert!(pilot.contains(label), "{label}");
+    }
+    assert!(pilot.contains("目标 1,000,000"), "chart label");
+    let stakeholder = page(router, &format!("/stakeholders/{GONG}?lang=zh-CN")).await;
+    for label in ["在各试点上的立场", "政绩积分变化", "阵营", "支持联盟"] {
+        assert!(stakeholder.contains(label), "{label}");
+    }
+    let ledger = page(router, "/ledger?lang=zh-CN").await;
+    for label in ["<h1>政绩台账</h1>", "起始", "截止", " 分</summary>"] {
+        assert!(ledger.contains(label), "{label}");
+    }
+    assert!(ledger.contains(">台账</a>"), "nav");
+}
