@@ -9,11 +9,15 @@
 //! - the page switches to Chinese and back through the switch link;
 //! - an approval request appended back-dated through the API appears in the open inbox by
 //!   itself (the live feed); a clerk of another office signed in through the form gets no
-//!   form; a clerk of the pilot's office acknowledges it;
+//!   form; a clerk of the pilot's office acknowledges it, and silences it (a missing reason is
+//!   refused at its field first);
 //! - every page loads with no request leaving 127.0.0.1 and no console error; axe-core finds
-//!   no WCAG 2.1 A/AA violation on the overview, the pilot page and the inbox;
-//! - screenshots of the overview (desktop and 360 px phone), the pilot page and the inbox go to
-//!   the harness's folder (`target/browser-screenshots/`, or `PILOT_SCREENSHOTS`).
+//!   no WCAG 2.1 A/AA violation on the overview, the pilot page, the inbox, a logging form and
+//!   the ledger;
+//! - pilot stops at once with the inbox's live feed open;
+//! - screenshots of the overview (desktop and 360 px phone), the pilot page, the inbox, a form
+//!   and the ledger go to the harness's folder (`target/browser-screenshots/`, or
+//!   `PILOT_SCREENSHOTS`).
 //!
 //! Without Chromium and chromedriver it prints "skipped: …" and passes.
 
@@ -400,6 +404,27 @@ async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
     let main = wait_for_text(&browser, "(mayor on leave)", Duration::from_secs(10)).await;
     assert!(main.contains("silenced until"), "{main}");
     clean(&browser, &origin, "inbox after silencing").await;
+
+    // The first logging form the clerk is offered, and the ledger: clean and accessible too.
+    browser.goto(&format!("{origin}/log")).await.unwrap();
+    clean(&browser, &origin, "logging forms").await;
+    click_to_load(&browser, Locator::Css("ul.forms a")).await;
+    let form = text(&browser, "main").await;
+    assert!(
+        browser
+            .client()
+            .find(Locator::Css("main form"))
+            .await
+            .is_ok(),
+        "{form}"
+    );
+    clean(&browser, &origin, "a logging form").await;
+    accessible(&browser, "a logging form").await;
+    browser.screenshot("log-form").await.unwrap();
+    browser.goto(&format!("{origin}/ledger")).await.unwrap();
+    clean(&browser, &origin, "ledger").await;
+    accessible(&browser, "ledger").await;
+    browser.screenshot("ledger").await.unwrap();
     browser.close().await.unwrap();
 
     // The overview on a 360 px phone.
