@@ -7,154 +7,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
-use axum::body::Body;
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
-use axum::Router;
-use pilot_api::auth::{Role, Tokens};
-use pilot_api::state::Access;
-use pilot_api::{app, demo, AppState};
-use pilot_runtime::checkpoint::CheckpointKey;
-use pilot_runtime::runtime::{Runtime, RuntimeOptions};
-use pilot_store::memory::MemoryLog;
-use pilot_store::SharedLog;
-use std::sync::Arc;
-use tokio::sync::watch;
-use tower::ServiceExt;
+mod common;
 
-const HICI: &str = "0194a000-0001-7000-8000-000000000001";
+use common::*;
+
+use axum::http::{header, StatusCode};
+use axum::Router;
+
 /// The Unified Basic Health Insurance System: still running, so stances may be assessed.
 const UNIFIED: &str = "0194a000-0001-7000-8000-000000000005";
-const ADMIN: &str = "admin-token-for-the-web-tests";
-const CLERK: &str = "clerk-token-of-ssdnc";
-const OTHER_CLERK: &str = "clerk-token-of-another-office";
-const ANALYST: &str = "analyst-token";
-
-struct Served {
-    log: Arc<MemoryLog>,
-    router: Router,
-    _runtime: Runtime,
-    _stop: watch::Sender<bool>,
-}
-
-/// The in-memory logs with the Nanguo history, one fold (with the alerts), tokens of each
-/// role and the API and web app merged as `pilot serve` merges them.
-async fn served(anonymous_reads: bool) -> Served {
-    let log = Arc::new(MemoryLog::new());
-    let (stop, shutdown) = watch::channel(false);
-    let runtime = Runtime::start_memory(
-        log.clone(),
-        RuntimeOptions {
-            name: "web-test".into(),
-            book: pilot_projections::AlertBook::default(),
-            checkpoint_key: CheckpointKey::generate().unwrap(),
-            collect_alerts: true,
-        },
-        shutdown,
-    )
-    .await;
-    let projection = runtime.projection().clone();
-    let loaded = demo::load_history(log.as_ref(), &projection, demo::NANGUO)
-        .await
-        .unwrap();
-    assert_eq!(loaded.appended, 98);
-    let mut tokens = Tokens::default();
-    tokens.add_clear("admin", Role::Admin, None, ADMIN);
-    tokens.add_clear("clerk-ssdnc", Role::Clerk, Some("SSDNC"), CLERK);
-    tokens.add_clear("clerk-other", Role::Clerk, Some("OTHER"), OTHER_CLERK);
-    tokens.add_clear("analyst", Role::Analyst, None, ANALYST);
-    let state =
-        AppState::shared(SharedLog::from_arc(log.clone()), projection).with_access(Access {
-            tokens,
-            anonymous_reads,
-            ..Access::default()
-        });
-    state.set_ready();
-    let router = app(state.clone()).merge(pilot_web::router(
-        state.clone(),
-        pilot_web::WebOptions::default(),
-    ));
-    Served {
-        log,
-        router,
-        _runtime: runtime,
-        _stop: stop,
-    }
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .collect()
-    }
-
-    /// `pilot_session=…` as a browser would send it back.
-    fn session_cookie(&self) -> Option<String> {
-        self.cookies()
-            .into_iter()
-            .find(|c| c.starts_with("pilot_session="))
-            .map(|c| c.split(';').next().unwrap().to_string())
-    }
-
-    fn csrf(&self) -> String {
-        let marker = "name=\"csrf\" value=\"";
-        let at = self.body.find(marker).expect("a csrf field") + marker.len();
-        self.body[at..].split('"').next().unwrap().to_string()
-    }
-}
-
-async fn send(router: &Router, request: Request<Body>) -> Answer {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 << 20).await.unwrap();
-    Answer {
-        status: parts.status,
-        headers: parts.headers,
-        body: String::from_utf8(bytes.to_vec()).unwrap(),
-    }
-}
-
-async fn get(router: &Router, path: &str, headers: &[(&str, &str)]) -> Answer {
-    let mut request = Request::builder().method(Method::GET).uri(path);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    send(router, request.body(Body::empty()).unwrap()).await
-}
-
-async fn post(router: &Router, path: &str, cookie: Option<&str>, form: &str) -> Answer {
-    let mut request = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    send(router, request.body(Body::from(form.to_string())).unwrap()).await
-}
-
-/// Signs in with `token` through the form; the session cookie.
-async fn sign_in(router: &Router, token: &str) -> String {
-    let form = get(router, "/signin", &[]).await;
-    let cookie = form.session_cookie().unwrap();
-    let answer = post(
-        router,
-        "/signin",
-        Some(&cookie),
-        &format!("csrf={}&token={token}", form.csrf()),
-    )
-    .await;
-    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
-    answer.session_cookie().unwrap()
-}
 
 /// The last position of the log.
 fn log_position(served: &Served) -> u64 {
@@ -224,7 +85,7 @@ async fn log(
     path: &str,
     fields: &[(&str, &str)],
 ) -> (Answer, Answer) {
-    let form = get(router, path, &[("cookie", cookie)]).await;
+    let form = get_with(router, path, &[("cookie", cookie)]).await;
     assert_eq!(form.status, StatusCode::OK, "{path}: {}", form.body);
     let action = path.split('?').next().unwrap();
     let answer = post(router, action, Some(cookie), &filled(&form, fields)).await;
@@ -257,13 +118,13 @@ async fn propose(router: &Router, cookie: &str, title: &str) -> String {
 
 #[tokio::test]
 async fn a_clerk_logs_a_pilot_a_stakeholder_a_contact_and_an_approval_through_the_forms() {
-    let served = served(false).await;
+    let served = served_with(false).await;
     let router = &served.router;
     let clerk = sign_in(router, CLERK).await;
 
-    let overview = get(router, "/", &[("cookie", &clerk)]).await;
+    let overview = get_with(router, "/", &[("cookie", &clerk)]).await;
     assert!(overview.body.contains("href=\"/log/pilot.proposed\""));
-    let list = get(router, "/log", &[("cookie", &clerk)]).await;
+    let list = get_with(router, "/log", &[("cookie", &clerk)]).await;
     assert_eq!(list.status, StatusCode::OK);
     assert!(list.body.contains("Propose a pilot"), "{}", list.body);
 
@@ -288,7 +149,7 @@ async fn a_clerk_logs_a_pilot_a_stakeholder_a_contact_and_an_approval_through_th
     );
 
     let contact_path = format!("/log/lobbying.contact_logged?pilot={pilot}");
-    let form = get(router, &contact_path, &[("cookie", &clerk)]).await;
+    let form = get_with(router, &contact_path, &[("cookie", &clerk)]).await;
     let village = option_value(&form.body, "Village Committees of Nanguo");
     let answer = post(
         router,
@@ -310,7 +171,7 @@ async fn a_clerk_logs_a_pilot_a_stakeholder_a_contact_and_an_approval_through_th
     assert_eq!(answer.headers[header::LOCATION], format!("/pilots/{pilot}"));
 
     let request_path = format!("/log/approval.requested?pilot={pilot}");
-    let form = get(router, &request_path, &[("cookie", &clerk)]).await;
+    let form = get_with(router, &request_path, &[("cookie", &clerk)]).await;
     let mayor = option_value(&form.body, "Mayor of Nanguo (post)");
     let answer = post(
         router,
@@ -329,7 +190,7 @@ async fn a_clerk_logs_a_pilot_a_stakeholder_a_contact_and_an_approval_through_th
     .await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
 
-    let page = get(router, &format!("/pilots/{pilot}"), &[("cookie", &clerk)]).await;
+    let page = get_with(router, &format!("/pilots/{pilot}"), &[("cookie", &clerk)]).await;
     assert_eq!(page.status, StatusCode::OK);
     for expected in [
         "Rural Pension Pilot (RPP)",
@@ -346,13 +207,13 @@ async fn a_clerk_logs_a_pilot_a_stakeholder_a_contact_and_an_approval_through_th
 
 #[tokio::test]
 async fn a_refused_draft_shows_the_rules_message_at_its_field_and_stores_nothing() {
-    let served = served(false).await;
+    let served = served_with(false).await;
     let router = &served.router;
     let clerk = sign_in(router, CLERK).await;
     let before = log_position(&served);
 
     // A stance out of range: the decoder's message, at the stance input.
-    let form = get(
+    let form = get_with(
         router,
         &format!("/log/lobbying.contact_logged?pilot={HICI}"),
         &[("cookie", &clerk)],
@@ -417,7 +278,7 @@ async fn a_refused_draft_shows_the_rules_message_at_its_field_and_stores_nothing
     assert_eq!(log_position(&served), before);
 
     // A required text left blank: validation's message, at the title.
-    let form = get(router, "/log/pilot.proposed", &[("cookie", &clerk)]).await;
+    let form = get_with(router, "/log/pilot.proposed", &[("cookie", &clerk)]).await;
     let answer = post(
         router,
         "/log/pilot.proposed",
@@ -460,11 +321,11 @@ async fn a_refused_draft_shows_the_rules_message_at_its_field_and_stores_nothing
 
 #[tokio::test]
 async fn posting_the_same_form_twice_stores_once() {
-    let served = served(false).await;
+    let served = served_with(false).await;
     let router = &served.router;
     let clerk = sign_in(router, CLERK).await;
     let before = log_position(&served);
-    let form = get(router, "/log/pilot.proposed", &[("cookie", &clerk)]).await;
+    let form = get_with(router, "/log/pilot.proposed", &[("cookie", &clerk)]).await;
     let body = filled(
         &form,
         &[
@@ -484,28 +345,28 @@ async fn posting_the_same_form_twice_stores_once() {
         second.headers[header::LOCATION]
     );
     assert_eq!(log_position(&served), before + 1);
-    let overview = get(router, "/", &[("cookie", &clerk)]).await;
+    let overview = get_with(router, "/", &[("cookie", &clerk)]).await;
     assert_eq!(overview.body.matches("Twice Sent Pilot").count(), 1);
 }
 
 #[tokio::test]
 async fn analysts_other_offices_and_posts_without_csrf_are_refused() {
-    let served = served(true).await;
+    let served = served_with(true).await;
     let router = &served.router;
     let before = log_position(&served);
 
     // Anonymous readers (--demo) read, but sign in to log.
-    let answer = get(router, "/log", &[]).await;
+    let answer = get_with(router, "/log", &[]).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
     assert_eq!(answer.headers[header::LOCATION], "/signin");
 
     let analyst = sign_in(router, ANALYST).await;
-    let list = get(router, "/log", &[("cookie", &analyst)]).await;
+    let list = get_with(router, "/log", &[("cookie", &analyst)]).await;
     assert_eq!(list.status, StatusCode::FORBIDDEN);
     assert!(!list.body.contains("href=\"/log/"), "{}", list.body);
-    let form = get(router, "/log/pilot.proposed", &[("cookie", &analyst)]).await;
+    let form = get_with(router, "/log/pilot.proposed", &[("cookie", &analyst)]).await;
     assert_eq!(form.status, StatusCode::FORBIDDEN);
-    let overview = get(router, "/", &[("cookie", &analyst)]).await;
+    let overview = get_with(router, "/", &[("cookie", &analyst)]).await;
     assert!(
         !overview.body.contains("/log"),
         "no logging links for analysts"
@@ -513,9 +374,9 @@ async fn analysts_other_offices_and_posts_without_csrf_are_refused() {
 
     // A clerk of another office: no link on SSDNC's pilot, and the API's office rule.
     let other = sign_in(router, OTHER_CLERK).await;
-    let page = get(router, &format!("/pilots/{HICI}"), &[("cookie", &other)]).await;
+    let page = get_with(router, &format!("/pilots/{HICI}"), &[("cookie", &other)]).await;
     assert!(!page.body.contains("href=\"/log?pilot="), "{}", page.body);
-    let form = get(
+    let form = get_with(
         router,
         &format!("/log/stakeholder.stance_assessed?pilot={UNIFIED}"),
         &[("cookie", &other)],
@@ -539,7 +400,7 @@ async fn analysts_other_offices_and_posts_without_csrf_are_refused() {
 
     // Without the CSRF token: 403 and nothing stored.
     let clerk = sign_in(router, CLERK).await;
-    let form = get(
+    let form = get_with(
         router,
         &format!("/log/stakeholder.stance_assessed?pilot={UNIFIED}"),
         &[("cookie", &clerk)],
@@ -581,7 +442,7 @@ async fn every_type_of_the_catalogue_renders_a_form_with_every_label_in_both_lan
     use pilot_events::EventType;
     use pilot_web::i18n::{Lang, Tr};
 
-    let served = served(false).await;
+    let served = served_with(false).await;
     let router = &served.router;
     let admin = sign_in(router, ADMIN).await;
     for lang in Lang::ALL {
@@ -592,7 +453,7 @@ async fn every_type_of_the_catalogue_renders_a_form_with_every_label_in_both_lan
                 event_type.as_str(),
                 lang.tag()
             );
-            let form = get(router, &path, &[("cookie", &admin)]).await;
+            let form = get_with(router, &path, &[("cookie", &admin)]).await;
             assert_eq!(form.status, StatusCode::OK, "{path}");
             assert!(input_value(&form.body, "event_id").is_some(), "{path}");
             for field in event_type.fields() {
@@ -613,11 +474,11 @@ async fn every_type_of_the_catalogue_renders_a_form_with_every_label_in_both_lan
         }
     }
     // A pilot's type without a pilot asks for the pilot, by title.
-    let choose = get(router, "/log/approval.granted", &[("cookie", &admin)]).await;
+    let choose = get_with(router, "/log/approval.granted", &[("cookie", &admin)]).await;
     assert_eq!(choose.status, StatusCode::OK);
     assert!(choose
         .body
         .contains("Health Insurance for Critical Illness (HICI)"));
-    let unknown = get(router, "/log/pilot.dreamed_up", &[("cookie", &admin)]).await;
+    let unknown = get_with(router, "/log/pilot.dreamed_up", &[("cookie", &admin)]).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }

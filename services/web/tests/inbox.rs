@@ -5,90 +5,25 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
+mod common;
+
 use axum::body::Body;
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
-use axum::Router;
+use axum::http::{header, Request, StatusCode};
+use common::{get, get_with, post, sign_in, Served, CLERK, OTHER_CLERK};
 use futures::StreamExt;
-use pilot_api::auth::{Role, Tokens};
-use pilot_api::state::Access;
-use pilot_api::{app, demo, AppState};
-use pilot_runtime::checkpoint::CheckpointKey;
-use pilot_runtime::runtime::{Runtime, RuntimeOptions};
-use pilot_store::memory::MemoryLog;
-use pilot_store::SharedLog;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 use tower::ServiceExt;
 
-const ADMIN: &str = "admin-token-for-the-inbox-tests";
-const CLERK: &str = "clerk-token-of-ssdnc";
-const OTHER_CLERK: &str = "clerk-token-of-another-office";
 const PILOT: &str = "0194a000-0001-7000-8000-0000000000aa";
 
-struct Served {
-    log: Arc<MemoryLog>,
-    state: AppState,
-    router: Router,
-    _runtime: Runtime,
-    _stop: watch::Sender<bool>,
-    _stop_alerter: Option<watch::Sender<bool>>,
-}
-
-impl Served {
-    /// Starts the alerter over the same logs (as `pilot serve` runs it).
-    fn start_alerter(&mut self) {
-        let (stop, shutdown) = watch::channel(false);
-        tokio::spawn(pilot_alerter::run_supervised(
-            self.log.clone(),
-            self.state.projection.clone(),
-            Arc::new(pilot_alerter::SystemClock),
-            self.state.metrics.clone(),
-            shutdown,
-        ));
-        self._stop_alerter = Some(stop);
-    }
-}
-
-/// The Nanguo history, anonymous reads, and a pilot of SSDNC whose approval was requested 31
-/// days ago (over the municipal 30); no alerter yet.
+/// The Nanguo history, and a pilot of SSDNC whose approval was requested 31 days ago (over
+/// the municipal 30); no alerter yet.
 async fn served() -> Served {
     served_with(true).await
 }
 
 async fn served_with(anonymous_reads: bool) -> Served {
-    let log = Arc::new(MemoryLog::new());
-    let (stop, shutdown) = watch::channel(false);
-    let runtime = Runtime::start_memory(
-        log.clone(),
-        RuntimeOptions {
-            name: "inbox-test".into(),
-            book: pilot_projections::AlertBook::default(),
-            checkpoint_key: CheckpointKey::generate().unwrap(),
-            collect_alerts: true,
-        },
-        shutdown,
-    )
-    .await;
-    let projection = runtime.projection().clone();
-    demo::load_history(log.as_ref(), &projection, demo::NANGUO)
-        .await
-        .unwrap();
-    let mut tokens = Tokens::default();
-    tokens.add_clear("admin", Role::Admin, None, ADMIN);
-    tokens.add_clear("clerk-ssdnc", Role::Clerk, Some("SSDNC"), CLERK);
-    tokens.add_clear("clerk-other", Role::Clerk, Some("OTHER"), OTHER_CLERK);
-    let state =
-        AppState::shared(SharedLog::from_arc(log.clone()), projection).with_access(Access {
-            tokens,
-            anonymous_reads,
-            ..Access::default()
-        });
-    state.set_ready();
-    let router = app(state.clone()).merge(pilot_web::router(
-        state.clone(),
-        pilot_web::WebOptions::default(),
-    ));
+    let served = common::served_with(anonymous_reads).await;
     let requested = (time::OffsetDateTime::now_utc() - time::Duration::days(31))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
@@ -103,90 +38,9 @@ async fn served_with(anonymous_reads: bool) -> Served {
          "data": {"approval_id": "mayor-sign-off", "approver_id": "0194a000-0002-7000-8000-000000000006",
                   "level": "municipal", "note": "Stalled for a month."}}
     ]);
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri("/api/v1/events")
-        .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(drafts.to_string()))
-        .unwrap();
-    let appended = send(&router, request).await;
+    let appended = common::append_as_admin(&served.router, &drafts).await;
     assert_eq!(appended.status, StatusCode::CREATED, "{}", appended.body);
-    Served {
-        log,
-        state,
-        router,
-        _runtime: runtime,
-        _stop: stop,
-        _stop_alerter: None,
-    }
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn session_cookie(&self) -> Option<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .find(|c| c.starts_with("pilot_session="))
-            .map(|c| c.split(';').next().unwrap().to_string())
-    }
-
-    fn csrf(&self) -> String {
-        let marker = "name=\"csrf\" value=\"";
-        let at = self.body.find(marker).expect("a csrf field") + marker.len();
-        self.body[at..].split('"').next().unwrap().to_string()
-    }
-}
-
-async fn send(router: &Router, request: Request<Body>) -> Answer {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 << 20).await.unwrap();
-    Answer {
-        status: parts.status,
-        headers: parts.headers,
-        body: String::from_utf8(bytes.to_vec()).unwrap(),
-    }
-}
-
-async fn get(router: &Router, path: &str, cookie: Option<&str>) -> Answer {
-    let mut request = Request::builder().method(Method::GET).uri(path);
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    send(router, request.body(Body::empty()).unwrap()).await
-}
-
-async fn post(router: &Router, path: &str, cookie: Option<&str>, form: &str) -> Answer {
-    let mut request = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    send(router, request.body(Body::from(form.to_string())).unwrap()).await
-}
-
-async fn sign_in(router: &Router, token: &str) -> String {
-    let form = get(router, "/signin", None).await;
-    let cookie = form.session_cookie().unwrap();
-    let answer = post(
-        router,
-        "/signin",
-        Some(&cookie),
-        &format!("csrf={}&token={token}", form.csrf()),
-    )
-    .await;
-    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
-    answer.session_cookie().unwrap()
+    served
 }
 
 /// Waits (bounded) until the alerter has recorded the mayor's alert; its id.
@@ -233,11 +87,11 @@ async fn silencing_is_for_the_pilots_office_and_its_refusals_stand_at_their_fiel
         .unwrap();
 
     // Anonymous readers and clerks of another office get no silence form ...
-    let page = get(router, "/alerts", None).await;
+    let page = get(router, "/alerts").await;
     assert!(page.body.contains("mayor-sign-off"), "{}", page.body);
     assert!(!page.body.contains("/silence\""), "anonymous: no form");
     let other = sign_in(router, OTHER_CLERK).await;
-    let page = get(router, "/alerts", Some(&other)).await;
+    let page = get_with(router, "/alerts", &[("cookie", &other)]).await;
     assert!(!page.body.contains("/silence\""), "another office: no form");
     // ... nor may they post one by hand: the API's office rule answers.
     let forged = post(
@@ -250,7 +104,7 @@ async fn silencing_is_for_the_pilots_office_and_its_refusals_stand_at_their_fiel
     assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
 
     let clerk = sign_in(router, CLERK).await;
-    let page = get(router, "/alerts", Some(&clerk)).await;
+    let page = get_with(router, "/alerts", &[("cookie", &clerk)]).await;
     assert!(
         page.body.contains(&format!("action=\"{path}\"")),
         "{}",
@@ -320,7 +174,7 @@ async fn silencing_is_for_the_pilots_office_and_its_refusals_stand_at_their_fiel
     )
     .await;
     assert_eq!(silenced.status, StatusCode::SEE_OTHER, "{}", silenced.body);
-    let api = get(router, &format!("/api/v1/alerts/{id}"), None).await;
+    let api = get(router, &format!("/api/v1/alerts/{id}")).await;
     let alert: serde_json::Value = serde_json::from_str(&api.body).unwrap();
     assert!(
         alert["silenced_until"]
@@ -329,7 +183,7 @@ async fn silencing_is_for_the_pilots_office_and_its_refusals_stand_at_their_fiel
             .starts_with(&tomorrow),
         "{alert}"
     );
-    let page = get(router, "/alerts", Some(&clerk)).await;
+    let page = get_with(router, "/alerts", &[("cookie", &clerk)]).await;
     assert!(page.body.contains("silenced until"), "{}", page.body);
     assert!(page.body.contains("(mayor on leave)"), "{}", page.body);
 }
@@ -402,7 +256,7 @@ async fn the_live_feed_says_when_an_alert_is_recorded_and_ends_on_shutdown() {
 async fn the_inbox_names_its_live_feed_and_a_future_last_event_id_is_ignored() {
     let served = served().await;
     // With anonymous reads it is open; the inbox names it for the script.
-    let page = get(&served.router, "/alerts", None).await;
+    let page = get(&served.router, "/alerts").await;
     assert!(
         page.body.contains("data-live=\"/alerts/live\""),
         "{}",
@@ -428,7 +282,7 @@ async fn the_inbox_names_its_live_feed_and_a_future_last_event_id_is_ignored() {
 #[tokio::test]
 async fn without_anonymous_reads_the_live_feed_wants_a_session() {
     let served = served_with(false).await;
-    let answer = get(&served.router, "/alerts/live", None).await;
+    let answer = get(&served.router, "/alerts/live").await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
     let clerk = sign_in(&served.router, CLERK).await;
     let response = served

@@ -5,27 +5,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
-use axum::body::Body;
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
-use axum::Router;
-use pilot_api::auth::{Role, Tokens};
-use pilot_api::state::Access;
-use pilot_api::{app, demo, AppState};
-use pilot_runtime::checkpoint::CheckpointKey;
-use pilot_runtime::runtime::{Runtime, RuntimeOptions};
-use pilot_store::memory::MemoryLog;
-use pilot_store::SharedLog;
-use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::watch;
-use tower::ServiceExt;
+mod common;
 
-const HICI: &str = "0194a000-0001-7000-8000-000000000001";
-const HIHC: &str = "0194a000-0001-7000-8000-000000000003";
-const ADMIN: &str = "admin-token-for-the-web-tests";
-const CLERK: &str = "clerk-token-of-ssdnc";
-const OTHER_CLERK: &str = "clerk-token-of-another-office";
-const ANALYST: &str = "analyst-token";
+use common::*;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use std::time::Duration;
+
 const TITLES: [&str; 5] = [
     "Health Insurance for Critical Illness (HICI)",
     "Basic Health Insurance (BHI)",
@@ -33,135 +20,6 @@ const TITLES: [&str; 5] = [
     "Local Citizen Health Insurance (LCHI)",
     "Unified Basic Health Insurance System",
 ];
-
-struct Served {
-    log: Arc<MemoryLog>,
-    state: AppState,
-    router: Router,
-    _runtime: Runtime,
-    _stop: watch::Sender<bool>,
-}
-
-/// The in-memory logs with the Nanguo history, one fold (with the alerts), tokens of each
-/// role and the API and web app merged as `pilot serve` merges them.
-async fn served(anonymous_reads: bool) -> Served {
-    let log = Arc::new(MemoryLog::new());
-    let (stop, shutdown) = watch::channel(false);
-    let runtime = Runtime::start_memory(
-        log.clone(),
-        RuntimeOptions {
-            name: "web-test".into(),
-            book: pilot_projections::AlertBook::default(),
-            checkpoint_key: CheckpointKey::generate().unwrap(),
-            collect_alerts: true,
-        },
-        shutdown,
-    )
-    .await;
-    let projection = runtime.projection().clone();
-    let loaded = demo::load_history(log.as_ref(), &projection, demo::NANGUO)
-        .await
-        .unwrap();
-    assert_eq!(loaded.appended, 98);
-    let mut tokens = Tokens::default();
-    tokens.add_clear("admin", Role::Admin, None, ADMIN);
-    tokens.add_clear("clerk-ssdnc", Role::Clerk, Some("SSDNC"), CLERK);
-    tokens.add_clear("clerk-other", Role::Clerk, Some("OTHER"), OTHER_CLERK);
-    tokens.add_clear("analyst", Role::Analyst, None, ANALYST);
-    let state =
-        AppState::shared(SharedLog::from_arc(log.clone()), projection).with_access(Access {
-            tokens,
-            anonymous_reads,
-            ..Access::default()
-        });
-    state.set_ready();
-    let router = app(state.clone()).merge(pilot_web::router(
-        state.clone(),
-        pilot_web::WebOptions::default(),
-    ));
-    Served {
-        log,
-        state,
-        router,
-        _runtime: runtime,
-        _stop: stop,
-    }
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .collect()
-    }
-
-    /// `pilot_session=…` as a browser would send it back.
-    fn session_cookie(&self) -> Option<String> {
-        self.cookies()
-            .into_iter()
-            .find(|c| c.starts_with("pilot_session="))
-            .map(|c| c.split(';').next().unwrap().to_string())
-    }
-
-    fn csrf(&self) -> String {
-        let marker = "name=\"csrf\" value=\"";
-        let at = self.body.find(marker).expect("a csrf field") + marker.len();
-        self.body[at..].split('"').next().unwrap().to_string()
-    }
-}
-
-async fn send(router: &Router, request: Request<Body>) -> Answer {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 << 20).await.unwrap();
-    Answer {
-        status: parts.status,
-        headers: parts.headers,
-        body: String::from_utf8(bytes.to_vec()).unwrap(),
-    }
-}
-
-async fn get(router: &Router, path: &str, headers: &[(&str, &str)]) -> Answer {
-    let mut request = Request::builder().method(Method::GET).uri(path);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    send(router, request.body(Body::empty()).unwrap()).await
-}
-
-async fn post(router: &Router, path: &str, cookie: Option<&str>, form: &str) -> Answer {
-    let mut request = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    send(router, request.body(Body::from(form.to_string())).unwrap()).await
-}
-
-/// Signs in with `token` through the form; the session cookie.
-async fn sign_in(router: &Router, token: &str) -> String {
-    let form = get(router, "/signin", &[]).await;
-    let cookie = form.session_cookie().unwrap();
-    let answer = post(
-        router,
-        "/signin",
-        Some(&cookie),
-        &format!("csrf={}&token={token}", form.csrf()),
-    )
-    .await;
-    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
-    answer.session_cookie().unwrap()
-}
 
 /// Titles of the pilots the overview lists.
 fn listed(body: &str) -> Vec<&'static str> {
@@ -174,15 +32,15 @@ fn listed(body: &str) -> Vec<&'static str> {
 
 #[tokio::test]
 async fn signing_in_takes_a_known_token_once_and_keeps_a_strict_session() {
-    let served = served(false).await;
+    let served = served_with(false).await;
     let router = &served.router;
 
     // Without anonymous reads, a page sends the browser to sign in.
-    let answer = get(router, "/", &[]).await;
+    let answer = get_with(router, "/", &[]).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
     assert_eq!(answer.headers[header::LOCATION], "/signin");
 
-    let form = get(router, "/signin", &[]).await;
+    let form = get_with(router, "/signin", &[]).await;
     assert_eq!(form.status, StatusCode::OK);
     let cookie = form
         .cookies()
@@ -206,7 +64,7 @@ async fn signing_in_takes_a_known_token_once_and_keeps_a_strict_session() {
     );
 
     // Behind an https proxy the cookie is Secure.
-    let https = get(router, "/signin", &[("x-forwarded-proto", "https")]).await;
+    let https = get_with(router, "/signin", &[("x-forwarded-proto", "https")]).await;
     let cookie = https
         .cookies()
         .into_iter()
@@ -233,13 +91,13 @@ async fn signing_in_takes_a_known_token_once_and_keeps_a_strict_session() {
         !refused.body.contains("not-a-token"),
         "the token is not echoed"
     );
-    let still_out = get(router, "/", &[("cookie", &session)]).await;
+    let still_out = get_with(router, "/", &[("cookie", &session)]).await;
     assert_eq!(still_out.status, StatusCode::SEE_OTHER);
 
     // A known one signs in with a new session id.
     let signed_in = sign_in(router, ANALYST).await;
     assert_ne!(signed_in, session, "the session id changes at sign-in");
-    let overview = get(router, "/", &[("cookie", &signed_in)]).await;
+    let overview = get_with(router, "/", &[("cookie", &signed_in)]).await;
     assert_eq!(overview.status, StatusCode::OK);
     assert!(
         overview.body.contains("analyst (analyst)"),
@@ -260,15 +118,15 @@ async fn signing_in_takes_a_known_token_once_and_keeps_a_strict_session() {
     .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert!(out.cookies().iter().any(|c| c.contains("Max-Age=0")));
-    let after = get(router, "/", &[("cookie", &signed_in)]).await;
+    let after = get_with(router, "/", &[("cookie", &signed_in)]).await;
     assert_eq!(after.status, StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]
 async fn a_post_without_its_csrf_token_is_refused_with_a_page_that_says_so() {
-    let served = served(false).await;
+    let served = served_with(false).await;
     let router = &served.router;
-    let form = get(router, "/signin", &[]).await;
+    let form = get_with(router, "/signin", &[]).await;
     let session = form.session_cookie().unwrap();
 
     for (cookie, body) in [
@@ -295,10 +153,10 @@ async fn a_post_without_its_csrf_token_is_refused_with_a_page_that_says_so() {
 
 #[tokio::test]
 async fn the_overview_lists_the_nanguo_pilots_and_filters_narrow_them() {
-    let served = served(true).await;
+    let served = served_with(true).await;
     let router = &served.router;
 
-    let all = get(router, "/", &[]).await;
+    let all = get_with(router, "/", &[]).await;
     assert_eq!(all.status, StatusCode::OK);
     assert_eq!(listed(&all.body), TITLES.to_vec(), "{}", all.body);
     assert!(all.body.len() < 200 * 1024, "{} bytes", all.body.len());
@@ -316,21 +174,21 @@ async fn the_overview_lists_the_nanguo_pilots_and_filters_narrow_them() {
     assert!(all.body.contains("<th scope=\"col\">"));
     assert!(all.body.contains("Merged"), "stages are labelled");
 
-    let merged = get(router, "/?stage=merged", &[]).await;
+    let merged = get_with(router, "/?stage=merged", &[]).await;
     assert_eq!(listed(&merged.body).len(), 4, "{}", merged.body);
-    let implementing = get(router, "/?stage=implementing&office=SSDNC", &[]).await;
+    let implementing = get_with(router, "/?stage=implementing&office=SSDNC", &[]).await;
     assert_eq!(listed(&implementing.body), vec![TITLES[4]]);
-    let search = get(router, "/?q=hospital+CARE", &[]).await;
+    let search = get_with(router, "/?q=hospital+CARE", &[]).await;
     assert_eq!(listed(&search.body), vec![TITLES[2]]);
-    let other_office = get(router, "/?office=NOWHERE", &[]).await;
+    let other_office = get_with(router, "/?office=NOWHERE", &[]).await;
     assert!(listed(&other_office.body).is_empty());
-    let not_stalled = get(router, "/?stalled=false", &[]).await;
+    let not_stalled = get_with(router, "/?stalled=false", &[]).await;
     assert_eq!(listed(&not_stalled.body).len(), 5);
-    let stalled = get(router, "/?stalled=true", &[]).await;
+    let stalled = get_with(router, "/?stalled=true", &[]).await;
     assert!(listed(&stalled.body).is_empty());
 
     // As of 1995 only HICI had been proposed; it was implementing then.
-    let past = get(router, "/?as_of=1995-01-01", &[]).await;
+    let past = get_with(router, "/?as_of=1995-01-01", &[]).await;
     assert_eq!(listed(&past.body), vec![TITLES[0]], "{}", past.body);
     assert!(past.body.contains("Implementing"));
     assert!(past
@@ -344,7 +202,7 @@ async fn the_overview_lists_the_nanguo_pilots_and_filters_narrow_them() {
         "/?stage=flying",
         "/?stalled=maybe",
     ] {
-        let answer = get(router, bad, &[]).await;
+        let answer = get_with(router, bad, &[]).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{bad}");
         assert!(
             answer.body.contains("<h1>The request cannot be read</h1>"),
@@ -356,10 +214,10 @@ async fn the_overview_lists_the_nanguo_pilots_and_filters_narrow_them() {
 
 #[tokio::test]
 async fn the_pilot_page_shows_hihc_against_its_target_as_of_2001() {
-    let served = served(true).await;
+    let served = served_with(true).await;
     let router = &served.router;
 
-    let page = get(router, &format!("/pilots/{HIHC}?as_of=2001-01-01"), &[]).await;
+    let page = get_with(router, &format!("/pilots/{HIHC}?as_of=2001-01-01"), &[]).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let body = &page.body;
     assert!(
@@ -377,12 +235,12 @@ async fn the_pilot_page_shows_hihc_against_its_target_as_of_2001() {
     assert!(!body.contains("pilot.merged"), "{body}");
     assert!(body.contains("pilot.proposed"));
 
-    let now = get(router, &format!("/pilots/{HIHC}"), &[]).await;
+    let now = get_with(router, &format!("/pilots/{HIHC}"), &[]).await;
     assert_eq!(now.status, StatusCode::OK);
     assert!(now.body.contains("pilot.merged"));
     assert!(now.body.contains("Merged"));
 
-    let zh = get(
+    let zh = get_with(
         router,
         &format!("/pilots/{HIHC}?as_of=2001-01-01"),
         &[("accept-language", "zh-CN,zh;q=0.9,en;q=0.5")],
@@ -414,20 +272,20 @@ async fn the_pilot_page_shows_hihc_against_its_target_as_of_2001() {
             "The date cannot be read",
         ),
     ] {
-        let answer = get(router, &path, &[]).await;
+        let answer = get_with(router, &path, &[]).await;
         assert_eq!(answer.status, status, "{path}");
         assert!(answer.body.contains(words), "{path}: {}", answer.body);
     }
-    let zh_404 = get(router, "/pilots/nope?lang=zh-CN", &[]).await;
+    let zh_404 = get_with(router, "/pilots/nope?lang=zh-CN", &[]).await;
     assert_eq!(zh_404.status, StatusCode::NOT_FOUND);
     assert!(zh_404.body.contains("没有这个试点"), "{}", zh_404.body);
 }
 
 #[tokio::test]
 async fn languages_follow_the_browser_and_the_switch() {
-    let served = served(true).await;
+    let served = served_with(true).await;
     let router = &served.router;
-    let zh = get(
+    let zh = get_with(
         router,
         "/",
         &[("accept-language", "zh-CN,zh;q=0.9,en;q=0.8")],
@@ -440,7 +298,7 @@ async fn languages_follow_the_browser_and_the_switch() {
     // The switch link leads back to English, keeping the filters.
     assert!(zh.body.contains("href=\"/?lang=en\""), "{}", zh.body);
 
-    let switched = get(router, "/?stage=merged&lang=zh-CN", &[]).await;
+    let switched = get_with(router, "/?stage=merged&lang=zh-CN", &[]).await;
     assert!(switched.body.contains("<h1>试点</h1>"));
     assert!(
         switched
@@ -457,22 +315,22 @@ async fn languages_follow_the_browser_and_the_switch() {
     assert!(lang_cookie.starts_with("lang=zh-CN;"), "{lang_cookie}");
     assert!(lang_cookie.contains("SameSite=Strict"));
     // The cookie outranks the browser's language.
-    let by_cookie = get(
+    let by_cookie = get_with(
         router,
         "/",
         &[("cookie", "lang=zh-CN"), ("accept-language", "en")],
     )
     .await;
     assert!(by_cookie.body.contains("<h1>试点</h1>"));
-    let en = get(router, "/", &[("accept-language", "en-GB")]).await;
+    let en = get_with(router, "/", &[("accept-language", "en-GB")]).await;
     assert!(en.body.contains("<h1>Pilots</h1>"));
 }
 
 #[tokio::test]
 async fn assets_are_compiled_in_hashed_and_cached_and_nothing_is_fetched_elsewhere() {
-    let served = served(true).await;
+    let served = served_with(true).await;
     let router = &served.router;
-    let page = get(router, "/", &[]).await;
+    let page = get_with(router, "/", &[]).await;
     let csp = page.headers[header::CONTENT_SECURITY_POLICY]
         .to_str()
         .unwrap();
@@ -490,7 +348,7 @@ async fn assets_are_compiled_in_hashed_and_cached_and_nothing_is_fetched_elsewhe
             );
         }
     }
-    let answer = get(router, &css, &[]).await;
+    let answer = get_with(router, &css, &[]).await;
     assert_eq!(answer.status, StatusCode::OK);
     assert!(answer.headers[header::CACHE_CONTROL]
         .to_str()
@@ -501,27 +359,29 @@ async fn assets_are_compiled_in_hashed_and_cached_and_nothing_is_fetched_elsewhe
         .unwrap()
         .starts_with("text/css"));
     assert!(answer.body.contains("@media (max-width: 40rem)"));
-    let js = get(router, &pilot_web::assets::JS.path(), &[]).await;
+    let js = get_with(router, &pilot_web::assets::JS.path(), &[]).await;
     assert_eq!(js.status, StatusCode::OK);
     assert_eq!(
-        get(router, "/assets/app-000000000000.css", &[])
+        get_with(router, "/assets/app-000000000000.css", &[])
             .await
             .status,
         StatusCode::NOT_FOUND
     );
     // The API is still there, answering as before.
-    let api = get(router, "/api/v1/pilots", &[]).await;
+    let api = get_with(router, "/api/v1/pilots", &[]).await;
     assert_eq!(api.status, StatusCode::OK);
     assert!(api.body.starts_with('['));
     assert_eq!(
-        get(router, "/nowhere", &[]).await.status,
+        get_with(router, "/nowhere", &[]).await.status,
         StatusCode::NOT_FOUND
     );
 }
 
 #[tokio::test]
 async fn the_alerts_inbox_offers_acknowledging_to_the_pilots_office_only() {
-    let served = served(true).await;
+    let mut served = served_with(true).await;
+    // The alerter runs as in `pilot serve`, and records the alert once the request is stored.
+    served.start_alerter();
     let router = &served.router;
     // A pilot of SSDNC whose approval was requested 31 days ago: over the municipal 30.
     let pilot_id = "0194a000-0001-7000-8000-0000000000aa";
@@ -539,18 +399,11 @@ async fn the_alerts_inbox_offers_acknowledging_to_the_pilots_office_only() {
          "data": {"approval_id": "mayor-sign-off", "approver_id": "0194a000-0002-7000-8000-000000000006",
                   "level": "municipal", "note": "Stalled for a month."}}
     ]);
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri("/api/v1/events")
-        .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(drafts.to_string()))
-        .unwrap();
-    let appended = send(router, request).await;
+    let appended = append_as_admin(router, &drafts).await;
     assert_eq!(appended.status, StatusCode::CREATED, "{}", appended.body);
 
     // The overview's light says stalled, by the same rules as the API's filter.
-    let stalled = get(router, "/?stalled=true", &[]).await;
+    let stalled = get_with(router, "/?stalled=true", &[]).await;
     assert!(
         stalled.body.contains(">Waiting on the mayor</a>"),
         "{}",
@@ -559,17 +412,9 @@ async fn the_alerts_inbox_offers_acknowledging_to_the_pilots_office_only() {
     assert!(stalled.body.contains("light-stalled"), "{}", stalled.body);
 
     // The alerter records the alert.
-    let (_stop_alerter, shutdown) = watch::channel(false);
-    tokio::spawn(pilot_alerter::run_supervised(
-        served.log.clone(),
-        served.state.projection.clone(),
-        Arc::new(pilot_alerter::SystemClock),
-        served.state.metrics.clone(),
-        shutdown,
-    ));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let inbox = loop {
-        let inbox = get(router, "/alerts", &[]).await;
+        let inbox = get_with(router, "/alerts", &[]).await;
         if inbox.body.contains("mayor-sign-off") {
             break inbox;
         }
@@ -588,12 +433,12 @@ async fn the_alerts_inbox_offers_acknowledging_to_the_pilots_office_only() {
     );
 
     let analyst = sign_in(router, ANALYST).await;
-    let page = get(router, "/alerts", &[("cookie", &analyst)]).await;
+    let page = get_with(router, "/alerts", &[("cookie", &analyst)]).await;
     assert!(page.body.contains("mayor-sign-off"));
     assert!(!page.body.contains("/ack\""), "an analyst gets no form");
 
     let other = sign_in(router, OTHER_CLERK).await;
-    let page = get(router, "/alerts", &[("cookie", &other)]).await;
+    let page = get_with(router, "/alerts", &[("cookie", &other)]).await;
     assert!(page.body.contains("mayor-sign-off"));
     assert!(
         !page.body.contains("/ack\""),
@@ -622,7 +467,7 @@ async fn the_alerts_inbox_offers_acknowledging_to_the_pilots_office_only() {
     assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
 
     let clerk = sign_in(router, CLERK).await;
-    let page = get(router, "/alerts", &[("cookie", &clerk)]).await;
+    let page = get_with(router, "/alerts", &[("cookie", &clerk)]).await;
     assert!(
         page.body
             .contains(&format!("action=\"/alerts/{alert_id}/ack\"")),
@@ -648,7 +493,7 @@ async fn the_alerts_inbox_offers_acknowledging_to_the_pilots_office_only() {
     )
     .await;
     assert_eq!(acked.status, StatusCode::SEE_OTHER, "{}", acked.body);
-    let page = get(router, "/alerts", &[("cookie", &clerk)]).await;
+    let page = get_with(router, "/alerts", &[("cookie", &clerk)]).await;
     assert!(page.body.contains("clerk-ssdnc ("), "{}", page.body);
     assert!(!page.body.contains("/ack\""), "acknowledged once");
 }
@@ -657,7 +502,7 @@ async fn the_alerts_inbox_offers_acknowledging_to_the_pilots_office_only() {
 /// filters; the count is of every matching pilot; a page past the end shows the last one.
 #[tokio::test]
 async fn a_long_overview_is_paged_and_keeps_its_filters() {
-    let served = served(true).await;
+    let served = served_with(true).await;
     let router = &served.router;
     let proposed = |index: usize| {
         serde_json::json!({
@@ -671,19 +516,12 @@ async fn a_long_overview_is_paged_and_keeps_its_filters() {
     };
     // One request per pilot: a request appends to one chain.
     for index in 0..pilot_web::PAGE_SIZE + 20 {
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri("/api/v1/events")
-            .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(proposed(index).to_string()))
-            .unwrap();
-        let appended = send(router, request).await;
+        let appended = append_as_admin(router, &proposed(index)).await;
         assert_eq!(appended.status, StatusCode::CREATED, "{}", appended.body);
     }
     let rows = |body: &str| body.matches("<th scope=\"row\">").count();
 
-    let first = get(router, "/?office=PAGING&q=paging", &[]).await;
+    let first = get_with(router, "/?office=PAGING&q=paging", &[]).await;
     assert_eq!(first.status, StatusCode::OK);
     assert_eq!(rows(&first.body), pilot_web::PAGE_SIZE, "{}", first.body);
     assert!(first.body.contains("120 pilots"), "{}", first.body);
@@ -692,19 +530,19 @@ async fn a_long_overview_is_paged_and_keeps_its_filters() {
     assert!(first.body.contains(next), "{}", first.body);
     assert!(!first.body.contains("rel=\"prev\""));
 
-    let second = get(router, "/?office=PAGING&q=paging&page=2", &[]).await;
+    let second = get_with(router, "/?office=PAGING&q=paging&page=2", &[]).await;
     assert_eq!(rows(&second.body), 20);
     assert!(second.body.contains("Paging pilot 119"));
     assert!(second.body.contains("rel=\"prev\""));
     assert!(!second.body.contains("rel=\"next\""));
-    let beyond = get(router, "/?office=PAGING&page=99", &[]).await;
+    let beyond = get_with(router, "/?office=PAGING&page=99", &[]).await;
     assert_eq!(beyond.status, StatusCode::OK);
     assert_eq!(rows(&beyond.body), 20, "a page past the end shows the last");
     for bad in ["0", "x", "-1"] {
-        let answer = get(router, &format!("/?page={bad}"), &[]).await;
+        let answer = get_with(router, &format!("/?page={bad}"), &[]).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "page={bad}");
     }
     // The demo's five pilots fit on one page: no page links at all.
-    let demo = get(router, "/?office=SSDNC", &[]).await;
+    let demo = get_with(router, "/?office=SSDNC", &[]).await;
     assert!(!demo.body.contains("class=\"pages\""));
 }
