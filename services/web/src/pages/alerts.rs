@@ -67,12 +67,7 @@ pub(crate) async fn alerts(
     headers: HeaderMap,
     query: Result<Query<Pairs>, QueryRejection>,
 ) -> Response {
-    let query = pairs(query);
-    let ctx = Ctx::read(
-        &state,
-        &headers,
-        Some(param(&query, "lang")).filter(|l| !l.is_empty()),
-    );
+    let (query, ctx) = page_request(&state, &headers, query);
     inbox(&ctx, &state, &query, StatusCode::OK, None)
 }
 
@@ -184,11 +179,10 @@ pub(crate) async fn acknowledge(
     id: Result<Path<String>, PathRejection>,
     form: Result<Form<BTreeMap<String, String>>, FormRejection>,
 ) -> Response {
-    let ctx = Ctx::read(&state, &headers, None);
-    let form = form.map(|Form(f)| f).unwrap_or_default();
-    if let Err(response) = check_csrf(&ctx, &state, &form) {
-        return *response;
-    }
+    let (form, ctx) = match form_request(&state, &headers, form) {
+        Ok(request) => request,
+        Err(response) => return *response,
+    };
     let Some(caller) = ctx.caller.clone() else {
         return Redirect::to("/signin").into_response();
     };
@@ -238,11 +232,10 @@ pub(crate) async fn silence(
     id: Result<Path<String>, PathRejection>,
     form: Result<Form<BTreeMap<String, String>>, FormRejection>,
 ) -> Response {
-    let ctx = Ctx::read(&state, &headers, None);
-    let form = form.map(|Form(f)| f).unwrap_or_default();
-    if let Err(response) = check_csrf(&ctx, &state, &form) {
-        return *response;
-    }
+    let (form, ctx) = match form_request(&state, &headers, form) {
+        Ok(request) => request,
+        Err(response) => return *response,
+    };
     let Some(caller) = ctx.caller.clone() else {
         return Redirect::to("/signin").into_response();
     };

@@ -245,6 +245,35 @@ fn light_label(tr: &Tr, light: Light) -> String {
 
 // ---------------------------------------------------------------- overview
 
+/// The `lang` query parameter, if the reader chose one with the switch link.
+fn lang_of(query: &Pairs) -> Option<&str> {
+    Some(param(query, "lang")).filter(|l| !l.is_empty())
+}
+
+/// A GET page's query, and who asks in which language.
+fn page_request(
+    state: &WebState,
+    headers: &HeaderMap,
+    query: Result<Query<Pairs>, QueryRejection>,
+) -> (Pairs, Ctx) {
+    let query = pairs(query);
+    let ctx = Ctx::read(state, headers, lang_of(&query));
+    (query, ctx)
+}
+
+/// A form POST's fields and who sent them, once its CSRF token matched the session's; else
+/// the 403 page that says so.
+fn form_request(
+    state: &WebState,
+    headers: &HeaderMap,
+    form: Result<Form<BTreeMap<String, String>>, FormRejection>,
+) -> Result<(BTreeMap<String, String>, Ctx), Box<Response>> {
+    let ctx = Ctx::read(state, headers, None);
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    check_csrf(&ctx, state, &form)?;
+    Ok((form, ctx))
+}
+
 /// The POST's CSRF token matches the session's; else the 403 page that says so.
 fn check_csrf(
     ctx: &Ctx,

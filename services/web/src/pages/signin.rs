@@ -56,12 +56,7 @@ pub(crate) async fn signin_form(
     headers: HeaderMap,
     query: Result<Query<Pairs>, QueryRejection>,
 ) -> Response {
-    let query = pairs(query);
-    let mut ctx = Ctx::read(
-        &state,
-        &headers,
-        Some(param(&query, "lang")).filter(|l| !l.is_empty()),
-    );
+    let (_, mut ctx) = page_request(&state, &headers, query);
     signin_page(&mut ctx, &state, StatusCode::OK, None)
 }
 
@@ -71,11 +66,10 @@ pub(crate) async fn signin(
     headers: HeaderMap,
     form: Result<Form<BTreeMap<String, String>>, FormRejection>,
 ) -> Response {
-    let mut ctx = Ctx::read(&state, &headers, None);
-    let form = form.map(|Form(f)| f).unwrap_or_default();
-    if let Err(response) = check_csrf(&ctx, &state, &form) {
-        return *response;
-    }
+    let (form, mut ctx) = match form_request(&state, &headers, form) {
+        Ok(request) => request,
+        Err(response) => return *response,
+    };
     let token = form.get("token").map(|t| t.trim()).unwrap_or("");
     let refusal = match state.app.access.tokens.lookup(token) {
         Lookup::Known(caller) => {
@@ -115,11 +109,10 @@ pub(crate) async fn signout(
     headers: HeaderMap,
     form: Result<Form<BTreeMap<String, String>>, FormRejection>,
 ) -> Response {
-    let ctx = Ctx::read(&state, &headers, None);
-    let form = form.map(|Form(f)| f).unwrap_or_default();
-    if let Err(response) = check_csrf(&ctx, &state, &form) {
-        return *response;
-    }
+    let (_, ctx) = match form_request(&state, &headers, form) {
+        Ok(request) => request,
+        Err(response) => return *response,
+    };
     if let Some((id, _)) = &ctx.session {
         state.sessions.end(id);
     }

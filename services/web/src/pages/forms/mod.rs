@@ -170,18 +170,13 @@ fn writable_pilots(state: &WebState, caller: &Caller) -> Vec<(Uuid, String)> {
     pilots
 }
 
-fn lang_of(query: &Pairs) -> Option<&str> {
-    Some(param(query, "lang")).filter(|l| !l.is_empty())
-}
-
 /// `GET /log?pilot=`: the forms the reader may fill in.
 pub(crate) async fn list(
     State(state): State<WebState>,
     headers: HeaderMap,
     query: Result<Query<Pairs>, QueryRejection>,
 ) -> Response {
-    let query = pairs(query);
-    let ctx = Ctx::read(&state, &headers, lang_of(&query));
+    let (query, ctx) = page_request(&state, &headers, query);
     let caller = match writer_gate(&ctx, &state) {
         Ok(caller) => caller,
         Err(response) => return *response,
@@ -229,8 +224,7 @@ pub(crate) async fn form(
     kind: Result<Path<String>, PathRejection>,
     query: Result<Query<Pairs>, QueryRejection>,
 ) -> Response {
-    let query = pairs(query);
-    let ctx = Ctx::read(&state, &headers, lang_of(&query));
+    let (query, ctx) = page_request(&state, &headers, query);
     let caller = match writer_gate(&ctx, &state) {
         Ok(caller) => caller,
         Err(response) => return *response,
