@@ -171,6 +171,31 @@ fn inbox(
     page(ctx, status, &template)
 }
 
+/// A checked POST on one alert: its form, who sent it, the caller, the alert id.
+type AlertAction = (BTreeMap<String, String>, Ctx, Caller, String);
+
+/// What acknowledging and silencing both check first: the CSRF token, a signed-in caller who
+/// is not an analyst (the API checks the office), an alert id in the path.
+fn alert_action(
+    state: &WebState,
+    headers: &HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    form: Result<Form<BTreeMap<String, String>>, FormRejection>,
+) -> Result<AlertAction, Box<Response>> {
+    let (form, ctx) = form_request(state, headers, form)?;
+    let Some(caller) = ctx.caller.clone() else {
+        return Err(Box::new(Redirect::to("/signin").into_response()));
+    };
+    let refuse = |status, key| Box::new(error_page(&ctx, state, status, ctx.tr.t(key), None));
+    if caller.role == Role::Analyst {
+        return Err(refuse(StatusCode::FORBIDDEN, "error-forbidden"));
+    }
+    let Ok(Path(id)) = id else {
+        return Err(refuse(StatusCode::NOT_FOUND, "error-not-found"));
+    };
+    Ok((form, ctx, caller, id))
+}
+
 /// `POST /alerts/{id}/ack` (`csrf`, `note`): acknowledges through the API's own handler,
 /// which applies its rules (office, state); back to the inbox.
 pub(crate) async fn acknowledge(
@@ -179,30 +204,9 @@ pub(crate) async fn acknowledge(
     id: Result<Path<String>, PathRejection>,
     form: Result<Form<BTreeMap<String, String>>, FormRejection>,
 ) -> Response {
-    let (form, ctx) = match form_request(&state, &headers, form) {
-        Ok(request) => request,
+    let (form, ctx, caller, id) = match alert_action(&state, &headers, id, form) {
+        Ok(action) => action,
         Err(response) => return *response,
-    };
-    let Some(caller) = ctx.caller.clone() else {
-        return Redirect::to("/signin").into_response();
-    };
-    if caller.role == Role::Analyst {
-        return error_page(
-            &ctx,
-            &state,
-            StatusCode::FORBIDDEN,
-            ctx.tr.t("error-forbidden"),
-            None,
-        );
-    }
-    let Ok(Path(id)) = id else {
-        return error_page(
-            &ctx,
-            &state,
-            StatusCode::NOT_FOUND,
-            ctx.tr.t("error-not-found"),
-            None,
-        );
     };
     let note = form.get("note").map(|n| n.trim()).unwrap_or("");
     let body = serde_json::json!({ "note": note }).to_string();
@@ -232,30 +236,9 @@ pub(crate) async fn silence(
     id: Result<Path<String>, PathRejection>,
     form: Result<Form<BTreeMap<String, String>>, FormRejection>,
 ) -> Response {
-    let (form, ctx) = match form_request(&state, &headers, form) {
-        Ok(request) => request,
+    let (form, ctx, caller, id) = match alert_action(&state, &headers, id, form) {
+        Ok(action) => action,
         Err(response) => return *response,
-    };
-    let Some(caller) = ctx.caller.clone() else {
-        return Redirect::to("/signin").into_response();
-    };
-    if caller.role == Role::Analyst {
-        return error_page(
-            &ctx,
-            &state,
-            StatusCode::FORBIDDEN,
-            ctx.tr.t("error-forbidden"),
-            None,
-        );
-    }
-    let Ok(Path(id)) = id else {
-        return error_page(
-            &ctx,
-            &state,
-            StatusCode::NOT_FOUND,
-            ctx.tr.t("error-not-found"),
-            None,
-        );
     };
     let reason = form.get("reason").map(|r| r.trim()).unwrap_or("");
     let until = form.get("until").map(|u| u.trim()).unwrap_or("");
