@@ -14,23 +14,12 @@ struct Choice {
 }
 
 #[derive(Debug)]
-struct LineRow {
-    date: String,
-    title: String,
-    pilot_id: String,
-    pilot: String,
-    kind: String,
-    conferred_by: String,
-    points: u32,
-}
-
-#[derive(Debug)]
 struct Ranked {
     rank: usize,
     id: String,
     name: String,
     points: u64,
-    lines: Vec<LineRow>,
+    lines: Vec<HighlightLineRow>,
 }
 
 #[derive(Template)]
@@ -83,27 +72,12 @@ pub(crate) async fn ledger(
     };
 
     // Each line counts in full for every stakeholder it is credited to, as the API's points.
-    let mut by_stakeholder: BTreeMap<Uuid, (u64, Vec<LineRow>)> = BTreeMap::new();
+    let mut by_stakeholder: BTreeMap<Uuid, (u64, Vec<HighlightLineRow>)> = BTreeMap::new();
     for l in &lines {
         for who in &l.line.credited_to {
             let entry = by_stakeholder.entry(*who).or_default();
             entry.0 += u64::from(l.line.points);
-            entry.1.push(LineRow {
-                date: view::date(l.line.occurred_at),
-                title: l.line.title.clone(),
-                pilot_id: l.line.pilot_id.to_string(),
-                pilot: titles
-                    .get(&l.line.pilot_id)
-                    .cloned()
-                    .unwrap_or_else(|| l.line.pilot_id.to_string()),
-                kind: format!(
-                    "{} ({})",
-                    tr.t(&format!("highlight-{}", l.line.kind.as_str())),
-                    tr.t(&format!("level-{}", l.line.level.as_str()))
-                ),
-                conferred_by: l.line.conferred_by.clone(),
-                points: l.line.points,
-            });
+            entry.1.push(HighlightLineRow::of(&tr, l, &titles));
         }
     }
     let mut ranked: Vec<Ranked> = by_stakeholder

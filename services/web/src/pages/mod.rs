@@ -300,3 +300,46 @@ struct ApprovalLight {
     label: String,
     approval: String,
 }
+
+/// One highlight line as the ledger and the stakeholder page list it.
+#[derive(Debug)]
+struct HighlightLineRow {
+    date: String,
+    title: String,
+    pilot_id: String,
+    /// The pilot's title, or its id if the world has no such pilot.
+    pilot: String,
+    /// "Award (provincial)", in the reader's language.
+    kind: String,
+    conferred_by: String,
+    points: u32,
+    /// The balance the line brought its subject to, where the read gives one.
+    balance: String,
+}
+
+impl HighlightLineRow {
+    fn of(
+        tr: &Tr,
+        line: &pilot_api::reads::BalancedLine,
+        titles: &BTreeMap<Uuid, String>,
+    ) -> HighlightLineRow {
+        let l = &line.line;
+        HighlightLineRow {
+            date: view::date(l.occurred_at),
+            title: l.title.clone(),
+            pilot_id: l.pilot_id.to_string(),
+            pilot: titles
+                .get(&l.pilot_id)
+                .cloned()
+                .unwrap_or_else(|| l.pilot_id.to_string()),
+            kind: format!(
+                "{} ({})",
+                tr.t(&format!("highlight-{}", l.kind.as_str())),
+                tr.t(&format!("level-{}", l.level.as_str()))
+            ),
+            conferred_by: l.conferred_by.clone(),
+            points: l.points,
+            balance: line.balance.map_or_else(String::new, |b| b.to_string()),
+        }
+    }
+}

@@ -20,17 +20,6 @@ struct StanceRow {
     last_contact: String,
 }
 
-#[derive(Debug)]
-struct LineRow {
-    date: String,
-    title: String,
-    pilot_id: String,
-    pilot: String,
-    kind: String,
-    points: u32,
-    balance: String,
-}
-
 #[derive(Template)]
 #[template(path = "stakeholder.html")]
 struct StakeholderPage {
@@ -42,7 +31,7 @@ struct StakeholderPage {
     facts: Vec<(String, String)>,
     stances: Vec<StanceRow>,
     contacts: u32,
-    lines: Vec<LineRow>,
+    lines: Vec<HighlightLineRow>,
     chart: Option<Chart>,
 }
 
@@ -202,22 +191,7 @@ pub(crate) async fn stakeholder(
     );
     let lines = kept
         .iter()
-        .map(|l| LineRow {
-            date: view::date(l.line.occurred_at),
-            title: l.line.title.clone(),
-            pilot_id: l.line.pilot_id.to_string(),
-            pilot: titles
-                .get(&l.line.pilot_id)
-                .cloned()
-                .unwrap_or_else(|| l.line.pilot_id.to_string()),
-            kind: format!(
-                "{} ({})",
-                tr.t(&format!("highlight-{}", l.line.kind.as_str())),
-                tr.t(&format!("level-{}", l.line.level.as_str()))
-            ),
-            points: l.line.points,
-            balance: l.balance.map_or_else(String::new, |b| b.to_string()),
-        })
+        .map(|l| HighlightLineRow::of(&tr, l, &titles))
         .collect();
     let facts = vec![
         (
