@@ -11,13 +11,20 @@
 //!   itself (the live feed); a clerk of another office signed in through the form gets no
 //!   form; a clerk of the pilot's office acknowledges it, and silences it (a missing reason is
 //!   refused at its field first);
+//! - SSDNC's clerk logs a new pilot (its proposal), a stakeholder, a contact and an approval
+//!   request through the forms only and sees them on the new pilot's page; a stance out of
+//!   range is refused at its input (aria-invalid, aria-describedby); the same proposal posted
+//!   twice is stored once (checked through the API);
+//! - HIHC's page as of 2001-01-01 printed to PDF (A4) holds its title, its stages and 880,000
+//!   against 1,000,000, also in Chinese (`dossier-hihc.pdf`, `dossier-hihc-zh-CN.pdf`);
 //! - every page loads with no request leaving 127.0.0.1 and no console error; axe-core finds
-//!   no WCAG 2.1 A/AA violation on the overview, the pilot page, the inbox, a logging form and
-//!   the ledger;
+//!   no WCAG 2.1 A/AA violation on the overview, the pilot page, the inbox, a logging form
+//!   (also refused), the ledger and the new pilot's page;
 //! - pilot stops at once with the inbox's live feed open;
-//! - screenshots of the overview (desktop and 360 px phone), the pilot page, the inbox, a form
-//!   and the ledger go to the harness's folder (`target/browser-screenshots/`, or
-//!   `PILOT_SCREENSHOTS`).
+//! - screenshots of the overview (desktop and 360 px phone), the pilot page (also
+//!   `pilot-page.png`, taller, which docs/images/ holds a copy of), the inbox, a form, a refused
+//!   form, the new pilot and the ledger go to the harness's folder
+//!   (`target/browser-screenshots/`, or `PILOT_SCREENSHOTS`).
 //!
 //! Without Chromium and chromedriver it prints "skipped: …" and passes.
 
