@@ -11,13 +11,20 @@
 //!   itself (the live feed); a clerk of another office signed in through the form gets no
 //!   form; a clerk of the pilot's office acknowledges it, and silences it (a missing reason is
 //!   refused at its field first);
+//! - SSDNC's clerk logs a new pilot (its proposal), a stakeholder, a contact and an approval
+//!   request through the forms only and sees them on the new pilot's page; a stance out of
+//!   range is refused at its input (aria-invalid, aria-describedby); the same proposal posted
+//!   twice is stored once (checked through the API);
+//! - HIHC's page as of 2001-01-01 printed to PDF (A4) holds its title, its stages and 880,000
+//!   against 1,000,000, also in Chinese (`dossier-hihc.pdf`, `dossier-hihc-zh-CN.pdf`);
 //! - every page loads with no request leaving 127.0.0.1 and no console error; axe-core finds
-//!   no WCAG 2.1 A/AA violation on the overview, the pilot page, the inbox, a logging form and
-//!   the ledger;
+//!   no WCAG 2.1 A/AA violation on the overview, the pilot page, the inbox, a logging form
+//!   (also refused), the ledger and the new pilot's page;
 //! - pilot stops at once with the inbox's live feed open;
-//! - screenshots of the overview (desktop and 360 px phone), the pilot page, the inbox, a form
-//!   and the ledger go to the harness's folder (`target/browser-screenshots/`, or
-//!   `PILOT_SCREENSHOTS`).
+//! - screenshots of the overview (desktop and 360 px phone), the pilot page (also
+//!   `pilot-page.png`, taller, which docs/images/ holds a copy of), the inbox, a form, a refused
+//!   form, the new pilot and the ledger go to the harness's folder
+//!   (`target/browser-screenshots/`, or `PILOT_SCREENSHOTS`).
 //!
 //! Without Chromium and chromedriver it prints "skipped: …" and passes.
 
@@ -27,13 +34,20 @@ mod common;
 
 use common::process::PilotProcess;
 use pilot_browser_harness::fantoccini::Locator;
-use pilot_browser_harness::{browser_or_skip, Browser, BrowserOptions, WCAG21_A_AA};
+use pilot_browser_harness::{
+    browser_or_skip, pdf_info, pdf_text, screenshot_dir, Browser, BrowserOptions, WCAG21_A_AA,
+};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 const HIHC: &str = "Health Insurance for Hospital Care (HIHC)";
 const PILOT: &str = "0194a000-0001-7000-8000-0000000000bb";
+/// HIHC (deploy/demo/README.md).
+const HIHC_ID: &str = "0194a000-0001-7000-8000-000000000003";
+const NEW_PILOT: &str = "Clinic vouchers for migrant workers";
+const BUREAU: &str = "Nanguo District Health Bureau";
+const CONTACT: &str = "Briefed the bureau on the voucher design.";
 
 /// `pilot token new` in `data_dir`'s tokens file; the token.
 fn token(data_dir: &Path, name: &str, role: &str, office: Option<&str>) -> String {
@@ -204,6 +218,45 @@ async fn sign_out(browser: &Browser) {
     .await;
 }
 
+/// Types `value` into the input or textarea `css` selects (after clearing it).
+async fn fill(browser: &Browser, css: &str, value: &str) {
+    let input = browser
+        .client()
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"));
+    input.clear().await.unwrap();
+    input.send_keys(value).await.unwrap();
+}
+
+/// Picks the option of the select `css` whose visible text is `label`.
+async fn choose(browser: &Browser, css: &str, label: &str) {
+    browser
+        .client()
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .select_by_label(label)
+        .await
+        .unwrap_or_else(|e| panic!("no option {label:?} in {css}: {e}"));
+}
+
+/// Submits the logging form on the page, which loads another page.
+async fn store(browser: &Browser) {
+    click_to_load(browser, Locator::Css("form.log-form button[type=submit]")).await;
+}
+
+/// The path of the current page's URL.
+async fn path(browser: &Browser) -> String {
+    browser
+        .client()
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
     let started = Instant::now();
@@ -256,6 +309,24 @@ async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
     clean(&browser, &origin, "pilot page as of 2001-01-01").await;
     accessible(&browser, "pilot page").await;
     browser.screenshot("pilot-hihc").await.unwrap();
+    // The README's picture (docs/images/pilot-page.png is a copy of it): the same page in a
+    // taller window, down to the support section.
+    let (width, height) = browser.client().get_window_size().await.unwrap();
+    let (width, height) = (
+        u32::try_from(width).unwrap(),
+        u32::try_from(height).unwrap(),
+    );
+    browser
+        .client()
+        .set_window_size(1280, height + 500)
+        .await
+        .unwrap();
+    browser.screenshot("pilot-page").await.unwrap();
+    browser
+        .client()
+        .set_window_size(width, height)
+        .await
+        .unwrap();
 
     // Chinese and back, through the switch link; the page and its date stay.
     click_to_load(&browser, Locator::Css("header.site a[hreflang='zh-CN']")).await;
@@ -425,6 +496,213 @@ async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
     clean(&browser, &origin, "ledger").await;
     accessible(&browser, "ledger").await;
     browser.screenshot("ledger").await.unwrap();
+
+    // The clerk's work through the forms only (still SSDNC's clerk, signed in through the
+    // form): a new pilot (its proposal), a stakeholder, a contact and an approval request.
+    browser.goto(&format!("{origin}/log")).await.unwrap();
+    click_to_load(&browser, Locator::LinkText("Propose a pilot")).await;
+    fill(&browser, "#f-data-title", NEW_PILOT).await;
+    fill(&browser, "#f-data-jurisdiction", "Nanguo").await;
+    fill(&browser, "#f-data-policy_area", "health insurance").await;
+    choose(&browser, "#f-data-level", "municipal").await;
+    fill(
+        &browser,
+        "#f-data-problem_frame",
+        "Migrant workers pay for clinic visits out of pocket.",
+    )
+    .await;
+    // What the form sends, to send it a second time below.
+    let posted = browser
+        .eval(
+            "return Array.from(new FormData(document.querySelector('form.log-form')).entries())",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let field = |name: &str| -> String {
+        posted
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|pair| pair[0] == name)
+            .unwrap_or_else(|| panic!("no {name} in {posted}"))[1]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (event_id, new_pilot) = (field("event_id"), field("pilot_id"));
+    store(&browser).await;
+    assert_eq!(path(&browser).await, format!("/pilots/{new_pilot}"));
+    assert!(text(&browser, "h1").await.contains(NEW_PILOT));
+    clean(&browser, &origin, "the new pilot's page").await;
+
+    // Submitting the same form again (the same data, its hidden event_id and CSRF token, from
+    // the page as the browser would resend it) ends on the pilot's page, and stores nothing.
+    let again = browser
+        .eval(
+            "return fetch('/log/pilot.proposed', {method: 'POST', credentials: 'same-origin', \
+               body: new URLSearchParams(arguments[0])}) \
+             .then(function (r) { return [r.status, new URL(r.url).pathname]; })",
+            vec![posted.clone()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        serde_json::json!([200, format!("/pilots/{new_pilot}")]),
+        "the second submit"
+    );
+    let events: Vec<serde_json::Value> = reqwest::Client::new()
+        .get(format!("{origin}/api/v1/pilots/{new_pilot}/events"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = events
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![event_id.as_str()], "stored once: {events:?}");
+
+    // A stakeholder, from the pilot's "Log activity" list.
+    click_to_load(&browser, Locator::LinkText("Log activity for this pilot")).await;
+    click_to_load(&browser, Locator::LinkText("Register a stakeholder")).await;
+    fill(&browser, "#f-data-name", BUREAU).await;
+    choose(&browser, "#f-data-kind", "bureau").await;
+    choose(&browser, "#f-data-level", "municipal").await;
+    fill(&browser, "#f-data-influence", "4").await;
+    store(&browser).await;
+    assert_eq!(text(&browser, "p.stored").await, "Stored.");
+    clean(&browser, &origin, "stakeholder stored").await;
+
+    // A contact with it: a stance of 3 is out of the range -2..2. The browser itself would
+    // not send it (the input's max); without that check the service's rule refuses it, and its
+    // message stands at the stance input.
+    click_to_load(&browser, Locator::LinkText(NEW_PILOT)).await;
+    click_to_load(&browser, Locator::LinkText("Log a contact")).await;
+    let bureau = format!("{BUREAU} (bureau)");
+    choose(&browser, "#f-data-stakeholder_id", &bureau).await;
+    choose(&browser, "#f-data-channel", "meeting").await;
+    choose(&browser, "#f-data-strategy", "framing").await;
+    fill(&browser, "#f-data-summary", CONTACT).await;
+    fill(&browser, "#f-data-stance", "3").await;
+    let blocked = browser
+        .eval(
+            "return document.getElementById('f-data-stance').validity.rangeOverflow",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(blocked, serde_json::json!(true), "the browser's own check");
+    browser
+        .eval(
+            "document.querySelector('form.log-form').noValidate = true",
+            vec![],
+        )
+        .await
+        .unwrap();
+    store(&browser).await;
+    let refused = browser
+        .eval(
+            "var input = document.getElementById('f-data-stance'); \
+             var ids = (input.getAttribute('aria-describedby') || '').split(' '); \
+             var error = document.getElementById('f-data-stance-error'); \
+             return [input.getAttribute('aria-invalid'), ids.indexOf('f-data-stance-error') >= 0, \
+                     error ? error.textContent : null, input.value, \
+                     document.getElementById('f-data-summary').value, \
+                     document.querySelectorAll('[aria-invalid=true]').length]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    eprintln!("the refused contact: {refused}");
+    assert_eq!(refused[0], "true", "aria-invalid on the stance: {refused}");
+    assert_eq!(
+        refused[1], true,
+        "aria-describedby names the message: {refused}"
+    );
+    let message = refused[2].as_str().unwrap_or_default();
+    assert!(message.contains("stance"), "the rule's message: {refused}");
+    assert_eq!(refused[3], "3", "what was entered stays: {refused}");
+    assert_eq!(refused[4], CONTACT, "what was entered stays: {refused}");
+    assert_eq!(refused[5], 1, "only the stance is marked: {refused}");
+    clean_but_status(&browser, &origin, "a refused contact", 422).await;
+    accessible(&browser, "a refused contact").await;
+    browser.screenshot("log-contact-refused").await.unwrap();
+    fill(&browser, "#f-data-stance", "1").await;
+    store(&browser).await;
+    assert_eq!(path(&browser).await, format!("/pilots/{new_pilot}"));
+    clean(&browser, &origin, "contact stored").await;
+
+    // An approval request, the bureau picked as approver by its name.
+    click_to_load(&browser, Locator::LinkText("Log activity for this pilot")).await;
+    click_to_load(&browser, Locator::LinkText("Request an approval")).await;
+    fill(&browser, "#f-data-approval_id", "bureau-sign-off").await;
+    choose(&browser, "#f-data-approver_id", &bureau).await;
+    choose(&browser, "#f-data-level", "municipal").await;
+    store(&browser).await;
+    assert_eq!(path(&browser).await, format!("/pilots/{new_pilot}"));
+    let main = text(&browser, "main").await;
+    for wanted in [NEW_PILOT, BUREAU, "bureau-sign-off"] {
+        assert!(
+            main.contains(wanted),
+            "no {wanted:?} on the pilot page:\n{main}"
+        );
+    }
+    clean(&browser, &origin, "the new pilot with its activity").await;
+    accessible(&browser, "the new pilot with its activity").await;
+    browser.screenshot("new-pilot").await.unwrap();
+
+    // HIHC's dossier as of 2001-01-01, printed by the browser to A4, in English and Chinese.
+    browser
+        .goto(&format!("{origin}/pilots/{HIHC_ID}?as_of=2001-01-01"))
+        .await
+        .unwrap();
+    let pdf = browser.print_pdf().await.unwrap();
+    std::fs::write(screenshot_dir().join("dossier-hihc.pdf"), &pdf).unwrap();
+    let dossier = pdf_text(&pdf).unwrap();
+    let words = dossier.split_whitespace().collect::<Vec<_>>().join(" ");
+    for wanted in [
+        HIHC,
+        "Framing",
+        "Design",
+        "Awaiting approval",
+        "Approved",
+        "Implementing",
+        "880,000",
+        "1,000,000",
+    ] {
+        assert!(
+            words.contains(wanted),
+            "no {wanted:?} in the dossier:\n{dossier}"
+        );
+    }
+    assert!(
+        !words.contains("Log activity"),
+        "links for the screen are not printed:\n{dossier}"
+    );
+    let info = pdf_info(&pdf).unwrap();
+    assert!(info.is_a4(), "{info:?}");
+    browser
+        .goto(&format!(
+            "{origin}/pilots/{HIHC_ID}?as_of=2001-01-01&lang=zh-CN"
+        ))
+        .await
+        .unwrap();
+    let pdf = browser.print_pdf().await.unwrap();
+    std::fs::write(screenshot_dir().join("dossier-hihc-zh-CN.pdf"), &pdf).unwrap();
+    let dossier = pdf_text(&pdf).unwrap();
+    for wanted in ["实施中", "880,000", "1,000,000"] {
+        assert!(
+            dossier.contains(wanted),
+            "no {wanted:?} in the Chinese dossier:\n{dossier}"
+        );
+    }
+    assert!(pdf_info(&pdf).unwrap().is_a4());
+    clean(&browser, &origin, "the dossier in Chinese").await;
     browser.close().await.unwrap();
 
     // The overview on a 360 px phone.
