@@ -156,6 +156,13 @@ pub fn text_width(text: &str) -> f64 {
         .sum()
 }
 
+/// How many days an approval waited from `from` to `to`: the days between the two dates as
+/// the page shows them (each in its own offset; requested 2008-07-03 10:30, granted 2008-07-11
+/// 10:00: 8 days, as the demo's README counts), never negative.
+pub fn wait_days(from: OffsetDateTime, to: OffsetDateTime) -> i64 {
+    (to.date() - from.date()).whole_days().max(0)
+}
+
 fn light_colour(light: Light) -> &'static str {
     match light {
         Light::Ok => "#1b6e2a",
@@ -276,7 +283,7 @@ pub fn timeline(
                 approval: a.approval.clone(),
                 requested: view::date(a.requested),
                 until: view::date(a.until),
-                days: (a.until - a.requested).whole_days().max(0),
+                days: wait_days(a.requested, a.until),
                 state,
                 colour,
                 x: from,
@@ -552,6 +559,29 @@ mod tests {
             datetime!(2020-06-01 0:00 UTC)
         )
         .is_none());
+    }
+
+    #[test]
+    fn waits_count_calendar_days_in_the_requests_offset() {
+        assert_eq!(
+            wait_days(
+                datetime!(2008-07-03 10:30 +8),
+                datetime!(2008-07-11 10:00 +8)
+            ),
+            8
+        );
+        // Pending until the end of an as-of day (UTC): that day counts as shown.
+        assert_eq!(
+            wait_days(
+                datetime!(2003-10-13 9:00 +8),
+                datetime!(2003-11-20 23:59:59 UTC)
+            ),
+            38
+        );
+        assert_eq!(
+            wait_days(datetime!(2003-10-13 9:00 +8), datetime!(2003-10-12 0:00 +8)),
+            0
+        );
     }
 
     #[test]

@@ -736,7 +736,7 @@ fn marks<'e>(
     (titles, merged_at): (&BTreeMap<Uuid, String>, &BTreeMap<Uuid, OffsetDateTime>),
     merges: impl Iterator<Item = &'e serde_json::Value>,
 ) -> (Vec<Mark>, Vec<ApprovalIn>, Vec<PointIn>) {
-    let days = |from: OffsetDateTime, to: OffsetDateTime| (to - from).whole_days().max(0);
+    let days = crate::timeline::wait_days;
     let mut marks: Vec<(OffsetDateTime, Mark)> = Vec::new();
     let mut waits = Vec::new();
     let mut points = Vec::new();
