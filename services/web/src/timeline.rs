@@ -85,6 +85,11 @@ pub struct Band {
 pub struct YearTick {
     pub x: f64,
     pub label: String,
+    /// `text-anchor`: a label near an end of the axis is anchored inside the SVG.
+    pub anchor: &'static str,
+    /// Every other tick: its label hides on a narrow screen, where the labels are drawn larger
+    /// (`app.css`), so that the rest keep apart.
+    pub alternate: bool,
 }
 
 /// An approval's mark: a dot at its request and a bar over its wait.
@@ -99,6 +104,8 @@ pub struct ApprovalMark {
     pub colour: &'static str,
     pub x: f64,
     pub width: f64,
+    /// Where the bar ends (the decision, or the as-of day).
+    pub end: f64,
     pub y: f64,
     /// The bar's top.
     pub bar_y: f64,
@@ -248,13 +255,23 @@ pub fn timeline(
     let band_top = TOP;
     let axis_y = band_top + BAND_HEIGHT + 4.0;
     let tick_label_y = axis_y + 16.0;
-    let ticks = year_ticks(
+    let mut ticks = year_ticks(
         start.year(),
         end.year(),
         &x,
         axis_right - axis_left,
         t1 - t0,
     );
+    let count = ticks.len();
+    for (index, tick) in ticks.iter_mut().enumerate() {
+        // Counted from the last, so that the latest year keeps its label.
+        tick.alternate = (count - 1 - index) % 2 == 1;
+        if tick.x > WIDTH - RIGHT - 16.0 {
+            tick.anchor = "end";
+        } else if tick.x < axis_left + 16.0 {
+            tick.anchor = "start";
+        }
+    }
 
     // Approvals in lanes: each in the first lane whose last bar ends before it starts.
     let lanes_top = tick_label_y + 10.0;
@@ -288,6 +305,7 @@ pub fn timeline(
                 colour,
                 x: from,
                 width,
+                end: round(from + width),
                 y: round(lanes_top + lane as f64 * LANE),
                 bar_y: round(lanes_top + lane as f64 * LANE - 3.0),
                 title: a.title.clone(),
@@ -395,6 +413,8 @@ fn year_ticks(
             january(year).map(|at| YearTick {
                 x: x(at),
                 label: year.to_string(),
+                anchor: "middle",
+                alternate: false,
             })
         })
         .collect();
@@ -402,6 +422,8 @@ fn year_ticks(
         return vec![YearTick {
             x: x(january(first).unwrap_or(OffsetDateTime::UNIX_EPOCH)),
             label: first.to_string(),
+            anchor: "middle",
+            alternate: false,
         }];
     }
     ticks
@@ -524,6 +546,13 @@ mod tests {
             assert!(tick.x >= t.axis_left && tick.x <= t.axis_right, "{tick:?}");
         }
         assert_eq!(t.ticks.first().unwrap().label, "2000");
+        assert!(t.ticks.iter().all(|tick| tick.anchor == "middle"));
+        // 2000 … 2008: every other label hides on a narrow screen, 2008 stays.
+        assert!(!t.ticks.last().unwrap().alternate);
+        assert!(t.ticks.windows(2).all(|w| w[0].alternate != w[1].alternate));
+        for a in &t.approvals {
+            assert!((a.end - (a.x + a.width)).abs() < 0.05);
+        }
     }
 
     #[test]
