@@ -43,6 +43,7 @@ mod chart;
 pub mod i18n;
 mod pages;
 pub mod session;
+mod timeline;
 
 pub use pages::overview::PAGE_SIZE;
 mod view;

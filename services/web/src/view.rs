@@ -97,20 +97,6 @@ impl Light {
     }
 }
 
-/// One of twenty width classes (`w5` … `w100`) for a share of a whole: the pages set no
-/// inline styles (the Content-Security-Policy allows none).
-pub fn width_class(part: f64, whole: f64) -> &'static str {
-    const CLASSES: [&str; 20] = [
-        "w5", "w10", "w15", "w20", "w25", "w30", "w35", "w40", "w45", "w50", "w55", "w60", "w65",
-        "w70", "w75", "w80", "w85", "w90", "w95", "w100",
-    ];
-    if whole.is_nan() || whole <= 0.0 || !part.is_finite() {
-        return CLASSES[0];
-    }
-    let steps = ((part / whole) * 20.0).ceil().clamp(1.0, 20.0) as usize;
-    CLASSES[steps - 1]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,13 +128,5 @@ mod tests {
             query(&[("q", "a b&c"), ("stage", ""), ("lang", "zh-CN")]),
             "q=a%20b%26c&lang=zh-CN"
         );
-    }
-
-    #[test]
-    fn widths_are_steps_of_five() {
-        assert_eq!(width_class(0.0, 10.0), "w5");
-        assert_eq!(width_class(5.0, 10.0), "w50");
-        assert_eq!(width_class(10.0, 10.0), "w100");
-        assert_eq!(width_class(1.0, 0.0), "w5");
     }
 }

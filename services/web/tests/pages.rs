@@ -267,6 +267,8 @@ async fn the_pilot_page_prints_as_a_dossier() {
         .starts_with("text/css"));
     assert!(css.body.contains("size: A4"), "{}", css.body);
     assert!(css.body.contains("header.site nav"), "nav hidden");
+    // The timeline prints with its bands' labels, whatever the screen hid.
+    assert!(css.body.contains("svg.timeline .band-label"), "{}", css.body);
     // The date it was printed and the log position it shows.
     let printed = between(&body, "<p class=\"printed\">", "</p>");
     assert!(printed.starts_with("Printed 20"), "{printed}");
@@ -308,4 +310,227 @@ async fn the_new_pages_speak_chinese() {
         assert!(ledger.contains(label), "{label}");
     }
     assert!(ledger.contains(">台账</a>"), "nav");
+}
+
+/// LCHI: its approval waited 63 days (stalled from 2003-11-12).
+const LCHI: &str = "0194a000-0001-7000-8000-000000000004";
+/// The unified system the four programs merged into in 2008.
+const UNIFIED: &str = "0194a000-0001-7000-8000-000000000005";
+
+/// The value of attribute `name` in `tag` (the text of one element's start tag).
+fn attr<'a>(tag: &'a str, name: &str) -> &'a str {
+    between(tag, &format!(" {name}=\""), "\"")
+}
+
+/// Each `<g class="{class}…` group of the timeline's SVG, as its text up to `</g>`.
+fn groups<'a>(svg: &'a str, class: &str) -> Vec<&'a str> {
+    svg.split(&format!("<g class=\"{class}"))
+        .skip(1)
+        .map(|g| &g[..g.find("</g>").unwrap()])
+        .collect()
+}
+
+fn number(tag: &str, name: &str) -> f64 {
+    attr(tag, name).parse().unwrap()
+}
+
+/// The days between two `YYYY-MM-DD` dates.
+fn days(from: &str, to: &str) -> i64 {
+    let day = |d: &str| {
+        time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).unwrap()
+    };
+    (day(to) - day(from)).whole_days()
+}
+
+#[tokio::test]
+async fn the_timeline_is_one_svg_with_a_band_per_stage_and_the_documented_dates() {
+    let served = served().await;
+    let router = &served.router;
+    let body = page(router, &format!("/pilots/{HIHC}?as_of=2001-01-01")).await;
+    let section = between(&body, "aria-labelledby=\"h-timeline\"", "</section>");
+    let svg = between(section, "<svg class=\"timeline\"", "</svg>");
+    assert!(svg.contains("role=\"img\""), "{svg}");
+    assert!(svg.contains("aria-labelledby=\"timeline-title timeline-desc\""));
+    assert!(svg.contains("<title id=\"timeline-title\">Stage timeline</title>"));
+    assert!(svg.contains("<desc id=\"timeline-desc\">"), "{svg}");
+    assert!(!body.contains("style="), "inline style in the page");
+    // One band per stage entered, from its entry to the next, the last to the as-of day
+    // (deploy/demo/README.md: proposed 1999-01-18, designed 1999-06-21, approved 1999-12-06,
+    // implementing since 2000-01-03).
+    let bands: Vec<(String, String, String)> = groups(svg, "band")
+        .iter()
+        .map(|g| {
+            (
+                attr(g, "data-stage").to_string(),
+                attr(g, "data-from").to_string(),
+                attr(g, "data-until").to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("framing", "1999-01-18", "1999-06-21"),
+        ("design", "1999-06-21", "1999-11-15"),
+        ("awaiting_approval", "1999-11-15", "1999-12-06"),
+        ("approved", "1999-12-06", "2000-01-03"),
+        ("implementing", "2000-01-03", "2001-01-01"),
+    ];
+    assert_eq!(
+        bands,
+        expected
+            .iter()
+            .map(|(s, f, u)| (s.to_string(), f.to_string(), u.to_string()))
+            .collect::<Vec<_>>()
+    );
+    // Bands follow each other inside the axis; the current one is labelled.
+    let rects: Vec<(f64, f64)> = groups(svg, "band")
+        .iter()
+        .map(|g| {
+            let rect = between(g, "<rect", "/>");
+            (number(rect, "x"), number(rect, "width"))
+        })
+        .collect();
+    for pair in rects.windows(2) {
+        assert!(pair[0].0 + pair[0].1 <= pair[1].0 + 0.05, "{rects:?}");
+    }
+    assert!(svg.contains(">Implementing</text>"), "{svg}");
+    assert_eq!(attr(svg, "data-start"), "1999-01-18");
+    assert_eq!(attr(svg, "data-end"), "2001-01-01");
+    assert!(
+        svg.contains(">2000</text>") && svg.contains(">2001</text>"),
+        "year ticks"
+    );
+    // The dates stay as text under it (the accessible form, and what the browser test reads).
+    let stages = between(section, "<ol class=\"stages\">", "</ol>");
+    for text in ["1999-01-18", "2000-01-03", "Implementing"] {
+        assert!(stages.contains(text), "{stages}");
+    }
+    assert!(!section.contains("Merged"), "not merged in 2001: {section}");
+}
+
+#[tokio::test]
+async fn approval_marks_span_the_waits_the_api_reports() {
+    let served = served().await;
+    let router = &served.router;
+    for (pilot, as_of) in [(HIHC, ""), (LCHI, "2003-11-20"), (UNIFIED, "")] {
+        let query = if as_of.is_empty() {
+            String::new()
+        } else {
+            format!("?as_of={as_of}")
+        };
+        let body = page(router, &format!("/pilots/{pilot}{query}")).await;
+        let svg = between(&body, "<svg class=\"timeline\"", "</svg>");
+        let axis = between(svg, "<line class=\"axis\"", "/>");
+        let (left, right) = (number(axis, "x1"), number(axis, "x2"));
+        let per_day = (right - left) / days(attr(svg, "data-start"), attr(svg, "data-end")) as f64;
+        let api = get(router, &format!("/api/v1/pilots/{pilot}{query}")).await;
+        let view: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+        let day = |v: &serde_json::Value| v.as_str().unwrap()[..10].to_string();
+        // (approval, requested, until, pending) as the API says.
+        let mut expected: Vec<(String, String, String, bool)> = view["decided_approvals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["approval_id"].as_str().unwrap().to_string(),
+                    day(&d["requested_at"]),
+                    day(&d["decided_at"]),
+                    false,
+                )
+            })
+            .collect();
+        let pending = view["pending_approvals"].as_object().unwrap();
+        expected.extend(pending.values().map(|a| {
+            (
+                a["approval_id"].as_str().unwrap().to_string(),
+                day(&a["requested_at"]),
+                as_of.to_string(),
+                true,
+            )
+        }));
+        let marks = groups(svg, "mark approval");
+        assert_eq!(marks.len(), expected.len(), "{pilot}: {svg}");
+        assert!(!expected.is_empty(), "{pilot}");
+        for (approval, requested, until, pending) in &expected {
+            let mark = marks
+                .iter()
+                .find(|g| attr(g, "data-approval") == approval)
+                .unwrap_or_else(|| panic!("{approval} not marked"));
+            assert_eq!(attr(mark, "data-requested"), requested, "{mark}");
+            assert_eq!(attr(mark, "data-until"), until, "{mark}");
+            let waited = days(requested, until);
+            assert_eq!(attr(mark, "data-days"), waited.to_string(), "{mark}");
+            let bar = between(mark, "<rect", "/>");
+            let (x, width) = (number(bar, "x"), number(bar, "width"));
+            assert!(x >= left && x + width <= right + 0.05, "{mark}");
+            assert!(
+                (width - (waited as f64 * per_day).max(2.0)).abs() < 1.5,
+                "{approval}: {width} for {waited} days"
+            );
+            assert!(mark.contains("<title>"), "{mark}");
+            if *pending {
+                // LCHI's request of 2003-10-13 is stalled by 2003-11-20.
+                assert!(mark.starts_with(" approval-stalled\""), "{mark}");
+                assert!(mark.contains("fill=\"#a4161a\""), "{mark}");
+            } else {
+                assert!(mark.starts_with(" approval-decided\""), "{mark}");
+            }
+        }
+        if pilot == LCHI {
+            assert!(expected.iter().any(|e| e.3), "LCHI's wait is pending");
+        }
+    }
+}
+
+#[tokio::test]
+async fn merges_are_marks_at_their_dates() {
+    let served = served().await;
+    let router = &served.router;
+    let hihc = page(router, &format!("/pilots/{HIHC}")).await;
+    let svg = between(&hihc, "<svg class=\"timeline\"", "</svg>");
+    let merges = groups(svg, "mark merge");
+    assert_eq!(merges.len(), 1, "{svg}");
+    assert_eq!(attr(merges[0], "data-date"), "2008-07-15");
+    assert!(
+        merges[0].contains("Merged into Unified Basic"),
+        "{}",
+        merges[0]
+    );
+    // Merged: a terminal band at the end, the axis ends at the merge.
+    assert!(svg.contains("data-stage=\"merged\" data-from=\"2008-07-15\" data-until=\"\""));
+    assert_eq!(attr(svg, "data-end"), "2008-07-15");
+    // The unified system shows the four programs merged into it, on the same day.
+    let unified = page(router, &format!("/pilots/{UNIFIED}")).await;
+    let svg = between(&unified, "<svg class=\"timeline\"", "</svg>");
+    let merges = groups(svg, "mark merge");
+    assert_eq!(merges.len(), 4, "{svg}");
+    assert!(merges.iter().all(|g| attr(g, "data-date") == "2008-07-15"));
+    let marks = between(&unified, "<ol class=\"marks\">", "</ol>");
+    assert!(
+        marks.contains("<time>2008-07-15</time> Merged into this pilot:"),
+        "{marks}"
+    );
+}
+
+#[tokio::test]
+async fn the_timeline_speaks_chinese() {
+    let served = served().await;
+    let body = page(
+        &served.router,
+        &format!("/pilots/{HIHC}?as_of=2001-01-01&lang=zh-CN"),
+    )
+    .await;
+    let section = between(&body, "aria-labelledby=\"h-timeline\"", "</section>");
+    let svg = between(section, "<svg class=\"timeline\"", "</svg>");
+    assert!(
+        svg.contains("<title id=\"timeline-title\">阶段时间线</title>"),
+        "{svg}"
+    );
+    assert!(svg.contains("各阶段及其起始日期"), "{svg}");
+    assert!(svg.contains(">实施中</text>"), "{svg}");
+    assert!(svg.contains("审批 hihc-2000-mayor"), "{svg}");
+    assert!(svg.contains("等待 21 天"), "{svg}");
+    for label in ["已决定的审批", "按期", "合并", "推广"] {
+        assert!(section.contains(label), "{label}");
+    }
 }

@@ -64,3 +64,9 @@ ledger-open-stakeholder = Open the page of { $name }
 ledger-lines-of = The lines behind the points of { $name }
 field-from = From
 field-until = Until
+
+timeline-desc = Stages, each from its entry: { $stages }.
+timeline-desc-marks = { $count } marks (approvals with their wait, merges and scale-ups), listed under the timeline.
+timeline-key-decided = Decided approval
+timeline-key-merge = Merge
+timeline-key-scale-up = Scale-up

@@ -63,3 +63,9 @@ ledger-open-stakeholder = 打开 { $name } 的页面
 ledger-lines-of = { $name } 积分背后的条目
 field-from = 起始
 field-until = 截止
+
+timeline-desc = 各阶段及其起始日期：{ $stages }。
+timeline-desc-marks = 共 { $count } 个标记（审批及其等待时长、合并与推广），列于时间线下方。
+timeline-key-decided = 已决定的审批
+timeline-key-merge = 合并
+timeline-key-scale-up = 推广

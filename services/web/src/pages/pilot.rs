@@ -5,15 +5,16 @@
 
 use super::*;
 use crate::chart::{line_chart, Chart, Point, Reference};
+use crate::timeline::{timeline, ApprovalIn, PointIn, PointKind, StageIn, Timeline};
 use pilot_events::{BrokenLink, Hash, Subject};
 use pilot_store::EventLog;
 
+/// A stage as text, under the timeline's SVG (the accessible form).
 #[derive(Debug)]
 struct Band {
     stage: String,
     from: String,
     until: String,
-    width: &'static str,
 }
 
 #[derive(Debug)]
@@ -90,6 +91,7 @@ struct PilotPage {
     position: String,
     facts: Vec<(String, String)>,
     bands: Vec<Band>,
+    timeline: Option<Timeline>,
     marks: Vec<Mark>,
     approvals: Vec<ApprovalRow>,
     support_index: String,
@@ -304,7 +306,20 @@ pub(crate) async fn pilot(
         (tr.t("field-last-activity"), view::date(p.last_activity)),
         (tr.t("field-version"), p.version.to_string()),
     ];
-    let bands = bands(&tr, p, now);
+    let stages = stages(&tr, p, now);
+    let bands = stages
+        .iter()
+        .enumerate()
+        .map(|(index, s)| Band {
+            stage: s.label.clone(),
+            from: view::date(s.from),
+            until: match (s.until, index + 1 < stages.len()) {
+                (Some(u), true) => view::date(u),
+                (Some(_), false) => tr.t("timeline-ongoing"),
+                (None, _) => String::new(),
+            },
+        })
+        .collect();
     let data_id = |event: &serde_json::Value, name: &str| {
         event
             .get("data")
@@ -312,7 +327,11 @@ pub(crate) async fn pilot(
             .and_then(|v| v.as_str())
             .and_then(|v| Uuid::parse_str(v).ok())
     };
-    let (names, titles): (BTreeMap<Uuid, String>, BTreeMap<Uuid, String>) = {
+    #[allow(clippy::type_complexity)]
+    let (names, (titles, merged_at)): (
+        BTreeMap<Uuid, String>,
+        (BTreeMap<Uuid, String>, BTreeMap<Uuid, OffsetDateTime>),
+    ) = {
         let world = state.app.projection.read();
         let names = p
             .pending_approvals
@@ -327,7 +346,16 @@ pub(crate) async fn pilot(
             .chain(p.merged_from.iter().copied())
             .filter_map(|id| world.pilot(&id).map(|r| (id, r.state.title.clone())))
             .collect();
-        (names, titles)
+        // When each pilot merged into this one was merged: its last stage's entry.
+        let merged = p
+            .merged_from
+            .iter()
+            .filter_map(|id| {
+                let last = world.pilot(id)?.state.stage_history.last()?;
+                (last.stage == Stage::Merged).then_some((*id, last.entered_at))
+            })
+            .collect::<BTreeMap<Uuid, OffsetDateTime>>();
+        (names, (titles, merged))
     };
     let approver = |id: &Uuid| names.get(id).cloned().unwrap_or_else(|| id.to_string());
     let rules = state.app.stall_terms.rules_for(&id);
@@ -344,8 +372,18 @@ pub(crate) async fn pilot(
             light: None,
         })
         .collect();
+    let lights: BTreeMap<String, Light> = p
+        .pending_approvals
+        .values()
+        .map(|a| {
+            (
+                a.approval_id.clone(),
+                Light::of(&stall_status(a, rules, now)),
+            )
+        })
+        .collect();
     approvals.extend(p.pending_approvals.values().map(|a| {
-        let light = Light::of(&stall_status(a, rules, now));
+        let light = lights.get(&a.approval_id).copied().unwrap_or(Light::Ok);
         ApprovalRow {
             approval: a.approval_id.clone(),
             approver: approver(&a.approver_id),
@@ -360,7 +398,32 @@ pub(crate) async fn pilot(
             }),
         }
     }));
-    let marks = marks(&tr, p, now, &approver, &titles, of_type("pilot.merged"));
+    let (marks, waits, points) = marks(
+        &tr,
+        p,
+        now,
+        &approver,
+        &lights,
+        (&titles, &merged_at),
+        of_type("pilot.merged"),
+    );
+    let timeline = timeline(
+        tr.t("pilot-timeline"),
+        tr.t1(
+            "timeline-desc",
+            "stages",
+            &stages
+                .iter()
+                .map(|s| format!("{} {}", s.label, view::date(s.from)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ) + " "
+            + &tr.t1("timeline-desc-marks", "count", &marks.len().to_string()),
+        &stages,
+        &waits,
+        &points,
+        now,
+    );
     let stakeholders = support
         .stakeholders
         .iter()
@@ -594,6 +657,7 @@ pub(crate) async fn pilot(
         position: state.app.projection.position().to_string(),
         facts,
         bands,
+        timeline,
         marks,
         approvals,
         support_index: pilot_view
@@ -638,98 +702,98 @@ pub(super) fn stance_label(tr: &Tr, stance: i8) -> String {
     format!("{stance:+} {}", tr.t(key))
 }
 
-/// Each stage the pilot entered as a band from its entry to the next (or to `now` for the
-/// last, unless it is terminal), its width its share of the whole.
-fn bands(tr: &Tr, p: &pilot_projections::pilot::PilotState, now: OffsetDateTime) -> Vec<Band> {
+/// Each stage the pilot entered, from its entry to the next (or to `now` for the last,
+/// unless it is terminal: then it has no end).
+fn stages(tr: &Tr, p: &pilot_projections::pilot::PilotState, now: OffsetDateTime) -> Vec<StageIn> {
     let entries = &p.stage_history;
-    let Some(first) = entries.first() else {
-        return Vec::new();
-    };
-    let end = |index: usize| -> Option<OffsetDateTime> {
-        match entries.get(index + 1) {
-            Some(next) => Some(next.entered_at),
-            None if entries[index].stage.is_terminal() => None,
-            None => Some(now.max(entries[index].entered_at)),
-        }
-    };
-    let last_end = end(entries.len() - 1).unwrap_or(entries[entries.len() - 1].entered_at);
-    let whole = (last_end - first.entered_at).as_seconds_f64();
     entries
         .iter()
         .enumerate()
-        .map(|(index, entry)| {
-            let until = end(index);
-            let span = until.map_or(0.0, |u| (u - entry.entered_at).as_seconds_f64());
-            Band {
-                stage: stage_label(tr, entry.stage),
-                from: view::date(entry.entered_at),
-                until: match (until, entries.get(index + 1)) {
-                    (Some(u), Some(_)) => view::date(u),
-                    (Some(_), None) => tr.t("timeline-ongoing"),
-                    (None, _) => String::new(),
-                },
-                width: view::width_class(span, whole),
-            }
+        .map(|(index, entry)| StageIn {
+            stage: entry.stage.as_str(),
+            label: stage_label(tr, entry.stage),
+            from: entry.entered_at,
+            until: match entries.get(index + 1) {
+                Some(next) => Some(next.entered_at),
+                None if entry.stage.is_terminal() => None,
+                None => Some(now.max(entry.entered_at)),
+            },
         })
         .collect()
 }
 
 /// The timeline's marks in date order: each approval at its request with how long it waited
-/// (until its decision, or until `now` while pending), merges into another pilot, pilots
-/// merged into this one, and scale-ups.
+/// (until its decision, or until `now` while pending, with its light), merges into another
+/// pilot, pilots merged into this one, and scale-ups. The same as the SVG's marks: the
+/// approvals' waits and the merges and scale-ups.
+#[allow(clippy::too_many_arguments)]
 fn marks<'e>(
     tr: &Tr,
     p: &pilot_projections::pilot::PilotState,
     now: OffsetDateTime,
     approver: &dyn Fn(&Uuid) -> String,
-    titles: &BTreeMap<Uuid, String>,
+    lights: &BTreeMap<String, Light>,
+    (titles, merged_at): (&BTreeMap<Uuid, String>, &BTreeMap<Uuid, OffsetDateTime>),
     merges: impl Iterator<Item = &'e serde_json::Value>,
-) -> Vec<Mark> {
-    let days = |from: OffsetDateTime, to: OffsetDateTime| (to - from).whole_days().max(0);
+) -> (Vec<Mark>, Vec<ApprovalIn>, Vec<PointIn>) {
+    let days = crate::timeline::wait_days;
     let mut marks: Vec<(OffsetDateTime, Mark)> = Vec::new();
-    for d in &p.decided_approvals {
-        let a = &d.approval;
+    let mut waits = Vec::new();
+    let mut points = Vec::new();
+    let mut approval = |a: &pilot_projections::stall::PendingApproval,
+                        until: OffsetDateTime,
+                        light: Option<Light>,
+                        outcome: String| {
+        let text = format!(
+            "{} {} ({}): {}, {}",
+            tr.t("mark-approval"),
+            a.approval_id,
+            approver(&a.approver_id),
+            tr.t1(
+                if light.is_some() {
+                    "mark-waiting"
+                } else {
+                    "mark-waited"
+                },
+                "days",
+                &days(a.requested_at, until).to_string()
+            ),
+            outcome,
+        );
+        waits.push(ApprovalIn {
+            approval: a.approval_id.clone(),
+            requested: a.requested_at,
+            until,
+            light,
+            title: format!("{}: {text}", view::date(a.requested_at)),
+        });
         marks.push((
             a.requested_at,
             Mark {
                 date: view::date(a.requested_at),
-                text: format!(
-                    "{} {} ({}): {}, {}",
-                    tr.t("mark-approval"),
-                    a.approval_id,
-                    approver(&a.approver_id),
-                    tr.t1(
-                        "mark-waited",
-                        "days",
-                        &days(a.requested_at, d.decided_at).to_string()
-                    ),
-                    tr.t(&format!("outcome-{}", outcome_name(d.outcome))),
-                ),
+                text,
                 link: None,
             },
         ));
+    };
+    for d in &p.decided_approvals {
+        approval(
+            &d.approval,
+            d.decided_at,
+            None,
+            tr.t(&format!("outcome-{}", outcome_name(d.outcome))),
+        );
     }
     for a in p.pending_approvals.values() {
-        marks.push((
-            a.requested_at,
-            Mark {
-                date: view::date(a.requested_at),
-                text: format!(
-                    "{} {} ({}): {}, {}",
-                    tr.t("mark-approval"),
-                    a.approval_id,
-                    approver(&a.approver_id),
-                    tr.t1(
-                        "mark-waiting",
-                        "days",
-                        &days(a.requested_at, now).to_string()
-                    ),
-                    tr.t("outcome-pending"),
-                ),
-                link: None,
-            },
-        ));
+        let light = lights.get(&a.approval_id).copied().unwrap_or(Light::Ok);
+        approval(
+            a,
+            now.max(a.requested_at),
+            Some(light),
+            format!("{} ({})", tr.t("outcome-pending"), light_label(tr, light)),
+        );
     }
+    let title_of = |id: &Uuid| titles.get(id).cloned().unwrap_or_else(|| id.to_string());
     for event in merges {
         let at = event
             .get("occurred_at")
@@ -743,54 +807,84 @@ fn marks<'e>(
             .and_then(|v| v.as_str())
             .and_then(|v| Uuid::parse_str(v).ok());
         if let (Some(at), Some(into)) = (at, into) {
+            points.push(PointIn {
+                at,
+                kind: PointKind::Merge,
+                title: format!(
+                    "{}: {} {}",
+                    view::date(at),
+                    tr.t("mark-merged-into"),
+                    title_of(&into)
+                ),
+            });
             marks.push((
                 at,
                 Mark {
                     date: view::date(at),
                     text: tr.t("mark-merged-into"),
-                    link: Some((
-                        into.to_string(),
-                        titles
-                            .get(&into)
-                            .cloned()
-                            .unwrap_or_else(|| into.to_string()),
-                    )),
+                    link: Some((into.to_string(), title_of(&into))),
                 },
             ));
         }
     }
     for up in &p.scale_ups {
+        let text = format!(
+            "{}: {} ({}, {})",
+            tr.t("mark-scaled-up"),
+            up.successor_title,
+            tr.t(&format!("level-{}", up.to_level.as_str())),
+            up.scope
+        );
+        points.push(PointIn {
+            at: up.at,
+            kind: PointKind::ScaleUp,
+            title: format!("{}: {text}", view::date(up.at)),
+        });
         marks.push((
             up.at,
             Mark {
                 date: view::date(up.at),
-                text: format!(
-                    "{}: {} ({}, {})",
-                    tr.t("mark-scaled-up"),
-                    up.successor_title,
-                    tr.t(&format!("level-{}", up.to_level.as_str())),
-                    up.scope
-                ),
+                text,
                 link: None,
             },
         ));
     }
+    // Pilots merged into this one: dated by their merge when it is known by `now`.
+    let mut undated = Vec::new();
+    for from in &p.merged_from {
+        let link = Some((from.to_string(), title_of(from)));
+        match merged_at.get(from).filter(|at| **at <= now) {
+            Some(at) => {
+                points.push(PointIn {
+                    at: *at,
+                    kind: PointKind::Merge,
+                    title: format!(
+                        "{}: {} {}",
+                        view::date(*at),
+                        tr.t("mark-merged-from"),
+                        title_of(from)
+                    ),
+                });
+                marks.push((
+                    *at,
+                    Mark {
+                        date: view::date(*at),
+                        text: tr.t("mark-merged-from"),
+                        link,
+                    },
+                ));
+            }
+            None => undated.push(Mark {
+                date: String::new(),
+                text: tr.t("mark-merged-from"),
+                link,
+            }),
+        }
+    }
     marks.sort_by_key(|(at, _)| *at);
     let mut marks: Vec<Mark> = marks.into_iter().map(|(_, mark)| mark).collect();
-    for from in &p.merged_from {
-        marks.push(Mark {
-            date: String::new(),
-            text: tr.t("mark-merged-from"),
-            link: Some((
-                from.to_string(),
-                titles
-                    .get(from)
-                    .cloned()
-                    .unwrap_or_else(|| from.to_string()),
-            )),
-        });
-    }
-    marks
+    marks.extend(undated);
+    (marks, waits, points)
 }
 
 /// Reads the pilot's chain as stored in the log (every message on its subject, including any
