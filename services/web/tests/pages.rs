@@ -268,7 +268,11 @@ async fn the_pilot_page_prints_as_a_dossier() {
     assert!(css.body.contains("size: A4"), "{}", css.body);
     assert!(css.body.contains("header.site nav"), "nav hidden");
     // The timeline prints with its bands' labels, whatever the screen hid.
-    assert!(css.body.contains("svg.timeline .band-label"), "{}", css.body);
+    assert!(
+        css.body.contains("svg.timeline .band-label"),
+        "{}",
+        css.body
+    );
     // The date it was printed and the log position it shows.
     let printed = between(&body, "<p class=\"printed\">", "</p>");
     assert!(printed.starts_with("Printed 20"), "{printed}");
