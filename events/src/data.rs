@@ -247,6 +247,9 @@ pub struct ApprovalWithdrawn {
     pub reason: String,
 }
 
+/// Upper bound on one extension, so a typo (36500 for 365) does not silence an alert for a century.
+pub const MAX_EXTRA_DAYS: u32 = 3650;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalExtended {

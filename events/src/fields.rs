@@ -10,7 +10,6 @@
 //! are the types' own bounds and long texts are [`crate::admit::MULTILINE_FIELDS`].
 
 use crate::data::*;
-use crate::validate::MAX_EXTRA_DAYS;
 use crate::vocabulary::{
     AdoptionMechanism, Channel, HighlightKind, Level, StakeholderKind, Strategy,
 };

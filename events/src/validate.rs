@@ -4,7 +4,7 @@
 //! `pilot-projections`' decisions; [`check_order`] is the one chain rule simple enough to
 //! state here, because every reader of a chain needs it.
 
-use crate::data::{DayUnit, StallRecord};
+use crate::data::{DayUnit, StallRecord, MAX_EXTRA_DAYS};
 use crate::envelope::Envelope;
 use crate::error::EventError;
 use crate::event::Event;
@@ -14,9 +14,6 @@ use uuid::Uuid;
 
 /// How far a writer's clock may run ahead of the store's before `occurred_at` counts as future.
 pub const CLOCK_SKEW_ALLOWED: Duration = Duration::minutes(5);
-
-/// Upper bound on one extension, so a typo (36500 for 365) does not silence an alert for a century.
-pub const MAX_EXTRA_DAYS: u32 = 3650;
 
 /// Checks one event on its own: required text present, numbers finite and in range, ids sane.
 pub fn validate(envelope: &Envelope) -> Result<(), EventError> {
