@@ -162,12 +162,7 @@ pub(crate) async fn pilot(
     id: Result<Path<String>, PathRejection>,
     query: Result<Query<Pairs>, QueryRejection>,
 ) -> Response {
-    let query = pairs(query);
-    let ctx = Ctx::read(
-        &state,
-        &headers,
-        Some(param(&query, "lang")).filter(|l| !l.is_empty()),
-    );
+    let (query, ctx) = page_request(&state, &headers, query);
     if let Err(response) = gate(&ctx, &state) {
         return *response;
     }

@@ -150,6 +150,26 @@ fn writer_gate(ctx: &Ctx, state: &WebState) -> Result<Caller, Box<Response>> {
     Ok(caller)
 }
 
+/// Who may write, and the event type the path names; else the page to answer (sign in,
+/// forbidden, not ready, or no such type).
+fn form_of(
+    ctx: &Ctx,
+    state: &WebState,
+    kind: Result<Path<String>, PathRejection>,
+) -> Result<(Caller, EventType), Box<Response>> {
+    let caller = writer_gate(ctx, state)?;
+    let Some(event_type) = kind.ok().and_then(|Path(raw)| EventType::parse(raw.trim())) else {
+        return Err(Box::new(error_page(
+            ctx,
+            state,
+            StatusCode::NOT_FOUND,
+            ctx.tr.t("forms-no-type"),
+            None,
+        )));
+    };
+    Ok((caller, event_type))
+}
+
 /// The pilot named by `?pilot=`, if it names one: (id, title, office).
 fn pilot_of(state: &WebState, raw: &str) -> Option<(Uuid, String, String)> {
     let id = Uuid::parse_str(raw.trim()).ok()?;
@@ -225,18 +245,9 @@ pub(crate) async fn form(
     query: Result<Query<Pairs>, QueryRejection>,
 ) -> Response {
     let (query, ctx) = page_request(&state, &headers, query);
-    let caller = match writer_gate(&ctx, &state) {
-        Ok(caller) => caller,
+    let (caller, event_type) = match form_of(&ctx, &state, kind) {
+        Ok(found) => found,
         Err(response) => return *response,
-    };
-    let Some(event_type) = kind.ok().and_then(|Path(raw)| EventType::parse(raw.trim())) else {
-        return error_page(
-            &ctx,
-            &state,
-            StatusCode::NOT_FOUND,
-            ctx.tr.t("forms-no-type"),
-            None,
-        );
     };
     let pilot = pilot_of(&state, param(&query, "pilot"));
     if needs_pilot(event_type) && pilot.is_none() {
@@ -613,18 +624,9 @@ pub(crate) async fn submit(
     if let Err(response) = check_csrf(&ctx, &state, &first) {
         return *response;
     }
-    let caller = match writer_gate(&ctx, &state) {
-        Ok(caller) => caller,
+    let (caller, event_type) = match form_of(&ctx, &state, kind) {
+        Ok(found) => found,
         Err(response) => return *response,
-    };
-    let Some(event_type) = kind.ok().and_then(|Path(raw)| EventType::parse(raw.trim())) else {
-        return error_page(
-            &ctx,
-            &state,
-            StatusCode::NOT_FOUND,
-            ctx.tr.t("forms-no-type"),
-            None,
-        );
     };
     let subject_key = match event_type.subject_kind() {
         SubjectKind::Stakeholder => "stakeholder_id",
