@@ -39,14 +39,14 @@
 //! query or form values.
 
 pub mod assets;
-mod chart;
 pub mod i18n;
 mod pages;
 pub mod session;
-mod timeline;
 
 pub use pages::overview::PAGE_SIZE;
-mod view;
+// Numbers, dates, lights, chart and timeline layout come from `pilot-web-view`, under the
+// names the pages use (`crate::view`, `crate::chart`, `crate::timeline`).
+use pilot_web_view::{chart, timeline, view};
 
 use crate::i18n::{Lang, Tr};
 use crate::session::{Session, Sessions};

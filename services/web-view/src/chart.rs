@@ -1,5 +1,5 @@
-//! Line charts as inline SVG, laid out here and written by an askama template
-//! (`templates/chart.html`, included by the pages), so every text in them is escaped like the
+//! Line charts as inline SVG, laid out here and written by an askama template of `pilot-web`
+//! (`services/web/templates/chart.html`, included by the pages), so every text in them is escaped like the
 //! rest of the page.
 //!
 //! Why not plotters: its chart builder lays out every caption, tick label and legend from font

@@ -1,6 +1,7 @@
 //! The pilot page's stage timeline as one inline SVG, laid out here and written by an askama
-//! template (`templates/timeline.html`), as the line charts are (`chart.rs`): presentation
-//! attributes only (the Content-Security-Policy allows no inline style), text drawn by the
+//! template of `pilot-web` (`services/web/templates/timeline.html`), as the line charts are
+//! (`chart.rs`): presentation attributes only (the Content-Security-Policy allows no inline
+//! style), text drawn by the
 //! browser with the system's fonts, a `<title>` and `<desc>`, and the page keeps the same facts
 //! as text (the list of stages and the list of marks under it).
 //!
