@@ -247,6 +247,30 @@ async fn store(browser: &Browser) {
 }
 
 /// The path of the current page's URL.
+/// Waits (bounded) until the page has loaded and its heading holds `heading`: printing must
+/// not start on a page still blank (seen once under load: an empty PDF).
+async fn loaded_with_heading(browser: &Browser, heading: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ready = browser
+            .eval(
+                "const h = document.querySelector('h1'); \
+                 return document.readyState === 'complete' && !!h && h.textContent.includes(arguments[0]);",
+                vec![serde_json::json!(heading)],
+            )
+            .await
+            .unwrap();
+        if ready == serde_json::json!(true) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page with {heading:?} did not load"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn path(browser: &Browser) -> String {
     browser
         .client()
@@ -661,6 +685,7 @@ async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
         .goto(&format!("{origin}/pilots/{HIHC_ID}?as_of=2001-01-01"))
         .await
         .unwrap();
+    loaded_with_heading(&browser, HIHC).await;
     let pdf = browser.print_pdf().await.unwrap();
     std::fs::write(screenshot_dir().join("dossier-hihc.pdf"), &pdf).unwrap();
     let dossier = pdf_text(&pdf).unwrap();
@@ -692,6 +717,7 @@ async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
         ))
         .await
         .unwrap();
+    loaded_with_heading(&browser, HIHC).await;
     let pdf = browser.print_pdf().await.unwrap();
     std::fs::write(screenshot_dir().join("dossier-hihc-zh-CN.pdf"), &pdf).unwrap();
     let dossier = pdf_text(&pdf).unwrap();
