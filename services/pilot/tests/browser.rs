@@ -31,6 +31,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod common;
+#[path = "../../web/tests/common/stalled.rs"]
+mod stalled;
+
+use stalled::waiting_on_the_mayor;
 
 use common::process::PilotProcess;
 use pilot_browser_harness::fantoccini::Locator;
@@ -370,20 +374,7 @@ async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
     browser.goto(&format!("{origin}/alerts")).await.unwrap();
     let main = text(&browser, "main").await;
     assert!(!main.contains("mayor-sign-off"), "{main}");
-    let requested = (time::OffsetDateTime::now_utc() - time::Duration::days(31))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    let drafts = serde_json::json!([
-        {"type": "pilot.proposed", "pilot_id": PILOT, "occurred_at": "2000-12-01T10:00:00+08:00",
-         "actor": {"office": "SSDNC", "user": "clerk"},
-         "data": {"title": "Waiting on the mayor", "jurisdiction": "Nanguo",
-                  "policy_area": "health insurance", "level": "municipal",
-                  "problem_frame": "Whether the inbox shows a stalled approval."}},
-        {"type": "approval.requested", "pilot_id": PILOT, "occurred_at": requested,
-         "actor": {"office": "SSDNC", "user": "clerk"},
-         "data": {"approval_id": "mayor-sign-off", "approver_id": "0194a000-0002-7000-8000-000000000006",
-                  "level": "municipal", "note": "Stalled for a month."}}
-    ]);
+    let drafts = waiting_on_the_mayor(PILOT);
     let appended = reqwest::Client::new()
         .post(format!("{origin}/api/v1/events"))
         .bearer_auth(&admin)

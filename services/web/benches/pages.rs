@@ -19,12 +19,11 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
+use pilot_api::auth::{Role, Tokens};
 use pilot_api::state::Access;
 use pilot_api::{app, demo, AppState};
-use pilot_events::{decode, Envelope};
 use pilot_runtime::checkpoint::CheckpointKey;
 use pilot_runtime::runtime::{Runtime, RuntimeOptions};
-use pilot_runtime::writer::Draft;
 use pilot_store::memory::MemoryLog;
 use pilot_store::SharedLog;
 use serde_json::{json, Value};
@@ -32,7 +31,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tower::ServiceExt;
-use uuid::Uuid;
 
 const HIHC: &str = "0194a000-0001-7000-8000-000000000003";
 const SYNTHETIC_PILOTS: usize = 1_000;
@@ -40,6 +38,7 @@ const WARM_UP: usize = 5;
 const ROUNDS: usize = 51;
 const STAKEHOLDER: &str = "0194b000-0002-7000-8000-000000000001";
 const MAYOR: &str = "0194a000-0002-7000-8000-000000000006";
+const ADMIN: &str = "bench-admin-token";
 
 #[tokio::main]
 async fn main() {
@@ -56,8 +55,11 @@ async fn main() {
     demo::load_history(log.as_ref(), &projection, demo::NANGUO)
         .await
         .unwrap();
+    let mut tokens = Tokens::default();
+    tokens.add_clear("bench", Role::Admin, None, ADMIN);
     let state =
         AppState::shared(SharedLog::from_arc(log.clone()), projection).with_access(Access {
+            tokens,
             anonymous_reads: true,
             ..Access::default()
         });
@@ -83,7 +85,7 @@ async fn main() {
         rows.push(row);
     }
     let started = Instant::now();
-    add_synthetic_pilots(&state).await;
+    add_synthetic_pilots(&router).await;
     let pilots = state.projection.read().pilots().count();
     println!(
         "\n(added {SYNTHETIC_PILOTS} synthetic pilots in {:.1} s; {pilots} pilots now)\n",
@@ -144,19 +146,6 @@ async fn measure(router: &Router, path: &str) -> Measured {
     }
 }
 
-/// A draft as the API decodes one, for the writer.
-fn draft(mut body: Value, chain: (&str, &str)) -> Draft {
-    let object = body.as_object_mut().unwrap();
-    object.insert(chain.0.into(), json!(chain.1));
-    object.insert("event_id".into(), json!(Uuid::now_v7()));
-    object.insert("schema".into(), json!(1));
-    object.insert("recorded_at".into(), json!("2026-01-01T00:00:00Z"));
-    object.insert("prev_hash".into(), json!("0".repeat(64)));
-    object.insert("hash".into(), json!("0".repeat(64)));
-    let envelope: Envelope = decode(&serde_json::to_vec(&body).unwrap()).unwrap();
-    Draft::from(envelope)
-}
-
 fn event(kind: &str, at: &str, data: Value) -> Value {
     json!({
         "type": kind,
@@ -166,20 +155,26 @@ fn event(kind: &str, at: &str, data: Value) -> Value {
     })
 }
 
-async fn add_synthetic_pilots(state: &AppState) {
+/// Appends through the API (`POST /api/v1/events`, one request per chain), as a client would.
+async fn append(router: &Router, drafts: Value) {
+    let request = Request::post("/api/v1/events")
+        .header("authorization", format!("Bearer {ADMIN}"))
+        .header("content-type", "application/json")
+        .body(Body::from(drafts.to_string()))
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+async fn add_synthetic_pilots(router: &Router) {
     let stakeholder = event(
         "stakeholder.registered",
         "2019-01-01T00:00:00Z",
         json!({"name": "Bureau of Benchmarks", "kind": "bureau", "level": "municipal", "influence": 3}),
     );
-    state
-        .writer
-        .append(
-            vec![draft(stakeholder, ("stakeholder_id", STAKEHOLDER))],
-            None,
-        )
-        .await
-        .unwrap();
+    let mut stakeholder = stakeholder;
+    stakeholder["stakeholder_id"] = json!(STAKEHOLDER);
+    append(router, stakeholder).await;
     for index in 0..SYNTHETIC_PILOTS {
         let id = format!("0194b000-0000-7000-8000-{index:012x}");
         let approval = format!("bench-{index}");
@@ -256,8 +251,11 @@ async fn add_synthetic_pilots(state: &AppState) {
         ];
         let drafts = events
             .into_iter()
-            .map(|body| draft(body, ("pilot_id", &id)))
+            .map(|mut body| {
+                body["pilot_id"] = json!(id);
+                body
+            })
             .collect();
-        state.writer.append(drafts, None).await.unwrap();
+        append(router, Value::Array(drafts)).await;
     }
 }

@@ -9,6 +9,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
+use common::stalled::waiting_on_the_mayor;
 use common::{get, get_with, post, sign_in, Served, CLERK, OTHER_CLERK};
 use futures::StreamExt;
 use std::time::Duration;
@@ -24,20 +25,7 @@ async fn served() -> Served {
 
 async fn served_with(anonymous_reads: bool) -> Served {
     let served = common::served_with(anonymous_reads).await;
-    let requested = (time::OffsetDateTime::now_utc() - time::Duration::days(31))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    let drafts = serde_json::json!([
-        {"type": "pilot.proposed", "pilot_id": PILOT, "occurred_at": "2000-12-01T10:00:00+08:00",
-         "actor": {"office": "SSDNC", "user": "clerk"},
-         "data": {"title": "Waiting on the mayor", "jurisdiction": "Nanguo",
-                  "policy_area": "health insurance", "level": "municipal",
-                  "problem_frame": "Whether the inbox silences a stalled approval."}},
-        {"type": "approval.requested", "pilot_id": PILOT, "occurred_at": requested,
-         "actor": {"office": "SSDNC", "user": "clerk"},
-         "data": {"approval_id": "mayor-sign-off", "approver_id": "0194a000-0002-7000-8000-000000000006",
-                  "level": "municipal", "note": "Stalled for a month."}}
-    ]);
+    let drafts = waiting_on_the_mayor(PILOT);
     let appended = common::append_as_admin(&served.router, &drafts).await;
     assert_eq!(appended.status, StatusCode::CREATED, "{}", appended.body);
     served

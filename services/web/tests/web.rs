@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::stalled::waiting_on_the_mayor;
 use common::*;
 
 use axum::body::Body;
@@ -385,20 +386,7 @@ async fn the_alerts_inbox_offers_acknowledging_to_the_pilots_office_only() {
     let router = &served.router;
     // A pilot of SSDNC whose approval was requested 31 days ago: over the municipal 30.
     let pilot_id = "0194a000-0001-7000-8000-0000000000aa";
-    let requested = (time::OffsetDateTime::now_utc() - time::Duration::days(31))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    let drafts = serde_json::json!([
-        {"type": "pilot.proposed", "pilot_id": pilot_id, "occurred_at": "2000-12-01T10:00:00+08:00",
-         "actor": {"office": "SSDNC", "user": "clerk"},
-         "data": {"title": "Waiting on the mayor", "jurisdiction": "Nanguo",
-                  "policy_area": "health insurance", "level": "municipal",
-                  "problem_frame": "Whether the inbox shows a stalled approval."}},
-        {"type": "approval.requested", "pilot_id": pilot_id, "occurred_at": requested,
-         "actor": {"office": "SSDNC", "user": "clerk"},
-         "data": {"approval_id": "mayor-sign-off", "approver_id": "0194a000-0002-7000-8000-000000000006",
-                  "level": "municipal", "note": "Stalled for a month."}}
-    ]);
+    let drafts = waiting_on_the_mayor(pilot_id);
     let appended = append_as_admin(router, &drafts).await;
     assert_eq!(appended.status, StatusCode::CREATED, "{}", appended.body);
 
