@@ -1,7 +1,7 @@
 //! The pilot page's hash-chain check: the chain as stored in the log, verified link by link.
 
 use super::super::*;
-use pilot_events::{BrokenLink, Hash, Subject};
+use pilot_events::{BrokenLink, ChainVerifier, Subject};
 use pilot_store::EventLog;
 
 /// The pilot's chain as stored in the log, verified link by link (as `pilot verify` does for
@@ -23,11 +23,12 @@ pub(super) struct BrokenRow {
 }
 
 /// Reads the pilot's chain as stored in the log (every message on its subject, including any
-/// the fold refused) and verifies it link by link with `pilot_events`' own checks, as `pilot
-/// verify` does: each event's hash must match its content and its `prev_hash` the previous
-/// good event's hash. A broken message does not move the head, so the events after it are
-/// judged against the last good one (as the writer appends after junk). The status by
-/// position, for the event table.
+/// the fold refused) and verifies it link by link with the verifier `pilot verify` runs over
+/// the whole log ([`ChainVerifier`]): each event's hash must match its content and its
+/// `prev_hash` the previous good event's hash. A broken message does not move the head, so
+/// the events after it are judged against the last good one (as the writer appends after
+/// junk); a good event of another chain stored on this subject is out of place. The status
+/// by position, for the event table.
 pub(super) async fn check_chain(
     tr: &Tr,
     state: &WebState,
@@ -46,35 +47,31 @@ pub(super) async fn check_chain(
         read: true,
         broken: Vec::new(),
     };
-    let mut head = Hash::ZERO;
-    for (index, message) in stored.iter().enumerate() {
-        match pilot_events::verify_next(&message.bytes, index + 1, head) {
-            Ok(()) => {
-                if let Some(hash) = serde_json::from_slice::<serde_json::Value>(&message.bytes)
-                    .ok()
-                    .and_then(|v| {
-                        v.get("hash")
-                            .and_then(|h| h.as_str())
-                            .and_then(Hash::from_hex)
-                    })
-                {
-                    head = hash;
-                }
-                status.insert(message.position, true);
-            }
-            Err(broken) => {
-                let key = match broken {
+    let chain = id.to_string();
+    let mut verifier = ChainVerifier::default();
+    for message in &stored {
+        let verdict = match verifier.push_link(&message.bytes) {
+            Ok(link) if link.chain == chain => Ok(()),
+            Ok(link) => Err((
+                "chain-out-of-place",
+                format!("event {} belongs to chain {}", link.event_id, link.chain),
+            )),
+            Err(broken) => Err((
+                match broken {
                     BrokenLink::Unreadable { .. } => "chain-unreadable",
                     BrokenLink::HashMismatch { .. } => "chain-altered",
                     BrokenLink::PrevMismatch { .. } => "chain-out-of-place",
-                };
-                status.insert(message.position, false);
-                check.broken.push(BrokenRow {
-                    position: message.position.to_string(),
-                    reason: tr.t(key),
-                    detail: broken.to_string(),
-                });
-            }
+                },
+                broken.to_string(),
+            )),
+        };
+        status.insert(message.position, verdict.is_ok());
+        if let Err((key, detail)) = verdict {
+            check.broken.push(BrokenRow {
+                position: message.position.to_string(),
+                reason: tr.t(key),
+                detail,
+            });
         }
     }
     (check, status)
