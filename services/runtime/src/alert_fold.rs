@@ -9,7 +9,6 @@
 
 use pilot_projections::alerting::{AlertEvent, AlertHistory, Observed};
 use pilot_projections::{AlertBook, AlertNotice};
-use pilot_store::log::Stored;
 use std::collections::VecDeque;
 use time::OffsetDateTime;
 
@@ -109,26 +108,14 @@ impl AlertFold {
         }
     }
 
-    /// Folds one message of the alert stream: into the history, and, for a user action the
-    /// book does not hold yet, into the book. A message that is not an alert event is skipped
-    /// with a warning (it still counts as read).
-    pub fn apply_recorded(&mut self, stored: &Stored) {
-        let event = match serde_json::from_slice::<AlertEvent>(&stored.bytes) {
-            Ok(event) => event,
-            Err(error) => {
-                tracing::warn!(
-                    message = "Skipped a message on the alert stream that is not an alert event.",
-                    position = stored.position,
-                    %error
-                );
-                return;
-            }
-        };
-        let new = self.recorded.apply(stored.position, &event);
-        if new && event.is_user_action() && stored.position > self.actions_applied {
-            self.actions_applied = stored.position;
+    /// Folds one alert event, stored at `position`: into the history, and, for a user action
+    /// the book does not hold yet, into the book.
+    pub fn apply_recorded(&mut self, position: u64, event: &AlertEvent) {
+        let new = self.recorded.apply(position, event);
+        if new && event.is_user_action() && position > self.actions_applied {
+            self.actions_applied = position;
             // A refusal (the alert resolved meanwhile) changes nothing.
-            match self.book.apply_recorded_action(&event) {
+            match self.book.apply_recorded_action(event) {
                 Ok(notices) => self.push(notices),
                 Err(error) => {
                     tracing::debug!(message = "The alert book did not take a recorded user action.", alert_id = %event.notice.alert_id, %error)

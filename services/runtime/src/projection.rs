@@ -5,6 +5,7 @@
 
 use crate::alert_fold::AlertFold;
 use crate::checkpoint::CheckpointKey;
+use pilot_projections::alerting::AlertEvent;
 use pilot_projections::snapshot::Snapshot;
 use pilot_projections::{AlertBook, Applied, ProjectionError, World};
 use pilot_store::log::Stored;
@@ -227,9 +228,18 @@ impl Projection {
     }
 
     /// Folds one message of the alert stream ([`AlertFold::apply_recorded`]) and announces
-    /// its position.
+    /// its position. It is decoded before the write lock is taken, so readers of the fold
+    /// never wait on JSON; a message that is not an alert event is skipped with a warning (it
+    /// still counts as read).
     pub fn apply_recorded_alert(&self, stored: &Stored) {
-        self.write().alerts.apply_recorded(stored);
+        match serde_json::from_slice::<AlertEvent>(&stored.bytes) {
+            Ok(event) => self.write().alerts.apply_recorded(stored.position, &event),
+            Err(error) => tracing::warn!(
+                message = "Skipped a message on the alert stream that is not an alert event.",
+                position = stored.position,
+                %error
+            ),
+        }
         self.alert_position.send_if_modified(|at| {
             let moved = stored.position > *at;
             *at = (*at).max(stored.position);

@@ -11,6 +11,7 @@ use crate::{follow, projector};
 use pilot_projections::AlertBook;
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::memory::MemoryLog;
+use pilot_store::{AlertLog, EventLog};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -66,14 +67,7 @@ impl Runtime {
                 follow::run_projector(&log, &options.name, projection, stop).await
             })
         };
-        let follower = {
-            let (log, projection) = (log.clone(), projection.clone());
-            tokio::spawn(async move { follow_alerts(&log, projection, shutdown).await })
-        };
-        Runtime {
-            projection,
-            tasks: vec![("projector", projector), ("alert follower", follower)],
-        }
+        Runtime::with_follower(Arc::new(log.clone()), projection, projector, shutdown)
     }
 
     /// The same fold over an in-memory log, for tests of the parts above it (API, alerter,
@@ -93,6 +87,17 @@ impl Runtime {
                 }
             })
         };
+        Runtime::with_follower(log, projection, projector, shutdown)
+    }
+
+    /// The runtime of `projection` fed by `projector`, with the alert stream of `log` followed
+    /// into it until `shutdown`.
+    fn with_follower<L: EventLog + AlertLog>(
+        log: Arc<L>,
+        projection: Arc<Projection>,
+        projector: JoinHandle<()>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Runtime {
         let follower = {
             let projection = projection.clone();
             tokio::spawn(async move { follow_alerts(log.as_ref(), projection, shutdown).await })
