@@ -1,11 +1,17 @@
-//! The `data` of every event type of schema version 1.
+//! The `data` of every event type (schema version 2).
 //!
 //! Field names are the public wire names. Every struct refuses unknown fields, so a typo in a
 //! field name is an error rather than silently dropped data. Free-text notes that a clerk may
 //! reasonably leave out (`note`, `conditions`) default to empty; everything else is required.
+//!
+//! Schema 2 only adds: new types, and optional fields that are left out of the JSON when
+//! absent. So a schema-1 `data` is a valid schema-2 `data` meaning the same thing, and an
+//! event written without the new fields has the bytes (and hash) it had under schema 1
+//! (docs/wire-format.md, "Schema 2").
 
 use crate::vocabulary::{
-    AdoptionMechanism, Channel, HighlightKind, Level, StakeholderKind, Strategy,
+    AdoptionMechanism, Channel, ContextKind, Direction, HighlightKind, Level, LinkRelation,
+    Qualifier, StakeholderKind, Strategy,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -129,6 +135,12 @@ pub struct ContactLogged {
     pub summary: String,
     /// The stakeholder's stance after the contact.
     pub stance: Stance,
+    /// Schema 2: the person in the office who made the contact (a name as the office writes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_by: Option<String>,
+    /// Schema 2: the stakeholder the contact went through ("through the town leaders").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intermediary_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,6 +158,9 @@ pub struct AllianceFormed {
     pub stakeholder_ids: Vec<Uuid>,
     /// The shared interest that holds the alliance together.
     pub basis: String,
+    /// Schema 2: the person in the office who built the alliance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -281,6 +296,19 @@ pub struct TargetSet {
     pub target: f64,
     #[serde(with = "iso_date")]
     pub due: Date,
+    /// Schema 2: which side of `target` is met; absent means `at_least` ([`TargetSet::direction`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+    /// Schema 2: the stakeholder who set the target (e.g. the provincial government).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_by: Option<Uuid>,
+}
+
+impl TargetSet {
+    /// The direction, with schema 1's meaning (`at_least`) where none was written.
+    pub fn direction(&self) -> Direction {
+        self.direction.unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -293,6 +321,16 @@ pub struct MetricRecorded {
     #[serde(with = "iso_date")]
     pub as_of: Date,
     pub source: String,
+    /// Schema 2: how exactly `value` is known; absent means `exact` ([`MetricRecorded::qualifier`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qualifier: Option<Qualifier>,
+}
+
+impl MetricRecorded {
+    /// The qualifier, with schema 1's meaning (`exact`) where none was written.
+    pub fn qualifier(&self) -> Qualifier {
+        self.qualifier.unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -334,6 +372,11 @@ pub struct HighlightRecorded {
     pub conferred_by: String,
     /// Stakeholders credited with the highlight; each gets the full points.
     pub credited_to: Vec<Uuid>,
+    /// Schema 2: offices credited with it (their `actor.office` names), each with the full
+    /// points; an office reward (`ranking_upgrade`, `budget_increase`, `staff_increase`)
+    /// usually credits only its office.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credited_offices: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -342,4 +385,73 @@ pub struct EventRetracted {
     /// The event that stops counting; it must be in the same chain as the retraction.
     pub event_id: Uuid,
     pub reason: String,
+}
+
+/// Schema 2: a jurisdiction (a city, a province) with its own chain of context events.
+/// Pilots belong to it by `pilot.proposed`'s `jurisdiction`, which names it by `name`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JurisdictionRegistered {
+    /// The name pilots give as their `jurisdiction` (e.g. `Nanguo`); unique among jurisdictions.
+    pub name: String,
+    pub level: Level,
+    /// The jurisdiction's UTC offset, `+HH:MM` or `-HH:MM`: where its days, months and years
+    /// begin for vague dates and target due dates.
+    pub utc_offset: String,
+    /// The working-day calendar its pilots' alerts count in, by the `name` inside the calendar
+    /// file; absent means the default calendar of the alert rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
+}
+
+/// Schema 2: something that happened outside any pilot but shapes them all: a policy window,
+/// a directive from above, a meeting, a reorganisation, or a city indicator's value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextRecorded {
+    pub kind: ContextKind,
+    pub title: String,
+    #[serde(default)]
+    pub summary: String,
+    /// The stakeholder it came from (the province, the State Council), when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_by: Option<Uuid>,
+    /// For `indicator`: the indicator's name (e.g. `migrant_share`); exactly when kind is indicator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qualifier: Option<Qualifier>,
+}
+
+/// Schema 2: the person whose registry chain this is held a post (another stakeholder, e.g.
+/// "Mayor of Nanguo") from `from` to `to`, both days included; no `to` means still in post.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenureRecorded {
+    pub post_id: Uuid,
+    #[serde(with = "iso_date")]
+    pub from: Date,
+    #[serde(
+        default,
+        with = "iso_date::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub to: Option<Date>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Schema 2: this pilot relates to another: renamed or upgraded into it, bundled with it, or
+/// modelled on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PilotLinked {
+    pub relation: LinkRelation,
+    pub other_pilot_id: Uuid,
+    #[serde(default)]
+    pub note: String,
 }

@@ -4,11 +4,14 @@
 //! the struct the type names. Events already at [`CURRENT_SCHEMA`] never touch the upcasting
 //! path, so reading current history costs one parse.
 
-use crate::envelope::{Actor, Envelope, EventSignature, Subject, CURRENT_SCHEMA};
+use crate::envelope::{
+    Actor, Envelope, EventSignature, Provenance, Source, Subject, CURRENT_SCHEMA,
+};
 use crate::error::EventError;
 use crate::event::{Event, EventType, SubjectKind};
 use crate::hash::Hash;
-use crate::upcast::Upcaster;
+use crate::upcast::{Step, Upcaster, BUILD_STEPS};
+use crate::vocabulary::Precision;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -24,6 +27,7 @@ struct StoredWire<'a> {
     schema: u32,
     pilot_id: Option<Uuid>,
     stakeholder_id: Option<Uuid>,
+    jurisdiction_id: Option<Uuid>,
     occurred_at: OffsetDateTime,
     recorded_at: OffsetDateTime,
     actor: Actor,
@@ -32,6 +36,9 @@ struct StoredWire<'a> {
     prev_hash: Hash,
     hash: Hash,
     signature: Option<EventSignature>,
+    precision: Option<Precision>,
+    source: Option<Source>,
+    context_ids: Vec<Uuid>,
 }
 
 enum Data<'a> {
@@ -45,6 +52,7 @@ const FIELDS: &[&str] = &[
     "schema",
     "pilot_id",
     "stakeholder_id",
+    "jurisdiction_id",
     "occurred_at",
     "recorded_at",
     "actor",
@@ -53,6 +61,9 @@ const FIELDS: &[&str] = &[
     "prev_hash",
     "hash",
     "signature",
+    "precision",
+    "source",
+    "context_ids",
     "data",
 ];
 
@@ -63,6 +74,7 @@ enum Field {
     Schema,
     PilotId,
     StakeholderId,
+    JurisdictionId,
     OccurredAt,
     RecordedAt,
     Actor,
@@ -71,6 +83,9 @@ enum Field {
     PrevHash,
     Hash,
     Signature,
+    Precision,
+    Source,
+    ContextIds,
     Data,
 }
 
@@ -89,6 +104,7 @@ impl<'de> Deserialize<'de> for Field {
                     "schema" => Field::Schema,
                     "pilot_id" => Field::PilotId,
                     "stakeholder_id" => Field::StakeholderId,
+                    "jurisdiction_id" => Field::JurisdictionId,
                     "occurred_at" => Field::OccurredAt,
                     "recorded_at" => Field::RecordedAt,
                     "actor" => Field::Actor,
@@ -97,6 +113,9 @@ impl<'de> Deserialize<'de> for Field {
                     "prev_hash" => Field::PrevHash,
                     "hash" => Field::Hash,
                     "signature" => Field::Signature,
+                    "precision" => Field::Precision,
+                    "source" => Field::Source,
+                    "context_ids" => Field::ContextIds,
                     "data" => Field::Data,
                     other => return Err(E::unknown_field(other, FIELDS)),
                 })
@@ -146,9 +165,11 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for WireVisitor<'a> {
             (None, None, None, None);
         let (mut occurred_at, mut recorded_at, mut actor) = (None, None, None);
         let (mut prev_hash, mut hash, mut signature, mut data) = (None, None, None, None);
-        let mut seen: u16 = 0;
+        let (mut jurisdiction_id, mut precision, mut source, mut context_ids) =
+            (None, None, None, None);
+        let mut seen: u32 = 0;
         while let Some(field) = map.next_key::<Field>()? {
-            let bit = 1u16 << (field as u16);
+            let bit = 1u32 << (field as u32);
             if seen & bit != 0 {
                 return Err(M::Error::duplicate_field(FIELDS[field as usize]));
             }
@@ -159,6 +180,7 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for WireVisitor<'a> {
                 Field::Schema => schema = Some(map.next_value()?),
                 Field::PilotId => pilot_id = map.next_value()?,
                 Field::StakeholderId => stakeholder_id = map.next_value()?,
+                Field::JurisdictionId => jurisdiction_id = map.next_value()?,
                 Field::OccurredAt => occurred_at = Some(map.next_value::<Rfc3339>()?.0),
                 Field::RecordedAt => recorded_at = Some(map.next_value::<Rfc3339>()?.0),
                 Field::Actor => actor = Some(map.next_value()?),
@@ -167,10 +189,13 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for WireVisitor<'a> {
                 Field::PrevHash => prev_hash = Some(map.next_value()?),
                 Field::Hash => hash = Some(map.next_value()?),
                 Field::Signature => signature = map.next_value()?,
+                Field::Precision => precision = map.next_value()?,
+                Field::Source => source = map.next_value()?,
+                Field::ContextIds => context_ids = map.next_value()?,
                 Field::Data => {
                     let known = event_type.as_deref().and_then(EventType::parse);
                     data = Some(match (known, schema) {
-                        (Some(t), Some(CURRENT_SCHEMA)) => {
+                        (Some(t), Some(schema)) if reads_directly(schema) => {
                             Data::Typed(map.next_value_seed(TypedData(t))?)
                         }
                         _ => Data::Raw(map.next_value()?),
@@ -185,6 +210,7 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for WireVisitor<'a> {
             schema: schema.ok_or_else(|| missing("schema"))?,
             pilot_id,
             stakeholder_id,
+            jurisdiction_id,
             occurred_at: occurred_at.ok_or_else(|| missing("occurred_at"))?,
             recorded_at: recorded_at.ok_or_else(|| missing("recorded_at"))?,
             actor: actor.ok_or_else(|| missing("actor"))?,
@@ -193,6 +219,9 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for WireVisitor<'a> {
             prev_hash: prev_hash.ok_or_else(|| missing("prev_hash"))?,
             hash: hash.ok_or_else(|| missing("hash"))?,
             signature,
+            precision,
+            source,
+            context_ids: context_ids.unwrap_or_default(),
         };
         Ok(Stored(wire, data.ok_or_else(|| missing("data"))?))
     }
@@ -220,16 +249,34 @@ impl<'de: 'a, 'a> Deserialize<'de> for BorrowedOrOwned<'a> {
     }
 }
 
+/// Whether `data` stored in `schema` decodes straight into this build's structs: the current
+/// schema, and every older one from which all of this build's steps are additive.
+fn reads_directly(schema: u32) -> bool {
+    (1..=CURRENT_SCHEMA).contains(&schema)
+        && BUILD_STEPS
+            .iter()
+            .filter(|step| step.from_schema >= schema)
+            .all(|step| matches!(step.step, Step::Additive))
+}
+
 /// Decodes stored events, upcasting older schemas through its chain of [`Upcaster`]s.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Decoder {
     upcasters: Vec<Upcaster>,
 }
 
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new()
+    }
+}
+
 impl Decoder {
-    /// A decoder with this build's upcasters (none yet: schema 1 is the first version).
+    /// A decoder with this build's steps ([`crate::upcast::BUILD_STEPS`]).
     pub fn new() -> Self {
-        Decoder::default()
+        Decoder {
+            upcasters: BUILD_STEPS.to_vec(),
+        }
     }
 
     /// Adds a step that lifts `data` from one schema to the next.
@@ -243,7 +290,7 @@ impl Decoder {
         let (wire, data) = parse_stored(bytes)?;
         let (event_type, event) = match data {
             Data::Typed(event) => (event.event_type(), event),
-            Data::Raw(raw) if wire.schema == CURRENT_SCHEMA => {
+            Data::Raw(raw) if reads_directly(wire.schema) => {
                 let event_type = parse_type(&wire.event_type)?;
                 let event = Event::from_json(event_type, raw.get())
                     .map_err(|e| EventError::from_serde("data", e))?;
@@ -251,10 +298,27 @@ impl Decoder {
             }
             Data::Raw(raw) => self.upcast(&wire, raw)?,
         };
-        let subject = subject_of(event_type, wire.pilot_id, wire.stakeholder_id)?;
+        // A type stored under its own name must exist in the schema it says (an upcast step
+        // answers for the names it produces).
+        if reads_directly(wire.schema) && event_type.since_schema() > wire.schema {
+            return Err(EventError::field(
+                "type",
+                format!(
+                    "`{event_type}` exists from schema {} on, but this event says schema {}: write it as schema {CURRENT_SCHEMA}",
+                    event_type.since_schema(),
+                    wire.schema
+                ),
+            ));
+        }
+        let subject = subject_of(
+            event_type,
+            wire.pilot_id,
+            wire.stakeholder_id,
+            wire.jurisdiction_id,
+        )?;
         let envelope = Envelope {
             event_id: wire.event_id,
-            schema: CURRENT_SCHEMA,
+            schema: wire.schema,
             subject,
             occurred_at: wire.occurred_at,
             recorded_at: wire.recorded_at,
@@ -264,6 +328,11 @@ impl Decoder {
             prev_hash: wire.prev_hash,
             hash: wire.hash,
             signature: wire.signature,
+            provenance: Provenance {
+                precision: wire.precision,
+                source: wire.source,
+                context_ids: wire.context_ids,
+            },
             event,
         };
         crate::validate::validate(&envelope)?;
@@ -295,7 +364,7 @@ impl Decoder {
                     found: wire.schema,
                     newest: CURRENT_SCHEMA,
                 })?;
-            (event_type, data) = (step.apply)(&event_type, data).map_err(|message| {
+            (event_type, data) = step.apply(event_type, data).map_err(|message| {
                 EventError::field("data", format!("upcasting from schema {schema}: {message}"))
             })?;
         }
@@ -330,40 +399,62 @@ fn parse_type(name: &str) -> Result<EventType, EventError> {
     })
 }
 
-/// Pilot events name a `pilot_id`, registry events a `stakeholder_id`, never both.
+/// Every event names exactly one chain, of the kind its type lives in: pilot events a
+/// `pilot_id`, registry events a `stakeholder_id`, context a `jurisdiction_id`; a retraction
+/// names the chain of the event it retracts.
 pub(crate) fn subject_of(
     event_type: EventType,
     pilot_id: Option<Uuid>,
     stakeholder_id: Option<Uuid>,
+    jurisdiction_id: Option<Uuid>,
 ) -> Result<Subject, EventError> {
-    match (event_type.subject_kind(), pilot_id, stakeholder_id) {
-        (_, Some(_), Some(_)) => Err(EventError::field(
-            "stakeholder_id",
-            "an event belongs to one chain: give `pilot_id` or `stakeholder_id`, not both",
-        )),
-        (SubjectKind::Pilot | SubjectKind::Either, Some(id), None) => Ok(Subject::Pilot(id)),
-        (SubjectKind::Stakeholder | SubjectKind::Either, None, Some(id)) => {
-            Ok(Subject::Stakeholder(id))
-        }
-        (SubjectKind::Stakeholder, Some(_), None) => Err(EventError::field(
-            "pilot_id",
-            format!(
-                "`{event_type}` is a registry event: give `stakeholder_id` instead of `pilot_id`"
-            ),
-        )),
-        (SubjectKind::Pilot, None, Some(_)) => Err(EventError::field(
-            "stakeholder_id",
-            format!(
-                "`{event_type}` belongs to a pilot: give `pilot_id` instead of `stakeholder_id`"
-            ),
-        )),
-        (kind, None, None) => Err(EventError::field(
-            if kind == SubjectKind::Stakeholder {
-                "stakeholder_id"
-            } else {
-                "pilot_id"
-            },
+    let given: Vec<(&'static str, Subject, SubjectKind)> = [
+        pilot_id.map(|id| ("pilot_id", Subject::Pilot(id), SubjectKind::Pilot)),
+        stakeholder_id.map(|id| {
+            (
+                "stakeholder_id",
+                Subject::Stakeholder(id),
+                SubjectKind::Stakeholder,
+            )
+        }),
+        jurisdiction_id.map(|id| {
+            (
+                "jurisdiction_id",
+                Subject::Jurisdiction(id),
+                SubjectKind::Jurisdiction,
+            )
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let wanted = event_type.subject_kind();
+    let field_of = |kind: SubjectKind| match kind {
+        SubjectKind::Stakeholder => "stakeholder_id",
+        SubjectKind::Jurisdiction => "jurisdiction_id",
+        SubjectKind::Pilot | SubjectKind::Either => "pilot_id",
+    };
+    match given.as_slice() {
+        [] => Err(EventError::field(
+            field_of(wanted),
             "missing: every event names the chain it belongs to",
+        )),
+        [(_, subject, kind)] if wanted == SubjectKind::Either || *kind == wanted => Ok(*subject),
+        [(field, _, _)] => Err(EventError::field(
+            *field,
+            format!(
+                "`{event_type}` belongs to a {} chain: give `{}` instead of `{field}`",
+                match wanted {
+                    SubjectKind::Stakeholder => "stakeholder's registry",
+                    SubjectKind::Jurisdiction => "jurisdiction's",
+                    _ => "pilot's",
+                },
+                field_of(wanted)
+            ),
+        )),
+        [_, (second, _, _), ..] => Err(EventError::field(
+            *second,
+            "an event belongs to one chain: give one of `pilot_id`, `stakeholder_id` or `jurisdiction_id`",
         )),
     }
 }

@@ -2,12 +2,13 @@
 
 use crate::event::{Event, EventType};
 use crate::hash::Hash;
+use crate::vocabulary::Precision;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// The schema version this build writes. Older stored versions are upcast on read.
-pub const CURRENT_SCHEMA: u32 = 1;
+pub const CURRENT_SCHEMA: u32 = 2;
 
 /// Who logged an event: the office that owns the record and the user at the keyboard.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -27,41 +28,64 @@ pub struct EventSignature {
     pub ed25519: String,
 }
 
-/// The chain an event belongs to: a pilot's, or a stakeholder's registry chain.
+/// The chain an event belongs to: a pilot's, a stakeholder's registry chain, or (schema 2) a
+/// jurisdiction's chain of context.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Subject {
     Pilot(Uuid),
     Stakeholder(Uuid),
+    Jurisdiction(Uuid),
 }
 
 impl Subject {
     pub fn id(self) -> Uuid {
         match self {
-            Subject::Pilot(id) | Subject::Stakeholder(id) => id,
+            Subject::Pilot(id) | Subject::Stakeholder(id) | Subject::Jurisdiction(id) => id,
         }
     }
 
     pub fn pilot_id(self) -> Option<Uuid> {
         match self {
             Subject::Pilot(id) => Some(id),
-            Subject::Stakeholder(_) => None,
+            _ => None,
         }
     }
 
     pub fn stakeholder_id(self) -> Option<Uuid> {
         match self {
             Subject::Stakeholder(id) => Some(id),
-            Subject::Pilot(_) => None,
+            _ => None,
         }
     }
+
+    pub fn jurisdiction_id(self) -> Option<Uuid> {
+        match self {
+            Subject::Jurisdiction(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// Schema 2: where a fact comes from (an interview, a page of a report), allowed on every event.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The citation as a reader would look it up.
+    pub citation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// A page or section within the cited work (text: `12`, `pp. 4-5`, `Table 1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
 }
 
 /// One immutable, sealed event: what happened, to which chain, when, by whom, and its place in
 /// the chain (`prev_hash`, `hash`).
 ///
-/// `schema` is the version of `event` as held in memory; after upcasting it is
-/// [`CURRENT_SCHEMA`] even when the stored bytes are older. `hash` always covers the stored
-/// bytes, which is why chain verification works on raw JSON (see [`crate::chain`]).
+/// `schema` is the version its stored bytes were written in; `event` is always this build's
+/// model of it (an older schema is upcast on read), so folds never look at `schema`. Keeping
+/// the stored version means the envelope serializes back to the bytes it was read from, and
+/// `hash` (which covers the stored bytes, see [`crate::chain`]) still verifies.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
     pub event_id: Uuid,
@@ -78,7 +102,28 @@ pub struct Envelope {
     pub hash: Hash,
     /// The writer's signature over `hash`; `None` for imported history and older events.
     pub signature: Option<EventSignature>,
+    /// Schema 2: how the fact is known and what it stands on.
+    pub provenance: Provenance,
     pub event: Event,
+}
+
+/// Schema 2's envelope fields, each optional and left out of the JSON when absent (so an
+/// event without them has schema 1's bytes): how exactly `occurred_at` is known, where the
+/// fact comes from, and the context events a pilot event refers to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// `None` means the instant as given.
+    pub precision: Option<Precision>,
+    pub source: Option<Source>,
+    /// `context.recorded` events, by `event_id`; only on a pilot's events.
+    pub context_ids: Vec<Uuid>,
+}
+
+impl Provenance {
+    /// Whether any schema-2 field is present.
+    pub fn is_empty(&self) -> bool {
+        self == &Provenance::default()
+    }
 }
 
 impl Envelope {
@@ -106,6 +151,7 @@ impl Envelope {
             schema: self.schema,
             pilot_id: self.subject.pilot_id(),
             stakeholder_id: self.subject.stakeholder_id(),
+            jurisdiction_id: self.subject.jurisdiction_id(),
             occurred_at: self.occurred_at,
             recorded_at: self.recorded_at,
             actor: &self.actor,
@@ -118,6 +164,9 @@ impl Envelope {
             } else {
                 None
             },
+            precision: self.provenance.precision,
+            source: self.provenance.source.as_ref(),
+            context_ids: &self.provenance.context_ids,
             data: &self.event,
         }
     }
@@ -135,6 +184,8 @@ pub(crate) struct WireOut<'a> {
     pilot_id: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
     stakeholder_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jurisdiction_id: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339")]
     occurred_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -149,7 +200,17 @@ pub(crate) struct WireOut<'a> {
     hash: Option<Hash>,
     #[serde(skip_serializing_if = "Option::is_none")]
     signature: Option<&'a EventSignature>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    precision: Option<Precision>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a Source>,
+    #[serde(skip_serializing_if = "no_ids")]
+    context_ids: &'a [Uuid],
     data: &'a Event,
+}
+
+fn no_ids(ids: &&[Uuid]) -> bool {
+    ids.is_empty()
 }
 
 impl Serialize for Envelope {

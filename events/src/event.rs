@@ -98,11 +98,13 @@ fn from_json_traced<T: serde::de::DeserializeOwned>(
     }
 }
 
-/// Whether an event lives in a pilot's chain or in a stakeholder's registry chain.
+/// Which kind of chain an event lives in: a pilot's, a stakeholder's registry chain, or
+/// (schema 2) a jurisdiction's chain of context.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubjectKind {
     Pilot,
     Stakeholder,
+    Jurisdiction,
     /// `event.retracted` lives in the chain of the event it retracts.
     Either,
 }
@@ -128,6 +130,24 @@ catalogue! {
     PilotTerminated(PilotTerminated) => "pilot.terminated", Pilot;
     HighlightRecorded(HighlightRecorded) => "highlight.recorded", Pilot;
     EventRetracted(EventRetracted) => "event.retracted", Either;
+    JurisdictionRegistered(JurisdictionRegistered) => "jurisdiction.registered", Jurisdiction;
+    ContextRecorded(ContextRecorded) => "context.recorded", Jurisdiction;
+    TenureRecorded(TenureRecorded) => "stakeholder.tenure_recorded", Stakeholder;
+    PilotLinked(PilotLinked) => "pilot.linked", Pilot;
+}
+
+impl EventType {
+    /// The first schema this type exists in: a stored event of an older schema that names it
+    /// is refused, so history written before schema 2 cannot carry schema-2 facts.
+    pub fn since_schema(self) -> u32 {
+        match self {
+            EventType::JurisdictionRegistered
+            | EventType::ContextRecorded
+            | EventType::TenureRecorded
+            | EventType::PilotLinked => 2,
+            _ => 1,
+        }
+    }
 }
 
 impl EventType {

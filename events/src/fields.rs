@@ -11,7 +11,8 @@
 
 use crate::data::*;
 use crate::vocabulary::{
-    AdoptionMechanism, Channel, HighlightKind, Level, StakeholderKind, Strategy,
+    AdoptionMechanism, Channel, ContextKind, Direction, HighlightKind, Level, LinkRelation,
+    Qualifier, StakeholderKind, Strategy,
 };
 
 /// One field of an event type's `data`.
@@ -87,6 +88,10 @@ const LEVEL: Kind = Kind::Word {
     list: "level",
     words: Level::WORDS,
 };
+const QUALIFIER: Kind = Kind::Word {
+    list: "qualifier",
+    words: Qualifier::WORDS,
+};
 const STANCE: Kind = Kind::Integer {
     min: Stance::MIN as i64,
     max: Stance::MAX as i64,
@@ -150,6 +155,8 @@ impl Describe for ContactLogged {
         ),
         required("summary", Kind::LongText),
         required("stance", STANCE),
+        optional("made_by", Kind::Text),
+        optional("intermediary_id", Kind::Stakeholder),
     ];
 }
 
@@ -165,6 +172,7 @@ impl Describe for AllianceFormed {
     const FIELDS: &'static [Field] = &[
         required("stakeholder_ids", Kind::Stakeholders),
         required("basis", Kind::LongText),
+        optional("made_by", Kind::Text),
     ];
 }
 
@@ -223,6 +231,14 @@ impl Describe for TargetSet {
         required("metric", Kind::Text),
         required("target", Kind::Number),
         required("due", Kind::Date),
+        optional(
+            "direction",
+            Kind::Word {
+                list: "direction",
+                words: Direction::WORDS,
+            },
+        ),
+        optional("set_by", Kind::Stakeholder),
     ];
 }
 
@@ -233,6 +249,7 @@ impl Describe for MetricRecorded {
         required("unit", Kind::Text),
         required("as_of", Kind::Date),
         required("source", Kind::Text),
+        optional("qualifier", QUALIFIER),
     ];
 }
 
@@ -283,6 +300,7 @@ impl Describe for HighlightRecorded {
         required("title", Kind::Text),
         required("conferred_by", Kind::Text),
         required("credited_to", Kind::Stakeholders),
+        optional("credited_offices", Kind::TextList),
     ];
 }
 
@@ -290,6 +308,57 @@ impl Describe for EventRetracted {
     const FIELDS: &'static [Field] = &[
         required("event_id", Kind::ChainEvent),
         required("reason", Kind::LongText),
+    ];
+}
+
+impl Describe for JurisdictionRegistered {
+    const FIELDS: &'static [Field] = &[
+        required("name", Kind::Text),
+        required("level", LEVEL),
+        required("utc_offset", Kind::Text),
+        optional("calendar", Kind::Text),
+    ];
+}
+
+impl Describe for ContextRecorded {
+    const FIELDS: &'static [Field] = &[
+        required(
+            "kind",
+            Kind::Word {
+                list: "context_kind",
+                words: ContextKind::WORDS,
+            },
+        ),
+        required("title", Kind::Text),
+        optional("summary", Kind::LongText),
+        optional("issued_by", Kind::Stakeholder),
+        optional("metric", Kind::Text),
+        optional("value", Kind::Number),
+        optional("unit", Kind::Text),
+        optional("qualifier", QUALIFIER),
+    ];
+}
+
+impl Describe for TenureRecorded {
+    const FIELDS: &'static [Field] = &[
+        required("post_id", Kind::Stakeholder),
+        required("from", Kind::Date),
+        optional("to", Kind::Date),
+        optional("note", Kind::LongText),
+    ];
+}
+
+impl Describe for PilotLinked {
+    const FIELDS: &'static [Field] = &[
+        required(
+            "relation",
+            Kind::Word {
+                list: "link_relation",
+                words: LinkRelation::WORDS,
+            },
+        ),
+        required("other_pilot_id", Kind::Pilot),
+        optional("note", Kind::LongText),
     ];
 }
 

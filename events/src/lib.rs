@@ -1,4 +1,4 @@
-//! The pilot-tracker event catalogue (DOMAIN.md, schema version 1).
+//! The pilot-tracker event catalogue (DOMAIN.md; schema version 2, reading schema 1).
 //!
 //! This crate is the public wire format and nothing else: serde types for every event type,
 //! decoding with precise errors, upcasting of older schemas, validation of single events, the
@@ -23,10 +23,11 @@ pub mod vocabulary;
 
 pub use chain::{verify_lines, verify_next, BrokenLink, ChainReport, ChainVerifier, VerifiedLink};
 pub use decode::{decode, Decoder};
-pub use envelope::{Actor, Envelope, EventSignature, Subject, CURRENT_SCHEMA};
+pub use envelope::{Actor, Envelope, EventSignature, Provenance, Source, Subject, CURRENT_SCHEMA};
 pub use error::EventError;
 pub use event::{Event, EventType, SubjectKind};
 pub use hash::Hash;
 pub use vocabulary::{
-    AdoptionMechanism, Channel, HighlightKind, Level, Stage, StakeholderKind, Strategy,
+    AdoptionMechanism, Channel, ContextKind, Direction, HighlightKind, Level, LinkRelation,
+    Precision, Qualifier, Stage, StakeholderKind, Strategy,
 };

@@ -8,6 +8,7 @@ use crate::data::{DayUnit, StallRecord, MAX_EXTRA_DAYS};
 use crate::envelope::Envelope;
 use crate::error::EventError;
 use crate::event::Event;
+use crate::vocabulary::{ContextKind, Precision};
 use std::collections::HashSet;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -28,7 +29,126 @@ pub fn validate(envelope: &Envelope) -> Result<(), EventError> {
             ),
         ));
     }
+    envelope_schema_2(envelope)?;
     validate_data(envelope)
+}
+
+/// The schema-2 parts of the envelope: a precise period start, a whole source, context links
+/// on pilot events only; and a schema-1 event carries none of what schema 2 added.
+fn envelope_schema_2(envelope: &Envelope) -> Result<(), EventError> {
+    if envelope.schema < 2 {
+        if let Some(field) = schema_2_field(envelope) {
+            return Err(EventError::field(
+                field,
+                format!(
+                    "exists from schema 2 on, but this event says schema {}: write it as schema {}",
+                    envelope.schema,
+                    crate::CURRENT_SCHEMA
+                ),
+            ));
+        }
+    }
+    let provenance = &envelope.provenance;
+    if let Some(precision) = provenance.precision {
+        period_start(envelope.occurred_at, precision)?;
+    }
+    if let Some(source) = &provenance.source {
+        not_empty("source.citation", &source.citation)?;
+        if let Some(url) = &source.url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(EventError::field(
+                    "source.url",
+                    "not a web address: give one starting with https:// (or http://), or leave it out",
+                ));
+            }
+        }
+        if let Some(page) = &source.page {
+            not_empty("source.page", page)?;
+        }
+    }
+    if !provenance.context_ids.is_empty() {
+        if envelope.subject.pilot_id().is_none() {
+            return Err(EventError::field(
+                "context_ids",
+                "only a pilot's events refer to context events: leave it out here",
+            ));
+        }
+        distinct("context_ids", &provenance.context_ids)?;
+    }
+    Ok(())
+}
+
+/// The first field (by its wire path) of something schema 2 introduced, if the event has one.
+fn schema_2_field(envelope: &Envelope) -> Option<&'static str> {
+    use crate::vocabulary::{Channel, HighlightKind};
+    let envelope_field = [
+        (envelope.provenance.precision.is_some(), "precision"),
+        (envelope.provenance.source.is_some(), "source"),
+        (!envelope.provenance.context_ids.is_empty(), "context_ids"),
+    ];
+    let data_field = match &envelope.event {
+        Event::ContactLogged(d) => [
+            (d.made_by.is_some(), "data.made_by"),
+            (d.intermediary_id.is_some(), "data.intermediary_id"),
+            (
+                matches!(
+                    d.channel,
+                    Channel::InformalAdvice | Channel::PersonalRelationship | Channel::Conference
+                ),
+                "data.channel",
+            ),
+        ]
+        .to_vec(),
+        Event::AllianceFormed(d) => vec![(d.made_by.is_some(), "data.made_by")],
+        Event::TargetSet(d) => vec![
+            (d.direction.is_some(), "data.direction"),
+            (d.set_by.is_some(), "data.set_by"),
+        ],
+        Event::MetricRecorded(d) => vec![(d.qualifier.is_some(), "data.qualifier")],
+        Event::HighlightRecorded(d) => vec![
+            (!d.credited_offices.is_empty(), "data.credited_offices"),
+            (d.kind == HighlightKind::StaffIncrease, "data.kind"),
+        ],
+        _ => Vec::new(),
+    };
+    envelope_field
+        .into_iter()
+        .chain(data_field)
+        .find_map(|(used, field)| used.then_some(field))
+}
+
+/// A vague date is stated as the first instant of its day, month or year, in the offset it is
+/// written with (the jurisdiction's).
+fn period_start(at: OffsetDateTime, precision: Precision) -> Result<(), EventError> {
+    let midnight = at.time() == time::Time::MIDNIGHT;
+    let (starts, period) = match precision {
+        Precision::Day => (midnight, "day"),
+        Precision::Month => (midnight && at.day() == 1, "month"),
+        Precision::Year => (
+            midnight && at.day() == 1 && at.month() == time::Month::January,
+            "year",
+        ),
+    };
+    if starts {
+        return Ok(());
+    }
+    Err(EventError::field(
+        "occurred_at",
+        format!(
+            "{at} is not the first instant of its {period}: with precision `{precision}`, write the {period}'s start at 00:00 in the jurisdiction's offset (e.g. {})",
+            match precision {
+                Precision::Year => "1992-01-01T00:00:00+08:00",
+                Precision::Month => "2007-07-01T00:00:00+08:00",
+                Precision::Day => "2007-07-12T00:00:00+08:00",
+            }
+        ),
+    ))
+}
+
+/// A UTC offset as jurisdictions write it: `+HH:MM` or `-HH:MM`, within ±18 hours.
+pub fn parse_utc_offset(text: &str) -> Option<time::UtcOffset> {
+    let format = time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]");
+    time::UtcOffset::parse(text, &format).ok()
 }
 
 /// A stall record is whole: at least one day, and a calendar named exactly for working days.
@@ -62,7 +182,17 @@ fn validate_data(envelope: &Envelope) -> Result<(), EventError> {
         }
         Event::ProgramDesigned(d) => not_empty("data.summary", &d.summary),
         Event::StakeholderRegistered(d) => not_empty("data.name", &d.name),
-        Event::ContactLogged(_) | Event::StanceAssessed(_) => Ok(()),
+        Event::ContactLogged(d) => {
+            made_by(d.made_by.as_deref())?;
+            if d.intermediary_id == Some(d.stakeholder_id) {
+                return Err(EventError::field(
+                    "data.intermediary_id",
+                    "is the contacted stakeholder itself: name the third party the contact went through, or leave it out",
+                ));
+            }
+            Ok(())
+        }
+        Event::StanceAssessed(_) => Ok(()),
         Event::AllianceFormed(d) => {
             if d.stakeholder_ids.is_empty() {
                 return Err(EventError::field(
@@ -70,6 +200,7 @@ fn validate_data(envelope: &Envelope) -> Result<(), EventError> {
                     "empty: an alliance names at least one stakeholder",
                 ));
             }
+            made_by(d.made_by.as_deref())?;
             distinct("data.stakeholder_ids", &d.stakeholder_ids)
         }
         Event::ApprovalRequested(d) => {
@@ -131,7 +262,80 @@ fn validate_data(envelope: &Envelope) -> Result<(), EventError> {
             not_empty("data.highlight_id", &d.highlight_id)?;
             not_empty("data.title", &d.title)?;
             not_empty("data.conferred_by", &d.conferred_by)?;
-            distinct("data.credited_to", &d.credited_to)
+            distinct("data.credited_to", &d.credited_to)?;
+            let mut offices = HashSet::with_capacity(d.credited_offices.len());
+            for office in &d.credited_offices {
+                not_empty("data.credited_offices", office)?;
+                if !offices.insert(office) {
+                    return Err(EventError::field(
+                        "data.credited_offices",
+                        format!("{office:?} is listed twice"),
+                    ));
+                }
+            }
+            Ok(())
+        }
+        Event::JurisdictionRegistered(d) => {
+            not_empty("data.name", &d.name)?;
+            if parse_utc_offset(&d.utc_offset).is_none() {
+                return Err(EventError::field(
+                    "data.utc_offset",
+                    format!(
+                        "{:?} is not a UTC offset: write it as +HH:MM or -HH:MM (e.g. +08:00)",
+                        d.utc_offset
+                    ),
+                ));
+            }
+            d.calendar
+                .as_deref()
+                .map_or(Ok(()), |c| not_empty("data.calendar", c))
+        }
+        Event::ContextRecorded(d) => {
+            not_empty("data.title", &d.title)?;
+            let indicator = d.kind == ContextKind::Indicator;
+            match (indicator, &d.metric, d.value) {
+                (true, Some(metric), Some(value)) => {
+                    not_empty("data.metric", metric)?;
+                    finite("data.value", value)
+                }
+                (true, None, _) => Err(EventError::field(
+                    "data.metric",
+                    "missing: an indicator names its metric (e.g. migrant_share)",
+                )),
+                (true, _, None) => Err(EventError::field(
+                    "data.value",
+                    "missing: an indicator gives its value",
+                )),
+                (false, None, None) if d.unit.is_none() && d.qualifier.is_none() => Ok(()),
+                (false, ..) => Err(EventError::field(
+                    "data.kind",
+                    format!("is `{}`, but metric, value, unit and qualifier belong to an `indicator`: use kind indicator or leave them out", d.kind),
+                )),
+            }
+        }
+        Event::TenureRecorded(d) => {
+            if Some(d.post_id) == envelope.subject.stakeholder_id() {
+                return Err(EventError::field(
+                    "data.post_id",
+                    "is this person's own id: name the post (a stakeholder such as \"Mayor of Nanguo\")",
+                ));
+            }
+            match d.to {
+                Some(to) if to < d.from => Err(EventError::field(
+                    "data.to",
+                    format!("{to} is before the tenure's start ({}): a tenure ends on or after its first day", d.from),
+                )),
+                _ => Ok(()),
+            }
+        }
+        Event::PilotLinked(d) => {
+            if Some(d.other_pilot_id) == envelope.subject.pilot_id() {
+                return Err(EventError::field(
+                    "data.other_pilot_id",
+                    "is this pilot itself: name the other pilot",
+                ));
+            }
+            Ok(())
         }
         Event::EventRetracted(d) => {
             not_empty("data.reason", &d.reason)?;
@@ -161,6 +365,11 @@ pub fn check_order(
         )),
         _ => Ok(()),
     }
+}
+
+/// `made_by`, when given, names someone.
+fn made_by(name: Option<&str>) -> Result<(), EventError> {
+    name.map_or(Ok(()), |name| not_empty("data.made_by", name))
 }
 
 fn not_empty(field: &str, text: &str) -> Result<(), EventError> {

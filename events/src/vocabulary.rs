@@ -93,6 +93,9 @@ vocabulary! {
         SiteVisit => "site_visit",
         Media => "media",
         Report => "report",
+        InformalAdvice => "informal_advice",
+        PersonalRelationship => "personal_relationship",
+        Conference => "conference",
     }
 }
 
@@ -120,6 +123,81 @@ vocabulary! {
         MediaCoverage => "media_coverage",
         RankingUpgrade => "ranking_upgrade",
         BudgetIncrease => "budget_increase",
+        StaffIncrease => "staff_increase",
+    }
+}
+
+impl HighlightKind {
+    /// The kinds that reward an office itself (its rank, budget or staff) rather than a
+    /// leader's standing: DOMAIN.md's "office reward".
+    pub fn is_office_reward(self) -> bool {
+        matches!(
+            self,
+            HighlightKind::RankingUpgrade
+                | HighlightKind::BudgetIncrease
+                | HighlightKind::StaffIncrease
+        )
+    }
+}
+
+vocabulary! {
+    /// How exactly a date is known (schema 2): `occurred_at` is then the first instant of the
+    /// day, month or year in the jurisdiction's offset, and views show the period.
+    Precision {
+        Day => "day",
+        Month => "month",
+        Year => "year",
+    }
+}
+
+vocabulary! {
+    /// How exactly a value is known (schema 2); without one a value is `exact`.
+    Qualifier {
+        Exact => "exact",
+        AtLeast => "at_least",
+        AtMost => "at_most",
+        About => "about",
+    }
+}
+
+impl Default for Qualifier {
+    fn default() -> Self {
+        Qualifier::Exact
+    }
+}
+
+vocabulary! {
+    /// Which side of a target counts as met (schema 2); without one a target is `at_least`.
+    Direction {
+        AtLeast => "at_least",
+        AtMost => "at_most",
+    }
+}
+
+impl Default for Direction {
+    fn default() -> Self {
+        Direction::AtLeast
+    }
+}
+
+vocabulary! {
+    /// What a context event outside any pilot records (schema 2).
+    ContextKind {
+        PolicyWindow => "policy_window",
+        Directive => "directive",
+        Meeting => "meeting",
+        Reorganisation => "reorganisation",
+        Indicator => "indicator",
+    }
+}
+
+vocabulary! {
+    /// How one pilot relates to another (schema 2), read "this pilot <relation> the other".
+    LinkRelation {
+        RenamedInto => "renamed_into",
+        UpgradedInto => "upgraded_into",
+        BundledWith => "bundled_with",
+        ModelledOn => "modelled_on",
     }
 }
 

@@ -68,6 +68,21 @@ pub enum Refusal {
     #[error("stakeholder {stakeholder_id} is already registered; registrations are not edited")]
     StakeholderExists { stakeholder_id: Uuid },
 
+    #[error("jurisdiction {jurisdiction_id} is not registered: record `jurisdiction.registered` on its chain first")]
+    UnknownJurisdiction { jurisdiction_id: Uuid },
+
+    #[error("jurisdiction {jurisdiction_id} is already registered; registrations are not edited")]
+    JurisdictionExists { jurisdiction_id: Uuid },
+
+    #[error("field `data.name`: jurisdiction {jurisdiction_id} is already named {name:?}; pilots name their jurisdiction by name, so each name is registered once")]
+    JurisdictionNameTaken { name: String, jurisdiction_id: Uuid },
+
+    #[error("field `{field}`: event {event_id} is not a recorded `context.recorded` (or it was retracted): record the context on its jurisdiction's chain first")]
+    UnknownContext { field: &'static str, event_id: Uuid },
+
+    #[error("field `data.other_pilot_id`: pilot {pilot_id} does not exist")]
+    UnknownLinkedPilot { pilot_id: Uuid },
+
     #[error("field `data.level`: the request names `{requested}`, but approver {approver_id} is registered at `{registered}`; an approval's stall threshold is its approver's level: send `\"level\": \"{registered}\"`")]
     ApproverLevelMismatch {
         approver_id: Uuid,
@@ -130,6 +145,11 @@ impl Refusal {
             Refusal::StallRecordMismatch { .. } => "stall_record_mismatch",
             Refusal::UnknownStakeholder { .. } => "unknown_stakeholder",
             Refusal::StakeholderExists { .. } => "stakeholder_exists",
+            Refusal::UnknownJurisdiction { .. } => "unknown_jurisdiction",
+            Refusal::JurisdictionExists { .. } => "jurisdiction_exists",
+            Refusal::JurisdictionNameTaken { .. } => "jurisdiction_name_taken",
+            Refusal::UnknownContext { .. } => "unknown_context",
+            Refusal::UnknownLinkedPilot { .. } => "unknown_linked_pilot",
             Refusal::UnknownMergeTarget { .. } => "unknown_merge_target",
             Refusal::MergeTargetEnded { .. } => "merge_target_ended",
             Refusal::UnknownRetractionTarget { .. } => "unknown_retraction_target",
@@ -177,9 +197,13 @@ pub fn stages_needed(event_type: EventType) -> Option<&'static [Stage]> {
         MetricRecorded | PilotScaled => Some(RUNNING),
         AdoptedElsewhere => Some(&[Stage::Implementing, Stage::Scaled, Stage::Merged]),
         // Honours often come after a program ended, and corrections are always possible.
-        HighlightRecorded | EventRetracted => None,
+        HighlightRecorded | EventRetracted | PilotLinked => None,
         // Not pilot-chain events: their own checks apply.
-        PilotProposed | StakeholderRegistered => None,
+        PilotProposed
+        | StakeholderRegistered
+        | JurisdictionRegistered
+        | ContextRecorded
+        | TenureRecorded => None,
     }
 }
 
@@ -238,6 +262,8 @@ pub fn check_chain(pilot: &PilotState, envelope: &Envelope) -> Result<(), Refusa
 pub trait References {
     fn stakeholder_registered(&self, id: &Uuid) -> bool;
     fn pilot_stage(&self, id: &Uuid) -> Option<Stage>;
+    /// Whether `event_id` is a live `context.recorded`.
+    fn context_recorded(&self, event_id: &Uuid) -> bool;
 }
 
 /// Reference rules: named stakeholders are registered, a merge target exists and is active.
@@ -252,8 +278,33 @@ pub fn check_references(world: &impl References, envelope: &Envelope) -> Result<
             })
         }
     };
+    if let Some(missing) = envelope
+        .provenance
+        .context_ids
+        .iter()
+        .find(|id| !world.context_recorded(id))
+    {
+        return Err(Refusal::UnknownContext {
+            field: "context_ids",
+            event_id: *missing,
+        });
+    }
+    let maybe =
+        |field: &'static str, id: Option<&Uuid>| id.map_or(Ok(()), |id| registered(field, id));
     match &envelope.event {
-        Event::ContactLogged(d) => registered("data.stakeholder_id", &d.stakeholder_id),
+        Event::ContactLogged(d) => {
+            registered("data.stakeholder_id", &d.stakeholder_id)?;
+            maybe("data.intermediary_id", d.intermediary_id.as_ref())
+        }
+        Event::TargetSet(d) => maybe("data.set_by", d.set_by.as_ref()),
+        Event::ContextRecorded(d) => maybe("data.issued_by", d.issued_by.as_ref()),
+        Event::TenureRecorded(d) => registered("data.post_id", &d.post_id),
+        Event::PilotLinked(d) => match world.pilot_stage(&d.other_pilot_id) {
+            None => Err(Refusal::UnknownLinkedPilot {
+                pilot_id: d.other_pilot_id,
+            }),
+            Some(_) => Ok(()),
+        },
         Event::StanceAssessed(d) => registered("data.stakeholder_id", &d.stakeholder_id),
         Event::AllianceFormed(d) => d
             .stakeholder_ids

@@ -20,6 +20,7 @@ pub mod alerting;
 pub mod calendar;
 pub mod chain_log;
 pub mod decide;
+pub mod jurisdiction;
 pub mod ledger;
 pub mod pilot;
 pub mod registry;

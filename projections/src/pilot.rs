@@ -59,6 +59,17 @@ pub struct Adoption {
     pub at: OffsetDateTime,
 }
 
+/// Schema 2: "this pilot <relation> the other", from a `pilot.linked`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PilotLink {
+    pub relation: pilot_events::LinkRelation,
+    pub other_pilot_id: Uuid,
+    pub note: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub event_id: Uuid,
+}
+
 /// How a decided approval ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -108,6 +119,10 @@ pub struct PilotState {
     pub scale_ups: Vec<ScaleUp>,
     pub adoptions: Vec<Adoption>,
     pub merged_into: Option<Uuid>,
+    /// Schema 2: how this pilot relates to others (renamed or upgraded into, bundled with,
+    /// modelled on), in chain order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<PilotLink>,
     /// Pilots merged into this one (filled from their chains by the whole projection).
     pub merged_from: Vec<Uuid>,
     pub termination_reason: Option<String>,
@@ -158,6 +173,7 @@ impl PilotState {
             scale_ups: Vec::new(),
             adoptions: Vec::new(),
             merged_into: None,
+            links: Vec::new(),
             merged_from: Vec::new(),
             termination_reason: None,
             last_activity: envelope.occurred_at,
@@ -301,10 +317,20 @@ impl PilotState {
                 self.termination_reason = Some(d.reason.clone());
                 self.enter(Stage::Terminated, envelope);
             }
-            // Support, ledger and registry events are folded by their own projections;
-            // retractions are handled by refolding the chain.
+            Event::PilotLinked(d) => self.links.push(PilotLink {
+                relation: d.relation,
+                other_pilot_id: d.other_pilot_id,
+                note: d.note.clone(),
+                at,
+                event_id: envelope.event_id,
+            }),
+            // Support, ledger, registry and jurisdiction events are folded by their own
+            // projections; retractions are handled by refolding the chain.
             Event::PilotProposed(_)
             | Event::StakeholderRegistered(_)
+            | Event::JurisdictionRegistered(_)
+            | Event::ContextRecorded(_)
+            | Event::TenureRecorded(_)
             | Event::ContactLogged(_)
             | Event::StanceAssessed(_)
             | Event::AllianceFormed(_)
@@ -352,5 +378,5 @@ impl PilotState {
 /// Dates as `YYYY-MM-DD`, the same shape as on the wire.
 pub(crate) mod date {
     time::serde::format_description!(pub(crate) iso, Date, "[year]-[month]-[day]");
-    pub(crate) use iso::{deserialize, serialize};
+    pub(crate) use iso::{deserialize, option, serialize};
 }

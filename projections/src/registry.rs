@@ -1,11 +1,11 @@
 //! The stakeholder registry: who can be lobbied, credited or asked for approval, and how much
 //! their stance weighs.
 
-use pilot_events::data::{Influence, StakeholderRegistered};
+use pilot_events::data::{Influence, StakeholderRegistered, TenureRecorded};
 use pilot_events::{Level, StakeholderKind};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,9 +21,33 @@ pub struct Stakeholder {
     pub event_id: Uuid,
 }
 
+/// Schema 2: a person (the registry chain it was recorded on) held a post from `from` to `to`,
+/// both days included; no `to` means still in post.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tenure {
+    pub person_id: Uuid,
+    pub post_id: Uuid,
+    #[serde(with = "crate::pilot::date")]
+    pub from: Date,
+    #[serde(default, with = "crate::pilot::date::option")]
+    pub to: Option<Date>,
+    pub note: String,
+    pub event_id: Uuid,
+}
+
+impl Tenure {
+    /// Whether the person held the post at `at`, judged by the day `at` falls on in its own
+    /// offset (as the event that happened then was written).
+    pub fn covers(&self, at: OffsetDateTime) -> bool {
+        let day = at.date();
+        day >= self.from && self.to.is_none_or(|to| day <= to)
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
     stakeholders: HashMap<Uuid, Stakeholder>,
+    tenures: Vec<Tenure>,
 }
 
 impl Registry {
@@ -54,13 +78,51 @@ impl Registry {
         all
     }
 
-    pub(crate) fn from_stakeholders(stakeholders: Vec<Stakeholder>) -> Registry {
+    /// Every tenure, in the order recorded.
+    pub fn tenures(&self) -> &[Tenure] {
+        &self.tenures
+    }
+
+    /// The posts a person held (or holds).
+    pub fn tenures_of(&self, person_id: &Uuid) -> impl Iterator<Item = &Tenure> + '_ {
+        let person_id = *person_id;
+        self.tenures
+            .iter()
+            .filter(move |t| t.person_id == person_id)
+    }
+
+    /// Who held a post, in the order recorded.
+    pub fn holders_of(&self, post_id: &Uuid) -> impl Iterator<Item = &Tenure> + '_ {
+        let post_id = *post_id;
+        self.tenures.iter().filter(move |t| t.post_id == post_id)
+    }
+
+    pub(crate) fn from_parts(stakeholders: Vec<Stakeholder>, tenures: Vec<Tenure>) -> Registry {
         Registry {
             stakeholders: stakeholders
                 .into_iter()
                 .map(|s| (s.stakeholder_id, s))
                 .collect(),
+            tenures,
         }
+    }
+
+    pub(crate) fn record_tenure(&mut self, person_id: Uuid, event_id: Uuid, data: &TenureRecorded) {
+        self.tenures.push(Tenure {
+            person_id,
+            post_id: data.post_id,
+            from: data.from,
+            to: data.to,
+            note: data.note.clone(),
+            event_id,
+        });
+    }
+
+    /// Forgets a retracted tenure; true if `event_id` was one.
+    pub(crate) fn retract_tenure(&mut self, event_id: &Uuid) -> bool {
+        let before = self.tenures.len();
+        self.tenures.retain(|t| t.event_id != *event_id);
+        self.tenures.len() != before
     }
 
     pub(crate) fn register(

@@ -6,9 +6,10 @@
 //! ([`World::chains_needed`], [`World::load_chain`]).
 
 use crate::chain_log::ChainLog;
+use crate::jurisdiction::{ContextEntry, Jurisdiction, Jurisdictions};
 use crate::ledger::{Ledger, LedgerLine};
 use crate::pilot::PilotState;
-use crate::registry::{Registry, Stakeholder};
+use crate::registry::{Registry, Stakeholder, Tenure};
 use crate::support::PilotSupport;
 use crate::world::{PilotRecord, RegistryChain, World};
 use serde::{Deserialize, Serialize};
@@ -17,7 +18,7 @@ use uuid::Uuid;
 
 /// Bumped whenever the snapshot's shape changes; an older snapshot is ignored (a full
 /// replay rebuilds it), never misread.
-pub const SNAPSHOT_FORMAT: u32 = 2;
+pub const SNAPSHOT_FORMAT: u32 = 3;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -26,6 +27,10 @@ pub struct Snapshot {
     pub position: u64,
     stakeholders: Vec<Stakeholder>,
     registry_chains: Vec<(Uuid, RegistryChain)>,
+    tenures: Vec<Tenure>,
+    jurisdictions: Vec<Jurisdiction>,
+    contexts: Vec<ContextEntry>,
+    jurisdiction_chains: Vec<(Uuid, RegistryChain)>,
     pilots: Vec<PilotSnapshot>,
     ledger: Vec<(u64, LedgerLine)>,
     seen: Vec<(Uuid, u64)>,
@@ -48,7 +53,16 @@ pub enum SnapshotError {
 impl World {
     /// The projections as they stand, without the chains' stored bytes.
     pub fn snapshot(&self) -> Snapshot {
+        let (jurisdictions, contexts) = self.jurisdictions.parts();
         Snapshot {
+            tenures: self.registry.tenures().to_vec(),
+            jurisdictions,
+            contexts,
+            jurisdiction_chains: self
+                .jurisdiction_chains
+                .iter()
+                .map(|(id, chain)| (*id, *chain))
+                .collect(),
             format: SNAPSHOT_FORMAT,
             position: self.position,
             stakeholders: self.registry.all().into_iter().cloned().collect(),
@@ -89,7 +103,9 @@ impl World {
         }
         let mut world = World::new();
         world.position = snapshot.position;
-        world.registry = Registry::from_stakeholders(snapshot.stakeholders);
+        world.registry = Registry::from_parts(snapshot.stakeholders, snapshot.tenures);
+        world.jurisdictions = Jurisdictions::from_parts(snapshot.jurisdictions, snapshot.contexts);
+        world.jurisdiction_chains = snapshot.jurisdiction_chains.into_iter().collect();
         world.registry_chains = snapshot.registry_chains.into_iter().collect();
         world.pilots = snapshot
             .pilots

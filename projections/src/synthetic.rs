@@ -156,6 +156,8 @@ impl PilotGen {
                 metric: "insured_persons".into(),
                 target: 1_000_000.0,
                 due: time::macros::date!(2030 - 12 - 31),
+                direction: None,
+                set_by: None,
             }),
             _ => match rng.below(20) {
                 0..=7 => Event::ContactLogged(ContactLogged {
@@ -164,6 +166,8 @@ impl PilotGen {
                     strategy: Strategy::ALL[rng.below(Strategy::ALL.len() as u64) as usize],
                     summary: "Discussed the program".into(),
                     stance: stance(rng),
+                    made_by: None,
+                    intermediary_id: None,
                 }),
                 8..=9 => Event::StanceAssessed(StanceAssessed {
                     stakeholder_id: pick(rng),
@@ -176,6 +180,7 @@ impl PilotGen {
                     unit: "persons".into(),
                     as_of: self.at.date(),
                     source: "monthly report".into(),
+                    qualifier: None,
                 }),
                 16..=17 => {
                     self.highlights += 1;
@@ -187,6 +192,7 @@ impl PilotGen {
                         title: "An honour".into(),
                         conferred_by: "The province".into(),
                         credited_to: vec![pick(rng)],
+                        credited_offices: Vec::new(),
                     })
                 }
                 _ => {
@@ -200,6 +206,7 @@ impl PilotGen {
                     Event::AllianceFormed(AllianceFormed {
                         stakeholder_ids: ids,
                         basis: "Shared interest".into(),
+                        made_by: None,
                     })
                 }
             },
@@ -229,6 +236,7 @@ fn seal(
         prev_hash,
         hash: Hash::ZERO,
         signature: None,
+        provenance: Default::default(),
         event,
     }
     .seal(prev_hash)

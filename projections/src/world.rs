@@ -7,6 +7,7 @@
 
 use crate::chain_log::ChainLog;
 use crate::decide::{check_chain, check_references, References, Refusal};
+use crate::jurisdiction::Jurisdictions;
 use crate::ledger::Ledger;
 use crate::pilot::PilotState;
 use crate::registry::Registry;
@@ -71,6 +72,8 @@ pub struct World {
     decoder: Decoder,
     pub(crate) registry: Registry,
     pub(crate) registry_chains: HashMap<Uuid, RegistryChain>,
+    pub(crate) jurisdictions: Jurisdictions,
+    pub(crate) jurisdiction_chains: HashMap<Uuid, RegistryChain>,
     pub(crate) pilots: HashMap<Uuid, PilotRecord>,
     pub(crate) ledger: Ledger,
     /// Every applied event and its stream position (idempotency, and answering a retried append).
@@ -85,6 +88,9 @@ impl References for World {
     }
     fn pilot_stage(&self, id: &Uuid) -> Option<Stage> {
         self.pilots.get(id).map(|p| p.state.stage)
+    }
+    fn context_recorded(&self, event_id: &Uuid) -> bool {
+        self.jurisdictions.context(event_id).is_some()
     }
 }
 
@@ -105,6 +111,11 @@ impl World {
 
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
+    }
+
+    /// Jurisdictions and their context (schema 2).
+    pub fn jurisdictions(&self) -> &Jurisdictions {
+        &self.jurisdictions
     }
 
     pub fn pilot(&self, id: &Uuid) -> Option<&PilotRecord> {
@@ -132,6 +143,10 @@ impl World {
             Subject::Stakeholder(id) => {
                 self.registry_chains.get(&id).map_or(0, |c| c.last_position)
             }
+            Subject::Jurisdiction(id) => self
+                .jurisdiction_chains
+                .get(&id)
+                .map_or(0, |c| c.last_position),
         }
     }
 
@@ -146,7 +161,11 @@ impl World {
             .registry_chains
             .iter()
             .map(|(id, c)| (Subject::Stakeholder(*id), c.version, c.last_hash));
-        pilots.chain(stakeholders)
+        let jurisdictions = self
+            .jurisdiction_chains
+            .iter()
+            .map(|(id, c)| (Subject::Jurisdiction(*id), c.version, c.last_hash));
+        pilots.chain(stakeholders).chain(jurisdictions)
     }
 
     pub fn is_retracted(&self, event_id: &Uuid) -> bool {
@@ -162,6 +181,10 @@ impl World {
                 .map_or((0, Hash::ZERO), |p| (p.state.version, p.state.last_hash)),
             Subject::Stakeholder(id) => self
                 .registry_chains
+                .get(&id)
+                .map_or((0, Hash::ZERO), |c| (c.version, c.last_hash)),
+            Subject::Jurisdiction(id) => self
+                .jurisdiction_chains
                 .get(&id)
                 .map_or((0, Hash::ZERO), |c| (c.version, c.last_hash)),
         }
@@ -342,6 +365,7 @@ impl World {
     pub fn decide(&self, envelope: &Envelope) -> Result<(), Refusal> {
         match envelope.subject {
             Subject::Stakeholder(id) => self.check_registry_event(id, envelope),
+            Subject::Jurisdiction(id) => self.check_jurisdiction_event(id, envelope),
             Subject::Pilot(id) => self.decide_pilot(self.pilots.get(&id), id, envelope),
         }
     }
@@ -392,7 +416,7 @@ impl World {
                     ChainLog::default()
                 },
             }),
-            Subject::Stakeholder(_) => None,
+            Subject::Stakeholder(_) | Subject::Jurisdiction(_) => None,
         };
         for (i, envelope) in envelopes.iter().enumerate() {
             let refused = |refusal| (i, refusal);
@@ -413,8 +437,19 @@ impl World {
                 Subject::Stakeholder(id) if i == 0 => {
                     self.check_registry_event(id, envelope).map_err(refused)?
                 }
-                Subject::Stakeholder(id) => {
+                Subject::Stakeholder(id)
+                    if matches!(envelope.event, Event::StakeholderRegistered(_)) =>
+                {
                     return Err(refused(Refusal::StakeholderExists { stakeholder_id: id }));
+                }
+                Subject::Jurisdiction(id) if i == 0 => self
+                    .check_jurisdiction_event(id, envelope)
+                    .map_err(refused)?,
+                Subject::Stakeholder(_) | Subject::Jurisdiction(_) => {
+                    return Err(refused(Refusal::Invalid(pilot_events::EventError::Field {
+                        field: "stakeholder_id".into(),
+                        message: "a registry or jurisdiction chain takes one event per append: send the rest in further requests".into(),
+                    })));
                 }
                 Subject::Pilot(id) => {
                     self.decide_pilot(scratch.as_ref(), id, envelope)
@@ -481,7 +516,10 @@ impl World {
 
     fn check_registry_event(&self, id: Uuid, envelope: &Envelope) -> Result<(), Refusal> {
         let chain = self.registry_chains.get(&id);
-        pilot_events::validate::check_order(chain.map(|c| c.last_occurred_at), envelope)?;
+        // A tenure is a fact that may be learned late (DOMAIN.md, "Late facts").
+        if !matches!(envelope.event, Event::TenureRecorded(_)) {
+            pilot_events::validate::check_order(chain.map(|c| c.last_occurred_at), envelope)?;
+        }
         match (&envelope.event, chain) {
             (Event::StakeholderRegistered(_), Some(_)) => {
                 Err(Refusal::StakeholderExists { stakeholder_id: id })
@@ -492,12 +530,69 @@ impl World {
                 field: "stakeholder_id",
                 stakeholder_id: id,
             }),
-            // Only registrations and retractions live in registry chains (enforced by decoding).
-            (_, Some(_)) => Ok(()),
+            (Event::TenureRecorded(_), Some(_)) if !self.registry.contains(&id) => {
+                Err(Refusal::UnknownStakeholder {
+                    field: "stakeholder_id",
+                    stakeholder_id: id,
+                })
+            }
+            (_, Some(_)) => check_references(self, envelope),
+        }
+    }
+
+    /// A jurisdiction's chain starts with its registration, under a name no other
+    /// jurisdiction has; context follows in any order of `occurred_at` (it may be learned late).
+    fn check_jurisdiction_event(&self, id: Uuid, envelope: &Envelope) -> Result<(), Refusal> {
+        let registered = self.jurisdictions.get(&id);
+        match (&envelope.event, self.jurisdiction_chains.get(&id)) {
+            (Event::JurisdictionRegistered(_), Some(_)) => Err(Refusal::JurisdictionExists {
+                jurisdiction_id: id,
+            }),
+            (Event::JurisdictionRegistered(d), None) => match self.jurisdictions.named(&d.name) {
+                Some(other) => Err(Refusal::JurisdictionNameTaken {
+                    name: d.name.clone(),
+                    jurisdiction_id: other.jurisdiction_id,
+                }),
+                None => Ok(()),
+            },
+            (_, None) => Err(Refusal::UnknownJurisdiction {
+                jurisdiction_id: id,
+            }),
+            (_, Some(_)) if registered.is_none() => Err(Refusal::UnknownJurisdiction {
+                jurisdiction_id: id,
+            }),
+            (Event::EventRetracted(d), Some(_)) => {
+                if self.retracted.contains(&d.event_id) {
+                    return Err(Refusal::AlreadyRetracted {
+                        event_id: d.event_id,
+                    });
+                }
+                if self.jurisdictions.context(&d.event_id).is_some() {
+                    return Ok(());
+                }
+                if registered.map(|j| j.event_id) != Some(d.event_id) {
+                    return Err(Refusal::UnknownRetractionTarget {
+                        event_id: d.event_id,
+                    });
+                }
+                if self.jurisdictions.has_context(&id) {
+                    return Err(Refusal::RetractionBreaksChain {
+                        event_id: d.event_id,
+                        consequence: format!(
+                            "jurisdiction {id} still holds context; retract that first"
+                        ),
+                    });
+                }
+                Ok(())
+            }
+            (_, Some(_)) => check_references(self, envelope),
         }
     }
 
     fn check_registry_retraction(&self, id: Uuid, target: Uuid) -> Result<(), Refusal> {
+        if self.registry.tenures_of(&id).any(|t| t.event_id == target) {
+            return Ok(());
+        }
         let registration = self.registry.get(&id).map(|s| s.event_id);
         if registration != Some(target) {
             return Err(if self.retracted.contains(&target) {
@@ -519,6 +614,11 @@ impl World {
 
     fn stakeholder_in_use(&self, id: Uuid) -> bool {
         self.ledger.lines().any(|l| l.credited_to.contains(&id))
+            || self
+                .registry
+                .tenures()
+                .iter()
+                .any(|t| t.post_id == id || t.person_id == id)
             || self.pilots.values().any(|p| {
                 p.support.stakeholders.contains_key(&id)
                     || p.state
@@ -617,8 +717,25 @@ impl World {
                 self.evolve_registry(id, position, &envelope);
                 Ok(())
             }
+            Subject::Jurisdiction(id) => {
+                self.evolve_jurisdiction(id, position, &envelope);
+                Ok(())
+            }
             Subject::Pilot(id) => self.evolve_pilot(id, position, envelope, stored),
         }
+    }
+
+    fn evolve_jurisdiction(&mut self, id: Uuid, position: u64, envelope: &Envelope) {
+        match &envelope.event {
+            Event::JurisdictionRegistered(d) => self.jurisdictions.register(id, envelope, d),
+            Event::ContextRecorded(d) => self.jurisdictions.record(id, position, envelope, d),
+            Event::EventRetracted(d) => {
+                self.retracted.insert(d.event_id);
+                self.jurisdictions.retract(id, d.event_id);
+            }
+            _ => {}
+        }
+        advance_chain(&mut self.jurisdiction_chains, id, position, envelope);
     }
 
     fn evolve_registry(&mut self, id: Uuid, position: u64, envelope: &Envelope) {
@@ -627,22 +744,16 @@ impl World {
                 self.registry
                     .register(id, envelope.event_id, envelope.occurred_at, d)
             }
+            Event::TenureRecorded(d) => self.registry.record_tenure(id, envelope.event_id, d),
             Event::EventRetracted(d) => {
                 self.retracted.insert(d.event_id);
-                self.registry.remove(&id);
+                if !self.registry.retract_tenure(&d.event_id) {
+                    self.registry.remove(&id);
+                }
             }
             _ => {}
         }
-        let chain = self.registry_chains.entry(id).or_insert(RegistryChain {
-            last_hash: Hash::ZERO,
-            last_position: 0,
-            last_occurred_at: envelope.occurred_at,
-            version: 0,
-        });
-        chain.last_hash = envelope.hash;
-        chain.last_position = position;
-        chain.last_occurred_at = envelope.occurred_at;
-        chain.version += 1;
+        advance_chain(&mut self.registry_chains, id, position, envelope);
     }
 
     fn evolve_pilot(
@@ -717,4 +828,24 @@ impl World {
         }
         Ok(())
     }
+}
+
+/// Moves a registry or jurisdiction chain's head past `envelope`. `last_occurred_at` is the
+/// latest `occurred_at` on the chain (a late fact does not move it back).
+fn advance_chain(
+    chains: &mut HashMap<Uuid, RegistryChain>,
+    id: Uuid,
+    position: u64,
+    envelope: &Envelope,
+) {
+    let chain = chains.entry(id).or_insert(RegistryChain {
+        last_hash: Hash::ZERO,
+        last_position: 0,
+        last_occurred_at: envelope.occurred_at,
+        version: 0,
+    });
+    chain.last_hash = envelope.hash;
+    chain.last_position = position;
+    chain.last_occurred_at = chain.last_occurred_at.max(envelope.occurred_at);
+    chain.version += 1;
 }

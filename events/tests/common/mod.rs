@@ -14,7 +14,7 @@ pub const MAYOR: Uuid = uuid!("0194a000-0000-7000-8000-0000000000b2");
 pub fn envelope(n: u128, subject: Subject, event: Event) -> Envelope {
     Envelope {
         event_id: Uuid::from_u128(0x0194a000_0000_7000_8000_000000000000 | n),
-        schema: CURRENT_SCHEMA,
+        schema: 1,
         subject,
         occurred_at: datetime!(2000-03-01 09:00 +08:00),
         recorded_at: datetime!(2000-03-02 09:00 +08:00),
@@ -27,6 +27,7 @@ pub fn envelope(n: u128, subject: Subject, event: Event) -> Envelope {
         prev_hash: Hash::ZERO,
         hash: Hash::ZERO,
         signature: None,
+        provenance: Default::default(),
         event,
     }
     .seal(Hash::ZERO)
@@ -82,6 +83,8 @@ pub fn samples() -> Vec<Envelope> {
                 strategy: Strategy::Alliance,
                 summary: "Co-designing the fund rules".into(),
                 stance: Stance::try_from(2).unwrap(),
+                intermediary_id: Default::default(),
+                made_by: Default::default(),
             }),
         ),
         envelope(
@@ -99,6 +102,7 @@ pub fn samples() -> Vec<Envelope> {
             Event::AllianceFormed(AllianceFormed {
                 stakeholder_ids: vec![FINANCE, MAYOR],
                 basis: "Coverage without new deficits".into(),
+                made_by: Default::default(),
             }),
         ),
         envelope(
@@ -160,6 +164,8 @@ pub fn samples() -> Vec<Envelope> {
                 metric: "insured_persons".into(),
                 target: 1_000_000.0,
                 due: date!(2000 - 12 - 31),
+                direction: Default::default(),
+                set_by: Default::default(),
             }),
         ),
         envelope(
@@ -171,6 +177,7 @@ pub fn samples() -> Vec<Envelope> {
                 unit: "persons".into(),
                 as_of: date!(2000 - 12 - 31),
                 source: "SSDNC annual report".into(),
+                qualifier: Default::default(),
             }),
         ),
         envelope(
@@ -216,6 +223,7 @@ pub fn samples() -> Vec<Envelope> {
                 title: "National Model City of Social Development".into(),
                 conferred_by: "State Council".into(),
                 credited_to: vec![MAYOR],
+                credited_offices: Default::default(),
             }),
         ),
         envelope(

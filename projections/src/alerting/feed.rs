@@ -6,7 +6,7 @@ use crate::alert::{Alert, ResolutionReason};
 use crate::pilot::{ApprovalOutcome, PilotState};
 use crate::stall::PendingApproval;
 use crate::world::{Applied, ProjectionError, World};
-use pilot_events::{Envelope, Event, Hash, Stage, Subject};
+use pilot_events::{Envelope, Event, Hash, Stage};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -249,10 +249,7 @@ impl Seen {
                 | Event::EventRetracted(_)
         );
         Seen {
-            pilot_id: match envelope.subject {
-                Subject::Pilot(id) => Some(id),
-                Subject::Stakeholder(_) => None,
-            },
+            pilot_id: envelope.subject.pilot_id(),
             event_id: envelope.event_id,
             at: envelope.occurred_at,
             drives_alerts,

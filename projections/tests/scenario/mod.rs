@@ -59,6 +59,7 @@ impl Scenario {
             prev_hash: head,
             hash: Hash::ZERO,
             signature: None,
+            provenance: Default::default(),
             event,
         }
         .seal(head)
@@ -201,6 +202,8 @@ pub fn contact(stakeholder: Uuid, stance: i64, strategy: Strategy) -> Event {
         strategy,
         summary: "met".into(),
         stance: Stance::try_from(stance).unwrap(),
+        intermediary_id: Default::default(),
+        made_by: Default::default(),
     })
 }
 
@@ -216,6 +219,7 @@ pub fn alliance(ids: &[Uuid]) -> Event {
     Event::AllianceFormed(AllianceFormed {
         stakeholder_ids: ids.to_vec(),
         basis: "shared interest".into(),
+        made_by: Default::default(),
     })
 }
 
@@ -226,6 +230,7 @@ pub fn metric(name: &str, value: f64, as_of: time::Date) -> Event {
         unit: "persons".into(),
         as_of,
         source: "report".into(),
+        qualifier: Default::default(),
     })
 }
 
@@ -237,6 +242,7 @@ pub fn highlight(id: &str, level: Level, credited_to: &[Uuid]) -> Event {
         title: format!("Honour {id}"),
         conferred_by: "someone".into(),
         credited_to: credited_to.to_vec(),
+        credited_offices: Default::default(),
     })
 }
 

@@ -76,6 +76,7 @@ fn draft(subject: Subject, event: Event, at: OffsetDateTime) -> Draft {
         },
         correlation_id: None,
         causation_id: None,
+        provenance: Default::default(),
         event,
     }
 }
@@ -210,6 +211,7 @@ fn idle_ticks() {
                 prev_hash: head,
                 hash: Hash::ZERO,
                 signature: None,
+                provenance: Default::default(),
                 event: draft.event,
             }
             .seal(head);

@@ -5,7 +5,9 @@
 //! - on pilots that office proposed;
 //! - retracting only events that office recorded (`data.event_id`);
 //! - merging only into that office's pilots (`data.into_pilot_id`);
-//! - on a stakeholder's registry chain only when that office registered the stakeholder.
+//! - on a stakeholder's registry chain only when that office registered the stakeholder;
+//! - on any jurisdiction's chain (context is shared by every office that works there), but
+//!   retracting there, as everywhere, only what its own office recorded.
 //!
 //! Admins act for anyone; analysts never write (the route refuses them first). Each refusal
 //! is a 403 that names the field. The rules run before the writer takes the chain's lock.
@@ -71,6 +73,7 @@ pub async fn authorize(
                 }
             }
         }
+        Subject::Jurisdiction(_) => {}
     }
     for (index, draft) in drafts.iter().enumerate() {
         match &draft.event {

@@ -345,6 +345,7 @@ async fn a_restored_world_imports_a_retraction_on_a_chain_it_has_not_loaded() {
         prev_hash: head,
         hash: Hash::ZERO,
         signature: None,
+        provenance: Default::default(),
         event: Event::EventRetracted(EventRetracted {
             event_id: "0194ae00-0003-7000-8000-000000000016".parse().unwrap(),
             reason: "entered twice".into(),

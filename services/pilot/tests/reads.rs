@@ -532,6 +532,7 @@ fn registration(name: &str) -> Draft {
         },
         correlation_id: None,
         causation_id: None,
+        provenance: Default::default(),
         event: Event::StakeholderRegistered(StakeholderRegistered {
             name: name.into(),
             kind: StakeholderKind::Expert,

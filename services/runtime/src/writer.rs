@@ -10,7 +10,7 @@
 
 use crate::projection::Projection;
 use bytes::Bytes;
-use pilot_events::{Actor, Envelope, Event, Hash, Subject, CURRENT_SCHEMA};
+use pilot_events::{Actor, Envelope, Event, Hash, Provenance, Subject, CURRENT_SCHEMA};
 use pilot_projections::stall_terms::{NewEvent, StallPolicy};
 use pilot_projections::Refusal;
 use pilot_store::log::{EventLog, LogError, Outgoing};
@@ -43,6 +43,8 @@ pub struct Draft {
     pub actor: Actor,
     pub correlation_id: Option<Uuid>,
     pub causation_id: Option<Uuid>,
+    /// Schema 2: precision, source and context links, as the writer gave them.
+    pub provenance: Provenance,
     pub event: Event,
 }
 
@@ -57,6 +59,7 @@ impl From<Envelope> for Draft {
             actor: envelope.actor,
             correlation_id: envelope.correlation_id,
             causation_id: envelope.causation_id,
+            provenance: envelope.provenance,
             event: envelope.event,
         }
     }
@@ -75,6 +78,7 @@ impl Draft {
                 self.correlation_id == other.correlation_id,
             ),
             ("causation_id", self.causation_id == other.causation_id),
+            ("provenance", self.provenance == other.provenance),
             ("type", self.event.event_type() == other.event.event_type()),
             ("data", same_data(&self.event, &other.event)),
         ];
@@ -430,6 +434,7 @@ impl<L: EventLog> Writer<L> {
                 prev_hash: head,
                 hash: Hash::ZERO,
                 signature: None,
+                provenance: draft.provenance.clone(),
                 event,
             }
             .seal(head);
@@ -518,7 +523,7 @@ impl<L: EventLog> Writer<L> {
                         })
                         .collect()
                 }),
-                Subject::Stakeholder(_) => None,
+                Subject::Stakeholder(_) | Subject::Jurisdiction(_) => None,
             }
         };
         if let Some(stored) = from_projection {

@@ -124,6 +124,7 @@ fn envelope(world: &World, subject: Subject, event: Event, at: OffsetDateTime) -
         prev_hash: head,
         hash: pilot_events::Hash::ZERO,
         signature: None,
+        provenance: Default::default(),
         event,
     }
     .seal(head)

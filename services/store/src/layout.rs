@@ -2,7 +2,7 @@
 //!
 //! | stream | subjects | what |
 //! |---|---|---|
-//! | `PILOT_EVENTS` | `pilot.events.p.<pilot_id>`, `pilot.events.s.<stakeholder_id>` | every event, one subject per chain |
+//! | `PILOT_EVENTS` | `pilot.events.p.<pilot_id>`, `pilot.events.s.<stakeholder_id>`, `pilot.events.j.<jurisdiction_id>` | every event, one subject per chain |
 //! | `PILOT_QUARANTINE` | `pilot.quarantine.<position>` | messages the projector could not apply, with the reason |
 //! | `PILOT_ALERTS` | `pilot.alerts.<kind>.<alert_id>.<key>` | alert events, one subject per transition; republished once stored on `pilot.notify.<kind>.<alert_id>.<key>` |
 //! | `PILOT_DEAD_LETTERS` | `pilot.dead.>` | notifications a sink gave up on, with the reason |

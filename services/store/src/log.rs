@@ -131,6 +131,7 @@ pub fn chain_key(chain: Subject) -> String {
     match chain {
         Subject::Pilot(id) => format!("p.{id}"),
         Subject::Stakeholder(id) => format!("s.{id}"),
+        Subject::Jurisdiction(id) => format!("j.{id}"),
     }
 }
 

@@ -45,6 +45,7 @@ pub async fn append<L: EventLog>(
         },
         correlation_id: None,
         causation_id: None,
+        provenance: Default::default(),
         event,
     };
     writer.append(vec![draft], None).await.unwrap();

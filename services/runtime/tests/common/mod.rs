@@ -17,6 +17,7 @@ pub fn draft(subject: Subject, event: Event) -> Draft {
         },
         correlation_id: None,
         causation_id: None,
+        provenance: Default::default(),
         event,
     }
 }
@@ -51,5 +52,7 @@ pub fn target(n: usize) -> Event {
         metric: format!("m{n}"),
         target: 1.0 + n as f64,
         due: time::macros::date!(2030 - 01 - 01),
+        direction: Default::default(),
+        set_by: Default::default(),
     })
 }
