@@ -59,6 +59,7 @@ fn filled(form: &Answer, fields: &[(&str, &str)]) -> String {
         "event_id",
         "pilot_id",
         "stakeholder_id",
+        "jurisdiction_id",
         "pilot",
         "occurred_at",
         "offset_default",
@@ -203,6 +204,111 @@ async fn a_clerk_logs_a_pilot_a_stakeholder_a_contact_and_an_approval_through_th
     ] {
         assert!(page.body.contains(expected), "{expected} not on the page");
     }
+}
+
+/// Schema 2's chains outside pilots: a jurisdiction is registered on a new chain; its context
+/// and a person's tenure go on the chain the clerk chooses in the form.
+#[tokio::test]
+async fn a_clerk_registers_a_jurisdiction_records_its_context_and_a_tenure_through_the_forms() {
+    let served = served_with(false).await;
+    let router = &served.router;
+    let clerk = sign_in(router, CLERK).await;
+
+    let (form, stored) = log(
+        router,
+        &clerk,
+        "/log/jurisdiction.registered",
+        &[
+            ("data.name", "Beihai"),
+            ("data.level", "municipal"),
+            ("data.utc_offset", "+08:00"),
+            ("data.calendar", ""),
+        ],
+    )
+    .await;
+    assert_eq!(stored.status, StatusCode::SEE_OTHER, "{}", stored.body);
+    assert_eq!(stored.headers[header::LOCATION], "/log?stored=1");
+    let beihai = input_value(&form.body, "jurisdiction_id").unwrap();
+
+    let form = get_with(router, "/log/context.recorded", &[("cookie", &clerk)]).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert_eq!(option_value(&form.body, "Beihai"), beihai);
+    let answer = post(
+        router,
+        "/log/context.recorded",
+        Some(&clerk),
+        &filled(
+            &form,
+            &[
+                ("jurisdiction_id", &beihai),
+                ("data.kind", "indicator"),
+                ("data.title", "Migrant share of the workforce"),
+                ("data.metric", "migrant_share"),
+                ("data.value", "0.7"),
+                ("data.unit", "share"),
+                ("data.qualifier", "about"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    {
+        let world = served.state.projection.read();
+        let id = uuid::Uuid::parse_str(&beihai).unwrap();
+        let context = world.jurisdictions().context_of(&id);
+        assert_eq!(context.len(), 1);
+        assert_eq!(context[0].context.value, Some(0.7));
+    }
+
+    let form = get_with(
+        router,
+        "/log/stakeholder.tenure_recorded",
+        &[("cookie", &clerk)],
+    )
+    .await;
+    let mayor = option_value(&form.body, "Mayor of Nanguo (post)");
+    let (_, person) = log(
+        router,
+        &clerk,
+        "/log/stakeholder.registered",
+        &[
+            ("data.name", "Gong Wei"),
+            ("data.kind", "leader"),
+            ("data.level", "municipal"),
+            ("data.influence", "5"),
+        ],
+    )
+    .await;
+    assert_eq!(person.status, StatusCode::SEE_OTHER, "{}", person.body);
+    let form = get_with(
+        router,
+        "/log/stakeholder.tenure_recorded",
+        &[("cookie", &clerk)],
+    )
+    .await;
+    let gong = option_value(&form.body, "Gong Wei");
+    let answer = post(
+        router,
+        "/log/stakeholder.tenure_recorded",
+        Some(&clerk),
+        &filled(
+            &form,
+            &[
+                ("stakeholder_id", &gong),
+                ("data.post_id", &mayor),
+                ("data.from", "2003-01-01"),
+                ("data.to", ""),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let world = served.state.projection.read();
+    let person = uuid::Uuid::parse_str(&gong).unwrap();
+    let tenures: Vec<_> = world.registry().tenures_of(&person).collect();
+    assert_eq!(tenures.len(), 1);
+    assert_eq!(tenures[0].post_id.to_string(), mayor);
+    assert_eq!(tenures[0].to, None);
 }
 
 #[tokio::test]

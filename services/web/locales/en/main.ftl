@@ -152,6 +152,7 @@ highlight-model_designation = model designation
 highlight-media_coverage = media coverage
 highlight-ranking_upgrade = ranking upgrade
 highlight-budget_increase = budget increase
+highlight-staff_increase = staff increase
 
 stance-strongly-opposed = strongly opposed
 stance-opposed = opposed

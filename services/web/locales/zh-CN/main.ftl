@@ -145,6 +145,7 @@ highlight-model_designation = 示范认定
 highlight-media_coverage = 媒体报道
 highlight-ranking_upgrade = 排名提升
 highlight-budget_increase = 预算增加
+highlight-staff_increase = 增加编制
 
 stance-strongly-opposed = 强烈反对
 stance-opposed = 反对

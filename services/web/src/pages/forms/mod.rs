@@ -121,7 +121,29 @@ pub(crate) fn word_key(list: &str, word: &str) -> String {
 /// Whether a form of this type needs an existing pilot (every type of a pilot's chain but the
 /// one that starts it; a retraction is offered for a pilot's events).
 fn needs_pilot(event_type: EventType) -> bool {
-    event_type != EventType::PilotProposed && event_type.subject_kind() != SubjectKind::Stakeholder
+    event_type != EventType::PilotProposed
+        && matches!(
+            event_type.subject_kind(),
+            SubjectKind::Pilot | SubjectKind::Either
+        )
+}
+
+/// The envelope field naming the chain, by the kind of chain the type lives in.
+fn subject_key(event_type: EventType) -> &'static str {
+    match event_type.subject_kind() {
+        SubjectKind::Stakeholder => "stakeholder_id",
+        SubjectKind::Jurisdiction => "jurisdiction_id",
+        SubjectKind::Pilot | SubjectKind::Either => "pilot_id",
+    }
+}
+
+/// Types whose chain the clerk chooses in the form itself (a jurisdiction for its context, a
+/// person for a tenure), rather than a new chain or the pilot the form is for.
+fn chain_chosen_in_form(event_type: EventType) -> bool {
+    matches!(
+        event_type,
+        EventType::ContextRecorded | EventType::TenureRecorded
+    )
 }
 
 /// Signed in as someone who may write, the service ready; else the response to give.
@@ -255,10 +277,10 @@ pub(crate) async fn form(
     }
     let mut hidden = vec![("event_id".to_string(), Uuid::now_v7().to_string())];
     match (event_type.subject_kind(), &pilot) {
-        (SubjectKind::Stakeholder, _) => {
-            hidden.push(("stakeholder_id".into(), Uuid::now_v7().to_string()));
+        _ if chain_chosen_in_form(event_type) => {}
+        (SubjectKind::Stakeholder | SubjectKind::Jurisdiction, _) | (_, None) => {
+            hidden.push((subject_key(event_type).into(), Uuid::now_v7().to_string()));
         }
-        (_, None) => hidden.push(("pilot_id".into(), Uuid::now_v7().to_string())),
         (_, Some((id, _, _))) => hidden.push(("pilot_id".into(), id.to_string())),
     }
     // Back to the pilot whose list the clerk came from after registering a stakeholder.
@@ -402,6 +424,9 @@ fn render_form(
     }
     {
         let world = state.app.projection.read();
+        if chain_chosen_in_form(event_type) {
+            inputs.push(chain_input(&world, &tr, event_type, entered));
+        }
         for field in event_type.fields() {
             if field.kind == Kind::Written {
                 continue;
@@ -446,6 +471,63 @@ fn render_form(
         refusal,
     };
     page(ctx, status, &template)
+}
+
+/// The choice of chain for [`chain_chosen_in_form`] types: the jurisdiction a context belongs
+/// to, or the person who held a post.
+fn chain_input(
+    world: &pilot_projections::World,
+    tr: &Tr,
+    event_type: EventType,
+    entered: &FormPairs,
+) -> Input {
+    let name = subject_key(event_type);
+    let current = value(entered, name).to_string();
+    let choices: Vec<(String, String)> = if event_type == EventType::ContextRecorded {
+        world
+            .jurisdictions()
+            .all()
+            .into_iter()
+            .map(|j| (j.jurisdiction_id.to_string(), j.name.clone()))
+            .collect()
+    } else {
+        world
+            .registry()
+            .all()
+            .into_iter()
+            .map(|s| (s.stakeholder_id.to_string(), s.name.clone()))
+            .collect()
+    };
+    let mut options = vec![Opt {
+        value: String::new(),
+        label: tr.t("forms-choose"),
+        selected: current.is_empty(),
+    }];
+    options.extend(choices.into_iter().map(|(value, label)| Opt {
+        selected: value == current,
+        value,
+        label,
+    }));
+    Input {
+        name: name.to_string(),
+        id: format!("f-{name}"),
+        label: tr.t(if event_type == EventType::ContextRecorded {
+            "forms-chain-jurisdiction"
+        } else {
+            "forms-chain-person"
+        }),
+        control: "select",
+        multiple: false,
+        value: current,
+        options,
+        min: None,
+        max: None,
+        step: None,
+        required: true,
+        help: None,
+        error: None,
+        described_by: String::new(),
+    }
 }
 
 /// The input of one data field, with its choices read from the projection.
@@ -628,20 +710,15 @@ pub(crate) async fn submit(
         Ok(found) => found,
         Err(response) => return *response,
     };
-    let subject_key = match event_type.subject_kind() {
-        SubjectKind::Stakeholder => "stakeholder_id",
-        _ => "pilot_id",
-    };
-    let mut hidden = vec![
-        (
-            "event_id".to_string(),
-            value(&entered, "event_id").trim().to_string(),
-        ),
-        (
-            subject_key.to_string(),
-            value(&entered, subject_key).trim().to_string(),
-        ),
-    ];
+    let subject_key = subject_key(event_type);
+    let subject = value(&entered, subject_key).trim().to_string();
+    let mut hidden = vec![(
+        "event_id".to_string(),
+        value(&entered, "event_id").trim().to_string(),
+    )];
+    if !chain_chosen_in_form(event_type) {
+        hidden.push((subject_key.to_string(), subject.clone()));
+    }
     let back_to = value(&entered, "pilot").trim().to_string();
     if !back_to.is_empty() {
         hidden.push(("pilot".into(), back_to.clone()));
@@ -685,6 +762,9 @@ pub(crate) async fn submit(
             draft.insert(key.clone(), json!(value));
         }
     }
+    if chain_chosen_in_form(event_type) && !subject.is_empty() {
+        draft.insert(subject_key.into(), json!(subject));
+    }
     draft.insert("type".into(), json!(event_type.as_str()));
     if let Some(at) = draft::occurred_at(value(&entered, "occurred_at"), value(&entered, "offset"))
     {
@@ -712,7 +792,9 @@ pub(crate) async fn submit(
                 (SubjectKind::Stakeholder, _) if !back_to.is_empty() => {
                     format!("/log?pilot={}&stored=1", view::encode(&back_to))
                 }
-                (SubjectKind::Stakeholder, _) => "/log?stored=1".to_string(),
+                (SubjectKind::Stakeholder | SubjectKind::Jurisdiction, _) => {
+                    "/log?stored=1".to_string()
+                }
                 (_, id) => format!("/pilots/{}", view::encode(id)),
             };
             Redirect::to(&to).into_response()
