@@ -307,7 +307,7 @@ pub struct TargetSet {
 impl TargetSet {
     /// The direction, with schema 1's meaning (`at_least`) where none was written.
     pub fn direction(&self) -> Direction {
-        self.direction.unwrap_or_default()
+        self.direction.unwrap_or(Direction::AtLeast)
     }
 }
 
@@ -329,7 +329,7 @@ pub struct MetricRecorded {
 impl MetricRecorded {
     /// The qualifier, with schema 1's meaning (`exact`) where none was written.
     pub fn qualifier(&self) -> Qualifier {
-        self.qualifier.unwrap_or_default()
+        self.qualifier.unwrap_or(Qualifier::Exact)
     }
 }
 

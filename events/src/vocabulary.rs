@@ -160,23 +160,11 @@ vocabulary! {
     }
 }
 
-impl Default for Qualifier {
-    fn default() -> Self {
-        Qualifier::Exact
-    }
-}
-
 vocabulary! {
     /// Which side of a target counts as met (schema 2); without one a target is `at_least`.
     Direction {
         AtLeast => "at_least",
         AtMost => "at_most",
-    }
-}
-
-impl Default for Direction {
-    fn default() -> Self {
-        Direction::AtLeast
     }
 }
 
