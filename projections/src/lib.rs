@@ -10,7 +10,8 @@
 //!   lifecycle from a clock value, never from the wall clock.
 //! - [`alerting`] keeps every alert in an [`AlertBook`], fed by the log and a clock, and
 //!   replays history with a simulated clock ([`alerting::replay`]).
-//! - [`people`] adds a post's ledger lines to the people who held it.
+//! - [`people`] adds a post's ledger lines to the people who held it; [`targets`] judges
+//!   target outcomes at an instant.
 //! - [`view`] answers "as of" and "as known at" questions.
 //!
 //! Nothing here does IO or knows about NATS, tokio or HTTP; projections never publish.
@@ -32,6 +33,7 @@ pub mod stall;
 pub mod stall_terms;
 pub mod support;
 pub mod synthetic;
+pub mod targets;
 pub mod view;
 pub mod world;
 
