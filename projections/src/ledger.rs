@@ -156,14 +156,17 @@ impl Ledger {
         running(self.lines().filter(|l| l.pilot_id == pilot_id))
     }
 
+    /// The stakeholder's balance over all its own lines.
     pub fn stakeholder_balance(&self, stakeholder_id: Uuid) -> u64 {
         balance_at(&self.for_stakeholder(stakeholder_id), None)
     }
 
+    /// The office's balance over all its lines (0 for an office never credited).
     pub fn office_balance(&self, office: &str) -> u64 {
         balance_at(&self.for_office(office), None)
     }
 
+    /// The pilot's balance: each of its lines once.
     pub fn pilot_balance(&self, pilot_id: Uuid) -> u64 {
         balance_at(&self.for_pilot(pilot_id), None)
     }
