@@ -10,6 +10,8 @@
 //!   lifecycle from a clock value, never from the wall clock.
 //! - [`alerting`] keeps every alert in an [`AlertBook`], fed by the log and a clock, and
 //!   replays history with a simulated clock ([`alerting::replay`]).
+//! - [`people`] adds a post's ledger lines to the people who held it; [`targets`] judges
+//!   target outcomes at an instant.
 //! - [`view`] answers "as of" and "as known at" questions.
 //!
 //! Nothing here does IO or knows about NATS, tokio or HTTP; projections never publish.
@@ -22,6 +24,8 @@ pub mod chain_log;
 pub mod decide;
 pub mod jurisdiction;
 pub mod ledger;
+pub mod people;
+pub mod period;
 pub mod pilot;
 pub mod registry;
 pub mod snapshot;
@@ -29,6 +33,7 @@ pub mod stall;
 pub mod stall_terms;
 pub mod support;
 pub mod synthetic;
+pub mod targets;
 pub mod view;
 pub mod world;
 

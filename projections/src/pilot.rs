@@ -6,7 +6,7 @@
 
 use crate::stall::PendingApproval;
 use pilot_events::data::*;
-use pilot_events::{AdoptionMechanism, Envelope, Event, Hash, Level, Stage};
+use pilot_events::{AdoptionMechanism, Direction, Envelope, Event, Hash, Level, Qualifier, Stage};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use time::{Date, OffsetDateTime};
@@ -20,13 +20,25 @@ pub struct StageEntry {
     pub event_id: Uuid,
 }
 
+/// One `implementation.target_set`, as set (schema 2 adds `direction` and `set_by`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Target {
+    #[serde(default)]
+    pub metric: String,
     pub target: f64,
     #[serde(with = "date")]
     pub due: Date,
+    /// Which side of `target` is met (`at_least` when the event gave none).
+    #[serde(default)]
+    pub direction: Direction,
+    /// The stakeholder who set it, when recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_by: Option<Uuid>,
+    /// The event's `occurred_at`: a later target for the metric supersedes it from then.
     #[serde(with = "time::serde::rfc3339")]
     pub set_at: OffsetDateTime,
+    #[serde(default)]
+    pub event_id: Uuid,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +48,9 @@ pub struct MetricPoint {
     #[serde(with = "date")]
     pub as_of: Date,
     pub source: String,
+    /// Schema 2: how exactly `value` is known (`exact` when the event gave none).
+    #[serde(default)]
+    pub qualifier: Qualifier,
     #[serde(with = "time::serde::rfc3339")]
     pub recorded_for: OffsetDateTime,
     pub event_id: Uuid,
@@ -113,7 +128,12 @@ pub struct PilotState {
     /// Where a withdrawn gate request returns to.
     pub stage_before_request: Option<Stage>,
     pub decided_approvals: Vec<DecidedApproval>,
+    /// The target in force per metric: the latest set by (`occurred_at`, chain order).
     pub targets: BTreeMap<String, Target>,
+    /// Every target ever set, superseded ones included, in chain order
+    /// ([`crate::targets`] judges each).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_history: Vec<Target>,
     /// Every recorded value per metric, in recording order.
     pub metrics: BTreeMap<String, Vec<MetricPoint>>,
     pub scale_ups: Vec<ScaleUp>,
@@ -143,6 +163,8 @@ pub struct Progress {
     pub metric: String,
     pub latest: f64,
     pub target: f64,
+    /// How exactly `latest` is known ("≥ 6,000,000" is `at_least`); progress uses it as given.
+    pub qualifier: Qualifier,
     /// latest / target, e.g. 0.88 for 880,000 insured against a 1,000,000 target.
     pub progress: f64,
     #[serde(with = "date")]
@@ -169,6 +191,7 @@ impl PilotState {
             stage_before_request: None,
             decided_approvals: Vec::new(),
             targets: BTreeMap::new(),
+            target_history: Vec::new(),
             metrics: BTreeMap::new(),
             scale_ups: Vec::new(),
             adoptions: Vec::new(),
@@ -198,11 +221,13 @@ impl PilotState {
         self.targets
             .iter()
             .filter_map(|(metric, target)| {
-                let latest = self.latest_metric(metric)?.value;
+                let point = self.latest_metric(metric)?;
+                let latest = point.value;
                 Some(Progress {
                     metric: metric.clone(),
                     latest,
                     target: target.target,
+                    qualifier: point.qualifier,
                     progress: latest / target.target,
                     due: target.due,
                 })
@@ -266,11 +291,23 @@ impl PilotState {
             Event::ImplementationStarted(_) => self.enter(Stage::Implementing, envelope),
             Event::TargetSet(d) => {
                 let target = Target {
+                    metric: d.metric.clone(),
                     target: d.target,
                     due: d.due,
+                    direction: d.direction(),
+                    set_by: d.set_by,
                     set_at: at,
+                    event_id: envelope.event_id,
                 };
-                self.targets.insert(d.metric.clone(), target);
+                // A target learned late does not displace one set after it in the world.
+                if self
+                    .targets
+                    .get(&d.metric)
+                    .is_none_or(|current| current.set_at <= at)
+                {
+                    self.targets.insert(d.metric.clone(), target.clone());
+                }
+                self.target_history.push(target);
             }
             Event::MetricRecorded(d) => {
                 let point = MetricPoint {
@@ -278,6 +315,7 @@ impl PilotState {
                     unit: d.unit.clone(),
                     as_of: d.as_of,
                     source: d.source.clone(),
+                    qualifier: d.qualifier(),
                     recorded_for: at,
                     event_id: envelope.event_id,
                 };

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 /// Bumped whenever the snapshot's shape changes; an older snapshot is ignored (a full
 /// replay rebuilds it), never misread.
-pub const SNAPSHOT_FORMAT: u32 = 3;
+pub const SNAPSHOT_FORMAT: u32 = 4;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Snapshot {

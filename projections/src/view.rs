@@ -26,6 +26,11 @@ pub struct PilotView {
     pub opposition: Vec<Uuid>,
     pub support: PilotSupport,
     pub progress: Vec<crate::pilot::Progress>,
+    /// Every target set, superseded ones included, with its outcome as of the view's instant:
+    /// the `as_of` asked for, else the pilot's latest `occurred_at` (`last_activity`), so a
+    /// view depends on the log alone, never on the wall clock. A service that wants "now"
+    /// asks [`World::target_outcomes`] with its clock.
+    pub target_outcomes: Vec<crate::targets::TargetOutcome>,
     /// Points of the pilot's political highlights (each line once).
     pub points: u64,
 }
@@ -35,9 +40,13 @@ impl PilotView {
         pilot: PilotState,
         support: PilotSupport,
         points: u64,
-        registry: &Registry,
+        world: &World,
+        as_of: Option<OffsetDateTime>,
     ) -> PilotView {
+        let registry: &Registry = world.registry();
+        let at = as_of.unwrap_or(pilot.last_activity);
         PilotView {
+            target_outcomes: crate::targets::outcomes(&pilot, world.offset_of(&pilot), at),
             support_index: support.support_index(registry),
             coalition: support.coalition(),
             opposition: support.opposition(),
@@ -72,7 +81,8 @@ impl World {
             record.state.clone(),
             record.support.clone(),
             points,
-            self.registry(),
+            self,
+            None,
         ))
     }
 
@@ -98,10 +108,7 @@ impl World {
         };
         state.merged_from = self.merged_into_by(*id, when);
         Ok(Some(PilotView::build(
-            state,
-            support,
-            points,
-            self.registry(),
+            state, support, points, self, when.as_of,
         )))
     }
 

@@ -777,8 +777,7 @@ impl World {
         }
         match &envelope.event {
             Event::HighlightRecorded(d) => {
-                self.ledger
-                    .record(position, envelope.event_id, id, envelope.occurred_at, d);
+                self.ledger.record(position, &envelope, id, d);
             }
             Event::PilotMerged(d) => {
                 if let Some(target) = self.pilots.get_mut(&d.into_pilot_id) {
