@@ -29,7 +29,6 @@ pub struct Target {
     #[serde(with = "date")]
     pub due: Date,
     /// Which side of `target` is met (`at_least` when the event gave none).
-    #[serde(default)]
     pub direction: Direction,
     /// The stakeholder who set it, when recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -37,7 +36,6 @@ pub struct Target {
     /// The event's `occurred_at`: a later target for the metric supersedes it from then.
     #[serde(with = "time::serde::rfc3339")]
     pub set_at: OffsetDateTime,
-    #[serde(default)]
     pub event_id: Uuid,
 }
 
@@ -49,7 +47,6 @@ pub struct MetricPoint {
     pub as_of: Date,
     pub source: String,
     /// Schema 2: how exactly `value` is known (`exact` when the event gave none).
-    #[serde(default)]
     pub qualifier: Qualifier,
     #[serde(with = "time::serde::rfc3339")]
     pub recorded_for: OffsetDateTime,

@@ -51,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         .route("/pilots/{id}", get(reads::get_pilot))
         .route("/pilots/{id}/events", get(reads::pilot_events))
         .route("/highlights", get(reads::highlights))
+        .route("/offices", get(reads::offices))
         .route("/pilots/{id}/support", get(reads::pilot_support))
         .route("/stakeholders", get(reads::stakeholders))
         .route("/stakeholders/{id}", get(reads::stakeholder))

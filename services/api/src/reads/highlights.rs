@@ -1,5 +1,6 @@
 //! `GET /api/v1/highlights`: the political-highlight ledger's lines, filtered by stakeholder,
-//! pilot, level and dates.
+//! office, pilot, level and dates; and `GET /api/v1/offices`: every credited office with its
+//! balance (offices are creditable parties, docs/research-record.md).
 
 use super::parse_uuid;
 use super::stakeholders::BalancedLine;
@@ -10,6 +11,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use pilot_events::Level;
+use serde::Serialize;
 use pilot_projections::ledger::LedgerLine;
 use time::macros::{format_description, time};
 use time::{Date, OffsetDateTime};
@@ -19,6 +21,7 @@ use uuid::Uuid;
 #[derive(Debug, Default)]
 struct HighlightFilter {
     stakeholder: Option<Uuid>,
+    office: Option<String>,
     pilot: Option<Uuid>,
     level: Option<Level>,
     from: Option<OffsetDateTime>,
@@ -33,6 +36,13 @@ impl HighlightFilter {
                 "stakeholder" => {
                     filter.stakeholder = Some(parse_uuid(name, &value, "a stakeholder_id")?)
                 }
+                "office" if value.trim().is_empty() => {
+                    return Err(ApiError::invalid(
+                        name,
+                        "office is empty: give an office's name as events name it in actor.office",
+                    ))
+                }
+                "office" => filter.office = Some(value.trim().to_string()),
                 "pilot" => filter.pilot = Some(parse_uuid(name, &value, "a pilot_id")?),
                 "level" => {
                     let level = Level::parse(value.trim()).ok_or_else(|| {
@@ -58,6 +68,10 @@ impl HighlightFilter {
     fn keeps(&self, line: &LedgerLine) -> bool {
         self.stakeholder
             .is_none_or(|id| line.credited_to.contains(&id))
+            && self
+                .office
+                .as_ref()
+                .is_none_or(|office| line.credited_offices.contains(office))
             && self.pilot.is_none_or(|id| line.pilot_id == id)
             && self.level.is_none_or(|level| line.level == level)
             && self.from.is_none_or(|from| line.occurred_at >= from)
@@ -75,22 +89,24 @@ fn parse_from(value: &str) -> Result<OffsetDateTime, ApiError> {
     }
 }
 
-/// `GET /api/v1/highlights?stakeholder=&pilot=&level=&from=&until=`: ledger lines in
-/// `occurred_at` order. With `stakeholder=` or `pilot=` (one of them), each line also carries
-/// that subject's running `balance`, counted over all its lines whatever the other filters.
+/// `GET /api/v1/highlights?stakeholder=&office=&pilot=&level=&from=&until=`: ledger lines in
+/// (`occurred_at`, position) order. With one of `stakeholder=`, `office=` or `pilot=`, each
+/// line also carries that subject's running `balance`, counted over all its lines whatever the
+/// other filters.
 pub async fn highlights(
     State(state): State<AppState>,
     query: Params,
 ) -> Result<Json<Vec<BalancedLine>>, ApiError> {
     let filter = HighlightFilter::parse(params(
         query,
-        &["stakeholder", "pilot", "level", "from", "until"],
+        &["stakeholder", "office", "pilot", "level", "from", "until"],
     )?)?;
     let world = state.projection.read();
     let ledger = world.ledger();
-    let running = match (filter.stakeholder, filter.pilot) {
-        (Some(id), None) => Some(ledger.for_stakeholder(id)),
-        (None, Some(id)) => Some(ledger.for_pilot(id)),
+    let running = match (filter.stakeholder, filter.office.as_deref(), filter.pilot) {
+        (Some(id), None, None) => Some(ledger.for_stakeholder(id)),
+        (None, Some(office), None) => Some(ledger.for_office(office)),
+        (None, None, Some(id)) => Some(ledger.for_pilot(id)),
         _ => None,
     };
     let lines = match running {
@@ -112,4 +128,27 @@ pub async fn highlights(
             .collect(),
     };
     Ok(Json(lines))
+}
+
+/// One credited office and the points of every line crediting it.
+#[derive(Debug, Serialize)]
+pub struct OfficeRow {
+    pub office: String,
+    pub points: u64,
+}
+
+/// `GET /api/v1/offices`: every office a highlight or reward credited, by name.
+pub async fn offices(
+    State(state): State<AppState>,
+    query: Params,
+) -> Result<Json<Vec<OfficeRow>>, ApiError> {
+    params(query, &[])?;
+    let world = state.projection.read();
+    let rows = world
+        .ledger()
+        .offices()
+        .into_iter()
+        .map(|(office, points)| OfficeRow { office, points })
+        .collect();
+    Ok(Json(rows))
 }

@@ -1,13 +1,13 @@
 //! The read endpoints over the projections: pilots (now, or as of a world date and as known
 //! at a system date) with filters, a pilot's support and its chain as stored; and
 //! - [`stakeholders`]: the registry, one stakeholder across pilots with its ledger balance;
-//! - [`highlights`]: the political-highlight ledger, filtered.
+//! - [`highlights`]: the political-highlight ledger, filtered, and the credited offices.
 
 mod highlights;
 mod seals;
 mod stakeholders;
 
-pub use highlights::highlights;
+pub use highlights::{highlights, offices, OfficeRow};
 pub use seals::latest_seal;
 pub use stakeholders::{
     stakeholder, stakeholders, BalancedLine, StakeholderDetail, StakeholderRow, StanceOnPilot,
