@@ -414,3 +414,43 @@ fn a_retraction_refolds_correctly_with_late_facts_present() {
     assert_eq!(series(&s, p, "insured"), vec![100.0]);
     assert_eq!(latest(&s, p, "insured"), Some(100.0));
 }
+
+#[test]
+fn a_replay_cuts_each_chain_cleanly_when_facts_were_learned_late() {
+    let mut s = Scenario::default();
+    let mut log = Vec::new();
+    let mut record = |s: &mut Scenario, subject: Subject, event: Event| {
+        let envelope = s.envelope(subject, event);
+        s.clock += Duration::days(1);
+        log.push(envelope.clone());
+        s.feed(envelope).unwrap();
+    };
+    let mayor = Subject::Stakeholder(Uuid::from_u128(0xb1));
+    record(
+        &mut s,
+        mayor,
+        Event::StakeholderRegistered(pilot_events::data::StakeholderRegistered {
+            name: "Mayor".into(),
+            kind: pilot_events::StakeholderKind::Leader,
+            level: pilot_events::Level::Municipal,
+            influence: pilot_events::data::Influence::try_from(5).unwrap(),
+        }),
+    );
+    let p = Subject::Pilot(Uuid::from_u128(0xa1));
+    record(&mut s, p, proposed("A pilot"));
+    record(&mut s, p, designed());
+    s.at(datetime!(2000-03-20 09:00 +08:00));
+    record(&mut s, p, contact(mayor.id(), 2, Strategy::Framing));
+    s.at(datetime!(2000-03-10 09:00 +08:00));
+    record(&mut s, p, contact(mayor.id(), -2, Strategy::Framing));
+
+    let replay = pilot_projections::replay(
+        &pilot_projections::stall::StallRules::default(),
+        log,
+        datetime!(2000-03-15 00:00 +08:00),
+    );
+    assert!(replay.refused.is_empty(), "{:?}", replay.refused);
+    let pilot = replay.world.pilot(&p.id()).unwrap();
+    assert_eq!(pilot.state.stage, Stage::Design);
+    assert!(pilot.support.stakeholders.is_empty(), "cut at 20 March");
+}
