@@ -2,8 +2,9 @@
 //!
 //! Refusals are typed and say what the pilot's stage is and what the event needs, so the API
 //! can answer 422 with a message a clerk can act on. Two kinds of rules:
-//! - chain rules ([`check_chain`]): stage moves, known approvals, order in time; they depend on
-//!   the pilot's own chain only and are re-run when a retraction refolds a chain;
+//! - chain rules ([`check_chain`]): stage moves, known approvals, order in time (stage moves in
+//!   order, facts learned late judged by the stage at their date, [`crate::late`]); they depend
+//!   on the pilot's own chain only and are re-run when a retraction refolds a chain;
 //! - reference rules ([`check_references`]): the stakeholders and pilots an event names exist;
 //!   checked once, when the event is first accepted.
 //!
@@ -12,6 +13,7 @@
 //! every process and every replay decides alike. Rules for new events only, which history
 //! stored before them need not meet, are in [`crate::admit_new`].
 
+use crate::late::{stage_at, stays_in_order};
 use crate::pilot::PilotState;
 use crate::stall::deadline;
 use pilot_events::validate::check_order;
@@ -34,7 +36,9 @@ pub enum Refusal {
     )]
     PilotExists { pilot_id: Uuid },
 
-    #[error("`{event_type}` needs a pilot in {needs}, but pilot {pilot_id} is in `{stage}`", needs = stage_list(needs))]
+    /// `stage` is the pilot's stage at the event's `occurred_at`: its stage now, unless the
+    /// event is a fact learned late ([`crate::late`]).
+    #[error("`{event_type}` needs a pilot in {needs}, but pilot {pilot_id} is in `{stage}` at the event's `occurred_at`", needs = stage_list(needs))]
     WrongStage {
         event_type: EventType,
         pilot_id: Uuid,
@@ -213,14 +217,14 @@ pub fn check_chain(pilot: &PilotState, envelope: &Envelope) -> Result<(), Refusa
     if let Event::PilotProposed(_) = envelope.event {
         return Err(Refusal::PilotExists { pilot_id });
     }
-    check_order(Some(pilot.last_activity), envelope)?;
     let event_type = envelope.event_type();
+    let stage = judged_stage(pilot, envelope)?;
     if let Some(needs) = stages_needed(event_type) {
-        if !needs.contains(&pilot.stage) {
+        if !needs.contains(&stage) {
             return Err(Refusal::WrongStage {
                 event_type,
                 pilot_id,
-                stage: pilot.stage,
+                stage,
                 needs: needs.to_vec(),
             });
         }
@@ -256,6 +260,29 @@ pub fn check_chain(pilot: &PilotState, envelope: &Envelope) -> Result<(), Refusa
         }
         _ => Ok(()),
     }
+}
+
+/// The stage an event is judged against: the pilot's stage now for an event that must stay
+/// in order (refused if dated before the chain's latest event), the stage at its `occurred_at`
+/// for a fact that may be learned late (refused if dated before the pilot's proposal).
+fn judged_stage(pilot: &PilotState, envelope: &Envelope) -> Result<Stage, Refusal> {
+    if stays_in_order(envelope.event_type()) {
+        check_order(Some(pilot.last_activity), envelope)?;
+        return Ok(pilot.stage);
+    }
+    stage_at(pilot, envelope.occurred_at).ok_or_else(|| {
+        let proposed_at = pilot
+            .stage_history
+            .first()
+            .map_or(pilot.last_activity, |entry| entry.entered_at);
+        Refusal::Invalid(EventError::Field {
+            field: "occurred_at".into(),
+            message: format!(
+                "{} is before pilot {} was proposed ({proposed_at}): a fact learned late may be dated before the chain's latest event, not before the pilot's proposal",
+                envelope.occurred_at, pilot.pilot_id
+            ),
+        })
+    })
 }
 
 /// What the rest of the world must hold for an event's references to be valid.

@@ -5,7 +5,8 @@
 //!   political-highlight ledger ([`ledger`]) and the stakeholder [`registry`].
 //! - [`decide`] says whether an event may join its chain, with typed refusals, from the log
 //!   alone; [`admission`] adds the rules for new events only, and [`stall_terms`] what the writer
-//!   records on a new request so that its deadline is in the log.
+//!   records on a new request so that its deadline is in the log; [`late`] says which events
+//!   may be facts learned late and the stage such a fact is judged against.
 //! - [`stall`], [`calendar`] and [`alert`] compute stalled approvals and drive the alert
 //!   lifecycle from a clock value, never from the wall clock.
 //! - [`alerting`] keeps every alert in an [`AlertBook`], fed by the log and a clock, and
@@ -23,6 +24,7 @@ pub mod calendar;
 pub mod chain_log;
 pub mod decide;
 pub mod jurisdiction;
+pub mod late;
 pub mod ledger;
 pub mod people;
 pub mod period;

@@ -131,7 +131,8 @@ pub struct PilotState {
     /// ([`crate::targets`] judges each).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub target_history: Vec<Target>,
-    /// Every recorded value per metric, in recording order.
+    /// Every recorded value per metric, in (`occurred_at`, stream position) order: a value
+    /// learned late takes its place by the date it was recorded for.
     pub metrics: BTreeMap<String, Vec<MetricPoint>>,
     pub scale_ups: Vec<ScaleUp>,
     pub adoptions: Vec<Adoption>,
@@ -204,13 +205,10 @@ impl PilotState {
         state
     }
 
-    /// The latest value of a metric: the one describing the latest date, the later record on ties.
+    /// The latest value of a metric: the last in (`occurred_at`, stream position) order, the
+    /// order every fold follows (docs/research-record.md, "Facts learned late").
     pub fn latest_metric(&self, metric: &str) -> Option<&MetricPoint> {
-        self.metrics
-            .get(metric)?
-            .iter()
-            .rev()
-            .max_by_key(|p| p.as_of)
+        self.metrics.get(metric)?.last()
     }
 
     /// Progress against every target whose metric has a value.
@@ -319,7 +317,7 @@ impl PilotState {
                 // Look up before inserting: most records extend an existing series, and the
                 // key would otherwise be cloned (and freed) on every record.
                 match self.metrics.get_mut(&d.metric) {
-                    Some(series) => series.push(point),
+                    Some(series) => insert_in_time_order(series, point),
                     None => {
                         self.metrics.insert(d.metric.clone(), vec![point]);
                     }
@@ -408,6 +406,14 @@ impl PilotState {
             event_id: envelope.event_id,
         });
     }
+}
+
+/// Puts `point` after every point that occurred at or before it. It arrived after all of them
+/// (a later stream position), so on equal `occurred_at` it comes last: the series stays in
+/// (`occurred_at`, stream position) order. A point in time order lands at the end.
+fn insert_in_time_order(series: &mut Vec<MetricPoint>, point: MetricPoint) {
+    let at = series.partition_point(|p| p.recorded_for <= point.recorded_for);
+    series.insert(at, point);
 }
 
 /// Dates as `YYYY-MM-DD`, the same shape as on the wire.

@@ -5,6 +5,10 @@
 //! from the moment it was recorded, whatever world date is asked for: an event that was later
 //! found never to have happened did not happen as of any date, but it was still known until the
 //! correction was logged.
+//!
+//! Facts may be learned late ([`crate::late`]), so a chain is not in `occurred_at` order: an
+//! "as of" view takes exactly the events dated on or before the date wherever they stand in the
+//! chain (a filter, never a cut at the first later event), and the folds place each by its date.
 
 use crate::pilot::PilotState;
 use crate::registry::Registry;
@@ -132,6 +136,8 @@ impl World {
     }
 }
 
+/// Folds the events of `record` that had happened by `when.as_of` and been logged by
+/// `when.known_at`, in chain order; the pilot and support folds order them by date themselves.
 fn fold_at(record: &PilotRecord, when: AsOf) -> Option<(PilotState, PilotSupport, u64)> {
     let known = |e: &Envelope| when.known_at.is_none_or(|t| e.recorded_at <= t);
     let happened = |e: &Envelope| when.as_of.is_none_or(|t| e.occurred_at <= t);

@@ -4,6 +4,7 @@ use super::{AlertBook, AlertNotice, AlertRefusal};
 use crate::stall::StallRules;
 use crate::world::{ProjectionError, World};
 use pilot_events::Envelope;
+use std::collections::HashSet;
 use time::OffsetDateTime;
 
 /// What a replay found.
@@ -21,8 +22,8 @@ pub struct Replay {
 }
 
 /// Replays `events` (in log order) with a simulated clock: the clock moves to each event's
-/// `occurred_at`, then to `until`. Events that occurred after `until` had not happened yet and
-/// are skipped (within a chain `occurred_at` never goes backwards, so each chain is cut cleanly).
+/// `occurred_at`, then to `until`. Each chain is cut at its first event that occurred after
+/// `until` ([`until_first_later`]).
 pub fn replay(
     rules: &StallRules,
     events: impl IntoIterator<Item = Envelope>,
@@ -41,7 +42,7 @@ pub fn replay_book(
     let mut world = World::new();
     let (mut notices, mut refusals, mut refused) = (Vec::new(), Vec::new(), Vec::new());
     let mut position = 0;
-    for envelope in events.into_iter().filter(|e| e.occurred_at <= until) {
+    for envelope in until_first_later(events, until) {
         position += 1;
         match book.apply(&mut world, position, envelope) {
             Ok(observed) => {
@@ -59,4 +60,24 @@ pub fn replay_book(
         book,
         world,
     }
+}
+
+/// The events of each chain up to (not including) its first event that occurred after `until`.
+///
+/// Stage moves stay in `occurred_at` order, so every approval event dated by `until` comes
+/// before the cut, and the alerts replay whole. A fact learned late ([`crate::late`]) that was
+/// logged after the cut is left out although it is dated by `until`: its hash links it to the
+/// event it followed, so without that event its chain would not verify. Alerts never depend on
+/// such facts.
+fn until_first_later(
+    events: impl IntoIterator<Item = Envelope>,
+    until: OffsetDateTime,
+) -> impl Iterator<Item = Envelope> {
+    let mut cut = HashSet::new();
+    events.into_iter().filter(move |e| {
+        if e.occurred_at > until {
+            cut.insert(e.subject);
+        }
+        !cut.contains(&e.subject)
+    })
 }
