@@ -160,6 +160,7 @@ vocabulary! {
     }
 }
 
+#[allow(clippy::derivable_impls)] // the vocabulary! macro cannot mark a `#[default]` variant
 impl Default for Qualifier {
     fn default() -> Self {
         Qualifier::Exact
@@ -174,6 +175,7 @@ vocabulary! {
     }
 }
 
+#[allow(clippy::derivable_impls)] // the vocabulary! macro cannot mark a `#[default]` variant
 impl Default for Direction {
     fn default() -> Self {
         Direction::AtLeast
