@@ -7,7 +7,8 @@
 //! Input: one event per line, in chain order, where `prev_hash` and `hash` may be anything
 //! (placeholders, stale values, or missing). For each line, in order:
 //! - `prev_hash` becomes the `hash` of the previous line of the same chain (the `pilot_id`, or
-//!   the `stakeholder_id` for registry events), or 64 zeros for the first event of a chain;
+//!   the `stakeholder_id` for registry events, the `jurisdiction_id` for a jurisdiction's
+//!   context), or 64 zeros for the first event of a chain;
 //! - `hash` becomes SHA-256 over the canonical JSON of the event without `hash`, computed on the
 //!   JSON value exactly as `pilot_events::chain` verifies it;
 //! - the sealed line is decoded with `pilot_events::decode` (type, fields, vocabulary, ranges),
@@ -82,10 +83,12 @@ fn seal_line(line: &str, chains: &mut Chains) -> Result<String, String> {
         .as_object_mut()
         .ok_or("not a JSON object: an event is an object")?;
     object.remove("hash");
-    let chain = ["pilot_id", "stakeholder_id"]
+    let chain = ["pilot_id", "stakeholder_id", "jurisdiction_id"]
         .iter()
         .find_map(|key| object.get(*key).and_then(Value::as_str))
-        .ok_or("neither `pilot_id` nor `stakeholder_id`: every event names its chain")?
+        .ok_or(
+            "none of `pilot_id`, `stakeholder_id`, `jurisdiction_id`: every event names its chain",
+        )?
         .to_string();
     let prev = chains.last_hash.get(&chain).copied().unwrap_or(Hash::ZERO);
     object.insert("prev_hash".into(), Value::String(prev.to_hex()));

@@ -173,10 +173,10 @@ impl Link {
             .and_then(Value::as_str)
             .unwrap_or("?")
             .to_string();
-        let chain = ["pilot_id", "stakeholder_id"]
+        let chain = ["pilot_id", "stakeholder_id", "jurisdiction_id"]
             .iter()
             .find_map(|key| object.get(*key).and_then(Value::as_str))
-            .ok_or_else(|| unreadable("neither `pilot_id` nor `stakeholder_id`"))?
+            .ok_or_else(|| unreadable("none of `pilot_id`, `stakeholder_id`, `jurisdiction_id`"))?
             .to_string();
         let computed = Hash::of(&to_canonical_bytes(&value));
         if computed != stated {

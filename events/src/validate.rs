@@ -148,7 +148,9 @@ fn period_start(at: OffsetDateTime, precision: Precision) -> Result<(), EventErr
 /// A UTC offset as jurisdictions write it: `+HH:MM` or `-HH:MM`, within ±18 hours.
 pub fn parse_utc_offset(text: &str) -> Option<time::UtcOffset> {
     let format = time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]");
-    time::UtcOffset::parse(text, &format).ok()
+    time::UtcOffset::parse(text, &format)
+        .ok()
+        .filter(|offset| offset.whole_seconds().abs() <= 18 * 3600)
 }
 
 /// A stall record is whole: at least one day, and a calendar named exactly for working days.

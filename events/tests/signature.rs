@@ -9,7 +9,7 @@ use pilot_events::decode;
 
 #[test]
 fn a_signature_lies_outside_the_hash_and_survives_a_round_trip() {
-    let envelope = common::samples().remove(0);
+    let envelope = common::schema_1_samples().remove(0);
     let mut signed = envelope.clone();
     signed.signature = Some(pilot_events::EventSignature {
         key_id: "k1".into(),

@@ -12,7 +12,7 @@ use time::macros::datetime;
 
 /// The sample of `event_type` as a JSON value, to be bent into bad shapes.
 fn sample(event_type: EventType) -> Value {
-    let envelope = common::samples()
+    let envelope = common::schema_1_samples()
         .into_iter()
         .find(|e| e.event_type() == event_type)
         .unwrap();
