@@ -22,6 +22,15 @@ pub fn shown(at: OffsetDateTime, precision: Option<Precision>) -> String {
     }
 }
 
+/// `at` as a page shows a date: its period for a year or a month ("1992", "2007-07"),
+/// otherwise its day in its own offset ("2007-07-15").
+pub fn day(at: OffsetDateTime, precision: Option<Precision>) -> String {
+    match precision {
+        Some(Precision::Year | Precision::Month) => shown(at, precision),
+        Some(Precision::Day) | None => shown(at, Some(Precision::Day)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -34,5 +43,7 @@ mod tests {
         assert_eq!(shown(at, Some(Precision::Month)), "2005-01");
         assert_eq!(shown(at, Some(Precision::Day)), "2005-01-01");
         assert_eq!(shown(at, None), "2005-01-01T00:00:00+08:00");
+        assert_eq!(day(at, Some(Precision::Year)), "2005");
+        assert_eq!(day(datetime!(2005-03-04 23:30 +08:00), None), "2005-03-04");
     }
 }

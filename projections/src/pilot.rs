@@ -17,7 +17,17 @@ pub struct StageEntry {
     pub stage: Stage,
     #[serde(with = "time::serde::rfc3339")]
     pub entered_at: OffsetDateTime,
+    /// Schema 2: how exactly the entering event's date is known; views show the period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<pilot_events::Precision>,
     pub event_id: Uuid,
+}
+
+impl StageEntry {
+    /// When the stage was entered, as views show it ("2000" for a year-precision event).
+    pub fn period(&self) -> String {
+        crate::period::shown(self.entered_at, self.precision)
+    }
 }
 
 /// One `implementation.target_set`, as set (schema 2 adds `direction` and `set_by`).
@@ -403,6 +413,7 @@ impl PilotState {
         self.stage_history.push(StageEntry {
             stage,
             entered_at: envelope.occurred_at,
+            precision: envelope.provenance.precision,
             event_id: envelope.event_id,
         });
     }

@@ -325,7 +325,7 @@ impl HighlightLineRow {
     ) -> HighlightLineRow {
         let l = &line.line;
         HighlightLineRow {
-            date: view::date(l.occurred_at),
+            date: pilot_projections::period::day(l.occurred_at, l.precision),
             title: l.title.clone(),
             pilot_id: l.pilot_id.to_string(),
             pilot: titles

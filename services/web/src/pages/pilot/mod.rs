@@ -283,7 +283,10 @@ pub(crate) async fn pilot(
         .enumerate()
         .map(|(index, s)| Band {
             stage: s.label.clone(),
-            from: view::date(s.from),
+            from: pilot_projections::period::day(
+                s.from,
+                p.stage_history.get(index).and_then(|e| e.precision),
+            ),
             until: match (s.until, index + 1 < stages.len()) {
                 (Some(u), true) => view::date(u),
                 (Some(_), false) => tr.t("timeline-ongoing"),
@@ -561,7 +564,7 @@ pub(crate) async fn pilot(
         .iter()
         .filter(|l| known_at.is_none() || known_ids.contains(l.line.event_id.to_string().as_str()))
         .map(|l| HighlightRow {
-            date: view::date(l.line.occurred_at),
+            date: pilot_projections::period::day(l.line.occurred_at, l.line.precision),
             title: l.line.title.clone(),
             kind: tr.t(&format!("highlight-{}", l.line.kind.as_str())),
             level: tr.t(&format!("level-{}", l.line.level.as_str())),
@@ -603,7 +606,19 @@ pub(crate) async fn pilot(
                 version: text("version"),
                 position: text("position"),
                 kind: text("type"),
-                occurred: text("occurred_at"),
+                // A vague date shows as its period ("1992"), not as its first instant.
+                occurred: match (
+                    instant(event, "occurred_at"),
+                    event
+                        .get("precision")
+                        .and_then(|v| v.as_str())
+                        .and_then(pilot_events::Precision::parse),
+                ) {
+                    (Some(at), Some(precision)) => {
+                        pilot_projections::period::shown(at, Some(precision))
+                    }
+                    _ => text("occurred_at"),
+                },
                 recorded: text("recorded_at"),
                 actor,
                 json: serde_json::to_string_pretty(event).unwrap_or_default(),
