@@ -22,6 +22,10 @@ pub struct LedgerLine {
     pub title: String,
     pub conferred_by: String,
     pub credited_to: Vec<Uuid>,
+    /// Schema 2: offices credited with the line's full points, from `highlight.recorded`'s
+    /// `credited_offices` (left out of the JSON when none, so older checkpoints still read).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credited_offices: Vec<String>,
     pub points: u32,
     #[serde(with = "time::serde::rfc3339")]
     pub occurred_at: OffsetDateTime,
@@ -65,6 +69,7 @@ impl Ledger {
                 title: data.title.clone(),
                 conferred_by: data.conferred_by.clone(),
                 credited_to: data.credited_to.clone(),
+                credited_offices: data.credited_offices.clone(),
                 points: data.level.highlight_points(),
                 occurred_at,
             },
