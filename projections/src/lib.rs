@@ -10,13 +10,15 @@
 //!   lifecycle from a clock value, never from the wall clock.
 //! - [`alerting`] keeps every alert in an [`AlertBook`], fed by the log and a clock, and
 //!   replays history with a simulated clock ([`alerting::replay`]).
-//! - [`view`] answers "as of" and "as known at" questions.
+//! - [`view`] answers "as of" and "as known at" questions; [`analytics`] compares many pilots
+//!   as of a date.
 //!
 //! Nothing here does IO or knows about NATS, tokio or HTTP; projections never publish.
 
 pub mod admission;
 pub mod alert;
 pub mod alerting;
+pub mod analytics;
 pub mod calendar;
 pub mod chain_log;
 pub mod decide;
