@@ -445,3 +445,98 @@ fn the_result_serializes_with_its_public_names() {
     let back: Analytics = serde_json::from_value(json).unwrap();
     assert_eq!(back, at(&g, END));
 }
+
+#[test]
+fn withdrawals_count_as_decisions_and_approvals_ended_by_the_pilot_only_as_stalls() {
+    let mut s = Scenario::default();
+    let mayor = s.stakeholder("Mayor", 5);
+    s.at(datetime!(2000-01-10 09:00 +08:00));
+    let p = s.pilot();
+    s.at(datetime!(2000-01-11 09:00 +08:00))
+        .given(p, requested("first", mayor, Level::Municipal));
+    s.at(datetime!(2000-01-15 09:00 +08:00))
+        .given(p, withdrawn("first")); // 4 days
+    s.at(datetime!(2000-01-16 09:00 +08:00))
+        .given(p, requested("second", mayor, Level::Municipal));
+    // Terminated 40 days later with `second` still pending: past its 30 days.
+    s.at(datetime!(2000-02-25 09:00 +08:00)).given(
+        p,
+        Event::PilotTerminated(PilotTerminated {
+            reason: "abandoned".into(),
+        }),
+    );
+    let all = analytics(&s.world, END).unwrap();
+    let decisions = &all.request_to_decision.overall;
+    assert_eq!(decisions.days, summary(&[4.0]));
+    assert_eq!(
+        (decisions.granted, decisions.denied, decisions.withdrawn),
+        (0, 0, 1)
+    );
+    assert_eq!(all.stall_rates.overall, rate(2, 1, 0));
+    assert_eq!(all.pilots[0].days_to_approval, None);
+}
+
+#[test]
+fn a_restored_world_loads_its_chains_first_and_then_agrees() {
+    let mut g = gate();
+    let finance = g.finance;
+    let a = Subject::Pilot(g.a);
+    g.s.at(datetime!(2000-06-01 09:00 +08:00))
+        .given(a, contact(finance, 1, Strategy::Brokering))
+        .given(
+            a,
+            highlight_to("h1", Level::Provincial, &[finance], &["SSDNC"]),
+        );
+    let snapshot = serde_json::to_vec(&g.s.world.snapshot()).unwrap();
+    let mut restored =
+        pilot_projections::World::restore(serde_json::from_slice(&snapshot).unwrap()).unwrap();
+    let missing = analytics(&restored, END).unwrap_err();
+    assert_eq!(missing.pilot_id, g.a, "the first pilot by id is named");
+    for id in [g.a, g.b, g.c] {
+        let chain: Vec<(u64, Vec<u8>)> =
+            g.s.world
+                .pilot(&id)
+                .unwrap()
+                .history
+                .raw()
+                .map(|(at, bytes)| (at, bytes.to_vec()))
+                .collect();
+        restored.load_chain(id, chain.iter().map(|(at, b)| (*at, b.as_slice())));
+    }
+    let figures = analytics(&restored, END).unwrap();
+    assert_eq!(figures, at(&g, END));
+    assert_eq!(
+        figures.points.by_office[0].office, "SSDNC",
+        "offices survive a checkpoint"
+    );
+    assert_eq!(figures.pilots[0].support_trajectory.len(), 1);
+}
+
+#[test]
+fn a_grant_in_a_round_that_ended_in_a_denial_opened_no_gate() {
+    let mut s = Scenario::default();
+    let mayor = s.stakeholder("Mayor", 5);
+    let finance = s.stakeholder("Bureau of Finance", 4);
+    s.at(datetime!(2000-01-10 09:00 +08:00));
+    let p = s.pilot();
+    s.at(datetime!(2000-01-11 09:00 +08:00))
+        .given(p, designed())
+        .given(p, requested("launch", mayor, Level::Municipal))
+        .given(p, requested("funds", finance, Level::Provincial))
+        .given(p, granted("launch"))
+        .given(p, denied("funds")) // back to design on 01-15
+        .given(p, requested("funds2", finance, Level::Provincial)) // 01-16
+        .given(p, granted("funds2")); // approved on 01-17: 7 days after the proposal
+    let all = analytics(&s.world, END).unwrap();
+    let p2a = &all.proposal_to_approval;
+    assert_eq!(p2a.overall, summary(&[7.0]));
+    let approvers: Vec<_> = p2a.by_approver.iter().map(|a| a.approver_id).collect();
+    assert_eq!(
+        approvers,
+        vec![finance],
+        "the mayor's grant was of the denied round"
+    );
+    let levels: Vec<_> = p2a.by_level.iter().map(|l| l.level).collect();
+    assert_eq!(levels, vec![Level::Provincial]);
+    assert_eq!(all.request_to_decision.overall.granted, 2);
+}
