@@ -13,13 +13,15 @@
 //!   replays history with a simulated clock ([`alerting::replay`]).
 //! - [`people`] adds a post's ledger lines to the people who held it; [`targets`] judges
 //!   target outcomes at an instant.
-//! - [`view`] answers "as of" and "as known at" questions.
+//! - [`view`] answers "as of" and "as known at" questions; [`analytics`] compares many pilots
+//!   as of a date.
 //!
 //! Nothing here does IO or knows about NATS, tokio or HTTP; projections never publish.
 
 pub mod admission;
 pub mod alert;
 pub mod alerting;
+pub mod analytics;
 pub mod calendar;
 pub mod chain_log;
 pub mod decide;

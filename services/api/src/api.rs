@@ -12,6 +12,7 @@
 //! | `GET /api/v1/pilots/{id}/support?as_of=&known_at=` | the pilot's `support_index`, `coalition`, `opposition` and a row per stakeholder with a stance |
 //! | `GET /api/v1/stakeholders`, `GET /api/v1/stakeholders/{id}` | the registry with ledger `points`; one stakeholder with its stances across pilots and its ledger lines |
 //! | `GET /api/v1/highlights?stakeholder=&pilot=&level=&from=&until=` | the political-highlight ledger's lines in `occurred_at` order |
+//! | `GET /api/v1/analytics?as_of=` | comparative analytics over every pilot as of a world date (now by default): proposal → approval and request → decision by approver level and approver, stall rates, support trajectories, points per stakeholder and office per year, time to scale-up ([`pilot_projections::analytics`]) |
 //! | `GET /api/v1/events?after=&limit=&pilot=` | the log as stored, as JSON Lines pages ([`crate::stream`]) |
 //! | `GET /api/v1/events/stream` | Server-Sent Events of what the projections apply |
 //! | `GET /api/v1/alerts`, `GET /api/v1/alerts/{id}`, `POST /api/v1/alerts/{id}/ack`, `POST /api/v1/alerts/{id}/silence` | recorded alerts; acknowledging and silencing ([`crate::alerts_api`]) |
@@ -55,6 +56,7 @@ pub fn app(state: AppState) -> Router {
         .route("/pilots/{id}/support", get(reads::pilot_support))
         .route("/stakeholders", get(reads::stakeholders))
         .route("/stakeholders/{id}", get(reads::stakeholder))
+        .route("/analytics", get(reads::analytics))
         .route("/events", get(stream::export))
         .route("/events/stream", get(stream::live))
         .route("/alerts", get(alerts_api::list))

@@ -2,7 +2,7 @@
 //! and direct reads of the NATS log (`--nats URL`) for export, verify and replay.
 //!
 //! One file per command or group: [`append`], [`import`] (and `demo`), [`status`],
-//! [`lists`] (stakeholders, highlights), [`alerts`], [`export`], [`verify`], [`replay`];
+//! [`lists`] (stakeholders, highlights), [`analytics`], [`alerts`], [`export`], [`verify`], [`replay`];
 //! [`http`] talks to the server, [`log`] reads the whole log from the server or NATS,
 //! [`log_file`] a local log file, and [`output`] writes tables and `--json`.
 //!
@@ -22,6 +22,7 @@
 //! `message` (`{"error": {"code", "message", "field"?}}`).
 
 pub mod alerts;
+pub mod analytics;
 pub mod append;
 pub mod export;
 pub mod http;
@@ -36,6 +37,7 @@ pub mod trust;
 pub mod verify;
 
 use alerts::AlertsArgs;
+use analytics::AnalyticsArgs;
 use append::AppendArgs;
 use clap::Args;
 use clap::Subcommand;
@@ -193,6 +195,9 @@ pub enum ClientCommand {
     Stakeholders(StakeholdersArgs),
     /// The political-highlight ledger, filtered.
     Highlights(HighlightsArgs),
+    /// Comparative analytics over every pilot, now or as of a date: time to approval and to
+    /// decision by approver level and approver, stall rates, support, points, scale-ups.
+    Analytics(AnalyticsArgs),
     /// Stalled-approval alerts: list them, acknowledge one, silence one.
     Alerts(AlertsArgs),
     /// Export the log as stored: JSON Lines (byte for byte) or CSV.
@@ -213,6 +218,7 @@ pub async fn run(command: ClientCommand) -> ExitCode {
         ClientCommand::Status(args) => status::run(args).await,
         ClientCommand::Stakeholders(args) => lists::stakeholders(args).await,
         ClientCommand::Highlights(args) => lists::highlights(args).await,
+        ClientCommand::Analytics(args) => analytics::run(args).await,
         ClientCommand::Alerts(args) => alerts::run(args).await,
         ClientCommand::Export(args) => export::run(args).await,
         ClientCommand::Verify(args) => verify::run(args).await,

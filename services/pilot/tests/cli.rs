@@ -161,6 +161,53 @@ fn import_then_status_as_of_2001_shows_the_2000_programs_implementing_and_a_seco
 }
 
 #[test]
+fn analytics_print_tables_and_json_as_of_a_date() {
+    let service = Service::start();
+    service.pilot(&["import", NANGUO]).expect(0);
+
+    // 30 November 2003: LCHI's approval waits past its deadline; the unified system (2008)
+    // does not exist yet.
+    let table = service
+        .pilot(&["analytics", "--as-of", "2003-11-30"])
+        .expect(0)
+        .to_string();
+    assert!(
+        table.starts_with("as of 2003-11-30T23:59:59.999999999Z"),
+        "{table}"
+    );
+    for heading in [
+        "Proposal → approval (days)",
+        "Request → decision (days)",
+        "Stall rates",
+        "Time to scale-up (days)",
+        "Points per stakeholder per year",
+        "Points per office per year",
+    ] {
+        assert!(table.contains(heading), "{heading} missing in\n{table}");
+    }
+    // HICI: proposed 1992-03-16, approved 630 days later.
+    assert!(row(&table, "(HICI)").contains("630.0"), "{table}");
+    assert!(!table.contains("Unified"), "{table}");
+    let squeezed: Vec<String> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert!(
+        squeezed.iter().any(|l| l == "all 4 1 1 25.0%"),
+        "4 requested, 1 stalled and still pending:\n{table}"
+    );
+
+    let figures = service
+        .pilot(&["analytics", "--as-of", "2003-11-30", "--json"])
+        .json();
+    assert_eq!(figures["pilots"].as_array().unwrap().len(), 4);
+    assert_eq!(figures["stall_rates"]["overall"]["stalled_pending"], 1);
+
+    let refused = service.pilot(&["analytics", "--as-of", "soon"]);
+    assert_eq!(refused.code, Some(2), "{refused:#?}");
+}
+
+#[test]
 fn alerts_list_refuse_an_ack_on_a_resolved_one_and_export_as_stored() {
     let service = Service::start();
     service.pilot(&["import", NANGUO]).expect(0);

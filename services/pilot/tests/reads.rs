@@ -152,6 +152,102 @@ async fn pilots_are_filtered_by_stage_office_stall_and_time() {
     bad(&router, "/api/v1/pilots?colour=red", "colour").await;
 }
 
+/// The Nanguo history's figures, worked out by hand from deploy/demo/nanguo.jsonl: HICI was
+/// proposed on 1992-03-16 and approved 630 days later; LCHI's approval, requested on
+/// 2003-10-13, stalled on 2003-11-12 and was granted on 2003-12-15 (63 days), 651 days after
+/// LCHI's proposal on 2002-03-04; the unified system was proposed in July 2008.
+#[tokio::test]
+async fn analytics_compare_the_pilots_as_of_a_date() {
+    let served = served().await;
+    let router = served.router();
+
+    let (status, all) = get(&router, "/api/v1/analytics?as_of=2020-01-01").await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(all["as_of"], "2020-01-01T23:59:59.999999999Z");
+    assert_eq!(ids(&all["pilots"], "pilot_id").len(), 5);
+    let lchi = all["pilots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pilot_id"] == LCHI)
+        .unwrap();
+    assert_eq!(lchi["days_to_approval"], 651.0);
+    assert_eq!(all["pilots"][0]["pilot_id"], HICI);
+    assert_eq!(all["pilots"][0]["days_to_approval"], 630.0);
+    assert_eq!(all["request_to_decision"]["overall"]["max"], 63.0);
+    let stalls = &all["stall_rates"]["overall"];
+    assert_eq!(
+        (
+            stalls["stalled"].as_u64(),
+            stalls["stalled_pending"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
+    let mayor = &all["proposal_to_approval"]["by_approver"][0];
+    assert_eq!(mayor["approver_id"], MAYOR);
+    assert_eq!(mayor["count"], 5, "the mayor opened every gate");
+    assert!(all["points"]["by_stakeholder"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["stakeholder_id"] == MAYOR && s["total"].as_u64() > Some(0)));
+
+    // Cut in the middle: LCHI waits past its deadline; the unified system does not exist yet.
+    let (status, mid) = get(&router, "/api/v1/analytics?as_of=2003-11-30").await;
+    assert_eq!(status, StatusCode::OK, "{mid}");
+    assert_eq!(ids(&mid["pilots"], "pilot_id").len(), 4);
+    assert!(!ids(&mid["pilots"], "pilot_id").contains(&UNIFIED.to_string()));
+    assert_eq!(mid["stall_rates"]["overall"]["stalled_pending"], 1);
+    assert_eq!(mid["proposal_to_approval"]["overall"]["count"], 3);
+
+    let (_, early) = get(
+        &router,
+        "/api/v1/analytics?as_of=1992-12-31T00:00:00%2B08:00",
+    )
+    .await;
+    assert_eq!(ids(&early["pilots"], "pilot_id"), [HICI]);
+    assert_eq!(early["pilots"][0]["days_to_approval"], Value::Null);
+
+    let message = bad(&router, "/api/v1/analytics?as_of=last-year", "as_of").await;
+    assert!(message.contains("RFC 3339"), "{message}");
+    bad(&router, "/api/v1/analytics?as_of=2003-02-30", "as_of").await;
+    bad(&router, "/api/v1/analytics?known_at=2003-01-01", "known_at").await;
+
+    // Now, without a date.
+    let (status, now) = get(&router, "/api/v1/analytics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(now["pilots"], all["pilots"]);
+}
+
+#[tokio::test]
+async fn an_analyst_may_read_the_analytics() {
+    let served = served().await;
+    let mut tokens = pilot_api::auth::Tokens::default();
+    tokens.add_clear(
+        "ana",
+        pilot_api::auth::Role::Analyst,
+        None,
+        "analyst-secret",
+    );
+    let state = served.nanguo.state().with_access(Access {
+        tokens,
+        ..Access::default()
+    });
+    state.set_ready();
+    let router = app(state);
+    let request = |token: Option<&str>| {
+        let mut request = Request::get("/api/v1/analytics?as_of=2001-01-01");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        request.body(Body::empty()).unwrap()
+    };
+    let (status, _, body) = send(&router, request(Some("analyst-secret"))).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let (status, _, _) = send(&router, request(None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test]
 async fn a_pilots_support_names_its_stakeholders() {
     let served = served().await;

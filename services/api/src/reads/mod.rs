@@ -1,12 +1,15 @@
 //! The read endpoints over the projections: pilots (now, or as of a world date and as known
 //! at a system date) with filters, a pilot's support and its chain as stored; and
 //! - [`stakeholders`]: the registry, one stakeholder across pilots with its ledger balance;
-//! - [`highlights`]: the political-highlight ledger, filtered, and the credited offices.
+//! - [`highlights`]: the political-highlight ledger, filtered, and the credited offices;
+//! - [`analytics`](analytics()): comparative figures over every pilot, as of a date.
 
+mod analytics;
 mod highlights;
 mod seals;
 mod stakeholders;
 
+pub use analytics::analytics;
 pub use highlights::{highlights, offices, OfficeRow};
 pub use seals::latest_seal;
 pub use stakeholders::{
