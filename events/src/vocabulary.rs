@@ -160,6 +160,7 @@ vocabulary! {
     }
 }
 
+#[allow(clippy::derivable_impls)] // `vocabulary!` makes the enum; it derives no `Default`
 impl Default for Qualifier {
     fn default() -> Self {
         Qualifier::Exact
@@ -174,6 +175,7 @@ vocabulary! {
     }
 }
 
+#[allow(clippy::derivable_impls)] // `vocabulary!` makes the enum; it derives no `Default`
 impl Default for Direction {
     fn default() -> Self {
         Direction::AtLeast

@@ -259,6 +259,7 @@ pub fn recorded_samples() -> Vec<(&'static str, Envelope)> {
                         day_count: DayUnit::Working,
                         calendar: Some("nanguo".into()),
                         stalls_at: datetime!(2000-03-29 09:00 +08:00),
+                        basis: None,
                     }),
                 }),
             ),

@@ -370,6 +370,7 @@ impl RuleText {
             }
         };
         StallRules::new(self.thresholds, self.warning_share, day_count)
+            .map(|rules| rules.with_calendars(calendars.all()))
             .map_err(|source| AlertRulesError::Rules { scope, source })
     }
 }
@@ -587,7 +588,9 @@ thresholds = { municipal = 5 }
         ]);
         let config = dir.path().join("etc/pilot.toml");
         let rules = AlertRules::from_config_file(&config).unwrap();
-        assert_eq!(rules.default_rules(), &StallRules::default());
+        // Calendar days, as by default, knowing nanguo for jurisdictions that name it.
+        assert_eq!(rules.default_rules().day_count(), &DayCount::Calendar);
+        assert!(rules.default_rules().knows_calendar("nanguo"));
         let file = section("[alerts]\ncalendar_files = [\"calendars/nanguo.toml\"]\n");
         assert!(AlertsConfig::from_file(file.clone(), Some(&config)).is_ok());
         let elsewhere = dir.path().join("pilot.toml");
