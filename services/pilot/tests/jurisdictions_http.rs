@@ -165,7 +165,9 @@ async fn jurisdiction_chains_are_written_through_the_api_with_their_envelope_fie
     let context_id = stored["event_id"].as_str().unwrap().to_string();
 
     // A pilot event citing it keeps its context_ids; an unknown id is refused.
-    let (status, body) = service.post(SSDNC_CLERK, &contact(json!([context_id]))).await;
+    let (status, body) = service
+        .post(SSDNC_CLERK, &contact(json!([context_id])))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["events"][0]["context_ids"], json!([context_id]));
     assert_eq!(body["events"][0]["data"]["made_by"], "Director Wang");
@@ -197,4 +199,114 @@ async fn jurisdiction_chains_are_written_through_the_api_with_their_envelope_fie
             .contains("schema 2"),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn jurisdictions_are_listed_and_shown_with_context_in_order_and_their_pilots() {
+    let service = service().await;
+    let (status, list) = service.get("/api/v1/jurisdictions").await;
+    assert_eq!((status, list.clone()), (StatusCode::OK, json!([])));
+    service
+        .post(SSDNC_CLERK, &registration(NANGUO, "Nanguo", "SSDNC"))
+        .await;
+    let beiguo = "01950000-0000-7000-8000-0000000000d3";
+    let mut other = registration(beiguo, "Beiguo", "SSDNC");
+    other["data"].as_object_mut().unwrap().remove("calendar");
+    service.post(SSDNC_CLERK, &other).await;
+    // Recorded late, but earlier in the world: it comes first.
+    for (title, at) in [
+        ("National conference", "2007-01-01T00:00:00+08:00"),
+        ("Provincial target", "2000-01-01T00:00:00+08:00"),
+    ] {
+        let (status, body) = service
+            .post(SSDNC_CLERK, &context(title, at, "SSDNC"))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
+    let (status, list) = service.get("/api/v1/jurisdictions").await;
+    assert_eq!(status, StatusCode::OK);
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Beiguo", "Nanguo"], "by name");
+    let nanguo = &list[1];
+    assert_eq!(nanguo["jurisdiction_id"], NANGUO);
+    assert_eq!(nanguo["calendar"], "nanguo");
+    assert_eq!(nanguo["utc_offset"], "+08:00");
+    assert_eq!(nanguo["context_count"], 2);
+    assert_eq!(nanguo["pilot_count"], 5, "the five Nanguo pilots name it");
+    assert_eq!(list[0]["context_count"], 0);
+    assert_eq!(list[0]["pilot_count"], 0);
+
+    let (status, detail) = service
+        .get(&format!("/api/v1/jurisdictions/{NANGUO}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    assert_eq!(detail["name"], "Nanguo");
+    let titles: Vec<&str> = detail["context"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Provincial target", "National conference"]);
+    assert_eq!(detail["context"][0]["precision"], "year");
+    assert_eq!(detail["context"][0]["kind"], "policy_window");
+    assert_eq!(detail["pilot_ids"].as_array().unwrap().len(), 5);
+    assert_eq!(detail["pilot_ids"][4], UNIFIED);
+
+    let (status, body) = service
+        .get(&format!("/api/v1/jurisdictions/{UNIFIED}"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = service.get("/api/v1/jurisdictions/nanguo").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["field"], "id");
+}
+
+#[tokio::test]
+async fn a_stakeholder_shows_the_posts_it_held_and_a_post_its_holders() {
+    let service = service().await;
+    let mayor_post = "0194a000-0002-7000-8000-000000000006";
+    let gong = "01950000-0000-7000-8000-0000000000e1";
+    let registered = json!({
+        "type": "stakeholder.registered",
+        "stakeholder_id": gong,
+        "occurred_at": "1990-01-01T00:00:00+08:00",
+        "actor": {"office": "SSDNC", "user": "desk"},
+        "data": {"name": "Gong, mayor", "kind": "leader", "level": "municipal", "influence": 5}
+    });
+    let (status, body) = service.post(SSDNC_CLERK, &registered).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let tenure = json!({
+        "type": "stakeholder.tenure_recorded",
+        "stakeholder_id": gong,
+        "occurred_at": "1998-03-01T00:00:00+08:00",
+        "actor": {"office": "SSDNC", "user": "desk"},
+        "data": {"post_id": mayor_post, "from": "1998-03-01", "to": "2003-02-28", "note": "first term"}
+    });
+    let (status, body) = service.post(SSDNC_CLERK, &tenure).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let (status, person) = service.get(&format!("/api/v1/stakeholders/{gong}")).await;
+    assert_eq!(status, StatusCode::OK, "{person}");
+    assert_eq!(person["holders"], json!([]));
+    let held = &person["tenures"][0];
+    assert_eq!(held["post_id"], mayor_post);
+    assert_eq!(held["from"], "1998-03-01");
+    assert_eq!(held["to"], "2003-02-28");
+    assert_eq!(held["person_name"], "Gong, mayor");
+    assert!(held["post_name"].is_string(), "{held}");
+
+    let (status, post) = service
+        .get(&format!("/api/v1/stakeholders/{mayor_post}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{post}");
+    assert_eq!(post["tenures"], json!([]));
+    assert_eq!(post["holders"][0]["person_id"], gong);
+    assert_eq!(post["holders"][0]["note"], "first term");
 }

@@ -1,16 +1,20 @@
 //! The read endpoints over the projections: pilots (now, or as of a world date and as known
 //! at a system date) with filters, a pilot's support and its chain as stored; and
 //! - [`stakeholders`]: the registry, one stakeholder across pilots with its ledger balance;
-//! - [`highlights`]: the political-highlight ledger, filtered.
+//! - [`highlights`]: the political-highlight ledger, filtered;
+//! - [`jurisdictions`]: the registered jurisdictions, one with its context and pilots.
 
 mod highlights;
+mod jurisdictions;
 mod seals;
 mod stakeholders;
 
 pub use highlights::highlights;
+pub use jurisdictions::{jurisdiction, jurisdictions, JurisdictionDetail, JurisdictionRow};
 pub use seals::latest_seal;
 pub use stakeholders::{
     stakeholder, stakeholders, BalancedLine, StakeholderDetail, StakeholderRow, StanceOnPilot,
+    TenureRow,
 };
 
 use crate::error::ApiError;
