@@ -41,7 +41,7 @@ use clap::Args;
 use clap::Subcommand;
 use export::ExportArgs;
 use import::{DemoArgs, ImportArgs};
-use lists::{HighlightsArgs, StakeholdersArgs};
+use lists::{HighlightsArgs, JurisdictionsArgs, StakeholdersArgs};
 use replay::ReplayArgs;
 use status::StatusArgs;
 use std::process::ExitCode;
@@ -193,6 +193,8 @@ pub enum ClientCommand {
     Stakeholders(StakeholdersArgs),
     /// The political-highlight ledger, filtered.
     Highlights(HighlightsArgs),
+    /// The registered jurisdictions: offset, working-day calendar, context and pilots.
+    Jurisdictions(JurisdictionsArgs),
     /// Stalled-approval alerts: list them, acknowledge one, silence one.
     Alerts(AlertsArgs),
     /// Export the log as stored: JSON Lines (byte for byte) or CSV.
@@ -213,6 +215,7 @@ pub async fn run(command: ClientCommand) -> ExitCode {
         ClientCommand::Status(args) => status::run(args).await,
         ClientCommand::Stakeholders(args) => lists::stakeholders(args).await,
         ClientCommand::Highlights(args) => lists::highlights(args).await,
+        ClientCommand::Jurisdictions(args) => lists::jurisdictions(args).await,
         ClientCommand::Alerts(args) => alerts::run(args).await,
         ClientCommand::Export(args) => export::run(args).await,
         ClientCommand::Verify(args) => verify::run(args).await,
