@@ -163,6 +163,11 @@ impl StallRules {
         }
     }
 
+    /// The names of the calendars these rules know besides their own day count's.
+    pub fn calendar_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.calendars.keys().map(String::as_str)
+    }
+
     /// Whether these rules can count working days of the calendar `name`.
     pub fn knows_calendar(&self, name: &str) -> bool {
         self.calendar(name).is_some()
