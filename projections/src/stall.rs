@@ -316,6 +316,17 @@ pub fn day_count_for<'r>(approval: &PendingApproval, rules: &'r StallRules) -> &
     }
 }
 
+/// Whether `approval`'s request recorded working days of a calendar `rules` do not know.
+fn counts_in_unknown_calendar(approval: &PendingApproval, rules: &StallRules) -> bool {
+    approval.stall.as_ref().is_some_and(|record| {
+        record.day_count == DayUnit::Working
+            && !record
+                .calendar
+                .as_deref()
+                .is_some_and(|name| rules.knows_calendar(name))
+    })
+}
+
 /// The threshold of `approval`'s level before extensions: its request's record when there is
 /// one, otherwise the rules'.
 pub fn base_threshold_days(approval: &PendingApproval, rules: &StallRules) -> u32 {
@@ -385,7 +396,15 @@ pub fn schedule<'r>(approval: &PendingApproval, rules: &'r StallRules) -> Schedu
         u64::from(base_threshold_days(approval, rules)) + u64::from(approval.extra_days);
     let requested_at = approval.requested_at;
     let day_count = day_count_for(approval, rules);
-    let due_at = after_days(day_count, requested_at, threshold_days);
+    // A request recorded in a calendar these rules do not know (a jurisdiction's file not
+    // loaded here) stalls where the log says, not where a guessed day count would put it.
+    let due_at = match approval
+        .stalls_at
+        .filter(|_| counts_in_unknown_calendar(approval, rules))
+    {
+        Some(recorded) => recorded,
+        None => after_days(day_count, requested_at, threshold_days),
+    };
     let warn_at = match day_count {
         DayCount::Calendar => {
             let seconds = (rules.warning_share * (threshold_days * SECONDS_PER_DAY) as f64).round();

@@ -1544,3 +1544,27 @@ fn a_pilot_override_wins_over_its_jurisdictions_calendar() {
         "calendar days (the pilot's override in the alert rules)"
     );
 }
+
+#[test]
+fn a_book_that_does_not_know_the_recorded_calendar_stalls_where_the_log_says() {
+    use pilot_projections::calendar::WorkCalendar;
+    // The writer knew nanguo; this book (another process's rules) does not: the alert still
+    // fires at the recorded instant and says the recorded calendar.
+    let nanguo = WorkCalendar::weekends_only("nanguo", time::macros::offset!(+08:00)).unwrap();
+    let policy = StallPolicy::new(
+        municipal_after(10).with_calendars([nanguo]),
+        BTreeMap::new(),
+    );
+    let mut log = Log::new(municipal_after(10));
+    let mayor = log.stakeholder("Mayor");
+    jurisdiction(&mut log, 0xc1, "Nanguo", Some("nanguo"));
+    let p = log.pilot("P");
+    let a = stamped_request(&mut log, &policy, p, mayor, T);
+    let stall = datetime!(2008-09-15 09:00 +08:00);
+    let notices = live(&mut log.book, stall);
+    assert_eq!(brief(&notices).last(), Some(&b(stall, a, "fired", true)));
+    assert_eq!(
+        notices[notices.len() - 1].threshold.counted_in,
+        "working days of calendar nanguo (jurisdiction Nanguo)"
+    );
+}

@@ -200,7 +200,15 @@ fn day_unit(day_count: &DayCount) -> (DayUnit, Option<String>) {
 impl Threshold {
     /// The threshold of `approval` under `rules`, extensions included.
     pub fn of(approval: &PendingApproval, rules: &StallRules) -> Threshold {
-        let (unit, calendar) = day_unit(crate::stall::day_count_for(approval, rules));
+        // The record's unit and calendar name, even where these rules do not know that
+        // calendar: a notice says what the log recorded.
+        let (unit, calendar) = match approval.stall.as_ref() {
+            Some(record) if record.day_count == pilot_events::data::DayUnit::Working => {
+                (DayUnit::WorkingDays, record.calendar.clone())
+            }
+            Some(_) => (DayUnit::CalendarDays, None),
+            None => day_unit(rules.day_count()),
+        };
         let basis = approval.stall.as_ref().and_then(|r| r.basis.clone());
         let counted_in = counted_in(unit, calendar.as_deref(), basis.as_ref());
         Threshold {
