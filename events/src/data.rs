@@ -198,6 +198,55 @@ pub struct StallRecord {
     /// When the approval stalls if nothing extends it.
     #[serde(with = "time::serde::rfc3339")]
     pub stalls_at: OffsetDateTime,
+    /// Schema 2: why the days are counted as they are (the pilot's override, its
+    /// jurisdiction's calendar, or the default and why), so that an alert can say so and a
+    /// replay says the same. Left out on records stored before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<CalendarBasis>,
+}
+
+/// Why a [`StallRecord`] counts in its day unit and calendar (docs/alerting-rules.md,
+/// "Calendars by jurisdiction"): the first that applies of the pilot's override in the alert
+/// rules, its registered jurisdiction's `calendar`, and the rules' default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarBasis {
+    pub by: CalendarSource,
+    /// The pilot's `jurisdiction` (its `pilot.proposed` text), when the choice looked at it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jurisdiction: Option<String>,
+    /// For [`CalendarSource::CalendarNotLoaded`]: the calendar the jurisdiction names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub named_calendar: Option<String>,
+}
+
+/// Which rule chose a stall record's calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CalendarSource {
+    /// The pilot's own entry in the alert rules (`[[alerts.pilots]]`).
+    Override,
+    /// The calendar its registered jurisdiction names.
+    Jurisdiction,
+    /// The default: the pilot's jurisdiction is not registered.
+    JurisdictionNotRegistered,
+    /// The default: its registered jurisdiction names no calendar.
+    JurisdictionNamesNone,
+    /// The default: its jurisdiction names a calendar the alert rules did not load.
+    CalendarNotLoaded,
+}
+
+impl CalendarSource {
+    /// The wire name (`jurisdiction_names_none`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CalendarSource::Override => "override",
+            CalendarSource::Jurisdiction => "jurisdiction",
+            CalendarSource::JurisdictionNotRegistered => "jurisdiction_not_registered",
+            CalendarSource::JurisdictionNamesNone => "jurisdiction_names_none",
+            CalendarSource::CalendarNotLoaded => "calendar_not_loaded",
+        }
+    }
 }
 
 /// How a [`StallRecord`]'s days are counted.

@@ -4,7 +4,7 @@
 //! `pilot-projections`' decisions; [`check_order`] is the one chain rule simple enough to
 //! state here, because every reader of a chain needs it.
 
-use crate::data::{DayUnit, StallRecord, MAX_EXTRA_DAYS};
+use crate::data::{CalendarBasis, CalendarSource, DayUnit, StallRecord, MAX_EXTRA_DAYS};
 use crate::envelope::Envelope;
 use crate::error::EventError;
 use crate::event::Event;
@@ -105,6 +105,10 @@ fn schema_2_field(envelope: &Envelope) -> Option<&'static str> {
             (d.set_by.is_some(), "data.set_by"),
         ],
         Event::MetricRecorded(d) => vec![(d.qualifier.is_some(), "data.qualifier")],
+        Event::ApprovalRequested(d) => vec![(
+            d.stall.as_ref().is_some_and(|s| s.basis.is_some()),
+            "data.stall.basis",
+        )],
         Event::HighlightRecorded(d) => vec![
             (!d.credited_offices.is_empty(), "data.credited_offices"),
             (d.kind == HighlightKind::StaffIncrease, "data.kind"),
@@ -145,6 +149,44 @@ fn period_start(at: OffsetDateTime, precision: Precision) -> Result<(), EventErr
     ))
 }
 
+/// A calendar basis says what its source needs: the jurisdiction for every choice made by it,
+/// working days for a jurisdiction's calendar, and the calendar named for one not loaded.
+fn calendar_basis(day_count: DayUnit, basis: &CalendarBasis) -> Result<(), EventError> {
+    if let Some(name) = &basis.jurisdiction {
+        not_empty("data.stall.basis.jurisdiction", name)?;
+    }
+    if let Some(name) = &basis.named_calendar {
+        not_empty("data.stall.basis.named_calendar", name)?;
+    }
+    let needs_jurisdiction = basis.by != CalendarSource::Override;
+    if needs_jurisdiction && basis.jurisdiction.is_none() {
+        return Err(EventError::field(
+            "data.stall.basis.jurisdiction",
+            format!(
+                "missing: a choice `{}` names the pilot's jurisdiction",
+                basis.by.as_str()
+            ),
+        ));
+    }
+    if basis.by == CalendarSource::Jurisdiction && day_count != DayUnit::Working {
+        return Err(EventError::field(
+            "data.stall.basis.by",
+            "`jurisdiction` chooses a jurisdiction's working-day calendar, but the days are calendar days",
+        ));
+    }
+    match (basis.by, &basis.named_calendar) {
+        (CalendarSource::CalendarNotLoaded, None) => Err(EventError::field(
+            "data.stall.basis.named_calendar",
+            "missing: say which calendar the jurisdiction names",
+        )),
+        (CalendarSource::CalendarNotLoaded, Some(_)) | (_, None) => Ok(()),
+        (_, Some(_)) => Err(EventError::field(
+            "data.stall.basis.named_calendar",
+            "only for `calendar_not_loaded`: leave it out",
+        )),
+    }
+}
+
 /// A UTC offset as jurisdictions write it: `+HH:MM` or `-HH:MM`, within ±18 hours.
 pub fn parse_utc_offset(text: &str) -> Option<time::UtcOffset> {
     let format = time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]");
@@ -160,6 +202,9 @@ fn stall_record(record: &StallRecord) -> Result<(), EventError> {
             "data.stall.threshold_days",
             "0: a threshold is at least 1 day",
         ));
+    }
+    if let Some(basis) = &record.basis {
+        calendar_basis(record.day_count, basis)?;
     }
     match (record.day_count, &record.calendar) {
         (DayUnit::Calendar, None) => Ok(()),

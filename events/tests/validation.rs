@@ -287,3 +287,37 @@ fn stall_records_are_refused_when_not_whole() {
     unknown["data"]["stall"]["warning_share"] = json!(0.8);
     assert!(decode_value(&unknown).is_err());
 }
+
+/// Schema 2's `data.stall.basis` says why the calendar is what it is, and says what its
+/// choice needs; a schema-1 event may not carry it.
+#[test]
+fn a_stall_basis_is_schema_2_and_whole() {
+    let (_, request) = common::recorded_samples().remove(0);
+    let mut good = request.to_value(true);
+    good["schema"] = json!(2);
+    good["data"]["stall"]["basis"] = json!({"by": "jurisdiction", "jurisdiction": "Nanguo"});
+    assert!(decode_value(&good).is_ok(), "{:?}", decode_value(&good));
+    let mut schema_1 = good.clone();
+    schema_1["schema"] = json!(1);
+    assert_eq!(field_error(&schema_1).0, "data.stall.basis");
+    let mut calendar_days = good.clone();
+    calendar_days["data"]["stall"]["day_count"] = json!("calendar");
+    calendar_days["data"]["stall"]
+        .as_object_mut()
+        .unwrap()
+        .remove("calendar");
+    assert_eq!(field_error(&calendar_days).0, "data.stall.basis.by");
+    let mut nameless = good.clone();
+    nameless["data"]["stall"]["basis"] = json!({"by": "jurisdiction_names_none"});
+    assert_eq!(field_error(&nameless).0, "data.stall.basis.jurisdiction");
+    let mut not_loaded = good.clone();
+    not_loaded["data"]["stall"]["basis"] =
+        json!({"by": "calendar_not_loaded", "jurisdiction": "Nanguo"});
+    assert_eq!(
+        field_error(&not_loaded).0,
+        "data.stall.basis.named_calendar"
+    );
+    let mut by_override = good;
+    by_override["data"]["stall"]["basis"] = json!({"by": "override"});
+    assert!(decode_value(&by_override).is_ok());
+}

@@ -19,6 +19,7 @@ use crate::calendar::{days_duration, WorkCalendar};
 use pilot_events::data::{DayUnit, StallRecord, SCHEMA_1_STALL};
 use pilot_events::Level;
 use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
 use thiserror::Error;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -100,6 +101,12 @@ pub struct StallRules {
     thresholds: Thresholds,
     warning_share: f64,
     day_count: DayCount,
+    /// Every working-day calendar the configuration loaded, by name (each as a working-day
+    /// count), so that a request recorded in a calendar other than these rules' own (its
+    /// jurisdiction's, docs/alerting-rules.md "Calendars by jurisdiction") is counted in it.
+    /// Left out of a checkpoint when empty, so older checkpoints keep their shape.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    calendars: BTreeMap<String, DayCount>,
 }
 
 impl Default for StallRules {
@@ -109,6 +116,7 @@ impl Default for StallRules {
             thresholds: Thresholds::default(),
             warning_share: 0.8,
             day_count: DayCount::Calendar,
+            calendars: BTreeMap::new(),
         }
     }
 }
@@ -133,6 +141,45 @@ impl StallRules {
             thresholds,
             warning_share,
             day_count,
+            calendars: BTreeMap::new(),
+        })
+    }
+
+    /// These rules, knowing `calendars` too (every calendar the configuration loaded): a
+    /// request recorded in one of them is counted in it, whatever these rules' own day count.
+    pub fn with_calendars(mut self, calendars: impl IntoIterator<Item = WorkCalendar>) -> Self {
+        self.calendars = calendars
+            .into_iter()
+            .map(|c| (c.name().to_string(), DayCount::Working(c)))
+            .collect();
+        self
+    }
+
+    /// The working-day count of the calendar `name`: these rules' own, or one they know.
+    pub fn calendar(&self, name: &str) -> Option<&DayCount> {
+        match &self.day_count {
+            DayCount::Working(own) if own.name() == name => Some(&self.day_count),
+            _ => self.calendars.get(name),
+        }
+    }
+
+    /// The names of the calendars these rules know besides their own day count's.
+    pub fn calendar_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.calendars.keys().map(String::as_str)
+    }
+
+    /// Whether these rules can count working days of the calendar `name`.
+    pub fn knows_calendar(&self, name: &str) -> bool {
+        self.calendar(name).is_some()
+    }
+
+    /// The same thresholds and warning share, counted in working days of the calendar `name`
+    /// (a jurisdiction's); `None` when these rules do not know it.
+    pub fn in_calendar(&self, name: &str) -> Option<StallRules> {
+        let day_count = self.calendar(name)?.clone();
+        Some(StallRules {
+            day_count,
+            ..self.clone()
         })
     }
 
@@ -164,6 +211,8 @@ struct RulesWire {
     warning_share: f64,
     #[serde(default)]
     day_count: DayCount,
+    #[serde(default)]
+    calendars: BTreeMap<String, DayCount>,
 }
 
 fn default_share() -> f64 {
@@ -173,8 +222,10 @@ fn default_share() -> f64 {
 impl<'de> Deserialize<'de> for StallRules {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let wire = RulesWire::deserialize(deserializer)?;
-        StallRules::new(wire.thresholds, wire.warning_share, wire.day_count)
-            .map_err(serde::de::Error::custom)
+        let mut rules = StallRules::new(wire.thresholds, wire.warning_share, wire.day_count)
+            .map_err(serde::de::Error::custom)?;
+        rules.calendars = wire.calendars;
+        Ok(rules)
     }
 }
 
@@ -250,13 +301,30 @@ pub fn deadline(approval: &PendingApproval) -> OffsetDateTime {
 static CALENDAR_DAYS: DayCount = DayCount::Calendar;
 
 /// The day count `approval`'s alert counts in: its request's recorded unit when there is one
-/// (a working-day record uses the rules' calendar of that name, or the rules' day count when
-/// they hold no such calendar); otherwise the rules'.
+/// (a working-day record uses the calendar of that name the rules know, their own or a
+/// jurisdiction's, or the rules' day count when they know no such calendar); otherwise the
+/// rules'.
 pub fn day_count_for<'r>(approval: &PendingApproval, rules: &'r StallRules) -> &'r DayCount {
-    match approval.stall.as_ref().map(|r| r.day_count) {
-        Some(DayUnit::Calendar) => &CALENDAR_DAYS,
-        Some(DayUnit::Working) | None => &rules.day_count,
+    match approval.stall.as_ref() {
+        Some(record) if record.day_count == DayUnit::Calendar => &CALENDAR_DAYS,
+        Some(record) => record
+            .calendar
+            .as_deref()
+            .and_then(|name| rules.calendar(name))
+            .unwrap_or(&rules.day_count),
+        None => &rules.day_count,
     }
+}
+
+/// Whether `approval`'s request recorded working days of a calendar `rules` do not know.
+fn counts_in_unknown_calendar(approval: &PendingApproval, rules: &StallRules) -> bool {
+    approval.stall.as_ref().is_some_and(|record| {
+        record.day_count == DayUnit::Working
+            && !record
+                .calendar
+                .as_deref()
+                .is_some_and(|name| rules.knows_calendar(name))
+    })
 }
 
 /// The threshold of `approval`'s level before extensions: its request's record when there is
@@ -328,7 +396,15 @@ pub fn schedule<'r>(approval: &PendingApproval, rules: &'r StallRules) -> Schedu
         u64::from(base_threshold_days(approval, rules)) + u64::from(approval.extra_days);
     let requested_at = approval.requested_at;
     let day_count = day_count_for(approval, rules);
-    let due_at = after_days(day_count, requested_at, threshold_days);
+    // A request recorded in a calendar these rules do not know (a jurisdiction's file not
+    // loaded here) stalls where the log says, not where a guessed day count would put it.
+    let due_at = match approval
+        .stalls_at
+        .filter(|_| counts_in_unknown_calendar(approval, rules))
+    {
+        Some(recorded) => recorded,
+        None => after_days(day_count, requested_at, threshold_days),
+    };
     let warn_at = match day_count {
         DayCount::Calendar => {
             let seconds = (rules.warning_share * (threshold_days * SECONDS_PER_DAY) as f64).round();
@@ -444,6 +520,7 @@ mod tests {
             day_count: DayUnit::Calendar,
             calendar: None,
             stalls_at,
+            basis: None,
         }
     }
 

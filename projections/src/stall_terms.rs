@@ -7,10 +7,12 @@
 //! every process folding the log decides alike, whatever its own configuration.
 
 use crate::decide::Refusal;
+use crate::jurisdiction::Jurisdictions;
 use crate::pilot::PilotState;
 use crate::stall::{after_days, deadline, DayCount, PendingApproval, StallRules};
-use pilot_events::data::{DayUnit, StallRecord};
+use pilot_events::data::{CalendarBasis, CalendarSource, DayUnit, StallRecord};
 use pilot_events::{Event, Level};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -20,6 +22,14 @@ use uuid::Uuid;
 pub struct StallPolicy {
     default: StallRules,
     overrides: BTreeMap<Uuid, StallRules>,
+}
+
+/// The rules a pilot's new requests are recorded under, and why (the record's `basis`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalendarChoice<'p> {
+    pub rules: Cow<'p, StallRules>,
+    /// `None` when the choice did not look at the pilot's jurisdiction (it was not given).
+    pub basis: Option<CalendarBasis>,
 }
 
 /// One new event of a chain, as the writer stamps it: its id, when it occurred, its data.
@@ -41,10 +51,74 @@ impl StallPolicy {
         self.overrides.get(pilot_id).unwrap_or(&self.default)
     }
 
+    /// The rules pilot `pilot_id`, of `jurisdiction` (its `pilot.proposed` text), records its
+    /// new requests under, in this order (docs/alerting-rules.md, "Calendars by
+    /// jurisdiction"): its override; else, when that jurisdiction is registered in
+    /// `jurisdictions` and names a calendar these rules loaded, the default thresholds and
+    /// warning share counted in working days of that calendar; else the default. A
+    /// jurisdiction naming a calendar that was not loaded falls back to the default, and the
+    /// basis says so (`calendar_not_loaded`): an alert counted in days nobody configured would
+    /// be worse than one counted in the default's, said plainly.
+    ///
+    /// Without `jurisdiction` (a caller that does not know it) the override or the default
+    /// apply, with no basis.
+    pub fn choose<'p>(
+        &'p self,
+        pilot_id: &Uuid,
+        jurisdiction: Option<&str>,
+        jurisdictions: &Jurisdictions,
+    ) -> CalendarChoice<'p> {
+        if let Some(rules) = self.overrides.get(pilot_id) {
+            return CalendarChoice {
+                rules: Cow::Borrowed(rules),
+                basis: Some(basis(CalendarSource::Override, None, None)),
+            };
+        }
+        let Some(name) = jurisdiction else {
+            return CalendarChoice {
+                rules: Cow::Borrowed(&self.default),
+                basis: None,
+            };
+        };
+        let registered = jurisdictions.named(name);
+        let (source, named) = match registered.map(|j| j.calendar.as_deref()) {
+            None => (CalendarSource::JurisdictionNotRegistered, None),
+            Some(None) => (CalendarSource::JurisdictionNamesNone, None),
+            Some(Some(calendar)) => match self.default.in_calendar(calendar) {
+                Some(rules) => {
+                    return CalendarChoice {
+                        rules: Cow::Owned(rules),
+                        basis: Some(basis(CalendarSource::Jurisdiction, Some(name), None)),
+                    }
+                }
+                None => (CalendarSource::CalendarNotLoaded, Some(calendar)),
+            },
+        };
+        CalendarChoice {
+            rules: Cow::Borrowed(&self.default),
+            basis: Some(basis(source, Some(name), named)),
+        }
+    }
+
     /// The record a new request of pilot `pilot_id` for an approver of `level`, dated `at`,
-    /// is stored with.
+    /// is stored with, when its jurisdiction is not looked at (the override or the default,
+    /// no basis). The writer uses [`StallPolicy::record_for`] with the pilot's jurisdiction.
     pub fn record_request(&self, pilot_id: &Uuid, level: Level, at: OffsetDateTime) -> StallRecord {
-        let rules = self.rules_for(pilot_id);
+        Self::record_for(
+            &self.choose(pilot_id, None, &Jurisdictions::default()),
+            level,
+            at,
+        )
+    }
+
+    /// The record a request for an approver of `level`, dated `at`, is stored with under
+    /// `choice`.
+    pub fn record_for(
+        choice: &CalendarChoice<'_>,
+        level: Level,
+        at: OffsetDateTime,
+    ) -> StallRecord {
+        let rules = &choice.rules;
         let threshold_days = rules.threshold_days(level);
         let (day_count, calendar) = match rules.day_count() {
             DayCount::Calendar => (DayUnit::Calendar, None),
@@ -55,6 +129,7 @@ impl StallPolicy {
             day_count,
             calendar,
             stalls_at: after_days(rules.day_count(), at, u64::from(threshold_days)),
+            basis: choice.basis.clone(),
         }
     }
 
@@ -87,33 +162,40 @@ impl StallPolicy {
         })
     }
 
-    /// The working-day count of the calendar `name`: the pilot's own rules first, then any.
+    /// The working-day count of the calendar `name`: the pilot's own rules first, then any
+    /// (the default's loaded calendars include every jurisdiction's).
     fn calendar(&self, pilot_id: &Uuid, name: &str) -> Option<&DayCount> {
         std::iter::once(self.rules_for(pilot_id))
             .chain(std::iter::once(&self.default))
             .chain(self.overrides.values())
-            .map(StallRules::day_count)
-            .find(|d| matches!(d, DayCount::Working(c) if c.name() == name))
+            .find_map(|rules| rules.calendar(name))
     }
 
     /// Fills the stall records of new events of pilot `pilot_id`'s chain, in order, after
-    /// `pilot` (its state now; `None` for a new pilot). A record a client sent is kept only if
-    /// it is what the writer records; otherwise the event is refused
-    /// ([`Refusal::StallRecordMismatch`]), so a client can neither forge a deadline nor be
-    /// silently corrected. Names the index of the refused event.
+    /// `pilot` (its state now; `None` for a new pilot, whose `pilot.proposed` in `events`
+    /// names its jurisdiction). A request's calendar is chosen by [`StallPolicy::choose`]
+    /// against `jurisdictions` as they are now, and recorded with its basis, so that every
+    /// replay counts it alike. A record a client sent is kept only if it is what the writer
+    /// records; otherwise the event is refused ([`Refusal::StallRecordMismatch`]), so a client
+    /// can neither forge a deadline nor be silently corrected. Names the index of the refused
+    /// event.
     pub fn stamp(
         &self,
         pilot_id: &Uuid,
         pilot: Option<&PilotState>,
+        jurisdictions: &Jurisdictions,
         events: &mut [NewEvent<'_>],
     ) -> Result<(), (usize, Refusal)> {
         let mut pending: BTreeMap<String, PendingApproval> = pilot
             .map(|p| p.pending_approvals.clone())
             .unwrap_or_default();
+        let mut jurisdiction: Option<String> = pilot.map(|p| p.jurisdiction.clone());
         for (index, new) in events.iter_mut().enumerate() {
             match &mut *new.event {
+                Event::PilotProposed(d) => jurisdiction = Some(d.jurisdiction.clone()),
                 Event::ApprovalRequested(d) => {
-                    let record = self.record_request(pilot_id, d.level, new.occurred_at);
+                    let choice = self.choose(pilot_id, jurisdiction.as_deref(), jurisdictions);
+                    let record = Self::record_for(&choice, d.level, new.occurred_at);
                     if let Some(sent) = d.stall.as_ref().filter(|sent| **sent != record) {
                         return Err((index, mismatch("data.stall", &record, sent)));
                     }
@@ -139,6 +221,14 @@ impl StallPolicy {
             }
         }
         Ok(())
+    }
+}
+
+fn basis(source: CalendarSource, jurisdiction: Option<&str>, named: Option<&str>) -> CalendarBasis {
+    CalendarBasis {
+        by: source,
+        jurisdiction: jurisdiction.map(str::to_string),
+        named_calendar: named.map(str::to_string),
     }
 }
 
@@ -171,6 +261,117 @@ mod tests {
         StallPolicy::new(rules, BTreeMap::new())
     }
 
+    fn nanguo() -> crate::calendar::WorkCalendar {
+        crate::calendar::WorkCalendar::weekends_only("nanguo", time::macros::offset!(+08:00))
+            .unwrap()
+    }
+
+    fn jurisdictions(calendar: Option<&str>) -> Jurisdictions {
+        Jurisdictions::from_parts(
+            vec![crate::jurisdiction::Jurisdiction {
+                jurisdiction_id: Uuid::from_u128(0xc3),
+                name: "Nanguo".into(),
+                level: Level::Municipal,
+                utc_offset: "+08:00".into(),
+                calendar: calendar.map(str::to_string),
+                registered_at: T,
+                event_id: Uuid::from_u128(0xc4),
+            }],
+            Vec::new(),
+        )
+    }
+
+    fn loaded(municipal: u32) -> StallPolicy {
+        let thresholds = Thresholds {
+            municipal,
+            ..Thresholds::default()
+        };
+        let rules = StallRules::new(thresholds, 0.8, DayCount::Calendar)
+            .unwrap()
+            .with_calendars([nanguo()]);
+        StallPolicy::new(rules, BTreeMap::new())
+    }
+
+    #[test]
+    fn a_registered_jurisdiction_with_a_calendar_counts_its_working_days() {
+        let policy = loaded(10);
+        let choice = policy.choose(&PILOT, Some("Nanguo"), &jurisdictions(Some("nanguo")));
+        let record = StallPolicy::record_for(&choice, Level::Municipal, T);
+        assert_eq!(record.day_count, DayUnit::Working);
+        assert_eq!(record.calendar.as_deref(), Some("nanguo"));
+        assert_eq!(record.threshold_days, 10, "the default's thresholds");
+        // Mon 2026-03-02 09:00: 10 working days later is Mon 03-16 09:00.
+        assert_eq!(record.stalls_at, datetime!(2026-03-16 09:00 +08:00));
+        let basis = record.basis.unwrap();
+        assert_eq!(basis.by, CalendarSource::Jurisdiction);
+        assert_eq!(basis.jurisdiction.as_deref(), Some("Nanguo"));
+    }
+
+    #[test]
+    fn without_a_calendar_the_default_counts_and_the_basis_says_why() {
+        let policy = loaded(10);
+        for (world, source) in [
+            (jurisdictions(None), CalendarSource::JurisdictionNamesNone),
+            (
+                Jurisdictions::default(),
+                CalendarSource::JurisdictionNotRegistered,
+            ),
+        ] {
+            let choice = policy.choose(&PILOT, Some("Nanguo"), &world);
+            let record = StallPolicy::record_for(&choice, Level::Municipal, T);
+            assert_eq!(record.day_count, DayUnit::Calendar);
+            assert_eq!(record.stalls_at, T + Duration::days(10));
+            assert_eq!(record.basis.unwrap().by, source);
+        }
+        let choice = policy.choose(&PILOT, Some("Nanguo"), &jurisdictions(Some("beiguo")));
+        let record = StallPolicy::record_for(&choice, Level::Municipal, T);
+        assert_eq!(record.stalls_at, T + Duration::days(10));
+        let basis = record.basis.unwrap();
+        assert_eq!(basis.by, CalendarSource::CalendarNotLoaded);
+        assert_eq!(basis.named_calendar.as_deref(), Some("beiguo"));
+    }
+
+    #[test]
+    fn a_pilot_override_wins_over_its_jurisdiction() {
+        let default = loaded(10);
+        let own = StallRules::new(Thresholds::default(), 0.8, DayCount::Calendar).unwrap();
+        let policy = StallPolicy::new(default.default.clone(), BTreeMap::from([(PILOT, own)]));
+        let choice = policy.choose(&PILOT, Some("Nanguo"), &jurisdictions(Some("nanguo")));
+        let record = StallPolicy::record_for(&choice, Level::Municipal, T);
+        assert_eq!(record.day_count, DayUnit::Calendar);
+        assert_eq!(record.stalls_at, T + Duration::days(30));
+        assert_eq!(record.basis.unwrap().by, CalendarSource::Override);
+    }
+
+    #[test]
+    fn stamping_a_new_pilot_takes_the_jurisdiction_its_proposal_names() {
+        use pilot_events::data::PilotProposed;
+        let proposal: PilotProposed = serde_json::from_value(serde_json::json!({
+            "title": "HICI", "jurisdiction": "Nanguo", "policy_area": "health",
+            "level": "municipal", "problem_frame": "deficit"
+        }))
+        .unwrap();
+        let mut events = [Event::PilotProposed(proposal), request(None)];
+        let mut new: Vec<NewEvent<'_>> = events
+            .iter_mut()
+            .enumerate()
+            .map(|(i, event)| NewEvent {
+                event_id: Uuid::from_u128(i as u128 + 1),
+                occurred_at: T,
+                event,
+            })
+            .collect();
+        loaded(10)
+            .stamp(&PILOT, None, &jurisdictions(Some("nanguo")), &mut new)
+            .unwrap();
+        let Event::ApprovalRequested(d) = &events[1] else {
+            panic!("a request")
+        };
+        let record = d.stall.clone().unwrap();
+        assert_eq!(record.calendar.as_deref(), Some("nanguo"));
+        assert_eq!(record.stalls_at, datetime!(2026-03-16 09:00 +08:00));
+    }
+
     fn request(stall: Option<StallRecord>) -> Event {
         Event::ApprovalRequested(ApprovalRequested {
             approval_id: "a".into(),
@@ -200,7 +401,7 @@ mod tests {
                 event,
             })
             .collect();
-        policy.stamp(&PILOT, None, &mut new)
+        policy.stamp(&PILOT, None, &Jurisdictions::default(), &mut new)
     }
 
     #[test]

@@ -223,6 +223,8 @@ fn a_30_day_wait_warns_at_80_percent_fires_once_escalates_and_resolves_on_grant(
         extra_days: 0,
         unit: DayUnit::CalendarDays,
         calendar: None,
+        basis: None,
+        counted_in: "calendar days".into(),
     };
     assert_eq!(notice.threshold, threshold);
     assert_eq!(
@@ -1045,7 +1047,7 @@ fn a_notice_is_self_contained_json() {
     assert_eq!(json["waited_days"], 30);
     assert_eq!(
         json["threshold"],
-        serde_json::json!({"days": 30, "extra_days": 0, "unit": "calendar_days"})
+        serde_json::json!({"days": 30, "extra_days": 0, "unit": "calendar_days", "counted_in": "calendar days"})
     );
     assert_eq!(json["transition"]["kind"], "fired");
     assert_eq!(json["transition"]["at"], "2008-10-01T09:00:00+08:00");
@@ -1415,5 +1417,154 @@ fn a_retracted_early_grant_gives_an_alert_with_the_requests_own_id() {
     assert_eq!(
         brief(&live(&mut log.book, T + days(24))),
         [b(T + days(24), a, "warned", true)]
+    );
+}
+
+/// Registers jurisdiction `name` (naming `calendar`, or none) on its own chain.
+fn jurisdiction(log: &mut Log, id: u128, name: &str, calendar: Option<&str>) {
+    let event = Event::JurisdictionRegistered(pilot_events::data::JurisdictionRegistered {
+        name: name.into(),
+        level: Level::Municipal,
+        utc_offset: "+08:00".into(),
+        calendar: calendar.map(str::to_string),
+    });
+    log.ok(Subject::Jurisdiction(Uuid::from_u128(id)), event, SETUP);
+}
+
+/// A request of `pilot` stamped as the writer stamps it under `policy` (its jurisdiction as
+/// the world has it now), fed to the book at `at`.
+fn stamped_request(
+    log: &mut Log,
+    policy: &StallPolicy,
+    pilot: Subject,
+    approver: Uuid,
+    at: OffsetDateTime,
+) -> Uuid {
+    use pilot_projections::stall_terms::NewEvent;
+    let mut event = requested("a", approver, Level::Municipal);
+    {
+        let world = &log.scenario.world;
+        let state = world.pilot(&pilot.id()).map(|r| &r.state);
+        let mut new = [NewEvent {
+            event_id: Uuid::nil(),
+            occurred_at: at,
+            event: &mut event,
+        }];
+        policy
+            .stamp(&pilot.id(), state, world.jurisdictions(), &mut new)
+            .unwrap();
+    }
+    log.ok(pilot, event, at).0
+}
+
+#[test]
+fn a_pilot_counts_in_its_jurisdictions_calendar_and_the_alert_says_which_and_why() {
+    use pilot_projections::calendar::WorkCalendar;
+    // Calendar days by default (10 municipal), with the nanguo calendar loaded: Nanguo names
+    // it, so its pilot's 10 days are working days (Mon 09-01 → Mon 09-15, warning on the 8th
+    // working day, Thu 09-11); Beiguo names none, so its pilot's are 24-hour days (09-11).
+    let nanguo = WorkCalendar::weekends_only("nanguo", time::macros::offset!(+08:00)).unwrap();
+    let rules = municipal_after(10).with_calendars([nanguo]);
+    let policy = StallPolicy::new(rules.clone(), BTreeMap::new());
+    let mut log = Log::new(rules);
+    let mayor = log.stakeholder("Mayor");
+    jurisdiction(&mut log, 0xc1, "Nanguo", Some("nanguo"));
+    jurisdiction(&mut log, 0xc2, "Beiguo", None);
+    let p = log.pilot("P");
+    let q = Subject::Pilot(Uuid::from_u128(0x0194_0000_0000_7000_8000_00a0_0000_0fff));
+    let mut beiguo = proposed("Q");
+    if let Event::PilotProposed(d) = &mut beiguo {
+        d.jurisdiction = "Beiguo".into();
+    }
+    log.ok(q, beiguo, SETUP);
+    log.ok(q, designed(), SETUP);
+    let a = stamped_request(&mut log, &policy, p, mayor, T);
+    let b_id = stamped_request(&mut log, &policy, q, mayor, T);
+
+    let notices = live(&mut log.book, datetime!(2008-09-15 09:00 +08:00));
+    let of =
+        |id: Uuid| -> Vec<Brief> { brief(&notices).into_iter().filter(|n| n.1 == id).collect() };
+    assert_eq!(
+        of(a),
+        [
+            b(datetime!(2008-09-11 09:00 +08:00), a, "warned", true),
+            b(datetime!(2008-09-15 09:00 +08:00), a, "fired", true),
+        ]
+    );
+    assert_eq!(
+        of(b_id),
+        [
+            b(T + Duration::seconds(8 * 86_400), b_id, "warned", true),
+            b(T + days(10), b_id, "fired", true),
+        ]
+    );
+    let fired = |id: Uuid| {
+        notices
+            .iter()
+            .find(|n| n.alert_id == id && matches!(n.transition.kind, TransitionKind::Fired { .. }))
+            .unwrap()
+            .threshold
+            .clone()
+    };
+    let in_nanguo = fired(a);
+    assert_eq!(in_nanguo.unit, DayUnit::WorkingDays);
+    assert_eq!(in_nanguo.calendar.as_deref(), Some("nanguo"));
+    assert_eq!(
+        in_nanguo.counted_in,
+        "working days of calendar nanguo (jurisdiction Nanguo)"
+    );
+    let in_beiguo = fired(b_id);
+    assert_eq!(in_beiguo.unit, DayUnit::CalendarDays);
+    assert_eq!(
+        in_beiguo.counted_in,
+        "calendar days (default calendar: jurisdiction Beiguo names none)"
+    );
+}
+
+#[test]
+fn a_pilot_override_wins_over_its_jurisdictions_calendar() {
+    use pilot_projections::calendar::WorkCalendar;
+    let nanguo = WorkCalendar::weekends_only("nanguo", time::macros::offset!(+08:00)).unwrap();
+    let rules = municipal_after(10).with_calendars([nanguo]);
+    let mut log = Log::new(rules.clone());
+    let mayor = log.stakeholder("Mayor");
+    jurisdiction(&mut log, 0xc1, "Nanguo", Some("nanguo"));
+    let p = log.pilot("P");
+    let policy = StallPolicy::new(rules, BTreeMap::from([(p.id(), municipal_after(5))]));
+    let a = stamped_request(&mut log, &policy, p, mayor, T);
+    let notices = live(&mut log.book, T + days(5));
+    assert_eq!(
+        brief(&notices).last(),
+        Some(&b(T + days(5), a, "fired", true)),
+        "5 calendar days: the override's"
+    );
+    let threshold = &notices[notices.len() - 1].threshold;
+    assert_eq!(
+        threshold.counted_in,
+        "calendar days (the pilot's override in the alert rules)"
+    );
+}
+
+#[test]
+fn a_book_that_does_not_know_the_recorded_calendar_stalls_where_the_log_says() {
+    use pilot_projections::calendar::WorkCalendar;
+    // The writer knew nanguo; this book (another process's rules) does not: the alert still
+    // fires at the recorded instant and says the recorded calendar.
+    let nanguo = WorkCalendar::weekends_only("nanguo", time::macros::offset!(+08:00)).unwrap();
+    let policy = StallPolicy::new(
+        municipal_after(10).with_calendars([nanguo]),
+        BTreeMap::new(),
+    );
+    let mut log = Log::new(municipal_after(10));
+    let mayor = log.stakeholder("Mayor");
+    jurisdiction(&mut log, 0xc1, "Nanguo", Some("nanguo"));
+    let p = log.pilot("P");
+    let a = stamped_request(&mut log, &policy, p, mayor, T);
+    let stall = datetime!(2008-09-15 09:00 +08:00);
+    let notices = live(&mut log.book, stall);
+    assert_eq!(brief(&notices).last(), Some(&b(stall, a, "fired", true)));
+    assert_eq!(
+        notices[notices.len() - 1].threshold.counted_in,
+        "working days of calendar nanguo (jurisdiction Nanguo)"
     );
 }

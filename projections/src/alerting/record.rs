@@ -327,6 +327,8 @@ mod tests {
                 extra_days: 0,
                 unit: DayUnit::CalendarDays,
                 calendar: None,
+                basis: None,
+                counted_in: "calendar days".into(),
             },
             last_activity: T,
             transition: Transition {

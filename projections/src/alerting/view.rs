@@ -4,6 +4,7 @@
 use crate::alert::{Acknowledgement, Alert, AlertState, Silence, Transition};
 use crate::alerting::UserAction;
 use crate::stall::{schedule, DayCount, PendingApproval, StallRules};
+use pilot_events::data::{CalendarBasis, CalendarSource};
 use pilot_events::Level;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -49,6 +50,16 @@ pub struct Threshold {
     /// The working-day calendar's name, for `working_days`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calendar: Option<String>,
+    /// Why the days are counted so, as its request recorded it (`data.stall.basis`): the
+    /// pilot's override, its jurisdiction's calendar, or the default and why. Left out for a
+    /// request that recorded none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<CalendarBasis>,
+    /// The unit and why, in words, for people reading a notice: "working days of calendar
+    /// nanguo (jurisdiction Nanguo)", "calendar days (default calendar: jurisdiction Beiguo
+    /// names none)". Built from the fields above, never from configuration.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub counted_in: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,14 +200,55 @@ fn day_unit(day_count: &DayCount) -> (DayUnit, Option<String>) {
 impl Threshold {
     /// The threshold of `approval` under `rules`, extensions included.
     pub fn of(approval: &PendingApproval, rules: &StallRules) -> Threshold {
-        let (unit, calendar) = day_unit(crate::stall::day_count_for(approval, rules));
+        // The record's unit and calendar name, even where these rules do not know that
+        // calendar: a notice says what the log recorded.
+        let (unit, calendar) = match approval.stall.as_ref() {
+            Some(record) if record.day_count == pilot_events::data::DayUnit::Working => {
+                (DayUnit::WorkingDays, record.calendar.clone())
+            }
+            Some(_) => (DayUnit::CalendarDays, None),
+            None => day_unit(rules.day_count()),
+        };
+        let basis = approval.stall.as_ref().and_then(|r| r.basis.clone());
+        let counted_in = counted_in(unit, calendar.as_deref(), basis.as_ref());
         Threshold {
             days: schedule(approval, rules).threshold_days,
             extra_days: approval.extra_days,
             unit,
             calendar,
+            basis,
+            counted_in,
         }
     }
+}
+
+/// The words of [`Threshold::counted_in`]: the unit, then why in parentheses when the request
+/// recorded why.
+pub fn counted_in(unit: DayUnit, calendar: Option<&str>, basis: Option<&CalendarBasis>) -> String {
+    let days = match (unit, calendar) {
+        (DayUnit::WorkingDays, Some(name)) => format!("working days of calendar {name}"),
+        (DayUnit::WorkingDays, None) => "working days".to_string(),
+        (DayUnit::CalendarDays, _) => "calendar days".to_string(),
+    };
+    let Some(basis) = basis else {
+        return days;
+    };
+    let place = basis.jurisdiction.as_deref().unwrap_or("?");
+    let why = match basis.by {
+        CalendarSource::Override => "the pilot's override in the alert rules".to_string(),
+        CalendarSource::Jurisdiction => format!("jurisdiction {place}"),
+        CalendarSource::JurisdictionNamesNone => {
+            format!("default calendar: jurisdiction {place} names none")
+        }
+        CalendarSource::JurisdictionNotRegistered => {
+            format!("default calendar: jurisdiction {place} is not registered")
+        }
+        CalendarSource::CalendarNotLoaded => format!(
+            "default calendar: jurisdiction {place} names calendar {}, which the alert rules do not load",
+            basis.named_calendar.as_deref().unwrap_or("?")
+        ),
+    };
+    format!("{days} ({why})")
 }
 
 impl AlertNotice {

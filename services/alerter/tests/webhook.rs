@@ -164,6 +164,8 @@ fn event(alert: u128, kind: TransitionKind, at: OffsetDateTime, notify: bool) ->
             extra_days: 0,
             unit: DayUnit::CalendarDays,
             calendar: None,
+            basis: None,
+            counted_in: "calendar days".into(),
         },
         last_activity: datetime!(2000-02-20 12:00 UTC),
         transition: Transition { at, kind, notify },

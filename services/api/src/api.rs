@@ -10,7 +10,8 @@
 //! | `GET /api/v1/pilots/{id}?as_of=&known_at=` | one pilot now, or as of a world date and/or as known at a system date ([`crate::query`]); 404 for an unknown pilot or one not yet proposed then |
 //! | `GET /api/v1/pilots/{id}/events` | the pilot's chain as stored (the wire format), each event with its `version` and stream `position` |
 //! | `GET /api/v1/pilots/{id}/support?as_of=&known_at=` | the pilot's `support_index`, `coalition`, `opposition` and a row per stakeholder with a stance |
-//! | `GET /api/v1/stakeholders`, `GET /api/v1/stakeholders/{id}` | the registry with ledger `points`; one stakeholder with its stances across pilots and its ledger lines |
+//! | `GET /api/v1/stakeholders`, `GET /api/v1/stakeholders/{id}` | the registry with ledger `points`; one stakeholder with its stances across pilots, its ledger lines, and its tenures (posts held; for a post, its holders) |
+//! | `GET /api/v1/jurisdictions`, `GET /api/v1/jurisdictions/{id}` | the registered jurisdictions with `context_count` and `pilot_count`; one with its context in (`occurred_at`, position) order and the `pilot_ids` that name it ([`crate::reads::jurisdictions`]) |
 //! | `GET /api/v1/highlights?stakeholder=&pilot=&level=&from=&until=` | the political-highlight ledger's lines in `occurred_at` order |
 //! | `GET /api/v1/analytics?as_of=` | comparative analytics over every pilot as of a world date (now by default): proposal → approval and request → decision by approver level and approver, stall rates, support trajectories, points per stakeholder and office per year, time to scale-up ([`pilot_projections::analytics`]) |
 //! | `GET /api/v1/events?after=&limit=&pilot=` | the log as stored, as JSON Lines pages ([`crate::stream`]) |
@@ -57,6 +58,8 @@ pub fn app(state: AppState) -> Router {
         .route("/stakeholders", get(reads::stakeholders))
         .route("/stakeholders/{id}", get(reads::stakeholder))
         .route("/analytics", get(reads::analytics))
+        .route("/jurisdictions", get(reads::jurisdictions))
+        .route("/jurisdictions/{id}", get(reads::jurisdiction))
         .route("/events", get(stream::export))
         .route("/events/stream", get(stream::live))
         .route("/alerts", get(alerts_api::list))

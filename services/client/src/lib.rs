@@ -43,7 +43,7 @@ use clap::Args;
 use clap::Subcommand;
 use export::ExportArgs;
 use import::{DemoArgs, ImportArgs};
-use lists::{HighlightsArgs, StakeholdersArgs};
+use lists::{HighlightsArgs, JurisdictionsArgs, StakeholdersArgs};
 use replay::ReplayArgs;
 use status::StatusArgs;
 use std::process::ExitCode;
@@ -198,6 +198,8 @@ pub enum ClientCommand {
     /// Comparative analytics over every pilot, now or as of a date: time to approval and to
     /// decision by approver level and approver, stall rates, support, points, scale-ups.
     Analytics(AnalyticsArgs),
+    /// The registered jurisdictions: offset, working-day calendar, context and pilots.
+    Jurisdictions(JurisdictionsArgs),
     /// Stalled-approval alerts: list them, acknowledge one, silence one.
     Alerts(AlertsArgs),
     /// Export the log as stored: JSON Lines (byte for byte) or CSV.
@@ -219,6 +221,7 @@ pub async fn run(command: ClientCommand) -> ExitCode {
         ClientCommand::Stakeholders(args) => lists::stakeholders(args).await,
         ClientCommand::Highlights(args) => lists::highlights(args).await,
         ClientCommand::Analytics(args) => analytics::run(args).await,
+        ClientCommand::Jurisdictions(args) => lists::jurisdictions(args).await,
         ClientCommand::Alerts(args) => alerts::run(args).await,
         ClientCommand::Export(args) => export::run(args).await,
         ClientCommand::Verify(args) => verify::run(args).await,

@@ -1,5 +1,6 @@
-//! `pilot stakeholders` (`GET /api/v1/stakeholders`) and `pilot highlights`
-//! (`GET /api/v1/highlights`, the political-highlight ledger, filtered).
+//! `pilot stakeholders` (`GET /api/v1/stakeholders`), `pilot highlights`
+//! (`GET /api/v1/highlights`, the political-highlight ledger, filtered) and
+//! `pilot jurisdictions` (`GET /api/v1/jurisdictions`).
 
 use super::http::Http;
 use super::output::{self, Table};
@@ -15,6 +16,12 @@ const TITLE_CHARS: usize = 60;
 
 #[derive(Debug, Clone, Args)]
 pub struct StakeholdersArgs {
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct JurisdictionsArgs {
     #[command(flatten)]
     pub common: Common,
 }
@@ -93,6 +100,67 @@ pub async fn stakeholders(args: StakeholdersArgs) -> Result<(), Failure> {
     table.print()
 }
 
+/// `pilot jurisdictions`: name, level, offset, the calendar its pilots' alerts count in
+/// (`default` when it names none), how much context it holds and how many pilots name it.
+pub async fn jurisdictions(args: JurisdictionsArgs) -> Result<(), Failure> {
+    let http = Http::new(&args.common)?;
+    let all = http.get_json("/api/v1/jurisdictions", &[]).await?;
+    if args.common.json {
+        return output::json(&all);
+    }
+    let rows = all.as_array().ok_or_else(|| {
+        Failure::BadAnswer("GET /api/v1/jurisdictions answered something other than a list".into())
+    })?;
+    if rows.is_empty() {
+        return output::line("no jurisdictions");
+    }
+    jurisdictions_table(rows).print()
+}
+
+/// The table `pilot jurisdictions` prints, in the server's order (by name).
+fn jurisdictions_table(rows: &[Value]) -> Table {
+    let headers = [
+        "name",
+        "level",
+        "utc_offset",
+        "calendar",
+        "context",
+        "pilots",
+        "jurisdiction_id",
+    ];
+    let mut table = Table::new(&headers).right(&["context", "pilots"]);
+    for j in rows {
+        let calendar = match j.get("calendar").and_then(Value::as_str) {
+            Some(name) => visible(name),
+            None => "default".to_string(),
+        };
+        table.row(vec![
+            visible(&output::text(j, "name")),
+            output::text(j, "level"),
+            output::text(j, "utc_offset"),
+            calendar,
+            output::text(j, "context_count"),
+            output::text(j, "pilot_count"),
+            output::text(j, "jurisdiction_id"),
+        ]);
+    }
+    table
+}
+
+/// Outside text with its control characters written as escapes, so a name cannot move the
+/// terminal's cursor or break a table's line.
+fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 pub async fn highlights(args: HighlightsArgs) -> Result<(), Failure> {
     let http = Http::new(&args.common)?;
     let query = [
@@ -159,6 +227,66 @@ pub async fn highlights(args: HighlightsArgs) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jurisdictions_show_their_calendar_or_the_default_and_their_counts() {
+        let rows = serde_json::json!([
+            {"jurisdiction_id": "01950000-0000-7000-8000-0000000000d2", "name": "Beiguo",
+             "level": "county", "utc_offset": "+08:00", "registered_at": "1990-01-01T00:00:00+08:00",
+             "event_id": "01950000-0000-7000-8000-0000000000f2", "context_count": 0, "pilot_count": 0},
+            {"jurisdiction_id": "01950000-0000-7000-8000-0000000000d1", "name": "Nanguo\u{1b}[2J",
+             "level": "municipal", "utc_offset": "+08:00", "calendar": "nanguo",
+             "registered_at": "1990-01-01T00:00:00+08:00",
+             "event_id": "01950000-0000-7000-8000-0000000000f1", "context_count": 12, "pilot_count": 5}
+        ]);
+        let text = jurisdictions_table(rows.as_array().unwrap()).render();
+        assert!(
+            !text.contains('\u{1b}'),
+            "control characters are escaped: {text}"
+        );
+        let cells: Vec<Vec<&str>> = text
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                vec![
+                    "name",
+                    "level",
+                    "utc_offset",
+                    "calendar",
+                    "context",
+                    "pilots",
+                    "jurisdiction_id"
+                ],
+                vec![
+                    "Beiguo",
+                    "county",
+                    "+08:00",
+                    "default",
+                    "0",
+                    "0",
+                    "01950000-0000-7000-8000-0000000000d2"
+                ],
+                vec![
+                    "Nanguo\\u{1b}[2J",
+                    "municipal",
+                    "+08:00",
+                    "nanguo",
+                    "12",
+                    "5",
+                    "01950000-0000-7000-8000-0000000000d1"
+                ],
+            ]
+        );
+        // Counts are right-aligned under their headers.
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[1].find("  0  "),
+            lines[0].find("context").map(|i| i + 4)
+        );
+    }
 
     #[test]
     fn levels_are_the_vocabularys() {

@@ -10,12 +10,13 @@
 
 use crate::projection::Projection;
 use bytes::Bytes;
+use pilot_events::data::CalendarSource;
 use pilot_events::{Actor, Envelope, Event, Hash, Provenance, Subject, CURRENT_SCHEMA};
 use pilot_projections::stall_terms::{NewEvent, StallPolicy};
 use pilot_projections::Refusal;
 use pilot_store::log::{EventLog, LogError, Outgoing};
 use pilot_store::signing::EventSigner;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use thiserror::Error;
@@ -230,6 +231,8 @@ pub struct Writer<L> {
     signer: Option<Arc<EventSigner>>,
     /// The stall terms new approval requests and extensions record.
     stall_terms: Arc<StallPolicy>,
+    /// Calendars named by jurisdictions but not loaded, already warned about (once each).
+    warned_calendars: Mutex<HashSet<String>>,
 }
 
 impl<L> std::fmt::Debug for Writer<L> {
@@ -249,6 +252,7 @@ impl<L: EventLog> Writer<L> {
             clock: Arc::new(OffsetDateTime::now_utc),
             signer: None,
             stall_terms: Arc::new(StallPolicy::default()),
+            warned_calendars: Mutex::default(),
         }
     }
 
@@ -484,9 +488,40 @@ impl<L: EventLog> Writer<L> {
             .collect();
         let state = world.pilot(&pilot_id).map(|record| &record.state);
         self.stall_terms
-            .stamp(&pilot_id, state, &mut new)
+            .stamp(&pilot_id, state, world.jurisdictions(), &mut new)
             .map_err(|(index, refusal)| AppendError::Refused { index, refusal })?;
+        self.warn_unloaded_calendars(&events);
         Ok(events)
+    }
+
+    /// Logs, once per calendar name and process, a request counted in the default calendar
+    /// because its jurisdiction names a calendar the alert rules did not load. `pilot config
+    /// check` cannot see this (jurisdictions are events, not configuration), so the log is
+    /// where an operator learns to add the calendar file; the alert itself says it too.
+    fn warn_unloaded_calendars(&self, events: &[Event]) {
+        for event in events {
+            let Event::ApprovalRequested(d) = event else {
+                continue;
+            };
+            let Some(basis) = d.stall.as_ref().and_then(|r| r.basis.as_ref()) else {
+                continue;
+            };
+            if basis.by != CalendarSource::CalendarNotLoaded {
+                continue;
+            }
+            let calendar = basis.named_calendar.clone().unwrap_or_default();
+            let first = match self.warned_calendars.lock() {
+                Ok(mut warned) => warned.insert(calendar.clone()),
+                Err(_) => false,
+            };
+            if first {
+                tracing::warn!(
+                    message = "A jurisdiction names a working-day calendar the alert rules do not load; its pilots' approvals are counted in the default calendar. Add the calendar's file to [alerts] calendar_files.",
+                    calendar = ?calendar,
+                    jurisdiction = ?basis.jurisdiction,
+                );
+            }
+        }
     }
 
     /// The stored events at `positions` with their versions: from the projection's chain, or

@@ -320,3 +320,96 @@ async fn a_client_may_not_forge_a_stall_record_nor_pick_another_level() {
     let again = a.writer.append(vec![retry], None).await.unwrap();
     assert_eq!(again[0], stored);
 }
+
+fn registered(name: &str, calendar: Option<&str>) -> Event {
+    Event::JurisdictionRegistered(pilot_events::data::JurisdictionRegistered {
+        name: name.into(),
+        level: Level::Municipal,
+        utc_offset: "+08:00".into(),
+        calendar: calendar.map(str::to_string),
+    })
+}
+
+/// The writer counts a pilot's request in the working days of the calendar its registered
+/// jurisdiction names, when its rules loaded it, and records why; a jurisdiction naming a
+/// calendar that was not loaded gets the default, and the record says so.
+#[tokio::test]
+async fn the_writer_records_the_calendar_of_the_pilots_jurisdiction_and_why() {
+    use pilot_events::data::{CalendarSource, DayUnit};
+    use pilot_projections::calendar::WorkCalendar;
+    let log = Arc::new(MemoryLog::new());
+    let projection = Arc::new(Projection::new(World::new()));
+    let (_stop, shutdown) = watch::channel(false);
+    tokio::spawn(follow_memory(log.clone(), projection.clone(), shutdown));
+    let nanguo = WorkCalendar::weekends_only("nanguo", time::macros::offset!(+08:00)).unwrap();
+    let thresholds = Thresholds {
+        municipal: 10,
+        ..Thresholds::default()
+    };
+    let rules = StallRules::new(thresholds, 0.8, DayCount::Calendar)
+        .unwrap()
+        .with_calendars([nanguo]);
+    let writer = Writer::new(log.clone(), projection)
+        .with_stall_terms(Arc::new(StallPolicy::new(rules, BTreeMap::new())));
+    let a = Process { writer };
+    let (nanguo_chain, beiguo_chain) = (
+        Subject::Jurisdiction(Uuid::from_u128(0xc1)),
+        Subject::Jurisdiction(Uuid::from_u128(0xc2)),
+    );
+    a.append(MAYOR, mayor(), T - days(2)).await.unwrap();
+    a.append(
+        nanguo_chain,
+        registered("Nanguo", Some("nanguo")),
+        T - days(2),
+    )
+    .await
+    .unwrap();
+    a.append(
+        beiguo_chain,
+        registered("Beiguo", Some("beiguo")),
+        T - days(2),
+    )
+    .await
+    .unwrap();
+    let mut in_beiguo = proposed();
+    if let Event::PilotProposed(d) = &mut in_beiguo {
+        d.jurisdiction = "Beiguo".into();
+    }
+    for (pilot, proposal) in [(P, proposed()), (Q, in_beiguo)] {
+        a.append(pilot, proposal, T - days(1)).await.unwrap();
+        a.append(pilot, designed(), T - days(1)).await.unwrap();
+    }
+    let on_p = recorded(
+        &a.append(P, request("p", Level::Municipal), T)
+            .await
+            .unwrap(),
+    );
+    // Thu 2000-03-02 09:00 + 10 working days (weekends off) = Thu 03-16 09:00.
+    assert_eq!(
+        (on_p.day_count, on_p.calendar.as_deref(), on_p.stalls_at),
+        (
+            DayUnit::Working,
+            Some("nanguo"),
+            datetime!(2000-03-16 09:00 +08:00)
+        )
+    );
+    let basis = on_p.basis.unwrap();
+    assert_eq!(
+        (basis.by, basis.jurisdiction.as_deref()),
+        (CalendarSource::Jurisdiction, Some("Nanguo"))
+    );
+    let on_q = recorded(
+        &a.append(Q, request("q", Level::Municipal), T)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        (on_q.day_count, on_q.stalls_at),
+        (DayUnit::Calendar, T + days(10))
+    );
+    let basis = on_q.basis.unwrap();
+    assert_eq!(
+        (basis.by, basis.named_calendar.as_deref()),
+        (CalendarSource::CalendarNotLoaded, Some("beiguo"))
+    );
+}

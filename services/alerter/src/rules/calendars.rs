@@ -51,6 +51,12 @@ impl Calendars {
         Ok(calendars)
     }
 
+    /// Every loaded calendar: rules know them all, so that a pilot whose jurisdiction names
+    /// one is counted in it (docs/alerting-rules.md, "Calendars by jurisdiction").
+    pub(super) fn all(&self) -> impl Iterator<Item = WorkCalendar> + '_ {
+        self.by_name.values().map(|(calendar, _)| calendar.clone())
+    }
+
     pub(super) fn get(&self, name: &str, scope: &Scope) -> Result<&WorkCalendar, AlertRulesError> {
         match self.by_name.get(name) {
             Some((calendar, _)) => Ok(calendar),

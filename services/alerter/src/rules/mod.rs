@@ -294,15 +294,22 @@ impl AlertRules {
         AlertBook::with_overrides(self.default.clone(), self.overrides.clone())
     }
 
-    /// One line for `pilot config check` and logs: the default rules and how many overrides.
+    /// One line for `pilot config check` and logs: the default rules, how many overrides, and
+    /// the calendars jurisdictions may name.
     pub fn summary(&self) -> String {
         let t = self.default.thresholds();
         let unit = match self.default.day_count() {
             DayCount::Calendar => "calendar days".to_string(),
             DayCount::Working(calendar) => format!("working days of calendar {}", calendar.name()),
         };
+        let loaded: Vec<&str> = self.default.calendar_names().collect();
+        let calendars = if loaded.is_empty() {
+            String::new()
+        } else {
+            format!("; calendars for jurisdictions: {}", loaded.join(", "))
+        };
         format!(
-            "county {}, municipal {}, provincial {}, national {} {unit}; warning at {}%; {} pilot override(s)",
+            "county {}, municipal {}, provincial {}, national {} {unit}; warning at {}%; {} pilot override(s){calendars}",
             t.county,
             t.municipal,
             t.provincial,
@@ -370,6 +377,7 @@ impl RuleText {
             }
         };
         StallRules::new(self.thresholds, self.warning_share, day_count)
+            .map(|rules| rules.with_calendars(calendars.all()))
             .map_err(|source| AlertRulesError::Rules { scope, source })
     }
 }
@@ -587,7 +595,12 @@ thresholds = { municipal = 5 }
         ]);
         let config = dir.path().join("etc/pilot.toml");
         let rules = AlertRules::from_config_file(&config).unwrap();
-        assert_eq!(rules.default_rules(), &StallRules::default());
+        // Calendar days, as by default, knowing nanguo for jurisdictions that name it.
+        assert_eq!(rules.default_rules().day_count(), &DayCount::Calendar);
+        assert!(rules.default_rules().knows_calendar("nanguo"));
+        assert!(rules
+            .summary()
+            .ends_with("; calendars for jurisdictions: nanguo"));
         let file = section("[alerts]\ncalendar_files = [\"calendars/nanguo.toml\"]\n");
         assert!(AlertsConfig::from_file(file.clone(), Some(&config)).is_ok());
         let elsewhere = dir.path().join("pilot.toml");

@@ -2,18 +2,22 @@
 //! at a system date) with filters, a pilot's support and its chain as stored; and
 //! - [`stakeholders`]: the registry, one stakeholder across pilots with its ledger balance;
 //! - [`highlights`]: the political-highlight ledger, filtered, and the credited offices;
-//! - [`analytics`](analytics()): comparative figures over every pilot, as of a date.
+//! - [`analytics`](analytics()): comparative figures over every pilot, as of a date;
+//! - [`jurisdictions`]: the registered jurisdictions, one with its context and pilots.
 
 mod analytics;
 mod highlights;
+mod jurisdictions;
 mod seals;
 mod stakeholders;
 
 pub use analytics::analytics;
 pub use highlights::{highlights, offices, OfficeRow};
+pub use jurisdictions::{jurisdiction, jurisdictions, JurisdictionDetail, JurisdictionRow};
 pub use seals::latest_seal;
 pub use stakeholders::{
     stakeholder, stakeholders, BalancedLine, StakeholderDetail, StakeholderRow, StanceOnPilot,
+    TenureRow,
 };
 
 use crate::error::ApiError;

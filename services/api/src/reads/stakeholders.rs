@@ -1,5 +1,6 @@
 //! `GET /api/v1/stakeholders` and `GET /api/v1/stakeholders/{id}`: the registry with ledger
-//! points, and one stakeholder's stances across pilots and its ledger lines.
+//! points, and one stakeholder's stances across pilots, its ledger lines and its tenures
+//! (schema 2: the posts a person held, and for a post the people who held it).
 
 use super::parse_uuid;
 use crate::error::ApiError;
@@ -11,7 +12,7 @@ use axum::Json;
 use pilot_events::data::Stance;
 use pilot_events::Stage;
 use pilot_projections::ledger::LedgerLine;
-use pilot_projections::registry::Stakeholder;
+use pilot_projections::registry::{Registry, Stakeholder, Tenure};
 use pilot_projections::support::StakeholderSupport;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -65,6 +66,37 @@ pub struct StakeholderDetail {
     pub pilots: Vec<StanceOnPilot>,
     /// The highlights credited to it, in `occurred_at` order, with its running balance.
     pub ledger: Vec<BalancedLine>,
+    /// The posts it held, as a person, by `from`.
+    pub tenures: Vec<TenureRow>,
+    /// The people who held it, as a post ("Mayor of Nanguo"), by `from`.
+    pub holders: Vec<TenureRow>,
+}
+
+/// A tenure with the registered names of its post and person, so a reader need not look
+/// them up.
+#[derive(Debug, Serialize)]
+pub struct TenureRow {
+    #[serde(flatten)]
+    pub tenure: Tenure,
+    pub post_name: Option<String>,
+    pub person_name: Option<String>,
+}
+
+/// `tenures` by `from` (then person, then event), with names.
+fn tenure_rows<'a>(
+    registry: &Registry,
+    tenures: impl Iterator<Item = &'a Tenure>,
+) -> Vec<TenureRow> {
+    let name = |id: &Uuid| registry.get(id).map(|s| s.name.clone());
+    let mut rows: Vec<TenureRow> = tenures
+        .map(|t| TenureRow {
+            post_name: name(&t.post_id),
+            person_name: name(&t.person_id),
+            tenure: t.clone(),
+        })
+        .collect();
+    rows.sort_by_key(|r| (r.tenure.from, r.tenure.person_id, r.tenure.event_id));
+    rows
 }
 
 #[derive(Debug, Serialize)]
@@ -130,6 +162,8 @@ pub async fn stakeholder(
             balance: Some(l.balance),
         })
         .collect();
+    let tenures = tenure_rows(world.registry(), world.registry().tenures_of(&id));
+    let holders = tenure_rows(world.registry(), world.registry().holders_of(&id));
     Ok(Json(StakeholderDetail {
         points: ledger.last().and_then(|l| l.balance).unwrap_or(0),
         stakeholder,
@@ -137,5 +171,7 @@ pub async fn stakeholder(
         opposition,
         pilots,
         ledger,
+        tenures,
+        holders,
     }))
 }
