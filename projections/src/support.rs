@@ -23,6 +23,13 @@ pub struct StakeholderSupport {
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_contact: Option<OffsetDateTime>,
     pub strategies: BTreeSet<Strategy>,
+    /// Schema 2: the people in the office who made its contacts or allied it (`made_by`), so
+    /// an analyst sees which entrepreneur worked on whom.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub made_by: BTreeSet<String>,
+    /// Schema 2: the stakeholders its contacts went through (`intermediary_id`).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub through: BTreeSet<Uuid>,
     /// The latest contact's or assessment's stance, before any later alliance raised it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed: Option<Stance>,
@@ -88,6 +95,8 @@ impl PilotSupport {
                 entry.contacts += 1;
                 entry.last_contact = Some(entry.last_contact.map_or(at, |last| last.max(at)));
                 entry.strategies.insert(d.strategy);
+                entry.made_by.extend(d.made_by.iter().cloned());
+                entry.through.extend(d.intermediary_id);
             }
             Event::StanceAssessed(d) => {
                 self.stakeholders
@@ -99,6 +108,7 @@ impl PilotSupport {
                 for id in &d.stakeholder_ids {
                     let entry = self.stakeholders.entry(*id).or_default();
                     entry.ally(envelope.occurred_at);
+                    entry.made_by.extend(d.made_by.iter().cloned());
                 }
             }
             _ => {}

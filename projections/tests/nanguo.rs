@@ -295,23 +295,20 @@ fn the_office_rewards_credit_the_ssdnc() {
         [HighlightKind::RankingUpgrade, HighlightKind::BudgetIncrease]
     );
     for line in rewards {
-        // Municipal: 2 points, no leader credited.
+        // Municipal: 2 points, no leader credited, the office credited.
         assert_eq!(line.points, 2);
         assert!(line.credited_to.is_empty());
-        // The ledger line does not carry the offices (Ledger::office_balance is not on this
-        // branch): the line's own event does.
-        let (_, source) = world
-            .pilot(&line.pilot_id)
-            .unwrap()
-            .history
-            .iter()
-            .find(|(_, e)| e.event_id == line.event_id)
-            .unwrap();
-        let Event::HighlightRecorded(d) = &source.event else {
-            panic!("a ledger line comes from a highlight")
-        };
-        assert_eq!(d.credited_offices, ["SSDNC"]);
+        assert_eq!(line.credited_offices, ["SSDNC"]);
     }
+    // The office's balance runs over its two rewards, and it is the only office credited.
+    let ssdnc: Vec<u64> = world
+        .ledger()
+        .for_office("SSDNC")
+        .iter()
+        .map(|l| l.balance)
+        .collect();
+    assert_eq!(ssdnc, [2, 4]);
+    assert_eq!(world.ledger().offices(), [("SSDNC".to_string(), 4)]);
     // The leaders' balances are those of the schema-1 history: office rewards credit no leader.
     let liu = world.ledger().for_stakeholder(SECRETARY_LIU);
     assert_eq!(liu.last().unwrap().balance, 8);
@@ -350,6 +347,10 @@ fn the_enterprises_resisted_before_the_town_leaders_pressed_them() {
     // The intermediary is not a party to the pilot: its stance is untouched by the contact.
     assert!(!after.coalition.contains(&TOWN_LEADERS));
     assert!(!after.opposition.contains(&TOWN_LEADERS));
+    // The enterprises' record names the contact's intermediary and the people who made them.
+    let owners = &after.support.stakeholders[&ENTERPRISE_OWNERS];
+    assert!(owners.through.contains(&TOWN_LEADERS), "{owners:?}");
+    assert!(!owners.made_by.is_empty(), "{owners:?}");
 }
 
 #[test]

@@ -23,6 +23,15 @@ use uuid::Uuid;
 /// `pilot demo` load it from any directory, with no checkout around them.
 pub const NANGUO: &[u8] = include_bytes!("../../../deploy/demo/nanguo.jsonl");
 
+/// How many events the Nanguo history holds (one per non-empty line), for what reports or
+/// checks the demo's size.
+pub fn nanguo_events() -> usize {
+    NANGUO
+        .split(|b| *b == b'\n')
+        .filter(|line| !line.is_empty())
+        .count()
+}
+
 /// How long one appended line may take to show in the projection.
 pub const APPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -276,7 +285,7 @@ mod tests {
         assert_eq!(
             loaded,
             Loaded {
-                appended: 98,
+                appended: nanguo_events(),
                 skipped: 0
             }
         );
@@ -293,10 +302,10 @@ mod tests {
             again,
             Loaded {
                 appended: 0,
-                skipped: 98
+                skipped: nanguo_events()
             }
         );
-        assert_eq!(log.last_position().await.unwrap(), 98);
+        assert_eq!(log.last_position().await.unwrap(), nanguo_events() as u64);
     }
 
     #[tokio::test]

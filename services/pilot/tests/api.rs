@@ -77,7 +77,7 @@ async fn serves_the_nanguo_history() {
     let (status, ready) = get(&router, "/readyz").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ready["status"], "ready");
-    assert_eq!(ready["position"], 98);
+    assert_eq!(ready["position"], common::nanguo_events());
 
     let (status, pilots) = get(&router, "/api/v1/pilots").await;
     assert_eq!(status, StatusCode::OK);
@@ -471,7 +471,11 @@ async fn a_forged_checkpoint_is_refused() {
         pilot_runtime::follow::rebuild(&served.log, &restored)
             .await
             .unwrap();
-        assert_eq!(restored.position(), 98, "{what}: rebuilt from the log");
+        assert_eq!(
+            restored.position(),
+            common::nanguo_events() as u64,
+            "{what}: rebuilt from the log"
+        );
         let state = reading(AppState::new(served.log.clone(), restored.clone()));
         state.set_ready();
         let (status, view) = get(&app(state), &format!("/api/v1/pilots/{HIHC}")).await;

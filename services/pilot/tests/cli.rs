@@ -126,7 +126,10 @@ fn import_then_status_as_of_2001_shows_the_2000_programs_implementing_and_a_seco
 ) {
     let service = Service::start();
     let out = service.pilot(&["import", NANGUO]).expect(0).to_string();
-    assert!(out.contains("98 appended, 0 skipped"), "{out}");
+    assert!(
+        out.contains(&format!("{} appended, 0 skipped", common::nanguo_events())),
+        "{out}"
+    );
 
     let table = service
         .pilot(&["status", "--as-of", "2001-01-01"])
@@ -157,7 +160,7 @@ fn import_then_status_as_of_2001_shows_the_2000_programs_implementing_and_a_seco
 
     let again = service.pilot(&["import", NANGUO, "--json"]).json();
     assert_eq!(again["appended"], 0);
-    assert_eq!(again["skipped"], 98);
+    assert_eq!(again["skipped"], common::nanguo_events());
 }
 
 #[test]
@@ -297,7 +300,10 @@ fn an_export_imported_into_a_fresh_server_gives_the_same_projections_and_hashes(
         .pilot(&["export", "--format", "jsonl", "-o", path(&export)])
         .expect(0)
         .to_string();
-    assert!(out.contains("exported 98 events"), "{out}");
+    assert!(
+        out.contains(&format!("exported {} events", common::nanguo_events())),
+        "{out}"
+    );
     let exported = std::fs::read(&export).unwrap();
     // The log holds the lines byte for byte, and the export gives them back unchanged.
     assert_eq!(exported, std::fs::read(NANGUO).unwrap());
@@ -307,7 +313,10 @@ fn an_export_imported_into_a_fresh_server_gives_the_same_projections_and_hashes(
         .pilot(&["import", path(&export)])
         .expect(0)
         .to_string();
-    assert!(out.contains("98 appended"), "{out}");
+    assert!(
+        out.contains(&format!("{} appended", common::nanguo_events())),
+        "{out}"
+    );
     second
         .pilot(&["export", "--format", "jsonl", "-o", path(&again)])
         .expect(0);
@@ -337,11 +346,14 @@ fn verify_passes_on_an_export_and_names_a_tampered_line_with_exit_code_6() {
         .pilot(&["verify", path(&export)])
         .expect(0)
         .to_string();
-    assert!(out.contains("98 events"), "{out}");
+    assert!(
+        out.contains(&format!("{} events", common::nanguo_events())),
+        "{out}"
+    );
     // Without a file: the server's whole log.
     let report = service.pilot(&["verify", "--json"]).json();
     assert_eq!(report["verified"], true);
-    assert_eq!(report["events"], 98);
+    assert_eq!(report["events"], common::nanguo_events());
 
     // Change one field of one line: HIHC's year-end coverage.
     let text = std::fs::read_to_string(&export).unwrap();
@@ -376,7 +388,7 @@ fn verify_passes_on_an_export_and_names_a_tampered_line_with_exit_code_6() {
         .expect(0)
         .to_string();
     let kept = until.lines().count();
-    assert!(kept > 0 && kept < 98, "{kept}");
+    assert!(kept > 0 && kept < common::nanguo_events(), "{kept}");
     let cut = temp.path().join("cut.jsonl");
     std::fs::write(&cut, &until).unwrap();
     service.pilot(&["verify", path(&cut)]).expect(0);
@@ -409,7 +421,7 @@ fn csv_export_has_a_header_and_one_row_per_event() {
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 98);
+    assert_eq!(rows.len(), common::nanguo_events());
     let nanguo = std::fs::read_to_string(NANGUO).unwrap();
     for (i, (row, line)) in rows.iter().zip(nanguo.lines()).enumerate() {
         let event: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -425,7 +437,10 @@ fn csv_export_has_a_header_and_one_row_per_event() {
 fn append_refusals_and_missing_tokens_have_their_exit_codes() {
     let service = Service::start();
     let out = service.pilot(&["demo"]).expect(0).to_string();
-    assert!(out.contains("98 appended"), "{out}");
+    assert!(
+        out.contains(&format!("{} appended", common::nanguo_events())),
+        "{out}"
+    );
 
     let temp = tempfile::tempdir().unwrap();
     let draft = |stance: i64| common::lobbying_contact("Follow-up on the unified fund", stance);
@@ -488,7 +503,13 @@ fn replay_reads_the_log_from_nats_and_prints_the_pilots_and_alerts() {
     let out = run(&["replay", "--nats", &nats, "--until", "2001-01-01"], &[])
         .expect(0)
         .to_string();
-    assert!(out.contains("replayed 98 events (0 refused)"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "replayed {} events (0 refused)",
+            common::nanguo_events()
+        )),
+        "{out}"
+    );
     assert!(row(&out, HIHC).contains("insured_persons 880,000"), "{out}");
     assert!(row(&out, BHI).contains("implementing"), "{out}");
     assert!(!out.contains(LCHI), "{out}");
@@ -541,7 +562,7 @@ fn replay_folds_an_exported_file_as_it_folds_the_server() {
     let from_server = service.pilot(&args).json();
     // No server, no token: the file alone.
     let from_file = run(&[&args[..], &["--file", path(&file)]].concat(), &[]).json();
-    assert_eq!(from_file["events"], 98);
+    assert_eq!(from_file["events"], common::nanguo_events());
     assert_eq!(from_file["refused"], serde_json::json!([]));
     assert_eq!(from_file["pilots"], from_server["pilots"]);
     assert_eq!(from_file["alerts"], from_server["alerts"]);
@@ -560,7 +581,13 @@ fn replay_folds_an_exported_file_as_it_folds_the_server() {
     )
     .expect(0)
     .to_string();
-    assert!(table.contains("replayed 98 events (0 refused)"), "{table}");
+    assert!(
+        table.contains(&format!(
+            "replayed {} events (0 refused)",
+            common::nanguo_events()
+        )),
+        "{table}"
+    );
     assert!(!table.contains("hici-1994-mayor"), "{table}");
 }
 
@@ -697,7 +724,7 @@ fn sealed_log(dir: &Path) -> Sealed {
             .unwrap()
             .expect("a seal was recorded")
     });
-    assert_eq!(seal.events, 99);
+    assert_eq!(seal.events, common::nanguo_events() as u64 + 1);
     let seal_file = dir.join("seal.json");
     std::fs::write(&seal_file, seal.to_json()).unwrap();
     let sealed = Sealed {
@@ -707,7 +734,7 @@ fn sealed_log(dir: &Path) -> Sealed {
         seal: path(&seal_file).to_string(),
     };
     assert!(
-        sealed.lines[98].contains("\"signature\""),
+        sealed.lines[imported()].contains("\"signature\""),
         "the append is signed"
     );
     assert!(
@@ -730,6 +757,11 @@ impl Sealed {
     }
 }
 
+/// How many lines the imported history takes, so the signed append is `lines[imported()]`.
+fn imported() -> usize {
+    common::nanguo_events() as usize
+}
+
 /// Line `index` edited and sealed again with a correct hash (no key needed for that).
 fn resealed(lines: &[String], index: usize) -> Vec<String> {
     let mut envelope = pilot_events::decode(lines[index].as_bytes()).unwrap();
@@ -748,7 +780,7 @@ fn a_resealed_chain_fails_verify_with_keys() {
     sealed.verify(dir.path(), &sealed.lines, true).expect(0);
 
     // The signed append, edited and resealed: its hashes hold, its signature does not.
-    let edited = resealed(&sealed.lines, 98);
+    let edited = resealed(&sealed.lines, imported());
     sealed.verify(dir.path(), &edited, false).expect(0);
     let verdict = sealed.verify(dir.path(), &edited, true);
     verdict.expect(6);
@@ -775,7 +807,7 @@ fn a_resealed_chain_fails_verify_with_keys() {
 fn a_dropped_tail_fails_verify_against_the_seal() {
     let dir = tempfile::tempdir().unwrap();
     let sealed = sealed_log(dir.path());
-    let cut = &sealed.lines[..98];
+    let cut = &sealed.lines[..imported()];
     sealed.verify(dir.path(), cut, false).expect(0);
     let verdict = sealed.verify(dir.path(), cut, true);
     verdict.expect(6);
@@ -786,7 +818,7 @@ fn a_dropped_tail_fails_verify_against_the_seal() {
             "verify",
             &{
                 let file = dir.path().join("nanguo.jsonl");
-                std::fs::write(&file, sealed.lines[..98].join("\n")).unwrap();
+                std::fs::write(&file, sealed.lines[..imported()].join("\n")).unwrap();
                 path(&file).to_string()
             },
             "--keys",

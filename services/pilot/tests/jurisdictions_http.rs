@@ -309,4 +309,36 @@ async fn a_stakeholder_shows_the_posts_it_held_and_a_post_its_holders() {
     assert_eq!(post["tenures"], json!([]));
     assert_eq!(post["holders"][0]["person_id"], gong);
     assert_eq!(post["holders"][0]["note"], "first term");
+
+    // The person's view adds the post's lines dated within the tenure (both days included);
+    // its own points stay its own (none), as rankings count them.
+    let within: Vec<&Value> = post["ledger"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| {
+            let day = &l["occurred_at"].as_str().unwrap()[..10];
+            ("1998-03-01"..="2003-02-28").contains(&day)
+        })
+        .collect();
+    assert!(
+        !within.is_empty(),
+        "the mayor was credited while Gong held the post"
+    );
+    assert!(
+        within.len() < post["ledger"].as_array().unwrap().len(),
+        "and also after"
+    );
+    assert_eq!(person["points"], 0);
+    let view = &person["person"];
+    let ids = |lines: &[&Value]| -> Vec<String> {
+        lines.iter().map(|l| l["event_id"].to_string()).collect()
+    };
+    let seen: Vec<&Value> = view["ledger"].as_array().unwrap().iter().collect();
+    assert_eq!(ids(&seen), ids(&within), "{view}");
+    assert!(seen
+        .iter()
+        .all(|l| l["own"] == false && l["via_posts"][0] == mayor_post));
+    let total: u64 = within.iter().map(|l| l["points"].as_u64().unwrap()).sum();
+    assert_eq!(view["points"], total);
 }

@@ -291,9 +291,17 @@ async fn each_part_runs_with_its_own_deploy_user_once_the_operator_has_initialis
     let projector_url = projector.wait_for_url();
     let base = api_url.split("/api/").next().unwrap().to_string();
     wait_for_body(&format!("{base}/api/v1/alerts?state=resolved"), "granted").await;
-    wait_for_body(&projector_url, "\"position\":98").await;
+    wait_for_body(
+        &projector_url,
+        &format!("\"position\":{}", common::nanguo_events()),
+    )
+    .await;
     let base_2 = api_2_url.split("/api/").next().unwrap().to_string();
-    wait_for_body(&format!("{base_2}/readyz"), "\"position\":98").await;
+    wait_for_body(
+        &format!("{base_2}/readyz"),
+        &format!("\"position\":{}", common::nanguo_events()),
+    )
+    .await;
     // An outside reader exports and verifies the log with the reader's login.
     let reader_url = format!(
         "nats://{}:{}@127.0.0.1:{}",
@@ -313,7 +321,10 @@ async fn each_part_runs_with_its_own_deploy_user_once_the_operator_has_initialis
             String::from_utf8_lossy(&out.stderr)
         );
         if command == "export" {
-            assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 98);
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).lines().count(),
+                common::nanguo_events()
+            );
         }
     }
     for pilot in [&mut api, &mut api_2, &mut alerter, &mut projector] {

@@ -483,6 +483,39 @@ async fn highlights_are_filtered_by_stakeholder_pilot_level_and_dates() {
     .await;
 }
 
+/// Offices are creditable (schema 2): the SSDNC's rank and budget rises credit the office,
+/// with its own running balance, and no leader.
+#[tokio::test]
+async fn offices_are_credited_with_their_rewards_and_run_a_balance() {
+    let served = served().await;
+    let router = served.router();
+
+    let (status, offices) = get(&router, "/api/v1/offices").await;
+    assert_eq!(status, StatusCode::OK, "{offices}");
+    assert_eq!(
+        offices,
+        serde_json::json!([{"office": "SSDNC", "points": 4}])
+    );
+
+    let (_, lines) = get(&router, "/api/v1/highlights?office=SSDNC").await;
+    let lines = lines.as_array().unwrap();
+    let kinds: Vec<&str> = lines.iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["ranking_upgrade", "budget_increase"]);
+    let balances: Vec<u64> = lines
+        .iter()
+        .map(|l| l["balance"].as_u64().unwrap())
+        .collect();
+    assert_eq!(balances, [2, 4]);
+    assert!(lines
+        .iter()
+        .all(|l| l["credited_offices"] == serde_json::json!(["SSDNC"])
+            && l["credited_to"] == serde_json::json!([])));
+    let (_, none) = get(&router, "/api/v1/highlights?office=Finance").await;
+    assert_eq!(none, serde_json::json!([]));
+    let message = bad(&router, "/api/v1/highlights?office=%20", "office").await;
+    assert!(message.contains("actor.office"), "{message}");
+}
+
 #[tokio::test]
 async fn the_export_is_the_log_byte_for_byte_in_pages() {
     let served = served().await;
@@ -492,8 +525,9 @@ async fn the_export_is_the_log_byte_for_byte_in_pages() {
     let (status, headers, body) = raw(&router, "/api/v1/events").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-type"], "application/x-ndjson");
-    assert_eq!(headers["pilot-last-position"], "98");
-    assert_eq!(headers["pilot-next-after"], "98");
+    let last = lines.len().to_string();
+    assert_eq!(headers["pilot-last-position"], last.as_str());
+    assert_eq!(headers["pilot-next-after"], last.as_str());
     let exported: Vec<&[u8]> = body
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
@@ -537,9 +571,9 @@ async fn the_export_is_the_log_byte_for_byte_in_pages() {
         .collect();
     assert_eq!(page, &lines[90..95]);
     assert_eq!(headers["pilot-next-after"], "95");
-    let (_, headers, body) = raw(&router, "/api/v1/events?after=98").await;
+    let (_, headers, body) = raw(&router, &format!("/api/v1/events?after={last}")).await;
     assert!(body.is_empty());
-    assert_eq!(headers["pilot-next-after"], "98");
+    assert_eq!(headers["pilot-next-after"], last.as_str());
 
     // One pilot's chain.
     let hihc: Vec<&[u8]> = lines

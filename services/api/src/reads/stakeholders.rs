@@ -70,6 +70,31 @@ pub struct StakeholderDetail {
     pub tenures: Vec<TenureRow>,
     /// The people who held it, as a post ("Mayor of Nanguo"), by `from`.
     pub holders: Vec<TenureRow>,
+    /// For a person who held posts: its own lines and the lines of the posts it held, dated
+    /// within the tenure, each once, with the person's running balance (`points` counts its
+    /// own lines only, as rankings do). Left out for a stakeholder that held no post.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonView>,
+}
+
+/// A person's view through the posts it held (docs/research-record.md, "Posts and people").
+#[derive(Debug, Serialize)]
+pub struct PersonView {
+    pub points: u64,
+    pub ledger: Vec<PersonLineRow>,
+}
+
+/// One line of a person's view.
+#[derive(Debug, Serialize)]
+pub struct PersonLineRow {
+    #[serde(flatten)]
+    pub line: LedgerLine,
+    /// The line credits the person by its own id.
+    pub own: bool,
+    /// The posts it held then that the line credits.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub via_posts: Vec<Uuid>,
+    pub balance: u64,
 }
 
 /// A tenure with the registered names of its post and person, so a reader need not look
@@ -164,6 +189,22 @@ pub async fn stakeholder(
         .collect();
     let tenures = tenure_rows(world.registry(), world.registry().tenures_of(&id));
     let holders = tenure_rows(world.registry(), world.registry().holders_of(&id));
+    let person = (!tenures.is_empty()).then(|| {
+        let ledger: Vec<PersonLineRow> = world
+            .person_lines(id)
+            .into_iter()
+            .map(|l| PersonLineRow {
+                line: l.line.clone(),
+                own: l.own,
+                via_posts: l.via_posts,
+                balance: l.balance,
+            })
+            .collect();
+        PersonView {
+            points: ledger.last().map_or(0, |l| l.balance),
+            ledger,
+        }
+    });
     Ok(Json(StakeholderDetail {
         points: ledger.last().and_then(|l| l.balance).unwrap_or(0),
         stakeholder,
@@ -173,5 +214,6 @@ pub async fn stakeholder(
         ledger,
         tenures,
         holders,
+        person,
     }))
 }

@@ -45,7 +45,7 @@ pub async fn nanguo_in(log: MemoryLog) -> MemoryNanguo {
     let loaded = demo::load_history(log.as_ref(), runtime.projection(), super::NANGUO)
         .await
         .unwrap();
-    assert_eq!(loaded.appended, 98);
+    assert_eq!(loaded.appended, pilot_api::demo::nanguo_events());
     MemoryNanguo { log, runtime, stop }
 }
 

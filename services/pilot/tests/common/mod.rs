@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-pub const NANGUO: &[u8] = include_bytes!("../../../../deploy/demo/nanguo.jsonl");
+pub use pilot_api::demo::{nanguo_events, NANGUO};
 
 /// A lobbying contact on the Nanguo history's unified-fund pilot with the Bureau of Finance,
 /// dated after everything in the history: appendable any number of times by SSDNC.
@@ -65,7 +65,11 @@ impl Nanguo {
         self.stop.send(true).unwrap();
         (&mut self.projector).await.unwrap();
         let restored = reopen(&self.log, consumer, &self.checkpoint_key).await;
-        assert_eq!(restored.position(), 98, "resumed from the checkpoint");
+        assert_eq!(
+            restored.position(),
+            nanguo_events() as u64,
+            "resumed from the checkpoint"
+        );
         restored
     }
 }
@@ -104,7 +108,7 @@ pub async fn nanguo(consumer: &'static str) -> Nanguo {
     let last = log.last_position().await.unwrap();
     assert!(projection.wait_for(last, Duration::from_secs(20)).await);
     let loaded = demo::load_history(&log, &projection, NANGUO).await.unwrap();
-    assert_eq!(loaded.appended, 98);
+    assert_eq!(loaded.appended, nanguo_events());
     Nanguo {
         server,
         log,

@@ -79,7 +79,7 @@ pub async fn served_with(anonymous_reads: bool) -> Served {
     let loaded = demo::load_history(log.as_ref(), &projection, demo::NANGUO)
         .await
         .unwrap();
-    assert_eq!(loaded.appended, 98);
+    assert_eq!(loaded.appended, demo::nanguo_events());
     let mut tokens = Tokens::default();
     tokens.add_clear("admin", Role::Admin, None, ADMIN);
     tokens.add_clear("clerk-ssdnc", Role::Clerk, Some("SSDNC"), CLERK);
