@@ -7,6 +7,7 @@
 //! | `GET /pilots/{id}` | one pilot: facts, stage timeline, approvals, stakeholders, metrics against targets, highlights with running balance, the events as stored; `as_of` |
 //! | `GET /stakeholders/{id}` | one stakeholder: stance across pilots, contacts, highlight balance over time (chart); `as_of` |
 //! | `GET /ledger` | stakeholders ranked by ledger points with the lines behind each figure; filters as the highlights read |
+//! | `GET /analytics` | comparative analytics over every pilot (the API's `/api/v1/analytics`): approval and decision times, stall rates, time to scale-up, points per year, support trajectories; `as_of` |
 //! | `GET /log`, `GET, POST /log/{type}` | the clerks' logging forms, one per event type, generated from the catalogue |
 //! | `GET /alerts` | warning, firing and escalated alerts with wait and approver; acknowledging (clerks of the pilot's office, admins) |
 //! | `POST /alerts/{id}/ack`, `POST /alerts/{id}/silence` | acknowledging and silencing through the API's own handlers; refusals at their fields |
@@ -91,6 +92,7 @@ pub fn router(app: AppState, options: WebOptions) -> Router {
         .route("/alerts", get(pages::alerts::alerts))
         .route("/stakeholders/{id}", get(pages::stakeholder::stakeholder))
         .route("/ledger", get(pages::ledger::ledger))
+        .route("/analytics", get(pages::analytics::analytics))
         .route("/alerts/{id}/ack", post(pages::alerts::acknowledge))
         .route("/alerts/{id}/silence", post(pages::alerts::silence))
         .route("/alerts/live", get(pages::alerts::live))

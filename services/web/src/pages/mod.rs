@@ -8,6 +8,7 @@
 //! panics: a bad id or date is a 400 or 404 page, in the reader's language.
 
 pub(crate) mod alerts;
+pub(crate) mod analytics;
 pub(crate) mod forms;
 pub(crate) mod ledger;
 pub(crate) mod overview;
