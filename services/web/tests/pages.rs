@@ -360,7 +360,7 @@ async fn the_timeline_is_one_svg_with_a_band_per_stage_and_the_documented_dates(
     assert!(!body.contains("style="), "inline style in the page");
     // One band per stage entered, from its entry to the next, the last to the as-of day
     // (deploy/demo/README.md: proposed 1999-01-18, designed 1999-06-21, approved 1999-12-06,
-    // implementing since 2000-01-03).
+    // implementing since 2000, a year-precision date drawn from its first instant).
     let bands: Vec<(String, String, String)> = groups(svg, "band")
         .iter()
         .map(|g| {
@@ -375,8 +375,8 @@ async fn the_timeline_is_one_svg_with_a_band_per_stage_and_the_documented_dates(
         ("framing", "1999-01-18", "1999-06-21"),
         ("design", "1999-06-21", "1999-11-15"),
         ("awaiting_approval", "1999-11-15", "1999-12-06"),
-        ("approved", "1999-12-06", "2000-01-03"),
-        ("implementing", "2000-01-03", "2001-01-01"),
+        ("approved", "1999-12-06", "2000-01-01"),
+        ("implementing", "2000-01-01", "2001-01-01"),
     ];
     assert_eq!(
         bands,
@@ -405,9 +405,11 @@ async fn the_timeline_is_one_svg_with_a_band_per_stage_and_the_documented_dates(
     );
     // The dates stay as text under it (the accessible form, and what the browser test reads).
     let stages = between(section, "<ol class=\"stages\">", "</ol>");
-    for text in ["1999-01-18", "2000-01-03", "Implementing"] {
+    // A vague date shows as its period: the launch is "2000", not its first instant.
+    for text in ["1999-01-18", "1999-12-06 – 2000: ", "<li>2000 – ", "Implementing"] {
         assert!(stages.contains(text), "{stages}");
     }
+    assert!(!stages.contains("2000-01-01"), "{stages}");
     assert!(!section.contains("Merged"), "not merged in 2001: {section}");
 }
 

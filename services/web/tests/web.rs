@@ -229,9 +229,10 @@ async fn the_pilot_page_shows_hihc_against_its_target_as_of_2001() {
     assert!(body.contains("1,000,000"), "{body}");
     assert!(body.contains("88%"), "{body}");
     assert!(body.contains("As of the end of 2001-01-01"), "{body}");
-    // The timeline: proposed 1999-01-18, launched 2000-01-03, still implementing then.
+    // The timeline: proposed 1999-01-18, launched in 2000 (the paper gives the year only, so
+    // the page shows the year), still implementing then.
     assert!(body.contains("1999-01-18"), "{body}");
-    assert!(body.contains("2000-01-03 – ongoing"), "{body}");
+    assert!(body.contains("<li>2000 – ongoing: <strong>"), "{body}");
     // Events after the day are not shown; merged in 2008.
     assert!(!body.contains("pilot.merged"), "{body}");
     assert!(body.contains("pilot.proposed"));

@@ -288,7 +288,10 @@ pub(crate) async fn pilot(
                 p.stage_history.get(index).and_then(|e| e.precision),
             ),
             until: match (s.until, index + 1 < stages.len()) {
-                (Some(u), true) => view::date(u),
+                (Some(u), true) => pilot_projections::period::day(
+                    u,
+                    p.stage_history.get(index + 1).and_then(|e| e.precision),
+                ),
                 (Some(_), false) => tr.t("timeline-ongoing"),
                 (None, _) => String::new(),
             },
