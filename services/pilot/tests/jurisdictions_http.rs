@@ -16,7 +16,8 @@ mod common;
 
 const UNIFIED: &str = "0194a000-0001-7000-8000-000000000005";
 const STAKEHOLDER: &str = "0194a000-0002-7000-8000-000000000015";
-const NANGUO: &str = "01950000-0000-7000-8000-0000000000d1";
+/// The demo history registers Nanguo (deploy/demo/nanguo.jsonl) with three context events.
+const NANGUO: &str = "0194a000-0003-7000-8000-000000000001";
 
 const ADMIN: &str = "admin-secret";
 const SSDNC_CLERK: &str = "ssdnc-clerk-secret";
@@ -142,11 +143,15 @@ fn contact(context_ids: Value) -> Value {
 async fn jurisdiction_chains_are_written_through_the_api_with_their_envelope_fields() {
     let service = service().await;
     // Any office's clerk registers and records context: context is shared.
+    let beihai = "01950000-0000-7000-8000-0000000000d1";
     let (status, body) = service
-        .post(SSDNC_CLERK, &registration(NANGUO, "Nanguo", "SSDNC"))
+        .post(
+            FINANCE_CLERK,
+            &registration(beihai, "Beihai", "Bureau of Finance"),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(body["events"][0]["jurisdiction_id"], NANGUO);
+    assert_eq!(body["events"][0]["jurisdiction_id"], beihai);
     let (status, body) = service
         .post(
             FINANCE_CLERK,
@@ -176,7 +181,7 @@ async fn jurisdiction_chains_are_written_through_the_api_with_their_envelope_fie
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(error_code(&body), "unknown_context");
 
-    // A second jurisdiction under a taken name is refused.
+    // A second jurisdiction under a taken name (the demo's Nanguo) is refused.
     let other = "01950000-0000-7000-8000-0000000000d2";
     let (status, body) = service
         .post(SSDNC_CLERK, &registration(other, "Nanguo", "SSDNC"))
@@ -205,10 +210,13 @@ async fn jurisdiction_chains_are_written_through_the_api_with_their_envelope_fie
 async fn jurisdictions_are_listed_and_shown_with_context_in_order_and_their_pilots() {
     let service = service().await;
     let (status, list) = service.get("/api/v1/jurisdictions").await;
-    assert_eq!((status, list.clone()), (StatusCode::OK, json!([])));
-    service
-        .post(SSDNC_CLERK, &registration(NANGUO, "Nanguo", "SSDNC"))
-        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "the demo's Nanguo: {list}"
+    );
+    assert_eq!(list[0]["context_count"], 3);
     let beiguo = "01950000-0000-7000-8000-0000000000d3";
     let mut other = registration(beiguo, "Beiguo", "SSDNC");
     other["data"].as_object_mut().unwrap().remove("calendar");
@@ -237,7 +245,7 @@ async fn jurisdictions_are_listed_and_shown_with_context_in_order_and_their_pilo
     assert_eq!(nanguo["jurisdiction_id"], NANGUO);
     assert_eq!(nanguo["calendar"], "nanguo");
     assert_eq!(nanguo["utc_offset"], "+08:00");
-    assert_eq!(nanguo["context_count"], 2);
+    assert_eq!(nanguo["context_count"], 5);
     assert_eq!(nanguo["pilot_count"], 5, "the five Nanguo pilots name it");
     assert_eq!(list[0]["context_count"], 0);
     assert_eq!(list[0]["pilot_count"], 0);
@@ -253,9 +261,19 @@ async fn jurisdictions_are_listed_and_shown_with_context_in_order_and_their_pilo
         .iter()
         .map(|c| c["title"].as_str().unwrap())
         .collect();
-    assert_eq!(titles, ["Provincial target", "National conference"]);
-    assert_eq!(detail["context"][0]["precision"], "year");
-    assert_eq!(detail["context"][0]["kind"], "policy_window");
+    assert_eq!(
+        titles,
+        [
+            "The province asks Nanguo to raise social insurance participants to 1 million",
+            "Provincial target",
+            "National conference",
+            "Reconstruction of government offices",
+            "Migrant workers in Nanguo's population"
+        ],
+        "by occurred_at, then position: a context recorded late takes its place"
+    );
+    assert_eq!(detail["context"][1]["precision"], "year");
+    assert_eq!(detail["context"][1]["kind"], "policy_window");
     assert_eq!(detail["pilot_ids"].as_array().unwrap().len(), 5);
     assert_eq!(detail["pilot_ids"][4], UNIFIED);
 
@@ -285,9 +303,9 @@ async fn a_stakeholder_shows_the_posts_it_held_and_a_post_its_holders() {
     let tenure = json!({
         "type": "stakeholder.tenure_recorded",
         "stakeholder_id": gong,
-        "occurred_at": "1998-03-01T00:00:00+08:00",
+        "occurred_at": "2003-03-01T00:00:00+08:00",
         "actor": {"office": "SSDNC", "user": "desk"},
-        "data": {"post_id": mayor_post, "from": "1998-03-01", "to": "2003-02-28", "note": "first term"}
+        "data": {"post_id": mayor_post, "from": "2003-03-01", "to": "2006-06-12", "note": "first term"}
     });
     let (status, body) = service.post(SSDNC_CLERK, &tenure).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -297,8 +315,8 @@ async fn a_stakeholder_shows_the_posts_it_held_and_a_post_its_holders() {
     assert_eq!(person["holders"], json!([]));
     let held = &person["tenures"][0];
     assert_eq!(held["post_id"], mayor_post);
-    assert_eq!(held["from"], "1998-03-01");
-    assert_eq!(held["to"], "2003-02-28");
+    assert_eq!(held["from"], "2003-03-01");
+    assert_eq!(held["to"], "2006-06-12");
     assert_eq!(held["person_name"], "Gong, mayor");
     assert!(held["post_name"].is_string(), "{held}");
 
@@ -310,7 +328,8 @@ async fn a_stakeholder_shows_the_posts_it_held_and_a_post_its_holders() {
     assert_eq!(post["holders"][0]["person_id"], gong);
     assert_eq!(post["holders"][0]["note"], "first term");
 
-    // The person's view adds the post's lines dated within the tenure (both days included);
+    // The person's view adds the post's lines dated within the tenure (both days included: the
+    // provincial leaders' visit of 2006-06-12 is the tenure's last day);
     // its own points stay its own (none), as rankings count them.
     let within: Vec<&Value> = post["ledger"]
         .as_array()
@@ -318,7 +337,7 @@ async fn a_stakeholder_shows_the_posts_it_held_and_a_post_its_holders() {
         .iter()
         .filter(|l| {
             let day = &l["occurred_at"].as_str().unwrap()[..10];
-            ("1998-03-01"..="2003-02-28").contains(&day)
+            ("2003-03-01"..="2006-06-12").contains(&day)
         })
         .collect();
     assert!(

@@ -173,7 +173,13 @@ async fn analytics_compare_the_pilots_as_of_a_date() {
         .unwrap();
     assert_eq!(lchi["days_to_approval"], 651.0);
     assert_eq!(all["pilots"][0]["pilot_id"], HICI);
-    assert_eq!(all["pilots"][0]["days_to_approval"], 630.0);
+    // Proposed in March 1992 (month precision: 1992-03-01 00:00 +08:00), approved on
+    // 1993-12-06 at 10:00: 645 days and 10 hours.
+    let hici_days = all["pilots"][0]["days_to_approval"].as_f64().unwrap();
+    assert!(
+        (hici_days - (645.0 + 10.0 / 24.0)).abs() < 1e-9,
+        "{hici_days}"
+    );
     assert_eq!(all["request_to_decision"]["overall"]["max"], 63.0);
     let stalls = &all["stall_rates"]["overall"];
     assert_eq!(
@@ -327,7 +333,7 @@ async fn stakeholders_carry_their_points_stances_and_ledger() {
     let (status, all) = get(&router, "/api/v1/stakeholders").await;
     assert_eq!(status, StatusCode::OK);
     let all = all.as_array().unwrap();
-    assert_eq!(all.len(), 18);
+    assert_eq!(all.len(), 19, "deploy/demo/README.md: 19 stakeholders");
     let names: Vec<&str> = all.iter().map(|s| s["name"].as_str().unwrap()).collect();
     let mut sorted = names.clone();
     sorted.sort();
@@ -398,7 +404,11 @@ async fn highlights_are_filtered_by_stakeholder_pilot_level_and_dates() {
     let router = served.router();
 
     let (_, all) = get(&router, "/api/v1/highlights").await;
-    assert_eq!(all.as_array().unwrap().len(), 6);
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        8,
+        "six honours and the SSDNC's two rewards"
+    );
     assert!(all[0].get("balance").is_none(), "no subject, no balance");
 
     let (_, mayor) = get(&router, &format!("/api/v1/highlights?stakeholder={MAYOR}")).await;
@@ -415,9 +425,13 @@ async fn highlights_are_filtered_by_stakeholder_pilot_level_and_dates() {
     let (_, hihc) = get(&router, &format!("/api/v1/highlights?pilot={HIHC}")).await;
     assert_eq!(
         ids(&hihc, "highlight_id"),
-        ["visit-2006-vice-minister", "visit-2006-provincial-leaders"]
+        [
+            "ssdnc-ranking-upgrade",
+            "visit-2006-vice-minister",
+            "visit-2006-provincial-leaders"
+        ]
     );
-    assert_eq!(hihc[1]["balance"], 12);
+    assert_eq!(hihc[2]["balance"], 14, "2 + 8 + 4: each line once");
 
     let (_, national) = get(&router, "/api/v1/highlights?level=national").await;
     let national = national.as_array().unwrap();
@@ -443,15 +457,22 @@ async fn highlights_are_filtered_by_stakeholder_pilot_level_and_dates() {
     )
     .await;
     assert_eq!(ids(&day, "highlight_id"), ["visit-2006-vice-minister"]);
-    // Instants keep their offset: the last line is at 11:00+08:00, which is 03:00Z.
-    let (_, last) = get(&router, "/api/v1/highlights?from=2009-12-14T03:00:00Z").await;
-    assert_eq!(ids(&last, "highlight_id"), ["model-city-2009"]);
-    let (_, after) = get(
+    // Instants keep their offset: the vice-minister came at 11:00+08:00, which is 03:00Z.
+    let (_, until) = get(&router, "/api/v1/highlights?until=2006-05-15T03:00:00Z").await;
+    assert_eq!(
+        ids(&until, "highlight_id"),
+        [
+            "ssdnc-ranking-upgrade",
+            "award-2005-provincial-science-technology",
+            "visit-2006-vice-minister"
+        ]
+    );
+    let (_, before) = get(
         &router,
-        "/api/v1/highlights?from=2009-12-14T11:00:01%2B08:00",
+        "/api/v1/highlights?until=2006-05-15T10:59:59%2B08:00",
     )
     .await;
-    assert_eq!(after, serde_json::json!([]));
+    assert_eq!(before.as_array().unwrap().len(), 2);
     let (_, combined) = get(
         &router,
         &format!("/api/v1/highlights?stakeholder={MAYOR}&level=provincial&until=2006-06-30"),
@@ -698,7 +719,9 @@ async fn the_event_stream_sends_new_events_and_resumes() {
         .await
         .unwrap();
     let position = stored[0].position;
-    assert_eq!(position, 99);
+    // The history's last line is its last metric; the new event follows it.
+    let last = nanguo_lines().len() as u64;
+    assert_eq!(position, last + 1);
     let frame = frame_with_id(&mut live, &mut buffer, position).await;
     assert!(frame.contains("event: stakeholder.registered\n"), "{frame}");
     let bytes = served.log.read_from(position, 1).await.unwrap()[0]
@@ -707,7 +730,7 @@ async fn the_event_stream_sends_new_events_and_resumes() {
     let data = format!("data: {}\n", std::str::from_utf8(&bytes).unwrap());
     assert!(frame.contains(&data), "the stored JSON as stored: {frame}");
     assert!(
-        !buffer.contains("id: 98"),
+        !buffer.contains(&format!("id: {last}\n")),
         "only new events without a resume point"
     );
 
@@ -716,7 +739,7 @@ async fn the_event_stream_sends_new_events_and_resumes() {
         .clone()
         .oneshot(
             Request::get("/api/v1/events/stream?after=10")
-                .header("Last-Event-ID", "97")
+                .header("Last-Event-ID", (last - 1).to_string())
                 .body(Body::empty())
                 .unwrap(),
         )
@@ -724,25 +747,25 @@ async fn the_event_stream_sends_new_events_and_resumes() {
         .unwrap();
     let mut resumed = response.into_body().into_data_stream();
     let mut resumed_buffer = String::new();
-    let frame = frame_with_id(&mut resumed, &mut resumed_buffer, 98).await;
+    let frame = frame_with_id(&mut resumed, &mut resumed_buffer, last).await;
     assert!(
         frame.contains("event: implementation.metric_recorded\n"),
         "{frame}"
     );
-    assert!(frame.contains(std::str::from_utf8(nanguo_lines()[97]).unwrap()));
-    frame_with_id(&mut resumed, &mut resumed_buffer, 99).await;
+    assert!(frame.contains(std::str::from_utf8(nanguo_lines()[last as usize - 1]).unwrap()));
+    frame_with_id(&mut resumed, &mut resumed_buffer, last + 1).await;
 
     let response = router
         .clone()
         .oneshot(
-            Request::get("/api/v1/events/stream?after=97")
+            Request::get(format!("/api/v1/events/stream?after={}", last - 1))
                 .body(Body::empty())
                 .unwrap(),
         )
         .await
         .unwrap();
     let mut from_query = response.into_body().into_data_stream();
-    frame_with_id(&mut from_query, &mut String::new(), 98).await;
+    frame_with_id(&mut from_query, &mut String::new(), last).await;
 
     // Shutting down ends every open stream.
     served.state.shut_down();
@@ -783,14 +806,15 @@ async fn metrics_are_open_and_name_every_family() {
         .unwrap()
         .starts_with("text/plain; version=0.0.4"));
     let text = String::from_utf8(body).unwrap();
+    let events = nanguo_lines().len();
     for needle in [
         "pilot_events_appended_total 2",
         "pilot_append_conflicts_total 0",
         "pilot_append_rejections_total{reason=\"wrong_stage\"} 1",
-        "pilot_projection_position 98",
-        "pilot_log_last_position 98",
+        &format!("pilot_projection_position {events}"),
+        &format!("pilot_log_last_position {events}"),
         "pilot_projection_lag 0",
-        "pilot_projection_applied_total 98",
+        &format!("pilot_projection_applied_total {events}"),
         "pilot_projection_quarantined_total 0",
         // Set from the recorded alerts at each scrape: none are recorded here.
         "pilot_alerts{state=\"firing\"} 0",

@@ -406,7 +406,12 @@ async fn the_timeline_is_one_svg_with_a_band_per_stage_and_the_documented_dates(
     // The dates stay as text under it (the accessible form, and what the browser test reads).
     let stages = between(section, "<ol class=\"stages\">", "</ol>");
     // A vague date shows as its period: the launch is "2000", not its first instant.
-    for text in ["1999-01-18", "1999-12-06 – 2000: ", "<li>2000 – ", "Implementing"] {
+    for text in [
+        "1999-01-18",
+        "1999-12-06 – 2000: ",
+        "<li>2000 – ",
+        "Implementing",
+    ] {
         assert!(stages.contains(text), "{stages}");
     }
     assert!(!stages.contains("2000-01-01"), "{stages}");
