@@ -19,11 +19,11 @@
 //!   against 1,000,000, also in Chinese (`dossier-hihc.pdf`, `dossier-hihc-zh-CN.pdf`);
 //! - every page loads with no request leaving 127.0.0.1 and no console error; axe-core finds
 //!   no WCAG 2.1 A/AA violation on the overview, the pilot page, the inbox, a logging form
-//!   (also refused), the ledger and the new pilot's page;
+//!   (also refused), the ledger, the analytics and the new pilot's page;
 //! - pilot stops at once with the inbox's live feed open;
 //! - screenshots of the overview (desktop and 360 px phone), the pilot page (also
 //!   `pilot-page.png`, taller, which docs/images/ holds a copy of), the inbox, a form, a refused
-//!   form, the new pilot and the ledger go to the harness's folder
+//!   form, the new pilot, the ledger and the analytics go to the harness's folder
 //!   (`target/browser-screenshots/`, or `PILOT_SCREENSHOTS`).
 //!
 //! Without Chromium and chromedriver it prints "skipped: …" and passes.
@@ -328,10 +328,11 @@ async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
     let main = text(&browser, "main").await;
     assert!(main.contains("880,000"), "{main}");
     assert!(main.contains("1,000,000"), "{main}");
-    // The documented stages: proposed 1999-01-18, implementing since 2000-01-03.
+    // The documented stages: proposed 1999-01-18, implementing since 2000 (a year-precision
+    // date, shown as its year).
     let timeline = text(&browser, "section[aria-labelledby=h-timeline]").await;
     assert!(timeline.contains("1999-01-18"), "{timeline}");
-    assert!(timeline.contains("2000-01-03"), "{timeline}");
+    assert!(timeline.contains("2000 – ongoing"), "{timeline}");
     assert!(timeline.contains("Implementing"), "{timeline}");
     assert!(!timeline.contains("Merged"), "not yet in 2001: {timeline}");
     clean(&browser, &origin, "pilot page as of 2001-01-01").await;
@@ -511,6 +512,17 @@ async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
     clean(&browser, &origin, "ledger").await;
     accessible(&browser, "ledger").await;
     browser.screenshot("ledger").await.unwrap();
+    // The comparative analytics as of the end of 2010: every pilot approved by then.
+    browser
+        .goto(&format!("{origin}/analytics?as_of=2010-12-31"))
+        .await
+        .unwrap();
+    let analytics = text(&browser, "main").await;
+    assert!(analytics.contains("Proposal to approval"), "{analytics}");
+    assert!(analytics.contains("SSDNC"), "the office's points: {analytics}");
+    clean(&browser, &origin, "analytics").await;
+    accessible(&browser, "analytics").await;
+    browser.screenshot("analytics").await.unwrap();
 
     // The clerk's work through the forms only (still SSDNC's clerk, signed in through the
     // form): a new pilot (its proposal), a stakeholder, a contact and an approval request.
