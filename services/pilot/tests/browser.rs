@@ -519,7 +519,10 @@ async fn an_analyst_and_clerks_use_the_web_app_in_a_real_browser() {
         .unwrap();
     let analytics = text(&browser, "main").await;
     assert!(analytics.contains("Proposal to approval"), "{analytics}");
-    assert!(analytics.contains("SSDNC"), "the office's points: {analytics}");
+    assert!(
+        analytics.contains("SSDNC"),
+        "the office's points: {analytics}"
+    );
     clean(&browser, &origin, "analytics").await;
     accessible(&browser, "analytics").await;
     browser.screenshot("analytics").await.unwrap();
