@@ -1,6 +1,5 @@
 //! Loading a pilot's chain into a world restored from a checkpoint, for a past view or its
-//! event list.
-//!
+//! event list, or every chain it lacks, for a read over all pilots.
 
 use crate::error::ApiError;
 use pilot_runtime::projection::Projection;
@@ -21,4 +20,22 @@ pub async fn load(
                 "cannot read pilot {pilot_id}'s chain: {error}"
             )),
         })
+}
+
+/// Loads every pilot chain the world lacks, all before the caller folds, so a read over all
+/// pilots costs one load per chain. A chain may still be missing afterwards (a pilot proposed
+/// meanwhile): callers fold, and on [`pilot_projections::ChainNotLoaded`] call this again.
+pub async fn load_missing(log: &SharedLog, projection: &Projection) -> Result<(), ApiError> {
+    let missing: Vec<Uuid> = {
+        let world = projection.read();
+        world
+            .pilots()
+            .map(|record| record.state.pilot_id)
+            .filter(|id| !world.chain_loaded(id))
+            .collect()
+    };
+    for id in missing {
+        load(log, projection, id).await?;
+    }
+    Ok(())
 }

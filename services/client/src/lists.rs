@@ -32,6 +32,10 @@ pub struct HighlightsArgs {
     #[arg(long, value_name = "ID")]
     pub stakeholder: Option<Uuid>,
 
+    /// Only lines crediting this office (with its running balance), as events name it.
+    #[arg(long, value_name = "OFFICE")]
+    pub office: Option<String>,
+
     /// Only this pilot's lines.
     #[arg(long, value_name = "ID")]
     pub pilot: Option<Uuid>,
@@ -58,18 +62,45 @@ fn parse_level(text: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// The rows of the list the API answers at `path`; `None` once the answer was printed (as
+/// JSON when asked, or "no {noun}" for an empty list).
+async fn rows_of(
+    http: &Http,
+    common: &Common,
+    path: &str,
+    query: &[(&str, Option<String>)],
+    noun: &str,
+) -> Result<Option<Vec<Value>>, Failure> {
+    let all = http.get_json(path, query).await?;
+    if common.json {
+        output::json(&all)?;
+        return Ok(None);
+    }
+    let Value::Array(rows) = all else {
+        return Err(Failure::BadAnswer(format!(
+            "GET {path} answered something other than a list"
+        )));
+    };
+    if rows.is_empty() {
+        output::line(&format!("no {noun}"))?;
+        return Ok(None);
+    }
+    Ok(Some(rows))
+}
+
 pub async fn stakeholders(args: StakeholdersArgs) -> Result<(), Failure> {
     let http = Http::new(&args.common)?;
-    let all = http.get_json("/api/v1/stakeholders", &[]).await?;
-    if args.common.json {
-        return output::json(&all);
-    }
-    let rows = all.as_array().ok_or_else(|| {
-        Failure::BadAnswer("GET /api/v1/stakeholders answered something other than a list".into())
-    })?;
-    if rows.is_empty() {
-        return output::line("no stakeholders");
-    }
+    let Some(rows) = rows_of(
+        &http,
+        &args.common,
+        "/api/v1/stakeholders",
+        &[],
+        "stakeholders",
+    )
+    .await?
+    else {
+        return Ok(());
+    };
     let balance = rows.iter().find_map(|s| {
         ["balance", "points"]
             .into_iter()
@@ -85,7 +116,7 @@ pub async fn stakeholders(args: StakeholdersArgs) -> Result<(), Failure> {
     ];
     headers.extend(balance);
     let mut table = Table::new(&headers).right(&["influence", "balance", "points"]);
-    for s in rows {
+    for s in &rows {
         let mut row = vec![
             output::text(s, "stakeholder_id"),
             output::text(s, "name"),
@@ -104,17 +135,11 @@ pub async fn stakeholders(args: StakeholdersArgs) -> Result<(), Failure> {
 /// (`default` when it names none), how much context it holds and how many pilots name it.
 pub async fn jurisdictions(args: JurisdictionsArgs) -> Result<(), Failure> {
     let http = Http::new(&args.common)?;
-    let all = http.get_json("/api/v1/jurisdictions", &[]).await?;
-    if args.common.json {
-        return output::json(&all);
-    }
-    let rows = all.as_array().ok_or_else(|| {
-        Failure::BadAnswer("GET /api/v1/jurisdictions answered something other than a list".into())
-    })?;
-    if rows.is_empty() {
-        return output::line("no jurisdictions");
-    }
-    jurisdictions_table(rows).print()
+    let path = "/api/v1/jurisdictions";
+    let Some(rows) = rows_of(&http, &args.common, path, &[], "jurisdictions").await? else {
+        return Ok(());
+    };
+    jurisdictions_table(&rows).print()
 }
 
 /// The table `pilot jurisdictions` prints, in the server's order (by name).
@@ -165,21 +190,16 @@ pub async fn highlights(args: HighlightsArgs) -> Result<(), Failure> {
     let http = Http::new(&args.common)?;
     let query = [
         ("stakeholder", args.stakeholder.map(|s| s.to_string())),
+        ("office", args.office.clone()),
         ("pilot", args.pilot.map(|p| p.to_string())),
         ("level", args.level.clone()),
         ("from", args.from.clone()),
         ("until", args.until.clone()),
     ];
-    let lines = http.get_json("/api/v1/highlights", &query).await?;
-    if args.common.json {
-        return output::json(&lines);
-    }
-    let rows = lines.as_array().ok_or_else(|| {
-        Failure::BadAnswer("GET /api/v1/highlights answered something other than a list".into())
-    })?;
-    if rows.is_empty() {
-        return output::line("no highlights");
-    }
+    let path = "/api/v1/highlights";
+    let Some(rows) = rows_of(&http, &args.common, path, &query, "highlights").await? else {
+        return Ok(());
+    };
     let names = stakeholder_names(&http).await;
     let with_balance = rows.iter().any(|l| l.get("balance").is_some());
     let mut headers = vec![
@@ -195,18 +215,22 @@ pub async fn highlights(args: HighlightsArgs) -> Result<(), Failure> {
         headers.push("balance");
     }
     let mut table = Table::new(&headers).right(&["points", "balance"]);
-    for line in rows {
-        let credited: Vec<String> = line
-            .get("credited_to")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .map(|id| {
-                let id = output::cell(Some(id));
-                names.get(&id).cloned().unwrap_or(id)
-            })
+    for line in &rows {
+        let listed = |field: &str| -> Vec<String> {
+            line.get(field)
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|value| output::cell(Some(value)))
+                .collect()
+        };
+        // Stakeholders by name, then the offices credited (schema 2) as they are named.
+        let mut credited: Vec<String> = listed("credited_to")
+            .into_iter()
+            .map(|id| names.get(&id).cloned().unwrap_or(id))
             .collect();
+        credited.extend(listed("credited_offices"));
         let mut row = vec![
             output::date(line.get("occurred_at")),
             output::text(line, "level"),

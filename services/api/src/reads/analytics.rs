@@ -9,7 +9,6 @@ use axum::extract::State;
 use axum::Json;
 use pilot_projections::analytics::{analytics as fold, Analytics};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 /// `as_of` is an RFC 3339 timestamp or a date (the end of that day in UTC, as everywhere in
 /// the API). Without it the figures are as of the request's arrival: pending approvals need a
@@ -27,17 +26,7 @@ pub async fn analytics(
     // Support trajectories need every chain: a world restored from a checkpoint loads the ones
     // it lacks first, all before folding, so a request costs one load per chain.
     for _ in 0..LOAD_ATTEMPTS {
-        let missing: Vec<Uuid> = {
-            let world = state.projection.read();
-            world
-                .pilots()
-                .map(|record| record.state.pilot_id)
-                .filter(|id| !world.chain_loaded(id))
-                .collect()
-        };
-        for id in missing {
-            crate::chains::load(&state.log, &state.projection, id).await?;
-        }
+        crate::chains::load_missing(&state.log, &state.projection).await?;
         // The fold decodes every chain under the read lock (about 0.2 s for 1,000 pilots of
         // 50 events: docs/bench/analytics.txt), so it runs off the async workers; the
         // projector's next write waits for it, as for any read.

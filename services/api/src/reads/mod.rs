@@ -175,17 +175,7 @@ pub async fn list_pilots(
 /// and retry.
 async fn views_at(state: &AppState, when: AsOf) -> Result<Vec<PilotView>, ApiError> {
     for _ in 0..LOAD_ATTEMPTS {
-        let missing: Vec<Uuid> = {
-            let world = state.projection.read();
-            world
-                .pilots()
-                .map(|record| record.state.pilot_id)
-                .filter(|id| !world.chain_loaded(id))
-                .collect()
-        };
-        for id in missing {
-            crate::chains::load(&state.log, &state.projection, id).await?;
-        }
+        crate::chains::load_missing(&state.log, &state.projection).await?;
         let world = state.projection.read();
         let views: Result<Vec<Option<PilotView>>, ChainNotLoaded> = world
             .pilots()
