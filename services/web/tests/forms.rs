@@ -247,6 +247,10 @@ async fn a_clerk_registers_a_jurisdiction_records_its_context_and_a_tenure_throu
                 ("data.value", "0.7"),
                 ("data.unit", "share"),
                 ("data.qualifier", "about"),
+                // Known only to its year, from a cited page.
+                ("precision", "year"),
+                ("source.citation", "Zhu and Xiao 2015"),
+                ("source.page", "4"),
             ],
         ),
     )
@@ -258,6 +262,18 @@ async fn a_clerk_registers_a_jurisdiction_records_its_context_and_a_tenure_throu
         let context = world.jurisdictions().context_of(&id);
         assert_eq!(context.len(), 1);
         assert_eq!(context[0].context.value, Some(0.7));
+        // Dated at the start of the year the form's day falls in, in the chosen offset.
+        let entered = input_value(&form.body, "occurred_at").unwrap();
+        let year: i32 = entered[..4].parse().unwrap();
+        let at = context[0].occurred_at;
+        assert_eq!((at.year(), u8::from(at.month()), at.day()), (year, 1, 1));
+        assert_eq!(at.offset().whole_hours(), 8);
+        assert_eq!(context[0].precision, Some(pilot_events::Precision::Year));
+        let source = context[0].source.as_ref().unwrap();
+        assert_eq!(
+            (source.citation.as_str(), source.page.as_deref()),
+            ("Zhu and Xiao 2015", Some("4"))
+        );
     }
 
     let form = get_with(

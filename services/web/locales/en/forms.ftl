@@ -168,3 +168,12 @@ forms-word-link_relation-renamed_into = renamed into
 forms-word-link_relation-upgraded_into = upgraded into
 forms-word-link_relation-bundled_with = bundled with
 forms-word-link_relation-modelled_on = modelled on
+
+forms-field-precision = How exactly the date is known
+forms-precision-help = For a date known only to its day, month or year, the event is dated at the start of that period, in the time zone chosen above, and pages show the period.
+forms-precision-exact = the time as entered
+forms-field-source-citation = Source (citation)
+forms-field-source-page = Page or section
+forms-word-precision-day = its day
+forms-word-precision-month = its month
+forms-word-precision-year = its year

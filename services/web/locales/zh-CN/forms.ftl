@@ -168,3 +168,12 @@ forms-word-link_relation-renamed_into = 更名为
 forms-word-link_relation-upgraded_into = 升级为
 forms-word-link_relation-bundled_with = 捆绑于
 forms-word-link_relation-modelled_on = 借鉴自
+
+forms-field-precision = 日期的精确程度
+forms-precision-help = 只知道日、月或年的日期，事件记在该时段的开始（按上面所选时区），页面显示该时段。
+forms-precision-exact = 按所填时间
+forms-field-source-citation = 出处（引文）
+forms-field-source-page = 页码或章节
+forms-word-precision-day = 只知日
+forms-word-precision-month = 只知月
+forms-word-precision-year = 只知年

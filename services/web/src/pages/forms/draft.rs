@@ -139,6 +139,22 @@ pub(crate) fn occurred_at(local: &str, offset: &str) -> Option<String> {
     Some(format!("{local}{seconds}{}", offset.trim()))
 }
 
+/// `occurred_at` for a date known only to its day, month or year (schema 2's `precision`): the
+/// first instant of that period in the chosen offset, which is what the rules require of a
+/// vague date. Without a precision, the instant as entered ([`occurred_at`]). A value too short
+/// to hold a day is passed on as it is, for the API to refuse with its own words.
+pub(crate) fn occurred_at_with(local: &str, offset: &str, precision: &str) -> Option<String> {
+    let local = local.trim();
+    let day = local.get(..10);
+    let start = match (precision.trim(), day) {
+        ("", _) | (_, None) => return occurred_at(local, offset),
+        ("year", Some(day)) => format!("{}-01-01", &day[..4]),
+        ("month", Some(day)) => format!("{}-01", &day[..7]),
+        (_, Some(day)) => day.to_string(),
+    };
+    Some(format!("{start}T00:00:00{}", offset.trim()))
+}
+
 /// The input an API error's `field` points at: `data.stance` and `data.credited_to[1]` at
 /// `data.stance` and `data.credited_to`, `data.parameters.rate` at `data.parameters`,
 /// `actor.office` at `office`, an envelope field at itself.
@@ -149,6 +165,7 @@ pub(crate) fn input_for(field: &str) -> String {
     }
     match field {
         "actor.office" => "office".to_string(),
+        "source.citation" | "source.page" => field.to_string(),
         other => other.split(['.', '[']).next().unwrap_or(other).to_string(),
     }
 }
@@ -180,6 +197,29 @@ mod tests {
 
     use super::*;
     use pilot_events::EventType;
+
+    #[test]
+    fn a_vague_date_is_sent_as_the_first_instant_of_its_period() {
+        let at = "2007-07-15T10:30";
+        assert_eq!(
+            occurred_at_with(at, "+08:00", "").as_deref(),
+            Some("2007-07-15T10:30:00+08:00")
+        );
+        assert_eq!(
+            occurred_at_with(at, "+08:00", "day").as_deref(),
+            Some("2007-07-15T00:00:00+08:00")
+        );
+        assert_eq!(
+            occurred_at_with(at, "+08:00", "month").as_deref(),
+            Some("2007-07-01T00:00:00+08:00")
+        );
+        assert_eq!(
+            occurred_at_with(at, "+08:00", "year").as_deref(),
+            Some("2007-01-01T00:00:00+08:00")
+        );
+        assert_eq!(occurred_at_with("", "+08:00", "year"), None);
+        assert_eq!(input_for("source.citation"), "source.citation");
+    }
 
     fn form(pairs: &[(&str, &str)]) -> Pairs {
         pairs

@@ -404,6 +404,54 @@ fn render_form(
         error: None,
         described_by: String::new(),
     });
+    let chosen_precision = value(entered, "precision");
+    let mut precisions = vec![Opt {
+        value: String::new(),
+        label: tr.t("forms-precision-exact"),
+        selected: chosen_precision.is_empty(),
+    }];
+    precisions.extend(pilot_events::Precision::WORDS.iter().map(|word| Opt {
+        value: (*word).to_string(),
+        label: tr.t(&word_key("precision", word)),
+        selected: *word == chosen_precision,
+    }));
+    inputs.push(Input {
+        name: "precision".into(),
+        id: "f-precision".into(),
+        label: tr.t("forms-field-precision"),
+        control: "select",
+        multiple: false,
+        value: String::new(),
+        options: precisions,
+        min: None,
+        max: None,
+        step: None,
+        required: false,
+        help: Some(tr.t("forms-precision-help")),
+        error: None,
+        described_by: String::new(),
+    });
+    for (name, label) in [
+        ("source.citation", "forms-field-source-citation"),
+        ("source.page", "forms-field-source-page"),
+    ] {
+        inputs.push(Input {
+            name: name.into(),
+            id: format!("f-{}", name.replace('.', "-")),
+            label: tr.t(label),
+            control: "text",
+            multiple: false,
+            value: value(entered, name).to_string(),
+            options: Vec::new(),
+            min: None,
+            max: None,
+            step: None,
+            required: false,
+            help: None,
+            error: None,
+            described_by: String::new(),
+        });
+    }
     if caller.role == Role::Admin {
         inputs.push(Input {
             name: "office".into(),
@@ -766,9 +814,26 @@ pub(crate) async fn submit(
         draft.insert(subject_key.into(), json!(subject));
     }
     draft.insert("type".into(), json!(event_type.as_str()));
-    if let Some(at) = draft::occurred_at(value(&entered, "occurred_at"), value(&entered, "offset"))
-    {
+    let precision = value(&entered, "precision").trim();
+    if let Some(at) = draft::occurred_at_with(
+        value(&entered, "occurred_at"),
+        value(&entered, "offset"),
+        precision,
+    ) {
         draft.insert("occurred_at".into(), json!(at));
+    }
+    if !precision.is_empty() {
+        draft.insert("precision".into(), json!(precision));
+    }
+    let citation = value(&entered, "source.citation").trim();
+    if !citation.is_empty() {
+        let mut source = Map::new();
+        source.insert("citation".into(), json!(citation));
+        let page = value(&entered, "source.page").trim();
+        if !page.is_empty() {
+            source.insert("page".into(), json!(page));
+        }
+        draft.insert("source".into(), Value::Object(source));
     }
     draft.insert(
         "actor".into(),
