@@ -5,9 +5,11 @@
 //!   `pilot import` of the export see exactly the hashes the log holds.
 //! - `csv` writes one row per event: position, event_id, type, pilot_id, stakeholder_id,
 //!   occurred_at, recorded_at, office, user, hash, and `data` as its stored JSON text.
-//! - `--until DATE` keeps the events whose `occurred_at` is at or before DATE. Within a chain
-//!   `occurred_at` never goes backwards, so that is a prefix of every chain and the export
-//!   still verifies.
+//! - `--until DATE` keeps each chain up to its first event dated after DATE. Stage moves stay
+//!   in `occurred_at` order but facts may be learned late (docs/research-record.md), so a
+//!   chain is not sorted by date: cutting at its first later event keeps a prefix of every
+//!   chain, and the export still verifies. A fact dated before DATE but logged after a later
+//!   event of its chain is left out with the rest of that chain's tail.
 //!
 //! With `-o FILE` the export is written to `FILE.partial` and renamed when complete, so a
 //! failed export never leaves a file that looks whole.
@@ -20,7 +22,7 @@ use super::{Common, Failure};
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use time::format_description::well_known::Rfc3339;
@@ -77,7 +79,12 @@ pub const CSV_COLUMNS: [&str; 11] = [
 ];
 
 pub async fn run(args: ExportArgs) -> Result<(), Failure> {
-    let until = args.until.as_deref().map(instant).transpose()?;
+    let mut until = args
+        .until
+        .as_deref()
+        .map(instant)
+        .transpose()?
+        .map(Until::new);
     let source = Source::open(&args.common, args.nats.as_deref()).await?;
     // A filtered page from the server does not say each event's position; the pilot's own
     // chain endpoint does.
@@ -88,7 +95,17 @@ pub async fn run(args: ExportArgs) -> Result<(), Failure> {
     let (target, partial) = open_target(args.output.as_deref())?;
     let mut sink = Sink::new(args.format, target, positions)?;
     let count = source
-        .for_each(args.pilot, |entry| sink.write(entry, until))
+        .for_each(args.pilot, |entry| {
+            let keeps = match until.as_mut() {
+                Some(until) => until.keeps(&entry)?,
+                None => true,
+            };
+            if keeps {
+                sink.write(entry)
+            } else {
+                Ok(())
+            }
+        })
         .await;
     let written = match count.and_then(|_| sink.finish()) {
         Ok(written) => written,
@@ -176,9 +193,52 @@ struct ActorRow {
     user: String,
 }
 
+/// What `--until` reads of an event: when it happened and which chain it is in.
 #[derive(Debug, Deserialize)]
-struct OccurredAt {
+struct Head {
     occurred_at: String,
+    pilot_id: Option<String>,
+    stakeholder_id: Option<String>,
+    jurisdiction_id: Option<String>,
+}
+
+/// `--until`: each chain up to its first event dated after the day (see the module's
+/// documentation).
+struct Until {
+    at: OffsetDateTime,
+    /// Chains already cut: nothing after their first later event is kept.
+    cut: HashSet<String>,
+}
+
+impl Until {
+    fn new(at: OffsetDateTime) -> Until {
+        Until {
+            at,
+            cut: HashSet::new(),
+        }
+    }
+
+    fn keeps(&mut self, entry: &Entry) -> Result<bool, Failure> {
+        let head: Head = serde_json::from_slice(&entry.bytes)
+            .map_err(|e| not_an_event(entry, &e.to_string()))?;
+        let chain = match (&head.pilot_id, &head.stakeholder_id, &head.jurisdiction_id) {
+            (Some(id), _, _) => format!("p.{id}"),
+            (None, Some(id), _) => format!("s.{id}"),
+            (None, None, Some(id)) => format!("j.{id}"),
+            (None, None, None) => String::new(),
+        };
+        if self.cut.contains(&chain) {
+            return Ok(false);
+        }
+        let at = OffsetDateTime::parse(&head.occurred_at, &Rfc3339).map_err(|e| {
+            not_an_event(entry, &format!("occurred_at {:?}: {e}", head.occurred_at))
+        })?;
+        if at > self.at {
+            self.cut.insert(chain);
+            return Ok(false);
+        }
+        Ok(true)
+    }
 }
 
 /// Where exported events go.
@@ -214,12 +274,7 @@ impl Sink {
         })
     }
 
-    fn write(&mut self, entry: Entry, until: Option<OffsetDateTime>) -> Result<(), Failure> {
-        if let Some(until) = until {
-            if occurred_at(&entry)? > until {
-                return Ok(());
-            }
-        }
+    fn write(&mut self, entry: Entry) -> Result<(), Failure> {
         match self {
             Sink::Jsonl { out, written } => {
                 out.write_all(&entry.bytes)
@@ -278,13 +333,6 @@ impl Sink {
     }
 }
 
-fn occurred_at(entry: &Entry) -> Result<OffsetDateTime, Failure> {
-    let head: OccurredAt =
-        serde_json::from_slice(&entry.bytes).map_err(|e| not_an_event(entry, &e.to_string()))?;
-    OffsetDateTime::parse(&head.occurred_at, &Rfc3339)
-        .map_err(|e| not_an_event(entry, &format!("occurred_at {:?}: {e}", head.occurred_at)))
-}
-
 fn not_an_event(entry: &Entry, why: &str) -> Failure {
     let at = entry
         .position
@@ -327,11 +375,37 @@ mod tests {
             position: Some(7),
             bytes: Bytes::from_static(LINE),
         };
-        sink.write(entry, until.map(|u| instant(u).unwrap()))
-            .unwrap();
+        let keeps = until.is_none_or(|u| Until::new(instant(u).unwrap()).keeps(&entry).unwrap());
+        if keeps {
+            sink.write(entry).unwrap();
+        }
         sink.finish().unwrap();
         let text = String::from_utf8(buffer.borrow().clone()).unwrap();
         text
+    }
+
+    /// A fact learned late (dated before the day, logged after a later event of its chain) is
+    /// cut with the rest of its chain's tail, so the export stays a prefix of every chain.
+    #[test]
+    fn until_keeps_each_chain_up_to_its_first_later_event() {
+        let event = |chain: &str, at: &str| Entry {
+            position: None,
+            bytes: Bytes::from(format!(
+                r#"{{"pilot_id":"{chain}","occurred_at":"{at}","type":"x"}}"#
+            )),
+        };
+        let mut until = Until::new(instant("2001-01-01").unwrap());
+        let kept: Vec<bool> = [
+            event("a", "2000-06-01T00:00:00+08:00"),
+            event("b", "2000-07-01T00:00:00+08:00"),
+            event("a", "2002-01-01T00:00:00+08:00"),
+            event("a", "2000-08-01T00:00:00+08:00"),
+            event("b", "2000-09-01T00:00:00+08:00"),
+        ]
+        .iter()
+        .map(|e| until.keeps(e).unwrap())
+        .collect();
+        assert_eq!(kept, [true, true, false, false, true]);
     }
 
     #[test]
