@@ -31,7 +31,8 @@ fn main() {
         .unwrap_or(50);
 
     let nanguo = fold(NANGUO.lines().map(str::as_bytes));
-    report("nanguo (98 events), end", &nanguo, END, 201);
+    let label = format!("nanguo ({} events), end", NANGUO.lines().count());
+    report(&label, &nanguo, END, 201);
     report(
         "nanguo, as of 2001-01-01",
         &nanguo,
