@@ -213,6 +213,21 @@ async fn the_overview_lists_the_nanguo_pilots_and_filters_narrow_them() {
     }
 }
 
+/// Vague facts shown as such: the unified system's 2011 figure is "over 6 million", a lower
+/// bound, and the page says so.
+#[tokio::test]
+async fn a_lower_bound_shows_as_such_on_the_pilot_page() {
+    let served = served_with(true).await;
+    let page = get_with(
+        &served.router,
+        "/pilots/0194a000-0001-7000-8000-000000000005",
+        &[],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("≥ 6,000,000"), "{}", page.body);
+}
+
 #[tokio::test]
 async fn the_pilot_page_shows_hihc_against_its_target_as_of_2001() {
     let served = served_with(true).await;
@@ -228,6 +243,8 @@ async fn the_pilot_page_shows_hihc_against_its_target_as_of_2001() {
     assert!(body.contains("880,000"), "{body}");
     assert!(body.contains("1,000,000"), "{body}");
     assert!(body.contains("88%"), "{body}");
+    // The province's target was due at the end of 2000: 880,000 missed it by 120,000.
+    assert!(body.contains("missed by 120,000"), "{body}");
     assert!(body.contains("As of the end of 2001-01-01"), "{body}");
     // The timeline: proposed 1999-01-18, launched in 2000 (the paper gives the year only, so
     // the page shows the year), still implementing then.

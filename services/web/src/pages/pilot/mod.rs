@@ -53,6 +53,8 @@ struct MetricRow {
     /// For `<meter>`: the raw value and target.
     meter: Option<(String, String)>,
     share: String,
+    /// The target in force judged at the page's day: open, met, or missed and by how much.
+    outcome: String,
 }
 
 #[derive(Debug)]
@@ -426,15 +428,29 @@ pub(crate) async fn pilot(
                 .map_or_else(|| "—".to_string(), view::date),
         })
         .collect();
+    // Judged at the page's day, in the pilot's jurisdiction's offset (the lock is released at once).
+    let outcomes = {
+        let world = state.app.projection.read();
+        pilot_projections::targets::outcomes(p, world.offset_of(p), now)
+    };
     let metrics = p
         .metrics
         .keys()
         .filter_map(|metric| {
             let latest = p.latest_metric(metric)?;
             let target = p.targets.get(metric);
+            let outcome = outcomes
+                .iter()
+                .rev()
+                .find(|o| o.target.metric == *metric && o.superseded_by.is_none());
             Some(MetricRow {
+                outcome: outcome.map_or_else(|| "—".to_string(), |o| outcome_text(&tr, o)),
                 metric: metric.clone(),
-                value: view::number(latest.value),
+                value: format!(
+                    "{}{}",
+                    qualifier_sign(latest.qualifier),
+                    view::number(latest.value)
+                ),
                 unit: latest.unit.clone(),
                 as_of: latest
                     .as_of
@@ -679,4 +695,30 @@ pub(super) fn stance_label(tr: &Tr, stance: i8) -> String {
         _ => "stance-strongly-supportive",
     };
     format!("{stance:+} {}", tr.t(key))
+}
+
+/// How a page writes a value's qualifier before it: "≥ 6,000,000" for `at_least`.
+fn qualifier_sign(qualifier: pilot_events::Qualifier) -> &'static str {
+    use pilot_events::Qualifier;
+    match qualifier {
+        Qualifier::Exact => "",
+        Qualifier::AtLeast => "≥ ",
+        Qualifier::AtMost => "≤ ",
+        Qualifier::About => "≈ ",
+    }
+}
+
+/// A target's outcome in words: open, met, missed by how much, or missed with no value.
+fn outcome_text(tr: &Tr, outcome: &pilot_projections::targets::TargetOutcome) -> String {
+    use pilot_projections::targets::Outcome;
+    match (outcome.outcome, outcome.difference) {
+        (Outcome::Open, _) => tr.t("target-open"),
+        (Outcome::Met, _) => tr.t("target-met"),
+        (Outcome::Missed, Some(difference)) => tr.t1(
+            "target-missed-by",
+            "difference",
+            &view::number(difference.abs()),
+        ),
+        (Outcome::Missed, None) => tr.t("target-missed-no-value"),
+    }
 }
