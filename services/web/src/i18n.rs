@@ -254,8 +254,13 @@ mod tests {
 
     /// Keys the pages build from a word of the vocabulary or a role.
     fn built_keys() -> BTreeSet<String> {
-        use pilot_events::{HighlightKind, Level, Stage, StakeholderKind};
+        use pilot_events::{HighlightKind, Level, LinkRelation, Stage, StakeholderKind};
         let mut keys = BTreeSet::new();
+        keys.extend(
+            LinkRelation::ALL
+                .iter()
+                .map(|r| format!("link-{}", r.as_str())),
+        );
         keys.extend(Stage::ALL.iter().map(|s| format!("stage-{}", s.as_str())));
         keys.extend(Level::ALL.iter().map(|l| format!("level-{}", l.as_str())));
         keys.extend(

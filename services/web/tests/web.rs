@@ -213,10 +213,10 @@ async fn the_overview_lists_the_nanguo_pilots_and_filters_narrow_them() {
     }
 }
 
-/// Vague facts shown as such: the unified system's 2011 figure is "over 6 million", a lower
-/// bound, and the page says so.
+/// Schema 2 on the pilot page: the unified system's 2011 figure is "over 6 million", a lower
+/// bound, and the page says so; a rename links to the pilot it became.
 #[tokio::test]
-async fn a_lower_bound_shows_as_such_on_the_pilot_page() {
+async fn a_lower_bound_and_a_rename_show_as_such_on_the_pilot_page() {
     let served = served_with(true).await;
     let page = get_with(
         &served.router,
@@ -226,6 +226,20 @@ async fn a_lower_bound_shows_as_such_on_the_pilot_page() {
     .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("≥ 6,000,000"), "{}", page.body);
+
+    // HICI was renamed into BHI: its page links there.
+    let hici = get_with(
+        &served.router,
+        "/pilots/0194a000-0001-7000-8000-000000000001",
+        &[],
+    )
+    .await;
+    assert!(
+        hici.body
+            .contains("<li>Renamed into <a href=\"/pilots/0194a000-0001-7000-8000-000000000002\">"),
+        "{}",
+        hici.body
+    );
 }
 
 #[tokio::test]

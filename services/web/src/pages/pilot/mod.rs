@@ -95,6 +95,8 @@ struct PilotPage {
     printed: String,
     position: String,
     facts: Vec<(String, String)>,
+    /// Schema 2's links to other pilots: (relation in words, the other pilot's link, its title).
+    links: Vec<(String, String, String)>,
     bands: Vec<Band>,
     timeline: Option<Timeline>,
     marks: Vec<Mark>,
@@ -323,6 +325,7 @@ pub(crate) async fn pilot(
         let titles = of_type("pilot.merged")
             .filter_map(|e| data_id(e, "into_pilot_id"))
             .chain(p.merged_from.iter().copied())
+            .chain(p.links.iter().map(|l| l.other_pilot_id))
             .filter_map(|id| world.pilot(&id).map(|r| (id, r.state.title.clone())))
             .collect();
         // When each pilot merged into this one was merged: its last stage's entry.
@@ -337,6 +340,21 @@ pub(crate) async fn pilot(
         (names, (titles, merged))
     };
     let approver = |id: &Uuid| names.get(id).cloned().unwrap_or_else(|| id.to_string());
+    let links = p
+        .links
+        .iter()
+        .filter(|l| as_of.is_none_or(|limit| l.at <= limit))
+        .map(|l| {
+            (
+                tr.t(&format!("link-{}", l.relation.as_str())),
+                format!("/pilots/{}", l.other_pilot_id),
+                titles
+                    .get(&l.other_pilot_id)
+                    .cloned()
+                    .unwrap_or_else(|| l.other_pilot_id.to_string()),
+            )
+        })
+        .collect();
     let rules = state.app.stall_terms.rules_for(&id);
     let mut approvals: Vec<ApprovalRow> = p
         .decided_approvals
@@ -661,6 +679,7 @@ pub(crate) async fn pilot(
         printed: view::date_time(OffsetDateTime::now_utc()),
         position: state.app.projection.position().to_string(),
         facts,
+        links,
         bands,
         timeline,
         marks,
