@@ -58,17 +58,6 @@ struct MetricRow {
 }
 
 #[derive(Debug)]
-struct HighlightRow {
-    date: String,
-    title: String,
-    kind: String,
-    level: String,
-    conferred_by: String,
-    points: u32,
-    balance: String,
-}
-
-#[derive(Debug)]
 struct EventRow {
     /// This event's link in the chain: `Some(true)` holds, `Some(false)` broken.
     chain_ok: Option<bool>,
@@ -109,7 +98,7 @@ struct PilotPage {
     contacts_chart: Option<Chart>,
     metrics: Vec<MetricRow>,
     metric_charts: Vec<MetricChart>,
-    highlights: Vec<HighlightRow>,
+    highlights: Vec<HighlightLineRow>,
     events: Vec<EventRow>,
     chain: ChainCheck,
     /// The reader may log for this pilot's office (the "Log activity" link).
@@ -600,15 +589,7 @@ pub(crate) async fn pilot(
     let highlights = highlights
         .iter()
         .filter(|l| known_at.is_none() || known_ids.contains(l.line.event_id.to_string().as_str()))
-        .map(|l| HighlightRow {
-            date: pilot_projections::period::day(l.line.occurred_at, l.line.precision),
-            title: l.line.title.clone(),
-            kind: tr.t(&format!("highlight-{}", l.line.kind.as_str())),
-            level: tr.t(&format!("level-{}", l.line.level.as_str())),
-            conferred_by: l.line.conferred_by.clone(),
-            points: l.line.points,
-            balance: l.balance.map_or_else(String::new, |b| b.to_string()),
-        })
+        .map(|l| HighlightLineRow::of(&tr, l, &titles))
         .collect();
     let chain = check_chain(&tr, &state, id).await;
     let status: BTreeMap<u64, bool> = chain.1;
