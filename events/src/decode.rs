@@ -249,14 +249,30 @@ impl<'de: 'a, 'a> Deserialize<'de> for BorrowedOrOwned<'a> {
     }
 }
 
+/// The oldest schema whose `data` decodes straight into this build's structs: every build step
+/// from it on is additive. Computed once, at compile time, from [`BUILD_STEPS`].
+const DIRECT_FROM: u32 = {
+    let mut oldest = CURRENT_SCHEMA;
+    let mut i = BUILD_STEPS.len();
+    while i > 0 {
+        i -= 1;
+        let step = &BUILD_STEPS[i];
+        if matches!(step.step, Step::Additive) && step.from_schema + 1 == oldest {
+            oldest = step.from_schema;
+        }
+    }
+    if oldest == 0 {
+        1
+    } else {
+        oldest
+    }
+};
+
 /// Whether `data` stored in `schema` decodes straight into this build's structs: the current
-/// schema, and every older one from which all of this build's steps are additive.
+/// schema, and every older one from which all of this build's steps are additive. Steps added
+/// with [`Decoder::with_upcaster`] are for schemas older than these.
 fn reads_directly(schema: u32) -> bool {
-    (1..=CURRENT_SCHEMA).contains(&schema)
-        && BUILD_STEPS
-            .iter()
-            .filter(|step| step.from_schema >= schema)
-            .all(|step| matches!(step.step, Step::Additive))
+    (DIRECT_FROM..=CURRENT_SCHEMA).contains(&schema)
 }
 
 /// Decodes stored events, upcasting older schemas through its chain of [`Upcaster`]s.
@@ -288,9 +304,10 @@ impl Decoder {
     /// Decodes and validates one stored event.
     pub fn decode(&self, bytes: &[u8]) -> Result<Envelope, EventError> {
         let (wire, data) = parse_stored(bytes)?;
+        let direct = reads_directly(wire.schema);
         let (event_type, event) = match data {
             Data::Typed(event) => (event.event_type(), event),
-            Data::Raw(raw) if reads_directly(wire.schema) => {
+            Data::Raw(raw) if direct => {
                 let event_type = parse_type(&wire.event_type)?;
                 let event = Event::from_json(event_type, raw.get())
                     .map_err(|e| EventError::from_serde("data", e))?;
@@ -300,7 +317,7 @@ impl Decoder {
         };
         // A type stored under its own name must exist in the schema it says (an upcast step
         // answers for the names it produces).
-        if reads_directly(wire.schema) && event_type.since_schema() > wire.schema {
+        if direct && event_type.since_schema() > wire.schema {
             return Err(EventError::field(
                 "type",
                 format!(

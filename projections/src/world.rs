@@ -446,8 +446,12 @@ impl World {
                     .check_jurisdiction_event(id, envelope)
                     .map_err(refused)?,
                 Subject::Stakeholder(_) | Subject::Jurisdiction(_) => {
+                    let field = match subject {
+                        Subject::Jurisdiction(_) => "jurisdiction_id",
+                        _ => "stakeholder_id",
+                    };
                     return Err(refused(Refusal::Invalid(pilot_events::EventError::Field {
-                        field: "stakeholder_id".into(),
+                        field: field.into(),
                         message: "a registry or jurisdiction chain takes one event per append: send the rest in further requests".into(),
                     })));
                 }
@@ -516,8 +520,11 @@ impl World {
 
     fn check_registry_event(&self, id: Uuid, envelope: &Envelope) -> Result<(), Refusal> {
         let chain = self.registry_chains.get(&id);
-        // A tenure is a fact that may be learned late (DOMAIN.md, "Late facts").
-        if !matches!(envelope.event, Event::TenureRecorded(_)) {
+        // A tenure may be learned late (`late::stays_in_order` says which events may); a
+        // registration opens the chain and is checked like the events that stay in order.
+        let event_type = envelope.event_type();
+        if crate::late::stays_in_order(event_type) || event_type == EventType::StakeholderRegistered
+        {
             pilot_events::validate::check_order(chain.map(|c| c.last_occurred_at), envelope)?;
         }
         match (&envelope.event, chain) {
@@ -543,50 +550,49 @@ impl World {
     /// A jurisdiction's chain starts with its registration, under a name no other
     /// jurisdiction has; context follows in any order of `occurred_at` (it may be learned late).
     fn check_jurisdiction_event(&self, id: Uuid, envelope: &Envelope) -> Result<(), Refusal> {
-        let registered = self.jurisdictions.get(&id);
-        match (&envelope.event, self.jurisdiction_chains.get(&id)) {
-            (Event::JurisdictionRegistered(_), Some(_)) => Err(Refusal::JurisdictionExists {
-                jurisdiction_id: id,
-            }),
-            (Event::JurisdictionRegistered(d), None) => match self.jurisdictions.named(&d.name) {
+        if let Event::JurisdictionRegistered(d) = &envelope.event {
+            if self.jurisdiction_chains.contains_key(&id) {
+                return Err(Refusal::JurisdictionExists {
+                    jurisdiction_id: id,
+                });
+            }
+            return match self.jurisdictions.named(&d.name) {
                 Some(other) => Err(Refusal::JurisdictionNameTaken {
                     name: d.name.clone(),
                     jurisdiction_id: other.jurisdiction_id,
                 }),
                 None => Ok(()),
-            },
-            (_, None) => Err(Refusal::UnknownJurisdiction {
-                jurisdiction_id: id,
-            }),
-            (_, Some(_)) if registered.is_none() => Err(Refusal::UnknownJurisdiction {
-                jurisdiction_id: id,
-            }),
-            (Event::EventRetracted(d), Some(_)) => {
-                if self.retracted.contains(&d.event_id) {
-                    return Err(Refusal::AlreadyRetracted {
-                        event_id: d.event_id,
-                    });
-                }
-                if self.jurisdictions.context(&d.event_id).is_some() {
-                    return Ok(());
-                }
-                if registered.map(|j| j.event_id) != Some(d.event_id) {
-                    return Err(Refusal::UnknownRetractionTarget {
-                        event_id: d.event_id,
-                    });
-                }
-                if self.jurisdictions.has_context(&id) {
-                    return Err(Refusal::RetractionBreaksChain {
-                        event_id: d.event_id,
-                        consequence: format!(
-                            "jurisdiction {id} still holds context; retract that first"
-                        ),
-                    });
-                }
-                Ok(())
-            }
-            (_, Some(_)) => check_references(self, envelope),
+            };
         }
+        // No chain, or a chain whose registration was retracted.
+        let Some(registered) = self.jurisdictions.get(&id) else {
+            return Err(Refusal::UnknownJurisdiction {
+                jurisdiction_id: id,
+            });
+        };
+        let Event::EventRetracted(d) = &envelope.event else {
+            return check_references(self, envelope);
+        };
+        if self.retracted.contains(&d.event_id) {
+            return Err(Refusal::AlreadyRetracted {
+                event_id: d.event_id,
+            });
+        }
+        if self.jurisdictions.context(&d.event_id).is_some() {
+            return Ok(());
+        }
+        if registered.event_id != d.event_id {
+            return Err(Refusal::UnknownRetractionTarget {
+                event_id: d.event_id,
+            });
+        }
+        if self.jurisdictions.has_context(&id) {
+            return Err(Refusal::RetractionBreaksChain {
+                event_id: d.event_id,
+                consequence: format!("jurisdiction {id} still holds context; retract that first"),
+            });
+        }
+        Ok(())
     }
 
     fn check_registry_retraction(&self, id: Uuid, target: Uuid) -> Result<(), Refusal> {
