@@ -84,6 +84,14 @@ impl Jurisdictions {
         self.contexts.get(event_id)
     }
 
+    /// How many live context events a jurisdiction holds.
+    pub fn context_count(&self, jurisdiction_id: &Uuid) -> usize {
+        self.contexts
+            .values()
+            .filter(|c| c.jurisdiction_id == *jurisdiction_id)
+            .count()
+    }
+
     /// A jurisdiction's context in (`occurred_at`, stream position) order.
     pub fn context_of(&self, jurisdiction_id: &Uuid) -> Vec<&ContextEntry> {
         let mut entries: Vec<_> = self

@@ -12,7 +12,8 @@
 //! | `GET /api/v1/pilots/{id}/support?as_of=&known_at=` | the pilot's `support_index`, `coalition`, `opposition` and a row per stakeholder with a stance |
 //! | `GET /api/v1/stakeholders`, `GET /api/v1/stakeholders/{id}` | the registry with ledger `points`; one stakeholder with its stances across pilots, its ledger lines, and its tenures (posts held; for a post, its holders) |
 //! | `GET /api/v1/jurisdictions`, `GET /api/v1/jurisdictions/{id}` | the registered jurisdictions with `context_count` and `pilot_count`; one with its context in (`occurred_at`, position) order and the `pilot_ids` that name it ([`crate::reads::jurisdictions`]) |
-//! | `GET /api/v1/highlights?stakeholder=&pilot=&level=&from=&until=` | the political-highlight ledger's lines in `occurred_at` order |
+//! | `GET /api/v1/highlights?stakeholder=&office=&pilot=&level=&from=&until=` | the political-highlight ledger's lines in (`occurred_at`, position) order |
+//! | `GET /api/v1/offices` | every credited office with its `points` ([`crate::reads::offices`]) |
 //! | `GET /api/v1/analytics?as_of=` | comparative analytics over every pilot as of a world date (now by default): proposal → approval and request → decision by approver level and approver, stall rates, support trajectories, points per stakeholder and office per year, time to scale-up ([`pilot_projections::analytics`]) |
 //! | `GET /api/v1/events?after=&limit=&pilot=` | the log as stored, as JSON Lines pages ([`crate::stream`]) |
 //! | `GET /api/v1/events/stream` | Server-Sent Events of what the projections apply |

@@ -2,8 +2,10 @@
 //! event list, or every chain it lacks, for a read over all pilots.
 
 use crate::error::ApiError;
+use pilot_projections::{ChainNotLoaded, World};
 use pilot_runtime::projection::Projection;
 use pilot_store::{LogError, SharedLog};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Loads `pilot_id`'s chain ([`pilot_runtime::projector::ensure_chain`]), as an API error.
@@ -38,4 +40,38 @@ pub async fn load_missing(log: &SharedLog, projection: &Projection) -> Result<()
         load(log, projection, id).await?;
     }
     Ok(())
+}
+
+/// How many times a read over all pilots loads missing chains before giving up.
+const LOAD_ATTEMPTS: usize = 3;
+
+/// Runs `fold` over a world holding every pilot's chain, for a read over all pilots (a list of
+/// past views, the analytics): loads the missing chains, folds off the async workers (under the
+/// projection's read lock, which the projector's next write waits for), and loads again if a
+/// pilot proposed meanwhile still lacks its chain.
+pub async fn fold_all<T, F>(
+    log: &SharedLog,
+    projection: &Arc<Projection>,
+    fold: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: Fn(&World) -> Result<T, ChainNotLoaded> + Send + Sync + 'static,
+{
+    let fold = Arc::new(fold);
+    for _ in 0..LOAD_ATTEMPTS {
+        load_missing(log, projection).await?;
+        let (projection, fold) = (projection.clone(), fold.clone());
+        let answer = tokio::task::spawn_blocking(move || fold(&projection.read()))
+            .await
+            .map_err(|error| {
+                ApiError::internal(format!("a fold over every pilot failed: {error}"))
+            })?;
+        if let Ok(folded) = answer {
+            return Ok(folded);
+        }
+    }
+    Err(ApiError::internal(
+        "pilots' chains are still missing after loading them",
+    ))
 }

@@ -197,9 +197,9 @@ struct ActorRow {
 #[derive(Debug, Deserialize)]
 struct Head {
     occurred_at: String,
-    pilot_id: Option<String>,
-    stakeholder_id: Option<String>,
-    jurisdiction_id: Option<String>,
+    pilot_id: Option<uuid::Uuid>,
+    stakeholder_id: Option<uuid::Uuid>,
+    jurisdiction_id: Option<uuid::Uuid>,
 }
 
 /// `--until`: each chain up to its first event dated after the day (see the module's
@@ -207,7 +207,7 @@ struct Head {
 struct Until {
     at: OffsetDateTime,
     /// Chains already cut: nothing after their first later event is kept.
-    cut: HashSet<String>,
+    cut: HashSet<pilot_events::Subject>,
 }
 
 impl Until {
@@ -221,11 +221,17 @@ impl Until {
     fn keeps(&mut self, entry: &Entry) -> Result<bool, Failure> {
         let head: Head = serde_json::from_slice(&entry.bytes)
             .map_err(|e| not_an_event(entry, &e.to_string()))?;
-        let chain = match (&head.pilot_id, &head.stakeholder_id, &head.jurisdiction_id) {
-            (Some(id), _, _) => format!("p.{id}"),
-            (None, Some(id), _) => format!("s.{id}"),
-            (None, None, Some(id)) => format!("j.{id}"),
-            (None, None, None) => String::new(),
+        use pilot_events::Subject;
+        let chain = match (head.pilot_id, head.stakeholder_id, head.jurisdiction_id) {
+            (Some(id), _, _) => Subject::Pilot(id),
+            (None, Some(id), _) => Subject::Stakeholder(id),
+            (None, None, Some(id)) => Subject::Jurisdiction(id),
+            (None, None, None) => {
+                return Err(not_an_event(
+                    entry,
+                    "it names no chain (pilot_id, stakeholder_id or jurisdiction_id)",
+                ))
+            }
         };
         if self.cut.contains(&chain) {
             return Ok(false);
@@ -355,7 +361,7 @@ mod tests {
     use super::*;
     use bytes::Bytes;
 
-    const LINE: &[u8] = br#"{"event_id":"e1","type":"pilot.proposed","schema":1,"pilot_id":"p1","occurred_at":"2000-03-01T09:00:00+08:00","recorded_at":"2000-03-02T09:00:00+08:00","actor":{"office":"SSDNC","user":"a, \"b\""},"prev_hash":"00","hash":"h1","data":{"title":"A, \"quoted\" title","n":880000.0}}"#;
+    const LINE: &[u8] = br#"{"event_id":"e1","type":"pilot.proposed","schema":1,"pilot_id":"0194a000-0001-7000-8000-000000000001","occurred_at":"2000-03-01T09:00:00+08:00","recorded_at":"2000-03-02T09:00:00+08:00","actor":{"office":"SSDNC","user":"a, \"b\""},"prev_hash":"00","hash":"h1","data":{"title":"A, \"quoted\" title","n":880000.0}}"#;
 
     struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
     impl Write for Shared {
@@ -388,19 +394,19 @@ mod tests {
     /// cut with the rest of its chain's tail, so the export stays a prefix of every chain.
     #[test]
     fn until_keeps_each_chain_up_to_its_first_later_event() {
-        let event = |chain: &str, at: &str| Entry {
+        let event = |chain: char, at: &str| Entry {
             position: None,
             bytes: Bytes::from(format!(
-                r#"{{"pilot_id":"{chain}","occurred_at":"{at}","type":"x"}}"#
+                r#"{{"pilot_id":"0194a000-0000-7000-8000-00000000000{chain}","occurred_at":"{at}","type":"x"}}"#
             )),
         };
         let mut until = Until::new(instant("2001-01-01").unwrap());
         let kept: Vec<bool> = [
-            event("a", "2000-06-01T00:00:00+08:00"),
-            event("b", "2000-07-01T00:00:00+08:00"),
-            event("a", "2002-01-01T00:00:00+08:00"),
-            event("a", "2000-08-01T00:00:00+08:00"),
-            event("b", "2000-09-01T00:00:00+08:00"),
+            event('a', "2000-06-01T00:00:00+08:00"),
+            event('b', "2000-07-01T00:00:00+08:00"),
+            event('a', "2002-01-01T00:00:00+08:00"),
+            event('a', "2000-08-01T00:00:00+08:00"),
+            event('b', "2000-09-01T00:00:00+08:00"),
         ]
         .iter()
         .map(|e| until.keeps(e).unwrap())

@@ -12,6 +12,7 @@ use axum::Json;
 use pilot_projections::jurisdiction::{ContextEntry, Jurisdiction};
 use pilot_projections::World;
 use serde::Serialize;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// One jurisdiction in the list: as registered, with how much context it holds and how many
@@ -57,12 +58,19 @@ pub async fn jurisdictions(
     params(query, &[])?;
     let world = state.projection.read();
     let jurisdictions = world.jurisdictions();
+    // One pass over the pilots for every count (a list only counts; the detail lists them).
+    let mut pilots_by_name: HashMap<&str, usize> = HashMap::new();
+    for record in world.pilots() {
+        *pilots_by_name
+            .entry(record.state.jurisdiction.as_str())
+            .or_default() += 1;
+    }
     let rows = jurisdictions
         .all()
         .into_iter()
         .map(|j| JurisdictionRow {
-            context_count: jurisdictions.context_of(&j.jurisdiction_id).len(),
-            pilot_count: pilots_naming(&world, &j.name).len(),
+            context_count: jurisdictions.context_count(&j.jurisdiction_id),
+            pilot_count: pilots_by_name.get(j.name.as_str()).copied().unwrap_or(0),
             jurisdiction: j.clone(),
         })
         .collect();

@@ -46,9 +46,6 @@ use uuid::Uuid;
 /// The OpenAPI document of every route, served as written.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
-/// How many times a list of past views loads missing chains before giving up.
-const LOAD_ATTEMPTS: usize = 3;
-
 /// `GET /api/v1/openapi.json`.
 pub async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
@@ -174,20 +171,14 @@ pub async fn list_pilots(
 /// lacks, all of them before folding, so a list costs one load per chain, not one per pilot
 /// and retry.
 async fn views_at(state: &AppState, when: AsOf) -> Result<Vec<PilotView>, ApiError> {
-    for _ in 0..LOAD_ATTEMPTS {
-        crate::chains::load_missing(&state.log, &state.projection).await?;
-        let world = state.projection.read();
-        let views: Result<Vec<Option<PilotView>>, ChainNotLoaded> = world
+    crate::chains::fold_all(&state.log, &state.projection, move |world| {
+        let views: Vec<Option<PilotView>> = world
             .pilots()
             .map(|record| world.pilot_view_at(&record.state.pilot_id, when))
-            .collect();
-        if let Ok(views) = views {
-            return Ok(views.into_iter().flatten().collect());
-        }
-    }
-    Err(ApiError::internal(
-        "pilots' chains are still missing after loading them",
-    ))
+            .collect::<Result<_, ChainNotLoaded>>()?;
+        Ok(views.into_iter().flatten().collect())
+    })
+    .await
 }
 
 /// `GET /api/v1/pilots/{id}?as_of=&known_at=`.

@@ -302,7 +302,7 @@ struct ApprovalLight {
     approval: String,
 }
 
-/// One highlight line as the ledger and the stakeholder page list it.
+/// One highlight line as the ledger, the stakeholder page and the pilot page list it.
 #[derive(Debug)]
 struct HighlightLineRow {
     date: String,
