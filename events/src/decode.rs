@@ -276,7 +276,7 @@ fn reads_directly(schema: u32) -> bool {
 }
 
 /// Decodes stored events, upcasting older schemas through its chain of [`Upcaster`]s.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Decoder {
     upcasters: Vec<Upcaster>,
 }

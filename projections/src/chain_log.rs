@@ -3,8 +3,13 @@
 //!
 //! The fold keeps current state in typed form and the chain in the compact form it arrived
 //! in: one growing buffer per pilot, no allocation per event. Reading it back decodes, which
-//! costs microseconds per event, and happens only for those rare questions. A world restored
-//! from a checkpoint holds no chain bytes; its logs are incomplete until loaded again.
+//! costs microseconds per event, and happens only for those rare questions.
+//!
+//! A log is either *complete* (every event's bytes, kept up to date as events arrive) or
+//! *unloaded* (only where the chain ends). A world restored from a checkpoint, or one that
+//! keeps state rather than chain bytes ([`crate::World::without_chain_bytes`]), starts with
+//! unloaded logs; an unloaded log takes no bytes as events arrive, so its memory does not grow
+//! with the stream, and it becomes complete only when the whole chain is loaded from the store.
 
 use pilot_events::{Decoder, Envelope, CURRENT_SCHEMA};
 
@@ -36,20 +41,44 @@ impl ChainLog {
     pub(crate) fn restored(last_position: u64) -> Self {
         ChainLog {
             last_position: Some(last_position),
+            ..ChainLog::unloaded()
+        }
+    }
+
+    /// A log of a chain not (yet) read from the store: no bytes, not complete.
+    pub(crate) fn unloaded() -> Self {
+        ChainLog {
             complete: false,
             ..ChainLog::default()
         }
     }
 
+    /// Drops the chain's bytes, keeping where it ends (a bounded cache letting one go).
+    pub(crate) fn unload(&mut self) {
+        *self = match self.last_position {
+            Some(position) => ChainLog::restored(position),
+            None => ChainLog::unloaded(),
+        };
+    }
+
+    /// Bytes this log holds in memory (its buffers' capacity).
+    pub fn held_bytes(&self) -> usize {
+        self.bytes.capacity() + self.entries.capacity() * std::mem::size_of::<(u64, usize)>()
+    }
+
     /// Appends an event. `stored` are its bytes as stored, when the caller has them and they
-    /// are of the current schema; otherwise the envelope is written out anew.
+    /// are of the current schema; otherwise the envelope is written out anew. An unloaded log
+    /// only notes where the chain now ends.
     pub(crate) fn push(&mut self, position: u64, envelope: &Envelope, stored: Option<&[u8]>) {
+        self.last_position = Some(position);
+        if !self.complete {
+            return;
+        }
         match stored {
             Some(bytes) if envelope.schema == CURRENT_SCHEMA => self.bytes.extend_from_slice(bytes),
             _ => self.bytes.extend_from_slice(envelope.to_json().as_bytes()),
         }
         self.entries.push((position, self.bytes.len()));
-        self.last_position = Some(position);
     }
 
     pub fn is_complete(&self) -> bool {

@@ -101,7 +101,7 @@ impl World {
                 found: snapshot.format,
             });
         }
-        let mut world = World::new();
+        let mut world = World::new().without_chain_bytes();
         world.position = snapshot.position;
         world.registry = Registry::from_parts(snapshot.stakeholders, snapshot.tenures);
         world.jurisdictions = Jurisdictions::from_parts(snapshot.jurisdictions, snapshot.contexts);

@@ -13,7 +13,7 @@ use crate::pilot::PilotState;
 use crate::registry::Registry;
 use crate::support::PilotSupport;
 use pilot_events::{Decoder, Envelope, Event, EventError, EventType, Hash, Stage, Subject};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use thiserror::Error;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -80,6 +80,20 @@ pub struct World {
     pub(crate) seen: HashMap<Uuid, u64>,
     pub(crate) retracted: HashSet<Uuid>,
     pub(crate) position: u64,
+    chain_bytes: ChainBytes,
+}
+
+/// Which pilots' chains a world keeps as stored bytes.
+#[derive(Debug, Default)]
+enum ChainBytes {
+    /// Every chain, complete from the pilot's proposal on: a world folded in memory (tests,
+    /// a replayed file) answers every past view without a store.
+    #[default]
+    All,
+    /// Only chains loaded from the store ([`World::load_chain`]), oldest load first, until
+    /// [`World::trim_chains`] lets the oldest go: a service's world, whose memory must not
+    /// grow with the stream.
+    Loaded(VecDeque<Uuid>),
 }
 
 impl References for World {
@@ -98,6 +112,50 @@ impl World {
     /// An empty world. It takes no rules: nothing it decides depends on configuration.
     pub fn new() -> Self {
         World::default()
+    }
+
+    /// This world keeping state, not chains' stored bytes: a pilot's chain is loaded from the
+    /// store when a retraction or a past view needs it ([`World::chains_needed`],
+    /// [`World::load_chain`]) and kept until [`World::trim_chains`] lets it go. A world
+    /// restored from a checkpoint is one already.
+    pub fn without_chain_bytes(mut self) -> Self {
+        for record in self.pilots.values_mut() {
+            record.history.unload();
+        }
+        self.chain_bytes = ChainBytes::Loaded(VecDeque::new());
+        self
+    }
+
+    /// Lets the chains loaded longest ago go until those kept hold at most `max_bytes`
+    /// (only in a world [`World::without_chain_bytes`]); returns the bytes still held.
+    pub fn trim_chains(&mut self, max_bytes: usize) -> usize {
+        let ChainBytes::Loaded(order) = &mut self.chain_bytes else {
+            return self.pilots.values().map(|p| p.history.held_bytes()).sum();
+        };
+        order.retain(|id| self.pilots.get(id).is_some_and(|p| p.history.is_complete()));
+        let mut held: usize = order
+            .iter()
+            .filter_map(|id| self.pilots.get(id))
+            .map(|p| p.history.held_bytes())
+            .sum();
+        while held > max_bytes {
+            let Some(oldest) = order.pop_front() else {
+                break;
+            };
+            if let Some(record) = self.pilots.get_mut(&oldest) {
+                held -= record.history.held_bytes();
+                record.history.unload();
+            }
+        }
+        held
+    }
+
+    /// The chain log a newly proposed pilot starts with.
+    fn new_chain_log(&self) -> ChainLog {
+        match self.chain_bytes {
+            ChainBytes::All => ChainLog::default(),
+            ChainBytes::Loaded(_) => ChainLog::unloaded(),
+        }
     }
 
     /// The stream position of the last message consumed (applied, duplicate, refused or skipped).
@@ -225,7 +283,24 @@ impl World {
         if position <= self.position {
             return Ok((Applied::Duplicate, None));
         }
-        match self.decoder.decode(bytes) {
+        let decoded = self.decoder.decode(bytes);
+        self.apply_decoded_seen(position, decoded, bytes, look)
+    }
+
+    /// [`World::apply_stored_seen`] for stored bytes already decoded with this world's
+    /// [`World::decoder`]: how a rebuild decodes on every core and still folds in order on
+    /// one. Given the same bytes and decoder, the outcome is the same as decoding here.
+    pub fn apply_decoded_seen<T>(
+        &mut self,
+        position: u64,
+        decoded: Result<Envelope, EventError>,
+        bytes: &[u8],
+        look: impl FnOnce(&Envelope) -> T,
+    ) -> Result<(Applied, Option<T>), ProjectionError> {
+        if position <= self.position {
+            return Ok((Applied::Duplicate, None));
+        }
+        match decoded {
             Ok(envelope) => {
                 self.check_chain_loaded(position, &envelope)?;
                 self.advance_to(position)?;
@@ -238,6 +313,12 @@ impl World {
                 Err(ProjectionError::Undecodable { position, error })
             }
         }
+    }
+
+    /// The decoder this world reads stored bytes with (upcasting older schemas): what a
+    /// caller decoding ahead for [`World::apply_decoded_seen`] must use.
+    pub fn decoder(&self) -> &Decoder {
+        &self.decoder
     }
 
     /// Applies a decoded stored event at `position`. A refused event still consumes its position.
@@ -284,8 +365,11 @@ impl World {
         }
     }
 
-    /// Gives a pilot its whole chain as stored (after a restore from a checkpoint). Messages
-    /// beyond this world's position are left for the fold to apply in turn.
+    /// Gives a pilot its whole chain as stored (after a restore from a checkpoint, or to a
+    /// world without chain bytes). `stored` must hold every event this world applied on the
+    /// chain; messages beyond this world's position are left for the fold to apply in turn. A
+    /// read that ends before the world's last event on the chain leaves it unloaded: read on
+    /// from where it ended and call again with the whole chain.
     pub fn load_chain<'a>(
         &mut self,
         pilot_id: Uuid,
@@ -295,9 +379,7 @@ impl World {
             return;
         };
         let mut log = ChainLog::default();
-        let mut read_until = 0;
         for (at, bytes) in stored.into_iter().filter(|(at, _)| *at <= self.position) {
-            read_until = at;
             // Only what this world applied there: a refused (quarantined) message on the
             // chain's subject is not part of the chain.
             match self.decoder.decode(bytes) {
@@ -307,17 +389,16 @@ impl World {
                 _ => {}
             }
         }
-        // Events applied after the chain was read are in the log this world already holds.
-        for (at, bytes) in record.history.raw().filter(|(at, _)| *at > read_until) {
-            if let Ok(envelope) = self.decoder.decode(bytes) {
-                log.push(at, &envelope, Some(bytes));
-            }
-        }
         // Complete only if it is the whole chain; otherwise keep waiting for a full read.
-        if log.len() as u64 == record.state.version {
-            if let Some(record) = self.pilots.get_mut(&pilot_id) {
-                record.history = log;
-            }
+        if log.len() as u64 != record.state.version {
+            return;
+        }
+        if let Some(record) = self.pilots.get_mut(&pilot_id) {
+            record.history = log;
+        }
+        if let ChainBytes::Loaded(order) = &mut self.chain_bytes {
+            order.retain(|id| *id != pilot_id);
+            order.push_back(pilot_id);
         }
     }
 
@@ -771,7 +852,7 @@ impl World {
     ) -> Result<(), Refusal> {
         if let Event::PilotProposed(data) = &envelope.event {
             let state = PilotState::proposed(&envelope, data, id);
-            let mut history = ChainLog::default();
+            let mut history = self.new_chain_log();
             history.push(position, &envelope, stored);
             let record = PilotRecord {
                 state,

@@ -115,7 +115,7 @@ fn a_snapshot_of_another_format_is_refused() {
 }
 
 #[test]
-fn a_loaded_chain_leaves_out_refused_messages_and_keeps_events_applied_after_the_read() {
+fn a_loaded_chain_leaves_out_refused_messages_and_needs_every_event_applied() {
     let mut s = Scenario::default();
     let mayor = s.stakeholder("Mayor", 5);
     let p = s.pilot();
@@ -135,12 +135,19 @@ fn a_loaded_chain_leaves_out_refused_messages_and_keeps_events_applied_after_the
     stored.sort();
 
     let mut restored = World::restore(s.world.snapshot()).unwrap();
-    // An event applied after the chain was read from the store.
+    // An event applied after the chain was read from the store: the unloaded log keeps no
+    // bytes of it, so that read alone is not the whole chain.
     let later = s.envelope(p, contact(mayor, 2, Strategy::Marketing));
     let later_position = restored.position() + 1;
     restored.apply(later_position, later.clone()).unwrap();
     assert!(!restored.chain_loaded(&p.id()));
+    let held = restored.pilot(&p.id()).unwrap().history.held_bytes();
+    assert_eq!(held, 0, "an unloaded chain holds no bytes as events arrive");
+    restored.load_chain(p.id(), stored.iter().map(|(at, b)| (*at, b.as_slice())));
+    assert!(!restored.chain_loaded(&p.id()), "the read ended too early");
 
+    // Reading on from where the first read ended gives the whole chain.
+    stored.push((later_position, later.to_json().into_bytes()));
     restored.load_chain(p.id(), stored.iter().map(|(at, b)| (*at, b.as_slice())));
     assert!(restored.chain_loaded(&p.id()));
     let ids: Vec<_> = restored
@@ -154,13 +161,43 @@ fn a_loaded_chain_leaves_out_refused_messages_and_keeps_events_applied_after_the
         !ids.contains(&refused.event_id),
         "the refused message is not part of the chain"
     );
-    assert_eq!(
-        ids.last(),
-        Some(&later.event_id),
-        "the event applied after the read is kept"
-    );
+    assert_eq!(ids.last(), Some(&later.event_id));
     assert_eq!(
         ids.len() as u64,
         restored.pilot(&p.id()).unwrap().state.version
     );
+}
+
+#[test]
+fn a_world_without_chain_bytes_loads_chains_and_lets_the_oldest_go() {
+    let lines = history_json(SHAPE);
+    let mut kept = World::new();
+    fold(&mut kept, &lines, 0);
+    let mut lean = World::new().without_chain_bytes();
+    fold(&mut lean, &lines, 0);
+    same(&kept, &lean);
+    let pilots: Vec<_> = kept.pilots().map(|p| p.state.pilot_id).take(3).collect();
+    assert!(pilots.iter().all(|id| !lean.chain_loaded(id)));
+    assert_eq!(lean.trim_chains(0), 0, "nothing loaded, nothing held");
+
+    for id in &pilots {
+        let chain = &kept.pilot(id).unwrap().history;
+        lean.load_chain(*id, chain.raw());
+        assert!(lean.chain_loaded(id));
+        let events = |w: &World| -> Vec<_> {
+            w.pilot(id)
+                .unwrap()
+                .history
+                .iter()
+                .map(|(at, e)| (at, e.event_id))
+                .collect()
+        };
+        assert_eq!(events(&lean), events(&kept));
+    }
+    // A bound that holds one chain keeps the one loaded last.
+    let one = lean.pilot(&pilots[2]).unwrap().history.held_bytes();
+    assert_eq!(lean.trim_chains(one), one);
+    assert!(!lean.chain_loaded(&pilots[0]));
+    assert!(!lean.chain_loaded(&pilots[1]));
+    assert!(lean.chain_loaded(&pilots[2]));
 }

@@ -36,7 +36,23 @@ impl AlertBook {
         position: u64,
         bytes: &[u8],
     ) -> Result<(Applied, Observed), ProjectionError> {
-        match world.apply_stored_seen(position, bytes, Seen::of)? {
+        if position <= world.position() {
+            return Ok((Applied::Duplicate, Observed::default()));
+        }
+        let decoded = world.decoder().decode(bytes);
+        self.apply_decoded(world, position, decoded, bytes)
+    }
+
+    /// [`AlertBook::apply_stored`] for bytes already decoded with the world's decoder
+    /// ([`World::apply_decoded_seen`]).
+    pub fn apply_decoded(
+        &mut self,
+        world: &mut World,
+        position: u64,
+        decoded: Result<Envelope, pilot_events::EventError>,
+        bytes: &[u8],
+    ) -> Result<(Applied, Observed), ProjectionError> {
+        match world.apply_decoded_seen(position, decoded, bytes, Seen::of)? {
             (Applied::Applied, Some(seen)) => {
                 Ok((Applied::Applied, self.observe_seen(world, &seen)))
             }

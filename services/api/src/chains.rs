@@ -8,13 +8,15 @@ use pilot_store::{LogError, SharedLog};
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// Loads `pilot_id`'s chain ([`pilot_runtime::projector::ensure_chain`]), as an API error.
+/// Loads `pilot_id`'s chain ([`pilot_runtime::projector::ensure_chain`]), as an API error;
+/// `keep_all` for a read over every pilot, which must hold them all at once.
 pub async fn load(
     log: &SharedLog,
     projection: &Projection,
     pilot_id: Uuid,
+    keep_all: bool,
 ) -> Result<(), ApiError> {
-    pilot_runtime::projector::ensure_chain(log, projection, pilot_id)
+    pilot_runtime::projector::ensure_chain(log, projection, pilot_id, keep_all)
         .await
         .map_err(|error| match error {
             LogError::Refused(reason) => ApiError::internal(reason),
@@ -25,9 +27,11 @@ pub async fn load(
 }
 
 /// Loads every pilot chain the world lacks, all before the caller folds, so a read over all
-/// pilots costs one load per chain. A chain may still be missing afterwards (a pilot proposed
-/// meanwhile): callers fold, and on [`pilot_projections::ChainNotLoaded`] call this again.
-pub async fn load_missing(log: &SharedLog, projection: &Projection) -> Result<(), ApiError> {
+/// pilots costs one load per chain; none is let go until [`fold_all`] trims the cache after
+/// its fold. A chain may still be missing afterwards (a pilot proposed meanwhile, or a chain
+/// another read let go): callers fold, and on [`pilot_projections::ChainNotLoaded`] call this
+/// again.
+async fn load_missing(log: &SharedLog, projection: &Projection) -> Result<(), ApiError> {
     let missing: Vec<Uuid> = {
         let world = projection.read();
         world
@@ -37,7 +41,7 @@ pub async fn load_missing(log: &SharedLog, projection: &Projection) -> Result<()
             .collect()
     };
     for id in missing {
-        load(log, projection, id).await?;
+        load(log, projection, id, true).await?;
     }
     Ok(())
 }
@@ -48,7 +52,8 @@ const LOAD_ATTEMPTS: usize = 3;
 /// Runs `fold` over a world holding every pilot's chain, for a read over all pilots (a list of
 /// past views, the analytics): loads the missing chains, folds off the async workers (under the
 /// projection's read lock, which the projector's next write waits for), and loads again if a
-/// pilot proposed meanwhile still lacks its chain.
+/// pilot proposed meanwhile still lacks its chain, or one another read let go. The chains it
+/// loaded stay only for its fold: the cache is trimmed to its bound afterwards.
 pub async fn fold_all<T, F>(
     log: &SharedLog,
     projection: &Arc<Projection>,
@@ -61,13 +66,14 @@ where
     let fold = Arc::new(fold);
     for _ in 0..LOAD_ATTEMPTS {
         load_missing(log, projection).await?;
-        let (projection, fold) = (projection.clone(), fold.clone());
-        let answer = tokio::task::spawn_blocking(move || fold(&projection.read()))
+        let (held, fold) = (projection.clone(), fold.clone());
+        let answer = tokio::task::spawn_blocking(move || fold(&held.read()))
             .await
             .map_err(|error| {
                 ApiError::internal(format!("a fold over every pilot failed: {error}"))
             })?;
         if let Ok(folded) = answer {
+            projection.trim_chains();
             return Ok(folded);
         }
     }

@@ -154,7 +154,7 @@ pub async fn load_history<L: EventLog>(
                 // the writer does.
                 Refusal::ChainNotLoaded { pilot_id } if !chain_loaded => {
                     chain_loaded = true;
-                    pilot_runtime::projector::ensure_chain(log, projection, pilot_id)
+                    pilot_runtime::projector::ensure_chain(log, projection, pilot_id, false)
                         .await
                         .map_err(log_error(line, event_id))?;
                 }

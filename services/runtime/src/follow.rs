@@ -3,7 +3,7 @@
 //! [`JetStreamLog`] (which `pilot-store` defines).
 
 use crate::projection::Projection;
-use crate::projector::{apply, catch_up, READ_BATCH};
+use crate::projector::{apply, apply_decoded, catch_up, READ_BATCH};
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use futures::{FutureExt, StreamExt};
 use pilot_store::jetstream::JetStreamLog;
@@ -272,9 +272,28 @@ pub async fn lag(log: &JetStreamLog, projection: &Projection) -> Result<Lag, Log
 /// Applies everything stored beyond the projection's position, read with an ordered
 /// consumer: the server streams the messages in order with flow control, several times
 /// faster than request/reply reads. The consumer is ephemeral and deleted afterwards, so a
-/// rebuild leaves nothing behind.
+/// rebuild leaves nothing behind. Decoding runs on as many cores as the process may use
+/// ([`decoders`]); the fold stays in order on one.
 #[tracing::instrument(name = "rebuild", skip_all)]
 pub async fn rebuild(log: &JetStreamLog, projection: &Projection) -> Result<u64, LogError> {
+    rebuild_with(log, projection, decoders()).await
+}
+
+/// How many batches a rebuild decodes at once: one per core this process may run on (its
+/// affinity mask, so `taskset` and container limits are respected).
+pub fn decoders() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// [`rebuild`] decoding up to `decoders` batches at once on the blocking pool while the fold
+/// applies the batch before them. Three stages: a task reads batches off the consumer, the
+/// decodes run in parallel and are taken back in order, and this task folds them. The fold
+/// sees the same messages in the same order whatever `decoders` is, so the result is the same.
+pub async fn rebuild_with(
+    log: &JetStreamLog,
+    projection: &Projection,
+    decoders: usize,
+) -> Result<u64, LogError> {
     use async_nats::jetstream::consumer::pull::OrderedConfig;
     use pilot_store::log::EventLog;
     let last = log.last_position().await?;
@@ -296,22 +315,81 @@ pub async fn rebuild(log: &JetStreamLog, projection: &Projection) -> Result<u64,
         ..Default::default()
     };
     let consumer = stream.create_consumer(config).await.map_err(unavailable)?;
-    let mut messages = consumer.messages().await.map_err(unavailable)?;
+    let messages = consumer.messages().await.map_err(unavailable)?;
+    let decoders = decoders.max(1);
+    let (batches, mut to_fold) = tokio::sync::mpsc::channel(decoders * 2);
+    let reader = tokio::spawn(read_batches(messages, last, batches));
+    let decoder = projection.decoder().clone();
+    let mut in_flight = futures::stream::FuturesOrdered::new();
+    let mut reading = true;
     let result = async {
         while projection.position() < last {
-            let Some(first) = messages.next().await else {
+            while reading && in_flight.len() < decoders {
+                match to_fold.recv().await {
+                    Some(batch) => in_flight.push_back(decode_off_thread(decoder.clone(), batch?)),
+                    None => reading = false,
+                }
+            }
+            let Some(decoded) = in_flight.next().await else {
                 return Err(LogError::Unavailable("rebuild consumer closed".into()));
             };
-            let batch = buffered_batch(first.map_err(unavailable)?, &mut messages)?;
-            let mut batch = stored(&batch);
-            batch.retain(|s| s.position <= last);
-            apply(log, projection, &batch).await?;
+            let (batch, decoded) = decoded.map_err(unavailable)?;
+            apply_decoded(log, projection, &batch, decoded).await?;
         }
         Ok(())
     }
     .await;
-    drop(messages);
+    reader.abort();
     // Ordered consumers are recreated under numbered names when they reset; remove them all.
     let _ = stream.delete_consumer(&name).await;
     result.map(|()| projection.position().saturating_sub(before))
+}
+
+type Decoded = Vec<Result<pilot_events::Envelope, pilot_events::EventError>>;
+
+/// Decodes `batch` on the blocking pool; the batch comes back beside what it decoded to.
+fn decode_off_thread(
+    decoder: pilot_events::Decoder,
+    batch: Vec<Stored>,
+) -> tokio::task::JoinHandle<(Vec<Stored>, Decoded)> {
+    tokio::task::spawn_blocking(move || {
+        let decoded = batch.iter().map(|s| decoder.decode(&s.bytes)).collect();
+        (batch, decoded)
+    })
+}
+
+/// Reads the consumer's messages up to position `last` into batches for the rebuild, until
+/// the rebuild stops listening; a read error is passed on and ends the reading.
+async fn read_batches<S>(
+    mut messages: S,
+    last: u64,
+    batches: tokio::sync::mpsc::Sender<Result<Vec<Stored>, LogError>>,
+) where
+    S: futures::Stream<
+            Item = Result<
+                async_nats::jetstream::Message,
+                async_nats::jetstream::consumer::pull::OrderedError,
+            >,
+        > + Unpin,
+{
+    loop {
+        let batch = match messages.next().await {
+            None => Err(LogError::Unavailable("rebuild consumer closed".into())),
+            Some(first) => first
+                .map_err(unavailable)
+                .and_then(|first| buffered_batch(first, &mut messages))
+                .map(|batch| {
+                    let mut batch = stored(&batch);
+                    batch.retain(|s| s.position <= last);
+                    batch
+                }),
+        };
+        let done = match &batch {
+            Ok(batch) => batch.last().is_some_and(|s| s.position >= last),
+            Err(_) => true,
+        };
+        if batches.send(batch).await.is_err() || done {
+            return;
+        }
+    }
 }

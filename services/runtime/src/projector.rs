@@ -46,10 +46,27 @@ pub async fn apply<L: EventLog>(
                 return catch_up_to(log, projection, last).await;
             }
             Err(ProjectionError::NeedsChain { pilot_id, .. }) => {
-                ensure_chain(log, projection, pilot_id).await?;
+                ensure_chain(log, projection, pilot_id, false).await?;
             }
             Err(other) => return Err(LogError::Refused(other.to_string())),
         }
+    }
+}
+
+/// [`apply`] for a batch already decoded with the projection's decoder (a rebuild's). A gap
+/// or a chain to load falls back to [`apply`], which decodes what is left again.
+pub async fn apply_decoded<L: EventLog>(
+    log: &L,
+    projection: &Projection,
+    batch: &[Stored],
+    decoded: Vec<Result<pilot_events::Envelope, pilot_events::EventError>>,
+) -> Result<(), LogError> {
+    match projection.apply_decoded(batch, decoded) {
+        Ok(quarantine) => quarantine_all(log, projection, quarantine).await,
+        Err(ProjectionError::SequenceGap { .. } | ProjectionError::NeedsChain { .. }) => {
+            apply(log, projection, batch).await
+        }
+        Err(error) => Err(LogError::Refused(error.to_string())),
     }
 }
 
@@ -100,7 +117,7 @@ async fn catch_up_to<L: EventLog>(
         match projection.apply(&batch) {
             Ok(quarantine) => quarantine_all(log, projection, quarantine).await?,
             Err(ProjectionError::NeedsChain { pilot_id, .. }) => {
-                ensure_chain(log, projection, pilot_id).await?
+                ensure_chain(log, projection, pilot_id, false).await?
             }
             Err(error) => return Err(LogError::Refused(error.to_string())),
         }
@@ -109,26 +126,30 @@ async fn catch_up_to<L: EventLog>(
 }
 
 /// How often [`ensure_chain`] reads a chain before giving up: a read that raced new appends
-/// is simply read again; more would mean the log and the projection disagree.
+/// is read on from where it ended; more would mean the log and the projection disagree.
 const CHAIN_READS: usize = 3;
 
 /// Makes sure `projection` holds pilot `pilot_id`'s whole chain, which a world restored from a
-/// checkpoint holds none of until a retraction, a past view or an event list needs it. The one
-/// way anything loads a chain (projector, writer, import, reads): `World::load_chain` keeps
-/// what the projector applied after the chain was read and marks the chain whole only when it
-/// holds as many events as the pilot has applied.
+/// checkpoint or keeping state rather than chain bytes holds none of until a retraction, a past
+/// view or an event list needs it. The one way anything loads a chain (projector, writer,
+/// import, reads): `World::load_chain` marks the chain whole only when it holds as many events
+/// as the pilot has applied. With `keep_all` the loaded chains are not trimmed to
+/// [`crate::projection::CHAIN_CACHE_BYTES`] (a read over every pilot loads them all first).
 pub async fn ensure_chain<L: EventLog>(
     log: &L,
     projection: &Projection,
     pilot_id: Uuid,
+    keep_all: bool,
 ) -> Result<(), LogError> {
+    let subject = pilot_events::Subject::Pilot(pilot_id);
+    let mut chain: Vec<Stored> = Vec::new();
     let mut held = (0, 0);
     for _ in 0..CHAIN_READS {
-        let chain = log
-            .read_chain(pilot_events::Subject::Pilot(pilot_id), 0)
-            .await?;
-        tracing::debug!(message = "Loaded a chain for a restored world.", %pilot_id, events = chain.len());
-        projection.load_chain(pilot_id, &chain);
+        let after = chain.last().map_or(0, |s| s.position);
+        let more = log.read_chain(subject, after).await?;
+        tracing::debug!(message = "Loaded a chain for the world.", %pilot_id, events = more.len());
+        chain.extend(more);
+        projection.load_chain(pilot_id, &chain, keep_all);
         held = {
             let world = projection.read();
             if world.chain_loaded(&pilot_id) {
@@ -136,7 +157,7 @@ pub async fn ensure_chain<L: EventLog>(
             }
             world
                 .pilot(&pilot_id)
-                .map_or((0, 0), |p| (p.history.len() as u64, p.state.version))
+                .map_or((0, 0), |p| (chain.len() as u64, p.state.version))
         };
     }
     Err(LogError::Refused(format!(
@@ -161,7 +182,10 @@ pub async fn open<L: Anchored>(
 ) -> Projection {
     let rebuilt = |reason: &str| {
         tracing::info!(message = "Rebuilding the projections from the start of the log.", projector = name, %reason);
-        (Projection::with_book(World::new(), book.clone(), 0), None)
+        (
+            Projection::with_book(World::new().without_chain_bytes(), book.clone(), 0),
+            None,
+        )
     };
     let (projection, stream) = match checkpoint::load(log, key, name).await {
         Verdict::Resume { anchor, body } => match restore(&body) {
@@ -187,7 +211,8 @@ pub async fn open<L: Anchored>(
             rebuilt("the checkpoint was discarded")
         }
         Verdict::Halt { reason } => {
-            let projection = Projection::with_book(World::new(), book.clone(), 0);
+            let projection =
+                Projection::with_book(World::new().without_chain_bytes(), book.clone(), 0);
             projection.halt(reason);
             (projection, None)
         }

@@ -326,9 +326,14 @@ impl<L: EventLog> Writer<L> {
                     refusal: Refusal::ChainNotLoaded { pilot_id },
                     ..
                 }) => {
-                    // A world restored from a checkpoint loads the chain a retraction needs.
-                    crate::projector::ensure_chain(self.log.as_ref(), &self.projection, pilot_id)
-                        .await?;
+                    // A world without the chain's bytes loads the chain a retraction needs.
+                    crate::projector::ensure_chain(
+                        self.log.as_ref(),
+                        &self.projection,
+                        pilot_id,
+                        false,
+                    )
+                    .await?;
                     continue;
                 }
                 sealed => sealed?,

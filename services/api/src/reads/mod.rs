@@ -230,7 +230,7 @@ async fn pilot_at(state: &AppState, id: Uuid, when: AsOf) -> Result<PilotView, A
                         "pilot {pilot_id}'s chain is still missing after loading it"
                     )));
                 }
-                crate::chains::load(&state.log, &state.projection, pilot_id).await?;
+                crate::chains::load(&state.log, &state.projection, pilot_id, false).await?;
             }
         }
     }
@@ -356,7 +356,7 @@ pub async fn pilot_events(
     };
     match loaded {
         None => return Err(ApiError::not_found(format!("no pilot {id}"))),
-        Some(false) => crate::chains::load(&state.log, &state.projection, id).await?,
+        Some(false) => crate::chains::load(&state.log, &state.projection, id, false).await?,
         Some(true) => {}
     }
     let world = state.projection.read();
