@@ -11,6 +11,8 @@
 //!
 //! Run: `cargo bench -p pilot-runtime --bench store` (add `-- EVENTS` for the rebuild size;
 //! default 1,000,000). One nats-server (the pinned one), started and removed by the bench.
+//! The rebuild is run again in child processes pinned to 1, 2 and all cores (`taskset`), each
+//! reporting its speed and resident memory.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)] // a bench reports on stdout
 
@@ -41,7 +43,15 @@ const APPENDS_PER_PILOT: usize = 20;
 
 #[tokio::main]
 async fn main() {
-    let events: usize = std::env::args()
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == REBUILD_CHILD) {
+        // A child started by `rebuild_on_cores`: one rebuild under the affinity it was given.
+        let (url, total) = (&args[at + 1], args[at + 2].parse().unwrap());
+        rebuild_child(url, total).await;
+        return;
+    }
+    let events: usize = args
+        .iter()
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(1_000_000);
@@ -289,7 +299,7 @@ async fn rebuild_restart(events: usize) {
     drop(messages);
 
     let started = Instant::now();
-    let projection = Projection::new(World::new());
+    let projection = Projection::new(World::new().without_chain_bytes());
     let key = pilot_runtime::checkpoint::CheckpointKey::generate().unwrap();
     projection.set_checkpoint_key(key.clone());
     pilot_runtime::follow::rebuild(&log, &projection)
@@ -309,6 +319,7 @@ async fn rebuild_restart(events: usize) {
         "   ratio rebuild / raw:       {:>9.2}",
         raw_secs / rebuild_secs
     );
+    rebuild_on_cores(&server.url(), total, raw_secs);
 
     let started = Instant::now();
     pilot_runtime::projector::save_checkpoint(&log, "bench", &projection)
@@ -342,4 +353,68 @@ async fn rebuild_restart(events: usize) {
     println!("   ready from checkpoint:     {ready_secs:>6.2} s");
     println!("   ready by full rebuild:     {rebuild_secs:>6.2} s");
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+/// The argument that makes this bench binary a rebuild child (see [`rebuild_on_cores`]).
+const REBUILD_CHILD: &str = "--rebuild-child";
+
+/// The rebuild again in child processes pinned with `taskset` to 1 core, 2 cores and every
+/// core: how the rebuild scales with the cores it is given (the nats-server is not pinned).
+fn rebuild_on_cores(url: &str, total: usize, raw_secs: f64) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut counts = vec![1, 2, cores];
+    counts.dedup();
+    counts.retain(|&n| n <= cores);
+    let exe = std::env::current_exe().unwrap();
+    println!("   rebuild pinned to N cores (taskset; decode on N, fold on one):");
+    for n in counts {
+        let output = std::process::Command::new("taskset")
+            .arg("-c")
+            .arg(format!("0-{}", n - 1))
+            .arg(&exe)
+            .args([REBUILD_CHILD, url, &total.to_string()])
+            .output();
+        match output {
+            Ok(output) if output.status.success() => {
+                let text = String::from_utf8_lossy(&output.stdout);
+                let mut figures = text.split_whitespace().map(|f| f.parse::<f64>().unwrap());
+                let (secs, resident) = (figures.next().unwrap(), figures.next().unwrap());
+                println!(
+                    "     {n:>2} core(s): {:>9.0} events/s ({secs:.1} s), ratio to raw read {:.2}, resident {:.0} MB",
+                    total as f64 / secs,
+                    raw_secs / secs,
+                    resident / 1e6
+                );
+            }
+            Ok(output) => println!(
+                "     {n:>2} core(s): failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ),
+            Err(error) => println!("     {n:>2} core(s): taskset not run: {error}"),
+        }
+    }
+}
+
+/// One rebuild from the start of the log at `url`; prints its seconds and the process's
+/// resident memory after it.
+async fn rebuild_child(url: &str, total: usize) {
+    let log = JetStreamLog::connect(url, &Layout::default()).await.unwrap();
+    let projection = Projection::new(World::new().without_chain_bytes());
+    let started = Instant::now();
+    pilot_runtime::follow::rebuild(&log, &projection).await.unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(projection.position() as usize, total);
+    println!("{secs} {}", resident_bytes());
+}
+
+/// This process's resident set size (VmRSS), 0 where /proc does not say.
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kb * 1024)
+        })
+        .unwrap_or(0)
 }
