@@ -537,6 +537,9 @@ impl<L: EventLog> Writer<L> {
         positions: &[u64],
         sealed: &[(Envelope, Bytes)],
     ) -> Result<Vec<StoredEvent>, AppendError> {
+        if let Some(stored) = self.ours_at_head(subject, positions, sealed) {
+            return Ok(stored);
+        }
         let from_projection: Option<Vec<StoredEvent>> = {
             let world = self.projection.read();
             match subject {
@@ -581,6 +584,40 @@ impl<L: EventLog> Writer<L> {
         Err(AppendError::Lagging {
             position: positions.last().copied().unwrap_or(0),
         })
+    }
+
+    /// The events just sent, when the chain as the projection holds it ends with them: its head
+    /// is the last one's hash at the last position. The hash covers each event's `prev_hash`,
+    /// so every event before it is the one sent too. The usual answer, for every kind of
+    /// chain, without reading any stored bytes (a world without chain bytes holds none).
+    fn ours_at_head(
+        &self,
+        subject: Subject,
+        positions: &[u64],
+        sealed: &[(Envelope, Bytes)],
+    ) -> Option<Vec<StoredEvent>> {
+        let (last_position, (last, _)) = (positions.last()?, sealed.last()?);
+        if positions.len() != sealed.len() {
+            return None;
+        }
+        let world = self.projection.read();
+        let (version, head) = world.chain_head(subject);
+        if head != last.hash || world.chain_position(subject) != *last_position {
+            return None;
+        }
+        let first_version = (version + 1).checked_sub(positions.len() as u64)?;
+        Some(
+            positions
+                .iter()
+                .zip(sealed)
+                .zip(first_version..)
+                .map(|((&position, (ours, _)), version)| StoredEvent {
+                    envelope: ours.clone(),
+                    version,
+                    position,
+                })
+                .collect(),
+        )
     }
 
     /// The chain's events that the projections accepted, with their versions: foreign

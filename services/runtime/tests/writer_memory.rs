@@ -29,9 +29,10 @@ fn rig() -> Rig {
     rig_on(MemoryLog::new())
 }
 
+/// The writer over a world that keeps state, not chain bytes, as a service's does.
 fn rig_on(log: MemoryLog) -> Rig {
     let log = Arc::new(log);
-    let projection = Arc::new(Projection::new(World::new()));
+    let projection = Arc::new(Projection::new(World::new().without_chain_bytes()));
     let (stop, shutdown) = watch::channel(false);
     tokio::spawn(follow_memory(log.clone(), projection.clone(), shutdown));
     Rig {
@@ -71,6 +72,28 @@ async fn appends_are_sealed_onto_the_chain_and_visible_when_they_return() {
             .stage,
         Stage::Design
     );
+}
+
+#[tokio::test]
+async fn appends_answer_from_the_projection_without_reading_the_chain() {
+    let rig = rig();
+    let mut last = rig
+        .writer
+        .append(vec![draft(P, proposed())], None)
+        .await
+        .unwrap();
+    for i in 1..5 {
+        last = rig
+            .writer
+            .append(vec![draft(P, target(i)), draft(P, target(i + 10))], None)
+            .await
+            .unwrap();
+    }
+    let answered: Vec<_> = last.iter().map(|s| (s.version, s.position)).collect();
+    assert_eq!(answered, vec![(8, 8), (9, 9)]);
+    assert_eq!(last[1].envelope.prev_hash, last[0].envelope.hash);
+    assert_eq!(rig.log.chain_reads(), 0, "no append read the chain back");
+    assert!(!rig.writer.projection().read().chain_loaded(&P.id()));
 }
 
 #[tokio::test]

@@ -38,6 +38,8 @@ pub struct MemoryLog {
     max_event_bytes: usize,
     /// The alert stream, apart from the event log as `PILOT_ALERTS` is from `PILOT_EVENTS`.
     alerts: Arc<alerts::MemoryAlerts>,
+    /// How many times a chain was read: tests show which paths never read the log.
+    chain_reads: std::sync::atomic::AtomicU64,
 }
 
 impl Default for MemoryLog {
@@ -47,6 +49,7 @@ impl Default for MemoryLog {
             last: watch::Sender::new(0),
             max_event_bytes: crate::log::event_bytes_within(crate::log::NATS_DEFAULT_MAX_PAYLOAD),
             alerts: Arc::default(),
+            chain_reads: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -60,6 +63,11 @@ impl MemoryLog {
     pub fn with_max_event_bytes(mut self, max_event_bytes: usize) -> Self {
         self.max_event_bytes = max_event_bytes;
         self
+    }
+
+    /// How many times [`EventLog::read_chain`] was called.
+    pub fn chain_reads(&self) -> u64 {
+        self.chain_reads.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Notified with the last position after every append, for followers.
@@ -117,6 +125,8 @@ impl EventLog for MemoryLog {
     }
 
     async fn read_chain(&self, chain: Subject, after: u64) -> Result<Vec<Stored>, LogError> {
+        self.chain_reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let inner = self.lock()?;
         let positions = inner
             .chains
