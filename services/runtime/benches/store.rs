@@ -398,10 +398,14 @@ fn rebuild_on_cores(url: &str, total: usize, raw_secs: f64) {
 /// One rebuild from the start of the log at `url`; prints its seconds and the process's
 /// resident memory after it.
 async fn rebuild_child(url: &str, total: usize) {
-    let log = JetStreamLog::connect(url, &Layout::default()).await.unwrap();
+    let log = JetStreamLog::connect(url, &Layout::default())
+        .await
+        .unwrap();
     let projection = Projection::new(World::new().without_chain_bytes());
     let started = Instant::now();
-    pilot_runtime::follow::rebuild(&log, &projection).await.unwrap();
+    pilot_runtime::follow::rebuild(&log, &projection)
+        .await
+        .unwrap();
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(projection.position() as usize, total);
     println!("{secs} {}", resident_bytes());

@@ -3,7 +3,7 @@
 //! [`JetStreamLog`] (which `pilot-store` defines).
 
 use crate::projection::Projection;
-use crate::projector::{apply, apply_decoded, catch_up, READ_BATCH};
+use crate::projector::{apply_decoded, catch_up, READ_BATCH};
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use futures::{FutureExt, StreamExt};
 use pilot_store::jetstream::JetStreamLog;
@@ -93,7 +93,8 @@ pub async fn follow(
             return Err(LogError::Unavailable("consumer closed".into()));
         };
         let batch = buffered_batch(first.map_err(unavailable)?, &mut messages)?;
-        apply(log, &projection, &stored(&batch)).await?;
+        let (stored, decoded) = take_or_decode(&projection, &batch);
+        apply_decoded(log, &projection, &stored, decoded).await?;
         if let Some(last) = batch.last() {
             last.ack().await.map_err(unavailable)?;
         }
@@ -132,6 +133,30 @@ fn stored(batch: &[async_nats::jetstream::Message]) -> Vec<Stored> {
             })
         })
         .collect()
+}
+
+/// Consumer messages as stored messages, each with the envelope this process's writer offered
+/// for it ([`Projection::take_offered`]), or else decoded here, outside the projection's lock.
+fn take_or_decode(
+    projection: &Projection,
+    batch: &[async_nats::jetstream::Message],
+) -> (Vec<Stored>, Decoded) {
+    batch
+        .iter()
+        .filter_map(|m| {
+            let stored = Stored {
+                position: m.info().ok()?.stream_sequence,
+                bytes: m.payload.clone(),
+            };
+            let offered = m
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
+                .and_then(|id| projection.take_offered(id.as_str(), &stored.bytes));
+            let envelope = offered.map_or_else(|| projection.decoder().decode(&stored.bytes), Ok);
+            Some((stored, envelope))
+        })
+        .unzip()
 }
 
 /// Why the follow loop woke up.

@@ -30,6 +30,8 @@ pub struct Quarantined {
 #[derive(Debug, Default)]
 pub struct Counters {
     pub applied: AtomicU64,
+    /// Events applied from the writer's own decoded envelope, not decoded again.
+    pub handed_over: AtomicU64,
     pub duplicates: AtomicU64,
     pub quarantined: AtomicU64,
 }
@@ -129,6 +131,28 @@ pub struct Projection {
     halted: watch::Sender<Option<String>>,
     /// The world's decoder, so messages are decoded outside the lock (and on any thread).
     decoder: Decoder,
+    /// Events this process's writer is appending, by event id, with the bytes it sent: the
+    /// projector takes the writer's decoded envelope for a message with those very bytes
+    /// instead of decoding it again ([`Projection::offer`], [`Projection::take_offered`]).
+    offered: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, (bytes::Bytes, Envelope)>>,
+}
+
+/// Events offered to the projector while an append is in flight; dropped, it withdraws what
+/// the projector did not take.
+#[must_use]
+#[derive(Debug)]
+pub struct Offer<'a> {
+    projection: &'a Projection,
+    event_ids: Vec<uuid::Uuid>,
+}
+
+impl Drop for Offer<'_> {
+    fn drop(&mut self) {
+        let mut offered = self.projection.offered();
+        for id in &self.event_ids {
+            offered.remove(id);
+        }
+    }
 }
 
 /// How many bytes of loaded chains a projection keeps when its world holds state rather than
@@ -162,6 +186,49 @@ impl Projection {
             stream: std::sync::Mutex::default(),
             halted: watch::Sender::new(None),
             decoder,
+            offered: std::sync::Mutex::default(),
+        }
+    }
+
+    fn offered(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<uuid::Uuid, (bytes::Bytes, Envelope)>>
+    {
+        self.offered.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Offers the events about to be appended, each with the bytes sent, for as long as the
+    /// returned guard lives (the append and the wait for the projection to show it).
+    pub fn offer<'a>(
+        &self,
+        events: impl IntoIterator<Item = (&'a Envelope, &'a bytes::Bytes)>,
+    ) -> Offer<'_> {
+        let mut offered = self.offered();
+        let event_ids = events
+            .into_iter()
+            .map(|(envelope, bytes)| {
+                offered.insert(envelope.event_id, (bytes.clone(), envelope.clone()));
+                envelope.event_id
+            })
+            .collect();
+        Offer {
+            projection: self,
+            event_ids,
+        }
+    }
+
+    /// The writer's envelope for the message stored under `event_id` (its `Nats-Msg-Id`) with
+    /// `bytes`, if this process offered one with exactly those bytes; otherwise the caller
+    /// decodes. A message with other bytes under the same id is decoded as usual.
+    pub fn take_offered(&self, event_id: &str, bytes: &[u8]) -> Option<Envelope> {
+        let event_id = uuid::Uuid::try_parse(event_id).ok()?;
+        let mut offered = self.offered();
+        match offered.get(&event_id) {
+            Some((sent, _)) if sent.as_ref() == bytes => {
+                self.counters.handed_over.fetch_add(1, Ordering::Relaxed);
+                offered.remove(&event_id).map(|(_, envelope)| envelope)
+            }
+            _ => None,
         }
     }
 

@@ -366,6 +366,12 @@ impl<L: EventLog> Writer<L> {
                     bytes: bytes.clone(),
                 })
                 .collect();
+            // The projector applies these very envelopes instead of decoding them again.
+            let _offer = self.projection.offer(
+                sealed_bytes
+                    .iter()
+                    .map(|(envelope, bytes)| (envelope, bytes)),
+            );
             match self.log.append(subject, expected_last, outgoing).await {
                 Ok(positions) => {
                     let last = positions.last().copied().unwrap_or(expected_last);

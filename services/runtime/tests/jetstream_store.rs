@@ -314,6 +314,56 @@ async fn a_sigkill_during_load_loses_no_acknowledged_append() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_projector_applies_the_writers_own_envelopes_without_decoding_them_again() {
+    let server = NatsServer::start().unwrap();
+    let shared = node(&server.url(), DEFAULT_CONSUMER).await;
+    // Until its durable consumer exists, the projector catches up by reading the log.
+    let stream = shared.log.jetstream().get_stream(EVENTS_STREAM).await.unwrap();
+    for _ in 0..100 {
+        if stream.consumer_info(DEFAULT_CONSUMER).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let writer = Writer::new(Arc::new(shared.log.clone()), shared.projection.clone());
+    let p = Subject::Pilot(Uuid::now_v7());
+    writer
+        .append(vec![draft(p, proposed())], None)
+        .await
+        .unwrap();
+    writer
+        .append(vec![draft(p, target(1)), draft(p, target(2))], None)
+        .await
+        .unwrap();
+    let counters = &shared.projection.counters;
+    let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(count(&counters.applied), 3);
+    assert_eq!(count(&counters.handed_over), 3, "every append was handed over");
+    // A foreign publisher's message is decoded as usual.
+    let js = shared.log.jetstream().clone();
+    let foreign = pilot_events::decode(
+        &shared
+            .log
+            .read_chain(p, 0)
+            .await
+            .unwrap()
+            .last()
+            .unwrap()
+            .bytes,
+    )
+    .unwrap();
+    js.publish(pilot_store::layout::chain_subject(p), foreign.to_json().into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let last = shared.log.last_position().await.unwrap();
+    assert!(shared.projection.wait_for(last, Duration::from_secs(10)).await);
+    assert_eq!(count(&counters.handed_over), 3);
+    assert_eq!(count(&counters.duplicates), 1, "the same event again is a duplicate");
+}
+
 #[tokio::test]
 async fn servers_older_than_2_12_1_are_refused_with_the_version_found() {
     let debian = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
