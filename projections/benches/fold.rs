@@ -4,7 +4,8 @@
 //! - decode: typed, validated `Envelope`s, counted and dropped.
 //!
 //! Run: `cargo bench -p pilot-projections --bench fold` (add `-- EVENTS` to change the size;
-//! default 1,000,000). Single-threaded: the figures are per core.
+//! default 1,000,000). Single-threaded: the figures are per core. Also prints the resident
+//! memory a world without chain bytes (a service's) holds after the fold.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)] // a bench reports on stdout
 
@@ -55,11 +56,17 @@ fn main() {
                 .apply_stored(i as u64 + 1, line)
                 .expect("synthetic events are valid");
         }
-        world.position() as usize
+        world
     };
+    // What the service's world holds, measured first, before freed memory can be reused:
+    // resident memory with it, less without it.
+    let before = resident_bytes();
+    let world = fold_into(World::new().without_chain_bytes());
+    let held = resident_bytes().saturating_sub(before);
+    drop(black_box(world));
     // A service's world keeps state, not chain bytes; an in-memory one keeps every chain.
-    let fold = timed(|| fold_into(World::new().without_chain_bytes()));
-    let fold_keeping = timed(|| fold_into(World::new()));
+    let fold = timed(|| fold_into(World::new().without_chain_bytes()).position() as usize);
+    let fold_keeping = timed(|| fold_into(World::new()).position() as usize);
 
     println!(
         "skim (serde_json, IgnoredAny):   {:>10.0} events/s",
@@ -77,6 +84,11 @@ fn main() {
         "decode and fold, keeping chains: {:>10.0} events/s (every chain's bytes in memory)",
         n / fold_keeping
     );
+    println!(
+        "world without chain bytes:       {:>10.0} MB resident ({:.0} bytes/event)",
+        held as f64 / 1e6,
+        held as f64 / n
+    );
     println!("ratio fold / decode:             {:>10.2}", decode / fold);
     println!("ratio fold / skim:               {:>10.2}", skim / fold);
 }
@@ -86,4 +98,16 @@ fn timed(pass: impl FnOnce() -> usize) -> f64 {
     let started = Instant::now();
     black_box(pass());
     started.elapsed().as_secs_f64()
+}
+
+/// This process's resident set size (VmRSS), 0 where /proc does not say.
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kb * 1024)
+        })
+        .unwrap_or(0)
 }
