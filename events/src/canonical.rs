@@ -51,10 +51,12 @@ pub fn write_canonical<T: Serialize + ?Sized>(
     value: &T,
     out: &mut Vec<u8>,
 ) -> Result<(), Unsupported> {
+    // Sized for an event (a few dozen fields in all, under a kilobyte) so that rendering one
+    // grows nothing.
     let mut canon = Canon {
         out,
-        entries: Vec::new(),
-        scratch: Vec::new(),
+        entries: Vec::with_capacity(32),
+        scratch: Vec::with_capacity(1024),
     };
     value.serialize(&mut canon)
 }
@@ -81,11 +83,15 @@ enum Key {
 }
 
 impl Key {
-    fn as_bytes(&self) -> &[u8] {
+    fn as_str(&self) -> &str {
         match self {
-            Key::Static(key) => key.as_bytes(),
-            Key::Owned(key) => key.as_bytes(),
+            Key::Static(key) => key,
+            Key::Owned(key) => key,
         }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.as_str().as_bytes()
     }
 }
 
@@ -164,8 +170,7 @@ impl Object<'_, '_> {
             self.canon.out.push(b',');
         }
         let start = self.canon.out.len();
-        self.canon
-            .scalar(std::str::from_utf8(key.as_bytes()).unwrap_or_default())?;
+        self.canon.scalar(key.as_str())?;
         self.canon.out.push(b':');
         value.serialize(&mut *self.canon)?;
         let end = self.canon.out.len();
