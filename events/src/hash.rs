@@ -17,11 +17,20 @@ impl Hash {
     }
 
     pub fn to_hex(&self) -> String {
+        self.hex_digits()
+            .iter()
+            .map(|&digit| char::from(digit))
+            .collect()
+    }
+
+    /// The 64 lowercase hex digits on the stack: every event written carries two hashes, so
+    /// serializing one allocates nothing.
+    fn hex_digits(&self) -> [u8; 64] {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut out = String::with_capacity(64);
-        for byte in self.0 {
-            out.push(DIGITS[usize::from(byte >> 4)] as char);
-            out.push(DIGITS[usize::from(byte & 0xf)] as char);
+        let mut out = [0u8; 64];
+        for (pair, byte) in out.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0xf)];
         }
         out
     }
@@ -63,7 +72,8 @@ const HEX_VALUE: [u8; 256] = {
 
 impl fmt::Display for Hash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
+        let digits = self.hex_digits();
+        f.write_str(std::str::from_utf8(&digits).unwrap_or_default())
     }
 }
 
@@ -75,7 +85,9 @@ impl fmt::Debug for Hash {
 
 impl Serialize for Hash {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_hex())
+        let digits = self.hex_digits();
+        // Hex digits are ASCII, so this is always text.
+        serializer.serialize_str(std::str::from_utf8(&digits).unwrap_or_default())
     }
 }
 

@@ -95,12 +95,56 @@ fn count(state: &AppState, result: &Result<(StatusCode, Vec<StoredEvent>), ApiEr
 fn answer(result: Result<(StatusCode, Vec<StoredEvent>), ApiError>) -> Result<Response, ApiError> {
     let (status, events) = result?;
     let position = events.last().map_or(0, |e| e.position);
+    let answer = Appended {
+        events: events.iter().map(StoredOut::from).collect(),
+        position,
+    };
+    // The bytes `Json(Value)` gave (keys sorted at every depth), rendered without building a
+    // value tree per stored event; what the direct rendering leaves to a `Value` goes that way.
+    let mut body = Vec::with_capacity(1024 * events.len());
+    if pilot_events::canonical::write_canonical(&answer, &mut body).is_ok() {
+        return Ok((
+            status,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response());
+    }
     let events: Vec<Value> = events.iter().map(stored_json).collect();
     Ok((
         status,
         Json(json!({"position": position, "events": events})),
     )
         .into_response())
+}
+
+/// The answer to an append: the stored events and the position to read one's own write at.
+#[derive(serde::Serialize)]
+struct Appended<'a> {
+    events: Vec<StoredOut<'a>>,
+    position: u64,
+}
+
+/// A stored event as the API shows it ([`stored_json`]'s fields), for direct rendering.
+#[derive(serde::Serialize)]
+struct StoredOut<'a> {
+    #[serde(flatten)]
+    envelope: &'a pilot_events::Envelope,
+    version: u64,
+    position: u64,
+}
+
+impl<'a> From<&'a StoredEvent> for StoredOut<'a> {
+    fn from(stored: &'a StoredEvent) -> Self {
+        StoredOut {
+            envelope: &stored.envelope,
+            version: stored.version,
+            position: stored.position,
+        }
+    }
 }
 
 async fn store(
@@ -387,5 +431,46 @@ fn import_error(error: LoadError) -> ApiError {
         }
         | LoadError::Lagging { .. } => ApiError::store_unavailable(message),
         LoadError::Log { .. } | LoadError::Refused { .. } => ApiError::internal(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The direct rendering of an append's answer gives the bytes the `Value` route gave, for
+    /// every event type of the wire format's golden files.
+    #[test]
+    fn the_answer_renders_as_the_value_route_did() {
+        let golden =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/tests/golden");
+        let mut events = Vec::new();
+        let files = [golden.clone(), golden.join("schema-2")]
+            .into_iter()
+            .flat_map(|dir| std::fs::read_dir(dir).unwrap())
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "json"));
+        for (index, path) in files.enumerate() {
+            let bytes = std::fs::read(path).unwrap();
+            let envelope = pilot_events::decode(&bytes).unwrap();
+            events.push(StoredEvent {
+                envelope,
+                version: index as u64 + 1,
+                position: 100 + index as u64,
+            });
+        }
+        assert!(events.len() > 20);
+        let answer = Appended {
+            events: events.iter().map(StoredOut::from).collect(),
+            position: 7,
+        };
+        let mut direct = Vec::new();
+        pilot_events::canonical::write_canonical(&answer, &mut direct).unwrap();
+        let values: Vec<Value> = events.iter().map(stored_json).collect();
+        let by_value = serde_json::to_vec(&json!({"position": 7, "events": values})).unwrap();
+        assert_eq!(
+            String::from_utf8(direct).unwrap(),
+            String::from_utf8(by_value).unwrap()
+        );
     }
 }

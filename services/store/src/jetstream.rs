@@ -36,8 +36,14 @@ pub const QUARANTINE_POSITION: &str = "Pilot-Position";
 
 pub use crate::layout::CHECKPOINT_BUCKET;
 
-/// How many messages one direct-get request asks for.
+/// How many messages one direct-get request asks for when the caller wants a bounded page.
 const READ_BATCH: usize = 512;
+/// How many messages one request of a whole read ([`JetStreamLog::read_pages`]) asks for:
+/// a pilot's chain (thousands of events) comes in one request, and the end-of-batch reply
+/// says when the server stopped short, so nothing depends on the server granting it all.
+const WHOLE_READ_BATCH: usize = 100_000;
+/// The end-of-batch reply's count of messages the request would still match (ADR-31).
+const NATS_NUM_PENDING: &str = "Nats-Num-Pending";
 /// How long a read waits for the server before giving up.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -300,16 +306,39 @@ impl JetStreamLog {
     /// Every message of `stream` with its headers, read page by page (the quarantine and the
     /// dead letters: small streams read whole).
     pub(crate) async fn read_all_headed(&self, stream: &str) -> Result<Vec<Headed>, LogError> {
+        self.read_pages(stream, 1, None).await
+    }
+
+    /// Every message of `stream` from `seq` on (of `subject` when given), in as few requests
+    /// as the server allows, all answered on one subscription: loading a chain used to pay a
+    /// subscribe, a round trip and an unsubscribe per 512 events. Each batch ends with the
+    /// server's end-of-batch reply, whose `Nats-Num-Pending` says whether more remain.
+    async fn read_pages(
+        &self,
+        stream: &str,
+        seq: u64,
+        subject: Option<&str>,
+    ) -> Result<Vec<Headed>, LogError> {
+        let mut replies = DirectGets::open(&self.client, stream).await?;
         let mut out = Vec::new();
-        loop {
-            let next = out.last().map_or(1, |h: &Headed| h.stored.position + 1);
-            let batch = self.direct_batch(stream, next, None, READ_BATCH).await?;
-            let done = batch.len() < READ_BATCH;
-            out.extend(batch);
-            if done {
-                return Ok(out);
+        let mut next = seq;
+        let result = loop {
+            let request = DirectGetRequest {
+                seq: next,
+                batch: WHOLE_READ_BATCH,
+                next_by_subj: subject,
+            };
+            let before = out.len();
+            match replies.batch(&request, &mut out).await {
+                Ok(BatchEnd::More) if out.len() > before => {
+                    next = out.last().map_or(next, |h: &Headed| h.stored.position + 1);
+                }
+                Ok(_) => break Ok(out),
+                Err(e) => break Err(e),
             }
-        }
+        };
+        replies.close().await;
+        result
     }
 
     pub(crate) async fn direct_batch(
@@ -361,27 +390,110 @@ impl JetStreamLog {
                 }
                 _ => {}
             }
-            let position = message
-                .headers
-                .as_ref()
-                .and_then(|h| h.get(header::NATS_SEQUENCE))
-                .and_then(|v| v.as_str().parse::<u64>().ok())
-                .ok_or_else(|| {
-                    LogError::Refused("direct get reply without Nats-Sequence".into())
-                })?;
-            out.push(Headed {
-                stored: Stored {
-                    position,
-                    bytes: message.payload,
-                },
-                headers: message.headers,
-            });
+            out.push(Headed::from_reply(message)?);
             if out.len() >= batch {
                 break;
             }
         }
         let _ = replies.unsubscribe().await;
         Ok(out)
+    }
+}
+
+/// A batched direct-get request (ADR-31).
+struct DirectGetRequest<'a> {
+    seq: u64,
+    batch: usize,
+    next_by_subj: Option<&'a str>,
+}
+
+impl DirectGetRequest<'_> {
+    fn to_json(&self) -> serde_json::Value {
+        let mut request = serde_json::json!({ "seq": self.seq, "batch": self.batch });
+        if let Some(subject) = self.next_by_subj {
+            request["next_by_subj"] = serde_json::Value::String(subject.to_string());
+        }
+        request
+    }
+}
+
+/// How a batch ended: the server has more for the request, or not.
+enum BatchEnd {
+    More,
+    Done,
+}
+
+/// One subscription that takes the replies to any number of direct-get requests in turn.
+struct DirectGets {
+    client: Client,
+    api: String,
+    inbox: String,
+    replies: async_nats::Subscriber,
+}
+
+impl DirectGets {
+    async fn open(client: &Client, stream: &str) -> Result<Self, LogError> {
+        let inbox = client.new_inbox();
+        let replies = client.subscribe(inbox.clone()).await.map_err(unavailable)?;
+        Ok(DirectGets {
+            client: client.clone(),
+            api: format!("$JS.API.DIRECT.GET.{stream}"),
+            inbox,
+            replies,
+        })
+    }
+
+    /// Sends one batched request and appends its messages to `out`, up to and including the
+    /// end-of-batch reply, so the next request's replies start clean on the same inbox.
+    async fn batch(
+        &mut self,
+        request: &DirectGetRequest<'_>,
+        out: &mut Vec<Headed>,
+    ) -> Result<BatchEnd, LogError> {
+        let body = Bytes::from(request.to_json().to_string());
+        self.client
+            .publish_with_reply(self.api.clone(), self.inbox.clone(), body)
+            .await
+            .map_err(unavailable)?;
+        let start = out.len();
+        loop {
+            let message = tokio::time::timeout(READ_TIMEOUT, self.replies.next())
+                .await
+                .map_err(|_| LogError::Unavailable("direct get timed out".into()))?
+                .ok_or_else(|| LogError::Unavailable("direct get subscription closed".into()))?;
+            match message.status.map(|s| s.as_u16()) {
+                // End of batch: more remain when the server says so. A server that does not
+                // say is taken at its word when it sent fewer than asked.
+                Some(204) => {
+                    let pending = message
+                        .headers
+                        .as_ref()
+                        .and_then(|h| h.get(NATS_NUM_PENDING))
+                        .and_then(|v| v.as_str().parse::<u64>().ok());
+                    let more = match pending {
+                        Some(pending) => pending > 0,
+                        None => out.len() - start >= request.batch,
+                    };
+                    return Ok(if more { BatchEnd::More } else { BatchEnd::Done });
+                }
+                // Nothing (more) to get.
+                Some(404) => return Ok(BatchEnd::Done),
+                Some(status) if status != 200 => {
+                    return Err(LogError::Refused(format!(
+                        "direct get answered {status}: {}",
+                        message.description.unwrap_or_default()
+                    )))
+                }
+                _ => {}
+            }
+            out.push(Headed::from_reply(message)?);
+        }
+    }
+
+    async fn close(mut self) {
+        // The subscription ends with this reader either way; an unsubscribe that cannot
+        // reach the server changes nothing for the caller.
+        let _ = self.replies.unsubscribe().await;
     }
 }
 
@@ -392,6 +504,23 @@ pub(crate) struct Headed {
 }
 
 impl Headed {
+    /// A direct get's message: its payload at the position `Nats-Sequence` names.
+    fn from_reply(message: async_nats::Message) -> Result<Headed, LogError> {
+        let position = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(header::NATS_SEQUENCE))
+            .and_then(|v| v.as_str().parse::<u64>().ok())
+            .ok_or_else(|| LogError::Refused("direct get reply without Nats-Sequence".into()))?;
+        Ok(Headed {
+            stored: Stored {
+                position,
+                bytes: message.payload,
+            },
+            headers: message.headers,
+        })
+    }
+
     /// The value of header `name`, if the message has it.
     pub(crate) fn header(&self, name: &str) -> Option<String> {
         self.headers
@@ -503,24 +632,10 @@ impl EventLog for JetStreamLog {
 
     async fn read_chain(&self, chain: Subject, after: u64) -> Result<Vec<Stored>, LogError> {
         let subject = chain_subject(chain);
-        let mut out = Vec::new();
-        let mut next = after + 1;
-        loop {
-            let batch: Vec<Stored> = self
-                .direct_batch(EVENTS_STREAM, next, Some(&subject), READ_BATCH)
-                .await?
-                .into_iter()
-                .map(|h| h.stored)
-                .collect();
-            let done = batch.len() < READ_BATCH;
-            if let Some(last) = batch.last() {
-                next = last.position + 1;
-            }
-            out.extend(batch);
-            if done {
-                return Ok(out);
-            }
-        }
+        let headed = self
+            .read_pages(EVENTS_STREAM, after + 1, Some(&subject))
+            .await?;
+        Ok(headed.into_iter().map(|h| h.stored).collect())
     }
 
     async fn read_from(&self, from: u64, max: usize) -> Result<Vec<Stored>, LogError> {
