@@ -156,6 +156,22 @@ async fn long_chains_read_back_whole_and_in_order(log: &impl EventLog) {
         texts,
         vec![r#"{"text":"1"}"#, r#"{"text":"2"}"#, r#"{"text":"4"}"#]
     );
+    // Read on from the middle: exactly the chain's messages after that position.
+    let middle = chain[300].position;
+    let rest = log.read_chain(a, middle).await.unwrap();
+    let expected: Vec<u64> = chain
+        .iter()
+        .map(|s| s.position)
+        .filter(|p| *p > middle)
+        .collect();
+    assert_eq!(
+        rest.iter().map(|s| s.position).collect::<Vec<_>>(),
+        expected
+    );
+    assert_eq!(
+        rest.last().map(|s| &s.bytes),
+        chain.last().map(|s| &s.bytes)
+    );
 }
 
 macro_rules! conformance {
