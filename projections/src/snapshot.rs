@@ -8,8 +8,9 @@
 //! On the wire a snapshot is binary, so a restart does not parse a text as large as the state:
 //! [`MAGIC`], [`SNAPSHOT_FORMAT`] (u32, little-endian), the dedupe index as raw 24-byte records
 //! in id order ([`SeenIndex::encode`]: it holds one entry per event ever applied, by far the
-//! most numerous part), then everything else as MessagePack with named fields, after its length (u64). MessagePack is
-//! self-describing, so the projection types keep their one serde shape (the API's JSON, with
+//! most numerous part), then the rest of the world, each pilot and the ledger's lines in runs
+//! as MessagePack with named fields, each after its length (u64), so the pilots and the ledger
+//! (most of the decoding) are decoded in parallel. MessagePack is self-describing, so the projection types keep their one serde shape (the API's JSON, with
 //! its skipped empty fields, flattened and tagged parts) and no mirror types are needed. Every
 //! collection is written in a fixed order, so the same world always gives the same bytes.
 //!
@@ -37,7 +38,14 @@ pub const MAGIC: &[u8; 4] = b"PWS\0";
 /// replay rebuilds it), never misread.
 pub const SNAPSHOT_FORMAT: u32 = 5;
 
-/// Everything but the dedupe index, as MessagePack.
+/// Ledger lines per frame: enough that framing costs nothing, few enough that a large ledger
+/// is decoded on every thread.
+const LEDGER_FRAME: usize = 4096;
+
+/// Below this many frames a thread is not worth starting.
+const MIN_FRAMES_PER_THREAD: usize = 16;
+
+/// Everything but the dedupe index, the pilots and the ledger, as MessagePack.
 #[derive(Debug, Serialize, Deserialize)]
 struct Parts {
     /// The stream position every projection in this snapshot has reached.
@@ -48,8 +56,6 @@ struct Parts {
     jurisdictions: Vec<Jurisdiction>,
     contexts: Vec<ContextEntry>,
     jurisdiction_chains: Vec<(Uuid, RegistryChain)>,
-    pilots: Vec<PilotSnapshot>,
-    ledger: Vec<(u64, LedgerLine)>,
     retracted: Vec<Uuid>,
 }
 
@@ -109,27 +115,26 @@ impl World {
             jurisdictions,
             contexts,
             jurisdiction_chains: sorted_chains(&self.jurisdiction_chains),
-            pilots: pilots
-                .into_iter()
-                .map(|p| PilotSnapshot {
-                    state: p.state.clone(),
-                    support: p.support.clone(),
-                    last_position: p.history.last_position().unwrap_or(0),
-                })
-                .collect(),
-            ledger: self
-                .ledger
-                .entries()
-                .map(|(position, line)| (position, line.clone()))
-                .collect(),
             retracted,
         };
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&SNAPSHOT_FORMAT.to_le_bytes());
         self.seen.encode(out);
-        let parts = rmp_serde::to_vec_named(&parts)?;
-        out.extend_from_slice(&(parts.len() as u64).to_le_bytes());
-        out.extend_from_slice(&parts);
+        write_framed(out, &parts)?;
+        out.extend_from_slice(&(pilots.len() as u64).to_le_bytes());
+        for p in pilots {
+            let pilot = PilotSnapshot {
+                state: p.state.clone(),
+                support: p.support.clone(),
+                last_position: p.history.last_position().unwrap_or(0),
+            };
+            write_framed(out, &pilot)?;
+        }
+        let ledger: Vec<(u64, &LedgerLine)> = self.ledger.entries().collect();
+        out.extend_from_slice(&(ledger.chunks(LEDGER_FRAME).len() as u64).to_le_bytes());
+        for lines in ledger.chunks(LEDGER_FRAME) {
+            write_framed(out, &lines)?;
+        }
         Ok(())
     }
 
@@ -155,24 +160,19 @@ impl World {
             return Err(SnapshotError::Format { found });
         }
         let (seen, rest) = SeenIndex::decode(rest)?;
-        let (parts, rest) = rest
-            .split_first_chunk::<8>()
-            .and_then(|(len, rest)| {
-                let len = usize::try_from(u64::from_le_bytes(*len)).ok()?;
-                (len <= rest.len()).then(|| rest.split_at(len))
-            })
-            .ok_or(SnapshotError::Truncated)?;
-        // From a slice of known length: a damaged length inside cannot ask for more memory
-        // than the slice holds.
+        let (parts, rest) = framed(rest)?;
         let parts: Parts = rmp_serde::from_slice(parts)?;
+        let (frames, rest) = read_frames(rest)?;
+        let pilots: Vec<PilotSnapshot> = decode_all(&frames)?;
+        let (frames, rest) = read_frames(rest)?;
+        let ledger: Vec<Vec<(u64, LedgerLine)>> = decode_all(&frames)?;
         let mut world = World::new();
         world.position = parts.position;
         world.registry = Registry::from_parts(parts.stakeholders, parts.tenures);
         world.jurisdictions = Jurisdictions::from_parts(parts.jurisdictions, parts.contexts);
         world.jurisdiction_chains = parts.jurisdiction_chains.into_iter().collect();
         world.registry_chains = parts.registry_chains.into_iter().collect();
-        world.pilots = parts
-            .pilots
+        world.pilots = pilots
             .into_iter()
             .map(|p| {
                 let record = PilotRecord {
@@ -183,7 +183,7 @@ impl World {
                 (record.state.pilot_id, record)
             })
             .collect();
-        world.ledger = Ledger::from_entries(parts.ledger);
+        world.ledger = Ledger::from_entries(ledger.into_iter().flatten().collect());
         world.seen = seen;
         world.retracted = parts.retracted.into_iter().collect();
         Ok((world, rest))
@@ -193,4 +193,75 @@ impl World {
     pub fn seen_index(&self) -> &SeenIndex {
         &self.seen
     }
+}
+
+/// Appends `value` as MessagePack with named fields, after its length (u64, little-endian).
+fn write_framed<T: Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), SnapshotError> {
+    let bytes = rmp_serde::to_vec_named(value)?;
+    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    out.extend_from_slice(&bytes);
+    Ok(())
+}
+
+/// The frame [`write_framed`] wrote at the start of `bytes`, and the bytes after it. Each
+/// value is read from a slice of known length, so a damaged length inside it cannot ask for
+/// more memory than the slice holds.
+fn framed(bytes: &[u8]) -> Result<(&[u8], &[u8]), SnapshotError> {
+    bytes
+        .split_first_chunk::<8>()
+        .and_then(|(len, rest)| {
+            let len = usize::try_from(u64::from_le_bytes(*len)).ok()?;
+            (len <= rest.len()).then(|| rest.split_at(len))
+        })
+        .ok_or(SnapshotError::Truncated)
+}
+
+/// A count (u64, little-endian) and that many frames ([`framed`]) at the start of `bytes`, and
+/// the bytes after them.
+fn read_frames(bytes: &[u8]) -> Result<(Vec<&[u8]>, &[u8]), SnapshotError> {
+    let (count, mut rest) = bytes
+        .split_first_chunk::<8>()
+        .ok_or(SnapshotError::Truncated)?;
+    let mut frames = Vec::new();
+    for _ in 0..u64::from_le_bytes(*count) {
+        let (frame, after) = framed(rest)?;
+        frames.push(frame);
+        rest = after;
+    }
+    Ok((frames, rest))
+}
+
+/// Decodes independent frames (the pilots, the ledger's runs of lines) on as many threads as
+/// the machine offers: they are most of a snapshot's decoding time (every metric value,
+/// stakeholder stance and ledger line with its dates).
+fn decode_all<T>(frames: &[&[u8]]) -> Result<Vec<T>, SnapshotError>
+where
+    T: serde::de::DeserializeOwned + Send,
+{
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = frames.len().div_ceil(threads).max(MIN_FRAMES_PER_THREAD);
+    let decode = |frames: &[&[u8]]| -> Result<Vec<T>, SnapshotError> {
+        frames
+            .iter()
+            .map(|frame| rmp_serde::from_slice(frame).map_err(SnapshotError::from))
+            .collect()
+    };
+    if frames.len() <= chunk {
+        return decode(frames);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = frames
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || decode(part)))
+            .collect();
+        let mut all = Vec::with_capacity(frames.len());
+        for handle in handles {
+            // A thread that panicked (it never should: decoding returns errors) is re-raised.
+            let part = handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            all.extend(part);
+        }
+        Ok(all)
+    })
 }

@@ -150,6 +150,22 @@ fn the_same_world_gives_the_same_bytes_whatever_its_maps_order() {
 }
 
 #[test]
+fn many_pilots_decoded_in_parallel_read_back_in_order() {
+    let lines = history_json(Shape {
+        pilots: 150,
+        events_per_pilot: 8,
+        stakeholders: 9,
+        seed: 11,
+    });
+    let mut world = World::new();
+    fold(&mut world, &lines, 0);
+    let bytes = world.snapshot().unwrap();
+    let restored = World::restore(&bytes).unwrap();
+    same(&world, &restored);
+    assert_eq!(restored.snapshot().unwrap(), bytes);
+}
+
+#[test]
 fn a_cut_or_damaged_snapshot_is_an_error_never_a_panic() {
     let lines = history_json(SHAPE);
     let mut world = World::new();
