@@ -59,10 +59,18 @@ struct Parts {
     retracted: Vec<Uuid>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Deserialize)]
 struct PilotSnapshot {
     state: PilotState,
     support: PilotSupport,
+    last_position: u64,
+}
+
+/// The same shape, borrowing the pilot rather than copying it.
+#[derive(Serialize)]
+struct SavingPilot<'a> {
+    state: &'a PilotState,
+    support: &'a PilotSupport,
     last_position: u64,
 }
 
@@ -123,9 +131,9 @@ impl World {
         write_framed(out, &parts)?;
         out.extend_from_slice(&(pilots.len() as u64).to_le_bytes());
         for p in pilots {
-            let pilot = PilotSnapshot {
-                state: p.state.clone(),
-                support: p.support.clone(),
+            let pilot = SavingPilot {
+                state: &p.state,
+                support: &p.support,
                 last_position: p.history.last_position().unwrap_or(0),
             };
             write_framed(out, &pilot)?;
