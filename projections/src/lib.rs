@@ -32,6 +32,7 @@ pub mod people;
 pub mod period;
 pub mod pilot;
 pub mod registry;
+pub mod seen;
 pub mod snapshot;
 pub mod stall;
 pub mod stall_terms;

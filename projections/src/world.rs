@@ -11,6 +11,7 @@ use crate::jurisdiction::Jurisdictions;
 use crate::ledger::Ledger;
 use crate::pilot::PilotState;
 use crate::registry::Registry;
+use crate::seen::SeenIndex;
 use crate::support::PilotSupport;
 use pilot_events::{Decoder, Envelope, Event, EventError, EventType, Hash, Stage, Subject};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -77,7 +78,7 @@ pub struct World {
     pub(crate) pilots: HashMap<Uuid, PilotRecord>,
     pub(crate) ledger: Ledger,
     /// Every applied event and its stream position (idempotency, and answering a retried append).
-    pub(crate) seen: HashMap<Uuid, u64>,
+    pub(crate) seen: SeenIndex,
     pub(crate) retracted: HashSet<Uuid>,
     pub(crate) position: u64,
     chain_bytes: ChainBytes,
@@ -186,7 +187,7 @@ impl World {
 
     /// The stream position an event was applied at, if it was.
     pub fn position_of(&self, event_id: &Uuid) -> Option<u64> {
-        self.seen.get(event_id).copied()
+        self.seen.get(event_id)
     }
 
     /// The stream position of a chain's last event (0 for a chain with none): what an append
@@ -383,7 +384,7 @@ impl World {
             // Only what this world applied there: a refused (quarantined) message on the
             // chain's subject is not part of the chain.
             match self.decoder.decode(bytes) {
-                Ok(envelope) if self.seen.get(&envelope.event_id) == Some(&at) => {
+                Ok(envelope) if self.seen.get(&envelope.event_id) == Some(at) => {
                     log.push(at, &envelope, Some(bytes))
                 }
                 _ => {}

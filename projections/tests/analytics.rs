@@ -487,9 +487,8 @@ fn a_restored_world_loads_its_chains_first_and_then_agrees() {
             a,
             highlight_to("h1", Level::Provincial, &[finance], &["SSDNC"]),
         );
-    let snapshot = serde_json::to_vec(&g.s.world.snapshot()).unwrap();
-    let mut restored =
-        pilot_projections::World::restore(serde_json::from_slice(&snapshot).unwrap()).unwrap();
+    let snapshot = g.s.world.snapshot().unwrap();
+    let mut restored = pilot_projections::World::restore(&snapshot).unwrap();
     let missing = analytics(&restored, END).unwrap_err();
     assert_eq!(missing.pilot_id, g.a, "the first pilot by id is named");
     for id in [g.a, g.b, g.c] {

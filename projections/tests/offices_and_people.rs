@@ -324,9 +324,8 @@ fn a_snapshot_keeps_offices_precision_and_tenures() {
     let head = envelope.prev_hash;
     s.feed(envelope.seal(head)).unwrap();
 
-    let json = serde_json::to_vec(&s.world.snapshot()).unwrap();
-    let restored =
-        pilot_projections::World::restore(serde_json::from_slice(&json).unwrap()).unwrap();
+    let bytes = s.world.snapshot().unwrap();
+    let restored = pilot_projections::World::restore(&bytes).unwrap();
     assert_eq!(
         restored.ledger().lines().collect::<Vec<_>>(),
         s.world.ledger().lines().collect::<Vec<_>>()

@@ -336,8 +336,7 @@ fn a_later_target_supersedes_the_earlier_and_both_are_kept_and_judged() {
     );
 
     // A snapshot keeps the history, and so the outcomes.
-    let json = serde_json::to_vec(&s.world.snapshot()).unwrap();
-    let restored =
-        pilot_projections::World::restore(serde_json::from_slice(&json).unwrap()).unwrap();
+    let bytes = s.world.snapshot().unwrap();
+    let restored = pilot_projections::World::restore(&bytes).unwrap();
     assert_eq!(restored.pilot_view(&p.id()), s.world.pilot_view(&p.id()));
 }

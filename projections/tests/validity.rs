@@ -116,8 +116,8 @@ fn a_checkpoint_keeps_the_recorded_deadline() {
     let (mut s, p, mayor) = setup();
     let record = policy(10).record_request(&p.id(), Level::Municipal, T);
     s.given(p, recorded_request("a", mayor, record));
-    let snapshot = serde_json::to_string(&s.world.snapshot()).unwrap();
-    let restored = World::restore(serde_json::from_str(&snapshot).unwrap()).unwrap();
+    let snapshot = s.world.snapshot().unwrap();
+    let restored = World::restore(&snapshot).unwrap();
     s.at(T + Duration::days(11));
     let late = s.envelope(p, extended("a", 5));
     assert_eq!(

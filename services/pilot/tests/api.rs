@@ -406,13 +406,15 @@ async fn a_pilots_events_come_back_as_stored_with_version_and_position() {
 }
 
 /// The projector's checkpoint as stored: the sealed lines and the snapshot's JSON.
-async fn stored_checkpoint(log: &pilot_store::jetstream::JetStreamLog) -> (Vec<u8>, Value) {
+async fn stored_checkpoint(
+    log: &pilot_store::jetstream::JetStreamLog,
+) -> (Vec<u8>, Value, Vec<u8>) {
     use pilot_store::EventLog;
     let bytes = log.load_checkpoint(CONSUMER).await.unwrap().unwrap();
     let mut lines = bytes.splitn(4, |b| *b == b'\n');
     let head: Vec<&[u8]> = (0..3).map(|_| lines.next().unwrap()).collect();
-    let body: Value = serde_json::from_slice(lines.next().unwrap()).unwrap();
-    (head.join(&b'\n'), body)
+    let anchor: Value = serde_json::from_slice(head[2]).unwrap();
+    (head.join(&b'\n'), anchor, lines.next().unwrap().to_vec())
 }
 
 /// Writes `bytes` as the projector's checkpoint with a plain NATS client, as anyone allowed to
@@ -443,18 +445,25 @@ async fn a_forged_checkpoint_is_refused() {
         .title
         .clone();
 
-    // The stored snapshot with one pilot's title changed, under the original seal.
-    let (head, mut body) = stored_checkpoint(&served.log).await;
-    let pilots = body["world"]["pilots"].as_array_mut().unwrap();
-    let pilot = pilots
-        .iter_mut()
-        .find(|p| p["state"]["pilot_id"] == HIHC)
+    // The stored snapshot with one pilot's title changed (same length, so the binary body still
+    // reads), under the original seal.
+    let (head, anchor, body) = stored_checkpoint(&served.log).await;
+    let at = body
+        .windows(title.len())
+        .position(|w| w == title.as_bytes())
         .unwrap();
-    pilot["state"]["title"] = "Forged".into();
-    let forged = serde_json::to_vec(&body).unwrap();
+    let mut forged = body.clone();
+    forged[at..at + title.len()].fill(b'F');
+    let read = pilot_runtime::projection::restore(&forged).unwrap();
+    let forged_title = read.world.pilot(&hihc).unwrap().state.title.clone();
+    assert_eq!(
+        forged_title,
+        "F".repeat(title.len()),
+        "a forgery that reads"
+    );
     let resealed = [head.clone(), b"\n".to_vec(), forged.clone()].concat();
     // ... sealed anew under a key of the forger's own ...
-    let position = body["world"]["position"].as_u64().unwrap();
+    let position = anchor["position"].as_u64().unwrap();
     let own_key = CheckpointKey::generate().unwrap();
     let anchor = checkpoint::anchor_at(&served.log, position).await.unwrap();
     let own_seal = checkpoint::seal(&own_key, CONSUMER, &anchor, &forged).unwrap();

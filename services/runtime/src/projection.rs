@@ -7,7 +7,7 @@ use crate::alert_fold::AlertFold;
 use crate::checkpoint::CheckpointKey;
 use pilot_events::{Decoder, Envelope, EventError};
 use pilot_projections::alerting::AlertEvent;
-use pilot_projections::snapshot::Snapshot;
+use pilot_projections::snapshot::SnapshotError;
 use pilot_projections::{AlertBook, Applied, ProjectionError, World};
 use pilot_store::log::Stored;
 use serde::{Deserialize, Serialize};
@@ -16,8 +16,12 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// The first bytes of every checkpoint body; a body without them (an older build's JSON) is
+/// not restored: the log is replayed instead.
+const CHECKPOINT_MAGIC: &[u8; 4] = b"PCB\0";
+
 /// The checkpoint body's shape; another value is not restored (the log is replayed instead).
-const CHECKPOINT_FORMAT: u32 = 3;
+const CHECKPOINT_FORMAT: u32 = 4;
 
 /// A message the projector could not apply: kept on the dead-letter subject with its reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,23 +64,37 @@ impl FoldRead<'_> {
     }
 }
 
-/// A checkpoint's body: the world, the book that goes with it, and the alert stream position
-/// whose user actions the book holds.
+/// A checkpoint body's binary layout: [`CHECKPOINT_MAGIC`], [`CHECKPOINT_FORMAT`] (u32,
+/// little-endian), the world's snapshot ([`World::snapshot_into`], binary, self-delimiting),
+/// then this tail as MessagePack with named fields. The body carries no checksum of its own:
+/// the seal's HMAC-SHA256 covers it ([`crate::checkpoint`]), and a body that does not read is
+/// refused with an error, never a panic.
 #[derive(Deserialize)]
-struct CheckpointBody {
-    format: u32,
-    world: Snapshot,
+struct BodyTail {
     book: AlertBook,
     actions_applied: u64,
 }
 
-/// The same shape, borrowing the book rather than copying it.
+/// The same tail, borrowing the book rather than copying it.
 #[derive(Serialize)]
-struct SavingBody<'a> {
-    format: u32,
-    world: Snapshot,
+struct SavingTail<'a> {
     book: &'a AlertBook,
     actions_applied: u64,
+}
+
+/// Why a checkpoint could not be written or read back.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("not a checkpoint body of this build (an older build's, or other bytes)")]
+    NotABody,
+    #[error("checkpoint format {found} is not this build's {CHECKPOINT_FORMAT}")]
+    Format { found: u32 },
+    #[error("checkpoint world: {0}")]
+    World(#[from] SnapshotError),
+    #[error("unreadable checkpoint alert book: {0}")]
+    Book(#[from] rmp_serde::decode::Error),
+    #[error("cannot encode the checkpoint's alert book: {0}")]
+    Encode(#[from] rmp_serde::encode::Error),
 }
 
 /// What a checkpoint restores.
@@ -88,20 +106,21 @@ pub struct Restored {
 }
 
 /// Reads a checkpoint body saved by [`Projection::checkpoint`].
-pub fn restore(body: &[u8]) -> Result<Restored, String> {
-    let body = serde_json::from_slice::<CheckpointBody>(body)
-        .map_err(|error| format!("unreadable checkpoint: {error}"))?;
-    if body.format != CHECKPOINT_FORMAT {
-        return Err(format!(
-            "checkpoint format {} is not this build's {CHECKPOINT_FORMAT}",
-            body.format
-        ));
+pub fn restore(body: &[u8]) -> Result<Restored, BodyError> {
+    let rest = body
+        .strip_prefix(CHECKPOINT_MAGIC)
+        .ok_or(BodyError::NotABody)?;
+    let (format, rest) = rest.split_first_chunk::<4>().ok_or(BodyError::NotABody)?;
+    let found = u32::from_le_bytes(*format);
+    if found != CHECKPOINT_FORMAT {
+        return Err(BodyError::Format { found });
     }
-    let world = World::restore(body.world).map_err(|e| e.to_string())?;
+    let (world, rest) = World::restore_prefix(rest)?;
+    let tail: BodyTail = rmp_serde::from_slice(rest)?;
     Ok(Restored {
         world,
-        book: body.book,
-        actions_applied: body.actions_applied,
+        book: tail.book,
+        actions_applied: tail.actions_applied,
     })
 }
 
@@ -427,18 +446,22 @@ impl Projection {
 
     /// The fold as a checkpoint body, and its position; `None` while transitions wait to be
     /// recorded: a start from it would not compute them again, and they would be lost.
-    pub fn checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, serde_json::Error> {
+    /// The same fold always gives the same bytes.
+    pub fn checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, BodyError> {
         let fold = self.read();
         if !fold.alerts().outbox().is_empty() {
             return Ok(None);
         }
-        let body = SavingBody {
-            format: CHECKPOINT_FORMAT,
-            world: fold.snapshot(),
+        let mut body = Vec::new();
+        body.extend_from_slice(CHECKPOINT_MAGIC);
+        body.extend_from_slice(&CHECKPOINT_FORMAT.to_le_bytes());
+        fold.snapshot_into(&mut body)?;
+        let tail = SavingTail {
             book: fold.alerts().book(),
             actions_applied: fold.alerts().actions_applied(),
         };
-        Ok(Some((fold.position(), serde_json::to_vec(&body)?)))
+        rmp_serde::encode::write_named(&mut body, &tail)?;
+        Ok(Some((fold.position(), body)))
     }
 
     /// Applies stored messages in order. Messages that do not decode or are refused are
@@ -500,5 +523,67 @@ impl Projection {
         }
         self.publish(world.position());
         Ok(quarantine)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use pilot_projections::synthetic::{history_json, Shape};
+
+    const SHAPE: Shape = Shape {
+        pilots: 8,
+        events_per_pilot: 30,
+        stakeholders: 6,
+        seed: 3,
+    };
+
+    fn folded() -> Projection {
+        let projection = Projection::new(World::new());
+        let batch: Vec<Stored> = history_json(SHAPE)
+            .into_iter()
+            .enumerate()
+            .map(|(i, bytes)| Stored {
+                position: i as u64 + 1,
+                bytes: Bytes::from(bytes),
+            })
+            .collect();
+        let quarantined = projection.apply(&batch).unwrap();
+        assert!(quarantined.is_empty());
+        projection
+    }
+
+    fn body(projection: &Projection) -> Vec<u8> {
+        projection.checkpoint().unwrap().unwrap().1
+    }
+
+    #[test]
+    fn a_checkpoint_reads_back_as_the_same_fold_and_the_same_bytes() {
+        let projection = folded();
+        let bytes = body(&projection);
+        let restored = restore(&bytes).unwrap();
+        assert_eq!(restored.world.position(), projection.position());
+        let again = Projection::with_book(restored.world, restored.book, restored.actions_applied);
+        assert_eq!(body(&again), bytes);
+        // Another fold of the same log: its maps hold their entries in another order.
+        assert_eq!(body(&folded()), bytes);
+    }
+
+    #[test]
+    fn an_older_or_damaged_body_is_refused_with_a_reason() {
+        let bytes = body(&folded());
+        let json = br#"{"format":3,"world":{},"book":{},"actions_applied":0}"#;
+        assert!(matches!(restore(json), Err(BodyError::NotABody)));
+        let mut other = bytes.clone();
+        other[4..8].copy_from_slice(&2u32.to_le_bytes());
+        assert!(matches!(
+            restore(&other),
+            Err(BodyError::Format { found: 2 })
+        ));
+        for cut in (0..bytes.len()).step_by(61) {
+            let error = restore(&bytes[..cut]).map(|_| ()).unwrap_err();
+            assert!(!error.to_string().is_empty());
+        }
     }
 }

@@ -203,7 +203,7 @@ pub async fn open<L: Anchored>(
                 (projection, Some(anchor.stream))
             }
             Ok(_) => rebuilt("its position is not its anchor's"),
-            Err(reason) => rebuilt(&reason),
+            Err(reason) => rebuilt(&reason.to_string()),
         },
         Verdict::None => rebuilt("no checkpoint yet"),
         Verdict::Discard { reason } => {
