@@ -8,7 +8,8 @@
 //! 3. restart from a checkpoint against that full rebuild (checkpoint size, save, encode and
 //!    decode times, and the dedupe index's bytes per event);
 //! 4. appending into a pilot with 1,000 events against appending into new pilots, and loading
-//!    one pilot's 1,000 events.
+//!    one pilot's 1,000 events;
+//! 5. the same events decoded and folded in memory on one thread (the fold's speed per core).
 //!
 //! Run: `cargo bench -p pilot-runtime --bench store` (add `-- EVENTS` for the rebuild size;
 //! default 1,000,000). One nats-server (the pinned one), started and removed by the bench.
@@ -262,12 +263,16 @@ async fn rebuild_restart(events: usize) {
         seed: 7,
     });
     let total = envelopes.len();
+    let lines: Vec<bytes::Bytes> = envelopes
+        .iter()
+        .map(|e| bytes::Bytes::from(e.to_json()))
+        .collect();
     // Loading goes in raw and pipelined: this is setup, not a figure.
     let js = log.jetstream().clone();
     let mut acks = futures::stream::FuturesUnordered::new();
-    for envelope in &envelopes {
+    for (envelope, line) in envelopes.iter().zip(&lines) {
         let message = PublishMessage::build()
-            .payload(envelope.to_json().into())
+            .payload(line.clone())
             .message_id(envelope.event_id.to_string());
         let ack = js
             .send_publish(chain_subject(envelope.subject), message)
@@ -373,7 +378,34 @@ async fn rebuild_restart(events: usize) {
         "   seen index: {:.1} bytes/event after the rebuild, {restored_seen:.1} restored",
         seen_bytes as f64 / seen_len as f64
     );
+    in_memory_fold(&lines);
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+/// The same events decoded and folded in memory on one thread: the fold's own speed per core,
+/// without the store.
+fn in_memory_fold(lines: &[bytes::Bytes]) {
+    let started = Instant::now();
+    let decoder = pilot_events::Decoder::new();
+    let decoded = lines.iter().filter(|l| decoder.decode(l).is_ok()).count();
+    let decode_secs = started.elapsed().as_secs_f64();
+    assert_eq!(decoded, lines.len());
+    let started = Instant::now();
+    let mut world = World::new().without_chain_bytes();
+    for (i, line) in lines.iter().enumerate() {
+        world.apply_stored(i as u64 + 1, line).unwrap();
+    }
+    let fold_secs = started.elapsed().as_secs_f64();
+    let n = lines.len() as f64;
+    println!("\n5. in memory, one thread, {} events", lines.len());
+    println!(
+        "   decode (typed, validated): {:>9.0} events/s",
+        n / decode_secs
+    );
+    println!(
+        "   decode and fold:           {:>9.0} events/s",
+        n / fold_secs
+    );
 }
 
 /// The argument that makes this bench binary a rebuild child (see [`rebuild_on_cores`]).
