@@ -799,7 +799,8 @@ impl World {
         envelope: Envelope,
         stored: Option<&[u8]>,
     ) -> Result<(), Refusal> {
-        self.seen.insert(envelope.event_id, position);
+        // `apply_at` found the id absent just before.
+        self.seen.insert_absent(envelope.event_id, position);
         match envelope.subject {
             Subject::Stakeholder(id) => {
                 self.evolve_registry(id, position, &envelope);
