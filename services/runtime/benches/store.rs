@@ -290,6 +290,9 @@ async fn rebuild_restart(events: usize) {
     println!("\n2. rebuild from {total} stored events");
 
     let stream = js.get_stream(EVENTS_STREAM).await.unwrap();
+    let server_pid = server.pid().map_or("self".into(), |p| p.to_string());
+    let server_cpu = || pilot_nats_harness::cpu_seconds(&server_pid);
+    let (cpu_before, server_before) = (pilot_nats_harness::cpu_seconds("self"), server_cpu());
     let started = Instant::now();
     let consumer = stream
         .create_consumer(OrderedConfig::default())
@@ -302,8 +305,13 @@ async fn rebuild_restart(events: usize) {
         read += 1;
     }
     let raw_secs = started.elapsed().as_secs_f64();
+    let raw_cpu = (
+        pilot_nats_harness::cpu_seconds("self") - cpu_before,
+        server_cpu() - server_before,
+    );
     drop(messages);
 
+    let (cpu_before, server_before) = (pilot_nats_harness::cpu_seconds("self"), server_cpu());
     let started = Instant::now();
     let projection = Projection::new(World::new().without_chain_bytes());
     let key = pilot_runtime::checkpoint::CheckpointKey::generate().unwrap();
@@ -312,14 +320,22 @@ async fn rebuild_restart(events: usize) {
         .await
         .unwrap();
     let rebuild_secs = started.elapsed().as_secs_f64();
+    let rebuild_cpu = (
+        pilot_nats_harness::cpu_seconds("self") - cpu_before,
+        server_cpu() - server_before,
+    );
     assert_eq!(projection.position() as usize, total);
     println!(
-        "   raw ordered consumer read: {:>9.0} events/s ({raw_secs:.1} s)",
-        total as f64 / raw_secs
+        "   raw ordered consumer read: {:>9.0} events/s ({raw_secs:.1} s; CPU: client {:.1} s, nats-server {:.1} s)",
+        total as f64 / raw_secs,
+        raw_cpu.0,
+        raw_cpu.1
     );
     println!(
-        "   rebuild all projections:   {:>9.0} events/s ({rebuild_secs:.1} s)",
-        total as f64 / rebuild_secs
+        "   rebuild all projections:   {:>9.0} events/s ({rebuild_secs:.1} s; CPU: this process {:.1} s, nats-server {:.1} s)",
+        total as f64 / rebuild_secs,
+        rebuild_cpu.0,
+        rebuild_cpu.1
     );
     println!(
         "   ratio rebuild / raw:       {:>9.2}",

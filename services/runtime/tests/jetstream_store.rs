@@ -319,7 +319,12 @@ async fn the_projector_applies_the_writers_own_envelopes_without_decoding_them_a
     let server = NatsServer::start().unwrap();
     let shared = node(&server.url(), DEFAULT_CONSUMER).await;
     // Until its durable consumer exists, the projector catches up by reading the log.
-    let stream = shared.log.jetstream().get_stream(EVENTS_STREAM).await.unwrap();
+    let stream = shared
+        .log
+        .jetstream()
+        .get_stream(EVENTS_STREAM)
+        .await
+        .unwrap();
     for _ in 0..100 {
         if stream.consumer_info(DEFAULT_CONSUMER).await.is_ok() {
             break;
@@ -339,7 +344,11 @@ async fn the_projector_applies_the_writers_own_envelopes_without_decoding_them_a
     let counters = &shared.projection.counters;
     let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(count(&counters.applied), 3);
-    assert_eq!(count(&counters.handed_over), 3, "every append was handed over");
+    assert_eq!(
+        count(&counters.handed_over),
+        3,
+        "every append was handed over"
+    );
     // A foreign publisher's message is decoded as usual.
     let js = shared.log.jetstream().clone();
     let foreign = pilot_events::decode(
@@ -353,15 +362,27 @@ async fn the_projector_applies_the_writers_own_envelopes_without_decoding_them_a
             .bytes,
     )
     .unwrap();
-    js.publish(pilot_store::layout::chain_subject(p), foreign.to_json().into())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    js.publish(
+        pilot_store::layout::chain_subject(p),
+        foreign.to_json().into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
     let last = shared.log.last_position().await.unwrap();
-    assert!(shared.projection.wait_for(last, Duration::from_secs(10)).await);
+    assert!(
+        shared
+            .projection
+            .wait_for(last, Duration::from_secs(10))
+            .await
+    );
     assert_eq!(count(&counters.handed_over), 3);
-    assert_eq!(count(&counters.duplicates), 1, "the same event again is a duplicate");
+    assert_eq!(
+        count(&counters.duplicates),
+        1,
+        "the same event again is a duplicate"
+    );
 }
 
 #[tokio::test]

@@ -90,6 +90,21 @@ pub(crate) fn io_err(action: impl Into<String>) -> impl FnOnce(io::Error) -> Har
     move |source| HarnessError::Io { action, source }
 }
 
+/// CPU seconds (user + system) process `pid` has used, `"self"` for this one, from
+/// `/proc/<pid>/stat` (10 ms ticks); 0 where `/proc` does not say. For benches that report
+/// where the CPU went, the nats-server's ([`NatsServer::pid`]) beside their own.
+pub fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: f64 = fields
+        .get(11..13)
+        .map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum())
+        .unwrap_or(0.0);
+    ticks / 100.0
+}
+
 /// The workspace root (`CARGO_MANIFEST_DIR/../..`).
 pub fn workspace_root() -> PathBuf {
     let raw = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
