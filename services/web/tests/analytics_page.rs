@@ -13,10 +13,15 @@ use common::{between, get_with, served_with, sign_in, Answer, ANALYST, MAYOR};
 use pilot_projections::analytics::{analytics, Analytics};
 use pilot_web_view::view::number;
 
-/// The fold's figures as of the end of `day` (UTC), as the page asks the API for them.
-fn fold(served: &common::Served, day: &str) -> Analytics {
+/// The fold's figures as of the end of `day` (UTC), as the page asks the API for them (over
+/// every pilot's chain, loaded first: the service's world keeps state, not chain bytes).
+async fn fold(served: &common::Served, day: &str) -> Analytics {
     let as_of = pilot_api::query::parse_instant("as_of", day).unwrap();
-    analytics(&served.state.projection.read(), as_of).unwrap()
+    pilot_api::chains::fold_all(&served.state.log, &served.state.projection, move |world| {
+        analytics(world, as_of)
+    })
+    .await
+    .unwrap()
 }
 
 /// The table with this id, from its opening to its end.
@@ -105,7 +110,7 @@ async fn a_signed_in_analyst_reads_the_folds_figures() {
     );
     assert!(body.contains("name=\"as_of\" type=\"date\" value=\"2010-12-31\""));
     assert!(body.contains("As of the end of 2010-12-31"));
-    let figures = fold(&served, "2010-12-31");
+    let figures = fold(&served, "2010-12-31").await;
     shows_the_folds_figures(body, &figures);
 
     // Accessible tables: a caption and headings with their scope.
@@ -128,8 +133,8 @@ async fn a_signed_in_analyst_reads_the_folds_figures() {
 async fn an_earlier_day_changes_the_figures_and_empty_groups_show_a_dash() {
     let served = served_with(false).await;
     let cookie = sign_in(&served.router, ANALYST).await;
-    let late = fold(&served, "2010-12-31");
-    let early = fold(&served, "2001-01-01");
+    let late = fold(&served, "2010-12-31").await;
+    let early = fold(&served, "2001-01-01").await;
     assert_ne!(
         late.proposal_to_approval.overall, early.proposal_to_approval.overall,
         "the demo approves pilots after 2001"
