@@ -7,10 +7,11 @@
 //!
 //! On the wire a snapshot is binary, so a restart does not parse a text as large as the state:
 //! [`MAGIC`], [`SNAPSHOT_FORMAT`] (u32, little-endian), the dedupe index as raw 24-byte records
-//! in id order ([`SeenIndex::encode`]: it holds one entry per event ever applied, by far the
-//! most numerous part), then the rest of the world, each pilot and the ledger's lines in runs
-//! as MessagePack with named fields, each after its length (u64), so the pilots and the ledger
-//! (most of the decoding) are decoded in parallel. MessagePack is self-describing, so the projection types keep their one serde shape (the API's JSON, with
+//! in the index's own order ([`SeenIndex::encode`]: it holds one entry per event ever applied,
+//! by far the most numerous part), then the rest of the world, each pilot and the ledger's
+//! lines in runs as MessagePack with named fields, each after its length (u64), so the pilots
+//! and the ledger (most of the decoding) are decoded in parallel. MessagePack is
+//! self-describing, so the projection types keep their one serde shape (the API's JSON, with
 //! its skipped empty fields, flattened and tagged parts) and no mirror types are needed. Every
 //! collection is written in a fixed order, so the same world always gives the same bytes.
 //!

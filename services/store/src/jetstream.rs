@@ -320,8 +320,13 @@ impl JetStreamLog {
             .to_offset(time::UtcOffset::UTC)
             .format(&time::format_description::well_known::Rfc3339)
             .map_err(|e| LogError::Refused(e.to_string()))?;
-        let request = serde_json::json!({ "start_time": stamp, "batch": 1 });
-        let first_after = self.direct_request(EVENTS_STREAM, request, 1).await?;
+        let request = DirectGetRequest {
+            seq: 0,
+            batch: 1,
+            next_by_subj: None,
+            start_time: Some(&stamp),
+        };
+        let first_after = self.direct_get(EVENTS_STREAM, &request).await?;
         match first_after.first() {
             Some(headed) => Ok(headed.stored.position.saturating_sub(1)),
             None => self.last_position().await,
@@ -364,7 +369,6 @@ impl JetStreamLog {
         }
     }
 
-    /// Batched direct get: up to `batch` messages from `seq` on, of `subject` when given.
     /// Every message of `stream` with its headers, read page by page (the quarantine and the
     /// dead letters: small streams read whole).
     pub(crate) async fn read_all_headed(&self, stream: &str) -> Result<Vec<Headed>, LogError> {
@@ -389,6 +393,7 @@ impl JetStreamLog {
                 seq: next,
                 batch: WHOLE_READ_BATCH,
                 next_by_subj: subject,
+                start_time: None,
             };
             let before = out.len();
             match replies.batch(&request, &mut out).await {
@@ -403,6 +408,8 @@ impl JetStreamLog {
         result
     }
 
+    /// One batched direct get (one page): up to `batch` messages from `seq` on, of `subject`
+    /// when given.
     pub(crate) async fn direct_batch(
         &self,
         stream: &str,
@@ -410,68 +417,44 @@ impl JetStreamLog {
         subject: Option<&str>,
         batch: usize,
     ) -> Result<Vec<Headed>, LogError> {
-        let mut request = serde_json::json!({ "seq": seq, "batch": batch });
-        if let Some(subject) = subject {
-            request["next_by_subj"] = serde_json::Value::String(subject.to_string());
-        }
-        self.direct_request(stream, request, batch).await
+        let request = DirectGetRequest {
+            seq,
+            batch,
+            next_by_subj: subject,
+            start_time: None,
+        };
+        self.direct_get(stream, &request).await
     }
 
     /// Sends one batched direct-get request and collects its replies until the end of batch.
-    async fn direct_request(
+    async fn direct_get(
         &self,
         stream: &str,
-        request: serde_json::Value,
-        batch: usize,
+        request: &DirectGetRequest<'_>,
     ) -> Result<Vec<Headed>, LogError> {
-        let inbox = self.client.new_inbox();
-        let mut replies = self
-            .client
-            .subscribe(inbox.clone())
-            .await
-            .map_err(unavailable)?;
-        let api = format!("$JS.API.DIRECT.GET.{stream}");
-        self.client
-            .publish_with_reply(api, inbox, Bytes::from(request.to_string()))
-            .await
-            .map_err(unavailable)?;
-        let mut out = Vec::with_capacity(batch.min(READ_BATCH));
-        loop {
-            let message = tokio::time::timeout(READ_TIMEOUT, replies.next())
-                .await
-                .map_err(|_| LogError::Unavailable("direct get timed out".into()))?
-                .ok_or_else(|| LogError::Unavailable("direct get subscription closed".into()))?;
-            match message.status.map(|s| s.as_u16()) {
-                // 204: end of batch; 404: nothing (more) to get.
-                Some(204) | Some(404) => break,
-                Some(status) if status != 200 => {
-                    return Err(LogError::Refused(format!(
-                        "direct get answered {status}: {}",
-                        message.description.unwrap_or_default()
-                    )))
-                }
-                _ => {}
-            }
-            out.push(Headed::from_reply(message)?);
-            if out.len() >= batch {
-                break;
-            }
-        }
-        let _ = replies.unsubscribe().await;
-        Ok(out)
+        let mut replies = DirectGets::open(&self.client, stream).await?;
+        let mut out = Vec::with_capacity(request.batch.min(READ_BATCH));
+        let result = replies.batch(request, &mut out).await;
+        replies.close().await;
+        result.map(|_| out)
     }
 }
 
-/// A batched direct-get request (ADR-31).
+/// A batched direct-get request (ADR-31): from sequence `seq`, or from the first message
+/// stored at or after `start_time` (RFC 3339) when given.
 struct DirectGetRequest<'a> {
     seq: u64,
     batch: usize,
     next_by_subj: Option<&'a str>,
+    start_time: Option<&'a str>,
 }
 
 impl DirectGetRequest<'_> {
     fn to_json(&self) -> serde_json::Value {
-        let mut request = serde_json::json!({ "seq": self.seq, "batch": self.batch });
+        let mut request = match self.start_time {
+            Some(stamp) => serde_json::json!({ "start_time": stamp, "batch": self.batch }),
+            None => serde_json::json!({ "seq": self.seq, "batch": self.batch }),
+        };
         if let Some(subject) = self.next_by_subj {
             request["next_by_subj"] = serde_json::Value::String(subject.to_string());
         }
