@@ -271,9 +271,34 @@ impl Browser {
         self.driver.log()
     }
 
-    /// Opens `url` and waits for its load event.
+    /// Opens `url`, waits for its load event and checks that the browser shows a page of that site.
+    ///
+    /// Why the check: headless Chromium opens its own start-up tab (the new-tab page) while
+    /// chromedriver attaches, and on a loaded machine a navigation can land before that tab
+    /// has settled and be replaced by it; a test then prints or reads the new-tab page. The
+    /// navigation is retried a few times before this gives up with what the browser shows.
     pub async fn goto(&self, url: &str) -> Result<()> {
-        self.client.goto(url).await.map_err(cmd_err("navigate"))
+        const ATTEMPTS: u32 = 3;
+        let mut shown = String::new();
+        for attempt in 1..=ATTEMPTS {
+            self.client.goto(url).await.map_err(cmd_err("navigate"))?;
+            shown = self
+                .eval("return document.location.href;", vec![])
+                .await?
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if same_site(&shown, url) {
+                return Ok(());
+            }
+            if attempt < ATTEMPTS {
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+            }
+        }
+        Err(BrowserError::Script {
+            what: "navigate",
+            detail: format!("asked for {url}, the browser shows {shown} after {ATTEMPTS} tries"),
+        })
     }
 
     /// Runs `script` in the page (as a function body; `arguments[i]` are `args`) and returns
@@ -476,5 +501,47 @@ impl WebDriverCompatibleCommand for GetLog {
             http::Method::POST,
             Some(json!({ "type": self.kind }).to_string()),
         )
+    }
+}
+
+/// Whether the browser shows a page of the site asked for: the same origin (scheme, host and
+/// port) for http(s) URLs, which lets a server redirect within its site; the same URL
+/// otherwise (`about:blank`, `data:`).
+fn same_site(shown: &str, asked: &str) -> bool {
+    fn origin(url: &str) -> Option<&str> {
+        let rest = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"))?;
+        let host_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        Some(&url[..url.len() - rest.len() + host_len])
+    }
+    match (origin(shown), origin(asked)) {
+        (Some(shown), Some(asked)) => shown == asked,
+        (None, None) => shown == asked,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_site;
+
+    #[test]
+    fn a_page_counts_as_shown_when_it_is_on_the_origin_asked_for() {
+        assert!(same_site("http://127.0.0.1:80/", "http://127.0.0.1:80"));
+        assert!(same_site(
+            "http://127.0.0.1:80/signin?next=%2F",
+            "http://127.0.0.1:80/"
+        ));
+        assert!(same_site("about:blank", "about:blank"));
+        assert!(!same_site(
+            "chrome://new-tab-page/",
+            "http://127.0.0.1:80/print"
+        ));
+        assert!(!same_site(
+            "http://127.0.0.1:81/print",
+            "http://127.0.0.1:80/print"
+        ));
+        assert!(!same_site("http://127.0.0.1:80/", "about:blank"));
     }
 }
