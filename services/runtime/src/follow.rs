@@ -12,6 +12,19 @@ use pilot_store::log::{LogError, Stored};
 use std::sync::Arc;
 use tokio::sync::watch;
 
+/// How often the server says the follow loop's pull is alive when it has nothing to send.
+/// Two missed beats end the loop and [`run_projector`] starts it again: a consumer whose
+/// leader died (a killed node) answers nothing, and without beats the loop would wait for
+/// its pull to expire while every append waits for the projection.
+const FOLLOW_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long the follow loop waits for one check of the stream ([`check_stream`]).
+const STREAM_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long one pull of the follow loop stays open at the server.
+const FOLLOW_EXPIRES: std::time::Duration = std::time::Duration::from_secs(5);
+/// The longest wait between two tries of a projector that lost its consumer: short, since
+/// appends wait for the projection, and a try costs the server one consumer lookup.
+const RESUME_BACKOFF_CAP: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The durable consumer's default name; give each projector process its own.
 pub const DEFAULT_CONSUMER: &str = "pilot-projector";
 
@@ -63,7 +76,13 @@ pub async fn follow(
         .get_or_create_consumer(name, config)
         .await
         .map_err(unavailable)?;
-    let mut messages = consumer.messages().await.map_err(unavailable)?;
+    let mut messages = consumer
+        .stream()
+        .heartbeat(FOLLOW_HEARTBEAT)
+        .expires(FOLLOW_EXPIRES)
+        .messages()
+        .await
+        .map_err(unavailable)?;
     // What was rebuilt since the checkpoint the projection started from is worth saving.
     let mut checkpoint = Checkpoints::new(projection.resumed_from());
     let mut stream_check = tokio::time::interval(STREAM_CHECK_INTERVAL);
@@ -77,7 +96,21 @@ pub async fn follow(
         let first = match woke {
             Wake::Message(next) => next,
             Wake::CheckStream => {
-                check_stream(log, &projection).await?;
+                // Bounded, and a check that cannot be made now is made next time: while a
+                // stream elects a leader its info requests go unanswered, and waiting here
+                // would stop the loop from applying what the consumer delivers.
+                match tokio::time::timeout(STREAM_CHECK_TIMEOUT, check_stream(log, &projection))
+                    .await
+                {
+                    Ok(Err(error)) if projection.halted().is_some() => return Err(error),
+                    Ok(Err(error)) => {
+                        tracing::debug!(message = "Could not check the stream; trying again later.", %error);
+                    }
+                    Err(_) => {
+                        tracing::debug!(message = "The stream check timed out; trying again later.");
+                    }
+                    Ok(Ok(())) => {}
+                }
                 continue;
             }
             Wake::Idle => {
@@ -260,7 +293,7 @@ pub async fn run_projector(
             _ = tokio::time::sleep(backoff) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
+        backoff = (backoff * 2).min(RESUME_BACKOFF_CAP);
     }
 }
 

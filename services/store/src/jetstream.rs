@@ -46,6 +46,15 @@ const WHOLE_READ_BATCH: usize = 100_000;
 const NATS_NUM_PENDING: &str = "Nats-Num-Pending";
 /// How many of a chain's messages one direct get reads before the rest is streamed.
 const CHAIN_FIRST_PAGE: usize = 64;
+/// How long one publish waits for the stream's acknowledgement. A healthy cluster answers in
+/// milliseconds; the wait ends sooner than async-nats's 5 s so that a publish lost with a dead
+/// stream leader is sent again soon after a new one is elected.
+const PUBLISH_ACK_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long an append keeps publishing again while the stream does not answer
+/// ([`JetStreamLog::publish_patiently`]).
+const ELECTION_PATIENCE: Duration = Duration::from_secs(12);
+/// The pause between two of those publishes.
+const REPUBLISH_PAUSE: Duration = Duration::from_millis(250);
 /// How long a read waits for the server before giving up.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -95,7 +104,7 @@ impl JetStreamLog {
         version::check(&client.server_info().version)?;
         let js = jetstream::new(client.clone());
         let layout = Layout::default();
-        layout.verify(&js).await?;
+        layout.verify_readable(&js).await?;
         Ok(JetStreamLog {
             client,
             js,
@@ -244,7 +253,8 @@ impl JetStreamLog {
         self.publish_acked(subject, message).await
     }
 
-    /// Publishes and waits for the stream's acknowledgement; returns the stored position.
+    /// Publishes and waits (up to [`PUBLISH_ACK_TIMEOUT`]) for the stream's acknowledgement;
+    /// returns the stored position.
     pub(crate) async fn publish_acked(
         &self,
         subject: &str,
@@ -255,7 +265,53 @@ impl JetStreamLog {
             .send_publish(subject.to_string(), message)
             .await
             .map_err(PublishFailure::from)?;
-        Ok(ack.await.map_err(PublishFailure::from)?.sequence)
+        let ack = tokio::time::timeout(PUBLISH_ACK_TIMEOUT, ack)
+            .await
+            .map_err(|_| {
+                PublishFailure::Unavailable(format!(
+                    "no acknowledgement within {PUBLISH_ACK_TIMEOUT:?} (the stream may be electing a leader)"
+                ))
+            })?;
+        Ok(ack.map_err(PublishFailure::from)?.sequence)
+    }
+
+    /// [`EventLog::append`]'s publish, sent again with the same message ids while the stream
+    /// does not answer and the connection holds, for up to [`ELECTION_PATIENCE`]: a killed or
+    /// hung stream leader stops acknowledgements until the others elect a new one (4 to 10 s
+    /// in nats-server), and an append that rides that out spares its client a 503 and a
+    /// retry. Sending again is safe: the server drops a message id it already stored, and a
+    /// resent append that did land meets a conflict that [`EventLog::append`] settles by the
+    /// chain's tail.
+    async fn publish_patiently(
+        &self,
+        subject: &str,
+        expected_last: u64,
+        events: &[Outgoing],
+    ) -> Result<Vec<u64>, PublishFailure> {
+        let deadline = tokio::time::Instant::now() + ELECTION_PATIENCE;
+        loop {
+            let result = match events {
+                [] => return Ok(Vec::new()),
+                [one] => self
+                    .publish_one(subject, expected_last, one)
+                    .await
+                    .map(|p| vec![p]),
+                many => self.publish_batch(subject, expected_last, many).await,
+            };
+            let connected = matches!(
+                self.client.connection_state(),
+                async_nats::connection::State::Connected
+            );
+            match result {
+                Err(PublishFailure::Unavailable(reason))
+                    if connected && tokio::time::Instant::now() < deadline =>
+                {
+                    tracing::debug!(message = "No acknowledgement; publishing again with the same message ids.", %reason);
+                    tokio::time::sleep(REPUBLISH_PAUSE).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// An atomic batch (ADR-50): every message carries the batch id and its place in it; the
@@ -604,9 +660,14 @@ impl From<async_nats::jetstream::context::PublishError> for PublishFailure {
             // A retried atomic batch: its message ids are already stored (ADR-50 refuses the
             // whole batch rather than deduplicating it). Settled like a conflict, by the tail.
             (_, Some(ErrorCode(BATCH_DUPLICATE_MESSAGE_ID))) => PublishFailure::WrongLastSequence,
-            (PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe, _) => {
-                PublishFailure::Unavailable(error.to_string())
-            }
+            // No responders: nothing listens on the subject while a stream elects a leader.
+            // A stream that is really missing is the layout check's to report.
+            (
+                PublishErrorKind::TimedOut
+                | PublishErrorKind::BrokenPipe
+                | PublishErrorKind::StreamNotFound,
+                _,
+            ) => PublishFailure::Unavailable(error.to_string()),
             _ => PublishFailure::Refused(format!(
                 "{error} ({})",
                 std::error::Error::source(&error)
@@ -642,15 +703,13 @@ impl EventLog for JetStreamLog {
         events: Vec<Outgoing>,
     ) -> Result<Vec<u64>, LogError> {
         let subject = chain_subject(chain);
-        let result = match events.as_slice() {
-            [] => return Ok(Vec::new()),
-            [one] => self
-                .publish_one(&subject, expected_last, one)
-                .await
-                .map(|p| vec![p]),
-            many => self.publish_batch(&subject, expected_last, many).await,
-        };
-        match result {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self
+            .publish_patiently(&subject, expected_last, &events)
+            .await
+        {
             Ok(positions) => Ok(positions),
             Err(PublishFailure::WrongLastSequence) => {
                 // From 2.12 the expected-sequence check runs before deduplication, so a retry of

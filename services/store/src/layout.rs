@@ -102,6 +102,14 @@ pub enum LayoutError {
     Unavailable { stream: String, message: String },
     #[error("cannot create {stream}: {message}; if this NATS user may not create streams, run `pilot init` once with the operator's credentials")]
     CannotCreate { stream: String, message: String },
+    #[error("[nats] replicas = {replicas}, but the NATS server at {server} is not part of a cluster: a stream's replicas live on different JetStream servers; start a {replicas}-node cluster (deploy/nats/cluster) or set [nats] replicas = 1")]
+    NotClustered { replicas: usize, server: String },
+    #[error("the cluster cannot place {stream} with {replicas} replicas: {message}; each replica needs its own JetStream server that is up and has room: start the missing nodes (or free disk), or set [nats] replicas to the number of servers")]
+    CannotPlace {
+        stream: String,
+        replicas: usize,
+        message: String,
+    },
 }
 
 impl Layout {
@@ -173,34 +181,100 @@ impl Layout {
     }
 
     /// Creates every stream (and the checkpoint store) that is missing and checks the
-    /// streams that exist.
+    /// streams that exist, the checkpoint store's replicas included.
+    ///
+    /// With more than one replica the server must be part of a cluster, and every stream
+    /// must be placed on that many servers: otherwise this refuses, saying why, rather than
+    /// serve a log that is not copied as the operator asked.
     pub async fn ensure(&self, js: &Context) -> Result<(), LayoutError> {
-        self.check(js, true).await?;
-        if js.get_object_store(CHECKPOINT_BUCKET).await.is_err() {
-            let config = self.checkpoint_store();
-            js.create_object_store(config)
-                .await
-                .map_err(|e| LayoutError::CannotCreate {
-                    stream: format!("object store {CHECKPOINT_BUCKET}"),
-                    message: e.to_string(),
-                })?;
-            tracing::info!(
-                message = "Created the checkpoint store.",
-                bucket = CHECKPOINT_BUCKET
-            );
+        let info = js.client().server_info();
+        if self.replicas > 1 && info.cluster.is_none() {
+            return Err(LayoutError::NotClustered {
+                replicas: self.replicas,
+                server: format!("{}:{}", info.host, info.port),
+            });
         }
-        Ok(())
+        self.check(js, Check::Create).await?;
+        self.ensure_checkpoint_store(js).await
     }
 
-    /// Checks that every stream exists as pilot-tracker expects it, and changes nothing: for
-    /// readers (`pilot export --nats`), which must not create streams on a server that turns out
-    /// not to be pilot-tracker's.
+    async fn ensure_checkpoint_store(&self, js: &Context) -> Result<(), LayoutError> {
+        let backing = checkpoint_stream();
+        match js.get_stream(&backing).await {
+            Ok(mut existing) => {
+                let info = existing
+                    .info()
+                    .await
+                    .map_err(|e| LayoutError::Unavailable {
+                        stream: backing.clone(),
+                        message: e.to_string(),
+                    })?;
+                if info.config.num_replicas != self.replicas {
+                    return Err(LayoutError::Mismatch {
+                        stream: backing,
+                        differences: vec![format!(
+                            "num_replicas is {}, expected {}",
+                            info.config.num_replicas, self.replicas
+                        )],
+                    });
+                }
+                Ok(())
+            }
+            Err(e) if is_not_found(&e) => {
+                js.create_object_store(self.checkpoint_store())
+                    .await
+                    .map_err(|e| {
+                        self.creation_failed(&format!("object store {CHECKPOINT_BUCKET}"), &e)
+                    })?;
+                tracing::info!(
+                    message = "Created the checkpoint store.",
+                    bucket = CHECKPOINT_BUCKET,
+                    replicas = self.replicas
+                );
+                Ok(())
+            }
+            Err(e) => Err(LayoutError::Unavailable {
+                stream: backing,
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// Why creating `what` failed: with several replicas the likely cause is placement (too
+    /// few servers up, or no room), which the operator fixes differently from a permission.
+    fn creation_failed(&self, what: &str, error: &dyn std::fmt::Display) -> LayoutError {
+        let message = error.to_string();
+        if self.replicas > 1 && is_placement_failure(&message) {
+            LayoutError::CannotPlace {
+                stream: what.to_string(),
+                replicas: self.replicas,
+                message,
+            }
+        } else {
+            LayoutError::CannotCreate {
+                stream: what.to_string(),
+                message,
+            }
+        }
+    }
+
+    /// Checks that every stream exists exactly as this layout says, replicas included, and
+    /// changes nothing: the running service's watch ([`Check::Exact`]).
     pub async fn verify(&self, js: &Context) -> Result<(), LayoutError> {
-        self.check(js, false).await
+        self.check(js, Check::Exact).await
     }
 
-    async fn check(&self, js: &Context, create: bool) -> Result<(), LayoutError> {
-        for wanted in self.configs() {
+    /// Checks that every stream exists as pilot-tracker keeps it, with however many replicas
+    /// the operator chose, and changes nothing: for readers (`pilot export --nats`), which
+    /// must not create streams on a server that turns out not to be pilot-tracker's, and
+    /// read a single server and a cluster alike.
+    pub async fn verify_readable(&self, js: &Context) -> Result<(), LayoutError> {
+        self.check(js, Check::AnyReplicas).await
+    }
+
+    async fn check(&self, js: &Context, check: Check) -> Result<(), LayoutError> {
+        let create = check == Check::Create;
+        for mut wanted in self.configs() {
             let stream = wanted.name.clone();
             let unavailable = |e: &dyn std::fmt::Display| LayoutError::Unavailable {
                 stream: stream.clone(),
@@ -209,6 +283,9 @@ impl Layout {
             match js.get_stream(&wanted.name).await {
                 Ok(mut existing) => {
                     let info = existing.info().await.map_err(|e| unavailable(&e))?;
+                    if check == Check::AnyReplicas {
+                        wanted.num_replicas = info.config.num_replicas;
+                    }
                     let differences = differences(&wanted, &info.config);
                     if create && differences.len() == 1 && differences[0].starts_with("republish ")
                     {
@@ -228,19 +305,27 @@ impl Layout {
                     return Err(LayoutError::Missing { stream });
                 }
                 Err(e) if is_not_found(&e) => {
-                    js.create_stream(wanted.clone()).await.map_err(|e| {
-                        LayoutError::CannotCreate {
-                            stream: format!("stream {stream}"),
-                            message: e.to_string(),
-                        }
-                    })?;
-                    tracing::info!(message = "Created stream.", stream = %wanted.name);
+                    js.create_stream(wanted.clone())
+                        .await
+                        .map_err(|e| self.creation_failed(&format!("stream {stream}"), &e))?;
+                    tracing::info!(message = "Created stream.", stream = %wanted.name, replicas = self.replicas);
                 }
                 Err(e) => return Err(unavailable(&e)),
             }
         }
         Ok(())
     }
+}
+
+/// What [`Layout::check`] does with each stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// Create what is missing; check the rest exactly.
+    Create,
+    /// Check every stream exactly; create nothing.
+    Exact,
+    /// Check every stream but its replica count; create nothing.
+    AnyReplicas,
 }
 
 /// The settings pilot-tracker relies on, compared one by one so the report says which differ.
@@ -354,6 +439,26 @@ fn differences(wanted: &Config, found: &Config) -> Vec<String> {
         format!("{:?}", found.republish),
     );
     out
+}
+
+/// The stream behind the checkpoint object store (`OBJ_<bucket>`, as JetStream names it).
+fn checkpoint_stream() -> String {
+    format!("OBJ_{CHECKPOINT_BUCKET}")
+}
+
+/// Whether a server's refusal to create a stream says it could not place the replicas:
+/// too few servers in the cluster, none with room, or no cluster at all. Told by the
+/// server's description, which names the cause the same way for streams and object stores.
+fn is_placement_failure(message: &str) -> bool {
+    const CAUSES: [&str; 5] = [
+        "insufficient resources",
+        "no suitable peers",
+        "replicas > 1 not supported",
+        "peer",
+        "cluster",
+    ];
+    let message = message.to_ascii_lowercase();
+    CAUSES.iter().any(|cause| message.contains(cause))
 }
 
 fn is_not_found(error: &async_nats::jetstream::context::GetStreamError) -> bool {

@@ -192,6 +192,26 @@ impl NatsCluster {
         Ok(())
     }
 
+    /// Hangs node `index` with SIGSTOP (see [`NatsServer::pause`]).
+    pub fn pause(&mut self, index: usize) -> Result<()> {
+        let i = self.index(index)?;
+        self.nodes[i].pause();
+        Ok(())
+    }
+
+    /// Wakes a paused node `index` with SIGCONT and waits (up to 20 s) until it is back in
+    /// the cluster.
+    pub fn resume(&mut self, index: usize) -> Result<()> {
+        let i = self.index(index)?;
+        self.nodes[i].resume();
+        self.wait_formed(std::iter::once(i), FORM_TIMEOUT)
+    }
+
+    /// The index of the node named `name` (`n1` is 0), if there is one.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.name() == name)
+    }
+
     /// Stops node `index` with SIGTERM (see [`NatsServer::stop`]).
     pub fn stop(&mut self, index: usize) -> Result<()> {
         let i = self.index(index)?;

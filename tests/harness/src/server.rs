@@ -257,6 +257,29 @@ impl NatsServer {
         }
     }
 
+    /// Sends SIGSTOP: the process hangs with its sockets open and answers nothing, as a node
+    /// does that is stuck on a disk or swapped out. [`NatsServer::resume`] sends SIGCONT.
+    /// No-op if not running.
+    pub fn pause(&mut self) {
+        self.signal("-STOP");
+    }
+
+    /// Sends SIGCONT to a paused server. No-op if not running.
+    pub fn resume(&mut self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&mut self, which: &str) {
+        if let Some(child) = &self.child {
+            // The child is not reaped yet, so its pid cannot have been reused.
+            let _ = Command::new("kill")
+                .args([which, &child.id().to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+
     /// Sends SIGTERM, waits up to 5 s for a clean exit, then SIGKILL. No-op if not running.
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {

@@ -116,6 +116,12 @@ impl PilotProcess {
         );
     }
 
+    /// Kills the process with SIGKILL (no shutdown, no checkpoint) and reaps it.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and waits for the exit.
     pub fn terminate(&mut self) -> ExitStatus {
         let status = Command::new("kill")

@@ -1,0 +1,212 @@
+//! The fault suite: pilot-tracker on a real 3-node cluster under steady append load, one fault
+//! per test. After each: every acknowledged event stored exactly once, in chain order, with
+//! no gap; every process's projection equal to a fresh rebuild; every alert transition
+//! recorded once ([`faults::Rig::check`]). Each prints its line of the suite's table.
+//!
+//! The suite runs only with `PILOT_FAULT_SUITE=1`, which `scripts/test.sh` sets for a run of
+//! its own after the workspace's tests, one test at a time: on two cores three nats-servers
+//! and five pilot processes are all the machine can carry, and elections are slow. Pauses are
+//! reported, not asserted.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+mod common;
+mod faults;
+
+use faults::{report, Proxy, Rig};
+use pilot_store::layout::EVENTS_STREAM;
+use std::time::{Duration, Instant};
+
+/// Appending writers under every fault.
+const WRITERS: usize = 4;
+/// Load before a fault, and after it is over.
+const STEADY: Duration = Duration::from_secs(6);
+
+/// One fault at a time, whatever the test harness's thread count.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Whether the suite runs; says why not when it does not.
+fn enabled() -> bool {
+    let on = std::env::var_os("PILOT_FAULT_SUITE").is_some_and(|v| v == "1");
+    if !on {
+        eprintln!("skipped: the cluster fault suite runs alone, from scripts/test.sh (PILOT_FAULT_SUITE=1)");
+    }
+    on
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_of_the_stream_leader() {
+    if !enabled() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let mut rig = Rig::start().await;
+    let load = rig.load(WRITERS);
+    tokio::time::sleep(STEADY).await;
+    let leader = rig.leader_of(EVENTS_STREAM).await;
+    let fault = Instant::now();
+    rig.cluster.kill9(leader).unwrap();
+    eprintln!("killed n{} (the leader of {EVENTS_STREAM})", leader + 1);
+    let elected = rig.leader_other_than(EVENTS_STREAM, Some(leader)).await;
+    eprintln!(
+        "n{} leads {EVENTS_STREAM} {:.1} s after the kill",
+        elected + 1,
+        fault.elapsed().as_secs_f64()
+    );
+    tokio::time::sleep(STEADY).await;
+    tokio::task::block_in_place(|| rig.cluster.restart(leader)).unwrap();
+    tokio::time::sleep(STEADY).await;
+    let written = load.stop().await;
+    let tally = rig.check(&written).await;
+    let resumed = written.resumed_after(fault);
+    report(
+        "kill -9 of the stream leader",
+        &tally,
+        resumed,
+        written.longest_pause(fault, Instant::now()),
+    );
+    let resumed = resumed.expect("no write succeeded after the leader was killed");
+    assert!(resumed < 60.0, "writes resumed only after {resumed:.1} s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigstop_of_the_stream_leader_for_20_s() {
+    if !enabled() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let mut rig = Rig::start().await;
+    let load = rig.load(WRITERS);
+    tokio::time::sleep(STEADY).await;
+    let hung = rig.leader_of(EVENTS_STREAM).await;
+    let fault = Instant::now();
+    rig.cluster.pause(hung).unwrap();
+    eprintln!(
+        "hung n{} (the leader of {EVENTS_STREAM}) with SIGSTOP",
+        hung + 1
+    );
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    tokio::task::block_in_place(|| rig.cluster.resume(hung)).unwrap();
+    tokio::time::sleep(STEADY).await;
+    let written = load.stop().await;
+    let tally = rig.check(&written).await;
+    report(
+        "SIGSTOP of the stream leader for 20 s",
+        &tally,
+        written.resumed_after(fault),
+        written.longest_pause(fault, Instant::now()),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolling_restart_of_all_three_nodes() {
+    if !enabled() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let mut rig = Rig::start().await;
+    let load = rig.load(WRITERS);
+    tokio::time::sleep(STEADY).await;
+    let fault = Instant::now();
+    for node in 0..3 {
+        tokio::task::block_in_place(|| rig.cluster.restart(node)).unwrap();
+        eprintln!("restarted n{}", node + 1);
+    }
+    tokio::time::sleep(STEADY).await;
+    let written = load.stop().await;
+    let tally = rig.check(&written).await;
+    report(
+        "rolling restart of all three nodes",
+        &tally,
+        written.resumed_after(fault),
+        written.longest_pause(fault, Instant::now()),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_of_an_api_process_and_an_alerter() {
+    if !enabled() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let mut rig = Rig::start().await;
+    let load = rig.load(WRITERS);
+    tokio::time::sleep(STEADY).await;
+    let fault = Instant::now();
+    rig.service("api-1").kill9();
+    rig.service("alerter-1").kill9();
+    eprintln!("killed api-1 and alerter-1");
+    tokio::time::sleep(STEADY).await;
+    // Back from their checkpoints; the writers send to api-1's new address too.
+    rig.restart("api-1");
+    rig.restart("alerter-1");
+    tokio::time::sleep(STEADY).await;
+    let written = load.stop().await;
+    let tally = rig.check(&written).await;
+    report(
+        "kill -9 of an API process and an alerter",
+        &tally,
+        written.resumed_after(fault),
+        written.longest_pause(fault, Instant::now()),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_cut_while_appends_are_in_flight() {
+    if !enabled() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    // api-2 reaches NATS through a proxy (to its first node); the writers reach both API
+    // processes through one each.
+    let nats_proxy = Proxy::start(String::new()).await;
+    let via = format!("nats://{}", nats_proxy.addr);
+    let mut rig = Rig::start_with(|name, urls| {
+        if name != "api-2" {
+            return urls;
+        }
+        let first = urls.split(',').next().unwrap_or_default();
+        nats_proxy.point_at(first.trim_start_matches("nats://"));
+        via.clone()
+    })
+    .await;
+    let mut http_proxies = Vec::new();
+    let targets = rig.targets.read().unwrap().clone();
+    for target in targets {
+        http_proxies.push(Proxy::start(target).await);
+    }
+    *rig.targets.write().unwrap() = http_proxies.iter().map(|p| p.addr.to_string()).collect();
+    let load = rig.load(WRITERS);
+    tokio::time::sleep(STEADY).await;
+    let fault = Instant::now();
+    let cutting = Instant::now();
+    // api-2's NATS connection once, mid-load (it reconnects to a node it learnt of), and
+    // the writers' connections every 150 ms.
+    nats_proxy.cut();
+    while cutting.elapsed() < STEADY {
+        for proxy in &http_proxies {
+            proxy.cut();
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    tokio::time::sleep(STEADY).await;
+    let written = load.stop().await;
+    let cut: usize = http_proxies
+        .iter()
+        .map(|p| p.cut_open.load(std::sync::atomic::Ordering::SeqCst))
+        .sum();
+    eprintln!(
+        "cut {cut} open HTTP connections and {} NATS connections",
+        nats_proxy
+            .cut_open
+            .load(std::sync::atomic::Ordering::SeqCst)
+    );
+    assert!(written.retries > 0, "no append was cut in flight");
+    let tally = rig.check(&written).await;
+    report(
+        "connections cut mid-append",
+        &tally,
+        written.resumed_after(fault),
+        written.longest_pause(fault, Instant::now()),
+    );
+}
