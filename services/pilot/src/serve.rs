@@ -136,6 +136,7 @@ async fn serve_on(
 ) -> Result<(), ServeError> {
     let layout = Layout {
         replicas: config.nats.replicas.unwrap_or(1),
+        sites: config.nats.sites.clone(),
         ..Layout::default()
     };
     let login = local.as_deref().map(|l| l.login().clone());
@@ -162,6 +163,7 @@ async fn serve_on(
     let state = AppState::new(log.clone(), projection.clone())
         .with_signer(Arc::new(signer))
         .with_stall_terms(config.alerts.rules.stall_policy())
+        .with_site(config.nats.site.clone())
         .with_access(Access {
             tokens: config.tokens.clone(),
             anonymous_reads: config.anonymous_reads,

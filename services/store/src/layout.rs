@@ -14,6 +14,9 @@
 //! An existing stream whose configuration differs is reported, never changed: an operator
 //! decides, because a silent update could drop protections such as `deny_delete`.
 //!
+//! At the centre of offices on their own sites, `PILOT_EVENTS` also sources each site's
+//! `PILOT_EVENTS` ([`Layout::sites`], docs/sites.md); every other stream is each server's own.
+//!
 //! Creating needs a NATS user that may create streams (the operator, `pilot init`); every
 //! other user only verifies, and is told to run `pilot init` when something is missing.
 
