@@ -334,6 +334,18 @@ async fn the_centre_names_sources_it_was_not_told_of_and_a_site_leaves_jurisdict
         .unwrap_err();
     assert!(error.to_string().contains("expected no sources"), "{error}");
 
+    // An office's pilot writes on its own site's server only.
+    pilot_store::sites::check_site_server(office.log.jetstream(), OFFICE)
+        .await
+        .unwrap();
+    let centre_js =
+        async_nats::jetstream::new(async_nats::connect(hub.server.url()).await.unwrap());
+    let wrong = pilot_store::sites::check_site_server(&centre_js, OFFICE)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(wrong.contains("has JetStream domain hub"), "{wrong}");
+
     // An office writes its own chains, never a jurisdiction's.
     let writer =
         Writer::new(Arc::new(office.log.clone()), office.projection.clone()).at_site(OFFICE);

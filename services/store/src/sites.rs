@@ -7,6 +7,7 @@
 //! the chains of its pilots and stakeholders, and the shared chains (a jurisdiction's
 //! context) are written at the centre only ([`written_at_centre`]). See docs/sites.md.
 
+use async_nats::jetstream::Context;
 use pilot_events::Subject;
 use thiserror::Error;
 
@@ -19,6 +20,34 @@ pub enum SiteError {
     Invalid { domain: String },
     #[error("site {domain:?} is named twice: name each site once")]
     Twice { domain: String },
+}
+
+/// Why a site's pilot may not write on the server it reached.
+#[derive(Debug, Error)]
+pub enum SiteServerError {
+    #[error("this pilot writes at office site {site}, but the NATS server it reached has {}: an office's pilot writes on its own site's server, whose `jetstream {{ domain: {site} }}` the centre sources (docs/sites.md)", found.as_deref().map_or("no JetStream domain".to_string(), |d| format!("JetStream domain {d}")))]
+    OtherDomain { site: String, found: Option<String> },
+    #[error("cannot ask the NATS server for its JetStream domain: {0}")]
+    Unavailable(String),
+}
+
+/// Checks that the server behind `js` is the site `site`'s own (its JetStream domain): an
+/// office's pilot pointed at the centre, or at another office, would write the office's
+/// chains where the centre does not source them, or where another office already writes.
+pub async fn check_site_server(js: &Context, site: &str) -> Result<(), SiteServerError> {
+    let account = js
+        .query_account()
+        .await
+        .map_err(|e| SiteServerError::Unavailable(e.to_string()))?;
+    let found = account.domain.filter(|d| !d.is_empty());
+    if found.as_deref() == Some(site) {
+        Ok(())
+    } else {
+        Err(SiteServerError::OtherDomain {
+            site: site.to_string(),
+            found,
+        })
+    }
 }
 
 /// Checks that `domain` can name a site: one subject token that nats-server also takes as a
