@@ -34,6 +34,9 @@ pub struct AppState {
     /// What new approval requests record (the `[alerts]` rules): the writer fills it in, and
     /// the pilot list's `stalled` filter counts unrecorded requests by it.
     pub stall_terms: Arc<StallPolicy>,
+    /// The office site (JetStream domain) this service writes at (`[nats] site`); `None` at
+    /// the centre or on a single server. The writer refuses the chains the centre writes.
+    pub site: Option<String>,
     /// Asks the sealer for a seal now (after an import).
     pub seals: crate::sealer::SealRequests,
     ready: Arc<AtomicBool>,
@@ -89,6 +92,7 @@ impl AppState {
             clock: Arc::new(SystemClock),
             signer: None,
             stall_terms: Arc::new(StallPolicy::default()),
+            site: None,
             seals: crate::sealer::SealRequests::default(),
             ready: Arc::new(AtomicBool::new(false)),
             halted: Arc::new(watch::Sender::new(None)),
@@ -110,10 +114,20 @@ impl AppState {
         self
     }
 
-    /// A writer with this state's signer and stall terms.
+    /// The writer writes at the office site `domain` (docs/sites.md).
+    pub fn with_site(mut self, domain: Option<String>) -> Self {
+        self.site = domain;
+        self.writer = Arc::new(self.new_writer());
+        self
+    }
+
+    /// A writer with this state's signer, stall terms and site.
     fn new_writer(&self) -> Writer<SharedLog> {
-        let writer = Writer::new(Arc::new(self.log.clone()), self.projection.clone())
+        let mut writer = Writer::new(Arc::new(self.log.clone()), self.projection.clone())
             .with_stall_terms(self.stall_terms.clone());
+        if let Some(site) = &self.site {
+            writer = writer.at_site(site.clone());
+        }
         match &self.signer {
             Some(signer) => writer.with_signer(signer.clone()),
             None => writer,

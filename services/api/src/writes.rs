@@ -343,6 +343,9 @@ fn append_error(error: AppendError, at: impl Fn(usize) -> String) -> ApiError {
                 .with_field(format!("{}event_id", at(index)))
         }
         AppendError::TooLarge { .. } => ApiError::event_too_large(error.to_string()),
+        AppendError::WrittenAtCentre { .. } => {
+            ApiError::unprocessable("written_at_centre", error.to_string())
+        }
         AppendError::Contended { .. } | AppendError::Lagging { .. } => {
             ApiError::store_unavailable(format!("{error}; try again"))
         }

@@ -15,6 +15,13 @@ pub struct NatsConfig {
     /// Copies of each stream: 1 on a single server, 3 on a three-node cluster. Streams are
     /// created with it, or checked against it when they exist.
     pub replicas: Option<usize>,
+    /// At the centre: the JetStream domains of the office sites (leaf nodes) whose events the
+    /// central stream sources (docs/sites.md). Checked against the stream when it exists.
+    #[serde(default)]
+    pub sites: Vec<String>,
+    /// At an office site: the site's JetStream domain. Its pilot writes the office's own
+    /// chains and refuses the chains the centre writes (a jurisdiction's).
+    pub site: Option<String>,
     pub user: Option<String>,
     pub password: Option<String>,
     pub token: Option<String>,

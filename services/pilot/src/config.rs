@@ -189,6 +189,14 @@ pub enum ConfigError {
     AtLeast { key: &'static str, min: u64 },
     #[error("[nats] replicas must be 1, 3 or 5 (a JetStream stream's replica count); got {0}")]
     Replicas(usize),
+    #[error("[nats] site and sites exclude each other: `sites` lists the offices the centre sources, `site` names the office this pilot runs at; give the one for this place (docs/sites.md)")]
+    SiteAndSites,
+    #[error("[nats] {key}: {source}")]
+    Site {
+        key: &'static str,
+        #[source]
+        source: pilot_store::sites::SiteError,
+    },
     /// The `[alerts]` rules or a calendar file they name (docs/alerting-rules.md).
     #[error("the configuration file {path}: {source}")]
     Alerts {
@@ -231,6 +239,7 @@ impl Config {
                 return Err(ConfigError::Replicas(replicas));
             }
         }
+        check_sites(&nats)?;
         let max_body_bytes = file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
         let max_import_bytes = file.max_import_bytes.unwrap_or(DEFAULT_MAX_IMPORT_BYTES);
         if max_body_bytes < 1024 {
@@ -289,6 +298,27 @@ impl Config {
     pub fn runs(&self, part: Part) -> bool {
         self.only.is_empty() || self.only.contains(&part)
     }
+}
+
+/// `[nats] sites` (at the centre) and `[nats] site` (at an office): domains that can name a
+/// site, each once, and not both.
+fn check_sites(nats: &NatsConfig) -> Result<(), ConfigError> {
+    if nats.site.is_some() && !nats.sites.is_empty() {
+        return Err(ConfigError::SiteAndSites);
+    }
+    pilot_store::sites::check_domains(nats.sites.iter().map(String::as_str)).map_err(|source| {
+        ConfigError::Site {
+            key: "sites",
+            source,
+        }
+    })?;
+    if let Some(site) = &nats.site {
+        pilot_store::sites::check_domain(site).map_err(|source| ConfigError::Site {
+            key: "site",
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// The HTTP listener's limits; a timeout under 100 ms or no connection at all is refused, as
@@ -440,6 +470,49 @@ mod tests {
         assert!(missing.contains("shared.key"), "{missing}");
         std::fs::write(&shared, [7u8; 32]).unwrap();
         config.checkpoint_key().unwrap();
+    }
+
+    #[test]
+    fn sites_are_domains_named_once_and_site_excludes_sites() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        let load = |text: &str| {
+            let path = write(dir.path(), text);
+            Config::load(
+                &args(&[
+                    "--config",
+                    path.to_str().unwrap(),
+                    "--data-dir",
+                    data_dir.to_str().unwrap(),
+                ]),
+                None,
+            )
+        };
+        let centre = load("[nats]\nsites = [\"office-a\", \"office-b\"]\n").unwrap();
+        assert_eq!(centre.nats.sites, ["office-a", "office-b"]);
+        let office = load("[nats]\nsite = \"office-a\"\n").unwrap();
+        assert_eq!(office.nats.site.as_deref(), Some("office-a"));
+        for (text, says) in [
+            (
+                "[nats]\nsite = \"a\"\nsites = [\"b\"]\n",
+                "site and sites exclude each other",
+            ),
+            (
+                "[nats]\nsites = [\"a\", \"a\"]\n",
+                "[nats] sites: site \"a\" is named twice",
+            ),
+            (
+                "[nats]\nsite = \"office.a\"\n",
+                "[nats] site: \"office.a\" is not a JetStream domain",
+            ),
+            (
+                "[nats]\nsites = [\"\"]\n",
+                "[nats] sites: a site's JetStream domain is empty",
+            ),
+        ] {
+            let error = load(text).unwrap_err().to_string();
+            assert!(error.contains(says), "{text}: {error}");
+        }
     }
 
     #[test]

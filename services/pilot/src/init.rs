@@ -56,6 +56,7 @@ pub async fn run(args: InitArgs) -> Result<String, InitError> {
     let url = config.nats.url.clone().ok_or(InitError::NoServer)?;
     let layout = Layout {
         replicas: config.nats.replicas.unwrap_or(1),
+        sites: config.nats.sites.clone(),
         ..Layout::default()
     };
     let client = pilot_nats::connect_options(&config.nats)

@@ -58,6 +58,8 @@ pub enum ServeError {
     Lock(#[from] LockError),
     #[error(transparent)]
     Connect(#[from] ConnectError),
+    #[error("[nats] site: {0}")]
+    Site(#[from] pilot_store::sites::SiteServerError),
     #[error("the event log: {0}")]
     Log(#[from] LogError),
     #[error(transparent)]
@@ -136,6 +138,7 @@ async fn serve_on(
 ) -> Result<(), ServeError> {
     let layout = Layout {
         replicas: config.nats.replicas.unwrap_or(1),
+        sites: config.nats.sites.clone(),
         ..Layout::default()
     };
     let login = local.as_deref().map(|l| l.login().clone());
@@ -143,6 +146,9 @@ async fn serve_on(
         log = connect(config, url, &layout, login.as_ref()) => log?,
         stop = stopped(signals, local.as_deref_mut()) => return finish(stop),
     };
+    if let Some(site) = &config.nats.site {
+        pilot_store::sites::check_site_server(log.jetstream(), site).await?;
+    }
     tracing::info!(message = "Connected to the event log.", %url);
     let (stop_tx, stop_rx) = watch::channel(false);
     let runtime = Runtime::start(
@@ -162,6 +168,7 @@ async fn serve_on(
     let state = AppState::new(log.clone(), projection.clone())
         .with_signer(Arc::new(signer))
         .with_stall_terms(config.alerts.rules.stall_policy())
+        .with_site(config.nats.site.clone())
         .with_access(Access {
             tokens: config.tokens.clone(),
             anonymous_reads: config.anonymous_reads,

@@ -203,6 +203,8 @@ pub enum AppendError {
         bytes: usize,
         limit: usize,
     },
+    #[error("chain {chain} is shared by every office and written at the centre only; this pilot writes at the office site {site}: record it through the centre's pilot")]
+    WrittenAtCentre { chain: String, site: String },
     #[error("gave up after {attempts} attempts: other writers kept extending this chain")]
     Contended { attempts: usize },
     #[error("the projections did not reach stream position {position} in time; the store may be ahead of this process")]
@@ -233,6 +235,10 @@ pub struct Writer<L> {
     stall_terms: Arc<StallPolicy>,
     /// Calendars named by jurisdictions but not loaded, already warned about (once each).
     warned_calendars: Mutex<HashSet<String>>,
+    /// The office site (JetStream domain) this writer writes at; `None` at the centre or on a
+    /// single server. A site refuses the chains the centre writes
+    /// ([`pilot_store::sites::written_at_centre`]), so two sites never write one chain.
+    site: Option<String>,
 }
 
 impl<L> std::fmt::Debug for Writer<L> {
@@ -253,7 +259,15 @@ impl<L: EventLog> Writer<L> {
             signer: None,
             stall_terms: Arc::new(StallPolicy::default()),
             warned_calendars: Mutex::default(),
+            site: None,
         }
+    }
+
+    /// Writes at the office site `domain`: chains the centre writes are refused with
+    /// [`AppendError::WrittenAtCentre`].
+    pub fn at_site(mut self, domain: impl Into<String>) -> Self {
+        self.site = Some(domain.into());
+        self
     }
 
     /// Records new requests and extensions under `policy` (the `[alerts]` rules) instead of
@@ -276,6 +290,23 @@ impl<L: EventLog> Writer<L> {
 
     pub fn projection(&self) -> &Arc<Projection> {
         &self.projection
+    }
+
+    /// Refuses, at a site, a draft of a chain the centre writes.
+    fn owned_here(&self, drafts: &[Draft]) -> Result<(), AppendError> {
+        let Some(site) = &self.site else {
+            return Ok(());
+        };
+        match drafts
+            .iter()
+            .find(|d| pilot_store::sites::written_at_centre(d.subject))
+        {
+            Some(draft) => Err(AppendError::WrittenAtCentre {
+                chain: pilot_store::log::chain_key(draft.subject),
+                site: site.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Appends events of one chain, all or nothing. With `expected_version`, refuses with
@@ -301,6 +332,7 @@ impl<L: EventLog> Writer<L> {
                 count: drafts.len(),
             });
         }
+        self.owned_here(&drafts)?;
         distinct_ids(&drafts)?;
         if let Some(stored) = self.already_stored(subject, &drafts).await? {
             return Ok(stored);

@@ -14,11 +14,14 @@
 //! An existing stream whose configuration differs is reported, never changed: an operator
 //! decides, because a silent update could drop protections such as `deny_delete`.
 //!
+//! At the centre of offices on their own sites, `PILOT_EVENTS` also sources each site's
+//! `PILOT_EVENTS` ([`Layout::sites`], docs/sites.md); every other stream is each server's own.
+//!
 //! Creating needs a NATS user that may create streams (the operator, `pilot init`); every
 //! other user only verifies, and is told to run `pilot init` when something is missing.
 
 use async_nats::jetstream::stream::{
-    Config, DiscardPolicy, Republish, RetentionPolicy, StorageType,
+    Config, DiscardPolicy, External, Republish, RetentionPolicy, Source, StorageType,
 };
 use async_nats::jetstream::Context;
 use std::time::Duration;
@@ -78,6 +81,11 @@ pub struct Layout {
     pub replicas: usize,
     /// How long a retried `Nats-Msg-Id` is recognised by the server itself.
     pub duplicate_window: Duration,
+    /// At the centre: the JetStream domains of the office sites (leaf nodes) whose own
+    /// `PILOT_EVENTS` the central `PILOT_EVENTS` sources, so their events reach the centre
+    /// once their link is up ([`crate::sites`]). Empty on a site or a single server, whose
+    /// streams source nothing.
+    pub sites: Vec<String>,
 }
 
 impl Default for Layout {
@@ -85,6 +93,7 @@ impl Default for Layout {
         Layout {
             replicas: 1,
             duplicate_window: Duration::from_secs(120),
+            sites: Vec::new(),
         }
     }
 }
@@ -115,11 +124,14 @@ pub enum LayoutError {
 impl Layout {
     pub fn configs(&self) -> Vec<Config> {
         vec![
-            self.stream(
-                EVENTS_STREAM,
-                EVENTS_SUBJECTS,
-                "pilot-tracker events: one subject per chain",
-            ),
+            Config {
+                sources: self.event_sources(),
+                ..self.stream(
+                    EVENTS_STREAM,
+                    EVENTS_SUBJECTS,
+                    "pilot-tracker events: one subject per chain",
+                )
+            },
             self.stream(
                 QUARANTINE_STREAM,
                 QUARANTINE_SUBJECTS,
@@ -155,6 +167,28 @@ impl Layout {
             num_replicas: self.replicas,
             ..Default::default()
         }
+    }
+
+    /// Each site's `PILOT_EVENTS`, whole, reached through the site's JetStream domain; `None`
+    /// when there are no sites, as a stream without sources is configured. A sourced event
+    /// keeps its subject and `Nats-Msg-Id`, so the centre holds each one once.
+    fn event_sources(&self) -> Option<Vec<Source>> {
+        if self.sites.is_empty() {
+            return None;
+        }
+        let sources = self
+            .sites
+            .iter()
+            .map(|domain| Source {
+                name: EVENTS_STREAM.to_string(),
+                external: Some(External {
+                    api_prefix: crate::sites::api_prefix(domain),
+                    delivery_prefix: None,
+                }),
+                ..Source::default()
+            })
+            .collect();
+        Some(sources)
     }
 
     fn stream(&self, name: &str, subjects: &str, description: &str) -> Config {
@@ -265,11 +299,11 @@ impl Layout {
     }
 
     /// Checks that every stream exists as pilot-tracker keeps it, with however many replicas
-    /// the operator chose, and changes nothing: for readers (`pilot export --nats`), which
-    /// must not create streams on a server that turns out not to be pilot-tracker's, and
-    /// read a single server and a cluster alike.
+    /// and sourced sites the operator chose, and changes nothing: for readers (`pilot export
+    /// --nats`), which must not create streams on a server that turns out not to be
+    /// pilot-tracker's, and read a single server, a cluster and a centre alike.
     pub async fn verify_readable(&self, js: &Context) -> Result<(), LayoutError> {
-        self.check(js, Check::AnyReplicas).await
+        self.check(js, Check::AsDeployed).await
     }
 
     async fn check(&self, js: &Context, check: Check) -> Result<(), LayoutError> {
@@ -283,8 +317,9 @@ impl Layout {
             match js.get_stream(&wanted.name).await {
                 Ok(mut existing) => {
                     let info = existing.info().await.map_err(|e| unavailable(&e))?;
-                    if check == Check::AnyReplicas {
+                    if check == Check::AsDeployed {
                         wanted.num_replicas = info.config.num_replicas;
+                        wanted.sources = info.config.sources.clone();
                     }
                     let differences = differences(&wanted, &info.config);
                     if create && differences.len() == 1 && differences[0].starts_with("republish ")
@@ -324,8 +359,9 @@ enum Check {
     Create,
     /// Check every stream exactly; create nothing.
     Exact,
-    /// Check every stream but its replica count; create nothing.
-    AnyReplicas,
+    /// Check every stream but how it is deployed (replica count, sourced sites); create
+    /// nothing.
+    AsDeployed,
 }
 
 /// The settings pilot-tracker relies on, compared one by one so the report says which differ.
@@ -426,18 +462,12 @@ fn differences(wanted: &Config, found: &Config) -> Vec<String> {
         wanted.mirror.is_some().to_string(),
         found.mirror.is_some().to_string(),
     );
-    let has_sources = |c: &Config| {
-        c.sources
-            .as_ref()
-            .is_some_and(|s| !s.is_empty())
-            .to_string()
-    };
-    check("sources", has_sources(wanted), has_sources(found));
     check(
         "republish",
         format!("{:?}", wanted.republish),
         format!("{:?}", found.republish),
     );
+    out.extend(source_differences(wanted, found));
     out
 }
 
@@ -459,6 +489,64 @@ fn is_placement_failure(message: &str) -> bool {
     ];
     let message = message.to_ascii_lowercase();
     CAUSES.iter().any(|cause| message.contains(cause))
+}
+
+/// How a stream's sources differ from the sites the layout names: each site sourced but not
+/// named, and each named but not sourced. A source that is not a whole site's `PILOT_EVENTS`
+/// (another stream, a filter, a local stream) is reported as it is, never taken for a site.
+fn source_differences(wanted: &Config, found: &Config) -> Vec<String> {
+    let names = |c: &Config| -> Vec<String> {
+        let mut names: Vec<String> = c.sources.iter().flatten().map(source_name).collect();
+        names.sort();
+        names
+    };
+    let (wanted, found) = (names(wanted), names(found));
+    let mut out = Vec::new();
+    let extra: Vec<&String> = found.iter().filter(|f| !wanted.contains(f)).collect();
+    if !extra.is_empty() {
+        out.push(format!(
+            "it sources {}, which this layout does not name as sites (expected {})",
+            list(&extra),
+            if wanted.is_empty() {
+                "no sources".to_string()
+            } else {
+                list(&wanted.iter().collect::<Vec<_>>())
+            }
+        ));
+    }
+    let missing: Vec<&String> = wanted.iter().filter(|w| !found.contains(w)).collect();
+    if !missing.is_empty() {
+        out.push(format!(
+            "it does not source {}, which this layout names",
+            list(&missing)
+        ));
+    }
+    out
+}
+
+/// A source as a difference names it: the site's domain for a whole site's `PILOT_EVENTS`,
+/// else what the source is.
+fn source_name(source: &Source) -> String {
+    let domain = source
+        .external
+        .as_ref()
+        .and_then(|e| crate::sites::domain_of(&e.api_prefix));
+    let whole = source.filter_subject.as_deref().is_none_or(str::is_empty)
+        && source.subject_transforms.is_empty()
+        && source.name == EVENTS_STREAM;
+    match (domain, &source.external) {
+        (Some(domain), _) if whole => format!("site {domain}"),
+        (_, Some(external)) => format!("stream {} via {}", source.name, external.api_prefix),
+        (_, None) => format!("local stream {}", source.name),
+    }
+}
+
+fn list(items: &[&String]) -> String {
+    items
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn is_not_found(error: &async_nats::jetstream::context::GetStreamError) -> bool {
@@ -490,5 +578,66 @@ mod tests {
         assert!(!is_alert_subject("pilot.alerts.fired..1"));
         assert!(!is_alert_subject("pilot.alertsx.fired.1"));
         assert!(!is_alert_subject("elsewhere.fired.1"));
+    }
+
+    fn events_config(layout: &Layout) -> Config {
+        layout.configs().remove(0)
+    }
+
+    fn centre(sites: &[&str]) -> Layout {
+        Layout {
+            sites: sites.iter().map(|s| s.to_string()).collect(),
+            ..Layout::default()
+        }
+    }
+
+    #[test]
+    fn the_centre_sources_each_site_through_its_domain() {
+        let config = events_config(&centre(&["office-a", "office-b"]));
+        let sources = config.sources.unwrap();
+        assert_eq!(sources.len(), 2);
+        assert!(sources.iter().all(|s| s.name == EVENTS_STREAM));
+        assert_eq!(
+            sources[1].external.as_ref().unwrap().api_prefix,
+            "$JS.office-b.API"
+        );
+        assert_eq!(events_config(&Layout::default()).sources, None);
+        // The other streams stay each server's own.
+        assert!(centre(&["office-a"]).configs()[1..]
+            .iter()
+            .all(|c| c.sources.is_none()));
+    }
+
+    #[test]
+    fn sources_other_than_the_named_sites_are_named_in_the_mismatch() {
+        let wanted = events_config(&centre(&["office-a", "office-b"]));
+        assert!(differences(&wanted, &wanted).is_empty());
+        // The same sites in another order are the same layout.
+        let reordered = events_config(&centre(&["office-b", "office-a"]));
+        assert!(differences(&wanted, &reordered).is_empty());
+
+        let found = events_config(&centre(&["office-a", "office-c"]));
+        let report = differences(&wanted, &found).join("; ");
+        assert!(
+            report.contains("sources site office-c, which this layout does not name"),
+            "{report}"
+        );
+        assert!(
+            report.contains("does not source site office-b, which this layout names"),
+            "{report}"
+        );
+
+        // A site or a single server expects no sources at all.
+        let report = differences(&events_config(&Layout::default()), &found).join("; ");
+        assert!(report.contains("expected no sources"), "{report}");
+        let local = Config {
+            sources: Some(vec![Source {
+                name: "ELSEWHERE".into(),
+                ..Source::default()
+            }]),
+            ..events_config(&Layout::default())
+        };
+        let report = differences(&wanted, &local).join("; ");
+        assert!(report.contains("local stream ELSEWHERE"), "{report}");
     }
 }

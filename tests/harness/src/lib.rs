@@ -5,6 +5,8 @@
 //!   ([`NatsServer::stop`]) and restarted on the same port and store ([`NatsServer::restart`]).
 //! - [`NatsCluster`]: N servers (`n1`, `n2`, ...) routed into the cluster `pilot`, returned
 //!   only once every node sees routes to all the others and reports healthy.
+//! - [`LeafHub`] and [`start_site`]: a hub with a JetStream domain and a leafnode port, and
+//!   office sites connected to it as leaf nodes with their own domains (docs/sites.md).
 //!
 //! The binary comes from `PILOT_NATS_SERVER` if set, else from
 //! `scripts/install-nats-server.sh` (run once per process); see [`nats_server_binary`].
@@ -12,6 +14,7 @@
 //! which is fine inside `#[tokio::test]`. Dropping a server kills it and deletes its files.
 
 mod cluster;
+mod leaf;
 mod server;
 
 use std::io;
@@ -21,6 +24,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 pub use cluster::NatsCluster;
+pub use leaf::{start_site, LeafHub};
 pub use server::{NatsServer, ServerOptions};
 
 /// Everything that can go wrong while finding, starting or waiting for a server.

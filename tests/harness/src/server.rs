@@ -79,17 +79,29 @@ impl NatsServer {
     /// JetStream enabled. The error carries the tail of the server log.
     pub fn start_with(options: ServerOptions) -> Result<Self> {
         let binary = options.resolve_binary()?;
+        Self::start_on_ports(binary, 0, |_| options.config.clone()).map(|(server, _)| server)
+    }
+
+    /// Starts a server on a free client port and `extra` more free ports, passed to `config`
+    /// (e.g. a leafnode port) to write its configuration and returned with the server; tries
+    /// again with other ports when one was taken before the server bound it.
+    pub(crate) fn start_on_ports(
+        binary: PathBuf,
+        extra: usize,
+        config: impl Fn(&[u16]) -> Option<String>,
+    ) -> Result<(Self, Vec<u16>)> {
         let mut attempt = 1;
         loop {
-            let port = free_ports(1)?[0];
+            let ports = free_ports(1 + extra)?;
+            let port = ports[0];
             let mut server = Self::prepare(binary.clone(), port, format!("pilot-{port}"))?;
-            if let Some(text) = &options.config {
-                server.write_config(text)?;
+            if let Some(text) = config(&ports[1..]) {
+                server.write_config(&text)?;
             }
             server.launch()?;
             match server.wait_ready(READY_TIMEOUT) {
                 Err(e) if attempt < PORT_ATTEMPTS && e.is_port_clash() => attempt += 1,
-                other => return other.map(|()| server),
+                other => return other.map(|()| (server, ports[1..].to_vec())),
             }
         }
     }
