@@ -71,8 +71,21 @@ fi
 
 step "cargo test"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-cargo test --workspace --locked 2>&1 | tee "$log"
+faults=$(mktemp)
+trap 'rm -f "$log" "$faults"' EXIT
+# The cluster fault suite runs alone below: three nats-servers and five pilot processes are
+# all two cores carry, so nothing else may run beside it.
+cargo test --workspace --locked -- --skip cluster_fault_ 2>&1 | tee "$log"
+
+step "the cluster fault suite (a 3-node cluster under append load, one fault at a time)"
+PILOT_FAULT_SUITE=1 cargo test --locked -p pilot-service --test cluster_faults \
+  -- --test-threads=1 --nocapture 2>&1 | tee "$faults"
+cat "$faults" >> "$log"
+{
+  printf '\n| fault | acknowledged | stored | lost | duplicated | writes resumed after (s) | longest pause (s) | requests sent again | alert transitions |\n'
+  printf '|---|---|---|---|---|---|---|---|---|\n'
+  grep '^fault suite |' "$faults" | sed 's/^fault suite //; s/$/ |/'
+} >&2
 # One closing line for the whole run (cargo prints one per test binary, the last often "0 passed").
 awk '/^test result:/ { passed += $4; failed += $6; ignored += $8 }
      END { printf "\ntests: %d passed, %d failed, %d skipped\n", passed, failed, ignored }' "$log"

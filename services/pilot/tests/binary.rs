@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::process::{PilotProcess, READY_WITHIN};
+use common::process::{serve_must_exit, PilotProcess, READY_WITHIN};
 
 const HIHC: &str = "0194a000-0001-7000-8000-000000000003";
 const LCHI: &str = "Local Citizen Health Insurance (LCHI)";
@@ -324,42 +324,6 @@ fn only_projector_serves_health_but_no_api() {
         nats_servers_on(&data_dir).is_empty(),
         "no local server with --nats"
     );
-}
-
-/// Runs `pilot serve ARGS` with `env` and waits (bounded) for it to exit by itself: the start
-/// must fail. A pilot still running at the deadline is killed and the test fails.
-fn serve_must_exit(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let temp = tempfile::tempdir().unwrap();
-    let stderr = temp.path().join("stderr.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pilot"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .env_remove("PILOT_CONFIG")
-        .env_remove("PILOT_NATS_URL")
-        .env_remove("PILOT_ADMIN_TOKEN")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr).unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + common::process::EXIT_WITHIN;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return (status.code(), std::fs::read_to_string(&stderr).unwrap());
-        }
-        if Instant::now() > deadline {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let _ = child.wait();
-            panic!(
-                "pilot serve {args:?} kept running; it should have refused to start:\n{}",
-                std::fs::read_to_string(&stderr).unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

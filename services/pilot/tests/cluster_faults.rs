@@ -4,7 +4,7 @@
 //! recorded once ([`faults::Rig::check`]). Each prints its line of the suite's table.
 //!
 //! The suite runs only with `PILOT_FAULT_SUITE=1`, which `scripts/test.sh` sets for a run of
-//! its own after the workspace's tests, one test at a time: on two cores three nats-servers
+//! its own after the workspace's tests (which skip `cluster_fault_*`), one test at a time: on two cores three nats-servers
 //! and five pilot processes are all the machine can carry, and elections are slow. Pauses are
 //! reported, not asserted.
 
@@ -35,7 +35,7 @@ fn enabled() -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill9_of_the_stream_leader() {
+async fn cluster_fault_kill9_of_the_stream_leader() {
     if !enabled() {
         return;
     }
@@ -70,7 +70,7 @@ async fn kill9_of_the_stream_leader() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigstop_of_the_stream_leader_for_20_s() {
+async fn cluster_fault_sigstop_of_the_stream_leader_for_20_s() {
     if !enabled() {
         return;
     }
@@ -99,7 +99,7 @@ async fn sigstop_of_the_stream_leader_for_20_s() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rolling_restart_of_all_three_nodes() {
+async fn cluster_fault_rolling_restart_of_all_three_nodes() {
     if !enabled() {
         return;
     }
@@ -124,7 +124,7 @@ async fn rolling_restart_of_all_three_nodes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill9_of_an_api_process_and_an_alerter() {
+async fn cluster_fault_kill9_of_an_api_process_and_an_alerter() {
     if !enabled() {
         return;
     }
@@ -152,7 +152,7 @@ async fn kill9_of_an_api_process_and_an_alerter() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_cut_while_appends_are_in_flight() {
+async fn cluster_fault_connections_cut_while_appends_are_in_flight() {
     if !enabled() {
         return;
     }

@@ -107,7 +107,9 @@ pub async fn follow(
                         tracing::debug!(message = "Could not check the stream; trying again later.", %error);
                     }
                     Err(_) => {
-                        tracing::debug!(message = "The stream check timed out; trying again later.");
+                        tracing::debug!(
+                            message = "The stream check timed out; trying again later."
+                        );
                     }
                     Ok(Ok(())) => {}
                 }

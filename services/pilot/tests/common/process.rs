@@ -159,3 +159,39 @@ impl Drop for PilotProcess {
         }
     }
 }
+
+/// Runs `pilot serve ARGS` with `env` and waits (bounded) for it to exit by itself: the start
+/// must fail. A pilot still running at the deadline is killed and the test fails.
+pub fn serve_must_exit(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let temp = tempfile::tempdir().unwrap();
+    let stderr = temp.path().join("stderr.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pilot"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("PILOT_CONFIG")
+        .env_remove("PILOT_NATS_URL")
+        .env_remove("PILOT_ADMIN_TOKEN")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + EXIT_WITHIN;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.code(), std::fs::read_to_string(&stderr).unwrap());
+        }
+        if Instant::now() > deadline {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+            panic!(
+                "pilot serve {args:?} kept running; it should have refused to start:\n{}",
+                std::fs::read_to_string(&stderr).unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
