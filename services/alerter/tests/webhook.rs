@@ -532,6 +532,13 @@ async fn always_refused<L: AlertLog>(log: Arc<L>) -> String {
     assert_eq!(letter.last_status, None);
     assert_eq!(letter.alert_position, Some(2));
 
+    // The receiver has the notification a moment before the sink counts its answer.
+    eventually("the delivery counted", || {
+        render(&metrics)
+            .lines()
+            .any(|l| l == "pilot_webhook_delivered_total 1")
+    })
+    .await;
     let text = render(&metrics);
     assert_metric(
         &text,

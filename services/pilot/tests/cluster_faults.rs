@@ -4,18 +4,21 @@
 //! recorded once ([`faults::Rig::check`]). Each prints its line of the suite's table.
 //!
 //! The suite runs only with `PILOT_FAULT_SUITE=1`, which `scripts/test.sh` sets for a run of
-//! its own after the workspace's tests (which skip `cluster_fault_*`), one test at a time: on two cores three nats-servers
-//! and five pilot processes are all the machine can carry, and elections are slow. Pauses are
-//! reported, not asserted.
+//! its own after the workspace's tests (which skip `cluster_fault_*`), one test at a time: on
+//! two cores three nats-servers and five pilot processes are all the machine can carry, and
+//! elections are slow. Pauses are reported, not asserted.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod common;
 mod faults;
 
-use faults::{report, Proxy, Rig};
+use faults::{report, Load, Proxy, Rig, Written};
 use pilot_store::layout::EVENTS_STREAM;
+use std::future::Future;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use tokio::sync::MutexGuard;
 
 /// Appending writers under every fault.
 const WRITERS: usize = 4;
@@ -34,179 +37,157 @@ fn enabled() -> bool {
     on
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cluster_fault_kill9_of_the_stream_leader() {
+/// One fault's run: the suite's turn, the rig, and its writers.
+struct Run {
+    _turn: MutexGuard<'static, ()>,
+    rig: Rig,
+    load: Load,
+}
+
+/// Takes the suite's turn, starts `rig` and puts it under load for [`STEADY`]; `None` (the
+/// test returns) when the suite is not enabled.
+async fn under_load(rig: impl Future<Output = Rig>) -> Option<Run> {
     if !enabled() {
-        return;
+        return None;
     }
-    let _one = ONE_AT_A_TIME.lock().await;
-    let mut rig = Rig::start().await;
+    let turn = ONE_AT_A_TIME.lock().await;
+    let rig = rig.await;
     let load = rig.load(WRITERS);
     tokio::time::sleep(STEADY).await;
-    let leader = rig.leader_of(EVENTS_STREAM).await;
+    Some(Run {
+        _turn: turn,
+        rig,
+        load,
+    })
+}
+
+impl Run {
+    /// Keeps the load on for [`STEADY`] after the fault is over, stops it, checks everything
+    /// and prints the fault's line (timed from `fault`).
+    async fn settle(mut self, name: &str, fault: Instant) -> Written {
+        tokio::time::sleep(STEADY).await;
+        let written = self.load.stop().await;
+        let tally = self.rig.check(&written).await;
+        let resumed = written.resumed_after(fault);
+        report(
+            name,
+            &tally,
+            resumed,
+            written.longest_pause(fault, Instant::now()),
+        );
+        written
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_fault_kill9_of_the_stream_leader() {
+    let Some(mut run) = under_load(Rig::start()).await else {
+        return;
+    };
+    let leader = run.rig.leader_of(EVENTS_STREAM).await;
     let fault = Instant::now();
-    rig.cluster.kill9(leader).unwrap();
+    run.rig.cluster.kill9(leader).unwrap();
     eprintln!("killed n{} (the leader of {EVENTS_STREAM})", leader + 1);
-    let elected = rig.leader_other_than(EVENTS_STREAM, Some(leader)).await;
-    eprintln!(
-        "n{} leads {EVENTS_STREAM} {:.1} s after the kill",
-        elected + 1,
-        fault.elapsed().as_secs_f64()
-    );
     tokio::time::sleep(STEADY).await;
-    tokio::task::block_in_place(|| rig.cluster.restart(leader)).unwrap();
-    tokio::time::sleep(STEADY).await;
-    let written = load.stop().await;
-    let tally = rig.check(&written).await;
-    let resumed = written.resumed_after(fault);
-    report(
-        "kill -9 of the stream leader",
-        &tally,
-        resumed,
-        written.longest_pause(fault, Instant::now()),
-    );
-    let resumed = resumed.expect("no write succeeded after the leader was killed");
+    tokio::task::block_in_place(|| run.rig.cluster.restart(leader)).unwrap();
+    let written = run.settle("kill -9 of the stream leader", fault).await;
+    let resumed = written
+        .resumed_after(fault)
+        .expect("no write succeeded after the leader was killed");
     assert!(resumed < 60.0, "writes resumed only after {resumed:.1} s");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_fault_sigstop_of_the_stream_leader_for_20_s() {
-    if !enabled() {
+    let Some(mut run) = under_load(Rig::start()).await else {
         return;
-    }
-    let _one = ONE_AT_A_TIME.lock().await;
-    let mut rig = Rig::start().await;
-    let load = rig.load(WRITERS);
-    tokio::time::sleep(STEADY).await;
-    let hung = rig.leader_of(EVENTS_STREAM).await;
+    };
+    let hung = run.rig.leader_of(EVENTS_STREAM).await;
     let fault = Instant::now();
-    rig.cluster.pause(hung).unwrap();
+    run.rig.cluster.pause(hung).unwrap();
     eprintln!(
         "hung n{} (the leader of {EVENTS_STREAM}) with SIGSTOP",
         hung + 1
     );
     tokio::time::sleep(Duration::from_secs(20)).await;
-    tokio::task::block_in_place(|| rig.cluster.resume(hung)).unwrap();
-    tokio::time::sleep(STEADY).await;
-    let written = load.stop().await;
-    let tally = rig.check(&written).await;
-    report(
-        "SIGSTOP of the stream leader for 20 s",
-        &tally,
-        written.resumed_after(fault),
-        written.longest_pause(fault, Instant::now()),
-    );
+    tokio::task::block_in_place(|| run.rig.cluster.resume(hung)).unwrap();
+    run.settle("SIGSTOP of the stream leader for 20 s", fault)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_fault_rolling_restart_of_all_three_nodes() {
-    if !enabled() {
+    let Some(mut run) = under_load(Rig::start()).await else {
         return;
-    }
-    let _one = ONE_AT_A_TIME.lock().await;
-    let mut rig = Rig::start().await;
-    let load = rig.load(WRITERS);
-    tokio::time::sleep(STEADY).await;
+    };
     let fault = Instant::now();
     for node in 0..3 {
-        tokio::task::block_in_place(|| rig.cluster.restart(node)).unwrap();
+        tokio::task::block_in_place(|| run.rig.cluster.restart(node)).unwrap();
         eprintln!("restarted n{}", node + 1);
     }
-    tokio::time::sleep(STEADY).await;
-    let written = load.stop().await;
-    let tally = rig.check(&written).await;
-    report(
-        "rolling restart of all three nodes",
-        &tally,
-        written.resumed_after(fault),
-        written.longest_pause(fault, Instant::now()),
-    );
+    run.settle("rolling restart of all three nodes", fault)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_fault_kill9_of_an_api_process_and_an_alerter() {
-    if !enabled() {
+    let Some(mut run) = under_load(Rig::start()).await else {
         return;
-    }
-    let _one = ONE_AT_A_TIME.lock().await;
-    let mut rig = Rig::start().await;
-    let load = rig.load(WRITERS);
-    tokio::time::sleep(STEADY).await;
+    };
     let fault = Instant::now();
-    rig.service("api-1").kill9();
-    rig.service("alerter-1").kill9();
+    run.rig.service("api-1").kill9();
+    run.rig.service("alerter-1").kill9();
     eprintln!("killed api-1 and alerter-1");
     tokio::time::sleep(STEADY).await;
     // Back from their checkpoints; the writers send to api-1's new address too.
-    rig.restart("api-1");
-    rig.restart("alerter-1");
-    tokio::time::sleep(STEADY).await;
-    let written = load.stop().await;
-    let tally = rig.check(&written).await;
-    report(
-        "kill -9 of an API process and an alerter",
-        &tally,
-        written.resumed_after(fault),
-        written.longest_pause(fault, Instant::now()),
-    );
+    run.rig.restart("api-1");
+    run.rig.restart("alerter-1");
+    run.settle("kill -9 of an API process and an alerter", fault)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_fault_connections_cut_while_appends_are_in_flight() {
-    if !enabled() {
-        return;
-    }
-    let _one = ONE_AT_A_TIME.lock().await;
-    // api-2 reaches NATS through a proxy (to its first node); the writers reach both API
-    // processes through one each.
+    // api-2 reaches NATS through a proxy to its first node.
     let nats_proxy = Proxy::start(String::new()).await;
     let via = format!("nats://{}", nats_proxy.addr);
-    let mut rig = Rig::start_with(|name, urls| {
+    let rig = Rig::start_with(|name, urls| {
         if name != "api-2" {
             return urls;
         }
         let first = urls.split(',').next().unwrap_or_default();
         nats_proxy.point_at(first.trim_start_matches("nats://"));
         via.clone()
-    })
-    .await;
+    });
+    let Some(run) = under_load(rig).await else {
+        return;
+    };
+    // From now on the writers reach each API process through a proxy of its own.
     let mut http_proxies = Vec::new();
-    let targets = rig.targets.read().unwrap().clone();
+    let targets = run.rig.targets.read().unwrap().clone();
     for target in targets {
         http_proxies.push(Proxy::start(target).await);
     }
-    *rig.targets.write().unwrap() = http_proxies.iter().map(|p| p.addr.to_string()).collect();
-    let load = rig.load(WRITERS);
-    tokio::time::sleep(STEADY).await;
+    *run.rig.targets.write().unwrap() = http_proxies.iter().map(|p| p.addr.to_string()).collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let fault = Instant::now();
-    let cutting = Instant::now();
-    // api-2's NATS connection once, mid-load (it reconnects to a node it learnt of), and
-    // the writers' connections every 150 ms.
+    // api-2's NATS connection once (it reconnects to a node it learnt of), and the writers'
+    // connections every 150 ms.
     nats_proxy.cut();
-    while cutting.elapsed() < STEADY {
+    while fault.elapsed() < STEADY {
         for proxy in &http_proxies {
             proxy.cut();
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
-    tokio::time::sleep(STEADY).await;
-    let written = load.stop().await;
+    let written = run.settle("connections cut mid-append", fault).await;
     let cut: usize = http_proxies
         .iter()
-        .map(|p| p.cut_open.load(std::sync::atomic::Ordering::SeqCst))
+        .map(|p| p.cut_open.load(Ordering::SeqCst))
         .sum();
     eprintln!(
         "cut {cut} open HTTP connections and {} NATS connections",
-        nats_proxy
-            .cut_open
-            .load(std::sync::atomic::Ordering::SeqCst)
+        nats_proxy.cut_open.load(Ordering::SeqCst)
     );
     assert!(written.retries > 0, "no append was cut in flight");
-    let tally = rig.check(&written).await;
-    report(
-        "connections cut mid-append",
-        &tally,
-        written.resumed_after(fault),
-        written.longest_pause(fault, Instant::now()),
-    );
 }
