@@ -25,6 +25,9 @@ const WRITERS: usize = 4;
 /// Load before a fault, and after it is over.
 const STEADY: Duration = Duration::from_secs(6);
 
+/// A pause in acknowledgements longer than this prints the processes' warnings.
+const LONG_PAUSE: Duration = Duration::from_secs(10);
+
 /// One fault at a time, whatever the test harness's thread count.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -66,15 +69,17 @@ impl Run {
     /// and prints the fault's line (timed from `fault`).
     async fn settle(mut self, name: &str, fault: Instant) -> Written {
         tokio::time::sleep(STEADY).await;
+        let stopped = Instant::now();
         let written = self.load.stop().await;
         let tally = self.rig.check(&written).await;
-        let resumed = written.resumed_after(fault);
-        report(
-            name,
-            &tally,
-            resumed,
-            written.longest_pause(fault, Instant::now()),
-        );
+        let pause = written.longest_pause(fault, stopped);
+        report(name, &tally, written.resumed_after(fault), pause);
+        if pause > LONG_PAUSE.as_secs_f64() {
+            eprintln!(
+                "a pause over {LONG_PAUSE:?}; what the processes logged:\n{}",
+                self.rig.warnings()
+            );
+        }
         written
     }
 }

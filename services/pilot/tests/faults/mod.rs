@@ -217,10 +217,7 @@ impl Rig {
         for service in &self.services {
             if let Some(process) = &service.process {
                 for line in process.stderr().lines() {
-                    if !line.contains(" INFO ")
-                        || line.contains("Projector")
-                        || line.contains("lag")
-                    {
+                    if !line.contains(" INFO ") {
                         out.push_str(&format!("{}: {line}\n", service.name));
                     }
                 }
