@@ -60,9 +60,9 @@ fn main() {
     };
     // What the service's world holds, measured first, before freed memory can be reused:
     // resident memory with it, less without it.
-    let before = resident_bytes();
+    let before = pilot_nats_harness::resident_bytes("self");
     let world = fold_into(World::new().without_chain_bytes());
-    let held = resident_bytes().saturating_sub(before);
+    let held = pilot_nats_harness::resident_bytes("self").saturating_sub(before);
     drop(black_box(world));
     // A service's world keeps state, not chain bytes; an in-memory one keeps every chain.
     let fold = timed(|| fold_into(World::new().without_chain_bytes()).position() as usize);
@@ -98,16 +98,4 @@ fn timed(pass: impl FnOnce() -> usize) -> f64 {
     let started = Instant::now();
     black_box(pass());
     started.elapsed().as_secs_f64()
-}
-
-/// This process's resident set size (VmRSS), 0 where /proc does not say.
-fn resident_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(kb * 1024)
-        })
-        .unwrap_or(0)
 }

@@ -477,17 +477,5 @@ async fn rebuild_child(url: &str, total: usize) {
         .unwrap();
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(projection.position() as usize, total);
-    println!("{secs} {}", resident_bytes());
-}
-
-/// This process's resident set size (VmRSS), 0 where /proc does not say.
-fn resident_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(kb * 1024)
-        })
-        .unwrap_or(0)
+    println!("{secs} {}", pilot_nats_harness::resident_bytes("self"));
 }

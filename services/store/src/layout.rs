@@ -480,12 +480,10 @@ fn checkpoint_stream() -> String {
 /// too few servers in the cluster, none with room, or no cluster at all. Told by the
 /// server's description, which names the cause the same way for streams and object stores.
 fn is_placement_failure(message: &str) -> bool {
-    const CAUSES: [&str; 5] = [
+    const CAUSES: [&str; 3] = [
         "insufficient resources",
         "no suitable peers",
         "replicas > 1 not supported",
-        "peer",
-        "cluster",
     ];
     let message = message.to_ascii_lowercase();
     CAUSES.iter().any(|cause| message.contains(cause))

@@ -109,6 +109,19 @@ pub fn cpu_seconds(pid: &str) -> f64 {
     ticks / 100.0
 }
 
+/// The resident set size (VmRSS) of process `pid`, `"self"` for this one, in bytes, from
+/// `/proc/<pid>/status`; 0 where `/proc` does not say. For benches that report memory.
+pub fn resident_bytes(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kb * 1024)
+        })
+        .unwrap_or(0)
+}
+
 /// The workspace root (`CARGO_MANIFEST_DIR/../..`).
 pub fn workspace_root() -> PathBuf {
     let raw = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
