@@ -96,31 +96,35 @@ impl Collector for ProcessCollector {
                 counter.metric_type(),
             )?)?;
         }
+        if let Some(seconds) = sample.start_time_seconds {
+            let gauge = ConstGauge::new(seconds);
+            gauge.encode(encoder.encode_descriptor(
+                "process_start_time_seconds",
+                "Start time of the process since the Unix epoch in seconds",
+                None,
+                gauge.metric_type(),
+            )?)?;
+        }
         for (name, help, value) in [
             (
                 "process_resident_memory_bytes",
                 "Resident memory size in bytes",
-                sample.resident_bytes.map(|v| v as f64),
+                sample.resident_bytes,
             ),
             (
                 "process_virtual_memory_bytes",
                 "Virtual memory size in bytes",
-                sample.virtual_bytes.map(|v| v as f64),
-            ),
-            (
-                "process_start_time_seconds",
-                "Start time of the process since the Unix epoch in seconds",
-                sample.start_time_seconds,
+                sample.virtual_bytes,
             ),
             (
                 "process_open_fds",
                 "Number of open file descriptors",
-                sample.open_fds.map(|v| v as f64),
+                sample.open_fds,
             ),
             (
                 "process_max_fds",
                 "Maximum number of open file descriptors",
-                sample.max_fds.map(|v| v as f64),
+                sample.max_fds,
             ),
         ] {
             if let Some(value) = value {
