@@ -463,3 +463,24 @@ async fn ops_json_logs_are_one_object_a_line_with_span_fields() {
     assert_eq!(request["span"]["method"], "GET", "{request}");
     assert!(request["spans"].is_array(), "{request}");
 }
+
+/// A configuration written for a build with `--features otel` still starts this one, which
+/// says in its log that it sends no traces.
+#[cfg(not(feature = "otel"))]
+#[tokio::test]
+async fn ops_an_otlp_endpoint_without_the_otel_feature_is_reported_not_ignored() {
+    let server = NatsServer::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut pilot, _url) = serve(
+        &server,
+        dir.path(),
+        &["--otlp-endpoint", "http://127.0.0.1:9"],
+    );
+    let log = pilot.stderr();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("WARN") && l.contains("without the `otel` feature")),
+        "{log}"
+    );
+    pilot.terminate();
+}
