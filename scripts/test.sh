@@ -37,6 +37,21 @@ for crate in pilot-events pilot-projections pilot-web-view; do
   fi
 done
 
+step "the Prometheus alert rules (promtool check rules, promtool test rules)"
+# promtool comes with Debian's prometheus package (the server binary and promtool; its service
+# is not started here): tried as the packages above are, else the check says it skipped and why.
+if ! command -v promtool >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus \
+    || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus; }; } >/dev/null 2>&1 \
+    || echo "note: Debian's prometheus package (promtool) could not be installed with apt" >&2
+fi
+if command -v promtool >/dev/null 2>&1; then
+  promtool check rules deploy/prometheus/pilot-tracker-rules.yml
+  promtool test rules deploy/prometheus/pilot-tracker-rules.test.yml
+else
+  echo "skipped: promtool is not installed (Debian's prometheus package), so deploy/prometheus/pilot-tracker-rules.yml is not checked" >&2
+fi
+
 step "nats-server for the integration tests"
 # The pinned current server (tests start it themselves on free loopback ports) ...
 PILOT_NATS_SERVER=$(scripts/install-nats-server.sh)
@@ -86,6 +101,10 @@ trap 'rm -f "$log" "$faults"' EXIT
 # The cluster fault suite runs alone below: three nats-servers and five pilot processes are
 # all two cores carry, so nothing else may run beside it.
 cargo test --workspace --locked -- --skip cluster_fault_ 2>&1 | tee "$log"
+
+step "the OpenTelemetry trace export (pilot-service --features otel: one lib and one test binary)"
+cargo clippy --locked -p pilot-service --features otel --lib --test otel -- -D warnings
+cargo test --locked -p pilot-service --features otel --test otel 2>&1 | tee -a "$log"
 
 step "the cluster fault suite (a 3-node cluster under append load, one fault at a time)"
 PILOT_FAULT_SUITE=1 cargo test --locked -p pilot-service --test cluster_faults \

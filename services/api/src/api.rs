@@ -279,6 +279,10 @@ async fn scrape_metrics(State(state): State<AppState>) -> Response {
             i64::try_from(counts.get(kind)).unwrap_or(i64::MAX),
         );
     }
+    state.metrics.set_ready(not_ready(&state).is_none());
+    state
+        .metrics
+        .set_nats_connected(state.log.outage().is_none());
     let log_last = tokio::time::timeout(
         metrics::LOG_POSITION_TIMEOUT,
         pilot_store::EventLog::last_position(&state.log),
@@ -306,18 +310,23 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    if let Some(reason) = state.refused().or_else(|| state.writes_stopped()) {
+    if let Some(reason) = not_ready(&state) {
         return ApiError::not_ready(reason).into_response();
-    }
-    if !state.is_ready() {
-        return ApiError::not_ready("the projections are catching up with the event log")
-            .into_response();
-    }
-    if let Some(outage) = state.log.outage() {
-        return ApiError::not_ready(outage).into_response();
     }
     let position = state.projection.position();
     Json(json!({"status": "ready", "position": position})).into_response()
+}
+
+/// Why `/readyz` answers 503 now; `None` when it answers 200. `/metrics` shows the same as
+/// `pilot_ready`, so an alert and a load balancer never disagree.
+fn not_ready(state: &AppState) -> Option<String> {
+    if let Some(reason) = state.refused().or_else(|| state.writes_stopped()) {
+        return Some(reason);
+    }
+    if !state.is_ready() {
+        return Some("the projections are catching up with the event log".to_string());
+    }
+    state.log.outage()
 }
 
 async fn require_ready(State(state): State<AppState>, request: Request, next: Next) -> Response {

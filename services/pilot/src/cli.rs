@@ -37,7 +37,8 @@ pub enum Command {
 }
 
 /// Every environment variable `pilot` reads in place of an option, from the options themselves,
-/// and the admin token's: what a test or a bench clears to say exactly what it wants.
+/// and the admin token's and OpenTelemetry's collector endpoint: what a test or a bench clears
+/// to say exactly what it wants.
 pub fn environment_variables() -> Vec<String> {
     fn walk(command: &clap::Command, out: &mut Vec<String>) {
         for arg in command.get_arguments() {
@@ -49,7 +50,10 @@ pub fn environment_variables() -> Vec<String> {
             walk(sub, out);
         }
     }
-    let mut out = vec![crate::config::ADMIN_TOKEN_VAR.to_string()];
+    let mut out = vec![
+        crate::config::ADMIN_TOKEN_VAR.to_string(),
+        crate::config::OTEL_ENDPOINT_VAR.to_string(),
+    ];
     walk(&<Cli as clap::CommandFactory>::command(), &mut out);
     out.sort();
     out.dedup();

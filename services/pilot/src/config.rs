@@ -84,6 +84,29 @@ pub struct ServeArgs {
     /// Run only this part (repeat for several): `api`, `projector` or `alerter`.
     #[arg(long, env = "PILOT_ONLY", value_name = "PART", value_delimiter = ',')]
     pub only: Vec<Part>,
+
+    /// How log lines on stderr are written: `text` (for people) or `json` (one object a line,
+    /// for a log shipper) [default: text].
+    #[arg(long, env = "PILOT_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+
+    /// Send traces to this OpenTelemetry collector (OTLP over HTTP, e.g.
+    /// `http://127.0.0.1:4318`); needs a build with the `otel` feature. Without it,
+    /// `[telemetry] otlp_endpoint`, then OTEL_EXPORTER_OTLP_ENDPOINT.
+    #[arg(long, env = "PILOT_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One line an event, fields as `key=value`, control characters escaped.
+    #[default]
+    Text,
+    /// One JSON object a line: `timestamp` (RFC 3339), `level`, `fields`, `target`, `span`
+    /// and `spans` (the fields of the spans it happened in).
+    Json,
 }
 
 /// The `[nats]` table is `pilot_nats`'s, which turns it into connect options for `pilot
@@ -118,6 +141,48 @@ struct FileConfig {
     alerts: pilot_alerter::rules::AlertsFile,
     #[serde(default)]
     checkpoints: CheckpointsFile,
+    log_format: Option<LogFormat>,
+    #[serde(default)]
+    telemetry: TelemetryFile,
+}
+
+/// The `[telemetry]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TelemetryFile {
+    otlp_endpoint: Option<String>,
+}
+
+/// The variable OpenTelemetry's SDKs read for a collector, honoured last.
+pub const OTEL_ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// What logs and traces `pilot serve` writes: resolved before anything else, because the
+/// logger must exist before the rest of the start-up logs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Telemetry {
+    pub log_format: LogFormat,
+    /// Where traces go (OTLP over HTTP); `None`: nowhere.
+    pub otlp_endpoint: Option<String>,
+}
+
+impl Telemetry {
+    /// The flag, its `PILOT_*` variable, the file, then (for the endpoint) `otel_endpoint`,
+    /// the standard variable's value; as [`Config::load`] does for every other key.
+    pub fn load(args: &ServeArgs, otel_endpoint: Option<String>) -> Result<Telemetry, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        Ok(Telemetry {
+            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            otlp_endpoint: args
+                .otlp_endpoint
+                .clone()
+                .or(file.telemetry.otlp_endpoint)
+                .or(otel_endpoint)
+                .filter(|url| !url.trim().is_empty()),
+        })
+    }
 }
 
 /// The `[checkpoints]` table.
@@ -550,6 +615,36 @@ mod tests {
         assert_eq!(config.nats.url.as_deref(), Some("nats://flag:4222"));
         // What the flag does not say still comes from the file.
         assert_eq!(config.nats.password.as_deref(), Some("p"));
+    }
+
+    #[test]
+    fn the_log_format_and_the_trace_endpoint_follow_the_usual_precedence() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            Telemetry::load(&args(&[]), None).unwrap(),
+            Telemetry::default()
+        );
+        let file = write(
+            dir.path(),
+            "log_format = \"json\"\n[telemetry]\notlp_endpoint = \"http://127.0.0.1:4318\"\n",
+        );
+        let config = ["--config", file.to_str().unwrap()];
+        let from_file = Telemetry::load(&args(&config), Some("http://otel:4318".into())).unwrap();
+        assert_eq!(from_file.log_format, LogFormat::Json);
+        assert_eq!(
+            from_file.otlp_endpoint.as_deref(),
+            Some("http://127.0.0.1:4318")
+        );
+        let mut flags = config.to_vec();
+        flags.extend(["--log-format", "text", "--otlp-endpoint", "http://c:4318"]);
+        let from_flags = Telemetry::load(&args(&flags), None).unwrap();
+        assert_eq!(from_flags.log_format, LogFormat::Text);
+        assert_eq!(from_flags.otlp_endpoint.as_deref(), Some("http://c:4318"));
+        let standard = Telemetry::load(&args(&[]), Some("http://otel:4318".into())).unwrap();
+        assert_eq!(standard.otlp_endpoint.as_deref(), Some("http://otel:4318"));
+        let bad = write(dir.path(), "log_format = \"xml\"\n");
+        let error = Telemetry::load(&args(&["--config", bad.to_str().unwrap()]), None).unwrap_err();
+        assert!(error.to_string().contains("log_format"), "{error}");
     }
 
     #[test]

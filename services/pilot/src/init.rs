@@ -51,6 +51,8 @@ pub async fn run(args: InitArgs) -> Result<String, InitError> {
         demo: false,
         consumer: None,
         only: Vec::new(),
+        log_format: None,
+        otlp_endpoint: None,
     };
     let config = Config::load(&serve, None)?;
     let url = config.nats.url.clone().ok_or(InitError::NoServer)?;

@@ -16,6 +16,8 @@
 //!   writes when a stream's configuration changes under the service.
 //! - [`signals`]: SIGINT and SIGTERM; [`http_server`]: the HTTP listener with its timeouts and
 //!   connection cap.
+//! - [`telemetry`]: where logs (text or JSON, [`log_format`]) and traces go; `otel` (feature
+//!   `otel`): the OpenTelemetry trace export.
 
 pub mod admin;
 pub mod cli;
@@ -29,7 +31,10 @@ pub mod log_format;
 pub mod nats_auth;
 pub mod nats_server;
 pub mod nats_supervisor;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod serve;
 pub mod signals;
+pub mod telemetry;
 pub mod token_reload;
 pub mod workspace;

@@ -2,27 +2,45 @@
 
 use clap::Parser;
 use pilot_service::cli::{Cli, Command};
+use pilot_service::config::{Telemetry, OTEL_ENDPOINT_VAR};
 use std::process::ExitCode;
-use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     // Logs go to stderr (RUST_LOG, default "info"; "warn" for the client commands, whose
-    // stdout is their answer); stdout carries only the ready line.
-    let level = match cli.command {
-        Command::Client(_) => "warn",
-        _ => "info",
+    // stdout is their answer); stdout carries only the ready line. `serve` reads how from its
+    // configuration, before anything else can log.
+    let (settings, level) = match &cli.command {
+        Command::Serve(args) => {
+            match Telemetry::load(args, std::env::var(OTEL_ENDPOINT_VAR).ok()) {
+                Ok(settings) => (settings, "info"),
+                Err(error) => return fail(error),
+            }
+        }
+        Command::Client(_) => (Telemetry::default(), "warn"),
+        _ => (Telemetry::default(), "info"),
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level)),
-        )
-        .with_writer(std::io::stderr)
-        .fmt_fields(pilot_service::log_format::EscapedFields::default())
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    let result = match cli.command {
+    // Set up outside the runtime: the trace exporter's HTTP client blocks on its own thread.
+    let guard = match pilot_service::telemetry::init(&settings, level) {
+        Ok(guard) => guard,
+        Err(error) => return fail(error),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(format!("cannot start the async runtime: {error}")),
+    };
+    let code = runtime.block_on(run(cli.command));
+    // The runtime first (its tasks may still log), then the guard, which sends the last spans.
+    drop(runtime);
+    drop(guard);
+    code
+}
+
+async fn run(command: Command) -> ExitCode {
+    let result = match command {
         Command::Serve(args) => pilot_service::serve::run(args)
             .await
             .map_err(|e| e.to_string()),
@@ -34,11 +52,13 @@ async fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("pilot: {error}");
-            ExitCode::FAILURE
-        }
+        Err(error) => fail(error),
     }
+}
+
+fn fail(error: impl std::fmt::Display) -> ExitCode {
+    eprintln!("pilot: {error}");
+    ExitCode::FAILURE
 }
 
 /// Prints what an operator command produced on stdout.

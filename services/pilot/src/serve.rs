@@ -123,6 +123,16 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     result
 }
 
+/// Which build this is, for `pilot_build_info` on `/metrics`: `build.rs` records the compiler,
+/// a release build passes its commit in `PILOT_GIT_COMMIT`.
+fn build_info() -> pilot_metrics::BuildInfo {
+    pilot_metrics::BuildInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: option_env!("PILOT_GIT_COMMIT").map(str::to_string),
+        rustc: option_env!("PILOT_RUSTC_VERSION").map(str::to_string),
+    }
+}
+
 /// Why pilot stops.
 enum Stop {
     Signal(&'static str),
@@ -175,6 +185,7 @@ async fn serve_on(
             max_body_bytes: config.max_body_bytes,
             max_import_bytes: config.max_import_bytes,
         });
+    state.metrics.set_build_info(build_info());
     let mut helpers = Vec::new();
     if config.runs(Part::Api) {
         let reload = token_reload::follow(config.tokens.clone(), stop_rx.clone());
