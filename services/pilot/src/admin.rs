@@ -94,7 +94,7 @@ pub fn config(command: ConfigCommand) -> Result<String, AdminError> {
             let admin = std::env::var(crate::config::ADMIN_TOKEN_VAR).ok();
             let config = Config::load(&args, admin.as_deref())?;
             Ok(format!(
-                "configuration is valid\nlisten: {}\nhttp: header_read_timeout {} ms, body_read_timeout {} ms, max_connections {}\ndata_dir: {}\nnats: {}\nconsumer: {}\nparts: {}\ntokens: {}\nanonymous_reads: {}\n",
+                "configuration is valid\nlisten: {}\nhttp: header_read_timeout {} ms, body_read_timeout {} ms, max_connections {}\ndata_dir: {}\nnats: {}\nconsumer: {}\nparts: {}\ntokens: {}\nanonymous_reads: {}\ncors_origins: {}\n",
                 config.listen,
                 config.http.header_read_timeout.as_millis(),
                 config.http.body_read_timeout.as_millis(),
@@ -109,6 +109,7 @@ pub fn config(command: ConfigCommand) -> Result<String, AdminError> {
                 },
                 config.tokens.len(),
                 config.anonymous_reads,
+                config.cors.describe(),
             ))
         }
     }

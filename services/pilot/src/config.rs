@@ -8,6 +8,7 @@
 use crate::http_server::HttpLimits;
 use clap::{Args, ValueEnum};
 use pilot_api::auth::{Role, TokenEntry, Tokens, TokensError};
+use pilot_api::http_layers::CorsOrigins;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -108,6 +109,7 @@ struct FileConfig {
     header_read_timeout_ms: Option<u64>,
     body_read_timeout_ms: Option<u64>,
     max_connections: Option<usize>,
+    cors_origins: Option<Vec<String>>,
     tokens_file: Option<PathBuf>,
     signing_key_file: Option<PathBuf>,
     #[serde(default)]
@@ -145,6 +147,8 @@ pub struct Config {
     pub max_import_bytes: usize,
     /// Timeouts and the connection cap of the HTTP listener.
     pub http: HttpLimits,
+    /// `cors_origins`: the browser origins whose pages may call the API.
+    pub cors: CorsOrigins,
     pub nats: NatsConfig,
     pub tokens: Tokens,
     /// The Ed25519 key the writer signs events with (created there on first start).
@@ -183,6 +187,8 @@ pub enum ConfigError {
     Invalid { path: PathBuf, message: String },
     #[error("{0}")]
     Tokens(#[from] TokensError),
+    #[error("{0}")]
+    Cors(#[from] pilot_api::http_layers::CorsError),
     #[error("{0} must be at least 1 KiB")]
     TooSmall(&'static str),
     #[error("{key} must be at least {min}")]
@@ -221,6 +227,7 @@ impl Config {
             None => FileConfig::default(),
         };
         let http = http_limits(&file)?;
+        let cors = CorsOrigins::parse(file.cors_origins.as_deref().unwrap_or_default())?;
         let data_dir = args
             .data_dir
             .clone()
@@ -286,6 +293,7 @@ impl Config {
             max_body_bytes,
             max_import_bytes,
             http,
+            cors,
             nats,
             tokens,
             signing_key_file,

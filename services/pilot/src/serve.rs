@@ -169,6 +169,7 @@ async fn serve_on(
         .with_signer(Arc::new(signer))
         .with_stall_terms(config.alerts.rules.stall_policy())
         .with_site(config.nats.site.clone())
+        .with_cors(config.cors.clone())
         .with_access(Access {
             tokens: config.tokens.clone(),
             anonymous_reads: config.anonymous_reads,
