@@ -1,15 +1,20 @@
 //! `pilot serve`'s configuration: one TOML file, `PILOT_*` environment variables and flags.
 //!
-//! Precedence, highest first: a flag, its `PILOT_*` variable (clap reads both), the TOML file
-//! (`--config FILE` / `PILOT_CONFIG`), the default. The file refuses unknown keys, so a typo
-//! is an error at start rather than a setting silently ignored. `pilot config example` prints
-//! a commented file with every key and its default ([`EXAMPLE`]).
+//! Every key of the file is also a `PILOT_*` variable and a flag, named after its path
+//! ([`crate::config_keys`]); precedence, highest first: the flag, the variable, the TOML file
+//! (`--config FILE` / `PILOT_CONFIG`), the default. The layers are merged as TOML
+//! ([`crate::config_layers`]) and deserialized once, so the file's structs are the one list of
+//! keys. The file refuses unknown keys, so a typo is an error at start rather than a setting
+//! silently ignored. `pilot config example` prints a commented file with every key and its
+//! default ([`EXAMPLE`]), and the variable and flag of each.
 
+use crate::config_file::FileConfig;
+use crate::config_layers::{layer, Environment, KeyFlags, SettingError, Source};
 use crate::http_server::HttpLimits;
-use clap::{Args, ValueEnum};
-use pilot_api::auth::{Role, TokenEntry, Tokens, TokensError};
+use clap::Args;
+use pilot_api::auth::{Role, Tokens, TokensError};
 use pilot_api::http_layers::CorsOrigins;
-use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -34,21 +39,29 @@ pub const DEFAULT_BODY_READ_TIMEOUT_MS: u64 = 60_000;
 /// clients open, far below the process's file descriptor limit.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
-/// The commented example `pilot config example` prints; a test keeps it loadable.
+/// The commented example file; a test keeps it loadable and naming every key.
 pub const EXAMPLE: &str = include_str!("../pilot.example.toml");
 
-/// What one `pilot` process runs. Without `--only`, all of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Part {
-    /// The HTTP API, with its own in-memory projections of the log.
-    Api,
-    /// The projector alone: follows the log, quarantines what it cannot apply and keeps the
-    /// checkpoint fresh; it serves only /healthz, /readyz and /metrics.
-    Projector,
-    /// The alerter: records stalled-approval alerts on the alert stream and delivers them.
-    Alerter,
+/// What `pilot config example` prints: [`EXAMPLE`], then every key's variable and flag, from
+/// the keys themselves.
+pub fn example() -> String {
+    use std::fmt::Write;
+    let mut out = format!(
+        "{EXAMPLE}\n# Every key as a variable and a flag (flag > variable > file > default):\n"
+    );
+    for key in crate::config_layers::config_keys() {
+        let _ = writeln!(
+            out,
+            "#   {:<32} {:<40} --{}",
+            key.dotted(),
+            key.variable(),
+            key.flag()
+        );
+    }
+    out
 }
+
+pub use crate::config_file::Part;
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -57,34 +70,15 @@ pub struct ServeArgs {
     #[arg(long, env = "PILOT_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// The NATS server holding the event log (JetStream, version 2.12.1 or newer); a
-    /// comma-separated list for a cluster. Without it, pilot starts its own nats-server on a
-    /// free loopback port, keeps its data in `<data-dir>/nats` and stops it when pilot exits.
-    #[arg(long, env = "PILOT_NATS_URL", value_name = "URL")]
-    pub nats: Option<String>,
-
-    /// Where the HTTP service listens [default: 127.0.0.1:8080].
-    #[arg(long, env = "PILOT_LISTEN", value_name = "ADDR")]
-    pub listen: Option<SocketAddr>,
-
-    /// Where the local nats-server keeps its store, and where the tokens file is looked for
-    /// [default: ./.pilot-data].
-    #[arg(long, env = "PILOT_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-
     /// Load the Nanguo history (deploy/demo/nanguo.jsonl) into an empty log before serving;
     /// reads are open without a token unless the configuration says otherwise.
     #[arg(long)]
     pub demo: bool,
 
-    /// The projector's durable consumer and checkpoint name; give each pilot process that
-    /// shares a NATS server its own [default: pilot-projector].
-    #[arg(long, env = "PILOT_CONSUMER", value_name = "NAME")]
-    pub consumer: Option<String>,
-
-    /// Run only this part (repeat for several): `api`, `projector` or `alerter`.
-    #[arg(long, env = "PILOT_ONLY", value_name = "PART", value_delimiter = ',')]
-    pub only: Vec<Part>,
+    /// Every key of the file as a flag: `--listen`, `--data-dir`, `--nats-url` (or `--nats`),
+    /// `--only api,projector`, `--nats-password`, ... (see [`crate::config_keys`]).
+    #[command(flatten)]
+    pub keys: KeyFlags,
 }
 
 /// The `[nats]` table is `pilot_nats`'s, which turns it into connect options for `pilot
@@ -93,41 +87,6 @@ pub use pilot_nats::NatsConfig;
 
 /// The signing key's name inside the data directory.
 pub const SIGNING_KEY_FILE: &str = "signing.key";
-
-/// The TOML file, as written: every key optional.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    listen: Option<SocketAddr>,
-    data_dir: Option<PathBuf>,
-    consumer: Option<String>,
-    only: Option<Vec<Part>>,
-    anonymous_reads: Option<bool>,
-    secure_cookies: Option<bool>,
-    max_body_bytes: Option<usize>,
-    max_import_bytes: Option<usize>,
-    header_read_timeout_ms: Option<u64>,
-    body_read_timeout_ms: Option<u64>,
-    max_connections: Option<usize>,
-    cors_origins: Option<Vec<String>>,
-    tokens_file: Option<PathBuf>,
-    signing_key_file: Option<PathBuf>,
-    #[serde(default)]
-    nats: NatsConfig,
-    #[serde(default)]
-    tokens: Vec<TokenEntry>,
-    #[serde(default)]
-    alerts: pilot_alerter::rules::AlertsFile,
-    #[serde(default)]
-    checkpoints: CheckpointsFile,
-}
-
-/// The `[checkpoints]` table.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CheckpointsFile {
-    key_file: Option<PathBuf>,
-}
 
 /// The resolved configuration `pilot serve` runs with.
 #[derive(Debug, Clone)]
@@ -159,6 +118,8 @@ pub struct Config {
     /// read each other's checkpoints. Without it, `<data_dir>/checkpoint.key`, generated on
     /// first start.
     pub checkpoint_key_file: Option<PathBuf>,
+    /// Where each key that is not at its default was set, by dotted key (`nats.url`).
+    pub sources: BTreeMap<String, Source>,
 }
 
 impl Config {
@@ -183,8 +144,13 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the configuration file {path} is not valid: {message}(`pilot config example` prints every key with its meaning)")]
+    #[error("the configuration file {path} is not valid: {message} (`pilot config example` prints every key with its meaning)")]
     Invalid { path: PathBuf, message: String },
+    #[error("the configuration is not valid: {0} (`pilot config example` prints every key with its meaning)")]
+    InvalidWithoutFile(String),
+    /// A variable or flag with a value its key does not take: a usage error (exit status 2).
+    #[error("{0}")]
+    Setting(#[from] SettingError),
     #[error("{0}")]
     Tokens(#[from] TokensError),
     #[error("{0}")]
@@ -218,29 +184,45 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// A variable or flag with a value its key does not take: the command line (or the
+    /// environment standing in for it) is wrong, exit status 2.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, ConfigError::Setting(_))
+    }
+}
+
 impl Config {
-    /// Reads the file named by `--config` (if any), then lets flags and variables override it.
-    /// `admin_token` is `PILOT_ADMIN_TOKEN`: it is honoured only while no token is configured.
-    pub fn load(args: &ServeArgs, admin_token: Option<&str>) -> Result<Config, ConfigError> {
-        let file = match &args.config {
+    /// Reads the file named by `--config` (if any), then lays the `PILOT_*` variables of
+    /// `env` and the flags over it. `PILOT_ADMIN_TOKEN` (in `env`) is honoured only while no
+    /// token is configured.
+    pub fn load(args: &ServeArgs, env: &Environment) -> Result<Config, ConfigError> {
+        let table = match &args.config {
             Some(path) => read_file(path)?,
-            None => FileConfig::default(),
+            None => toml::Table::new(),
         };
+        let (table, sources) = layer(table, env, &args.keys)?;
+        let file: FileConfig = table.try_into().map_err(|error: toml::de::Error| {
+            let message = error.to_string().trim_end().to_string();
+            match &args.config {
+                Some(path) => ConfigError::Invalid {
+                    path: path.clone(),
+                    message,
+                },
+                None => ConfigError::InvalidWithoutFile(message),
+            }
+        })?;
+        let admin_token = env.get(ADMIN_TOKEN_VAR).and_then(Result::ok);
         let http = http_limits(&file)?;
         let cors = CorsOrigins::parse(file.cors_origins.as_deref().unwrap_or_default())?;
-        let data_dir = args
+        let data_dir = file
             .data_dir
-            .clone()
-            .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         let tokens_file = file
             .tokens_file
             .unwrap_or_else(|| data_dir.join(pilot_api::auth::TOKENS_FILE));
         let tokens = Tokens::load(file.tokens, &tokens_file, admin_token)?;
-        let mut nats = file.nats;
-        if args.nats.is_some() {
-            nats.url.clone_from(&args.nats);
-        }
+        let nats = file.nats;
         if let Some(replicas) = nats.replicas {
             if ![1, 3, 5].contains(&replicas) {
                 return Err(ConfigError::Replicas(replicas));
@@ -274,19 +256,13 @@ impl Config {
             .signing_key_file
             .unwrap_or_else(|| data_dir.join(SIGNING_KEY_FILE));
         Ok(Config {
-            listen: args.listen.or(file.listen).unwrap_or(default_listen),
+            listen: file.listen.unwrap_or(default_listen),
             data_dir,
-            consumer: args
+            consumer: file
                 .consumer
-                .clone()
-                .or(file.consumer)
                 .unwrap_or_else(|| pilot_runtime::follow::DEFAULT_CONSUMER.to_string()),
             demo: args.demo,
-            only: if args.only.is_empty() {
-                file.only.unwrap_or_default()
-            } else {
-                args.only.clone()
-            },
+            only: file.only.unwrap_or_default(),
             // The demo is for looking around: its reads are open unless the file says no.
             anonymous_reads: file.anonymous_reads.unwrap_or(args.demo),
             secure_cookies: file.secure_cookies.unwrap_or(false),
@@ -299,6 +275,7 @@ impl Config {
             signing_key_file,
             checkpoint_key_file: file.checkpoints.key_file,
             alerts,
+            sources,
         })
     }
 
@@ -362,19 +339,18 @@ fn http_limits(file: &FileConfig) -> Result<HttpLimits, ConfigError> {
     })
 }
 
-fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+/// The file as a TOML table; its keys are checked once the variables and flags are laid
+/// over it.
+fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(&text).map_err(|message| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        message,
-    })
-}
-
-fn parse(text: &str) -> Result<FileConfig, String> {
-    toml::from_str(text).map_err(|error| error.to_string())
+    text.parse()
+        .map_err(|error: toml::de::Error| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: error.to_string().trim_end().to_string(),
+        })
 }
 
 /// A token entry's role, for the example and the tests.
@@ -410,7 +386,7 @@ mod tests {
 
     #[test]
     fn the_example_is_a_valid_configuration() {
-        let file = parse(EXAMPLE).unwrap();
+        let file: FileConfig = toml::from_str(EXAMPLE).unwrap();
         assert_eq!(file.listen, Some(DEFAULT_LISTEN.parse().unwrap()));
         assert_eq!(file.max_body_bytes, Some(DEFAULT_MAX_BODY_BYTES));
         assert_eq!(
@@ -428,21 +404,117 @@ mod tests {
     }
 
     #[test]
+    fn the_example_names_every_key_and_lists_its_variable_and_flag() {
+        for key in crate::config_layers::config_keys() {
+            let dotted = key.dotted();
+            let (tables, last) = key.path.split_at(key.path.len() - 1);
+            let named = [format!("{} = ", last[0]), format!("[[{dotted}]]")]
+                .iter()
+                .any(|form| EXAMPLE.contains(form.as_str()));
+            assert!(named, "the example does not show {dotted}");
+            if !tables.is_empty() && !dotted.starts_with("alerts.thresholds") {
+                let table = tables.join(".");
+                assert!(EXAMPLE.contains(&format!("[{table}]")), "[{table}]");
+            }
+        }
+        let printed = example();
+        assert!(printed.contains("PILOT_NATS_PASSWORD"), "{printed}");
+        assert!(
+            printed.contains("--alerts-webhook-bearer-token"),
+            "{printed}"
+        );
+        let file: FileConfig = toml::from_str(&printed).unwrap();
+        assert_eq!(file.cors_origins, Some(Vec::new()));
+    }
+
+    #[test]
+    fn variables_reach_every_table_and_lose_to_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "consumer = \"file\"\n[nats]\nurl = \"nats://file:4222\"\n[alerts]\nwarning_share = 0.5\n[alerts.webhook]\nurl = \"http://127.0.0.1:9/\"\n",
+        );
+        let env = Environment::from_pairs(
+            [
+                ("PILOT_CONSUMER", "variable"),
+                ("PILOT_NATS_URL", "nats://variable:4222"),
+                ("PILOT_NATS_PASSWORD", "p"),
+                ("PILOT_NATS_USER", "u"),
+                ("PILOT_ALERTS_WARNING_SHARE", "0.6"),
+                ("PILOT_ALERTS_THRESHOLDS_MUNICIPAL", "12"),
+                ("PILOT_ALERTS_WEBHOOK_MAX_ATTEMPTS", "3"),
+                ("PILOT_ALERTS_WEBHOOK_BEARER_TOKEN", "b"),
+                ("PILOT_CHECKPOINTS_KEY_FILE", "/k"),
+                ("PILOT_CORS_ORIGINS", "https://a.example, https://b.example"),
+                (
+                    "PILOT_TOKENS",
+                    "[{ name = \"desk\", role = \"analyst\", sha256 = \"00000000000000000000000000000000000000000000000000000000000000aa\" }]",
+                ),
+            ]
+            .map(|(n, v)| (n.into(), v.into())),
+        );
+        let data_dir = dir.path().join("data");
+        let flags = [
+            "--config",
+            path.to_str().unwrap(),
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+        ];
+        let config = Config::load(&args(&flags), &env).unwrap();
+        assert_eq!(config.consumer, "variable");
+        assert_eq!(config.nats.url.as_deref(), Some("nats://variable:4222"));
+        assert_eq!(config.nats.password.as_deref(), Some("p"));
+        assert_eq!(config.checkpoint_key_file, Some(PathBuf::from("/k")));
+        assert_eq!(config.tokens.len(), 1);
+        assert_eq!(
+            config.cors.describe(),
+            "https://a.example, https://b.example"
+        );
+        let webhook = config.alerts.webhook.as_ref().unwrap();
+        assert_eq!(webhook.max_attempts, 3);
+        assert_eq!(webhook.bearer_token.as_deref(), Some("b"));
+        let with_flags = Config::load(
+            &args(
+                &[
+                    &flags[..],
+                    &["--consumer", "flag", "--nats", "nats://flag:4222"],
+                ]
+                .concat(),
+            ),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(with_flags.consumer, "flag");
+        assert_eq!(with_flags.nats.url.as_deref(), Some("nats://flag:4222"));
+        assert_eq!(
+            with_flags.sources["nats.url"],
+            Source::Flag("--nats-url".to_string())
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_errors_naming_the_key() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(
             dir.path(),
             "listen = \"127.0.0.1:9000\"\nlisten_port = 9000\n",
         );
-        let error = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap_err();
+        let error = Config::load(
+            &args(&["--config", path.to_str().unwrap()]),
+            &Environment::default(),
+        )
+        .unwrap_err();
         let text = error.to_string();
         assert!(text.contains("listen_port"), "{text}");
         assert!(text.contains("pilot config example"), "{text}");
 
         let path = write(dir.path(), "[nats]\nurll = \"nats://x\"\n");
-        let text = Config::load(&args(&["--config", path.to_str().unwrap()]), None)
-            .unwrap_err()
-            .to_string();
+        let text = Config::load(
+            &args(&["--config", path.to_str().unwrap()]),
+            &Environment::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(text.contains("urll"), "{text}");
     }
 
@@ -451,7 +523,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("data");
         let data_dir = data_dir.to_str().unwrap();
-        let own = Config::load(&args(&["--data-dir", data_dir]), None).unwrap();
+        let own = Config::load(&args(&["--data-dir", data_dir]), &Environment::default()).unwrap();
         assert_eq!(own.checkpoint_key_file, None);
         own.checkpoint_key().unwrap();
         assert!(dir
@@ -467,7 +539,7 @@ mod tests {
         );
         let config = Config::load(
             &args(&["--config", path.to_str().unwrap(), "--data-dir", data_dir]),
-            None,
+            &Environment::default(),
         )
         .unwrap();
         assert_eq!(
@@ -493,7 +565,7 @@ mod tests {
                     "--data-dir",
                     data_dir.to_str().unwrap(),
                 ]),
-                None,
+                &Environment::default(),
             )
         };
         let centre = load("[nats]\nsites = [\"office-a\", \"office-b\"]\n").unwrap();
@@ -533,8 +605,11 @@ mod tests {
         let path = path.to_str().unwrap();
         let data_dir = dir.path().join("data");
         let data_dir = data_dir.to_str().unwrap();
-        let config =
-            Config::load(&args(&["--config", path, "--data-dir", data_dir]), None).unwrap();
+        let config = Config::load(
+            &args(&["--config", path, "--data-dir", data_dir]),
+            &Environment::default(),
+        )
+        .unwrap();
         assert_eq!(config.listen, "127.0.0.1:9000".parse().unwrap());
         assert_eq!(config.consumer, "from-file");
         assert_eq!(config.nats.url.as_deref(), Some("nats://file:4222"));
@@ -551,7 +626,7 @@ mod tests {
                 "--nats",
                 "nats://flag:4222",
             ]),
-            None,
+            &Environment::default(),
         )
         .unwrap();
         assert_eq!(config.listen, "127.0.0.1:9100".parse().unwrap());
@@ -564,7 +639,7 @@ mod tests {
     fn only_takes_a_list_of_parts() {
         let config = Config::load(
             &args(&["--only", "api", "--data-dir", "/nonexistent-pilot-dir"]),
-            None,
+            &Environment::default(),
         )
         .unwrap();
         assert!(config.runs(Part::Api));
@@ -577,13 +652,21 @@ mod tests {
     fn the_demo_opens_reads_unless_the_file_closes_them() {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().to_str().unwrap();
-        let demo = Config::load(&args(&["--demo", "--data-dir", data_dir]), None).unwrap();
+        let demo = Config::load(
+            &args(&["--demo", "--data-dir", data_dir]),
+            &Environment::default(),
+        )
+        .unwrap();
         assert!(demo.anonymous_reads);
-        let plain = Config::load(&args(&["--data-dir", data_dir]), None).unwrap();
+        let plain =
+            Config::load(&args(&["--data-dir", data_dir]), &Environment::default()).unwrap();
         assert!(!plain.anonymous_reads);
         let path = write(dir.path(), "anonymous_reads = false\n");
-        let closed =
-            Config::load(&args(&["--demo", "--config", path.to_str().unwrap()]), None).unwrap();
+        let closed = Config::load(
+            &args(&["--demo", "--config", path.to_str().unwrap()]),
+            &Environment::default(),
+        )
+        .unwrap();
         assert!(!closed.anonymous_reads);
     }
 
@@ -591,10 +674,15 @@ mod tests {
     fn secure_cookies_are_off_unless_the_file_turns_them_on() {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().to_str().unwrap();
-        let plain = Config::load(&args(&["--data-dir", data_dir]), None).unwrap();
+        let plain =
+            Config::load(&args(&["--data-dir", data_dir]), &Environment::default()).unwrap();
         assert!(!plain.secure_cookies);
         let path = write(dir.path(), "secure_cookies = true\n");
-        let on = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap();
+        let on = Config::load(
+            &args(&["--config", path.to_str().unwrap()]),
+            &Environment::default(),
+        )
+        .unwrap();
         assert!(on.secure_cookies);
     }
 
@@ -602,7 +690,11 @@ mod tests {
     fn alert_rule_errors_name_the_configuration_file_and_calendars_resolve_next_to_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "[alerts]\nthresholds = { municipal = 0 }\n");
-        let error = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap_err();
+        let error = Config::load(
+            &args(&["--config", path.to_str().unwrap()]),
+            &Environment::default(),
+        )
+        .unwrap_err();
         let text = error.to_string();
         assert!(text.contains(path.to_str().unwrap()), "{text}");
         assert!(
@@ -628,7 +720,7 @@ mod tests {
                 "--data-dir",
                 data_dir.to_str().unwrap(),
             ]),
-            None,
+            &Environment::default(),
         )
         .unwrap();
         let rules = config.alerts.rules.default_rules();
@@ -641,7 +733,11 @@ mod tests {
     #[test]
     fn http_limits_come_from_the_file_and_zero_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let plain = Config::load(&args(&["--data-dir", "/nonexistent-pilot-dir"]), None).unwrap();
+        let plain = Config::load(
+            &args(&["--data-dir", "/nonexistent-pilot-dir"]),
+            &Environment::default(),
+        )
+        .unwrap();
         assert_eq!(
             plain.http.header_read_timeout,
             Duration::from_millis(DEFAULT_HEADER_READ_TIMEOUT_MS)
@@ -651,15 +747,27 @@ mod tests {
             dir.path(),
             "header_read_timeout_ms = 500\nbody_read_timeout_ms = 2000\nmax_connections = 8\n",
         );
-        let config = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap();
+        let config = Config::load(
+            &args(&["--config", path.to_str().unwrap()]),
+            &Environment::default(),
+        )
+        .unwrap();
         assert_eq!(config.http.header_read_timeout, Duration::from_millis(500));
         assert_eq!(config.http.body_read_timeout, Duration::from_secs(2));
         assert_eq!(config.http.max_connections, 8);
         let path = write(dir.path(), "max_connections = 0\n");
-        let error = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap_err();
+        let error = Config::load(
+            &args(&["--config", path.to_str().unwrap()]),
+            &Environment::default(),
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("max_connections"), "{error}");
         let path = write(dir.path(), "header_read_timeout_ms = 0\n");
-        let error = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap_err();
+        let error = Config::load(
+            &args(&["--config", path.to_str().unwrap()]),
+            &Environment::default(),
+        )
+        .unwrap_err();
         assert!(
             error
                 .to_string()
@@ -672,7 +780,11 @@ mod tests {
     fn a_tiny_body_limit_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "max_body_bytes = 10\n");
-        let error = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap_err();
+        let error = Config::load(
+            &args(&["--config", path.to_str().unwrap()]),
+            &Environment::default(),
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("max_body_bytes"), "{error}");
     }
 }

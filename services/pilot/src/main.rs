@@ -22,30 +22,35 @@ async fn main() -> ExitCode {
         .fmt_fields(pilot_service::log_format::EscapedFields::default())
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    // Exit status 2 for a bad variable or flag value, as for any usage error.
     let result = match cli.command {
         Command::Serve(args) => pilot_service::serve::run(args)
             .await
-            .map_err(|e| e.to_string()),
+            .map_err(|e| (e.is_usage(), e.to_string())),
         Command::Init(args) => print(pilot_service::init::run(args).await),
-        Command::Config(command) => print(pilot_service::admin::config(command)),
+        Command::Config(command) => {
+            let result = pilot_service::admin::config(command);
+            let usage = matches!(&result, Err(error) if error.is_usage());
+            print(result).map_err(|(_, message)| (usage, message))
+        }
         Command::Token(command) => print(pilot_service::admin::token(command)),
         Command::Keys(args) => print(pilot_service::keys::run(&args).map_err(|e| e.to_string())),
         Command::Client(command) => return pilot_client::run(command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
+        Err((usage, error)) => {
             eprintln!("pilot: {error}");
-            ExitCode::FAILURE
+            ExitCode::from(if usage { 2 } else { 1 })
         }
     }
 }
 
-/// Prints what an operator command produced on stdout.
-fn print(result: Result<String, impl std::fmt::Display>) -> Result<(), String> {
+/// Prints what an operator command produced on stdout; an error is never a usage error.
+fn print(result: Result<String, impl std::fmt::Display>) -> Result<(), (bool, String)> {
     use std::io::Write;
-    let text = result.map_err(|e| e.to_string())?;
+    let text = result.map_err(|e| (false, e.to_string()))?;
     std::io::stdout()
         .write_all(text.as_bytes())
-        .map_err(|e| format!("cannot write to stdout: {e}"))
+        .map_err(|e| (false, format!("cannot write to stdout: {e}")))
 }
