@@ -39,8 +39,7 @@ pub const DEFAULT_BODY_READ_TIMEOUT_MS: u64 = 60_000;
 /// clients open, far below the process's file descriptor limit.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
-/// The commented example file; a test keeps it loadable and naming every key.
-pub const EXAMPLE: &str = include_str!("../pilot.example.toml");
+pub use crate::config_file::EXAMPLE;
 
 /// What `pilot config example` prints: [`EXAMPLE`], then every key's variable and flag, from
 /// the keys themselves.

@@ -1,11 +1,80 @@
 //! The TOML file's shape: every key `pilot serve` takes, each optional. These structs are the
-//! one list of keys: [`crate::config_keys`] reads the variables and flags off them.
+//! one list of keys: [`crate::config_keys`] reads the variables and flags off them. And the
+//! commented example ([`EXAMPLE`]), whose comments are also the flags' help
+//! ([`example_comments`]), so each key is explained in one place.
 
 use clap::ValueEnum;
 use pilot_api::auth::TokenEntry;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+
+/// The commented example file `pilot config example` prints; a test keeps it loadable and
+/// naming every key.
+pub const EXAMPLE: &str = include_str!("../pilot.example.toml");
+
+/// The example's comment on each key, by dotted key (`nats.url`): the comment lines above it
+/// (shared by keys listed together), else the comment above its table.
+pub fn example_comments() -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut table = String::new();
+    let mut table_text = String::new();
+    let mut text: Vec<&str> = Vec::new();
+    let mut after_key = false;
+    for line in EXAMPLE.lines() {
+        let bare = line.trim_start_matches('#').trim();
+        if bare.is_empty() {
+            text.clear();
+            after_key = false;
+            continue;
+        }
+        let header = bare
+            .strip_prefix("[[")
+            .and_then(|rest| rest.strip_suffix("]]"))
+            .or_else(|| {
+                bare.strip_prefix('[')
+                    .and_then(|rest| rest.strip_suffix(']'))
+            });
+        if let Some(name) = header {
+            table_text = text.join(" ");
+            // A list of tables ([[tokens]]) is one key: its comment is the block's.
+            out.entry(name.to_string())
+                .or_insert_with(|| table_text.clone());
+            table = name.to_string();
+            text.clear();
+            after_key = false;
+            continue;
+        }
+        let key = bare
+            .split_once(" = ")
+            .map(|(name, _)| name)
+            .filter(|name| name.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        match key {
+            Some(name) => {
+                let dotted = match table.as_str() {
+                    "" => name.to_string(),
+                    table => format!("{table}.{name}"),
+                };
+                let help = if text.is_empty() {
+                    table_text.clone()
+                } else {
+                    text.join(" ")
+                };
+                out.entry(dotted).or_insert(help);
+                after_key = true;
+            }
+            None => {
+                if after_key {
+                    text.clear();
+                    after_key = false;
+                }
+                text.push(bare);
+            }
+        }
+    }
+    out
+}
 
 /// The TOML file, as written: every key optional. Unknown keys are refused, so a typo is an
 /// error at start rather than a setting silently ignored.

@@ -5,7 +5,7 @@
 //! adds a flag per key to `pilot serve` and `pilot config check` ([`KeyFlags`]), reads the
 //! variables ([`Environment`]) and says where each key's value came from ([`Source`]).
 
-use crate::config_file::FileConfig;
+use crate::config_file::{example_comments, FileConfig};
 use crate::config_keys::{check, keys, Key, Kind};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::collections::BTreeMap;
@@ -127,13 +127,19 @@ impl clap::Args for KeyFlags {
         let mut command = command.next_help_heading(
             "Configuration keys (any key of `pilot config example`; flag > PILOT_* variable > file)",
         );
+        let comments = example_comments();
         for key in config_keys() {
             let path = key.path.clone();
             let parse_key = key.clone();
+            let comment = comments.get(&key.dotted()).map_or("", String::as_str);
+            // The first sentence for -h, the whole comment for --help.
+            let first = comment.split(". ").next().unwrap_or_default();
+            let named = format!("[{}, variable {}]", key.dotted(), key.variable());
             let mut arg = Arg::new(key.dotted())
                 .long(key.flag())
                 .value_name(key.kind.value_name())
-                .help(format!("[{}] (variable {})", key.dotted(), key.variable()))
+                .help(format!("{} {named}", first.trim_end_matches('.')))
+                .long_help(format!("{comment} {named}"))
                 .value_parser(move |text: &str| {
                     parse_key
                         .value(text)
@@ -271,6 +277,26 @@ mod tests {
         variables.sort();
         variables.dedup();
         assert_eq!(variables.len(), keys.len());
+    }
+
+    #[test]
+    fn each_flag_is_explained_by_the_examples_comment_on_its_key() {
+        let comments = example_comments();
+        assert!(comments["nats.url"].contains("pilot starts its own nats-server"));
+        assert!(comments["nats.replicas"].starts_with("Copies of each stream"));
+        assert!(comments["nats.password"].contains("Authenticate with one of"));
+        assert!(comments["max_connections"].contains("HTTP limits"));
+        assert!(comments["alerts.warning_share"].starts_with("Warn at this share"));
+        assert!(comments["alerts.thresholds.county"].starts_with("Days an approval may wait"));
+        assert!(comments["tokens"].starts_with("API tokens, by SHA-256"));
+        assert!(comments["cors_origins"].starts_with("Browser origins"));
+        for key in config_keys() {
+            let dotted = key.dotted();
+            assert!(
+                comments.get(&dotted).is_some_and(|c| !c.is_empty()),
+                "the example says nothing of {dotted}"
+            );
+        }
     }
 
     #[test]
