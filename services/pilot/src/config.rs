@@ -152,12 +152,19 @@ pub enum ConfigError {
     Setting(#[from] SettingError),
     #[error("{0}")]
     Tokens(#[from] TokensError),
-    #[error("{0}")]
-    Cors(#[from] pilot_api::http_layers::CorsError),
-    #[error("{0} must be at least 1 KiB")]
-    TooSmall(&'static str),
-    #[error("{key} must be at least {min}")]
-    AtLeast { key: &'static str, min: u64 },
+    #[error("{source}{set_by}")]
+    Cors {
+        source: pilot_api::http_layers::CorsError,
+        set_by: SetBy,
+    },
+    #[error("{key} must be at least 1 KiB{set_by}")]
+    TooSmall { key: &'static str, set_by: SetBy },
+    #[error("{key} must be at least {min}{set_by}")]
+    AtLeast {
+        key: &'static str,
+        min: u64,
+        set_by: SetBy,
+    },
     #[error("[nats] replicas must be 1, 3 or 5 (a JetStream stream's replica count); got {0}")]
     Replicas(usize),
     #[error("[nats] site and sites exclude each other: `sites` lists the offices the centre sources, `site` names the office this pilot runs at; give the one for this place (docs/sites.md)")]
@@ -187,7 +194,33 @@ impl ConfigError {
     /// A variable or flag with a value its key does not take: the command line (or the
     /// environment standing in for it) is wrong, exit status 2.
     pub fn is_usage(&self) -> bool {
-        matches!(self, ConfigError::Setting(_))
+        match self {
+            ConfigError::Setting(_) => true,
+            ConfigError::Cors { set_by, .. }
+            | ConfigError::TooSmall { set_by, .. }
+            | ConfigError::AtLeast { set_by, .. } => set_by.0.is_some(),
+            _ => false,
+        }
+    }
+}
+
+/// Where a refused value was set, when not in the file (whose errors are the file's): the
+/// variable or flag to fix.
+#[derive(Debug)]
+pub struct SetBy(Option<Source>);
+
+impl SetBy {
+    fn of(sources: &BTreeMap<String, Source>, key: &str) -> SetBy {
+        SetBy(sources.get(key).filter(|s| **s != Source::File).cloned())
+    }
+}
+
+impl std::fmt::Display for SetBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(source) => write!(f, " (set by {source})"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -212,8 +245,13 @@ impl Config {
             }
         })?;
         let admin_token = env.get(ADMIN_TOKEN_VAR).and_then(Result::ok);
-        let http = http_limits(&file)?;
-        let cors = CorsOrigins::parse(file.cors_origins.as_deref().unwrap_or_default())?;
+        let http = http_limits(&file, &sources)?;
+        let cors = CorsOrigins::parse(file.cors_origins.as_deref().unwrap_or_default()).map_err(
+            |source| ConfigError::Cors {
+                source,
+                set_by: SetBy::of(&sources, "cors_origins"),
+            },
+        )?;
         let data_dir = file
             .data_dir
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
@@ -231,10 +269,16 @@ impl Config {
         let max_body_bytes = file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
         let max_import_bytes = file.max_import_bytes.unwrap_or(DEFAULT_MAX_IMPORT_BYTES);
         if max_body_bytes < 1024 {
-            return Err(ConfigError::TooSmall("max_body_bytes"));
+            return Err(ConfigError::TooSmall {
+                key: "max_body_bytes",
+                set_by: SetBy::of(&sources, "max_body_bytes"),
+            });
         }
         if max_import_bytes < 1024 {
-            return Err(ConfigError::TooSmall("max_import_bytes"));
+            return Err(ConfigError::TooSmall {
+                key: "max_import_bytes",
+                set_by: SetBy::of(&sources, "max_import_bytes"),
+            });
         }
         let alerts =
             pilot_alerter::rules::AlertsConfig::from_file(file.alerts, args.config.as_deref())
@@ -307,10 +351,17 @@ fn check_sites(nats: &NatsConfig) -> Result<(), ConfigError> {
 
 /// The HTTP listener's limits; a timeout under 100 ms or no connection at all is refused, as
 /// it would refuse real clients.
-fn http_limits(file: &FileConfig) -> Result<HttpLimits, ConfigError> {
+fn http_limits(
+    file: &FileConfig,
+    sources: &BTreeMap<String, Source>,
+) -> Result<HttpLimits, ConfigError> {
     let at_least = |key, value: u64, min| {
         if value < min {
-            Err(ConfigError::AtLeast { key, min })
+            Err(ConfigError::AtLeast {
+                key,
+                min,
+                set_by: SetBy::of(sources, key),
+            })
         } else {
             Ok(value)
         }

@@ -54,13 +54,18 @@ fn confighttp_variables_set_keys_that_have_no_flag_of_their_own_before() {
     );
     assert!(out.contains("data_dir: flag --data-dir"), "{out}");
 
-    // The same key, too small, is refused with the key's own rule.
+    // The same key, too small, is refused with the key's own rule, naming the variable.
     let small = pilot(
         &["config", "check", "--data-dir", data_dir],
         &[("PILOT_MAX_BODY_BYTES", "10")],
     );
-    assert_eq!(small.status.code(), Some(1), "{small:?}");
-    assert!(text(&small.stderr).contains("max_body_bytes must be at least 1 KiB"));
+    assert_eq!(small.status.code(), Some(2), "{small:?}");
+    assert!(
+        text(&small.stderr).contains(
+            "max_body_bytes must be at least 1 KiB (set by variable PILOT_MAX_BODY_BYTES)"
+        ),
+        "{small:?}"
+    );
 }
 
 #[test]
