@@ -2,7 +2,9 @@
 //! `Accept-Encoding`, and CORS for the browser origins the configuration names.
 //!
 //! Compression is gzip or brotli, whichever the client ranks higher; without an
-//! `Accept-Encoding` the body goes as it is. tower-http's default predicate leaves out bodies
+//! `Accept-Encoding` the body goes as it is. tower-http's default levels suit compressing each
+//! response as it is sent: gzip 6, and brotli 4 rather than the brotli crate's 11, which is
+//! meant for files compressed once. tower-http's default predicate leaves out bodies
 //! under 32 bytes, images, and `text/event-stream`: the encoder holds what it is given until
 //! its buffer fills, so a compressed Server-Sent Events stream would hold each event back
 //! instead of sending it as it happens.
