@@ -234,10 +234,8 @@ fn insert(table: &mut toml::Table, path: &[&str], value: toml::Value) {
         let entry = here
             .entry(name.to_string())
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        if !entry.is_table() {
-            // The file said something else here; the file's own error is moot now.
-            *entry = toml::Value::Table(toml::Table::new());
-        }
+        // The file has something else where a table belongs: left as it is, so that the
+        // file's own error (naming the key) is what the operator sees.
         let toml::Value::Table(next) = entry else {
             return;
         };
@@ -318,6 +316,18 @@ mod tests {
             sources["nats.user"],
             Source::Variable("PILOT_NATS_USER".to_string())
         );
+    }
+
+    #[test]
+    fn a_file_with_a_value_where_a_table_belongs_keeps_its_own_error() {
+        let file: toml::Table = toml::from_str("nats = 1\n").unwrap();
+        let (table, _) = layer(
+            file,
+            &env(&[("PILOT_NATS_URL", "nats://variable:4222")]),
+            &KeyFlags::default(),
+        )
+        .unwrap();
+        assert_eq!(table["nats"].as_integer(), Some(1));
     }
 
     #[test]
