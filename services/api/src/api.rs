@@ -91,7 +91,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_ready));
-    open_routes()
+    let router = open_routes()
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -100,7 +100,9 @@ pub fn app(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(trace_layer())
-        .with_state(state)
+        .with_state(state.clone());
+    let own_headers = [header::HeaderName::from_static(MIN_POSITION_HEADER)];
+    crate::http_layers::apply(router, &state.cors, &own_headers)
 }
 
 /// With `--only projector`: health, readiness and metrics, no API.

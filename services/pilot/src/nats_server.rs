@@ -81,11 +81,14 @@ fn io_error(action: impl Into<String>) -> impl FnOnce(io::Error) -> NatsServerEr
     move |source| NatsServerError::Io { action, source }
 }
 
+/// The variable naming the nats-server binary pilot runs without `--nats` (tests set it).
+pub const NATS_SERVER_VAR: &str = "PILOT_NATS_SERVER";
+
 /// The nats-server to run: `PILOT_NATS_SERVER` when set and not empty (a path, or a command
 /// on `PATH`), else the path that the workspace's `scripts/install-nats-server.sh` prints
 /// (it installs the pinned server into `.tools/` on its first run).
 pub async fn find_binary() -> Result<PathBuf, NatsServerError> {
-    if let Some(path) = std::env::var_os("PILOT_NATS_SERVER").filter(|v| !v.is_empty()) {
+    if let Some(path) = std::env::var_os(NATS_SERVER_VAR).filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(path));
     }
     let script = workspace::find(workspace::INSTALL_SCRIPT).map_err(|error| {

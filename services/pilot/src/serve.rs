@@ -82,10 +82,24 @@ pub enum ServeError {
     },
 }
 
+impl ServeError {
+    /// A variable or flag with a bad value: a usage error (exit status 2), as clap's are.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, ServeError::Config(error) if error.is_usage())
+    }
+}
+
 /// Runs `pilot serve` until SIGINT or SIGTERM (`Ok`) or a failure.
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
-    let admin_token = std::env::var(crate::config::ADMIN_TOKEN_VAR).ok();
-    let config = Config::load(&args, admin_token.as_deref())?;
+    let env = crate::config_layers::Environment::from_process();
+    for unknown in crate::env_check::unknown(&env) {
+        tracing::warn!(
+            message = "An unknown PILOT_* variable is set; pilot does not read it, so it changes nothing.",
+            variable = %unknown.name,
+            did_you_mean = unknown.closest.as_deref().unwrap_or("-"),
+        );
+    }
+    let config = Config::load(&args, &env)?;
     if config.tokens.is_empty() && config.runs(Part::Api) {
         tracing::warn!(
             message = "No API tokens are configured: /api/v1 answers 401 to every request that needs one. Set PILOT_ADMIN_TOKEN for a first start, or add tokens with `pilot token new`.",
@@ -179,6 +193,7 @@ async fn serve_on(
         .with_signer(Arc::new(signer))
         .with_stall_terms(config.alerts.rules.stall_policy())
         .with_site(config.nats.site.clone())
+        .with_cors(config.cors.clone())
         .with_access(Access {
             tokens: config.tokens.clone(),
             anonymous_reads: config.anonymous_reads,

@@ -19,7 +19,7 @@ pub enum TelemetryError {
     #[error("a global logger is set already: {0}")]
     Init(#[from] tracing_subscriber::util::TryInitError),
     /// The OTLP exporter refused its settings (a bad URL, say).
-    #[error("cannot send traces to {endpoint}: {message} (check --otlp-endpoint, PILOT_OTLP_ENDPOINT, [telemetry] otlp_endpoint or OTEL_EXPORTER_OTLP_ENDPOINT)")]
+    #[error("cannot send traces to {endpoint}: {message} (check --otlp-endpoint, PILOT_OTLP_ENDPOINT, otlp_endpoint or OTEL_EXPORTER_OTLP_ENDPOINT)")]
     Exporter { endpoint: String, message: String },
 }
 
