@@ -6,6 +6,8 @@
 //!   pilot's chain for a past view.
 //! - [`reads`]: the read endpoints; [`writes`]: appends and imports; [`offices`]: who may
 //!   write for which office; [`alerts_api`]: alerts, acknowledgements and silences.
+//! - [`spreadsheet`]: how a list endpoint answers CSV (`format=csv`, `Accept: text/csv`,
+//!   `bom=true`); [`tables`]: each table's columns, decided once.
 //! - [`stream`]: the log as stored, in pages of JSON Lines and live as Server-Sent Events.
 //! - [`auth`]: tokens and roles.
 //! - [`demo`]: loading a sealed JSON Lines history into the log as stored (`POST
@@ -25,8 +27,10 @@ pub mod offices;
 pub mod query;
 pub mod reads;
 pub mod sealer;
+pub mod spreadsheet;
 pub mod state;
 pub mod stream;
+pub mod tables;
 pub mod writes;
 
 pub use api::app;
