@@ -10,6 +10,7 @@
 //!   `bom=true`); [`tables`]: each table's columns, decided once.
 //! - [`stream`]: the log as stored, in pages of JSON Lines and live as Server-Sent Events.
 //! - [`auth`]: tokens and roles.
+//! - [`csv_import`]: spreadsheets of drafts of one type, a row each, idempotent per row.
 //! - [`demo`]: loading a sealed JSON Lines history into the log as stored (`POST
 //!   /api/v1/import`, and `pilot serve --demo`).
 //! - [`sealer`]: signed seals of every chain's head, taken as the log moves and after imports.
@@ -21,6 +22,7 @@ pub mod alerts_api;
 pub mod api;
 pub mod auth;
 pub mod chains;
+pub mod csv_import;
 pub mod demo;
 pub mod error;
 pub mod offices;
