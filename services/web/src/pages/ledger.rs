@@ -1,7 +1,7 @@
 //! The ledger: stakeholders ranked by the points of the political highlights credited to
 //! them, each with the lines behind its figure. Filters as the API's highlights read
-//! (`pilot`, `level`, `from`, `until`), passed to `reads::highlights` as they are, so a bad
-//! value is the API's 400; names from `reads::stakeholders`.
+//! (`pilot`, `level`, `from`, `until`), passed to `reads::highlight_lines` as they are, so a bad
+//! value is the API's 400; names from `reads::stakeholder_rows`.
 
 use super::*;
 use pilot_events::Level;
