@@ -463,3 +463,46 @@ async fn csv_import_refuses_unknown_columns_naming_the_expected_ones() {
     assert_eq!(status, 400, "{error}");
     assert_eq!(error["error"]["field"], "type");
 }
+
+#[tokio::test]
+async fn csv_import_of_registrations_opens_each_chain_once() {
+    let service = Service::start();
+    let before = service
+        .json("/api/v1/stakeholders")
+        .await
+        .as_array()
+        .unwrap()
+        .len();
+    let registrations = "name,kind,level,influence,occurred_at,office\n\
+                         南国财政局,bureau,municipal,4,2012-02-01T09:00:00+08:00,SSDNC\n\
+                         南国日报,media,municipal,2,2012-02-01T09:00:00+08:00,SSDNC\n";
+    let path = "/api/v1/import?type=stakeholder.registered";
+    let (status, report) = service
+        .post(path, "text/csv", registrations.as_bytes().to_vec())
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["stored"].as_array().unwrap().len(), 2, "{report}");
+    let first_id = report["stored"][0]["event"]["stakeholder_id"].clone();
+    assert!(first_id.is_string(), "a new stakeholder_id: {report}");
+    let position = service.position().await;
+
+    // Again, the rows in the other order and the columns too: the same two facts, stored.
+    let reordered = "office,occurred_at,influence,level,kind,name\n\
+                     SSDNC,2012-02-01T09:00:00+08:00,2,municipal,media,南国日报\n\
+                     SSDNC,2012-02-01T09:00:00+08:00,4,municipal,bureau,南国财政局\n";
+    let (status, report) = service
+        .post(path, "text/csv", reordered.as_bytes().to_vec())
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["stored"], json!([]), "{report}");
+    assert_eq!(report["already_stored"].as_array().unwrap().len(), 2);
+    assert_eq!(service.position().await, position);
+    let stakeholders = service.json("/api/v1/stakeholders").await;
+    let stakeholders = stakeholders.as_array().unwrap();
+    assert_eq!(stakeholders.len(), before + 2);
+    let finance = stakeholders
+        .iter()
+        .find(|s| s["name"] == "南国财政局")
+        .unwrap();
+    assert_eq!(finance["stakeholder_id"], first_id);
+}
