@@ -245,7 +245,7 @@ async fn export_table(args: &ExportArgs, table: Table) -> Result<(), Failure> {
             output::json(&serde_json::json!({"rows": rows, "file": path}))?;
         } else {
             output::line(&format!(
-                "exported {rows} {} rows to {}",
+                "exported {rows} rows of {} to {}",
                 table.name(),
                 path.display()
             ))?;

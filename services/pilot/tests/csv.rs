@@ -325,6 +325,16 @@ async fn csv_pilot_export_writes_each_table_and_a_bom_only_when_asked() {
         .len();
     assert_eq!(parse_csv(&out.1.as_bytes()[BOM.len()..]).1.len(), expected);
 
+    // The log's own CSV takes --bom too; JSON Lines do not.
+    let events = service.pilot(&["export", "--format", "csv", "--bom"]);
+    assert_eq!(events.0, Some(0), "{events:?}");
+    assert!(events.1.as_bytes().starts_with(BOM));
+    let (header, records) = parse_csv(&events.1.as_bytes()[BOM.len()..]);
+    assert_eq!(header[0], "position");
+    assert_eq!(records.len(), common::nanguo_events());
+    let refused = service.pilot(&["export", "--bom"]);
+    assert_eq!(refused.0, Some(3), "a BOM on JSON Lines: {refused:?}");
+
     let refused = service.pilot(&["export", "--what", "ledger"]);
     assert_eq!(refused.0, Some(3), "JSON Lines of a table: {refused:?}");
     assert!(refused.2.contains("--format csv"), "{refused:?}");
