@@ -244,10 +244,7 @@ fn parse(body: &[u8]) -> Result<(Vec<Value>, bool), ApiError> {
 /// it is given a new UUID v7. A retry (a draft whose `event_id` is stored already) is given
 /// the id stored the first time, looked up before any new id is made: sending a proposal
 /// again never opens a second pilot.
-pub(crate) async fn assign_chain_ids(
-    state: &AppState,
-    items: &mut [Value],
-) -> Result<(), ApiError> {
+async fn assign_chain_ids(state: &AppState, items: &mut [Value]) -> Result<(), ApiError> {
     for item in items {
         let Value::Object(object) = item else {
             continue;
@@ -272,10 +269,13 @@ pub(crate) async fn assign_chain_ids(
             .and_then(Value::as_str)
             .and_then(|id| Uuid::parse_str(id).ok())
             .and_then(|id| state.projection.read().position_of(&id));
-        let id = match stored_at {
+        let stored = match stored_at {
             Some(position) => stored_field(state, position, field).await?,
-            None => json!(Uuid::now_v7()),
+            None => None,
         };
+        // An id stored on an event without this field (another type) gets a new chain id,
+        // and the writer refuses the reused `event_id` (409 `event_id_reused`).
+        let id = stored.unwrap_or_else(|| json!(Uuid::now_v7()));
         object.insert(field.to_string(), id);
     }
     Ok(())
@@ -288,28 +288,27 @@ const CHAIN_ID_FIELDS: [SubjectKind; 3] = [
     SubjectKind::Jurisdiction,
 ];
 
-/// `field` of the event stored at `position`.
-async fn stored_field(state: &AppState, position: u64, field: &str) -> Result<Value, ApiError> {
+/// `field` of the event stored at `position`, if it has one.
+async fn stored_field(
+    state: &AppState,
+    position: u64,
+    field: &str,
+) -> Result<Option<Value>, ApiError> {
     let stored = state.log.read_from(position, 1).await.map_err(|error| {
         ApiError::store_unavailable(format!("cannot read the event log: {error}"))
     })?;
-    stored
+    Ok(stored
         .iter()
         .find(|s| s.position == position)
         .and_then(|s| serde_json::from_slice::<Map<String, Value>>(&s.bytes).ok())
-        .and_then(|mut event| event.remove(field))
-        .ok_or_else(|| {
-            ApiError::internal(format!(
-                "the event stored at position {position} has no readable {field}"
-            ))
-        })
+        .and_then(|mut event| event.remove(field)))
 }
 
 /// One CSV row's draft ([`crate::csv_import`]), as one request of its own: given a chain id
 /// if it opens a chain, checked like any draft, authorized, then stored; in a dry run judged
 /// by every decision of the writer and not stored. Answers the event as stored (as it would
 /// be sent, in a dry run) and its position.
-pub(crate) async fn store_row(
+async fn store_row(
     state: &AppState,
     caller: &Caller,
     object: Value,

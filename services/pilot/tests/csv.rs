@@ -188,6 +188,15 @@ async fn csv_a_proposal_without_a_pilot_id_gets_one_and_a_retry_gets_the_same() 
     let pilot = service.json(&format!("/api/v1/pilots/{pilot_id}")).await;
     assert_eq!(pilot["title"], CHINESE_TITLE);
 
+    // The event_id of a stored registration on a proposal: refused as reused, nothing stored.
+    let reused = serde_json::to_vec(&proposal("0194ae00-0000-7000-8000-000000000001")).unwrap();
+    let (status, error) = service
+        .post("/api/v1/events", "application/json", reused)
+        .await;
+    assert_eq!(status, 409, "{error}");
+    assert_eq!(error["error"]["code"], "event_id_reused");
+    assert_eq!(service.position().await, position);
+
     // `pilot append` of such a draft (no event_id either): a second new pilot.
     let draft = service.file(
         "draft.json",
