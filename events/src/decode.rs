@@ -471,11 +471,7 @@ pub(crate) fn subject_of(
     .flatten()
     .collect();
     let wanted = event_type.subject_kind();
-    let field_of = |kind: SubjectKind| match kind {
-        SubjectKind::Stakeholder => "stakeholder_id",
-        SubjectKind::Jurisdiction => "jurisdiction_id",
-        SubjectKind::Pilot | SubjectKind::Either => "pilot_id",
-    };
+    let field_of = SubjectKind::id_field;
     match given.as_slice() {
         [] => Err(EventError::field(
             field_of(wanted),

@@ -109,6 +109,18 @@ pub enum SubjectKind {
     Either,
 }
 
+impl SubjectKind {
+    /// The envelope field that names a chain of this kind (`pilot_id` for `Either`: a
+    /// retraction most often lives in a pilot's chain).
+    pub fn id_field(self) -> &'static str {
+        match self {
+            SubjectKind::Stakeholder => "stakeholder_id",
+            SubjectKind::Jurisdiction => "jurisdiction_id",
+            SubjectKind::Pilot | SubjectKind::Either => "pilot_id",
+        }
+    }
+}
+
 catalogue! {
     PilotProposed(PilotProposed) => "pilot.proposed", Pilot;
     ProgramDesigned(ProgramDesigned) => "pilot.program_designed", Pilot;
@@ -137,6 +149,18 @@ catalogue! {
 }
 
 impl EventType {
+    /// The types that open a chain: the first event of a pilot's, a stakeholder's or a
+    /// jurisdiction's chain. A draft of one may leave its chain's id out and is given a new
+    /// one when it is appended (docs/wire-format.md, "Drafts"); a stored event never does.
+    pub fn opens_chain(self) -> bool {
+        matches!(
+            self,
+            EventType::PilotProposed
+                | EventType::StakeholderRegistered
+                | EventType::JurisdictionRegistered
+        )
+    }
+
     /// The first schema this type exists in: a stored event of an older schema that names it
     /// is refused, so history written before schema 2 cannot carry schema-2 facts.
     pub fn since_schema(self) -> u32 {

@@ -63,6 +63,44 @@ pub enum Kind {
     Written,
 }
 
+/// A number typed as text (a form's input, a CSV cell) as JSON when it reads as one (whole
+/// numbers stay whole), else the text itself, for the decoder to refuse in its own words.
+pub fn number_from_text(text: &str) -> serde_json::Value {
+    if let Ok(whole) = text.parse::<i64>() {
+        return serde_json::Value::from(whole);
+    }
+    match text.parse::<f64>() {
+        Ok(real) if real.is_finite() => serde_json::Value::from(real),
+        _ => serde_json::Value::from(text),
+    }
+}
+
+/// [`Kind::Parameters`] typed as `name = value` items (a form's lines, a CSV cell's
+/// `;`-separated items): numbers and `true`/`false` as such, anything else as text. `None`
+/// when an item has no `=` or no name: it has no JSON form at all.
+pub fn parameters_from_text<'a>(
+    items: impl Iterator<Item = &'a str>,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let mut map = serde_json::Map::new();
+    for item in items.map(str::trim).filter(|i| !i.is_empty()) {
+        let (name, value) = item.split_once('=')?;
+        let (name, value) = (name.trim(), value.trim());
+        if name.is_empty() {
+            return None;
+        }
+        let value = match value {
+            "true" => serde_json::Value::Bool(true),
+            "false" => serde_json::Value::Bool(false),
+            text => match number_from_text(text) {
+                serde_json::Value::String(_) => serde_json::Value::from(text),
+                number => number,
+            },
+        };
+        map.insert(name.to_string(), value);
+    }
+    Some(map)
+}
+
 /// The fields of one data struct, in the order a form shows them.
 pub trait Describe {
     const FIELDS: &'static [Field];

@@ -17,12 +17,14 @@ use crate::error::ApiError;
 use crate::query::parse_instant;
 use crate::query::{params, Params};
 use crate::reads::parse_uuid;
+use crate::spreadsheet::{self, Context, Format};
 use crate::state::AppState;
 use crate::stream;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use pilot_projections::alert::AlertError;
 use pilot_projections::alerting::{AlertEvent, BookError, RecordedAlert, UserActionKind};
@@ -37,8 +39,15 @@ use uuid::Uuid;
 /// How long an acknowledgement waits to see itself folded before answering.
 const FOLD_WAIT: Duration = Duration::from_secs(5);
 
+/// `GET /api/v1/alerts?state=&pilot=`; as CSV with `format=csv` or `Accept: text/csv`
+/// ([`crate::tables`]): the same alerts, one row each.
 #[tracing::instrument(name = "list_alerts", skip_all)]
-pub async fn list(State(state): State<AppState>, query: Params) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Params,
+) -> Result<Response, ApiError> {
+    let (query, format) = spreadsheet::negotiate(query, &headers)?;
     let mut wanted_state = None;
     let mut wanted_pilot = None;
     for (name, value) in params(query, &["state", "pilot"])? {
@@ -59,17 +68,22 @@ pub async fn list(State(state): State<AppState>, query: Params) -> Result<Json<V
     let now = state.clock.now();
     let fold = state.projection.read();
     let history = fold.alerts().recorded();
-    let alerts: Vec<Value> = history
+    let kept = history
         .alerts()
         .filter(|a| wanted_state.is_none_or(|s| a.state_kind() == s))
-        .filter(|a| wanted_pilot.is_none_or(|p| a.latest.pilot_id == p))
-        .map(|a| view(a, now))
-        .collect();
+        .filter(|a| wanted_pilot.is_none_or(|p| a.latest.pilot_id == p));
+    if let Format::Csv { bom } = format {
+        let rows: Vec<RecordedAlert> = kept.cloned().collect();
+        let context = Context { world: &fold, now };
+        return spreadsheet::answer(&rows, &context, bom);
+    }
+    let alerts: Vec<Value> = kept.map(|a| view(a, now)).collect();
     Ok(Json(json!({
         "alerts": alerts,
         "counts": history.counts(),
         "position": history.position(),
-    })))
+    }))
+    .into_response())
 }
 
 #[tracing::instrument(name = "get_alert", skip_all)]

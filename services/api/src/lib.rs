@@ -6,9 +6,12 @@
 //!   pilot's chain for a past view.
 //! - [`reads`]: the read endpoints; [`writes`]: appends and imports; [`offices`]: who may
 //!   write for which office; [`alerts_api`]: alerts, acknowledgements and silences.
+//! - [`spreadsheet`]: how a list endpoint answers CSV (`format=csv`, `Accept: text/csv`,
+//!   `bom=true`); [`tables`]: each table's columns, decided once.
 //! - [`stream`]: the log as stored, in pages of JSON Lines and live as Server-Sent Events.
 //! - [`auth`]: tokens and roles.
 //! - [`http_layers`]: compression and CORS around every response.
+//! - [`csv_import`]: spreadsheets of drafts of one type, a row each, idempotent per row.
 //! - [`demo`]: loading a sealed JSON Lines history into the log as stored (`POST
 //!   /api/v1/import`, and `pilot serve --demo`).
 //! - [`sealer`]: signed seals of every chain's head, taken as the log moves and after imports.
@@ -20,6 +23,7 @@ pub mod alerts_api;
 pub mod api;
 pub mod auth;
 pub mod chains;
+pub mod csv_import;
 pub mod demo;
 pub mod error;
 pub mod http_layers;
@@ -27,8 +31,10 @@ pub mod offices;
 pub mod query;
 pub mod reads;
 pub mod sealer;
+pub mod spreadsheet;
 pub mod state;
 pub mod stream;
+pub mod tables;
 pub mod writes;
 
 pub use api::app;

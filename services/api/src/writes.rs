@@ -3,15 +3,22 @@
 //! `POST /api/v1/events` takes one draft event or an array of drafts of one chain (all or
 //! nothing). A draft is an event in the wire format (docs/wire-format.md) without what the
 //! store sets: `recorded_at`, `prev_hash` and `hash`; `event_id` and `schema` may be left out.
+//! A draft that opens a chain (`pilot.proposed`, `stakeholder.registered`,
+//! `jurisdiction.registered`) may leave its `pilot_id` (`stakeholder_id`, `jurisdiction_id`)
+//! out and is given a new UUID v7; a retry with the same `event_id` gets the id stored the
+//! first time ([`assign_chain_ids`]).
 //! The writer decides, seals and appends ([`pilot_runtime::writer::Writer`]); the answer carries
 //! the stored events with their `version` and stream `position`, and the `position` to pass as
 //! `min_position` to read one's own write from any pilot process. Sending the same event ids
 //! again returns what was stored the first time, with 200 instead of 201.
 //!
 //! `POST /api/v1/import` (admin) takes sealed events as JSON Lines (an export, a back-fill)
-//! and stores them byte for byte, skipping those already stored ([`crate::demo`]).
+//! and stores them byte for byte, skipping those already stored ([`crate::demo`]); with
+//! `Content-Type: text/csv` and `?type=TYPE`, drafts of one type, a row each
+//! ([`crate::csv_import`]).
 
 use crate::auth::Caller;
+use crate::csv_import;
 use crate::demo::{self, LoadError};
 use crate::error::ApiError;
 use crate::query::{params, Params};
@@ -20,11 +27,12 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use pilot_events::{EventType, SubjectKind};
 use pilot_runtime::writer::{AppendError, Draft, StoredEvent, MAX_EVENTS_PER_APPEND};
-use pilot_store::LogError;
+use pilot_store::{EventLog, LogError};
 use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -154,7 +162,11 @@ async fn store(
     expected_version: Option<u64>,
     pilot: Option<Uuid>,
 ) -> Result<(StatusCode, Vec<StoredEvent>), ApiError> {
-    let (drafts, in_array) = drafts(body, pilot)?;
+    let (mut items, in_array) = parse(body)?;
+    if pilot.is_none() {
+        assign_chain_ids(state, &mut items).await?;
+    }
+    let drafts = drafts(items, in_array, pilot)?;
     let at = |index: usize| {
         if in_array {
             format!("[{index}].")
@@ -195,9 +207,9 @@ async fn store(
     Ok((status, stored))
 }
 
-/// One draft or an array of drafts, each checked as the wire format says, with errors that
-/// name the field (`[2].data.stance`).
-fn drafts(body: &[u8], pilot: Option<Uuid>) -> Result<(Vec<Draft>, bool), ApiError> {
+/// The body as a list of draft objects, and whether it was an array (errors then name the
+/// item: `[2].data.stance`).
+fn parse(body: &[u8]) -> Result<(Vec<Value>, bool), ApiError> {
     pilot_events::admit::check_depth(body)
         .map_err(|error| ApiError::unprocessable("too_deep", error.to_string()))?;
     let value: Value = serde_json::from_slice(body).map_err(|error| {
@@ -224,6 +236,115 @@ fn drafts(body: &[u8], pilot: Option<Uuid>) -> Result<(Vec<Draft>, bool), ApiErr
             ),
         ));
     }
+    Ok((items, prefixed))
+}
+
+/// A draft that opens a chain (`pilot.proposed`, `stakeholder.registered`,
+/// `jurisdiction.registered`) may leave the chain's id out, so clerks need not invent UUIDs:
+/// it is given a new UUID v7. A retry (a draft whose `event_id` is stored already) is given
+/// the id stored the first time, looked up before any new id is made: sending a proposal
+/// again never opens a second pilot.
+async fn assign_chain_ids(state: &AppState, items: &mut [Value]) -> Result<(), ApiError> {
+    for item in items {
+        let Value::Object(object) = item else {
+            continue;
+        };
+        let Some(event_type) = object
+            .get("type")
+            .and_then(Value::as_str)
+            .and_then(EventType::parse)
+            .filter(|t| t.opens_chain())
+        else {
+            continue;
+        };
+        if CHAIN_ID_FIELDS
+            .iter()
+            .any(|kind| object.contains_key(kind.id_field()))
+        {
+            continue;
+        }
+        let field = event_type.subject_kind().id_field();
+        let stored_at = object
+            .get("event_id")
+            .and_then(Value::as_str)
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .and_then(|id| state.projection.read().position_of(&id));
+        let stored = match stored_at {
+            Some(position) => stored_field(state, position, field).await?,
+            None => None,
+        };
+        // An id stored on an event without this field (another type) gets a new chain id,
+        // and the writer refuses the reused `event_id` (409 `event_id_reused`).
+        let id = stored.unwrap_or_else(|| json!(Uuid::now_v7()));
+        object.insert(field.to_string(), id);
+    }
+    Ok(())
+}
+
+/// The kinds of chain whose id field a draft may carry.
+const CHAIN_ID_FIELDS: [SubjectKind; 3] = [
+    SubjectKind::Pilot,
+    SubjectKind::Stakeholder,
+    SubjectKind::Jurisdiction,
+];
+
+/// `field` of the event stored at `position`, if it has one.
+async fn stored_field(
+    state: &AppState,
+    position: u64,
+    field: &str,
+) -> Result<Option<Value>, ApiError> {
+    let stored = state.log.read_from(position, 1).await.map_err(|error| {
+        ApiError::store_unavailable(format!("cannot read the event log: {error}"))
+    })?;
+    Ok(stored
+        .iter()
+        .find(|s| s.position == position)
+        .and_then(|s| serde_json::from_slice::<Map<String, Value>>(&s.bytes).ok())
+        .and_then(|mut event| event.remove(field)))
+}
+
+/// One CSV row's draft ([`crate::csv_import`]), as one request of its own: given a chain id
+/// if it opens a chain, checked like any draft, authorized, then stored; in a dry run judged
+/// by every decision of the writer and not stored. Answers the event as stored (as it would
+/// be sent, in a dry run) and its position.
+async fn store_row(
+    state: &AppState,
+    caller: &Caller,
+    object: Value,
+    dry_run: bool,
+) -> Result<(Value, Option<u64>), ApiError> {
+    let mut items = vec![object];
+    assign_chain_ids(state, &mut items).await?;
+    let sent = items.first().cloned().unwrap_or_default();
+    let drafts = drafts(items, false, None)?;
+    let subject = drafts.first().map(|d| d.subject).ok_or_else(|| {
+        ApiError::unprocessable("invalid_event", "nothing to append: the row makes no event")
+    })?;
+    let whole = |_: usize| String::new();
+    crate::offices::authorize(state, caller, subject, &drafts, whole).await?;
+    if dry_run {
+        state
+            .writer
+            .check(&drafts)
+            .map_err(|error| append_error(error, whole))?;
+        return Ok((sent, None));
+    }
+    let result = state
+        .writer
+        .append(drafts, None)
+        .await
+        .map(|stored| (StatusCode::CREATED, stored))
+        .map_err(|error| append_error(error, whole));
+    count(state, &result);
+    let (_, stored) = result?;
+    let event = stored.first().map(stored_json).unwrap_or_default();
+    Ok((event, stored.last().map(|s| s.position)))
+}
+
+/// The draft objects as drafts, each checked as the wire format says, with errors that name
+/// the field (`[2].data.stance`).
+fn drafts(items: Vec<Value>, prefixed: bool, pilot: Option<Uuid>) -> Result<Vec<Draft>, ApiError> {
     let now = OffsetDateTime::now_utc();
     let drafts = items
         .into_iter()
@@ -243,7 +364,7 @@ fn drafts(body: &[u8], pilot: Option<Uuid>) -> Result<(Vec<Draft>, bool), ApiErr
             })
         })
         .collect::<Result<_, _>>()?;
-    Ok((drafts, prefixed))
+    Ok(drafts)
 }
 
 /// Checks a draft by completing it as a sealed event (placeholders where the store will
@@ -377,13 +498,34 @@ fn stored_json(stored: &StoredEvent) -> Value {
     value
 }
 
+/// `POST /api/v1/import`: sealed JSON Lines, or with `Content-Type: text/csv` and
+/// `?type=TYPE&dry_run=` a spreadsheet of drafts of one type ([`crate::csv_import`]).
 #[tracing::instrument(name = "import_events", skip_all, fields(caller = %caller.name))]
 pub async fn import(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    query: Params,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let body = body.map_err(|rejection| body_error(rejection, state.access.max_import_bytes))?;
+    if is_csv(&headers) {
+        let (event_type, dry_run) = csv_import::parse_params(params(query, &["type", "dry_run"])?)?;
+        let (mut report, pending) =
+            csv_import::prepare(&state, &caller, event_type, dry_run, &body)?;
+        for row in pending {
+            // Two rows of one file with the same cells are one fact: the later finds it stored.
+            let stored_at = state.projection.read().position_of(&row.event_id);
+            if let Some(position) = stored_at {
+                report.already(row.row, row.event_id, position);
+                continue;
+            }
+            let result = store_row(&state, &caller, row.draft.clone(), dry_run).await;
+            report.record(row, result);
+        }
+        return Ok(Json(json!(report.finish())));
+    }
+    params(query, &[])?;
     match demo::load_history(&state.log, &state.projection, &body).await {
         Ok(loaded) => {
             state.metrics.appended(loaded.appended as u64);
@@ -403,6 +545,15 @@ pub async fn import(
             Err(error)
         }
     }
+}
+
+/// Whether the body is declared CSV (`text/csv`, any parameters).
+fn is_csv(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("text/csv"))
 }
 
 fn import_error(error: LoadError) -> ApiError {

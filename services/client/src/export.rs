@@ -1,5 +1,10 @@
-//! `pilot export --format jsonl|csv [--pilot ID] [--until DATE] [-o FILE] [--nats URL]`: the
-//! log as stored, from the server (`GET /api/v1/events`) or straight from NATS.
+//! `pilot export --format jsonl|csv [--pilot ID] [--until DATE] [-o FILE] [--bom] [--nats URL]`:
+//! the log as stored, from the server (`GET /api/v1/events`) or straight from NATS.
+//!
+//! `pilot export --what pilots|stakeholders|ledger|alerts --format csv [--filter NAME=VALUE]
+//! [-o FILE] [--bom]`: a list as a spreadsheet, asked of the server as CSV
+//! ([`pilot_api::tables`] decides the columns); `--filter` passes the list's own filters
+//! (`as_of=2001-01-01`, `stage=implementing`, …), which the server checks.
 //!
 //! - `jsonl` writes each event's stored bytes unchanged, one per line: `pilot verify` and
 //!   `pilot import` of the export see exactly the hashes the log holds.
@@ -20,6 +25,7 @@ use super::output;
 use super::status::parse_when;
 use super::{Common, Failure};
 use clap::{Args, ValueEnum};
+use pilot_api::spreadsheet::{Table, BOM};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::{HashMap, HashSet};
@@ -37,10 +43,50 @@ pub enum Format {
     Csv,
 }
 
+/// What to export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum What {
+    /// The log as stored.
+    Events,
+    /// Every pilot's view (`GET /api/v1/pilots`).
+    Pilots,
+    /// The stakeholder registry with points.
+    Stakeholders,
+    /// The political-highlight ledger (`GET /api/v1/highlights`).
+    Ledger,
+    /// Recorded alerts.
+    Alerts,
+}
+
+impl What {
+    /// The server's table, for all but the log.
+    fn table(self) -> Option<Table> {
+        match self {
+            What::Events => None,
+            What::Pilots => Some(Table::Pilots),
+            What::Stakeholders => Some(Table::Stakeholders),
+            What::Ledger => Some(Table::Ledger),
+            What::Alerts => Some(Table::Alerts),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
+    #[arg(long, value_enum, default_value_t = What::Events)]
+    pub what: What,
+
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,
+
+    /// Start a CSV with a UTF-8 byte-order mark, so Excel reads Chinese text right.
+    #[arg(long)]
+    pub bom: bool,
+
+    /// A filter of the list exported (`--what` other than events), as its endpoint takes it:
+    /// `as_of=2001-01-01`, `stage=implementing`, `level=provincial`; repeatable.
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_filter)]
+    pub filter: Vec<(String, String)>,
 
     /// Only this pilot's chain.
     #[arg(long, value_name = "ID")]
@@ -79,6 +125,19 @@ pub const CSV_COLUMNS: [&str; 11] = [
 ];
 
 pub async fn run(args: ExportArgs) -> Result<(), Failure> {
+    if let Some(table) = args.what.table() {
+        return export_table(&args, table).await;
+    }
+    if !args.filter.is_empty() {
+        return Err(Failure::Input(
+            "--filter applies to --what pilots, stakeholders, ledger or alerts; the log takes --pilot and --until".into(),
+        ));
+    }
+    if args.bom && args.format != Format::Csv {
+        return Err(Failure::Input(
+            "--bom marks a CSV file: add --format csv".into(),
+        ));
+    }
     let mut until = args
         .until
         .as_deref()
@@ -92,7 +151,12 @@ pub async fn run(args: ExportArgs) -> Result<(), Failure> {
         (Source::Server(http), Format::Csv, Some(pilot)) => chain_positions(http, pilot).await?,
         _ => HashMap::new(),
     };
-    let (target, partial) = open_target(args.output.as_deref())?;
+    let (mut target, partial) = open_target(args.output.as_deref())?;
+    if args.bom {
+        target
+            .write_all(BOM)
+            .map_err(|e| Failure::io("writing the export", e))?;
+    }
     let mut sink = Sink::new(args.format, target, positions)?;
     let count = source
         .for_each(args.pilot, |entry| {
@@ -130,6 +194,76 @@ pub async fn run(args: ExportArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// `--what TABLE`: the server's CSV of the list, written as it came.
+async fn export_table(args: &ExportArgs, table: Table) -> Result<(), Failure> {
+    if args.format != Format::Csv {
+        return Err(Failure::Input(format!(
+            "--what {} exports CSV: add --format csv (the JSON list is `GET {}`)",
+            table.name(),
+            table.path()
+        )));
+    }
+    if args.nats.is_some() || args.pilot.is_some() || args.until.is_some() {
+        return Err(Failure::Input(format!(
+            "--nats, --pilot and --until apply to the log (--what events); filter {} with --filter NAME=VALUE",
+            table.name()
+        )));
+    }
+    let http = Http::new(&args.common)?;
+    let mut query: Vec<(&str, Option<String>)> = vec![("format", Some("csv".into()))];
+    if args.bom {
+        query.push(("bom", Some("true".into())));
+    }
+    query.extend(
+        args.filter
+            .iter()
+            .map(|(name, value)| (name.as_str(), Some(value.clone()))),
+    );
+    let answer = http.get(http.url(table.path(), &query)?).await?;
+    let rows = csv::Reader::from_reader(answer.body.as_ref())
+        .records()
+        .count();
+    let (mut target, partial) = open_target(args.output.as_deref())?;
+    let written = target.write_all(&answer.body).and_then(|()| target.flush());
+    drop(target);
+    if let Err(error) = written {
+        if let Some(partial) = &partial {
+            let _ = std::fs::remove_file(partial);
+        }
+        return Err(Failure::io("writing the export", error));
+    }
+    if let (Some(partial), Some(path)) = (&partial, &args.output) {
+        std::fs::rename(partial, path).map_err(|e| {
+            Failure::io(
+                format!("cannot rename {} to {}", partial.display(), path.display()),
+                e,
+            )
+        })?;
+        if args.common.json {
+            output::json(&serde_json::json!({"rows": rows, "file": path}))?;
+        } else {
+            output::line(&format!(
+                "exported {rows} rows of {} to {}",
+                table.name(),
+                path.display()
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// `--filter NAME=VALUE`.
+fn parse_filter(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!(
+            "a filter is NAME=VALUE (as_of=2001-01-01, stage=implementing); got {text:?}"
+        )),
+    }
 }
 
 fn instant(text: &str) -> Result<OffsetDateTime, Failure> {

@@ -117,6 +117,12 @@ impl Http {
             .await
     }
 
+    /// POST a CSV body.
+    pub async fn post_csv(&self, url: Url, body: Vec<u8>) -> Result<Answer, Failure> {
+        self.send(Method::POST, url, Some(("text/csv; charset=utf-8", body)))
+            .await
+    }
+
     async fn send(
         &self,
         method: Method,

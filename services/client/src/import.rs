@@ -4,6 +4,11 @@
 //!
 //! The server stores each line as it is (the hashes are in the bytes) and skips the events
 //! it holds already, so running an import again reports them all as `skipped`.
+//!
+//! `pilot import --csv FILE --type TYPE [--dry-run]`: a spreadsheet of new events of one type,
+//! a row each (`POST /api/v1/import?type=TYPE` as `text/csv`; the columns are the type's
+//! fields, see `pilot_api::csv_import`). Prints what was stored, what was stored before, and
+//! every refused row with its number and reason; exits 3 when any row was refused.
 
 use super::http::Http;
 use super::output;
@@ -22,8 +27,25 @@ pub const DEFAULT_CHUNK_LINES: u32 = 500;
 pub struct ImportArgs {
     /// Sealed events as JSON Lines (a `pilot export`, deploy/demo/nanguo.jsonl); `-` reads
     /// stdin.
-    #[arg(value_name = "FILE.jsonl")]
-    pub file: String,
+    #[arg(
+        value_name = "FILE.jsonl",
+        required_unless_present = "csv",
+        conflicts_with = "csv"
+    )]
+    pub file: Option<String>,
+
+    /// New events of one type as CSV, a row each with a header naming the type's fields
+    /// (needs --type); `-` reads stdin.
+    #[arg(long, value_name = "FILE.csv", requires = "event_type")]
+    pub csv: Option<String>,
+
+    /// The event type of every row of --csv (pilot.proposed, stakeholder.stance_assessed, …).
+    #[arg(long = "type", value_name = "TYPE", requires = "csv")]
+    pub event_type: Option<String>,
+
+    /// With --csv: show what would be stored and every refused row, and store nothing.
+    #[arg(long, requires = "csv")]
+    pub dry_run: bool,
 
     /// Lines per request.
     #[arg(long, value_name = "LINES", default_value_t = DEFAULT_CHUNK_LINES,
@@ -50,8 +72,100 @@ pub struct Summary {
 }
 
 pub async fn run(args: ImportArgs) -> Result<(), Failure> {
-    let input = read_input(&args.file)?;
-    send(&args.common, &input, &args.file, args.chunk as usize).await
+    if let (Some(file), Some(event_type)) = (&args.csv, &args.event_type) {
+        return send_csv(&args.common, file, event_type, args.dry_run).await;
+    }
+    let file = args.file.as_deref().unwrap_or("-");
+    let input = read_input(file)?;
+    send(&args.common, &input, file, args.chunk as usize).await
+}
+
+/// `--csv FILE --type TYPE`: one request; the server reads, checks and stores row by row.
+async fn send_csv(
+    common: &Common,
+    file: &str,
+    event_type: &str,
+    dry_run: bool,
+) -> Result<(), Failure> {
+    let input = read_input(file)?;
+    let http = Http::new(common)?;
+    let url = http.url(
+        "/api/v1/import",
+        &[
+            ("type", Some(event_type.to_string())),
+            ("dry_run", dry_run.then(|| "true".to_string())),
+        ],
+    )?;
+    let report = http.post_csv(url, input).await?.json()?;
+    let list = |key: &str| {
+        report
+            .get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .ok_or_else(|| {
+                Failure::BadAnswer(format!(
+                    "POST /api/v1/import answered without `{key}`: {report}"
+                ))
+            })
+    };
+    let (stored, already, refused) = (list("stored")?, list("already_stored")?, list("refused")?);
+    if common.json {
+        output::json(&report)?;
+    } else {
+        let row = |entry: &Value| shown(entry.get("row"));
+        let stored_word = if dry_run { "would be stored" } else { "stored" };
+        output::line(&format!(
+            "{file}: {} {stored_word}, {} already stored, {} refused{}",
+            stored.len(),
+            already.len(),
+            refused.len(),
+            if dry_run {
+                " (dry run: nothing stored)"
+            } else {
+                ""
+            }
+        ))?;
+        for entry in &stored {
+            let id = entry
+                .pointer("/event/pilot_id")
+                .or_else(|| entry.pointer("/event/stakeholder_id"))
+                .map(|id| format!(" ({})", shown(Some(id))))
+                .unwrap_or_default();
+            output::line(&format!(
+                "  row {}: {stored_word} as {}{id}",
+                row(entry),
+                shown(entry.get("event_id"))
+            ))?;
+        }
+        for entry in &already {
+            output::line(&format!(
+                "  row {}: already stored as {}",
+                row(entry),
+                shown(entry.get("event_id"))
+            ))?;
+        }
+        for entry in &refused {
+            let field = entry
+                .get("field")
+                .and_then(Value::as_str)
+                .map(|f| format!(" [{f}]"))
+                .unwrap_or_default();
+            output::line(&format!(
+                "  row {}: refused{field}: {}",
+                row(entry),
+                shown(entry.get("reason"))
+            ))?;
+        }
+    }
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Input(format!(
+            "{file}: {} row{} refused (listed above with their reasons)",
+            refused.len(),
+            if refused.len() == 1 { "" } else { "s" }
+        )))
+    }
 }
 
 pub async fn demo(args: DemoArgs) -> Result<(), Failure> {
@@ -113,6 +227,15 @@ async fn send(common: &Common, input: &[u8], what: &str, chunk: usize) -> Result
             .map(|p| format!("; the log is at position {p}"))
             .unwrap_or_default()
     ))
+}
+
+/// A value of the report as a line shows it.
+fn shown(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => "-".to_string(),
+        Some(Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+    }
 }
 
 /// Says which lines a failed request carried and what the earlier ones did.

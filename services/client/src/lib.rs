@@ -184,8 +184,9 @@ fn describe_server_error(
 pub enum ClientCommand {
     /// Append draft events (JSON, a JSON array, or JSON Lines) and print what was stored.
     Append(AppendArgs),
-    /// Back-fill sealed events from JSON Lines (an export, deploy/demo/nanguo.jsonl); what is
-    /// stored already is skipped.
+    /// Back-fill sealed events from JSON Lines (an export, deploy/demo/nanguo.jsonl), or new
+    /// events of one type from CSV (`--csv FILE --type TYPE [--dry-run]`); what is stored
+    /// already is skipped.
     Import(ImportArgs),
     /// Load the Nanguo history (built in) into the running service, like `pilot import`.
     Demo(DemoArgs),
@@ -202,7 +203,8 @@ pub enum ClientCommand {
     Jurisdictions(JurisdictionsArgs),
     /// Stalled-approval alerts: list them, acknowledge one, silence one.
     Alerts(AlertsArgs),
-    /// Export the log as stored: JSON Lines (byte for byte) or CSV.
+    /// Export the log as stored: JSON Lines (byte for byte) or CSV; or, with `--what`, the
+    /// pilots, stakeholders, ledger or alerts as CSV for a spreadsheet.
     Export(ExportArgs),
     /// Verify the hash chains of an export or of the whole log; exit 6 when one is broken.
     Verify(VerifyArgs),

@@ -448,6 +448,19 @@ impl<L: EventLog> Writer<L> {
         })
     }
 
+    /// Runs every decision an append of `drafts` would run, against the chain as it is now,
+    /// and stores nothing: a dry run (a CSV import's `dry_run`) refuses exactly what
+    /// [`Writer::append`] would.
+    pub fn check(&self, drafts: &[Draft]) -> Result<(), AppendError> {
+        let subject = drafts
+            .first()
+            .map(|d| d.subject)
+            .ok_or(AppendError::Empty)?;
+        self.owned_here(drafts)?;
+        distinct_ids(drafts)?;
+        self.seal(subject, drafts, None).map(|_| ())
+    }
+
     /// Seals the drafts onto the chain head and runs every decision, under the read lock.
     fn seal(
         &self,

@@ -7,8 +7,11 @@ use super::stakeholders::BalancedLine;
 use crate::error::ApiError;
 use crate::query::parse_instant;
 use crate::query::{params, Params};
+use crate::spreadsheet;
 use crate::state::AppState;
 use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::Json;
 use pilot_events::Level;
 use pilot_projections::ledger::LedgerLine;
@@ -89,11 +92,23 @@ fn parse_from(value: &str) -> Result<OffsetDateTime, ApiError> {
     }
 }
 
-/// `GET /api/v1/highlights?stakeholder=&office=&pilot=&level=&from=&until=`: ledger lines in
-/// (`occurred_at`, position) order. With one of `stakeholder=`, `office=` or `pilot=`, each
+/// `GET /api/v1/highlights?stakeholder=&office=&pilot=&level=&from=&until=&format=&bom=`:
+/// [`highlight_lines`] as JSON or, with `format=csv` or `Accept: text/csv`, as CSV
+/// ([`crate::spreadsheet`]).
+pub async fn highlights(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Params,
+) -> Result<Response, ApiError> {
+    let (query, format) = spreadsheet::negotiate(query, &headers)?;
+    let Json(lines) = highlight_lines(State(state.clone()), query).await?;
+    spreadsheet::respond(&state, format, lines)
+}
+
+/// The ledger's lines in (`occurred_at`, position) order. With one of `stakeholder=`, `office=` or `pilot=`, each
 /// line also carries that subject's running `balance`, counted over all its lines whatever the
 /// other filters.
-pub async fn highlights(
+pub async fn highlight_lines(
     State(state): State<AppState>,
     query: Params,
 ) -> Result<Json<Vec<BalancedLine>>, ApiError> {

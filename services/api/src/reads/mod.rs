@@ -12,22 +12,23 @@ mod seals;
 mod stakeholders;
 
 pub use analytics::analytics;
-pub use highlights::{highlights, offices, OfficeRow};
+pub use highlights::{highlight_lines, highlights, offices, OfficeRow};
 pub use jurisdictions::{jurisdiction, jurisdictions, JurisdictionDetail, JurisdictionRow};
 pub use seals::latest_seal;
 pub use stakeholders::{
-    stakeholder, stakeholders, BalancedLine, StakeholderDetail, StakeholderRow, StanceOnPilot,
-    TenureRow,
+    stakeholder, stakeholder_rows, stakeholders, BalancedLine, StakeholderDetail, StakeholderRow,
+    StanceOnPilot, TenureRow,
 };
 
 use crate::error::ApiError;
 use crate::query::parse_instant;
 use crate::query::{params, pilot_id, Params};
+use crate::spreadsheet;
 use crate::state::AppState;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use pilot_events::data::Influence;
 use pilot_events::{Level, Stage, StakeholderKind};
@@ -134,9 +135,22 @@ fn parse_bool(field: &str, value: &str) -> Result<bool, ApiError> {
     }
 }
 
-/// `GET /api/v1/pilots?stage=&office=&stalled=&as_of=&known_at=`: every pilot's view, ordered
-/// by `pilot_id`. In the past, pilots not yet proposed (or logged) then are left out.
+/// `GET /api/v1/pilots?stage=&office=&stalled=&as_of=&known_at=&format=&bom=`: the pilots
+/// of [`pilot_views`], as JSON or, with `format=csv` or `Accept: text/csv`, as CSV
+/// ([`crate::spreadsheet`]).
 pub async fn list_pilots(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Params,
+) -> Result<Response, ApiError> {
+    let (query, format) = spreadsheet::negotiate(query, &headers)?;
+    let Json(views) = pilot_views(State(state.clone()), query).await?;
+    spreadsheet::respond(&state, format, views)
+}
+
+/// Every pilot's view, ordered by `pilot_id`, filtered by `stage`, `office`, `stalled`, now or
+/// `as_of` / `known_at`. In the past, pilots not yet proposed (or logged) then are left out.
+pub async fn pilot_views(
     State(state): State<AppState>,
     query: Params,
 ) -> Result<Json<Vec<PilotView>>, ApiError> {

@@ -5,9 +5,12 @@
 use super::parse_uuid;
 use crate::error::ApiError;
 use crate::query::{params, Params};
+use crate::spreadsheet;
 use crate::state::AppState;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::Json;
 use pilot_events::data::Stance;
 use pilot_events::Stage;
@@ -27,8 +30,20 @@ pub struct StakeholderRow {
     pub points: u64,
 }
 
-/// `GET /api/v1/stakeholders`: the registry, by name.
+/// `GET /api/v1/stakeholders?format=&bom=`: [`stakeholder_rows`] as JSON or, with
+/// `format=csv` or `Accept: text/csv`, as CSV ([`crate::spreadsheet`]).
 pub async fn stakeholders(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Params,
+) -> Result<Response, ApiError> {
+    let (query, format) = spreadsheet::negotiate(query, &headers)?;
+    let Json(rows) = stakeholder_rows(State(state.clone()), query).await?;
+    spreadsheet::respond(&state, format, rows)
+}
+
+/// The registry, by name, each with its ledger points.
+pub async fn stakeholder_rows(
     State(state): State<AppState>,
     query: Params,
 ) -> Result<Json<Vec<StakeholderRow>>, ApiError> {

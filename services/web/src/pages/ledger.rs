@@ -1,7 +1,7 @@
 //! The ledger: stakeholders ranked by the points of the political highlights credited to
 //! them, each with the lines behind its figure. Filters as the API's highlights read
-//! (`pilot`, `level`, `from`, `until`), passed to `reads::highlights` as they are, so a bad
-//! value is the API's 400; names from `reads::stakeholders`.
+//! (`pilot`, `level`, `from`, `until`), passed to `reads::highlight_lines` as they are, so a bad
+//! value is the API's 400; names from `reads::stakeholder_rows`.
 
 use super::*;
 use pilot_events::Level;
@@ -50,15 +50,15 @@ pub(crate) async fn ledger(
         .map(|name| (name.to_string(), param(&query, name).to_string()))
         .filter(|(_, value)| !value.is_empty())
         .collect();
-    let lines = match reads::highlights(State(state.app.clone()), Ok(Query(filters))).await {
+    let lines = match reads::highlight_lines(State(state.app.clone()), Ok(Query(filters))).await {
         Ok(axum::Json(lines)) => lines,
         Err(error) => return api_error_page(&ctx, &state, error),
     };
-    let registry = match reads::stakeholders(State(state.app.clone()), Ok(Query(Vec::new()))).await
-    {
-        Ok(axum::Json(rows)) => rows,
-        Err(error) => return api_error_page(&ctx, &state, error),
-    };
+    let registry =
+        match reads::stakeholder_rows(State(state.app.clone()), Ok(Query(Vec::new()))).await {
+            Ok(axum::Json(rows)) => rows,
+            Err(error) => return api_error_page(&ctx, &state, error),
+        };
     let names: BTreeMap<Uuid, String> = registry
         .iter()
         .map(|r| (r.stakeholder.stakeholder_id, r.stakeholder.name.clone()))

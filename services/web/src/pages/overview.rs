@@ -108,7 +108,7 @@ pub(crate) async fn overview(
     .filter(|(_, v)| !v.is_empty())
     .map(|(n, v)| (n.to_string(), v.to_string()))
     .collect();
-    let views = match reads::list_pilots(State(state.app.clone()), Ok(Query(api_query))).await {
+    let views = match reads::pilot_views(State(state.app.clone()), Ok(Query(api_query))).await {
         Ok(axum::Json(views)) => views,
         Err(error) => return api_error_page(&ctx, &state, error),
     };

@@ -6,7 +6,7 @@
 //! message, naming the field. Only what has no JSON form at all (a parameter line without
 //! `=`) is refused here.
 
-use pilot_events::fields::{Field, Kind};
+use pilot_events::fields::{number_from_text, parameters_from_text, Field, Kind};
 use serde_json::{json, Map, Value};
 
 pub(crate) type Pairs = Vec<(String, String)>;
@@ -59,13 +59,15 @@ pub(crate) fn data(fields: &[Field], form: &Pairs) -> Result<Map<String, Value>,
                 .map(str::trim)
                 .filter(|line| !line.is_empty())
                 .collect::<Vec<_>>())),
-            Kind::Parameters => Some(Value::Object(parameters(raw).ok_or(Unreadable {
-                input: input.clone(),
-                key: "forms-error-parameters",
-            })?)),
+            Kind::Parameters => Some(Value::Object(parameters_from_text(raw.lines()).ok_or(
+                Unreadable {
+                    input: input.clone(),
+                    key: "forms-error-parameters",
+                },
+            )?)),
             Kind::Integer { .. } | Kind::Number => {
                 let text = raw.trim();
-                (!text.is_empty()).then(|| number(text))
+                (!text.is_empty()).then(|| number_from_text(text))
             }
             Kind::Stakeholders => Some(json!(values(form, &input)
                 .iter()
@@ -91,40 +93,6 @@ pub(crate) fn data(fields: &[Field], form: &Pairs) -> Result<Map<String, Value>,
 fn one_line(raw: &str, required: bool) -> Option<Value> {
     let text = raw.trim();
     (required || !text.is_empty()).then(|| json!(text))
-}
-
-/// A number as JSON when it reads as one (whole numbers stay whole), else the text itself, for
-/// the API to refuse with its own words.
-fn number(text: &str) -> Value {
-    if let Ok(whole) = text.parse::<i64>() {
-        return json!(whole);
-    }
-    match text.parse::<f64>() {
-        Ok(real) if real.is_finite() => json!(real),
-        _ => json!(text),
-    }
-}
-
-/// `name = value` per line: numbers and `true`/`false` as such, anything else as text.
-fn parameters(raw: &str) -> Option<Map<String, Value>> {
-    let mut map = Map::new();
-    for line in raw.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let (name, value) = line.split_once('=')?;
-        let (name, value) = (name.trim(), value.trim());
-        if name.is_empty() {
-            return None;
-        }
-        let value = match value {
-            "true" => json!(true),
-            "false" => json!(false),
-            text => match number(text) {
-                Value::String(_) => json!(text),
-                number => number,
-            },
-        };
-        map.insert(name.to_string(), value);
-    }
-    Some(map)
 }
 
 /// `occurred_at` from a `datetime-local` value and the chosen UTC offset; `None` when no time

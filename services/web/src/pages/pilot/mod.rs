@@ -214,7 +214,7 @@ pub(crate) async fn pilot(
         highlight_query.push(("until".to_string(), as_of_raw.to_string()));
     }
     let highlights =
-        match reads::highlights(State(state.app.clone()), Ok(Query(highlight_query))).await {
+        match reads::highlight_lines(State(state.app.clone()), Ok(Query(highlight_query))).await {
             Ok(axum::Json(lines)) => lines,
             Err(error) => return api_error_page(&ctx, &state, error),
         };
