@@ -12,7 +12,7 @@
 //! | `pilot_projection_applied_total`, `..._duplicates_total`, `..._quarantined_total` | counter | messages the projector applied, found already applied, or quarantined |
 //! | `pilot_alerts{state}` | gauge | alerts by state (`pending`, `warning`, `firing`, `resolved`) |
 //! | `pilot_http_request_duration_seconds{method,route,status}` | histogram | time to the response head, by matched route |
-//! | `pilot_alerts_recorded_total{kind}` | counter | alert events the alerter recorded, by kind (`warning`, `fired`, ...) |
+//! | `pilot_alerts_recorded_total{kind}` | counter | alert events this process recorded, by kind (`warning`, `fired`, ...; `acknowledged` and `silenced` through the API) |
 //! | `pilot_alerts_already_recorded_total` | counter | transitions the alerter found recorded already (by another alerter or an earlier run) |
 //! | `pilot_webhook_delivered_total` | counter | notifications a webhook answered with 2xx |
 //! | `pilot_webhook_failed_attempts_total` | counter | webhook requests that failed (non-2xx status, refused, timed out) |
@@ -42,18 +42,6 @@ use std::time::{Duration, Instant};
 /// The alert states DOMAIN.md names; each is shown (as 0) before the alerter reports it, so a
 /// dashboard does not mistake "none" for "unknown".
 pub const ALERT_STATES: &[&str] = &["pending", "warning", "firing", "resolved"];
-
-/// The kinds of alert event (the subject token after `pilot.alerts`), each shown as 0 from the
-/// start.
-pub const ALERT_KINDS: &[&str] = &[
-    "warning",
-    "fired",
-    "escalated",
-    "extended",
-    "acknowledged",
-    "silenced",
-    "resolved",
-];
 
 /// Why the webhook sink dead-lettered a message (`pilot_alerter::webhook`'s `DEAD_*`).
 pub const WEBHOOK_DEAD_REASONS: &[&str] = &["failed", "undecodable"];
@@ -134,14 +122,15 @@ impl Metrics {
         }
         registry.register("pilot_alerts", "Alerts by state", alerts.clone());
         let alerts_recorded = Family::<KindLabel, Counter>::default();
-        for kind in ALERT_KINDS {
+        // Every kind of alert event (the subject token), each shown as 0 from the start.
+        for kind in pilot_projections::alerting::record::KINDS {
             let _ = alerts_recorded.get_or_create(&KindLabel {
-                kind: (*kind).to_string(),
+                kind: kind.subject.to_string(),
             });
         }
         registry.register(
             "pilot_alerts_recorded",
-            "Alert events the alerter recorded on the alert stream, by kind",
+            "Alert events recorded on the alert stream by this process (the alerter's transitions, the API's acknowledgements and silences), by kind",
             alerts_recorded.clone(),
         );
         let alerts_already_recorded = Counter::default();
@@ -205,7 +194,8 @@ impl Metrics {
             .set(n);
     }
 
-    /// The alerter recorded an alert event of `kind` (`AlertEvent::kind`, a closed list).
+    /// The alerter or the API recorded an alert event of `kind` (`AlertEvent::kind`, a closed
+    /// list).
     pub fn alert_recorded(&self, kind: &str) {
         self.alerts_recorded
             .get_or_create(&KindLabel {

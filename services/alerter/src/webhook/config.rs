@@ -1,6 +1,7 @@
 //! The `[alerts.webhook]` table: its keys and defaults, [`WebhookConfig::validate`], and the
 //! redaction that keeps the URL's credentials and the bearer token out of logs and errors.
 
+use super::sign::{SecretError, Signer};
 use super::PULL_EXPIRES;
 use serde::Deserialize;
 use std::fmt;
@@ -25,6 +26,8 @@ pub const MAX_QUEUE: usize = 1_000_000;
 /// ack_wait_ms = 30000
 /// consumer = "pilot-webhook"
 /// # bearer_token = "..."
+/// # secret = "whsec_..."
+/// deliver_backlog = false
 /// ```
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,6 +61,15 @@ pub struct WebhookConfig {
     /// Sent as `Authorization: Bearer <token>`.
     #[serde(default)]
     pub bearer_token: Option<String>,
+    /// Signs every request per the Standard Webhooks scheme: `whsec_` and base64 of 24 to 64
+    /// random bytes (see [`super::sign`]).
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// What a consumer created for the first time delivers: false (the default) starts after
+    /// the last alert event recorded, so turning a webhook on does not send years of history;
+    /// true delivers every recorded alert event first. An existing consumer keeps its place.
+    #[serde(default)]
+    pub deliver_backlog: bool,
 }
 
 fn default_max_attempts() -> u32 {
@@ -97,6 +109,8 @@ impl fmt::Debug for WebhookConfig {
                 "bearer_token",
                 &self.bearer_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("deliver_backlog", &self.deliver_backlog)
             .finish()
     }
 }
@@ -124,6 +138,8 @@ pub enum WebhookConfigError {
     Consumer(String),
     #[error("alerts.webhook.bearer_token is empty or holds characters a header cannot carry")]
     BearerToken,
+    #[error(transparent)]
+    Secret(#[from] SecretError),
 }
 
 impl WebhookConfig {
@@ -139,6 +155,8 @@ impl WebhookConfig {
             ack_wait_ms: default_ack_wait_ms(),
             consumer: default_consumer(),
             bearer_token: None,
+            secret: None,
+            deliver_backlog: false,
         }
     }
 
@@ -175,6 +193,7 @@ impl WebhookConfig {
         if let Some(token) = &self.bearer_token {
             bearer_header(token)?;
         }
+        self.signer()?;
         Ok(())
     }
 
@@ -193,6 +212,15 @@ impl WebhookConfig {
                 url: redacted_url(&self.url),
             }),
         }
+    }
+
+    /// The signer for `secret`, if one is configured.
+    pub(super) fn signer(&self) -> Result<Option<Signer>, WebhookConfigError> {
+        Ok(self
+            .secret
+            .as_deref()
+            .map(Signer::from_secret)
+            .transpose()?)
     }
 
     pub(super) fn initial_backoff(&self) -> Duration {
@@ -255,6 +283,8 @@ mod tests {
         assert_eq!(config.ack_wait_ms, 30_000);
         assert_eq!(config.consumer, "pilot-webhook");
         assert_eq!(config.bearer_token, None);
+        assert_eq!(config.secret, None);
+        assert!(!config.deliver_backlog);
         config.validate().unwrap();
         let new = WebhookConfig::new("http://127.0.0.1:9/hook");
         assert_eq!(format!("{new:?}"), format!("{config:?}"));
@@ -337,6 +367,13 @@ mod tests {
                 },
                 "bearer_token",
             ),
+            (
+                WebhookConfig {
+                    secret: Some("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
+                    ..base.clone()
+                },
+                "alerts.webhook.secret",
+            ),
         ];
         for (config, needle) in cases {
             let error = config.validate().unwrap_err().to_string();
@@ -348,10 +385,11 @@ mod tests {
     fn secrets_stay_out_of_debug_and_errors() {
         let config = WebhookConfig {
             bearer_token: Some("s3cret".into()),
+            secret: Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
             ..WebhookConfig::new("http://user:pw@hooks.internal/a?token=t0k")
         };
         let debug = format!("{config:?}");
-        for secret in ["s3cret", "pw", "t0k"] {
+        for secret in ["s3cret", "pw", "t0k", "MfKQ9r8"] {
             assert!(!debug.contains(secret), "{secret} in {debug}");
         }
         WebhookConfig::new("https://user:pw@hooks.internal/a?token=t0k")

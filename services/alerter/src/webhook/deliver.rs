@@ -2,6 +2,7 @@
 //! 429 or 503's `Retry-After`), dead-letters what it gives up on, and acknowledges it.
 
 use super::order::Settled;
+use super::sign::{Signer, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use super::{is_stopped, Taken, WebhookConfig, PULL_RETRY_MIN};
 use crate::stopped;
 use bytes::Bytes;
@@ -71,6 +72,8 @@ pub(super) struct Sender<L: AlertLog> {
     pub(super) log: Arc<L>,
     pub(super) client: reqwest::Client,
     pub(super) url: reqwest::Url,
+    /// Signs each attempt, when a `secret` is configured.
+    pub(super) signer: Option<Signer>,
     pub(super) config: WebhookConfig,
     pub(super) metrics: Arc<Metrics>,
     pub(super) settled: Settled,
@@ -224,6 +227,16 @@ impl<L: AlertLog> Sender<L> {
             .header(SUBJECT_HEADER, subject)
             .header(IDEMPOTENCY_HEADER, subject)
             .body(body.clone());
+        let request = match &self.signer {
+            Some(signer) => {
+                let timestamp = unix_now();
+                request
+                    .header(ID_HEADER, subject)
+                    .header(TIMESTAMP_HEADER, timestamp)
+                    .header(SIGNATURE_HEADER, signer.sign(subject, timestamp, body))
+            }
+            None => request,
+        };
         let mut response = request.send().await.map_err(|e| Failure {
             reason: format!("request failed: {}", describe(&e.without_url())),
             status: None,
@@ -294,6 +307,13 @@ impl<L: AlertLog> Sender<L> {
                 .min(self.config.max_backoff().max(retry));
         }
     }
+}
+
+/// Seconds since the epoch now: an attempt's `webhook-timestamp` (0 for a clock before 1970).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

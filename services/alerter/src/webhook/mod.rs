@@ -5,8 +5,11 @@
 //! in-process queue; one sender takes the messages in stream order and POSTs each, so
 //! notifications arrive in the order they were recorded, per alert and overall. See `docs/alert-delivery.md` for the receiver's side.
 //!
-//! - The body is the stored alert event, byte for byte; `Pilot-Alert-Subject` and
-//!   `Idempotency-Key` carry its subject, which names one transition of one alert.
+//! - The body is the stored alert event, byte for byte; `Pilot-Alert-Subject`,
+//!   `Idempotency-Key` and `webhook-id` carry its subject, which names one transition of one
+//!   alert. With a `secret`, each attempt is signed per the Standard Webhooks scheme.
+//! - A consumer created for the first time starts after the last recorded alert event, unless
+//!   `deliver_backlog` is set.
 //! - A 2xx answer is a delivery: the message is acknowledged. Anything else (another status, a
 //!   refused connection, a timeout) is retried after a backoff that starts at
 //!   `initial_backoff_ms` and doubles up to `max_backoff_ms`; after `max_attempts` the message
@@ -30,11 +33,13 @@
 //! - `fetch`: pulls from the durable queue into the bounded in-process queue, in stream order.
 //! - `order`: stream positions: release by sequence, skip a gap, recognise settled copies.
 //! - `deliver`: one notification: POST, retries, backoff, `Retry-After`, dead letter, ack.
+//! - `sign`: the Standard Webhooks signature headers.
 
 mod config;
 mod deliver;
 mod fetch;
 mod order;
+mod sign;
 
 pub use config::{WebhookConfig, WebhookConfigError, DEFAULT_CONSUMER, MAX_QUEUE};
 pub use deliver::{
@@ -44,13 +49,14 @@ pub use pilot_store::delivery::{
     ALERT_POSITION_HEADER, DEAD_ATTEMPTS_HEADER, DEAD_REASON_HEADER, DEAD_SINK_HEADER,
     DEAD_STATUS_HEADER,
 };
+pub use sign::{SecretError, Signer, ID_HEADER, SECRET_PREFIX, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 use config::{bearer_header, redacted_url};
 use deliver::Sender;
 use fetch::Fetcher;
 use order::{InOrder, Settled};
 use pilot_metrics::Metrics;
-use pilot_store::delivery::{Notification, NotificationQueue, QueueConfig};
+use pilot_store::delivery::{FirstStart, Notification, NotificationQueue, QueueConfig};
 use pilot_store::AlertLog;
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,6 +102,7 @@ pub async fn run<L: AlertLog>(
     config.validate()?;
     let url = config.parsed_url()?;
     let client = http_client(&config)?;
+    let signer = config.signer()?;
     let queue = log
         .open_queue(&queue_config(&config))
         .await
@@ -125,6 +132,7 @@ pub async fn run<L: AlertLog>(
         log,
         client,
         url,
+        signer,
         config,
         metrics: metrics.clone(),
         shutdown,
@@ -148,6 +156,11 @@ fn queue_config(config: &WebhookConfig) -> QueueConfig {
         description: "pilot-tracker webhook sink".to_string(),
         ack_wait: Duration::from_millis(config.ack_wait_ms),
         max_unacknowledged: config.queue,
+        first_start: if config.deliver_backlog {
+            FirstStart::All
+        } else {
+            FirstStart::New
+        },
     }
 }
 
