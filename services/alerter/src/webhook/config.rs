@@ -2,16 +2,17 @@
 //! redaction that keeps the URL's credentials and the bearer token out of logs and errors.
 
 use super::sign::{SecretError, Signer};
-use super::PULL_EXPIRES;
+pub use crate::sink::keys::MAX_QUEUE;
+use crate::sink::keys::{
+    default_ack_wait_ms, default_initial_backoff_ms, default_max_attempts, default_max_backoff_ms,
+    default_queue, default_timeout_ms, KeyError, Keys,
+};
+use crate::sink::Settings;
 use serde::Deserialize;
 use std::fmt;
-use std::time::Duration;
 
 /// The durable consumer's default name.
 pub const DEFAULT_CONSUMER: &str = "pilot-webhook";
-
-/// The largest `queue` accepted.
-pub const MAX_QUEUE: usize = 1_000_000;
 
 /// The `[alerts.webhook]` table.
 ///
@@ -72,24 +73,6 @@ pub struct WebhookConfig {
     pub deliver_backlog: bool,
 }
 
-fn default_max_attempts() -> u32 {
-    8
-}
-fn default_initial_backoff_ms() -> u64 {
-    500
-}
-fn default_max_backoff_ms() -> u64 {
-    60_000
-}
-fn default_timeout_ms() -> u64 {
-    10_000
-}
-fn default_queue() -> usize {
-    1000
-}
-fn default_ack_wait_ms() -> u64 {
-    30_000
-}
 fn default_consumer() -> String {
     DEFAULT_CONSUMER.to_string()
 }
@@ -122,20 +105,8 @@ pub enum WebhookConfigError {
     Url { url: String, reason: String },
     #[error("alerts.webhook.url `{url}`: only http:// and https:// URLs are supported")]
     Scheme { url: String },
-    #[error("alerts.webhook.max_attempts must be at least 1")]
-    NoAttempts,
-    #[error("alerts.webhook.queue must be between 1 and {MAX_QUEUE}, not {0}")]
-    Queue(usize),
-    #[error("alerts.webhook.timeout_ms must be at least 1")]
-    NoTimeout,
-    #[error("alerts.webhook.ack_wait_ms must be at least 1")]
-    NoAckWait,
-    #[error("alerts.webhook.initial_backoff_ms ({initial}) is larger than max_backoff_ms ({max})")]
-    Backoff { initial: u64, max: u64 },
-    #[error(
-        "alerts.webhook.consumer `{0}` is not a consumer name: use letters, digits, `-` and `_`"
-    )]
-    Consumer(String),
+    #[error(transparent)]
+    Delivery(#[from] KeyError),
     #[error("alerts.webhook.bearer_token is empty or holds characters a header cannot carry")]
     BearerToken,
     #[error(transparent)]
@@ -163,33 +134,7 @@ impl WebhookConfig {
     /// Checks every key; [`run`](super::run) calls it too.
     pub fn validate(&self) -> Result<(), WebhookConfigError> {
         self.parsed_url()?;
-        if self.max_attempts == 0 {
-            return Err(WebhookConfigError::NoAttempts);
-        }
-        if self.queue == 0 || self.queue > MAX_QUEUE {
-            return Err(WebhookConfigError::Queue(self.queue));
-        }
-        if self.timeout_ms == 0 {
-            return Err(WebhookConfigError::NoTimeout);
-        }
-        if self.ack_wait_ms == 0 {
-            return Err(WebhookConfigError::NoAckWait);
-        }
-        if self.initial_backoff_ms > self.max_backoff_ms {
-            return Err(WebhookConfigError::Backoff {
-                initial: self.initial_backoff_ms,
-                max: self.max_backoff_ms,
-            });
-        }
-        let name_ok = !self.consumer.is_empty()
-            && self.consumer.len() <= 64
-            && self
-                .consumer
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !name_ok {
-            return Err(WebhookConfigError::Consumer(self.consumer.clone()));
-        }
+        self.keys().check()?;
         if let Some(token) = &self.bearer_token {
             bearer_header(token)?;
         }
@@ -223,18 +168,23 @@ impl WebhookConfig {
             .transpose()?)
     }
 
-    pub(super) fn initial_backoff(&self) -> Duration {
-        Duration::from_millis(self.initial_backoff_ms)
+    /// How the sink queues and retries.
+    pub(super) fn settings(&self) -> Settings {
+        self.keys().settings()
     }
 
-    pub(super) fn max_backoff(&self) -> Duration {
-        Duration::from_millis(self.max_backoff_ms)
-    }
-
-    /// How long a gap in the stream sequence may hold back later messages: every message left
-    /// unacknowledged by an earlier run is handed out again within one `ack_wait`.
-    pub(super) fn gap_patience(&self) -> Duration {
-        Duration::from_millis(self.ack_wait_ms.saturating_mul(2)) + PULL_EXPIRES
+    fn keys(&self) -> Keys<'_> {
+        Keys {
+            table: "alerts.webhook",
+            max_attempts: self.max_attempts,
+            initial_backoff_ms: self.initial_backoff_ms,
+            max_backoff_ms: self.max_backoff_ms,
+            timeout_ms: self.timeout_ms,
+            queue: self.queue,
+            ack_wait_ms: self.ack_wait_ms,
+            consumer: &self.consumer,
+            deliver_backlog: self.deliver_backlog,
+        }
     }
 }
 
