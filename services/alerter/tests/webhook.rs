@@ -821,6 +821,46 @@ fn verify(secret: &str, id: &str, timestamp: &str, body: &[u8], header: &str) ->
         .any(|signature| signature == expected)
 }
 
+/// Runs the Python verifier that docs/alert-delivery.md gives receivers on one request, so the
+/// documented example is known to work; true when python3 is missing (it says so).
+fn documented_python_verifies(
+    secret: &str,
+    id: &str,
+    timestamp: &str,
+    body: &[u8],
+    signature: &str,
+) -> bool {
+    let doc = std::fs::read_to_string(format!(
+        "{}/../../docs/alert-delivery.md",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let code = doc
+        .split("```python\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a Python block in docs/alert-delivery.md");
+    let script = format!(
+        "{code}\nimport sys\nbody = sys.stdin.buffer.read()\n\
+         ok = verify(sys.argv[1], {{'webhook-id': sys.argv[2], 'webhook-timestamp': sys.argv[3], \
+         'webhook-signature': sys.argv[4]}}, body)\nsys.exit(0 if ok else 1)\n"
+    );
+    let child = std::process::Command::new("python3")
+        .args(["-c", &script, secret, id, timestamp, signature])
+        .stdin(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(error) => {
+            eprintln!("skipped the documented Python verifier: no python3 ({error})");
+            return true;
+        }
+    };
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    child.wait().unwrap().success()
+}
+
 #[test]
 fn the_receivers_verifier_accepts_the_published_test_vector() {
     // Without this the verifier below could agree with a wrong signer.
@@ -865,6 +905,10 @@ async fn alerts_every_attempt_is_signed_with_a_stable_id_and_a_fresh_timestamp()
         assert!(
             verify(secret, &id, &timestamp, &request.body, &signature),
             "{signature} does not verify"
+        );
+        assert!(
+            documented_python_verifies(secret, &id, &timestamp, &request.body, &signature),
+            "the Python verifier in docs/alert-delivery.md refuses {signature}"
         );
         assert!(!verify(
             "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
