@@ -94,6 +94,16 @@ else
   echo "note: axe-core could not be installed; the accessibility checks will fail" >&2
 fi
 
+step "aiosmtpd for the e-mail sink's SMTP test"
+# From PyPI, pinned, into the project's .tools/ (with its two dependencies, atpublic and attrs).
+# Without it that test says it was skipped and why.
+aiosmtpd_dir=$PWD/.tools/aiosmtpd-1.4.6
+if ! PYTHONPATH=$aiosmtpd_dir python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+  python3 -m pip install -q --disable-pip-version-check --target "$aiosmtpd_dir" 'aiosmtpd==1.4.6' >/dev/null 2>&1 \
+    || echo "note: aiosmtpd could not be installed with pip; the e-mail sink's SMTP test will skip" >&2
+fi
+export PILOT_AIOSMTPD_PATH=$aiosmtpd_dir
+
 step "cargo test"
 log=$(mktemp)
 faults=$(mktemp)

@@ -30,8 +30,11 @@
 //!   gives the same flags as running on time.
 //! - Acknowledging stops re-sends, i.e. escalations; the stall itself (`Fired`) after an
 //!   acknowledged warning is a new condition and is still sent. Escalations are always recorded.
-//! - A silence suppresses every notification whose instant lies in `[at, until)`; afterwards
-//!   notifications resume. Expiry itself sends nothing.
+//! - A silence suppresses every reminder (warning, firing, escalation) whose instant lies in
+//!   `[at, until)`; afterwards notifications resume. Expiry itself sends nothing.
+//! - A resolution is sent even while silenced: a silence says "stop reminding me of this wait",
+//!   and the wait's end is the news the person who silenced it is waiting for (the approval was
+//!   granted, say). It is the last message of the alert, so it cannot turn into a flood.
 //! - `Resolved` notifies only if something about this alert was sent before: nobody needs to
 //!   hear that an approval they were never warned about has been decided.
 //! - User actions (`Extended`, `Acknowledged`, `Silenced`) are recorded with `notify: false`:
@@ -535,15 +538,16 @@ impl Alert {
 
     /// Builds a transition, deciding `notify` as of its own instant.
     fn record(&mut self, at: OffsetDateTime, kind: TransitionKind) -> Transition {
-        let notify = !self.is_silenced_at(at)
-            && match &kind {
-                TransitionKind::Warned { .. } | TransitionKind::Fired { .. } => true,
-                TransitionKind::Escalated { .. } => !self.acknowledged_by(at),
-                TransitionKind::Resolved { .. } => self.announced,
-                TransitionKind::Extended { .. }
-                | TransitionKind::Acknowledged { .. }
-                | TransitionKind::Silenced { .. } => false,
-            };
+        let silenced = self.is_silenced_at(at);
+        let notify = match &kind {
+            TransitionKind::Warned { .. } | TransitionKind::Fired { .. } => !silenced,
+            TransitionKind::Escalated { .. } => !silenced && !self.acknowledged_by(at),
+            // Not muted by a silence: see the module's decisions.
+            TransitionKind::Resolved { .. } => self.announced,
+            TransitionKind::Extended { .. }
+            | TransitionKind::Acknowledged { .. }
+            | TransitionKind::Silenced { .. } => false,
+        };
         self.announced |= notify;
         self.raised |= matches!(
             kind,
@@ -968,6 +972,20 @@ mod tests {
         );
         assert!(a.is_silenced_at(T + days(50) - Duration::SECOND));
         assert!(!a.is_silenced_at(T + days(50)));
+    }
+
+    #[test]
+    fn a_resolution_is_sent_even_while_silenced() {
+        let (rules, mut a) = (rules(), alert());
+        a.advance(&rules, T + days(25));
+        a.silence(&rules, T + days(26), T + days(90), "budget session")
+            .unwrap();
+        let out = a.resolve(&rules, T + days(40), ResolutionReason::Granted);
+        let kinds: Vec<(&str, bool)> = out
+            .iter()
+            .map(|t| (crate::alerting::record::kind_name(&t.kind), t.notify))
+            .collect();
+        assert_eq!(kinds, [("fired", false), ("resolved", true)]);
     }
 
     #[test]

@@ -65,17 +65,59 @@ impl AlertEvent {
     }
 }
 
+/// The two names of one kind of alert event. They differ for one kind only (a warning is
+/// `pilot.alerts.warning.…` with `"kind": "warned"`), and receivers see both, so both are
+/// written here once and the docs are checked against this list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindNames {
+    /// The subject token after `pilot.alerts` (also the `kind` label of the alert metrics).
+    pub subject: &'static str,
+    /// `transition.kind` in the event's JSON.
+    pub transition: &'static str,
+}
+
+const WARNED: KindNames = names("warning", "warned");
+const FIRED: KindNames = names("fired", "fired");
+const ESCALATED: KindNames = names("escalated", "escalated");
+const EXTENDED: KindNames = names("extended", "extended");
+const ACKNOWLEDGED: KindNames = names("acknowledged", "acknowledged");
+const SILENCED: KindNames = names("silenced", "silenced");
+const RESOLVED: KindNames = names("resolved", "resolved");
+
+/// Every kind of alert event, in lifecycle order: the catalogue of what is recorded and sent.
+pub const KINDS: [KindNames; 7] = [
+    WARNED,
+    FIRED,
+    ESCALATED,
+    EXTENDED,
+    ACKNOWLEDGED,
+    SILENCED,
+    RESOLVED,
+];
+
+const fn names(subject: &'static str, transition: &'static str) -> KindNames {
+    KindNames {
+        subject,
+        transition,
+    }
+}
+
+/// Both names of a transition's kind.
+pub fn kind_names(kind: &TransitionKind) -> KindNames {
+    match kind {
+        TransitionKind::Warned { .. } => WARNED,
+        TransitionKind::Fired { .. } => FIRED,
+        TransitionKind::Escalated { .. } => ESCALATED,
+        TransitionKind::Extended { .. } => EXTENDED,
+        TransitionKind::Acknowledged { .. } => ACKNOWLEDGED,
+        TransitionKind::Silenced { .. } => SILENCED,
+        TransitionKind::Resolved { .. } => RESOLVED,
+    }
+}
+
 /// The wire name of a transition kind, the subject token after `pilot.alerts`.
 pub fn kind_name(kind: &TransitionKind) -> &'static str {
-    match kind {
-        TransitionKind::Warned { .. } => "warning",
-        TransitionKind::Fired { .. } => "fired",
-        TransitionKind::Escalated { .. } => "escalated",
-        TransitionKind::Extended { .. } => "extended",
-        TransitionKind::Acknowledged { .. } => "acknowledged",
-        TransitionKind::Silenced { .. } => "silenced",
-        TransitionKind::Resolved { .. } => "resolved",
-    }
+    kind_names(kind).subject
 }
 
 pub fn is_user_action(kind: &TransitionKind) -> bool {
@@ -343,6 +385,61 @@ mod tests {
     fn fired() -> AlertEvent {
         let due_at = T + Duration::days(30);
         event(TransitionKind::Fired { due_at }, due_at)
+    }
+
+    /// One transition of every kind; the match makes a new kind fail to compile here until
+    /// it has an example (and so a place in the catalogue).
+    fn one_of_each() -> Vec<TransitionKind> {
+        let all = vec![
+            TransitionKind::Warned { due_at: T },
+            TransitionKind::Fired { due_at: T },
+            TransitionKind::Escalated { level: 2 },
+            TransitionKind::Extended {
+                extra_days: 5,
+                warn_at: T,
+                due_at: T,
+                warning_cleared: false,
+            },
+            TransitionKind::Acknowledged { user: "u".into() },
+            TransitionKind::Silenced {
+                until: T,
+                reason: "r".into(),
+            },
+            TransitionKind::Resolved {
+                reason: ResolutionReason::Granted,
+                waited: Duration::days(3),
+            },
+        ];
+        for kind in &all {
+            match kind {
+                TransitionKind::Warned { .. }
+                | TransitionKind::Fired { .. }
+                | TransitionKind::Escalated { .. }
+                | TransitionKind::Extended { .. }
+                | TransitionKind::Acknowledged { .. }
+                | TransitionKind::Silenced { .. }
+                | TransitionKind::Resolved { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn the_kind_catalogue_names_what_is_recorded_and_sent() {
+        let sent: Vec<KindNames> = one_of_each()
+            .into_iter()
+            .map(|kind| {
+                let event = event(kind, T);
+                let json = serde_json::to_value(&event).unwrap();
+                let names = kind_names(&event.notice.transition.kind);
+                assert_eq!(json["transition"]["kind"], names.transition, "{json}");
+                assert!(event
+                    .subject()
+                    .starts_with(&format!("pilot.alerts.{}.", names.subject)));
+                names
+            })
+            .collect();
+        assert_eq!(sent, KINDS);
     }
 
     #[test]

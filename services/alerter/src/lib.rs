@@ -7,12 +7,17 @@
 //!   it were still pending.
 //! - [`clock`]: "now", the wall clock or one a test moves.
 //! - [`rules`]: the `[alerts]` configuration: thresholds, calendars, per-pilot overrides.
-//! - [`webhook`]: the webhook sink, delivering recorded notifications in order.
+//! - [`sink`]: delivering recorded notifications to people in order, with retries and dead
+//!   letters, through a [`sink::Channel`]:
+//! - [`webhook`]: the webhook sink (HTTP POST, Standard Webhooks signatures);
+//! - [`email`]: the e-mail sink (SMTP, English or Chinese).
 
 pub mod backfill;
 pub mod clock;
+pub mod email;
 pub mod engine;
 pub mod rules;
+pub mod sink;
 pub mod webhook;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -24,7 +24,7 @@ use pilot_projections::alerting::{AlertEvent, AlertNotice, DayUnit, Threshold};
 use pilot_projections::World;
 use pilot_runtime::projection::Projection;
 use pilot_store::alerts::{AlertMessage, AlertTail, Recorded};
-use pilot_store::delivery::{DeadLetter, NotificationQueue, QueueConfig};
+use pilot_store::delivery::{DeadLetter, FirstStart, NotificationQueue, QueueConfig};
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::{Layout, DEAD_LETTER_STREAM};
 use pilot_store::memory::MemoryLog;
@@ -51,6 +51,8 @@ struct Received {
     subject: String,
     content_type: String,
     authorization: Option<String>,
+    /// The Standard Webhooks headers: `webhook-id`, `webhook-timestamp`, `webhook-signature`.
+    signed: Option<(String, String, String)>,
     body: Bytes,
     status: u16,
 }
@@ -135,6 +137,13 @@ async fn hook(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         subject: header("pilot-alert-subject").unwrap_or_default(),
         content_type: header("content-type").unwrap_or_default(),
         authorization: header("authorization"),
+        signed: header("webhook-id").map(|id| {
+            (
+                id,
+                header("webhook-timestamp").unwrap_or_default(),
+                header("webhook-signature").unwrap_or_default(),
+            )
+        }),
         body,
         status,
     });
@@ -244,6 +253,8 @@ fn config(url: &str, consumer: &str) -> WebhookConfig {
         timeout_ms: 2_000,
         queue: 4,
         consumer: consumer.to_string(),
+        // These scenarios record their alert events before the sink first starts.
+        deliver_backlog: true,
         ..WebhookConfig::new(url)
     }
 }
@@ -578,6 +589,7 @@ async fn always_refused<L: AlertLog>(log: Arc<L>) -> String {
             description: "pilot-tracker webhook sink".to_string(),
             ack_wait: Duration::from_millis(WebhookConfig::new("http://x").ack_wait_ms),
             max_unacknowledged: 7,
+            first_start: FirstStart::All,
         })
         .await
         .unwrap();
@@ -778,9 +790,186 @@ async fn a_dead_letter_the_store_refuses_is_retried_before_anything_else_goes() 
             description: "pilot-tracker webhook sink".to_string(),
             ack_wait: Duration::from_millis(config.ack_wait_ms),
             max_unacknowledged: config.queue,
+            first_start: FirstStart::All,
         })
         .await
         .unwrap();
     assert_eq!(queue.start().unacknowledged, 0);
     assert_eq!(queue.start().next, 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signatures and where a new sink starts.
+
+/// The receiver's side of the Standard Webhooks scheme, written from the specification and not
+/// with the sink's signer: the key is the base64 after `whsec_`; the signed content is
+/// `{id}.{timestamp}.{body}`; the header holds space-separated `v1,<base64>` entries.
+fn verify(secret: &str, id: &str, timestamp: &str, body: &[u8], header: &str) -> bool {
+    use base64::Engine;
+    use hmac::{KeyInit, Mac};
+    let engine = base64::engine::general_purpose::STANDARD;
+    let key = engine
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    let expected = engine.encode(mac.finalize().into_bytes());
+    header
+        .split(' ')
+        .filter_map(|entry| entry.strip_prefix("v1,"))
+        .any(|signature| signature == expected)
+}
+
+/// Runs the Python verifier that docs/alert-delivery.md gives receivers on one request, so the
+/// documented example is known to work; true when python3 is missing (it says so).
+fn documented_python_verifies(
+    secret: &str,
+    id: &str,
+    timestamp: &str,
+    body: &[u8],
+    signature: &str,
+) -> bool {
+    let doc = std::fs::read_to_string(format!(
+        "{}/../../docs/alert-delivery.md",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let code = doc
+        .split("```python\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a Python block in docs/alert-delivery.md");
+    let script = format!(
+        "{code}\nimport sys\nbody = sys.stdin.buffer.read()\n\
+         ok = verify(sys.argv[1], {{'webhook-id': sys.argv[2], 'webhook-timestamp': sys.argv[3], \
+         'webhook-signature': sys.argv[4]}}, body)\nsys.exit(0 if ok else 1)\n"
+    );
+    let child = std::process::Command::new("python3")
+        .args(["-c", &script, secret, id, timestamp, signature])
+        .stdin(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(error) => {
+            eprintln!("skipped the documented Python verifier: no python3 ({error})");
+            return true;
+        }
+    };
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    child.wait().unwrap().success()
+}
+
+#[test]
+fn the_receivers_verifier_accepts_the_published_test_vector() {
+    // Without this the verifier below could agree with a wrong signer.
+    assert!(verify(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "1614265330",
+        br#"{"test": 2432232314}"#,
+        "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_every_attempt_is_signed_with_a_stable_id_and_a_fresh_timestamp() {
+    let log = memory();
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    // The first attempt fails, so the retry is signed too.
+    let receiver = Receiver::start(Box::new(|n, _| if n < 1 { 503 } else { 200 })).await;
+    let metrics = metrics();
+    let (subject, _) = publish(&*log, &fired(0x51)).await;
+    let sink = start(
+        &log,
+        WebhookConfig {
+            secret: Some(secret.into()),
+            ..config(&receiver.url, "webhook-signed")
+        },
+        &metrics,
+    );
+    eventually("the notification delivered", || {
+        !receiver.delivered().is_empty()
+    })
+    .await;
+    sink.stop().await;
+    let received = receiver.received();
+    assert_eq!(received.len(), 2, "{received:#?}");
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    for request in &received {
+        let (id, timestamp, signature) = request.signed.clone().expect("signed");
+        assert_eq!(id, subject, "webhook-id is the alert event's subject");
+        let at: i64 = timestamp.parse().expect("unix seconds");
+        assert!((now - at).abs() < 60, "{at} is not now ({now})");
+        assert!(
+            verify(secret, &id, &timestamp, &request.body, &signature),
+            "{signature} does not verify"
+        );
+        assert!(
+            documented_python_verifies(secret, &id, &timestamp, &request.body, &signature),
+            "the Python verifier in docs/alert-delivery.md refuses {signature}"
+        );
+        assert!(!verify(
+            "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            &id,
+            &timestamp,
+            &request.body,
+            &signature
+        ));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_without_a_secret_nothing_is_signed() {
+    let log = memory();
+    let receiver = Receiver::start(Box::new(|_, _| 200)).await;
+    publish(&*log, &fired(0x52)).await;
+    let sink = start(&log, config(&receiver.url, "webhook-unsigned"), &metrics());
+    eventually("delivered", || !receiver.delivered().is_empty()).await;
+    sink.stop().await;
+    assert!(receiver.received()[0].signed.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_a_new_webhook_starts_from_now_unless_told_to_deliver_the_backlog() {
+    a_new_webhook_starts_from_now(memory()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_on_nats_a_new_webhook_starts_from_now() {
+    let server = NatsServer::start().unwrap();
+    a_new_webhook_starts_from_now(connect(&server).await).await;
+}
+
+async fn a_new_webhook_starts_from_now<L: AlertLog>(log: Arc<L>) {
+    let receiver = Receiver::start(Box::new(|_, _| 200)).await;
+    let metrics = metrics();
+    // History from 2000, recorded before the webhook was configured.
+    let (old_a, _) = publish(&*log, &fired(0x61)).await;
+    let (old_b, _) = publish(&*log, &fired(0x62)).await;
+    let from_now = WebhookConfig {
+        deliver_backlog: false,
+        ..config(&receiver.url, "webhook-from-now")
+    };
+    let sink = start(&log, from_now.clone(), &metrics);
+    // Give the sink time to start (and, were it wrong, to send the history).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (new, _) = publish(&*log, &resolved(0x61)).await;
+    eventually("the new notification delivered", || {
+        !receiver.delivered().is_empty()
+    })
+    .await;
+    sink.stop().await;
+    assert_eq!(receiver.delivered(), vec![new.clone()]);
+
+    // A second sink told to deliver the backlog gets the history first, in order.
+    let backlog = WebhookConfig {
+        deliver_backlog: true,
+        ..config(&receiver.url, "webhook-with-backlog")
+    };
+    let sink = start(&log, backlog, &metrics);
+    eventually("the history delivered", || receiver.delivered().len() >= 4).await;
+    sink.stop().await;
+    assert_eq!(receiver.delivered(), vec![new.clone(), old_a, old_b, new]);
 }

@@ -233,7 +233,11 @@ async fn record(
         .await
         .map_err(|e| ApiError::store_unavailable(e.to_string()))?;
     let position = match recorded.first() {
-        Some(Recorded::Stored { position }) => *position,
+        Some(Recorded::Stored { position }) => {
+            // Counted where it is recorded, as the alerter counts its own transitions.
+            state.metrics.alert_recorded(event.kind());
+            *position
+        }
         _ => {
             return Err(ApiError::conflict(
                 taken_code,

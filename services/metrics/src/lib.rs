@@ -12,13 +12,14 @@
 //! | `pilot_projection_applied_total`, `..._duplicates_total`, `..._quarantined_total` | counter | messages the projector applied, found already applied, or quarantined |
 //! | `pilot_alerts{state}` | gauge | alerts by state (`pending`, `warning`, `firing`, `resolved`) |
 //! | `pilot_http_request_duration_seconds{method,route,status}` | histogram | time to the response head, by matched route |
-//! | `pilot_alerts_recorded_total{kind}` | counter | alert events the alerter recorded, by kind (`warning`, `fired`, ...) |
+//! | `pilot_alerts_recorded_total{kind}` | counter | alert events this process recorded, by kind (`warning`, `fired`, ...; `acknowledged` and `silenced` through the API) |
 //! | `pilot_alerts_already_recorded_total` | counter | transitions the alerter found recorded already (by another alerter or an earlier run) |
 //! | `pilot_webhook_delivered_total` | counter | notifications a webhook answered with 2xx |
 //! | `pilot_webhook_failed_attempts_total` | counter | webhook requests that failed (non-2xx status, refused, timed out) |
 //! | `pilot_webhook_dead_lettered_total{reason}` | counter | notifications put on `PILOT_DEAD_LETTERS` (`failed`: out of attempts; `undecodable`: not an alert event) |
 //! | `pilot_webhook_skipped_total` | counter | alert events not sent because `notify` is false |
 //! | `pilot_webhook_queue_depth` | gauge | notifications taken from the stream and not yet settled (queued or being sent) |
+//! | `pilot_email_*` | | the same five for the e-mail sink (delivered: the SMTP server accepted the message) |
 //! | `pilot_ready` | gauge | 1 while `/readyz` would answer 200, else 0 (catching up, halted, the store unreachable) |
 //! | `pilot_nats_connected` | gauge | 1 while the event log's store can be reached (the check `/readyz` makes), else 0 |
 //! | `pilot_build_info{version,git_commit,rustc}` | gauge | always 1; the labels say which build runs |
@@ -51,18 +52,6 @@ mod process;
 /// The alert states DOMAIN.md names; each is shown (as 0) before the alerter reports it, so a
 /// dashboard does not mistake "none" for "unknown".
 pub const ALERT_STATES: &[&str] = &["pending", "warning", "firing", "resolved"];
-
-/// The kinds of alert event (the subject token after `pilot.alerts`), each shown as 0 from the
-/// start.
-pub const ALERT_KINDS: &[&str] = &[
-    "warning",
-    "fired",
-    "escalated",
-    "extended",
-    "acknowledged",
-    "silenced",
-    "resolved",
-];
 
 /// Why the webhook sink dead-lettered a message (`pilot_alerter::webhook`'s `DEAD_*`).
 pub const WEBHOOK_DEAD_REASONS: &[&str] = &["failed", "undecodable"];
@@ -117,7 +106,8 @@ pub struct Metrics {
     alerts: Family<StateLabel, Gauge>,
     alerts_recorded: Family<KindLabel, Counter>,
     alerts_already_recorded: Counter,
-    webhook: WebhookMetrics,
+    webhook: SinkMetrics,
+    email: SinkMetrics,
     http: HttpFamily,
     /// The log's last position at the latest scrape; -1 when it could not be read.
     log_last: Arc<AtomicI64>,
@@ -157,14 +147,15 @@ impl Metrics {
         }
         registry.register("pilot_alerts", "Alerts by state", alerts.clone());
         let alerts_recorded = Family::<KindLabel, Counter>::default();
-        for kind in ALERT_KINDS {
+        // Every kind of alert event (the subject token), each shown as 0 from the start.
+        for kind in pilot_projections::alerting::record::KINDS {
             let _ = alerts_recorded.get_or_create(&KindLabel {
-                kind: (*kind).to_string(),
+                kind: kind.subject.to_string(),
             });
         }
         registry.register(
             "pilot_alerts_recorded",
-            "Alert events the alerter recorded on the alert stream, by kind",
+            "Alert events recorded on the alert stream by this process (the alerter's transitions, the API's acknowledgements and silences), by kind",
             alerts_recorded.clone(),
         );
         let alerts_already_recorded = Counter::default();
@@ -173,7 +164,9 @@ impl Metrics {
             "Alert transitions the alerter found recorded already (by another alerter or an earlier run)",
             alerts_already_recorded.clone(),
         );
-        let webhook = WebhookMetrics::register(&mut registry);
+        let webhook =
+            SinkMetrics::register(&mut registry, "webhook", "the webhook answered with 2xx");
+        let email = SinkMetrics::register(&mut registry, "email", "the SMTP server accepted");
         let http: HttpFamily = Family::new_with_constructor(latency_histogram);
         registry.register(
             "pilot_http_request_duration_seconds",
@@ -213,6 +206,7 @@ impl Metrics {
             alerts_recorded,
             alerts_already_recorded,
             webhook,
+            email,
             http,
             log_last,
             ready,
@@ -267,7 +261,8 @@ impl Metrics {
             .set(n);
     }
 
-    /// The alerter recorded an alert event of `kind` (`AlertEvent::kind`, a closed list).
+    /// The alerter or the API recorded an alert event of `kind` (`AlertEvent::kind`, a closed
+    /// list).
     pub fn alert_recorded(&self, kind: &str) {
         self.alerts_recorded
             .get_or_create(&KindLabel {
@@ -281,44 +276,14 @@ impl Metrics {
         self.alerts_already_recorded.inc();
     }
 
-    /// The webhook answered a notification with 2xx.
-    pub fn webhook_delivered(&self) {
-        self.webhook.delivered.inc();
+    /// The webhook sink's figures (`pilot_webhook_*`).
+    pub fn webhook(&self) -> &SinkMetrics {
+        &self.webhook
     }
 
-    /// One webhook request failed (a non-2xx status, a refused connection, a timeout).
-    pub fn webhook_failed_attempt(&self) {
-        self.webhook.failed_attempts.inc();
-    }
-
-    /// A notification went to the dead letters; `reason` is `failed` or `undecodable`.
-    pub fn webhook_dead_lettered(&self, reason: &str) {
-        self.webhook
-            .dead_lettered
-            .get_or_create(&ReasonLabel {
-                reason: reason.to_string(),
-            })
-            .inc();
-    }
-
-    /// An alert event was not sent because its `notify` is false.
-    pub fn webhook_skipped(&self) {
-        self.webhook.skipped.inc();
-    }
-
-    /// The webhook sink took a message from the stream.
-    pub fn webhook_queued(&self) {
-        self.webhook.queue_depth.inc();
-    }
-
-    /// The webhook sink settled (or handed back) a message it had taken.
-    pub fn webhook_dequeued(&self) {
-        self.webhook.queue_depth.dec();
-    }
-
-    /// The webhook sink stopped: it holds nothing.
-    pub fn webhook_queue_reset(&self) {
-        self.webhook.queue_depth.set(0);
+    /// The e-mail sink's figures (`pilot_email_*`).
+    pub fn email(&self) -> &SinkMetrics {
+        &self.email
     }
 
     fn observe_request(&self, labels: HttpLabels, elapsed: Duration) {
@@ -338,9 +303,10 @@ impl Metrics {
     }
 }
 
-/// The webhook sink's figures (`pilot_alerter::webhook`).
+/// One alert sink's figures (`pilot_alerter::webhook`, `pilot_alerter::email`): the same
+/// families under `pilot_<sink>_`.
 #[derive(Debug)]
-struct WebhookMetrics {
+pub struct SinkMetrics {
     delivered: Counter,
     failed_attempts: Counter,
     dead_lettered: Family<ReasonLabel, Counter>,
@@ -348,9 +314,10 @@ struct WebhookMetrics {
     queue_depth: Gauge,
 }
 
-impl WebhookMetrics {
-    fn register(registry: &mut Registry) -> Self {
-        let metrics = WebhookMetrics {
+impl SinkMetrics {
+    /// Registers `pilot_<sink>_*`; `delivered` says what counts as delivered.
+    fn register(registry: &mut Registry, sink: &str, delivered: &str) -> Self {
+        let metrics = SinkMetrics {
             delivered: Counter::default(),
             failed_attempts: Counter::default(),
             dead_lettered: Family::default(),
@@ -363,31 +330,70 @@ impl WebhookMetrics {
             });
         }
         registry.register(
-            "pilot_webhook_delivered",
-            "Notifications the webhook answered with 2xx",
+            format!("pilot_{sink}_delivered"),
+            format!("Notifications {delivered}"),
             metrics.delivered.clone(),
         );
         registry.register(
-            "pilot_webhook_failed_attempts",
-            "Webhook requests that failed: a non-2xx status, a refused connection, a timeout",
+            format!("pilot_{sink}_failed_attempts"),
+            format!("Attempts of the {sink} sink that failed: refused, timed out, or answered with an error"),
             metrics.failed_attempts.clone(),
         );
         registry.register(
-            "pilot_webhook_dead_lettered",
+            format!("pilot_{sink}_dead_lettered"),
             "Notifications put on the dead-letter stream, by reason (failed: out of attempts; undecodable: not an alert event)",
             metrics.dead_lettered.clone(),
         );
         registry.register(
-            "pilot_webhook_skipped",
+            format!("pilot_{sink}_skipped"),
             "Alert events not sent because notify is false (acknowledgements, silences)",
             metrics.skipped.clone(),
         );
         registry.register(
-            "pilot_webhook_queue_depth",
+            format!("pilot_{sink}_queue_depth"),
             "Notifications taken from the alert stream and not yet settled (queued or being sent)",
             metrics.queue_depth.clone(),
         );
         metrics
+    }
+
+    /// A notification was delivered.
+    pub fn delivered(&self) {
+        self.delivered.inc();
+    }
+
+    /// One attempt failed.
+    pub fn failed_attempt(&self) {
+        self.failed_attempts.inc();
+    }
+
+    /// A notification went to the dead letters; `reason` is `failed` or `undecodable`.
+    pub fn dead_lettered(&self, reason: &str) {
+        self.dead_lettered
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    /// An alert event was not sent because its `notify` is false.
+    pub fn skipped(&self) {
+        self.skipped.inc();
+    }
+
+    /// The sink took a message from the stream.
+    pub fn queued(&self) {
+        self.queue_depth.inc();
+    }
+
+    /// The sink settled (or handed back) a message it had taken.
+    pub fn dequeued(&self) {
+        self.queue_depth.dec();
+    }
+
+    /// The sink stopped: it holds nothing.
+    pub fn queue_reset(&self) {
+        self.queue_depth.set(0);
     }
 }
 
@@ -512,14 +518,15 @@ mod tests {
         metrics.alert_recorded("fired");
         metrics.alert_recorded("fired");
         metrics.alert_already_recorded();
-        metrics.webhook_delivered();
-        metrics.webhook_failed_attempt();
-        metrics.webhook_failed_attempt();
-        metrics.webhook_dead_lettered("failed");
-        metrics.webhook_skipped();
-        metrics.webhook_queued();
-        metrics.webhook_queued();
-        metrics.webhook_dequeued();
+        metrics.webhook().delivered();
+        metrics.webhook().failed_attempt();
+        metrics.webhook().failed_attempt();
+        metrics.webhook().dead_lettered("failed");
+        metrics.webhook().skipped();
+        metrics.webhook().queued();
+        metrics.webhook().queued();
+        metrics.webhook().dequeued();
+        metrics.email().delivered();
         metrics.observe_request(
             HttpLabels {
                 method: "GET",
@@ -548,6 +555,8 @@ mod tests {
             "pilot_webhook_dead_lettered_total{reason=\"undecodable\"} 0",
             "pilot_webhook_skipped_total 1",
             "pilot_webhook_queue_depth 1",
+            "pilot_email_delivered_total 1",
+            "pilot_email_dead_lettered_total{reason=\"failed\"} 0",
             "pilot_http_request_duration_seconds_count{method=\"GET\",route=\"/api/v1/pilots/{id}\",status=\"200\"} 1",
         ] {
             assert!(text.contains(line), "{line:?} missing in\n{text}");

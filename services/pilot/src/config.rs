@@ -243,6 +243,12 @@ pub enum ConfigError {
         #[source]
         source: pilot_alerter::webhook::WebhookConfigError,
     },
+    #[error("the configuration file {path}: [alerts.email]: {source}")]
+    Email {
+        path: PathBuf,
+        #[source]
+        source: pilot_alerter::email::EmailConfigError,
+    },
 }
 
 impl ConfigError {
@@ -329,6 +335,12 @@ impl Config {
                 })?;
         if let Some(webhook) = &alerts.webhook {
             webhook.validate().map_err(|source| ConfigError::Webhook {
+                path: args.config.clone().unwrap_or_default(),
+                source,
+            })?;
+        }
+        if let Some(email) = &alerts.email {
+            email.validate().map_err(|source| ConfigError::Email {
                 path: args.config.clone().unwrap_or_default(),
                 source,
             })?;

@@ -139,11 +139,12 @@ fn durables() -> Vec<(&'static str, &'static str, Role)> {
         .into_iter()
         .filter_map(|role| role.consumer().map(|name| (EVENTS_STREAM, name, role)))
         .collect();
-    out.push((
-        ALERTS_STREAM,
+    for sink in [
         pilot_alerter::webhook::DEFAULT_CONSUMER,
-        Role::Alerter,
-    ));
+        pilot_alerter::email::DEFAULT_CONSUMER,
+    ] {
+        out.push((ALERTS_STREAM, sink, Role::Alerter));
+    }
     out
 }
 
@@ -197,12 +198,14 @@ pub fn permissions(role: Role) -> Option<Permissions> {
         Role::Alerter => {
             publish.extend(projector());
             publish.push(ALERTS_SUBJECTS.to_string());
-            // The webhook sink runs in the alerter's process: its durable consumer on the
-            // alert stream, and the dead letters it gives up on.
-            publish.push(format!(
-                "$JS.ACK.{ALERTS_STREAM}.{}.>",
-                pilot_alerter::webhook::DEFAULT_CONSUMER
-            ));
+            // The webhook and e-mail sinks run in the alerter's process: their durable
+            // consumers on the alert stream, and the dead letters they give up on.
+            for sink in [
+                pilot_alerter::webhook::DEFAULT_CONSUMER,
+                pilot_alerter::email::DEFAULT_CONSUMER,
+            ] {
+                publish.push(format!("$JS.ACK.{ALERTS_STREAM}.{sink}.>"));
+            }
             publish.push(DEAD_LETTER_SUBJECTS.to_string());
         }
     }

@@ -238,6 +238,19 @@ async fn serve_on(
             };
             helpers.push(("webhook sink", tokio::spawn(sink)));
         }
+        if let Some(email) = config.alerts.email.clone() {
+            let (alerts, metrics, stop) = (
+                Arc::new(log.clone()),
+                state.metrics.clone(),
+                stop_rx.clone(),
+            );
+            let sink = async move {
+                if let Err(error) = alerter::email::run(alerts, email, metrics, stop).await {
+                    tracing::error!(message = "The e-mail sink stopped.", %error);
+                }
+            };
+            helpers.push(("e-mail sink", tokio::spawn(sink)));
+        }
     }
     {
         let (js, state, stop) = (log.jetstream().clone(), state.clone(), stop_rx.clone());

@@ -314,6 +314,26 @@ async fn acknowledged_and_silenced_through_the_api_as_alert_events() {
     assert_eq!(body["silences"][0]["reason"], json!("mayor abroad"));
     assert_eq!(body["silenced_until"], json!("2024-06-01T00:00:00Z"));
 
+    // Both are counted where they were recorded (this rig's alerter has no metrics, so the
+    // figures are the API's own).
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "pilot_alerts_recorded_total{kind=\"acknowledged\"} 1",
+        "pilot_alerts_recorded_total{kind=\"silenced\"} 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} not in\n{metrics}"
+        );
+    }
+
     let unknown = format!("{base}/api/v1/alerts/{}/ack", Uuid::nil());
     let (status, body) = call(&http, Method::POST, unknown, ADMIN, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
@@ -353,5 +373,79 @@ async fn acknowledged_and_silenced_through_the_api_as_alert_events() {
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
     assert_eq!(first, events[..3]);
+    rig.stop().await;
+}
+
+/// Item 4 of issue 16: a silence stops the reminders, not the news that the wait is over. The
+/// alert is silenced through the API, the approval is granted inside the silence, and the
+/// webhook receives the resolution.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_a_resolution_is_delivered_even_when_the_alert_was_silenced() {
+    use axum::extract::State;
+    use axum::routing::post;
+    use pilot_alerter::webhook::{self, WebhookConfig};
+    use std::sync::Mutex;
+
+    let mut rig = Rig::start().await;
+    rig.waiting_pilot().await;
+    let (base, http) = serve_api(rig.api_state()).await;
+    rig.caught_up().await;
+    rig.clock.set(T + days(30));
+    let events = rig.wait_recorded(1).await;
+    let alert_id = events[0].notice.alert_id;
+    listed_alerts(&http, format!("{base}/api/v1/alerts?state=firing"), ADMIN).await;
+    let (status, body) = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/alerts/{alert_id}/silence"),
+        ADMIN,
+        Some(json!({"until": "2024-12-31T00:00:00Z", "reason": "mayor abroad"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    rig.clock.set(T + days(40));
+    rig.append(
+        Subject::Pilot(PILOT),
+        scenario::granted("mayor"),
+        T + days(40),
+    )
+    .await;
+    let events = rig.wait_recorded(3).await;
+    assert_eq!(
+        events.iter().map(AlertEvent::kind).collect::<Vec<_>>(),
+        ["fired", "silenced", "resolved"]
+    );
+
+    // A receiver, and the sink over the same log from its beginning.
+    type Got = Arc<Mutex<Vec<String>>>;
+    async fn hook(State(got): State<Got>, body: bytes::Bytes) -> &'static str {
+        let event: AlertEvent = serde_json::from_slice(&body).unwrap();
+        got.lock().unwrap().push(event.kind().to_string());
+        "ok"
+    }
+    let got: Got = Arc::default();
+    let app = axum::Router::new()
+        .route("/hook", post(hook))
+        .with_state(got.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let metrics = Arc::new(pilot_metrics::Metrics::new(
+        rig.process.runtime.projection().clone(),
+    ));
+    let (stop, shutdown) = watch::channel(false);
+    let config = WebhookConfig {
+        deliver_backlog: true,
+        ..WebhookConfig::new(url)
+    };
+    let sink = tokio::spawn(webhook::run(rig.log.clone(), config, metrics, shutdown));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while got.lock().unwrap().len() < 2 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Anything else would have come before the resolution, in stream order.
+    stop.send_replace(true);
+    sink.await.unwrap().unwrap();
+    assert_eq!(*got.lock().unwrap(), ["fired", "resolved"]);
     rig.stop().await;
 }

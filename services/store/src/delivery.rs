@@ -41,6 +41,20 @@ pub struct QueueConfig {
     pub ack_wait: Duration,
     /// At most this many notifications are handed out and unacknowledged at once.
     pub max_unacknowledged: usize,
+    /// Where a queue that does not exist yet starts; one that exists keeps its place.
+    pub first_start: FirstStart,
+}
+
+/// Where a new queue starts. Only its creation reads it: afterwards the queue remembers what
+/// was acknowledged, and a restart neither skips nor repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FirstStart {
+    /// After the last alert event recorded when it is created: a sink turned on today does not
+    /// deliver years of history.
+    #[default]
+    New,
+    /// At the first alert event on the stream: the whole history first, then new ones.
+    All,
 }
 
 /// Where a queue stood when it was opened.

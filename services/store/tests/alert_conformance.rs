@@ -8,7 +8,9 @@ use bytes::Bytes;
 use futures::StreamExt;
 use pilot_nats_harness::NatsServer;
 use pilot_store::alerts::{AlertMessage, Recorded};
-use pilot_store::delivery::{DeadLetter, Notification, NotificationQueue, QueueConfig, QueueStart};
+use pilot_store::delivery::{
+    DeadLetter, FirstStart, Notification, NotificationQueue, QueueConfig, QueueStart,
+};
 use pilot_store::jetstream::JetStreamLog;
 use pilot_store::layout::Layout;
 use pilot_store::AlertLog;
@@ -39,6 +41,7 @@ fn queue(name: &str, ack_wait: Duration, max_unacknowledged: usize) -> QueueConf
         description: "conformance".to_string(),
         ack_wait,
         max_unacknowledged,
+        first_start: FirstStart::All,
     }
 }
 
@@ -206,6 +209,49 @@ async fn a_queue_hands_out_in_order_and_remembers_what_was_acknowledged(log: &im
     assert_eq!(queue.start().unacknowledged, 0);
 }
 
+async fn a_new_queue_starts_after_the_last_event_unless_told_to_deliver_all(log: &impl AlertLog) {
+    let history: Vec<AlertMessage> = (0..3).map(|i| alert(&format!("old{i}"))).collect();
+    log.record_alerts(&history).await.unwrap();
+    let from_now = QueueConfig {
+        first_start: FirstStart::New,
+        ..queue("from-now", Duration::from_secs(30), 10)
+    };
+    let mut opened = log.open_queue(&from_now).await.unwrap();
+    assert_eq!(
+        opened.start(),
+        QueueStart {
+            next: 4,
+            unacknowledged: 0,
+            backlog: 0
+        },
+        "history is not delivered"
+    );
+    assert!(fetch_all(&mut opened, 10, Duration::from_millis(500))
+        .await
+        .is_empty());
+    log.record_alerts(&[alert("new")]).await.unwrap();
+    let new = fetch_all(&mut opened, 10, Duration::from_secs(2)).await;
+    assert_eq!(handed_out(&new), vec![(4, 1)]);
+    new[0].ack().await.unwrap();
+    drop(opened);
+    // Reopened as "all": an existing queue keeps its place.
+    let reopened = QueueConfig {
+        first_start: FirstStart::All,
+        ..from_now
+    };
+    let reopened = log.open_queue(&reopened).await.unwrap();
+    assert_eq!(reopened.start().next, 5);
+    assert_eq!(reopened.start().backlog, 0);
+    drop(reopened);
+    // A new queue told to deliver all gets the history.
+    let all = log
+        .open_queue(&queue("everything", Duration::from_secs(30), 10))
+        .await
+        .unwrap();
+    assert_eq!(all.start().next, 1);
+    assert_eq!(all.start().backlog, 4);
+}
+
 async fn what_is_not_acknowledged_in_time_comes_back_and_at_most_max_are_out(log: &impl AlertLog) {
     let all: Vec<AlertMessage> = (0..3).map(|i| alert(&i.to_string())).collect();
     log.record_alerts(&all).await.unwrap();
@@ -298,6 +344,7 @@ conformance!(
     a_read_returns_at_most_one_batch,
     a_tail_gives_what_is_stored_then_what_comes,
     a_queue_hands_out_in_order_and_remembers_what_was_acknowledged,
+    a_new_queue_starts_after_the_last_event_unless_told_to_deliver_all,
     what_is_not_acknowledged_in_time_comes_back_and_at_most_max_are_out,
     dead_letters_keep_the_event_and_why_once,
 );

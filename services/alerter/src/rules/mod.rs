@@ -60,6 +60,7 @@ pub struct AlertsFile {
     #[serde(default)]
     pub pilots: Vec<PilotOverride>,
     pub webhook: Option<super::webhook::WebhookConfig>,
+    pub email: Option<super::email::EmailConfig>,
 }
 
 /// `day_count` as written: the calendar itself is named separately (`calendar`), so that
@@ -325,6 +326,7 @@ impl AlertRules {
 pub struct AlertsConfig {
     pub rules: AlertRules,
     pub webhook: Option<super::webhook::WebhookConfig>,
+    pub email: Option<super::email::EmailConfig>,
 }
 
 impl AlertsConfig {
@@ -339,6 +341,7 @@ impl AlertsConfig {
         Ok(AlertsConfig {
             rules,
             webhook: file.webhook,
+            email: file.email,
         })
     }
 }

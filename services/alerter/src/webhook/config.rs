@@ -1,16 +1,18 @@
 //! The `[alerts.webhook]` table: its keys and defaults, [`WebhookConfig::validate`], and the
 //! redaction that keeps the URL's credentials and the bearer token out of logs and errors.
 
-use super::PULL_EXPIRES;
+use super::sign::{SecretError, Signer};
+pub use crate::sink::keys::MAX_QUEUE;
+use crate::sink::keys::{
+    default_ack_wait_ms, default_initial_backoff_ms, default_max_attempts, default_max_backoff_ms,
+    default_queue, default_timeout_ms, KeyError, Keys,
+};
+use crate::sink::Settings;
 use serde::Deserialize;
 use std::fmt;
-use std::time::Duration;
 
 /// The durable consumer's default name.
 pub const DEFAULT_CONSUMER: &str = "pilot-webhook";
-
-/// The largest `queue` accepted.
-pub const MAX_QUEUE: usize = 1_000_000;
 
 /// The `[alerts.webhook]` table.
 ///
@@ -25,6 +27,8 @@ pub const MAX_QUEUE: usize = 1_000_000;
 /// ack_wait_ms = 30000
 /// consumer = "pilot-webhook"
 /// # bearer_token = "..."
+/// # secret = "whsec_..."
+/// deliver_backlog = false
 /// ```
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,26 +62,17 @@ pub struct WebhookConfig {
     /// Sent as `Authorization: Bearer <token>`.
     #[serde(default)]
     pub bearer_token: Option<String>,
+    /// Signs every request per the Standard Webhooks scheme: `whsec_` and base64 of 24 to 64
+    /// random bytes (see [`super::sign`]).
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// What a consumer created for the first time delivers: false (the default) starts after
+    /// the last alert event recorded, so turning a webhook on does not send years of history;
+    /// true delivers every recorded alert event first. An existing consumer keeps its place.
+    #[serde(default)]
+    pub deliver_backlog: bool,
 }
 
-fn default_max_attempts() -> u32 {
-    8
-}
-fn default_initial_backoff_ms() -> u64 {
-    500
-}
-fn default_max_backoff_ms() -> u64 {
-    60_000
-}
-fn default_timeout_ms() -> u64 {
-    10_000
-}
-fn default_queue() -> usize {
-    1000
-}
-fn default_ack_wait_ms() -> u64 {
-    30_000
-}
 fn default_consumer() -> String {
     DEFAULT_CONSUMER.to_string()
 }
@@ -97,6 +92,8 @@ impl fmt::Debug for WebhookConfig {
                 "bearer_token",
                 &self.bearer_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("deliver_backlog", &self.deliver_backlog)
             .finish()
     }
 }
@@ -108,22 +105,12 @@ pub enum WebhookConfigError {
     Url { url: String, reason: String },
     #[error("alerts.webhook.url `{url}`: only http:// and https:// URLs are supported")]
     Scheme { url: String },
-    #[error("alerts.webhook.max_attempts must be at least 1")]
-    NoAttempts,
-    #[error("alerts.webhook.queue must be between 1 and {MAX_QUEUE}, not {0}")]
-    Queue(usize),
-    #[error("alerts.webhook.timeout_ms must be at least 1")]
-    NoTimeout,
-    #[error("alerts.webhook.ack_wait_ms must be at least 1")]
-    NoAckWait,
-    #[error("alerts.webhook.initial_backoff_ms ({initial}) is larger than max_backoff_ms ({max})")]
-    Backoff { initial: u64, max: u64 },
-    #[error(
-        "alerts.webhook.consumer `{0}` is not a consumer name: use letters, digits, `-` and `_`"
-    )]
-    Consumer(String),
+    #[error(transparent)]
+    Delivery(#[from] KeyError),
     #[error("alerts.webhook.bearer_token is empty or holds characters a header cannot carry")]
     BearerToken,
+    #[error(transparent)]
+    Secret(#[from] SecretError),
 }
 
 impl WebhookConfig {
@@ -139,42 +126,19 @@ impl WebhookConfig {
             ack_wait_ms: default_ack_wait_ms(),
             consumer: default_consumer(),
             bearer_token: None,
+            secret: None,
+            deliver_backlog: false,
         }
     }
 
     /// Checks every key; [`run`](super::run) calls it too.
     pub fn validate(&self) -> Result<(), WebhookConfigError> {
         self.parsed_url()?;
-        if self.max_attempts == 0 {
-            return Err(WebhookConfigError::NoAttempts);
-        }
-        if self.queue == 0 || self.queue > MAX_QUEUE {
-            return Err(WebhookConfigError::Queue(self.queue));
-        }
-        if self.timeout_ms == 0 {
-            return Err(WebhookConfigError::NoTimeout);
-        }
-        if self.ack_wait_ms == 0 {
-            return Err(WebhookConfigError::NoAckWait);
-        }
-        if self.initial_backoff_ms > self.max_backoff_ms {
-            return Err(WebhookConfigError::Backoff {
-                initial: self.initial_backoff_ms,
-                max: self.max_backoff_ms,
-            });
-        }
-        let name_ok = !self.consumer.is_empty()
-            && self.consumer.len() <= 64
-            && self
-                .consumer
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !name_ok {
-            return Err(WebhookConfigError::Consumer(self.consumer.clone()));
-        }
+        self.keys().check()?;
         if let Some(token) = &self.bearer_token {
             bearer_header(token)?;
         }
+        self.signer()?;
         Ok(())
     }
 
@@ -195,18 +159,32 @@ impl WebhookConfig {
         }
     }
 
-    pub(super) fn initial_backoff(&self) -> Duration {
-        Duration::from_millis(self.initial_backoff_ms)
+    /// The signer for `secret`, if one is configured.
+    pub(super) fn signer(&self) -> Result<Option<Signer>, WebhookConfigError> {
+        Ok(self
+            .secret
+            .as_deref()
+            .map(Signer::from_secret)
+            .transpose()?)
     }
 
-    pub(super) fn max_backoff(&self) -> Duration {
-        Duration::from_millis(self.max_backoff_ms)
+    /// How the sink queues and retries.
+    pub(super) fn settings(&self) -> Settings {
+        self.keys().settings()
     }
 
-    /// How long a gap in the stream sequence may hold back later messages: every message left
-    /// unacknowledged by an earlier run is handed out again within one `ack_wait`.
-    pub(super) fn gap_patience(&self) -> Duration {
-        Duration::from_millis(self.ack_wait_ms.saturating_mul(2)) + PULL_EXPIRES
+    fn keys(&self) -> Keys<'_> {
+        Keys {
+            table: "alerts.webhook",
+            max_attempts: self.max_attempts,
+            initial_backoff_ms: self.initial_backoff_ms,
+            max_backoff_ms: self.max_backoff_ms,
+            timeout_ms: self.timeout_ms,
+            queue: self.queue,
+            ack_wait_ms: self.ack_wait_ms,
+            consumer: &self.consumer,
+            deliver_backlog: self.deliver_backlog,
+        }
     }
 }
 
@@ -255,6 +233,8 @@ mod tests {
         assert_eq!(config.ack_wait_ms, 30_000);
         assert_eq!(config.consumer, "pilot-webhook");
         assert_eq!(config.bearer_token, None);
+        assert_eq!(config.secret, None);
+        assert!(!config.deliver_backlog);
         config.validate().unwrap();
         let new = WebhookConfig::new("http://127.0.0.1:9/hook");
         assert_eq!(format!("{new:?}"), format!("{config:?}"));
@@ -337,6 +317,13 @@ mod tests {
                 },
                 "bearer_token",
             ),
+            (
+                WebhookConfig {
+                    secret: Some("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
+                    ..base.clone()
+                },
+                "alerts.webhook.secret",
+            ),
         ];
         for (config, needle) in cases {
             let error = config.validate().unwrap_err().to_string();
@@ -348,10 +335,11 @@ mod tests {
     fn secrets_stay_out_of_debug_and_errors() {
         let config = WebhookConfig {
             bearer_token: Some("s3cret".into()),
+            secret: Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
             ..WebhookConfig::new("http://user:pw@hooks.internal/a?token=t0k")
         };
         let debug = format!("{config:?}");
-        for secret in ["s3cret", "pw", "t0k"] {
+        for secret in ["s3cret", "pw", "t0k", "MfKQ9r8"] {
             assert!(!debug.contains(secret), "{secret} in {debug}");
         }
         WebhookConfig::new("https://user:pw@hooks.internal/a?token=t0k")

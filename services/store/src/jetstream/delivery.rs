@@ -4,7 +4,7 @@
 
 use super::JetStreamLog;
 use crate::delivery::{
-    DeadLetter, Fetched, Notification, NotificationQueue, QueueConfig, QueueStart,
+    DeadLetter, Fetched, FirstStart, Notification, NotificationQueue, QueueConfig, QueueStart,
     ALERT_POSITION_HEADER, ALERT_SUBJECT_HEADER, DEAD_ATTEMPTS_HEADER, DEAD_REASON_HEADER,
     DEAD_SINK_HEADER, DEAD_STATUS_HEADER,
 };
@@ -39,8 +39,19 @@ pub(super) async fn open(js: &Context, config: &QueueConfig) -> Result<JetStream
         .get_stream(ALERTS_STREAM)
         .await
         .map_err(|e| LogError::Unavailable(format!("cannot open stream {ALERTS_STREAM}: {e}")))?;
+    // An existing consumer keeps the delivery policy it was created with (the server refuses
+    // a change); only a new one reads `first_start`.
+    let existing = stream
+        .get_consumer::<pull::Config>(&config.name)
+        .await
+        .ok()
+        .map(|c: PullConsumer| c.cached_info().config.deliver_policy);
+    let deliver_policy = existing.unwrap_or(match config.first_start {
+        FirstStart::New => DeliverPolicy::New,
+        FirstStart::All => DeliverPolicy::All,
+    });
     let consumer: PullConsumer = stream
-        .create_consumer(consumer_config(config))
+        .create_consumer(consumer_config(config, deliver_policy))
         .await
         .map_err(|e| {
             LogError::Refused(format!(
@@ -57,12 +68,12 @@ pub(super) async fn open(js: &Context, config: &QueueConfig) -> Result<JetStream
     Ok(JetStreamQueue { consumer, start })
 }
 
-fn consumer_config(config: &QueueConfig) -> pull::Config {
+fn consumer_config(config: &QueueConfig, deliver_policy: DeliverPolicy) -> pull::Config {
     pull::Config {
         durable_name: Some(config.name.clone()),
         description: Some(config.description.clone()),
         filter_subject: ALERTS_SUBJECTS.to_string(),
-        deliver_policy: DeliverPolicy::All,
+        deliver_policy,
         ack_policy: AckPolicy::Explicit,
         ack_wait: config.ack_wait,
         max_ack_pending: i64::try_from(config.max_unacknowledged).unwrap_or(i64::MAX),

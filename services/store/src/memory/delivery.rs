@@ -4,7 +4,9 @@
 //! given back, is handed out again, before anything new.
 
 use super::alerts::{AlertsInner, Shared};
-use crate::delivery::{Fetched, Notification, NotificationQueue, QueueConfig, QueueStart};
+use crate::delivery::{
+    Fetched, FirstStart, Notification, NotificationQueue, QueueConfig, QueueStart,
+};
 use crate::log::LogError;
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
@@ -83,7 +85,10 @@ impl MemoryQueue {
                 .or_insert_with(|| Cursor {
                     ack_wait: config.ack_wait,
                     max_unacknowledged: 1,
-                    next_new: 1,
+                    next_new: match config.first_start {
+                        FirstStart::All => 1,
+                        FirstStart::New => last + 1,
+                    },
                     out: BTreeMap::new(),
                 });
             cursor.ack_wait = config.ack_wait;

@@ -1,46 +1,27 @@
-//! The sender: settles one notification at a time: POSTs it, retries with backoff (honouring a
-//! 429 or 503's `Retry-After`), dead-letters what it gives up on, and acknowledges it.
+//! The sender: settles one notification at a time: sends it through the sink's [`Channel`],
+//! retries with backoff (honouring a receiver's `Retry-After`), dead-letters what it gives up
+//! on, and acknowledges it.
 
 use super::order::Settled;
-use super::{is_stopped, Taken, WebhookConfig, PULL_RETRY_MIN};
+use super::{is_stopped, Channel, Failure, Settings, Taken, PULL_RETRY_MIN};
 use crate::stopped;
 use bytes::Bytes;
 use pilot_metrics::Metrics;
 use pilot_projections::alerting::AlertEvent;
 use pilot_store::delivery::{self, Notification};
-use pilot_store::log::describe;
 use pilot_store::AlertLog;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
-/// The sink's name on its dead letters: `pilot.dead.webhook.<kind>.<alert_id>.<key>`.
-pub const SINK: &str = "webhook";
-
-/// HTTP request header: the alert event's subject, `pilot.alerts.<kind>.<alert_id>.<key>` (the
-/// same name its dead letter carries it under).
-pub const SUBJECT_HEADER: &str = delivery::ALERT_SUBJECT_HEADER;
-/// HTTP request header: the same subject, for receivers that drop repeats by key.
-pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
-
-/// `pilot_webhook_dead_lettered_total{reason}`: the sink gave up after `max_attempts`.
+/// `pilot_<sink>_dead_lettered_total{reason}`: the sink gave up after `max_attempts`.
 pub const DEAD_FAILED: &str = "failed";
-/// `pilot_webhook_dead_lettered_total{reason}`: the message was not an alert event.
+/// `pilot_<sink>_dead_lettered_total{reason}`: the message was not an alert event.
 pub const DEAD_UNDECODABLE: &str = "undecodable";
-
-/// Longest part of a failed response's body quoted in the reason.
-const MAX_BODY_QUOTE: usize = 256;
-
-/// The dead-letter subject for an alert subject: `pilot.alerts.fired.<id>.1` →
-/// `pilot.dead.webhook.fired.<id>.1`.
-pub fn dead_letter_subject(alert_subject: &str) -> String {
-    pilot_store::layout::dead_letter_subject(SINK, alert_subject)
-}
 
 /// What became of one message.
 enum Outcome {
-    /// Sent and answered with 2xx.
+    /// The channel succeeded (a 2xx, a message the server accepted).
     Delivered { attempts: u32 },
     /// Not to be sent (`notify` false).
     Skipped,
@@ -58,29 +39,20 @@ struct GaveUp {
     last_status: Option<u16>,
 }
 
-/// One failed attempt.
-struct Failure {
-    reason: String,
-    status: Option<u16>,
-    /// A 429 or 503's `Retry-After`, in seconds.
-    retry_after: Option<Duration>,
-}
-
 /// Takes messages from the queue one at a time and settles each before the next.
-pub(super) struct Sender<L: AlertLog> {
+pub(super) struct Sender<L: AlertLog, C: Channel> {
     pub(super) log: Arc<L>,
-    pub(super) client: reqwest::Client,
-    pub(super) url: reqwest::Url,
-    pub(super) config: WebhookConfig,
+    pub(super) channel: C,
+    pub(super) settings: Settings,
     pub(super) metrics: Arc<Metrics>,
     pub(super) settled: Settled,
     pub(super) shutdown: watch::Receiver<bool>,
 }
 
-impl<L: AlertLog> Sender<L> {
+impl<L: AlertLog, C: Channel> Sender<L, C> {
     /// Settles messages until the sink stops; returns the one abandoned in flight and the
     /// queued ones, to be handed back.
-    #[tracing::instrument(name = "webhook_sender", skip_all)]
+    #[tracing::instrument(name = "alert_sender", skip_all, fields(sink = C::NAME))]
     pub(super) async fn run(mut self, mut queued: mpsc::Receiver<Taken<L>>) -> Vec<Taken<L>> {
         let mut left = Vec::new();
         loop {
@@ -100,7 +72,7 @@ impl<L: AlertLog> Sender<L> {
                 left.push(message);
                 break;
             }
-            self.metrics.webhook_dequeued();
+            C::figures(&self.metrics).dequeued();
         }
         // Stopping: nothing more can be queued; whatever is goes back to the store.
         queued.close();
@@ -130,28 +102,28 @@ impl<L: AlertLog> Sender<L> {
                 last_status: None,
             }),
             Ok(event) if !event.notice.transition.notify => Outcome::Skipped,
-            Ok(_) => self.deliver(subject, message.bytes()).await,
+            Ok(event) => self.deliver(subject, &event, message.bytes()).await,
         };
         match outcome {
             Outcome::Abandoned => return false,
             Outcome::Delivered { attempts } => {
-                self.metrics.webhook_delivered();
+                C::figures(&self.metrics).delivered();
                 tracing::info!(message = "Notification delivered.", attempts);
             }
             Outcome::Skipped => {
-                self.metrics.webhook_skipped();
+                C::figures(&self.metrics).skipped();
                 tracing::debug!(message = "Not a notification (notify is false); skipped.");
             }
             Outcome::Dead(dead) => {
                 if !self.dead_letter(message, &dead).await {
                     return false;
                 }
-                self.metrics.webhook_dead_lettered(dead.kind);
+                C::figures(&self.metrics).dead_lettered(dead.kind);
                 tracing::warn!(
                     message = "Notification dead-lettered.",
                     reason = %dead.reason,
                     attempts = dead.attempts,
-                    dead_letter = %dead_letter_subject(subject)
+                    dead_letter = %pilot_store::layout::dead_letter_subject(C::NAME, subject)
                 );
             }
         }
@@ -170,27 +142,27 @@ impl<L: AlertLog> Sender<L> {
         }
     }
 
-    /// POSTs until a 2xx, `max_attempts`, or shutdown (between attempts).
-    async fn deliver(&mut self, subject: &str, body: &Bytes) -> Outcome {
-        let mut backoff = self.config.initial_backoff();
+    /// Attempts until the channel succeeds, `max_attempts`, or shutdown (between attempts).
+    async fn deliver(&mut self, subject: &str, event: &AlertEvent, bytes: &Bytes) -> Outcome {
+        let mut backoff = self.settings.initial_backoff;
         let mut last: Option<Failure> = None;
-        for attempt in 1..=self.config.max_attempts {
-            let failure = match self.post(subject, body).await {
+        for attempt in 1..=self.settings.max_attempts {
+            let failure = match self.channel.send(subject, event, bytes).await {
                 Ok(()) => return Outcome::Delivered { attempts: attempt },
                 Err(failure) => failure,
             };
-            self.metrics.webhook_failed_attempt();
+            C::figures(&self.metrics).failed_attempt();
             tracing::warn!(
-                message = "Webhook attempt failed.",
+                message = "Delivery attempt failed.",
                 attempt,
-                max_attempts = self.config.max_attempts,
+                max_attempts = self.settings.max_attempts,
                 reason = %failure.reason
             );
             let wait = failure.retry_after.map_or(backoff, |after| {
-                after.clamp(backoff, self.config.max_backoff())
+                after.clamp(backoff, self.settings.max_backoff)
             });
             last = Some(failure);
-            if attempt == self.config.max_attempts {
+            if attempt == self.settings.max_attempts {
                 break;
             }
             if is_stopped(&self.shutdown) {
@@ -200,7 +172,7 @@ impl<L: AlertLog> Sender<L> {
                 () = tokio::time::sleep(wait) => {}
                 () = stopped(&mut self.shutdown) => return Outcome::Abandoned,
             }
-            backoff = backoff.saturating_mul(2).min(self.config.max_backoff());
+            backoff = backoff.saturating_mul(2).min(self.settings.max_backoff);
         }
         let (reason, last_status) = last.map_or_else(
             || ("no attempt was made".to_string(), None),
@@ -209,58 +181,8 @@ impl<L: AlertLog> Sender<L> {
         Outcome::Dead(GaveUp {
             kind: DEAD_FAILED,
             reason,
-            attempts: self.config.max_attempts,
+            attempts: self.settings.max_attempts,
             last_status,
-        })
-    }
-
-    /// One request. Runs to its end (at most `timeout_ms`) even when the sink is stopping, so a
-    /// delivered notification is acknowledged rather than sent again.
-    async fn post(&self, subject: &str, body: &Bytes) -> Result<(), Failure> {
-        let request = self
-            .client
-            .post(self.url.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(SUBJECT_HEADER, subject)
-            .header(IDEMPOTENCY_HEADER, subject)
-            .body(body.clone());
-        let mut response = request.send().await.map_err(|e| Failure {
-            reason: format!("request failed: {}", describe(&e.without_url())),
-            status: None,
-            retry_after: None,
-        })?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let retry_after = match status.as_u16() {
-            429 | 503 => response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs),
-            _ => None,
-        };
-        let mut quoted = Vec::new();
-        while quoted.len() < MAX_BODY_QUOTE {
-            match response.chunk().await {
-                Ok(Some(chunk)) => quoted.extend_from_slice(&chunk),
-                _ => break,
-            }
-        }
-        quoted.truncate(MAX_BODY_QUOTE);
-        let quoted = String::from_utf8_lossy(&quoted);
-        let quoted = quoted.trim();
-        let reason = if quoted.is_empty() {
-            format!("HTTP {status}")
-        } else {
-            format!("HTTP {status}: {quoted}")
-        };
-        Err(Failure {
-            reason,
-            status: Some(status.as_u16()),
-            retry_after,
         })
     }
 
@@ -269,7 +191,7 @@ impl<L: AlertLog> Sender<L> {
     /// repeats it; the store keeps one.
     async fn dead_letter(&mut self, message: &Taken<L>, dead: &GaveUp) -> bool {
         let letter = delivery::DeadLetter {
-            sink: SINK.to_string(),
+            sink: C::NAME.to_string(),
             alert_subject: message.subject().to_string(),
             alert_position: message.position(),
             bytes: message.bytes().clone(),
@@ -277,12 +199,12 @@ impl<L: AlertLog> Sender<L> {
             attempts: dead.attempts,
             last_status: dead.last_status,
         };
-        let mut retry = self.config.initial_backoff().max(PULL_RETRY_MIN);
+        let mut retry = self.settings.initial_backoff.max(PULL_RETRY_MIN);
         loop {
             match self.log.dead_letter(&letter).await {
                 Ok(()) => return true,
                 Err(error) => {
-                    tracing::warn!(message = "Could not store a dead letter; retrying.", %error, subject = %dead_letter_subject(&letter.alert_subject));
+                    tracing::warn!(message = "Could not store a dead letter; retrying.", %error, subject = %pilot_store::layout::dead_letter_subject(C::NAME, &letter.alert_subject));
                 }
             }
             tokio::select! {
@@ -291,20 +213,7 @@ impl<L: AlertLog> Sender<L> {
             }
             retry = retry
                 .saturating_mul(2)
-                .min(self.config.max_backoff().max(retry));
+                .min(self.settings.max_backoff.max(retry));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dead_letters_keep_the_alert_subject_after_the_sink() {
-        assert_eq!(
-            dead_letter_subject("pilot.alerts.fired.0192abcd.1"),
-            "pilot.dead.webhook.fired.0192abcd.1"
-        );
     }
 }

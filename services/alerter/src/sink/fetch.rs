@@ -5,7 +5,7 @@ use super::order::InOrder;
 use super::{is_stopped, PULL_EXPIRES, PULL_RETRY_MAX, PULL_RETRY_MIN};
 use crate::stopped;
 use futures::StreamExt;
-use pilot_metrics::Metrics;
+use pilot_metrics::{Metrics, SinkMetrics};
 use pilot_store::delivery::NotificationQueue;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
@@ -17,6 +17,8 @@ pub(super) struct Fetcher<Q: NotificationQueue> {
     pub(super) out: mpsc::Sender<Q::Notification>,
     pub(super) order: InOrder<Q::Notification>,
     pub(super) metrics: Arc<Metrics>,
+    /// The sink's own figures among `metrics`.
+    pub(super) figures: fn(&Metrics) -> &SinkMetrics,
     pub(super) shutdown: watch::Receiver<bool>,
     /// Messages taken but not queued when the sink stopped.
     pub(super) left: Vec<Q::Notification>,
@@ -80,7 +82,7 @@ impl<Q: NotificationQueue> Fetcher<Q> {
                 None => return Ok(true),
                 Some(Err(error)) => return Err(error.to_string()),
                 Some(Ok(message)) => {
-                    self.metrics.webhook_queued();
+                    (self.figures)(&self.metrics).queued();
                     let released = self.order.push(message);
                     if !self.forward(released).await {
                         break;
