@@ -1,10 +1,11 @@
-//! `pilot alerts [--state S]` (`GET /api/v1/alerts`), `pilot alerts ack ID [--note N]`
+//! `pilot alerts [--state S] [--pilot P]` (`GET /api/v1/alerts`), `pilot alerts ack ID [--note N]`
 //! (`POST /api/v1/alerts/{id}/ack`), `pilot alerts silence ID --until T --reason R`
 //! (`POST /api/v1/alerts/{id}/silence`) and `pilot alerts export [-o FILE]`
 //! (`GET /api/v1/alerts/events`: the alert history as stored, JSON Lines).
 
 use super::http::Http;
 use super::output::{self, Table};
+use super::resolve::{self, Kind};
 use super::status::parse_when;
 use super::{Common, Failure};
 use clap::{Args, Subcommand};
@@ -19,6 +20,10 @@ pub struct AlertsArgs {
     /// whose warning an extension cleared; approvals not yet at their warning are no alerts.
     #[arg(long, value_name = "STATE")]
     pub state: Option<String>,
+
+    /// Only this pilot's alerts: its id, the start of its title, or a short id.
+    #[arg(long, value_name = "PILOT")]
+    pub pilot: Option<String>,
 
     #[command(flatten)]
     pub common: Common,
@@ -135,9 +140,12 @@ async fn export(http: &Http, output: Option<&std::path::Path>) -> Result<(), Fai
 }
 
 async fn list(http: &Http, args: &AlertsArgs) -> Result<(), Failure> {
-    let alerts = http
-        .get_json("/api/v1/alerts", &[("state", args.state.clone())])
-        .await?;
+    let pilot = resolve::optional(http, Kind::Pilot, args.pilot.as_deref()).await?;
+    let query = [
+        ("state", args.state.clone()),
+        ("pilot", pilot.map(|p| p.to_string())),
+    ];
+    let alerts = http.get_json("/api/v1/alerts", &query).await?;
     if args.common.json {
         return output::json(&alerts);
     }
@@ -150,7 +158,9 @@ async fn list(http: &Http, args: &AlertsArgs) -> Result<(), Failure> {
     if rows.is_empty() {
         return output::line("no alerts");
     }
-    let mut table = Table::new(&COLUMNS).right(&["escalation", "waited_days"]);
+    let mut table = Table::new(&COLUMNS)
+        .right(&["escalation", "waited_days"])
+        .whole(&["alert_id"]);
     for alert in rows {
         table.row(row(alert));
     }

@@ -59,7 +59,8 @@ pub async fn run(args: AppendArgs) -> Result<(), Failure> {
         output::cell(stored.get("position"))
     ))?;
     let mut table = Table::new(&["event_id", "type", "version", "position", "hash"])
-        .right(&["version", "position"]);
+        .right(&["version", "position"])
+        .whole(&["event_id"]);
     for event in events {
         table.row(
             ["event_id", "type", "version", "position", "hash"]

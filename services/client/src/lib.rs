@@ -2,7 +2,9 @@
 //! and direct reads of the NATS log (`--nats URL`) for export, verify and replay.
 //!
 //! One file per command or group: [`append`], [`import`] (and `demo`), [`status`],
-//! [`lists`] (stakeholders, highlights), [`analytics`], [`alerts`], [`export`], [`verify`], [`replay`];
+//! [`lists`] (stakeholders, highlights, offices, jurisdictions), [`stakeholder`] (one in
+//! detail), [`support`], [`events`], [`follow`], [`analytics`], [`alerts`], [`export`],
+//! [`verify`], [`replay`]; [`resolve`] turns a title, name or short id into an id;
 //! [`http`] talks to the server, [`log`] reads the whole log from the server or NATS,
 //! [`log_file`] a local log file, and [`output`] writes tables and `--json`.
 //!
@@ -15,7 +17,7 @@
 //! | 2 | usage: the command line is wrong (clap's own) |
 //! | 3 | input refused: 400, 409, 413, 422 from the server, or an input file that is not JSON |
 //! | 4 | not allowed: 401 or 403 (no token, a wrong one, or a role that may not) |
-//! | 5 | not found: 404 |
+//! | 5 | not found: 404, or no pilot or stakeholder matches the name given ([`resolve`]) |
 //! | 6 | verification found a broken hash chain |
 //!
 //! Errors print `pilot: <message>` on stderr; a server error shows its `code`, `field` and
@@ -24,7 +26,9 @@
 pub mod alerts;
 pub mod analytics;
 pub mod append;
+pub mod events;
 pub mod export;
+pub mod follow;
 pub mod http;
 pub mod import;
 pub mod lists;
@@ -32,7 +36,10 @@ pub mod log;
 pub mod log_file;
 pub mod output;
 pub mod replay;
+pub mod resolve;
+pub mod stakeholder;
 pub mod status;
+pub mod support;
 pub mod trust;
 pub mod verify;
 
@@ -41,12 +48,15 @@ use analytics::AnalyticsArgs;
 use append::AppendArgs;
 use clap::Args;
 use clap::Subcommand;
+use events::EventsArgs;
 use export::ExportArgs;
+use follow::FollowArgs;
 use import::{DemoArgs, ImportArgs};
-use lists::{HighlightsArgs, JurisdictionsArgs, StakeholdersArgs};
+use lists::{HighlightsArgs, JurisdictionsArgs, OfficesArgs, StakeholdersArgs};
 use replay::ReplayArgs;
 use status::StatusArgs;
 use std::process::ExitCode;
+use support::SupportArgs;
 use verify::VerifyArgs;
 
 /// The exit-code table, as `pilot --help` shows it.
@@ -116,6 +126,9 @@ pub enum Failure {
     /// A hash chain does not hold.
     #[error("{0}")]
     BrokenChain(String),
+    /// No pilot or stakeholder matches what was given ([`resolve`]).
+    #[error("{0}")]
+    NotFound(String),
     /// Stdout was closed by its reader (`pilot export | head`): stop quietly.
     #[error("stdout closed")]
     Closed,
@@ -134,6 +147,7 @@ impl Failure {
             Failure::Unreachable(_) | Failure::BadAnswer(_) | Failure::Io(_) => 1,
             Failure::Input(_) => 3,
             Failure::BrokenChain(_) => 6,
+            Failure::NotFound(_) => 5,
             Failure::Closed => 0,
         }
     }
@@ -191,10 +205,18 @@ pub enum ClientCommand {
     Demo(DemoArgs),
     /// Every pilot in a table, or one pilot in detail; now, as of a date, as known at a date.
     Status(StatusArgs),
-    /// The registered stakeholders.
+    /// The registered stakeholders, or one in detail (by name, id or short id).
     Stakeholders(StakeholdersArgs),
+    /// Who supports a pilot, and how much that weighs.
+    Support(SupportArgs),
     /// The political-highlight ledger, filtered.
     Highlights(HighlightsArgs),
+    /// The offices highlights credited, with their points.
+    Offices(OfficesArgs),
+    /// The log's events, a line each, filtered by pilot, type and date.
+    Events(EventsArgs),
+    /// Print each event as the service applies it, until Ctrl-C or the server stops.
+    Follow(FollowArgs),
     /// Comparative analytics over every pilot, now or as of a date: time to approval and to
     /// decision by approver level and approver, stall rates, support, points, scale-ups.
     Analytics(AnalyticsArgs),
@@ -219,7 +241,11 @@ pub async fn run(command: ClientCommand) -> ExitCode {
         ClientCommand::Demo(args) => import::demo(args).await,
         ClientCommand::Status(args) => status::run(args).await,
         ClientCommand::Stakeholders(args) => lists::stakeholders(args).await,
+        ClientCommand::Support(args) => support::run(args).await,
         ClientCommand::Highlights(args) => lists::highlights(args).await,
+        ClientCommand::Offices(args) => lists::offices(args).await,
+        ClientCommand::Events(args) => events::run(args).await,
+        ClientCommand::Follow(args) => follow::run(args).await,
         ClientCommand::Analytics(args) => analytics::run(args).await,
         ClientCommand::Jurisdictions(args) => lists::jurisdictions(args).await,
         ClientCommand::Alerts(args) => alerts::run(args).await,

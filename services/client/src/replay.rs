@@ -114,7 +114,7 @@ pub async fn run(args: ReplayArgs) -> Result<(), Failure> {
     if views.is_empty() {
         output::line("no pilots")?;
     } else {
-        pilots_table(&views).print()?;
+        pilots_table(&views, output::Ids::default()).print()?;
     }
     output::line(&format!(
         "\nalert transitions by {} ({}; simulated clock):",

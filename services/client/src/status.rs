@@ -1,20 +1,38 @@
-//! `pilot status [PILOT] [--as-of DATE] [--known-at DATE]`: every pilot in one table, or one
-//! pilot in detail, now or in the past (`GET /api/v1/pilots`, `GET /api/v1/pilots/{id}`).
+//! `pilot status [PILOT] [--stage S] [--office O] [--stalled] [--as-of DATE] [--known-at DATE]`:
+//! every pilot in one table (filtered as the API filters), or one pilot in detail, now or in
+//! the past (`GET /api/v1/pilots`, `GET /api/v1/pilots/{id}`). PILOT is an id, the start of a
+//! title or a short id ([`crate::resolve`]).
 
 use super::http::Http;
-use super::output::{self, Table};
+use super::output::{self, Ids, Table};
+use super::resolve::{self, Kind};
 use super::{Common, Failure};
 use clap::Args;
+use pilot_events::Stage;
 use serde_json::Value;
 use std::collections::HashMap;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
-    /// A pilot_id: that pilot in detail. Without it, a table of every pilot.
+    /// A pilot (its id, the start of its title, or a short id): that pilot in detail. Without
+    /// it, a table of every pilot.
     #[arg(value_name = "PILOT")]
-    pub pilot: Option<Uuid>,
+    pub pilot: Option<String>,
+
+    /// Only pilots in this stage.
+    #[arg(long, value_name = "STAGE", value_parser = parse_stage, conflicts_with = "pilot")]
+    pub stage: Option<String>,
+
+    /// Only pilots of this office, as events name it (`SSDNC`).
+    #[arg(long, value_name = "OFFICE", conflicts_with = "pilot")]
+    pub office: Option<String>,
+
+    /// Only pilots with an approval past its stall threshold (`--stalled=false`: only those
+    /// without).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
+          conflicts_with = "pilot")]
+    pub stalled: Option<bool>,
 
     /// As of a world date: what had happened by then (`occurred_at`). A date means the end
     /// of that day in UTC; or an RFC 3339 timestamp with an offset.
@@ -26,7 +44,17 @@ pub struct StatusArgs {
     pub known_at: Option<String>,
 
     #[command(flatten)]
+    pub ids: Ids,
+
+    #[command(flatten)]
     pub common: Common,
+}
+
+/// A stage as the API names it, checked before asking.
+fn parse_stage(text: &str) -> Result<String, String> {
+    Stage::parse(text.trim())
+        .map(|_| text.trim().to_string())
+        .ok_or_else(|| format!("a stage is one of {}", Stage::allowed()))
 }
 
 /// Checks a date or timestamp as the server reads it, and keeps the text as given.
@@ -42,18 +70,24 @@ pub async fn run(args: StatusArgs) -> Result<(), Failure> {
         ("as_of", args.as_of.clone()),
         ("known_at", args.known_at.clone()),
     ];
-    match args.pilot {
+    match args.pilot.as_deref() {
         None => {
-            let views = list(&http, &query).await?;
+            let filters = [
+                ("stage", args.stage.clone()),
+                ("office", args.office.clone()),
+                ("stalled", args.stalled.map(|s| s.to_string())),
+            ];
+            let views = list(&http, &[&query[..], &filters[..]].concat()).await?;
             if args.common.json {
                 return output::json(&views);
             }
             if views.is_empty() {
                 return output::line("no pilots");
             }
-            pilots_table(&views).print()
+            pilots_table(&views, args.ids).print()
         }
-        Some(id) => {
+        Some(given) => {
+            let id = resolve::id(&http, Kind::Pilot, given).await?;
             let view = http
                 .get_json(&format!("/api/v1/pilots/{id}"), &query)
                 .await?;
@@ -123,19 +157,20 @@ pub async fn stakeholder_names(http: &Http) -> HashMap<String, String> {
         .collect()
 }
 
-/// The one-line-per-pilot table (also `pilot replay`'s).
-pub fn pilots_table(views: &[Value]) -> Table {
-    let mut table = Table::new(&[
-        "pilot_id", "title", "stage", "office", "support", "pending", "points", "metrics",
-    ])
-    .right(&["support", "pending", "points"]);
+/// The one-line-per-pilot table (also `pilot replay`'s): by title, with the ids when asked.
+pub fn pilots_table(views: &[Value], ids: Ids) -> Table {
+    let headers = [
+        "title", "stage", "office", "support", "pending", "points", "metrics",
+    ];
+    let mut table = ids
+        .table(&headers, "pilot_id")
+        .right(&["support", "pending", "points"]);
     for view in views {
         let pending = view
             .get("pending_approvals")
             .and_then(Value::as_object)
             .map_or(0, |p| p.len());
-        table.row(vec![
-            output::text(view, "pilot_id"),
+        let cells = vec![
             output::text(view, "title"),
             output::text(view, "stage"),
             output::text(view, "office"),
@@ -143,7 +178,8 @@ pub fn pilots_table(views: &[Value]) -> Table {
             pending.to_string(),
             output::text(view, "points"),
             latest_metrics(view).join(", "),
-        ]);
+        ];
+        table.row(ids.cells(cells, output::text(view, "pilot_id")));
     }
     table
 }
@@ -222,11 +258,9 @@ pub fn detail(view: &Value, names: &HashMap<String, String>, at: OffsetDateTime)
             facts.row(vec![format!("  {label}"), output::text(view, key)]);
         }
     }
-    // The header row of `facts` is blank: drop it.
-    let rendered = facts.render();
-    push(rendered.lines().skip(1).collect::<Vec<_>>().join("\n"));
+    push(facts.render().trim_end().to_string());
 
-    section(&mut text, "stage history", {
+    output::section(&mut text, "stage history", {
         let mut t = Table::new(&["stage", "entered_at"]);
         for entry in array(view, "stage_history") {
             t.row(vec![
@@ -236,7 +270,7 @@ pub fn detail(view: &Value, names: &HashMap<String, String>, at: OffsetDateTime)
         }
         t
     });
-    section(&mut text, "pending approvals", {
+    output::section(&mut text, "pending approvals", {
         let mut t = Table::new(&[
             "approval_id",
             "approver",
@@ -258,7 +292,7 @@ pub fn detail(view: &Value, names: &HashMap<String, String>, at: OffsetDateTime)
         }
         t
     });
-    section(&mut text, "decided approvals", {
+    output::section(&mut text, "decided approvals", {
         let mut t = Table::new(&[
             "approval_id",
             "approver",
@@ -279,7 +313,7 @@ pub fn detail(view: &Value, names: &HashMap<String, String>, at: OffsetDateTime)
         }
         t
     });
-    section(&mut text, "targets", {
+    output::section(&mut text, "targets", {
         let mut t = Table::new(&["metric", "target", "due", "latest", "progress"])
             .right(&["target", "latest", "progress"]);
         let progress: HashMap<String, &Value> = array(view, "progress")
@@ -302,7 +336,7 @@ pub fn detail(view: &Value, names: &HashMap<String, String>, at: OffsetDateTime)
         }
         t
     });
-    section(&mut text, "metrics", {
+    output::section(&mut text, "metrics", {
         let mut t = Table::new(&["metric", "value", "unit", "as_of", "source"]).right(&["value"]);
         if let Some(metrics) = view.get("metrics").and_then(Value::as_object) {
             for (metric, points) in metrics {
@@ -340,17 +374,6 @@ fn array<'a>(view: &'a Value, key: &str) -> &'a [Value] {
         .unwrap_or_default()
 }
 
-fn section(text: &mut String, title: &str, table: Table) {
-    text.push_str(&format!("\n{title}:\n"));
-    if table.is_empty() {
-        text.push_str("  -\n");
-        return;
-    }
-    for line in table.render().lines() {
-        text.push_str(&format!("  {line}\n"));
-    }
-}
-
 fn waited_days(requested_at: Option<&Value>, at: OffsetDateTime) -> String {
     requested_at
         .and_then(Value::as_str)
@@ -386,7 +409,13 @@ mod tests {
 
     #[test]
     fn the_table_shows_each_metrics_latest_value() {
-        let table = pilots_table(&[hihc()]).render();
+        let table = pilots_table(&[hihc()], Ids::default()).render();
+        assert!(!table.contains("0194a000"), "ids only when asked: {table}");
+        let wide = pilots_table(&[hihc()], Ids { ids: true }).render();
+        assert!(
+            wide.contains("0194a000-0001-7000-8000-000000000003"),
+            "{wide}"
+        );
         assert!(table.contains("insured_persons 880,000"), "{table}");
         assert!(table.contains("contribution_rate 0.02"), "{table}");
         assert!(table.contains("implementing"), "{table}");

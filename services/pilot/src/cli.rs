@@ -122,7 +122,8 @@ mod tests {
     fn bad_dates_and_ids_are_usage_errors() {
         for argv in [
             &["pilot", "status", "--as-of", "yesterday"][..],
-            &["pilot", "status", "not-a-uuid"],
+            &["pilot", "status", "--stage", "flying"],
+            &["pilot", "events", "--type", "pilot.flown"],
             &["pilot", "export", "--format", "xml"],
             &["pilot", "highlights", "--level", "global"],
         ] {
