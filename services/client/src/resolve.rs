@@ -1,6 +1,7 @@
 //! Which pilot or stakeholder a person means: a command takes its id, a unique prefix of its
 //! title or name (any case), or a short id (a unique prefix of the id's hex digits), and this
-//! module turns that into the id the API wants, over the list endpoints.
+//! module turns that into the id the API wants, over the list endpoints. An acronym
+//! (`LCHI`) finds the title that holds it when no title starts with it.
 //!
 //! Every command that takes a pilot or a stakeholder goes through here, so the rule is one.
 //! Nothing matches: [`Failure::NotFound`] (exit 5). Several match: [`Failure::Input`] (exit 3,
@@ -114,7 +115,8 @@ pub async fn optional(
 
 /// The one candidate `given` names: its whole id; else its whole title (any case); else the
 /// candidates whose title starts with it (any case) or whose id's hex digits start with it
-/// (at least [`MIN_SHORT_ID`] of them; dashes are ignored) must be exactly one.
+/// (at least [`MIN_SHORT_ID`] of them; dashes are ignored) must be exactly one; else, when
+/// none starts so, the candidates whose title holds it anywhere (any case) must be.
 pub fn pick(kind: Kind, given: &str, candidates: &[Candidate]) -> Result<Uuid, Failure> {
     let wanted = given.trim();
     if wanted.is_empty() {
@@ -137,13 +139,22 @@ pub fn pick(kind: Kind, given: &str, candidates: &[Candidate]) -> Result<Uuid, F
     }
     let hex: String = folded.chars().filter(|c| *c != '-').collect();
     let short_id = hex.len() >= MIN_SHORT_ID && hex.chars().all(|c| c.is_ascii_hexdigit());
-    let matching: Vec<&Candidate> = candidates
+    let starting: Vec<&Candidate> = candidates
         .iter()
         .filter(|c| {
             c.name.to_lowercase().starts_with(&folded)
                 || (short_id && c.id.simple().to_string().starts_with(&hex))
         })
         .collect();
+    // Only when nothing starts so: the title holding it anywhere (an acronym: `LCHI`).
+    let matching = if starting.is_empty() {
+        candidates
+            .iter()
+            .filter(|c| c.name.to_lowercase().contains(&folded))
+            .collect()
+    } else {
+        starting
+    };
     match matching.as_slice() {
         [one] => Ok(one.id),
         [] => Err(Failure::NotFound(format!(
@@ -284,6 +295,21 @@ mod tests {
         );
         assert_eq!(
             pick(Kind::Pilot, "  ", &pilots()).unwrap_err().exit_code(),
+            3
+        );
+    }
+
+    #[test]
+    fn a_title_holding_it_is_found_when_none_starts_with_it() {
+        assert_eq!(
+            pick(Kind::Pilot, "hihc", &pilots()).unwrap(),
+            id("0194a000-0001-7000-8000-000000000003")
+        );
+        // "Care" is in three titles.
+        assert_eq!(
+            pick(Kind::Pilot, "care", &pilots())
+                .unwrap_err()
+                .exit_code(),
             3
         );
     }

@@ -891,6 +891,13 @@ fn clicmd_pilots_and_stakeholders_are_found_by_title_prefix_or_short_id() {
         "{detail:#?}"
     );
 
+    // An acronym no title starts with: the title that holds it.
+    let by_acronym = service.pilot(&["support", "LCHI"]);
+    assert!(
+        by_acronym.expect(0).contains("Bureau of Finance of Nanguo"),
+        "{by_acronym:#?}"
+    );
+
     // A short id that every Nanguo pilot's id starts with names none of them.
     let shared = service.pilot(&["status", "0194a000"]);
     shared.expect(3);
