@@ -3,7 +3,7 @@
 //!
 //! One file per command or group: [`append`], [`import`] (and `demo`), [`status`],
 //! [`lists`] (stakeholders, highlights, offices, jurisdictions), [`stakeholder`] (one in
-//! detail), [`support`], [`events`], [`follow`], [`analytics`], [`alerts`], [`export`],
+//! detail), [`jurisdiction`] (one in detail), [`support`], [`events`], [`follow`], [`analytics`], [`alerts`], [`export`],
 //! [`verify`], [`replay`]; [`resolve`] turns a title, name or short id into an id;
 //! [`http`] talks to the server, [`log`] reads the whole log from the server or NATS,
 //! [`log_file`] a local log file, and [`output`] writes tables and `--json`.
@@ -31,6 +31,7 @@ pub mod export;
 pub mod follow;
 pub mod http;
 pub mod import;
+pub mod jurisdiction;
 pub mod lists;
 pub mod log;
 pub mod log_file;
@@ -220,7 +221,8 @@ pub enum ClientCommand {
     /// Comparative analytics over every pilot, now or as of a date: time to approval and to
     /// decision by approver level and approver, stall rates, support, points, scale-ups.
     Analytics(AnalyticsArgs),
-    /// The registered jurisdictions: offset, working-day calendar, context and pilots.
+    /// The registered jurisdictions: offset, working-day calendar, context and pilots; or one
+    /// in detail (by name, id or short id).
     Jurisdictions(JurisdictionsArgs),
     /// Stalled-approval alerts: list them, acknowledge one, silence one.
     Alerts(AlertsArgs),

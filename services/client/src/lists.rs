@@ -1,7 +1,8 @@
 //! `pilot stakeholders` (`GET /api/v1/stakeholders`; one of them in detail is
 //! [`crate::stakeholder`]), `pilot highlights` (`GET /api/v1/highlights`, the
 //! political-highlight ledger, filtered), `pilot offices` (`GET /api/v1/offices`) and
-//! `pilot jurisdictions` (`GET /api/v1/jurisdictions`).
+//! `pilot jurisdictions` (`GET /api/v1/jurisdictions`; one in detail is
+//! [`crate::jurisdiction`]).
 
 use super::http::Http;
 use super::output::{self, Ids, Table};
@@ -38,6 +39,11 @@ pub struct OfficesArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct JurisdictionsArgs {
+    /// One jurisdiction in detail (its id, the start of its name, or a short id): its
+    /// context in order and the pilots that name it.
+    #[arg(value_name = "JURISDICTION")]
+    pub jurisdiction: Option<String>,
+
     #[command(flatten)]
     pub common: Common,
 }
@@ -169,6 +175,9 @@ pub async fn offices(args: OfficesArgs) -> Result<(), Failure> {
 /// `pilot jurisdictions`: name, level, offset, the calendar its pilots' alerts count in
 /// (`default` when it names none), how much context it holds and how many pilots name it.
 pub async fn jurisdictions(args: JurisdictionsArgs) -> Result<(), Failure> {
+    if let Some(given) = args.jurisdiction.as_deref() {
+        return super::jurisdiction::show(&args.common, given).await;
+    }
     let http = Http::new(&args.common)?;
     let path = "/api/v1/jurisdictions";
     let Some(rows) = rows_of(&http, &args.common, path, &[], "jurisdictions").await? else {

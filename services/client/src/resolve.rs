@@ -1,4 +1,4 @@
-//! Which pilot or stakeholder a person means: a command takes its id, a unique prefix of its
+//! Which pilot, stakeholder or jurisdiction a person means: a command takes its id, a unique prefix of its
 //! title or name (any case), or a short id (a unique prefix of the id's hex digits), and this
 //! module turns that into the id the API wants, over the list endpoints. An acronym
 //! (`LCHI`) finds the title that holds it when no title starts with it.
@@ -22,6 +22,7 @@ const SHOWN_CANDIDATES: usize = 10;
 pub enum Kind {
     Pilot,
     Stakeholder,
+    Jurisdiction,
 }
 
 impl Kind {
@@ -29,6 +30,7 @@ impl Kind {
         match self {
             Kind::Pilot => "pilot",
             Kind::Stakeholder => "stakeholder",
+            Kind::Jurisdiction => "jurisdiction",
         }
     }
 
@@ -36,6 +38,7 @@ impl Kind {
         match self {
             Kind::Pilot => "/api/v1/pilots",
             Kind::Stakeholder => "/api/v1/stakeholders",
+            Kind::Jurisdiction => "/api/v1/jurisdictions",
         }
     }
 
@@ -43,13 +46,14 @@ impl Kind {
         match self {
             Kind::Pilot => "pilot_id",
             Kind::Stakeholder => "stakeholder_id",
+            Kind::Jurisdiction => "jurisdiction_id",
         }
     }
 
     fn name_field(self) -> &'static str {
         match self {
             Kind::Pilot => "title",
-            Kind::Stakeholder => "name",
+            Kind::Stakeholder | Kind::Jurisdiction => "name",
         }
     }
 
@@ -58,6 +62,7 @@ impl Kind {
         match self {
             Kind::Pilot => "pilot status",
             Kind::Stakeholder => "pilot stakeholders",
+            Kind::Jurisdiction => "pilot jurisdictions",
         }
     }
 }

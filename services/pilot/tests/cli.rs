@@ -1086,6 +1086,16 @@ fn clicmd_status_filters_support_alerts_events_and_offices() {
 
     let offices = service.pilot(&["offices"]).expect(0).to_string();
     assert!(offices.contains("SSDNC"), "{offices}");
+
+    // A jurisdiction by name: its context, and its pilots by title.
+    let nanguo = service.pilot(&["jurisdictions", "nanguo"]);
+    let text = nanguo.expect(0);
+    assert!(text.starts_with("Nanguo\n"), "{nanguo:#?}");
+    assert!(
+        text.contains("The province asks Nanguo to raise social insurance"),
+        "{nanguo:#?}"
+    );
+    assert!(text.contains(LCHI), "{nanguo:#?}");
 }
 
 /// A running `pilot follow`: its stdout lines as they come, and its exit.
