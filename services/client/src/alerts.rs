@@ -1,6 +1,7 @@
 //! `pilot alerts [--state S] [--pilot P]` (`GET /api/v1/alerts`), `pilot alerts ack ID [--note N]`
 //! (`POST /api/v1/alerts/{id}/ack`), `pilot alerts silence ID --until T --reason R`
-//! (`POST /api/v1/alerts/{id}/silence`) and `pilot alerts export [-o FILE]`
+//! (`POST /api/v1/alerts/{id}/silence`), `pilot alerts show ID` (`GET /api/v1/alerts/{id}`)
+//! and `pilot alerts export [-o FILE]`
 //! (`GET /api/v1/alerts/events`: the alert history as stored, JSON Lines).
 
 use super::http::Http;
@@ -31,6 +32,11 @@ pub struct AlertsArgs {
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum AlertAction {
+    /// One alert in detail (`GET /api/v1/alerts/{id}`); `--json` has its whole record.
+    Show {
+        /// The alert's id.
+        id: String,
+    },
     /// Acknowledge an alert: it is not sent again (its escalation is still recorded).
     Ack {
         /// The alert's id.
@@ -78,6 +84,7 @@ pub async fn run(args: AlertsArgs) -> Result<(), Failure> {
     let (id, action, body) = match &args.action {
         None => return list(&http, &args).await,
         Some(AlertAction::Export { output }) => return export(&http, output.as_deref()).await,
+        Some(AlertAction::Show { id }) => return show(&http, &args.common, id).await,
         Some(AlertAction::Ack { id, note }) => {
             let body = match note {
                 Some(note) => json!({ "note": note }),
@@ -137,6 +144,21 @@ async fn export(http: &Http, output: Option<&std::path::Path>) -> Result<(), Fai
             ))
         }
     }
+}
+
+/// One alert: the list's columns, a line each.
+async fn show(http: &Http, common: &Common, id: &str) -> Result<(), Failure> {
+    let alert = http
+        .get_json(&format!("/api/v1/alerts/{}", encode(id)), &[])
+        .await?;
+    if common.json {
+        return output::json(&alert);
+    }
+    let mut facts = Table::new(&["", ""]);
+    for (label, value) in COLUMNS.iter().zip(row(&alert)) {
+        facts.row(vec![label.to_string(), value]);
+    }
+    facts.print()
 }
 
 async fn list(http: &Http, args: &AlertsArgs) -> Result<(), Failure> {

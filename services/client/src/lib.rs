@@ -204,7 +204,8 @@ pub enum ClientCommand {
     Import(ImportArgs),
     /// Load the Nanguo history (built in) into the running service, like `pilot import`.
     Demo(DemoArgs),
-    /// Every pilot in a table, or one pilot in detail; now, as of a date, as known at a date.
+    /// Every pilot in a table (filtered by stage, office, stall), or one pilot in detail (by
+    /// title, id or short id); now, as of a date, as known at a date.
     Status(StatusArgs),
     /// The registered stakeholders, or one in detail (by name, id or short id).
     Stakeholders(StakeholdersArgs),
@@ -224,7 +225,7 @@ pub enum ClientCommand {
     /// The registered jurisdictions: offset, working-day calendar, context and pilots; or one
     /// in detail (by name, id or short id).
     Jurisdictions(JurisdictionsArgs),
-    /// Stalled-approval alerts: list them, acknowledge one, silence one.
+    /// Stalled-approval alerts: list them, show one, acknowledge one, silence one.
     Alerts(AlertsArgs),
     /// Export the log as stored: JSON Lines (byte for byte) or CSV.
     Export(ExportArgs),

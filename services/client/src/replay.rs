@@ -53,6 +53,9 @@ pub struct ReplayArgs {
     pub config: Option<PathBuf>,
 
     #[command(flatten)]
+    pub ids: output::Ids,
+
+    #[command(flatten)]
     pub common: Common,
 }
 
@@ -114,7 +117,7 @@ pub async fn run(args: ReplayArgs) -> Result<(), Failure> {
     if views.is_empty() {
         output::line("no pilots")?;
     } else {
-        pilots_table(&views, output::Ids::default()).print()?;
+        pilots_table(&views, args.ids).print()?;
     }
     output::line(&format!(
         "\nalert transitions by {} ({}; simulated clock):",

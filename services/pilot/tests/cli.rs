@@ -269,6 +269,18 @@ fn alerts_list_refuse_an_ack_on_a_resolved_one_and_export_as_stored() {
     );
 
     let id = lchi["alert_id"].as_str().unwrap();
+    let shown = service.pilot(&["alerts", "show", id]).expect(0).to_string();
+    assert!(shown.contains(LCHI), "{shown}");
+    assert!(
+        row(&shown, "state").contains("resolved"),
+        "the alert's state:\n{shown}"
+    );
+    let shown = service.pilot(&["alerts", "show", id, "--json"]).json();
+    assert_eq!(shown["alert_id"], id, "{shown:#}");
+    service
+        .pilot(&["alerts", "show", "0194ffff-0000-7000-8000-000000000000"])
+        .expect(5);
+
     let refused = service.pilot(&["alerts", "ack", id]);
     refused.expect(3);
     assert!(refused.stderr.contains("alert_resolved"), "{refused:#?}");
