@@ -30,8 +30,14 @@ pub struct StatusArgs {
 
     /// Only pilots with an approval past its stall threshold (`--stalled=false`: only those
     /// without).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
-          conflicts_with = "pilot")]
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        conflicts_with = "pilot"
+    )]
     pub stalled: Option<bool>,
 
     /// As of a world date: what had happened by then (`occurred_at`). A date means the end
@@ -77,7 +83,7 @@ pub async fn run(args: StatusArgs) -> Result<(), Failure> {
                 ("office", args.office.clone()),
                 ("stalled", args.stalled.map(|s| s.to_string())),
             ];
-            let views = list(&http, &[&query[..], &filters[..]].concat()).await?;
+            let views = list(&http, &query, &filters).await?;
             if args.common.json {
                 return output::json(&views);
             }
@@ -105,16 +111,23 @@ pub async fn run(args: StatusArgs) -> Result<(), Failure> {
     }
 }
 
-/// Every pilot's view. A server whose list takes no `as_of`/`known_at` is asked pilot by
-/// pilot (those not yet proposed then are left out).
-async fn list(http: &Http, query: &[(&str, Option<String>)]) -> Result<Vec<Value>, Failure> {
+/// Every pilot's view at the time `query` says, kept by `filters`. A server whose list takes
+/// no `as_of`/`known_at` is asked pilot by pilot (those not yet proposed then are left out);
+/// one that takes no filters either is not.
+async fn list(
+    http: &Http,
+    query: &[(&str, Option<String>)],
+    filters: &[(&str, Option<String>)],
+) -> Result<Vec<Value>, Failure> {
     let past = query.iter().any(|(_, v)| v.is_some());
-    match http.get_json("/api/v1/pilots", query).await {
+    let filtered = filters.iter().any(|(_, v)| v.is_some());
+    let asked = [query, filters].concat();
+    match http.get_json("/api/v1/pilots", &asked).await {
         Ok(Value::Array(views)) => return Ok(views),
         Ok(other) => return Err(not_a_list(&other)),
         Err(Failure::Server {
             status: 400, code, ..
-        }) if past && code == "unknown_parameter" => {}
+        }) if past && !filtered && code == "unknown_parameter" => {}
         Err(failure) => return Err(failure),
     }
     let now = match http.get_json("/api/v1/pilots", &[]).await? {
@@ -219,7 +232,7 @@ pub fn detail(view: &Value, names: &HashMap<String, String>, at: OffsetDateTime)
         text.push_str(&line);
         text.push('\n');
     };
-    push(output::text(view, "title"));
+    push(output::visible(&output::text(view, "title")));
     let mut facts = Table::new(&["", ""]);
     let stage_since = view
         .get("stage_history")
