@@ -15,9 +15,9 @@
 //! | 0 | ok |
 //! | 1 | failure: the server or NATS unreachable, a 5xx answer, an answer that makes no sense, IO |
 //! | 2 | usage: the command line is wrong (clap's own) |
-//! | 3 | input refused: 400, 409, 413, 422 from the server, or an input file that is not JSON |
+//! | 3 | input refused: 400, 409, 413, 422 from the server, an input file that is not JSON, or a name that several pilots (stakeholders, jurisdictions) match ([`resolve`]) |
 //! | 4 | not allowed: 401 or 403 (no token, a wrong one, or a role that may not) |
-//! | 5 | not found: 404, or no pilot or stakeholder matches the name given ([`resolve`]) |
+//! | 5 | not found: 404, or no pilot, stakeholder or jurisdiction matches the name given ([`resolve`]) |
 //! | 6 | verification found a broken hash chain |
 //!
 //! Errors print `pilot: <message>` on stderr; a server error shows its `code`, `field` and
@@ -66,9 +66,9 @@ Exit codes:
   0  ok
   1  failure (server or NATS unreachable, 5xx, a bad answer, IO)
   2  usage (the command line is wrong)
-  3  input refused (400, 409, 413, 422; an input file that is not JSON)
+  3  input refused (400, 409, 413, 422; an input file that is not JSON; a name several match)
   4  not allowed (401, 403)
-  5  not found (404)
+  5  not found (404; no pilot, stakeholder or jurisdiction matches the name given)
   6  verification found a broken hash chain (or, with --keys, an event neither signed nor sealed)";
 
 /// What every client command takes: where the server is, who is calling, and how to print.
