@@ -5,9 +5,10 @@
 //! (`GET /api/v1/alerts/events`: the alert history as stored, JSON Lines).
 
 use super::http::Http;
-use super::output::{self, Table};
+use super::output;
 use super::resolve::{self, Kind};
 use super::status::parse_when;
+use super::table::Table;
 use super::{Common, Failure};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};

@@ -2,8 +2,9 @@
 //! pilot, as plain tables (one per figure) or, with `--json`, as the server answered.
 
 use super::http::Http;
-use super::output::{self, Ids, Table};
+use super::output;
 use super::status::parse_when;
+use super::table::{Ids, Table};
 use super::{Common, Failure};
 use clap::Args;
 use pilot_projections::analytics::{Analytics, Grouped, Summary};

@@ -5,7 +5,8 @@
 //! events (200 when every one was stored already: a retry with the same `event_id`s).
 
 use super::http::Http;
-use super::output::{self, Table};
+use super::output;
+use super::table::Table;
 use super::{read_input, Common, Failure};
 use clap::Args;
 use serde_json::Value;

@@ -6,9 +6,10 @@
 
 use super::http::Http;
 use super::log::Source;
-use super::output::{self, Ids};
+use super::output;
 use super::resolve::{self, Kind};
 use super::status::parse_when;
+use super::table::Ids;
 use super::{Common, Failure};
 use clap::Args;
 use pilot_events::EventType;

@@ -3,8 +3,9 @@
 //! order, and the pilots that name it, by title.
 
 use super::http::Http;
-use super::output::{self, Table};
+use super::output;
 use super::resolve::{self, Kind};
+use super::table::{section, Table};
 use super::{Common, Failure};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -65,14 +66,14 @@ pub fn render(detail: &Value, titles: &HashMap<String, String>) -> String {
             value,
         ]);
     }
-    output::section(&mut text, "context", context);
+    section(&mut text, "context", context);
 
     let mut pilots = Table::new(&["pilot"]);
     for id in rows(detail, "pilot_ids") {
         let id = output::cell(Some(id));
         pilots.row(vec![titles.get(&id).cloned().unwrap_or(id)]);
     }
-    output::section(&mut text, "pilots", pilots);
+    section(&mut text, "pilots", pilots);
     text
 }
 

@@ -6,7 +6,8 @@
 //! detail), [`jurisdiction`] (one in detail), [`support`], [`events`], [`follow`], [`analytics`], [`alerts`], [`export`],
 //! [`verify`], [`replay`]; [`resolve`] turns a title, name or short id into an id;
 //! [`http`] talks to the server, [`log`] reads the whole log from the server or NATS,
-//! [`log_file`] a local log file, and [`output`] writes tables and `--json`.
+//! [`log_file`] a local log file, [`output`] writes text and `--json`, and [`table`] lays out
+//! tables.
 //!
 //! # Exit codes
 //!
@@ -41,6 +42,7 @@ pub mod resolve;
 pub mod stakeholder;
 pub mod status;
 pub mod support;
+pub mod table;
 pub mod trust;
 pub mod verify;
 

@@ -5,9 +5,10 @@
 //! [`crate::jurisdiction`]).
 
 use super::http::Http;
-use super::output::{self, Ids, Table};
+use super::output;
 use super::resolve::{self, Kind};
 use super::status::{parse_when, stakeholder_names};
+use super::table::{Ids, Table};
 use super::{Common, Failure};
 use clap::Args;
 use pilot_events::Level;

@@ -14,8 +14,9 @@
 
 use super::log::Source;
 use super::log_file;
-use super::output::{self, Table};
+use super::output;
 use super::status::{parse_when, pilots_table};
+use super::table::{Ids, Table};
 use super::{Common, Failure};
 use clap::Args;
 use pilot_alerter::rules::AlertRules;
@@ -53,7 +54,7 @@ pub struct ReplayArgs {
     pub config: Option<PathBuf>,
 
     #[command(flatten)]
-    pub ids: output::Ids,
+    pub ids: Ids,
 
     #[command(flatten)]
     pub common: Common,

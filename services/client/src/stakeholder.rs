@@ -3,8 +3,9 @@
 //! balance, and the posts it held (a person) or the people who held it (a post).
 
 use super::http::Http;
-use super::output::{self, Table};
+use super::output;
 use super::resolve::{self, Kind};
+use super::table::{section, Table};
 use super::{Common, Failure};
 use serde_json::Value;
 
@@ -47,7 +48,7 @@ pub fn render(detail: &Value) -> String {
             output::date(pilot.get("last_contact")),
         ]);
     }
-    output::section(&mut text, "stances", pilots);
+    section(&mut text, "stances", pilots);
 
     let mut ledger =
         Table::new(&["date", "level", "points", "title", "balance"]).right(&["points", "balance"]);
@@ -60,7 +61,7 @@ pub fn render(detail: &Value) -> String {
             output::text(line, "balance"),
         ]);
     }
-    output::section(&mut text, "ledger", ledger);
+    section(&mut text, "ledger", ledger);
 
     for (title, key, other) in [
         ("posts held", "tenures", "post_name"),
@@ -78,7 +79,7 @@ pub fn render(detail: &Value) -> String {
                 output::text(tenure, "note"),
             ]);
         }
-        output::section(&mut text, title, tenures);
+        section(&mut text, title, tenures);
     }
     text
 }

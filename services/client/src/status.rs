@@ -4,8 +4,9 @@
 //! title or a short id ([`crate::resolve`]).
 
 use super::http::Http;
-use super::output::{self, Ids, Table};
+use super::output;
 use super::resolve::{self, Kind};
+use super::table::{section, Ids, Table};
 use super::{Common, Failure};
 use clap::Args;
 use pilot_events::Stage;
@@ -273,7 +274,7 @@ pub fn detail(view: &Value, names: &HashMap<String, String>, at: OffsetDateTime)
     }
     push(facts.render().trim_end().to_string());
 
-    output::section(&mut text, "stage history", {
+    section(&mut text, "stage history", {
         let mut t = Table::new(&["stage", "entered_at"]);
         for entry in array(view, "stage_history") {
             t.row(vec![
@@ -283,7 +284,7 @@ pub fn detail(view: &Value, names: &HashMap<String, String>, at: OffsetDateTime)
         }
         t
     });
-    output::section(&mut text, "pending approvals", {
+    section(&mut text, "pending approvals", {
         let mut t = Table::new(&[
             "approval_id",
             "approver",
@@ -305,7 +306,7 @@ pub fn detail(view: &Value, names: &HashMap<String, String>, at: OffsetDateTime)
         }
         t
     });
-    output::section(&mut text, "decided approvals", {
+    section(&mut text, "decided approvals", {
         let mut t = Table::new(&[
             "approval_id",
             "approver",
@@ -326,7 +327,7 @@ pub fn detail(view: &Value, names: &HashMap<String, String>, at: OffsetDateTime)
         }
         t
     });
-    output::section(&mut text, "targets", {
+    section(&mut text, "targets", {
         let mut t = Table::new(&["metric", "target", "due", "latest", "progress"])
             .right(&["target", "latest", "progress"]);
         let progress: HashMap<String, &Value> = array(view, "progress")
@@ -349,7 +350,7 @@ pub fn detail(view: &Value, names: &HashMap<String, String>, at: OffsetDateTime)
         }
         t
     });
-    output::section(&mut text, "metrics", {
+    section(&mut text, "metrics", {
         let mut t = Table::new(&["metric", "value", "unit", "as_of", "source"]).right(&["value"]);
         if let Some(metrics) = view.get("metrics").and_then(Value::as_object) {
             for (metric, points) in metrics {

@@ -2,9 +2,10 @@
 //! that weighs (`GET /api/v1/pilots/{id}/support`), a row per stakeholder with a stance.
 
 use super::http::Http;
-use super::output::{self, Ids};
+use super::output;
 use super::resolve::{self, Kind};
 use super::status::parse_when;
+use super::table::Ids;
 use super::{Common, Failure};
 use clap::Args;
 use serde_json::Value;
