@@ -168,19 +168,18 @@ pub async fn run(args: EventsArgs) -> Result<(), Failure> {
 /// The columns of an event's line.
 pub const HEADERS: [&str; 5] = ["position", "occurred", "type", "subject", "by"];
 
-/// Titles of pilots and names of stakeholders by id, for showing events by what they are
+/// Titles of pilots and names of stakeholders and jurisdictions by id, for showing events by what they are
 /// about. Kept up to date as a stream brings new ones ([`Names::learn`]).
 #[derive(Debug, Default)]
 pub struct Names(HashMap<String, String>);
 
 impl Names {
-    /// Every pilot and stakeholder the server lists; what it will not say is left out.
+    /// Every pilot, stakeholder and jurisdiction the server lists; what it will not say is
+    /// left out.
     pub async fn load(http: &Http) -> Names {
         let mut names = HashMap::new();
-        for kind in [Kind::Pilot, Kind::Stakeholder] {
-            for c in resolve::candidates(http, kind).await.unwrap_or_default() {
-                names.insert(c.id.to_string(), c.name);
-            }
+        for kind in [Kind::Pilot, Kind::Stakeholder, Kind::Jurisdiction] {
+            names.extend(resolve::names(http, kind).await);
         }
         Names(names)
     }

@@ -19,12 +19,7 @@ pub async fn show(common: &Common, given: &str) -> Result<(), Failure> {
     if common.json {
         return output::json(&detail);
     }
-    let titles: HashMap<String, String> = resolve::candidates(&http, Kind::Pilot)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| (c.id.to_string(), c.name))
-        .collect();
+    let titles = resolve::names(&http, Kind::Pilot).await;
     output::print(&render(&detail, &titles))
 }
 

@@ -7,13 +7,12 @@
 use super::http::Http;
 use super::output;
 use super::resolve::{self, Kind};
-use super::status::{parse_when, stakeholder_names};
+use super::status::parse_when;
 use super::table::{Ids, Table};
 use super::{Common, Failure};
 use clap::Args;
 use pilot_events::Level;
 use serde_json::Value;
-use std::collections::HashMap;
 
 /// How much of a highlight's title the table shows (`--json` has all of it).
 const TITLE_CHARS: usize = 60;
@@ -236,13 +235,8 @@ pub async fn highlights(args: HighlightsArgs) -> Result<(), Failure> {
     let Some(rows) = rows_of(&http, &args.common, path, &query, "highlights").await? else {
         return Ok(());
     };
-    let names = stakeholder_names(&http).await;
-    let titles: HashMap<String, String> = resolve::candidates(&http, Kind::Pilot)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| (c.id.to_string(), c.name))
-        .collect();
+    let names = resolve::names(&http, Kind::Stakeholder).await;
+    let titles = resolve::names(&http, Kind::Pilot).await;
     let with_balance = rows.iter().any(|l| l.get("balance").is_some());
     let mut headers = vec![
         "date",

@@ -10,6 +10,7 @@
 use super::http::Http;
 use super::Failure;
 use serde_json::Value;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The fewest hex digits taken as a short id: fewer match too much to mean anything.
@@ -95,6 +96,17 @@ pub async fn candidates(http: &Http, kind: Kind) -> Result<Vec<Candidate>, Failu
             Some(Candidate { id, name })
         })
         .collect())
+}
+
+/// Titles or names by id (as text), for showing ids as people know them; empty when the
+/// server will not say (a table is still worth printing with ids).
+pub async fn names(http: &Http, kind: Kind) -> HashMap<String, String> {
+    candidates(http, kind)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| (c.id.to_string(), c.name))
+        .collect()
 }
 
 /// The id `given` names: an id as it is (the server says whether it exists), else one looked

@@ -101,7 +101,7 @@ pub async fn run(args: StatusArgs) -> Result<(), Failure> {
             if args.common.json {
                 return output::json(&view);
             }
-            let names = stakeholder_names(&http).await;
+            let names = resolve::names(&http, Kind::Stakeholder).await;
             let at = args
                 .as_of
                 .as_deref()
@@ -154,21 +154,6 @@ fn not_a_list(value: &Value) -> Failure {
         "GET /api/v1/pilots answered something other than a list: {}",
         value.to_string().chars().take(200).collect::<String>()
     ))
-}
-
-/// Names of registered stakeholders by id; empty when the server will not say.
-pub async fn stakeholder_names(http: &Http) -> HashMap<String, String> {
-    let Ok(Value::Array(all)) = http.get_json("/api/v1/stakeholders", &[]).await else {
-        return HashMap::new();
-    };
-    all.iter()
-        .filter_map(|s| {
-            Some((
-                s.get("stakeholder_id")?.as_str()?.to_string(),
-                s.get("name")?.as_str()?.to_string(),
-            ))
-        })
-        .collect()
 }
 
 /// The one-line-per-pilot table (also `pilot replay`'s): by title, with the ids when asked.
