@@ -154,15 +154,43 @@ pub async fn run(args: EventsArgs) -> Result<(), Failure> {
         return output::line("no events");
     }
     let names = Names::load(&http).await;
+    let positions = match pilot {
+        Some(id) => chain_positions(&http, id).await,
+        None => HashMap::new(),
+    };
     let mut table = args.ids.table(&HEADERS, "subject_id").right(&["position"]);
     for (entry, event) in &kept {
-        let position = entry.position.map_or_else(|| "-".into(), |p| p.to_string());
+        let position = entry
+            .position
+            .or_else(|| positions.get(&output::text(event, "event_id")).copied())
+            .map_or_else(|| "-".into(), |p| p.to_string());
         table.row(
             args.ids
                 .cells(cells(position, event, &names), subject_id(event)),
         );
     }
     table.print()
+}
+
+/// A chain's log positions by event id (`GET /api/v1/pilots/{id}/events` adds them): a page
+/// of one chain does not say where each event stands in the log. Empty when the server will
+/// not say; the table then shows `-`.
+async fn chain_positions(http: &Http, pilot: uuid::Uuid) -> HashMap<String, u64> {
+    let Ok(Value::Array(events)) = http
+        .get_json(&format!("/api/v1/pilots/{pilot}/events"), &[])
+        .await
+    else {
+        return HashMap::new();
+    };
+    events
+        .iter()
+        .filter_map(|e| {
+            Some((
+                e.get("event_id")?.as_str()?.to_string(),
+                e.get("position")?.as_u64()?,
+            ))
+        })
+        .collect()
 }
 
 /// The columns of an event's line.

@@ -1078,6 +1078,9 @@ fn clicmd_status_filters_support_alerts_events_and_offices() {
     assert!(!lines.is_empty(), "{events}");
     for line in &lines {
         assert!(line.contains("approval."), "{events}");
+        // Where it stands in the log, though the page held one chain.
+        let position = line.split_whitespace().next().unwrap();
+        assert!(position.parse::<u64>().is_ok(), "{events}");
     }
     assert!(events.contains(LCHI), "{events}");
     let stored = service
