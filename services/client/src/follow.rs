@@ -1,7 +1,7 @@
 //! `pilot follow [--after POSITION] [--pilot P] [--type T]`: the live stream of what the
 //! projections apply (`GET /api/v1/events/stream`, Server-Sent Events), a line per event as
-//! `pilot events` shows it, or with `--json` each event as stored, one per line. Ctrl-C, or
-//! the server closing the stream (it stops), ends it with exit 0.
+//! `pilot events` shows it, or with `--json` each event as stored, one per line. Ctrl-C (or
+//! SIGTERM), or the server closing the stream (it stops), ends it with exit 0.
 
 use super::events::{self, Names};
 use super::http::{self, Http};
@@ -51,9 +51,11 @@ pub async fn run(args: FollowArgs) -> Result<(), Failure> {
         output::visible(&args.common.server)
     );
     let mut parser = Parser::default();
+    let stop = stopped();
+    tokio::pin!(stop);
     loop {
         let chunk = tokio::select! {
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            () = &mut stop => return Ok(()),
             chunk = response.chunk() => chunk,
         };
         let chunk = match chunk {
@@ -86,6 +88,33 @@ pub async fn run(args: FollowArgs) -> Result<(), Failure> {
                 output::line(&cells.join("  "))?;
             }
         }
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM: a person or a supervisor ending the follow, which
+/// is how it is meant to end, so neither is a failure. A signal that cannot be listened for
+/// never resolves (the follow then ends as the server or the stream does).
+async fn stopped() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
     }
 }
 

@@ -1179,11 +1179,12 @@ impl Follower {
 }
 
 #[test]
-fn clicmd_follow_prints_each_event_and_ends_on_ctrl_c_or_the_server_stopping() {
+fn clicmd_follow_prints_each_event_and_ends_on_a_signal_or_the_server_stopping() {
     let mut service = Service::start();
     let mut lines = Follower::start(&service, &[]);
     let mut json = Follower::start(&service, &["--json", "--type", "pilot.proposed"]);
     let mut interrupted = Follower::start(&service, &[]);
+    let mut terminated = Follower::start(&service, &["--type", "pilot"]);
     service.pilot(&["import", NANGUO]).expect(0);
 
     // Each event a line, its pilot by title (learnt from the proposal the stream brought).
@@ -1204,6 +1205,13 @@ fn clicmd_follow_prints_each_event_and_ends_on_ctrl_c_or_the_server_stopping() {
         .unwrap();
     assert!(status.success());
     assert_eq!(interrupted.exit_code(), Some(0));
+    terminated.until(LCHI);
+    let status = Command::new("kill")
+        .args(["-TERM", &terminated.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(terminated.exit_code(), Some(0));
 
     // The server stopping closes the stream: exit 0.
     service.process.terminate();
