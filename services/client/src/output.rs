@@ -1,7 +1,7 @@
 //! What the client commands print: text and JSON on stdout, and the cells of tables
 //! ([`crate::table`] lays them out).
 //!
-//! Everything goes through [`print`] (a locked stdout, written with `write!` rather than
+//! Everything goes through [`print()`] (a locked stdout, written with `write!` rather than
 //! `println!`): a closed pipe (`pilot export | head`) is then an error to stop on quietly,
 //! not a panic.
 

@@ -1,5 +1,5 @@
 //! Tables for people: cells measured by display width, fitted to the terminal's width
-//! (comfy-table lays them out; [`Table::widths`] shares the width out), titles and names
+//! (comfy-table lays them out; `Table::widths` shares the width out), titles and names
 //! before ids (`--ids`), and detail views as titled sections.
 
 use super::output::{print, visible};
