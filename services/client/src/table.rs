@@ -329,4 +329,36 @@ mod tests {
         assert_eq!(width_from(None, None), DEFAULT_WIDTH);
         assert_eq!(width_from(Some("3"), None), MIN_WIDTH);
     }
+
+    #[test]
+    fn short_columns_stay_whole_while_long_text_wraps() {
+        let mut table = Table::new(&["title", "stage", "points", "metrics"]).right(&["points"]);
+        table.row(vec![
+            "Local Citizen Health Insurance (LCHI)".into(),
+            "implementing".into(),
+            "18".into(),
+            "insured_persons 6,000,000, migrant_participation_share 0.7".into(),
+        ]);
+        let text = table.render_within(64);
+        assert!(widths(&text).iter().all(|w| *w <= 64), "{text}");
+        let first = text.lines().nth(1).unwrap();
+        assert!(
+            first.contains("implementing") && first.contains("18"),
+            "{text}"
+        );
+        // The title, first, gets twice the metrics' share of what is left.
+        assert!(first.contains("Local Citizen Health"), "{text}");
+        // Ids are never cut, even where the table cannot fit.
+        let mut ids = Ids { ids: true }.table(&["title"], "pilot_id");
+        ids.row(Ids { ids: true }.cells(
+            vec!["Local Citizen Health Insurance (LCHI)".into()],
+            "0194a000-0001-7000-8000-000000000004".into(),
+        ));
+        assert!(
+            ids.render_within(30)
+                .contains("0194a000-0001-7000-8000-000000000004"),
+            "{}",
+            ids.render_within(30)
+        );
+    }
 }
