@@ -1,11 +1,14 @@
-//! `pilot alerts [--state S]` (`GET /api/v1/alerts`), `pilot alerts ack ID [--note N]`
+//! `pilot alerts [--state S] [--pilot P]` (`GET /api/v1/alerts`), `pilot alerts ack ID [--note N]`
 //! (`POST /api/v1/alerts/{id}/ack`), `pilot alerts silence ID --until T --reason R`
-//! (`POST /api/v1/alerts/{id}/silence`) and `pilot alerts export [-o FILE]`
+//! (`POST /api/v1/alerts/{id}/silence`), `pilot alerts show ID` (`GET /api/v1/alerts/{id}`)
+//! and `pilot alerts export [-o FILE]`
 //! (`GET /api/v1/alerts/events`: the alert history as stored, JSON Lines).
 
 use super::http::Http;
-use super::output::{self, Table};
+use super::output;
+use super::resolve::{self, Kind};
 use super::status::parse_when;
+use super::table::Table;
 use super::{Common, Failure};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
@@ -20,12 +23,21 @@ pub struct AlertsArgs {
     #[arg(long, value_name = "STATE")]
     pub state: Option<String>,
 
+    /// Only this pilot's alerts: its id, the start of its title, or a short id.
+    #[arg(long, value_name = "PILOT")]
+    pub pilot: Option<String>,
+
     #[command(flatten)]
     pub common: Common,
 }
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum AlertAction {
+    /// One alert in detail (`GET /api/v1/alerts/{id}`); `--json` has its whole record.
+    Show {
+        /// The alert's id.
+        id: String,
+    },
     /// Acknowledge an alert: it is not sent again (its escalation is still recorded).
     Ack {
         /// The alert's id.
@@ -73,6 +85,7 @@ pub async fn run(args: AlertsArgs) -> Result<(), Failure> {
     let (id, action, body) = match &args.action {
         None => return list(&http, &args).await,
         Some(AlertAction::Export { output }) => return export(&http, output.as_deref()).await,
+        Some(AlertAction::Show { id }) => return show(&http, &args.common, id).await,
         Some(AlertAction::Ack { id, note }) => {
             let body = match note {
                 Some(note) => json!({ "note": note }),
@@ -134,10 +147,28 @@ async fn export(http: &Http, output: Option<&std::path::Path>) -> Result<(), Fai
     }
 }
 
-async fn list(http: &Http, args: &AlertsArgs) -> Result<(), Failure> {
-    let alerts = http
-        .get_json("/api/v1/alerts", &[("state", args.state.clone())])
+/// One alert: the list's columns, a line each.
+async fn show(http: &Http, common: &Common, id: &str) -> Result<(), Failure> {
+    let alert = http
+        .get_json(&format!("/api/v1/alerts/{}", encode(id)), &[])
         .await?;
+    if common.json {
+        return output::json(&alert);
+    }
+    let mut facts = Table::new(&["", ""]);
+    for (label, value) in COLUMNS.iter().zip(row(&alert)) {
+        facts.row(vec![label.to_string(), value]);
+    }
+    facts.print()
+}
+
+async fn list(http: &Http, args: &AlertsArgs) -> Result<(), Failure> {
+    let pilot = resolve::optional(http, Kind::Pilot, args.pilot.as_deref()).await?;
+    let query = [
+        ("state", args.state.clone()),
+        ("pilot", pilot.map(|p| p.to_string())),
+    ];
+    let alerts = http.get_json("/api/v1/alerts", &query).await?;
     if args.common.json {
         return output::json(&alerts);
     }
@@ -150,7 +181,9 @@ async fn list(http: &Http, args: &AlertsArgs) -> Result<(), Failure> {
     if rows.is_empty() {
         return output::line("no alerts");
     }
-    let mut table = Table::new(&COLUMNS).right(&["escalation", "waited_days"]);
+    let mut table = Table::new(&COLUMNS)
+        .right(&["escalation", "waited_days"])
+        .whole(&["alert_id"]);
     for alert in rows {
         table.row(row(alert));
     }

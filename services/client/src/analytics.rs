@@ -2,8 +2,9 @@
 //! pilot, as plain tables (one per figure) or, with `--json`, as the server answered.
 
 use super::http::Http;
-use super::output::{self, Table};
+use super::output;
 use super::status::parse_when;
+use super::table::{Ids, Table};
 use super::{Common, Failure};
 use clap::Args;
 use pilot_projections::analytics::{Analytics, Grouped, Summary};
@@ -21,6 +22,9 @@ pub struct AnalyticsArgs {
     pub as_of: Option<String>,
 
     #[command(flatten)]
+    pub ids: Ids,
+
+    #[command(flatten)]
     pub common: Common,
 }
 
@@ -32,11 +36,11 @@ pub async fn run(args: AnalyticsArgs) -> Result<(), Failure> {
     if args.common.json {
         return output::json(&answer);
     }
-    output::print(&render(answer)?)
+    output::print(&render(answer, args.ids)?)
 }
 
 /// The server's answer as the tables people read.
-pub fn render(answer: Value) -> Result<String, Failure> {
+pub fn render(answer: Value, ids: Ids) -> Result<String, Failure> {
     let figures: Analytics = serde_json::from_value(answer).map_err(|e| {
         Failure::BadAnswer(format!(
             "GET /api/v1/analytics answered an unexpected shape: {e}"
@@ -83,7 +87,6 @@ pub fn render(answer: Value) -> Result<String, Failure> {
 
     section(&mut text, "Pilots");
     let headers = [
-        "pilot_id",
         "title",
         "proposed",
         "to approval",
@@ -91,21 +94,21 @@ pub fn render(answer: Value) -> Result<String, Failure> {
         "support",
         "changes",
     ];
-    let mut table = Table::new(&headers).right(&headers[3..]);
+    let mut table = ids.table(&headers, "pilot_id").right(&headers[2..]);
     for pilot in &figures.pilots {
         let latest = pilot
             .support_trajectory
             .last()
             .and_then(|p| p.support_index);
-        table.row(vec![
-            pilot.pilot_id.to_string(),
+        let cells = vec![
             output::clip(&pilot.title, TITLE_CHARS),
             pilot.proposed_at.date().to_string(),
             days(pilot.days_to_approval),
             days(pilot.days_to_scale_up),
             latest.map_or_else(|| "-".into(), |s| format!("{s:+.2}")),
             pilot.support_trajectory.len().to_string(),
-        ]);
+        ];
+        table.row(ids.cells(cells, pilot.pilot_id.to_string()));
     }
     text.push_str(&table.render());
 
@@ -242,7 +245,8 @@ mod tests {
                 "by_office": [{"office": "SSDNC", "total": 8, "years": [{"year": 2009, "points": 8, "lines": 1}]}]
             }
         });
-        let text = render(answer).unwrap();
+        let answer_again = answer.clone();
+        let text = render(answer, Ids::default()).unwrap();
         // Lines with their padding squeezed, found by how they start.
         let lines: Vec<String> = text
             .lines()
@@ -270,9 +274,15 @@ mod tests {
             format!("approver {approver} 0 0 0 -")
         );
         assert!(text.contains("25.0%"), "{text}");
-        assert_eq!(
-            line("0194a000-0001"),
-            "0194a000-0001-7000-8000-000000000001 HICI 1992-03-16 630.0 - +0.50 1"
+        assert_eq!(line("HICI"), "HICI 1992-03-16 630.0 - +0.50 1");
+        assert!(
+            !text.contains("0194a000-0001"),
+            "ids only when asked:\n{text}"
+        );
+        let wide = render(answer_again, Ids { ids: true }).unwrap();
+        assert!(
+            wide.contains("+0.50        1  0194a000-0001-7000-8000-000000000001"),
+            "{wide}"
         );
         assert_eq!(line("Mayor 2005"), "Mayor 2005 4 1");
         assert_eq!(line("SSDNC"), "SSDNC 2009 8 1");
@@ -281,7 +291,7 @@ mod tests {
     #[test]
     fn an_unexpected_answer_is_a_bad_answer() {
         assert!(matches!(
-            render(json!({"pilots": "none"})),
+            render(json!({"pilots": "none"}), Ids::default()),
             Err(Failure::BadAnswer(_))
         ));
     }

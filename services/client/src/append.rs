@@ -5,7 +5,8 @@
 //! events (200 when every one was stored already: a retry with the same `event_id`s).
 
 use super::http::Http;
-use super::output::{self, Table};
+use super::output;
+use super::table::Table;
 use super::{read_input, Common, Failure};
 use clap::Args;
 use serde_json::Value;
@@ -59,7 +60,8 @@ pub async fn run(args: AppendArgs) -> Result<(), Failure> {
         output::cell(stored.get("position"))
     ))?;
     let mut table = Table::new(&["event_id", "type", "version", "position", "hash"])
-        .right(&["version", "position"]);
+        .right(&["version", "position"])
+        .whole(&["event_id"]);
     for event in events {
         table.row(
             ["event_id", "type", "version", "position", "hash"]

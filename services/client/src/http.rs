@@ -3,7 +3,7 @@
 
 use super::{Common, Failure};
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, Url};
 use serde_json::Value;
 use std::time::Duration;
@@ -123,6 +123,38 @@ impl Http {
             .await
     }
 
+    /// GET an answer that does not end on its own (Server-Sent Events), handed over as it
+    /// arrives: no limit on the whole answer, only on `silence` between two reads.
+    pub async fn open_stream(
+        &self,
+        path: &str,
+        query: &[(&str, Option<String>)],
+        silence: Duration,
+    ) -> Result<reqwest::Response, Failure> {
+        let url = self.url(path, query)?;
+        let shown_url = url.to_string();
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(silence)
+            .user_agent(concat!("pilot/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Failure::Io(format!("cannot set up the HTTP client: {e}")))?;
+        let mut request = client.get(url).header(ACCEPT, "text/event-stream");
+        if let Some(token) = &self.token {
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| unreachable(&shown_url, &e))?;
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(response);
+        }
+        let body = response.bytes().await.unwrap_or_default();
+        Err(server_error(status, &body))
+    }
+
     async fn send(
         &self,
         method: Method,
@@ -159,7 +191,7 @@ impl Http {
     }
 }
 
-fn unreachable(url: &str, error: &reqwest::Error) -> Failure {
+pub fn unreachable(url: &str, error: &reqwest::Error) -> Failure {
     // reqwest's Display stops at the outermost layer ("error sending request for url"); the
     // causes say why.
     let mut causes = Vec::new();

@@ -2,9 +2,12 @@
 //! and direct reads of the NATS log (`--nats URL`) for export, verify and replay.
 //!
 //! One file per command or group: [`append`], [`import`] (and `demo`), [`status`],
-//! [`lists`] (stakeholders, highlights), [`analytics`], [`alerts`], [`export`], [`verify`], [`replay`];
+//! [`lists`] (stakeholders, highlights, offices, jurisdictions), [`stakeholder`] (one in
+//! detail), [`jurisdiction`] (one in detail), [`support`], [`events`], [`follow`], [`analytics`], [`alerts`], [`export`],
+//! [`verify`], [`replay`]; [`resolve`] turns a title, name or short id into an id;
 //! [`http`] talks to the server, [`log`] reads the whole log from the server or NATS,
-//! [`log_file`] a local log file, and [`output`] writes tables and `--json`.
+//! [`log_file`] a local log file, [`output`] writes text and `--json`, and [`table`] lays out
+//! tables.
 //!
 //! # Exit codes
 //!
@@ -13,9 +16,9 @@
 //! | 0 | ok |
 //! | 1 | failure: the server or NATS unreachable, a 5xx answer, an answer that makes no sense, IO |
 //! | 2 | usage: the command line is wrong (clap's own) |
-//! | 3 | input refused: 400, 409, 413, 422 from the server, or an input file that is not JSON |
+//! | 3 | input refused: 400, 409, 413, 422 from the server, an input file that is not JSON, or a name that several pilots (stakeholders, jurisdictions) match ([`resolve`]) |
 //! | 4 | not allowed: 401 or 403 (no token, a wrong one, or a role that may not) |
-//! | 5 | not found: 404 |
+//! | 5 | not found: 404, or no pilot, stakeholder or jurisdiction matches the name given ([`resolve`]) |
 //! | 6 | verification found a broken hash chain |
 //!
 //! Errors print `pilot: <message>` on stderr; a server error shows its `code`, `field` and
@@ -24,15 +27,22 @@
 pub mod alerts;
 pub mod analytics;
 pub mod append;
+pub mod events;
 pub mod export;
+pub mod follow;
 pub mod http;
 pub mod import;
+pub mod jurisdiction;
 pub mod lists;
 pub mod log;
 pub mod log_file;
 pub mod output;
 pub mod replay;
+pub mod resolve;
+pub mod stakeholder;
 pub mod status;
+pub mod support;
+pub mod table;
 pub mod trust;
 pub mod verify;
 
@@ -41,12 +51,15 @@ use analytics::AnalyticsArgs;
 use append::AppendArgs;
 use clap::Args;
 use clap::Subcommand;
+use events::EventsArgs;
 use export::ExportArgs;
+use follow::FollowArgs;
 use import::{DemoArgs, ImportArgs};
-use lists::{HighlightsArgs, JurisdictionsArgs, StakeholdersArgs};
+use lists::{HighlightsArgs, JurisdictionsArgs, OfficesArgs, StakeholdersArgs};
 use replay::ReplayArgs;
 use status::StatusArgs;
 use std::process::ExitCode;
+use support::SupportArgs;
 use verify::VerifyArgs;
 
 /// The exit-code table, as `pilot --help` shows it.
@@ -55,9 +68,9 @@ Exit codes:
   0  ok
   1  failure (server or NATS unreachable, 5xx, a bad answer, IO)
   2  usage (the command line is wrong)
-  3  input refused (400, 409, 413, 422; an input file that is not JSON)
+  3  input refused (400, 409, 413, 422; an input file that is not JSON; a name several match)
   4  not allowed (401, 403)
-  5  not found (404)
+  5  not found (404; no pilot, stakeholder or jurisdiction matches the name given)
   6  verification found a broken hash chain (or, with --keys, an event neither signed nor sealed)";
 
 /// What every client command takes: where the server is, who is calling, and how to print.
@@ -116,6 +129,9 @@ pub enum Failure {
     /// A hash chain does not hold.
     #[error("{0}")]
     BrokenChain(String),
+    /// No pilot or stakeholder matches what was given ([`resolve`]).
+    #[error("{0}")]
+    NotFound(String),
     /// Stdout was closed by its reader (`pilot export | head`): stop quietly.
     #[error("stdout closed")]
     Closed,
@@ -134,6 +150,7 @@ impl Failure {
             Failure::Unreachable(_) | Failure::BadAnswer(_) | Failure::Io(_) => 1,
             Failure::Input(_) => 3,
             Failure::BrokenChain(_) => 6,
+            Failure::NotFound(_) => 5,
             Failure::Closed => 0,
         }
     }
@@ -190,18 +207,28 @@ pub enum ClientCommand {
     Import(ImportArgs),
     /// Load the Nanguo history (built in) into the running service, like `pilot import`.
     Demo(DemoArgs),
-    /// Every pilot in a table, or one pilot in detail; now, as of a date, as known at a date.
+    /// Every pilot in a table (filtered by stage, office, stall), or one pilot in detail (by
+    /// title, id or short id); now, as of a date, as known at a date.
     Status(StatusArgs),
-    /// The registered stakeholders.
+    /// The registered stakeholders, or one in detail (by name, id or short id).
     Stakeholders(StakeholdersArgs),
+    /// Who supports a pilot, and how much that weighs.
+    Support(SupportArgs),
     /// The political-highlight ledger, filtered.
     Highlights(HighlightsArgs),
+    /// The offices highlights credited, with their points.
+    Offices(OfficesArgs),
+    /// The log's events, a line each, filtered by pilot, type and date.
+    Events(EventsArgs),
+    /// Print each event as the service applies it, until Ctrl-C or the server stops.
+    Follow(FollowArgs),
     /// Comparative analytics over every pilot, now or as of a date: time to approval and to
     /// decision by approver level and approver, stall rates, support, points, scale-ups.
     Analytics(AnalyticsArgs),
-    /// The registered jurisdictions: offset, working-day calendar, context and pilots.
+    /// The registered jurisdictions: offset, working-day calendar, context and pilots; or one
+    /// in detail (by name, id or short id).
     Jurisdictions(JurisdictionsArgs),
-    /// Stalled-approval alerts: list them, acknowledge one, silence one.
+    /// Stalled-approval alerts: list them, show one, acknowledge one, silence one.
     Alerts(AlertsArgs),
     /// Export the log as stored: JSON Lines (byte for byte) or CSV; or, with `--what`, the
     /// pilots, stakeholders, ledger or alerts as CSV for a spreadsheet.
@@ -221,7 +248,11 @@ pub async fn run(command: ClientCommand) -> ExitCode {
         ClientCommand::Demo(args) => import::demo(args).await,
         ClientCommand::Status(args) => status::run(args).await,
         ClientCommand::Stakeholders(args) => lists::stakeholders(args).await,
+        ClientCommand::Support(args) => support::run(args).await,
         ClientCommand::Highlights(args) => lists::highlights(args).await,
+        ClientCommand::Offices(args) => lists::offices(args).await,
+        ClientCommand::Events(args) => events::run(args).await,
+        ClientCommand::Follow(args) => follow::run(args).await,
         ClientCommand::Analytics(args) => analytics::run(args).await,
         ClientCommand::Jurisdictions(args) => lists::jurisdictions(args).await,
         ClientCommand::Alerts(args) => alerts::run(args).await,

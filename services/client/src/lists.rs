@@ -1,44 +1,67 @@
-//! `pilot stakeholders` (`GET /api/v1/stakeholders`), `pilot highlights`
-//! (`GET /api/v1/highlights`, the political-highlight ledger, filtered) and
-//! `pilot jurisdictions` (`GET /api/v1/jurisdictions`).
+//! `pilot stakeholders` (`GET /api/v1/stakeholders`; one of them in detail is
+//! [`crate::stakeholder`]), `pilot highlights` (`GET /api/v1/highlights`, the
+//! political-highlight ledger, filtered), `pilot offices` (`GET /api/v1/offices`) and
+//! `pilot jurisdictions` (`GET /api/v1/jurisdictions`; one in detail is
+//! [`crate::jurisdiction`]).
 
 use super::http::Http;
-use super::output::{self, Table};
-use super::status::{parse_when, stakeholder_names};
+use super::output;
+use super::resolve::{self, Kind};
+use super::status::parse_when;
+use super::table::{Ids, Table};
 use super::{Common, Failure};
 use clap::Args;
 use pilot_events::Level;
 use serde_json::Value;
-use uuid::Uuid;
 
 /// How much of a highlight's title the table shows (`--json` has all of it).
 const TITLE_CHARS: usize = 60;
 
 #[derive(Debug, Clone, Args)]
 pub struct StakeholdersArgs {
+    /// One stakeholder in detail (its id, the start of its name, or a short id): its stances
+    /// across pilots, its ledger lines and the posts it held or its holders.
+    #[arg(value_name = "STAKEHOLDER")]
+    pub stakeholder: Option<String>,
+
+    #[command(flatten)]
+    pub ids: Ids,
+
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OfficesArgs {
     #[command(flatten)]
     pub common: Common,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct JurisdictionsArgs {
+    /// One jurisdiction in detail (its id, the start of its name, or a short id): its
+    /// context in order and the pilots that name it.
+    #[arg(value_name = "JURISDICTION")]
+    pub jurisdiction: Option<String>,
+
     #[command(flatten)]
     pub common: Common,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct HighlightsArgs {
-    /// Only lines crediting this stakeholder (with its running balance).
-    #[arg(long, value_name = "ID")]
-    pub stakeholder: Option<Uuid>,
+    /// Only lines crediting this stakeholder (with its running balance): its id, the start
+    /// of its name, or a short id.
+    #[arg(long, value_name = "STAKEHOLDER")]
+    pub stakeholder: Option<String>,
 
     /// Only lines crediting this office (with its running balance), as events name it.
     #[arg(long, value_name = "OFFICE")]
     pub office: Option<String>,
 
-    /// Only this pilot's lines.
-    #[arg(long, value_name = "ID")]
-    pub pilot: Option<Uuid>,
+    /// Only this pilot's lines: its id, the start of its title, or a short id.
+    #[arg(long, value_name = "PILOT")]
+    pub pilot: Option<String>,
 
     /// Only lines of this level: county, municipal, provincial or national.
     #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
@@ -51,6 +74,9 @@ pub struct HighlightsArgs {
     /// Only lines that occurred on or before this date.
     #[arg(long, value_name = "DATE", value_parser = parse_when)]
     pub until: Option<String>,
+
+    #[command(flatten)]
+    pub ids: Ids,
 
     #[command(flatten)]
     pub common: Common,
@@ -89,6 +115,9 @@ async fn rows_of(
 }
 
 pub async fn stakeholders(args: StakeholdersArgs) -> Result<(), Failure> {
+    if let Some(given) = args.stakeholder.as_deref() {
+        return super::stakeholder::show(&args.common, given).await;
+    }
     let http = Http::new(&args.common)?;
     let Some(rows) = rows_of(
         &http,
@@ -106,19 +135,14 @@ pub async fn stakeholders(args: StakeholdersArgs) -> Result<(), Failure> {
             .into_iter()
             .find(|k| s.get(*k).is_some())
     });
-    let mut headers = vec![
-        "stakeholder_id",
-        "name",
-        "kind",
-        "level",
-        "influence",
-        "registered",
-    ];
+    let mut headers = vec!["name", "kind", "level", "influence", "registered"];
     headers.extend(balance);
-    let mut table = Table::new(&headers).right(&["influence", "balance", "points"]);
+    let mut table =
+        args.ids
+            .table(&headers, "stakeholder_id")
+            .right(&["influence", "balance", "points"]);
     for s in &rows {
         let mut row = vec![
-            output::text(s, "stakeholder_id"),
             output::text(s, "name"),
             output::text(s, "kind"),
             output::text(s, "level"),
@@ -126,7 +150,24 @@ pub async fn stakeholders(args: StakeholdersArgs) -> Result<(), Failure> {
             output::date(s.get("registered_at")),
         ];
         row.extend(balance.map(|k| output::text(s, k)));
-        table.row(row);
+        table.row(args.ids.cells(row, output::text(s, "stakeholder_id")));
+    }
+    table.print()
+}
+
+/// `pilot offices`: every office a highlight or reward credited, with its points.
+pub async fn offices(args: OfficesArgs) -> Result<(), Failure> {
+    let http = Http::new(&args.common)?;
+    let path = "/api/v1/offices";
+    let Some(rows) = rows_of(&http, &args.common, path, &[], "offices").await? else {
+        return Ok(());
+    };
+    let mut table = Table::new(&["office", "points"]).right(&["points"]);
+    for row in &rows {
+        table.row(vec![
+            output::text(row, "office"),
+            output::text(row, "points"),
+        ]);
     }
     table.print()
 }
@@ -134,6 +175,9 @@ pub async fn stakeholders(args: StakeholdersArgs) -> Result<(), Failure> {
 /// `pilot jurisdictions`: name, level, offset, the calendar its pilots' alerts count in
 /// (`default` when it names none), how much context it holds and how many pilots name it.
 pub async fn jurisdictions(args: JurisdictionsArgs) -> Result<(), Failure> {
+    if let Some(given) = args.jurisdiction.as_deref() {
+        return super::jurisdiction::show(&args.common, given).await;
+    }
     let http = Http::new(&args.common)?;
     let path = "/api/v1/jurisdictions";
     let Some(rows) = rows_of(&http, &args.common, path, &[], "jurisdictions").await? else {
@@ -153,14 +197,16 @@ fn jurisdictions_table(rows: &[Value]) -> Table {
         "pilots",
         "jurisdiction_id",
     ];
-    let mut table = Table::new(&headers).right(&["context", "pilots"]);
+    let mut table = Table::new(&headers)
+        .right(&["context", "pilots"])
+        .whole(&["jurisdiction_id"]);
     for j in rows {
         let calendar = match j.get("calendar").and_then(Value::as_str) {
-            Some(name) => visible(name),
+            Some(name) => name.to_string(),
             None => "default".to_string(),
         };
         table.row(vec![
-            visible(&output::text(j, "name")),
+            output::text(j, "name"),
             output::text(j, "level"),
             output::text(j, "utc_offset"),
             calendar,
@@ -172,26 +218,15 @@ fn jurisdictions_table(rows: &[Value]) -> Table {
     table
 }
 
-/// Outside text with its control characters written as escapes, so a name cannot move the
-/// terminal's cursor or break a table's line.
-fn visible(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
 pub async fn highlights(args: HighlightsArgs) -> Result<(), Failure> {
     let http = Http::new(&args.common)?;
+    let stakeholder =
+        resolve::optional(&http, Kind::Stakeholder, args.stakeholder.as_deref()).await?;
+    let pilot = resolve::optional(&http, Kind::Pilot, args.pilot.as_deref()).await?;
     let query = [
-        ("stakeholder", args.stakeholder.map(|s| s.to_string())),
+        ("stakeholder", stakeholder.map(|s| s.to_string())),
         ("office", args.office.clone()),
-        ("pilot", args.pilot.map(|p| p.to_string())),
+        ("pilot", pilot.map(|p| p.to_string())),
         ("level", args.level.clone()),
         ("from", args.from.clone()),
         ("until", args.until.clone()),
@@ -200,7 +235,8 @@ pub async fn highlights(args: HighlightsArgs) -> Result<(), Failure> {
     let Some(rows) = rows_of(&http, &args.common, path, &query, "highlights").await? else {
         return Ok(());
     };
-    let names = stakeholder_names(&http).await;
+    let names = resolve::names(&http, Kind::Stakeholder).await;
+    let titles = resolve::names(&http, Kind::Pilot).await;
     let with_balance = rows.iter().any(|l| l.get("balance").is_some());
     let mut headers = vec![
         "date",
@@ -209,12 +245,15 @@ pub async fn highlights(args: HighlightsArgs) -> Result<(), Failure> {
         "title",
         "conferred_by",
         "credited_to",
-        "pilot_id",
+        "pilot",
     ];
     if with_balance {
         headers.push("balance");
     }
-    let mut table = Table::new(&headers).right(&["points", "balance"]);
+    let mut table = args
+        .ids
+        .table(&headers, "pilot_id")
+        .right(&["points", "balance"]);
     for line in &rows {
         let listed = |field: &str| -> Vec<String> {
             line.get(field)
@@ -231,6 +270,7 @@ pub async fn highlights(args: HighlightsArgs) -> Result<(), Failure> {
             .map(|id| names.get(&id).cloned().unwrap_or(id))
             .collect();
         credited.extend(listed("credited_offices"));
+        let pilot_id = output::text(line, "pilot_id");
         let mut row = vec![
             output::date(line.get("occurred_at")),
             output::text(line, "level"),
@@ -238,12 +278,15 @@ pub async fn highlights(args: HighlightsArgs) -> Result<(), Failure> {
             output::clip(&output::text(line, "title"), TITLE_CHARS),
             output::clip(&output::text(line, "conferred_by"), TITLE_CHARS),
             credited.join("; "),
-            output::text(line, "pilot_id"),
+            titles
+                .get(&pilot_id)
+                .cloned()
+                .unwrap_or_else(|| pilot_id.clone()),
         ];
         if with_balance {
             row.push(output::text(line, "balance"));
         }
-        table.row(row);
+        table.row(args.ids.cells(row, pilot_id));
     }
     table.print()
 }

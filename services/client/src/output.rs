@@ -1,6 +1,7 @@
-//! What the client commands print: plain column tables for people, JSON for machines.
+//! What the client commands print: text and JSON on stdout, and the cells of tables
+//! ([`crate::table`] lays them out).
 //!
-//! Everything goes through [`print`] (a locked stdout, written with `write!` rather than
+//! Everything goes through [`print()`] (a locked stdout, written with `write!` rather than
 //! `println!`): a closed pipe (`pilot export | head`) is then an error to stop on quietly,
 //! not a panic.
 
@@ -29,78 +30,18 @@ pub fn json(value: &impl Serialize) -> Result<(), Failure> {
     line(&text)
 }
 
-/// A table of text columns, padded to the widest cell; the last column is not padded.
-#[derive(Debug, Clone, Default)]
-pub struct Table {
-    headers: Vec<String>,
-    right: Vec<bool>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    pub fn new(headers: &[&str]) -> Table {
-        Table {
-            headers: headers.iter().map(|h| h.to_string()).collect(),
-            right: vec![false; headers.len()],
-            rows: Vec::new(),
-        }
-    }
-
-    /// Right-aligns the named columns (numbers).
-    pub fn right(mut self, columns: &[&str]) -> Table {
-        for (i, header) in self.headers.iter().enumerate() {
-            if columns.contains(&header.as_str()) {
-                self.right[i] = true;
+/// Outside text with its control characters written as escapes, so a name cannot move the
+/// terminal's cursor or break a table's line.
+pub fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
             }
-        }
-        self
-    }
-
-    pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    pub fn render(&self) -> String {
-        let columns = self.headers.len();
-        let width = |cell: &str| cell.chars().count();
-        let mut widths: Vec<usize> = self.headers.iter().map(|h| width(h)).collect();
-        for row in &self.rows {
-            for (i, cell) in row.iter().enumerate().take(columns) {
-                widths[i] = widths[i].max(width(cell));
-            }
-        }
-        let mut text = String::new();
-        for row in std::iter::once(&self.headers).chain(&self.rows) {
-            let mut line = String::new();
-            for (i, (width_max, right)) in widths.iter().zip(&self.right).enumerate() {
-                let cell = row.get(i).map_or("", String::as_str);
-                if i > 0 {
-                    line.push_str("  ");
-                }
-                let pad = " ".repeat(width_max.saturating_sub(width(cell)));
-                if *right {
-                    line.push_str(&pad);
-                    line.push_str(cell);
-                } else {
-                    line.push_str(cell);
-                    if i + 1 < columns {
-                        line.push_str(&pad);
-                    }
-                }
-            }
-            text.push_str(line.trim_end());
-            text.push('\n');
-        }
-        text
-    }
-
-    pub fn print(&self) -> Result<(), Failure> {
-        print(&self.render())
-    }
+        })
+        .collect()
 }
 
 /// A number as people read it: whole numbers with thousands separators (`880,000`),
@@ -125,12 +66,24 @@ pub fn number(value: f64) -> String {
     }
 }
 
-/// `text` cut to at most `max` characters, with `…` when cut: long titles in wide tables.
+/// `text` cut to at most `max` terminal columns (display width: a CJK character counts two),
+/// with `…` when cut: long titles in wide tables.
 pub fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if text.width() <= max {
         return text.to_string();
     }
-    let mut clipped: String = text.chars().take(max.saturating_sub(1)).collect();
+    let room = max.saturating_sub(1);
+    let mut clipped = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > room {
+            break;
+        }
+        used += w;
+        clipped.push(c);
+    }
     clipped.push('…');
     clipped
 }
@@ -182,13 +135,7 @@ mod tests {
     }
 
     #[test]
-    fn tables_pad_columns() {
-        let mut table = Table::new(&["name", "n"]).right(&["n"]);
-        table.row(vec!["a".into(), "1".into()]);
-        table.row(vec!["long name".into(), "1,000".into()]);
-        assert_eq!(
-            table.render(),
-            "name           n\na              1\nlong name  1,000\n"
-        );
+    fn clipping_counts_display_width() {
+        assert_eq!(clip("南国市财政局", 7), "南国市…");
     }
 }

@@ -14,8 +14,9 @@
 
 use super::log::Source;
 use super::log_file;
-use super::output::{self, Table};
+use super::output;
 use super::status::{parse_when, pilots_table};
+use super::table::{Ids, Table};
 use super::{Common, Failure};
 use clap::Args;
 use pilot_alerter::rules::AlertRules;
@@ -51,6 +52,9 @@ pub struct ReplayArgs {
     /// its `[alerts]` section is read.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub ids: Ids,
 
     #[command(flatten)]
     pub common: Common,
@@ -114,7 +118,7 @@ pub async fn run(args: ReplayArgs) -> Result<(), Failure> {
     if views.is_empty() {
         output::line("no pilots")?;
     } else {
-        pilots_table(&views).print()?;
+        pilots_table(&views, args.ids).print()?;
     }
     output::line(&format!(
         "\nalert transitions by {} ({}; simulated clock):",

@@ -1,20 +1,45 @@
-//! `pilot status [PILOT] [--as-of DATE] [--known-at DATE]`: every pilot in one table, or one
-//! pilot in detail, now or in the past (`GET /api/v1/pilots`, `GET /api/v1/pilots/{id}`).
+//! `pilot status [PILOT] [--stage S] [--office O] [--stalled] [--as-of DATE] [--known-at DATE]`:
+//! every pilot in one table (filtered as the API filters), or one pilot in detail, now or in
+//! the past (`GET /api/v1/pilots`, `GET /api/v1/pilots/{id}`). PILOT is an id, the start of a
+//! title or a short id ([`crate::resolve`]).
 
 use super::http::Http;
-use super::output::{self, Table};
+use super::output;
+use super::resolve::{self, Kind};
+use super::table::{section, Ids, Table};
 use super::{Common, Failure};
 use clap::Args;
+use pilot_events::Stage;
 use serde_json::Value;
 use std::collections::HashMap;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
-    /// A pilot_id: that pilot in detail. Without it, a table of every pilot.
+    /// A pilot (its id, the start of its title, or a short id): that pilot in detail. Without
+    /// it, a table of every pilot.
     #[arg(value_name = "PILOT")]
-    pub pilot: Option<Uuid>,
+    pub pilot: Option<String>,
+
+    /// Only pilots in this stage.
+    #[arg(long, value_name = "STAGE", value_parser = parse_stage, conflicts_with = "pilot")]
+    pub stage: Option<String>,
+
+    /// Only pilots of this office, as events name it (`SSDNC`).
+    #[arg(long, value_name = "OFFICE", conflicts_with = "pilot")]
+    pub office: Option<String>,
+
+    /// Only pilots with an approval past its stall threshold (`--stalled=false`: only those
+    /// without).
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        conflicts_with = "pilot"
+    )]
+    pub stalled: Option<bool>,
 
     /// As of a world date: what had happened by then (`occurred_at`). A date means the end
     /// of that day in UTC; or an RFC 3339 timestamp with an offset.
@@ -26,7 +51,17 @@ pub struct StatusArgs {
     pub known_at: Option<String>,
 
     #[command(flatten)]
+    pub ids: Ids,
+
+    #[command(flatten)]
     pub common: Common,
+}
+
+/// A stage as the API names it, checked before asking.
+fn parse_stage(text: &str) -> Result<String, String> {
+    Stage::parse(text.trim())
+        .map(|_| text.trim().to_string())
+        .ok_or_else(|| format!("a stage is one of {}", Stage::allowed()))
 }
 
 /// Checks a date or timestamp as the server reads it, and keeps the text as given.
@@ -42,25 +77,31 @@ pub async fn run(args: StatusArgs) -> Result<(), Failure> {
         ("as_of", args.as_of.clone()),
         ("known_at", args.known_at.clone()),
     ];
-    match args.pilot {
+    match args.pilot.as_deref() {
         None => {
-            let views = list(&http, &query).await?;
+            let filters = [
+                ("stage", args.stage.clone()),
+                ("office", args.office.clone()),
+                ("stalled", args.stalled.map(|s| s.to_string())),
+            ];
+            let views = list(&http, &query, &filters).await?;
             if args.common.json {
                 return output::json(&views);
             }
             if views.is_empty() {
                 return output::line("no pilots");
             }
-            pilots_table(&views).print()
+            pilots_table(&views, args.ids).print()
         }
-        Some(id) => {
+        Some(given) => {
+            let id = resolve::id(&http, Kind::Pilot, given).await?;
             let view = http
                 .get_json(&format!("/api/v1/pilots/{id}"), &query)
                 .await?;
             if args.common.json {
                 return output::json(&view);
             }
-            let names = stakeholder_names(&http).await;
+            let names = resolve::names(&http, Kind::Stakeholder).await;
             let at = args
                 .as_of
                 .as_deref()
@@ -71,16 +112,23 @@ pub async fn run(args: StatusArgs) -> Result<(), Failure> {
     }
 }
 
-/// Every pilot's view. A server whose list takes no `as_of`/`known_at` is asked pilot by
-/// pilot (those not yet proposed then are left out).
-async fn list(http: &Http, query: &[(&str, Option<String>)]) -> Result<Vec<Value>, Failure> {
+/// Every pilot's view at the time `query` says, kept by `filters`. A server whose list takes
+/// no `as_of`/`known_at` is asked pilot by pilot (those not yet proposed then are left out);
+/// one that takes no filters either is not.
+async fn list(
+    http: &Http,
+    query: &[(&str, Option<String>)],
+    filters: &[(&str, Option<String>)],
+) -> Result<Vec<Value>, Failure> {
     let past = query.iter().any(|(_, v)| v.is_some());
-    match http.get_json("/api/v1/pilots", query).await {
+    let filtered = filters.iter().any(|(_, v)| v.is_some());
+    let asked = [query, filters].concat();
+    match http.get_json("/api/v1/pilots", &asked).await {
         Ok(Value::Array(views)) => return Ok(views),
         Ok(other) => return Err(not_a_list(&other)),
         Err(Failure::Server {
             status: 400, code, ..
-        }) if past && code == "unknown_parameter" => {}
+        }) if past && !filtered && code == "unknown_parameter" => {}
         Err(failure) => return Err(failure),
     }
     let now = match http.get_json("/api/v1/pilots", &[]).await? {
@@ -108,34 +156,20 @@ fn not_a_list(value: &Value) -> Failure {
     ))
 }
 
-/// Names of registered stakeholders by id; empty when the server will not say.
-pub async fn stakeholder_names(http: &Http) -> HashMap<String, String> {
-    let Ok(Value::Array(all)) = http.get_json("/api/v1/stakeholders", &[]).await else {
-        return HashMap::new();
-    };
-    all.iter()
-        .filter_map(|s| {
-            Some((
-                s.get("stakeholder_id")?.as_str()?.to_string(),
-                s.get("name")?.as_str()?.to_string(),
-            ))
-        })
-        .collect()
-}
-
-/// The one-line-per-pilot table (also `pilot replay`'s).
-pub fn pilots_table(views: &[Value]) -> Table {
-    let mut table = Table::new(&[
-        "pilot_id", "title", "stage", "office", "support", "pending", "points", "metrics",
-    ])
-    .right(&["support", "pending", "points"]);
+/// The one-line-per-pilot table (also `pilot replay`'s): by title, with the ids when asked.
+pub fn pilots_table(views: &[Value], ids: Ids) -> Table {
+    let headers = [
+        "title", "stage", "office", "support", "pending", "points", "metrics",
+    ];
+    let mut table = ids
+        .table(&headers, "pilot_id")
+        .right(&["support", "pending", "points"]);
     for view in views {
         let pending = view
             .get("pending_approvals")
             .and_then(Value::as_object)
             .map_or(0, |p| p.len());
-        table.row(vec![
-            output::text(view, "pilot_id"),
+        let cells = vec![
             output::text(view, "title"),
             output::text(view, "stage"),
             output::text(view, "office"),
@@ -143,7 +177,8 @@ pub fn pilots_table(views: &[Value]) -> Table {
             pending.to_string(),
             output::text(view, "points"),
             latest_metrics(view).join(", "),
-        ]);
+        ];
+        table.row(ids.cells(cells, output::text(view, "pilot_id")));
     }
     table
 }
@@ -183,7 +218,7 @@ pub fn detail(view: &Value, names: &HashMap<String, String>, at: OffsetDateTime)
         text.push_str(&line);
         text.push('\n');
     };
-    push(output::text(view, "title"));
+    push(output::visible(&output::text(view, "title")));
     let mut facts = Table::new(&["", ""]);
     let stage_since = view
         .get("stage_history")
@@ -222,9 +257,7 @@ pub fn detail(view: &Value, names: &HashMap<String, String>, at: OffsetDateTime)
             facts.row(vec![format!("  {label}"), output::text(view, key)]);
         }
     }
-    // The header row of `facts` is blank: drop it.
-    let rendered = facts.render();
-    push(rendered.lines().skip(1).collect::<Vec<_>>().join("\n"));
+    push(facts.render().trim_end().to_string());
 
     section(&mut text, "stage history", {
         let mut t = Table::new(&["stage", "entered_at"]);
@@ -340,17 +373,6 @@ fn array<'a>(view: &'a Value, key: &str) -> &'a [Value] {
         .unwrap_or_default()
 }
 
-fn section(text: &mut String, title: &str, table: Table) {
-    text.push_str(&format!("\n{title}:\n"));
-    if table.is_empty() {
-        text.push_str("  -\n");
-        return;
-    }
-    for line in table.render().lines() {
-        text.push_str(&format!("  {line}\n"));
-    }
-}
-
 fn waited_days(requested_at: Option<&Value>, at: OffsetDateTime) -> String {
     requested_at
         .and_then(Value::as_str)
@@ -386,7 +408,13 @@ mod tests {
 
     #[test]
     fn the_table_shows_each_metrics_latest_value() {
-        let table = pilots_table(&[hihc()]).render();
+        let table = pilots_table(&[hihc()], Ids::default()).render();
+        assert!(!table.contains("0194a000"), "ids only when asked: {table}");
+        let wide = pilots_table(&[hihc()], Ids { ids: true }).render();
+        assert!(
+            wide.contains("0194a000-0001-7000-8000-000000000003"),
+            "{wide}"
+        );
         assert!(table.contains("insured_persons 880,000"), "{table}");
         assert!(table.contains("contribution_rate 0.02"), "{table}");
         assert!(table.contains("implementing"), "{table}");

@@ -134,13 +134,44 @@ mod tests {
     fn bad_dates_and_ids_are_usage_errors() {
         for argv in [
             &["pilot", "status", "--as-of", "yesterday"][..],
-            &["pilot", "status", "not-a-uuid"],
+            &["pilot", "status", "--stage", "flying"],
+            &["pilot", "events", "--type", "pilot.flown"],
             &["pilot", "export", "--format", "xml"],
             &["pilot", "highlights", "--level", "global"],
         ] {
             let error = Cli::try_parse_from(argv).unwrap_err();
             assert_eq!(error.exit_code(), 2, "{argv:?}: {error}");
         }
+    }
+
+    #[test]
+    fn status_filters_parse_and_a_pilot_is_any_text() {
+        let status = |argv: &[&str]| {
+            let cli = Cli::try_parse_from(argv).unwrap();
+            let Command::Client(ClientCommand::Status(args)) = cli.command else {
+                panic!("not status");
+            };
+            args
+        };
+        assert_eq!(
+            status(&["pilot", "status", "--stalled"]).stalled,
+            Some(true)
+        );
+        let args = status(&[
+            "pilot",
+            "status",
+            "--stalled=false",
+            "--stage",
+            "implementing",
+        ]);
+        assert_eq!(args.stalled, Some(false));
+        assert_eq!(args.stage.as_deref(), Some("implementing"));
+        let args = status(&["pilot", "status", "Long-term Care"]);
+        assert_eq!(args.pilot.as_deref(), Some("Long-term Care"));
+        // A filter is for the table, not for one pilot.
+        let error =
+            Cli::try_parse_from(["pilot", "status", "LCHI", "--stage", "approved"]).unwrap_err();
+        assert_eq!(error.exit_code(), 2, "{error}");
     }
 
     #[test]

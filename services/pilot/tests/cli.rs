@@ -109,12 +109,19 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
-/// The table line that names `title`.
-fn row<'a>(table: &'a str, title: &str) -> &'a str {
-    table
-        .lines()
-        .find(|l| l.contains(title))
-        .unwrap_or_else(|| panic!("no row for {title:?} in\n{table}"))
+/// The table row that names `title`: its line, and the lines its wrapped cells go on over
+/// (those that start blank, under the first column).
+fn row(table: &str, title: &str) -> String {
+    let mut lines = table.lines().skip_while(|l| !l.contains(title));
+    let first = lines
+        .next()
+        .unwrap_or_else(|| panic!("no row for {title:?} in\n{table}"));
+    let mut row = first.to_string();
+    for more in lines.take_while(|l| l.starts_with(' ')) {
+        row.push('\n');
+        row.push_str(more);
+    }
+    row
 }
 
 fn path(p: &Path) -> &str {
@@ -143,7 +150,9 @@ fn import_then_status_as_of_2001_shows_the_2000_programs_implementing_and_a_seco
         "{table}"
     );
     assert!(!table.contains(LCHI), "LCHI was proposed in 2002:\n{table}");
-    assert_eq!(table.lines().count(), 1 + 3, "{table}");
+    // The header and a row per pilot (wrapped cells go on over lines that start blank).
+    let rows = table.lines().filter(|l| !l.starts_with(' ')).count();
+    assert_eq!(rows, 1 + 3, "{table}");
 
     let views = service
         .pilot(&["status", "--as-of", "2001-01-01", "--json"])
@@ -246,7 +255,13 @@ fn alerts_list_refuse_an_ack_on_a_resolved_one_and_export_as_stored() {
     approvals.sort();
     assert_eq!(approvals, ["gohs-2008-mayor", "lchi-2004-mayor"], "{all:#}");
 
-    let table = service.pilot(&["alerts"]).expect(0).to_string();
+    // Wide enough that no title wraps.
+    let wide = [
+        ("PILOT_SERVER", service.url.as_str()),
+        ("PILOT_TOKEN", TOKEN),
+        ("COLUMNS", "250"),
+    ];
+    let table = run(&["alerts"], &wide).expect(0).to_string();
     assert!(row(&table, LCHI).contains("resolved"), "{table}");
     assert!(
         row(&table, LCHI).contains("2003-11-12"),
@@ -254,6 +269,18 @@ fn alerts_list_refuse_an_ack_on_a_resolved_one_and_export_as_stored() {
     );
 
     let id = lchi["alert_id"].as_str().unwrap();
+    let shown = service.pilot(&["alerts", "show", id]).expect(0).to_string();
+    assert!(shown.contains(LCHI), "{shown}");
+    assert!(
+        row(&shown, "state").contains("resolved"),
+        "the alert's state:\n{shown}"
+    );
+    let shown = service.pilot(&["alerts", "show", id, "--json"]).json();
+    assert_eq!(shown["alert_id"], id, "{shown:#}");
+    service
+        .pilot(&["alerts", "show", "0194ffff-0000-7000-8000-000000000000"])
+        .expect(5);
+
     let refused = service.pilot(&["alerts", "ack", id]);
     refused.expect(3);
     assert!(refused.stderr.contains("alert_resolved"), "{refused:#?}");
@@ -828,4 +855,366 @@ fn a_dropped_tail_fails_verify_against_the_seal() {
     );
     keys_only.expect(6);
     assert!(keys_only.stderr.contains("is not signed"), "{keys_only:#?}");
+}
+
+/// Every line of `text` by display width (a CJK character or an emoji takes two columns).
+fn display_widths(text: &str) -> Vec<usize> {
+    text.lines()
+        .map(unicode_width::UnicodeWidthStr::width)
+        .collect()
+}
+
+/// The pilots' ids by title, from `pilot status --json`.
+fn pilot_ids(service: &Service) -> Vec<(String, String)> {
+    let listed = service.pilot(&["status", "--json"]).json();
+    listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["title"].as_str().unwrap().to_string(),
+                p["pilot_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A stakeholder's registration, dated after the Nanguo history.
+fn registration(name: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "stakeholder.registered",
+        "stakeholder_id": "0194a000-0002-7000-8000-0000000000c1",
+        "occurred_at": "2012-03-01T10:00:00+08:00",
+        "actor": {"office": "SSDNC", "user": "clerk"},
+        "data": {"name": name, "kind": "bureau", "level": "municipal", "influence": 3}
+    })
+}
+
+#[test]
+fn clicmd_pilots_and_stakeholders_are_found_by_title_prefix_or_short_id() {
+    let service = Service::start();
+    service.pilot(&["import", NANGUO]).expect(0);
+
+    // The start of a title, in any case.
+    let detail = service.pilot(&["status", "local citizen"]);
+    assert!(
+        detail.expect(0).starts_with(&format!("{LCHI}\n")),
+        "{detail:#?}"
+    );
+
+    // An acronym no title starts with: the title that holds it.
+    let by_acronym = service.pilot(&["support", "LCHI"]);
+    assert!(
+        by_acronym.expect(0).contains("Bureau of Finance of Nanguo"),
+        "{by_acronym:#?}"
+    );
+
+    // A short id that every Nanguo pilot's id starts with names none of them.
+    let shared = service.pilot(&["status", "0194a000"]);
+    shared.expect(3);
+    assert!(shared.stderr.contains("matches 5 pilots"), "{shared:#?}");
+    let ids = pilot_ids(&service);
+
+    // Two titles start so: exit 3, naming both.
+    let ambiguous = service.pilot(&["status", "Health Insurance for"]);
+    ambiguous.expect(3);
+    assert!(
+        ambiguous.stderr.contains("matches 2 pilots"),
+        "{ambiguous:#?}"
+    );
+    assert!(ambiguous.stderr.contains(HIHC), "{ambiguous:#?}");
+    assert!(ambiguous.stderr.contains("(HICI)"), "{ambiguous:#?}");
+
+    // None does: exit 5, with what there is.
+    let unknown = service.pilot(&["status", "Long-term Care"]);
+    unknown.expect(5);
+    assert!(
+        unknown
+            .stderr
+            .contains("no pilot matches \"Long-term Care\""),
+        "{unknown:#?}"
+    );
+    assert!(unknown.stderr.contains(BHI), "{unknown:#?}");
+
+    // Stakeholders alike: a whole name wins over the longer names it starts.
+    let li = service.pilot(&["stakeholders", "party secretary li"]);
+    let text = li.expect(0);
+    assert!(text.starts_with("Party Secretary Li\n"), "{li:#?}");
+    assert!(text.contains("stances:"), "{li:#?}");
+    let json = service
+        .pilot(&["stakeholders", "Party Secretary Li", "--json"])
+        .json();
+    assert_eq!(json["name"], "Party Secretary Li");
+    assert!(json["ledger"].is_array(), "{json:#}");
+    service
+        .pilot(&["stakeholders", "Party Secretary"])
+        .expect(3);
+    // A short id: a new stakeholder's id starts unlike the others.
+    let temp = tempfile::tempdir().unwrap();
+    let draft = temp.path().join("media.json");
+    let mut registered = registration("Nanguo Evening News");
+    registered["stakeholder_id"] = "5eed0000-0000-7000-8000-000000000001".into();
+    std::fs::write(&draft, registered.to_string()).unwrap();
+    service.pilot(&["append", path(&draft)]).expect(0);
+    let by_short = service.pilot(&["stakeholders", "5eed0000"]);
+    assert!(
+        by_short.expect(0).starts_with("Nanguo Evening News\n"),
+        "{by_short:#?}"
+    );
+    service.pilot(&["stakeholders", "Mayor Wu"]).expect(5);
+    // And the filters that take one.
+    let lines = service
+        .pilot(&["highlights", "--pilot", "basic health", "--json"])
+        .json();
+    let bhi = &ids.iter().find(|(t, _)| t == BHI).unwrap().1;
+    let lines = lines.as_array().unwrap();
+    assert!(!lines.is_empty());
+    assert!(
+        lines.iter().all(|l| l["pilot_id"] == bhi.as_str()),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn clicmd_tables_line_up_wide_characters_and_fit_the_terminal() {
+    let service = Service::start();
+    service.pilot(&["import", NANGUO]).expect(0);
+    let temp = tempfile::tempdir().unwrap();
+    let draft = temp.path().join("bureau.json");
+    let bureau = "南国市财政局 💰";
+    std::fs::write(&draft, registration(bureau).to_string()).unwrap();
+    service.pilot(&["append", path(&draft)]).expect(0);
+
+    let narrow = [
+        ("PILOT_SERVER", service.url.as_str()),
+        ("PILOT_TOKEN", TOKEN),
+        ("COLUMNS", "60"),
+    ];
+    // Sixty columns are too few for the name whole: it wraps, by display width, and every
+    // line is as wide as the header.
+    let table = run(&["stakeholders"], &narrow).expect(0).to_string();
+    assert!(table.contains("南国市"), "{table}");
+    let widths = display_widths(&table);
+    assert!(
+        widths.iter().all(|w| *w == widths[0]),
+        "{widths:?}\n{table}"
+    );
+    assert!(widths[0] <= 60, "{table}");
+    // Names, not ids, unless asked.
+    assert!(!table.contains("0194a000-0002"), "{table}");
+    let wide = service
+        .pilot(&["stakeholders", "--ids"])
+        .expect(0)
+        .to_string();
+    assert!(
+        row(&wide, "南国市财政局").contains("0194a000-0002-7000-8000-0000000000c1"),
+        "{wide}"
+    );
+
+    let pilots = run(&["status"], &narrow).expect(0).to_string();
+    assert!(display_widths(&pilots).iter().all(|w| *w <= 60), "{pilots}");
+    assert!(pilots.contains("SSDNC"), "{pilots}");
+    assert!(!pilots.contains("0194a000-0001"), "{pilots}");
+}
+
+#[test]
+fn clicmd_status_filters_support_alerts_events_and_offices() {
+    let service = Service::start();
+    service.pilot(&["import", NANGUO]).expect(0);
+
+    let implementing = service
+        .pilot(&["status", "--stage", "implementing", "--json"])
+        .json();
+    let implementing = implementing.as_array().unwrap();
+    assert!(!implementing.is_empty());
+    assert!(implementing.iter().all(|p| p["stage"] == "implementing"));
+    let all = service.pilot(&["status", "--json"]).json();
+    assert!(all.as_array().unwrap().len() > implementing.len());
+    let table = service
+        .pilot(&["status", "--office", "SSDNC", "--stalled=false"])
+        .expect(0)
+        .to_string();
+    assert!(table.contains(BHI), "{table}");
+    let bad = service.pilot(&["status", "--stage", "flying"]);
+    bad.expect(2);
+    assert!(bad.stderr.contains("implementing"), "{bad:#?}");
+
+    let support = service.pilot(&["support", "Local Citizen"]);
+    let text = support.expect(0);
+    assert!(text.starts_with("support_index "), "{support:#?}");
+    assert!(text.contains("Bureau of Finance of Nanguo"), "{support:#?}");
+    let json = service
+        .pilot(&["support", "Local Citizen", "--json"])
+        .json();
+    assert!(json["stakeholders"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty()));
+
+    // LCHI's alert, and only its.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let alerts = loop {
+        let listed = service
+            .pilot(&["alerts", "--pilot", "local citizen", "--json"])
+            .json();
+        let alerts = listed["alerts"].as_array().cloned().unwrap_or_default();
+        if !alerts.is_empty() || Instant::now() > deadline {
+            break alerts;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(!alerts.is_empty());
+    assert!(
+        alerts.iter().all(|a| a["pilot_title"] == LCHI),
+        "{alerts:#?}"
+    );
+
+    // Events: one pilot's approvals, as a table naming the pilot, and as stored.
+    let events = service
+        .pilot(&["events", "--pilot", "Local Citizen", "--type", "approval"])
+        .expect(0)
+        .to_string();
+    let lines: Vec<&str> = events.lines().skip(1).collect();
+    assert!(!lines.is_empty(), "{events}");
+    for line in &lines {
+        assert!(line.contains("approval."), "{events}");
+        // Where it stands in the log, though the page held one chain.
+        let position = line.split_whitespace().next().unwrap();
+        assert!(position.parse::<u64>().is_ok(), "{events}");
+    }
+    assert!(events.contains(LCHI), "{events}");
+    let stored = service
+        .pilot(&["events", "--since", "2004-01-01", "--last", "3", "--json"])
+        .expect(0)
+        .to_string();
+    let stored: Vec<serde_json::Value> = stored
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(stored.len(), 3, "{stored:#?}");
+    assert!(stored
+        .iter()
+        .all(|e| e["occurred_at"].as_str().unwrap() >= "2004"));
+    service
+        .pilot(&["events", "--pilot", "Long-term Care"])
+        .expect(5);
+
+    let offices = service.pilot(&["offices"]).expect(0).to_string();
+    assert!(offices.contains("SSDNC"), "{offices}");
+
+    // A jurisdiction by name: its context, and its pilots by title.
+    let nanguo = service.pilot(&["jurisdictions", "nanguo"]);
+    let text = nanguo.expect(0);
+    assert!(text.starts_with("Nanguo\n"), "{nanguo:#?}");
+    assert!(
+        text.contains("The province asks Nanguo to raise social insurance"),
+        "{nanguo:#?}"
+    );
+    assert!(text.contains(LCHI), "{nanguo:#?}");
+}
+
+/// A running `pilot follow`: its stdout lines as they come, and its exit.
+struct Follower {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Follower {
+    fn start(service: &Service, args: &[&str]) -> Follower {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pilot"))
+            .arg("follow")
+            .args(args)
+            .env_remove("RUST_LOG")
+            .env("PILOT_SERVER", &service.url)
+            .env("PILOT_TOKEN", TOKEN)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // It says on stderr once the stream is open.
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut stderr, &mut first).unwrap();
+        assert!(first.contains("following"), "{first}");
+        let stdout = child.stdout.take().unwrap();
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Follower { child, lines }
+    }
+
+    /// Lines until one contains `wanted`.
+    fn until(&self, wanted: &str) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                let done = line.contains(wanted);
+                seen.push(line);
+                if done {
+                    return seen;
+                }
+            }
+        }
+        panic!("no line with {wanted:?} in {seen:#?}");
+    }
+
+    fn exit_code(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "pilot follow did not end");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[test]
+fn clicmd_follow_prints_each_event_and_ends_on_a_signal_or_the_server_stopping() {
+    let mut service = Service::start();
+    let mut lines = Follower::start(&service, &[]);
+    let mut json = Follower::start(&service, &["--json", "--type", "pilot.proposed"]);
+    let mut interrupted = Follower::start(&service, &[]);
+    let mut terminated = Follower::start(&service, &["--type", "pilot"]);
+    service.pilot(&["import", NANGUO]).expect(0);
+
+    // Each event a line, its pilot by title (learnt from the proposal the stream brought).
+    let seen = lines.until(BHI);
+    assert!(seen.last().unwrap().contains("pilot.proposed"), "{seen:#?}");
+    assert!(seen[0].contains("stakeholder.registered"), "{seen:#?}");
+    // As stored, only the type asked for.
+    let raw = json.until(BHI);
+    for line in &raw {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(event["type"], "pilot.proposed", "{line}");
+    }
+
+    interrupted.until("pilot.proposed");
+    let status = Command::new("kill")
+        .args(["-INT", &interrupted.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(interrupted.exit_code(), Some(0));
+    terminated.until(LCHI);
+    let status = Command::new("kill")
+        .args(["-TERM", &terminated.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(terminated.exit_code(), Some(0));
+
+    // The server stopping closes the stream: exit 0.
+    service.process.terminate();
+    assert_eq!(lines.exit_code(), Some(0));
+    assert_eq!(json.exit_code(), Some(0));
 }
