@@ -12,8 +12,8 @@
 //! |---|---|
 //! | 0 | ok |
 //! | 1 | failure: the server or NATS unreachable, a 5xx answer, an answer that makes no sense, IO |
-//! | 2 | usage: the command line is wrong (clap's own) |
-//! | 3 | input refused: 400, 409, 413, 422 from the server, or an input file that is not JSON |
+//! | 2 | usage: the command line is wrong (clap's own, and a `--server` that is no http(s) URL) |
+//! | 3 | input refused: 400, 409, 413, 422 from the server, or an input file that is not JSON (`verify` of one included) |
 //! | 4 | not allowed: 401 or 403 (no token, a wrong one, or a role that may not) |
 //! | 5 | not found: 404 |
 //! | 6 | verification found a broken hash chain |
@@ -25,6 +25,7 @@ pub mod alerts;
 pub mod analytics;
 pub mod append;
 pub mod export;
+pub mod foreign;
 pub mod http;
 pub mod import;
 pub mod lists;
@@ -35,6 +36,7 @@ pub mod replay;
 pub mod status;
 pub mod trust;
 pub mod verify;
+pub mod wording;
 
 use alerts::AlertsArgs;
 use analytics::AnalyticsArgs;
@@ -54,7 +56,7 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0  ok
   1  failure (server or NATS unreachable, 5xx, a bad answer, IO)
-  2  usage (the command line is wrong)
+  2  usage (the command line is wrong; `pilot serve` finding no nats-server)
   3  input refused (400, 409, 413, 422; an input file that is not JSON)
   4  not allowed (401, 403)
   5  not found (404)
@@ -69,6 +71,7 @@ pub struct Common {
         global = true,
         env = "PILOT_SERVER",
         value_name = "URL",
+        value_parser = http::server_url,
         default_value = "http://127.0.0.1:8080"
     )]
     pub server: String,
@@ -113,6 +116,9 @@ pub enum Failure {
     /// The input given to the command is not usable (refused before sending).
     #[error("{0}")]
     Input(String),
+    /// The command line is wrong in a way clap could not see.
+    #[error("{0}")]
+    Usage(String),
     /// A hash chain does not hold.
     #[error("{0}")]
     BrokenChain(String),
@@ -132,6 +138,7 @@ impl Failure {
                 _ => 1,
             },
             Failure::Unreachable(_) | Failure::BadAnswer(_) | Failure::Io(_) => 1,
+            Failure::Usage(_) => 2,
             Failure::Input(_) => 3,
             Failure::BrokenChain(_) => 6,
             Failure::Closed => 0,
@@ -268,6 +275,7 @@ mod tests {
         }
         assert_eq!(Failure::BrokenChain("x".into()).exit_code(), 6);
         assert_eq!(Failure::Input("x".into()).exit_code(), 3);
+        assert_eq!(Failure::Usage("x".into()).exit_code(), 2);
         assert_eq!(Failure::Unreachable("x".into()).exit_code(), 1);
     }
 
