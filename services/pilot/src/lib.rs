@@ -27,6 +27,7 @@ pub mod keys;
 pub mod layout_watch;
 pub mod log_format;
 pub mod nats_auth;
+pub mod nats_binary;
 pub mod nats_server;
 pub mod nats_supervisor;
 pub mod serve;

@@ -23,9 +23,13 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
-        Command::Serve(args) => pilot_service::serve::run(args)
-            .await
-            .map_err(|e| e.to_string()),
+        Command::Serve(args) => match pilot_service::serve::run(args).await {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                eprintln!("pilot: {error}");
+                return ExitCode::from(error.exit_code());
+            }
+        },
         Command::Init(args) => print(pilot_service::init::run(args).await),
         Command::Config(command) => print(pilot_service::admin::config(command)),
         Command::Token(command) => print(pilot_service::admin::token(command)),

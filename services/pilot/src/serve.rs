@@ -18,7 +18,8 @@
 use crate::config::{Config, ConfigError, Part, ServeArgs};
 use crate::data_dir_lock::{DataDirLock, LockError};
 use crate::http_server;
-use crate::nats_server::{self, LocalNats, NatsServerError};
+use crate::nats_binary;
+use crate::nats_server::{LocalNats, NatsServerError};
 use crate::nats_supervisor::{GaveUp, SupervisedNats};
 use crate::signals::Signals;
 use crate::token_reload;
@@ -82,6 +83,17 @@ pub enum ServeError {
     },
 }
 
+impl ServeError {
+    /// The exit code `pilot serve` ends with: 2 (usage) when the setup is incomplete in a way
+    /// the user fixes before trying again (no nats-server to start), 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ServeError::NatsServer(NatsServerError::NoBinary(_)) => 2,
+            _ => 1,
+        }
+    }
+}
+
 /// Runs `pilot serve` until SIGINT or SIGTERM (`Ok`) or a failure.
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let admin_token = std::env::var(crate::config::ADMIN_TOKEN_VAR).ok();
@@ -100,7 +112,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         None => {
             lock = Some(DataDirLock::acquire(&config.data_dir)?);
             let start = async {
-                let binary = nats_server::find_binary().await?;
+                let binary = nats_binary::find().await.map_err(NatsServerError::from)?;
                 LocalNats::start(&binary, &config.data_dir).await
             };
             // Dropping a half-started server kills it.
