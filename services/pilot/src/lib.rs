@@ -19,6 +19,7 @@
 
 pub mod admin;
 pub mod cli;
+pub mod cli_docs;
 pub mod config;
 pub mod data_dir_lock;
 pub mod http_server;

@@ -1,17 +1,19 @@
 //! `pilot`: see `pilot --help` and the crate docs of `pilot_service`.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use pilot_service::cli::{Cli, Command};
+use pilot_service::cli_docs;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Logs go to stderr (RUST_LOG, default "info"; "warn" for the client commands, whose
-    // stdout is their answer); stdout carries only the ready line.
+    // Logs go to stderr (RUST_LOG, default "info"; "warn" for the client commands and the
+    // completions and manual pages, whose stdout is their answer); stdout carries only the
+    // ready line.
     let level = match cli.command {
-        Command::Client(_) => "warn",
+        Command::Client(_) | Command::Completions(_) | Command::Man(_) => "warn",
         _ => "info",
     };
     tracing_subscriber::fmt()
@@ -34,6 +36,11 @@ async fn main() -> ExitCode {
         Command::Config(command) => print(pilot_service::admin::config(command)),
         Command::Token(command) => print(pilot_service::admin::token(command)),
         Command::Keys(args) => print(pilot_service::keys::run(&args).map_err(|e| e.to_string())),
+        Command::Completions(args) => print(Ok::<_, String>(cli_docs::completions(
+            &args,
+            Cli::command(),
+        ))),
+        Command::Man(args) => print(cli_docs::man(&args, Cli::command())),
         Command::Client(command) => return pilot_client::run(command).await,
     };
     match result {
