@@ -85,10 +85,20 @@ pub enum ServeError {
 
 impl ServeError {
     /// The exit code `pilot serve` ends with: 2 (usage) when the setup is incomplete in a way
-    /// the user fixes before trying again (no nats-server to start), 1 otherwise.
+    /// the user fixes before trying again (no nats-server to start, or `PILOT_NATS_SERVER`
+    /// naming none), 1 otherwise.
     pub fn exit_code(&self) -> u8 {
+        use std::io::ErrorKind;
         match self {
             ServeError::NatsServer(NatsServerError::NoBinary(_)) => 2,
+            ServeError::NatsServer(NatsServerError::Spawn { source, .. })
+                if matches!(
+                    source.kind(),
+                    ErrorKind::NotFound | ErrorKind::PermissionDenied
+                ) =>
+            {
+                2
+            }
             _ => 1,
         }
     }
