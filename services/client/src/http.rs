@@ -61,10 +61,20 @@ impl Http {
             .user_agent(concat!("pilot/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Failure::Io(format!("cannot set up the HTTP client: {e}")))?;
+        let token = common.token.clone().filter(|t| !t.trim().is_empty());
+        if let Some(token) = &token {
+            if reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).is_err() {
+                return Err(Failure::Usage(
+                    "--token (PILOT_TOKEN) holds characters no token has (a line break, \
+                     another control character or a non-ASCII letter): copy the token again"
+                        .to_string(),
+                ));
+            }
+        }
         Ok(Http {
             client,
             base,
-            token: common.token.clone().filter(|t| !t.trim().is_empty()),
+            token,
         })
     }
 
@@ -279,6 +289,18 @@ mod tests {
         assert!(text.contains("titled \"502 Bad Gateway\""), "{text}");
         assert!(text.contains("--server (PILOT_SERVER)"), "{text}");
         assert!(!text.contains("<center>"), "{text}");
+    }
+
+    #[test]
+    fn a_token_with_a_line_break_is_a_usage_error() {
+        let common = Common {
+            server: "http://127.0.0.1:8080".into(),
+            token: Some("abc\ndef".into()),
+            json: false,
+        };
+        let failure = Http::new(&common).unwrap_err();
+        assert_eq!(failure.exit_code(), 2);
+        assert!(failure.to_string().contains("PILOT_TOKEN"), "{failure}");
     }
 
     #[test]

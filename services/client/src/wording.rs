@@ -28,6 +28,10 @@ pub fn for_cli(failure: Failure, sent_token: bool) -> Failure {
             "this command needs a token: pass {TOKEN_SOURCE} (an administrator makes one with \
              `pilot token new`)"
         ),
+        "unauthorized" if message.contains("Authorization") => format!(
+            "the token given with {TOKEN_SOURCE} cannot be read as a token: copy it again \
+             (one word, as `pilot token new` printed it)"
+        ),
         // The server's own words ("this token is not known", "expired at ..."): say which
         // setting holds the token it means.
         "unauthorized" | "forbidden" if sent_token => {
@@ -87,6 +91,14 @@ mod tests {
         let text = said(body, 401, true);
         assert!(text.contains("this token is not known"), "{text}");
         assert!(text.contains("--token TOKEN or PILOT_TOKEN"), "{text}");
+    }
+
+    #[test]
+    fn a_malformed_token_is_not_explained_as_a_header() {
+        let body = r#"{"error":{"code":"unauthorized","message":"the Authorization header must be `Bearer <token>`"}}"#;
+        let text = said(body, 401, true);
+        assert!(text.contains("--token TOKEN or PILOT_TOKEN"), "{text}");
+        assert!(!text.contains("Authorization"), "{text}");
     }
 
     #[test]
