@@ -4,19 +4,12 @@
 //! One file per command or group: [`append`], [`import`] (and `demo`), [`status`],
 //! [`lists`] (stakeholders, highlights), [`analytics`], [`alerts`], [`export`], [`verify`], [`replay`];
 //! [`http`] talks to the server, [`log`] reads the whole log from the server or NATS,
-//! [`log_file`] a local log file, and [`output`] writes tables and `--json`.
+//! [`log_file`] a local log file, and [`output`] writes tables and `--json`; [`wording`] says
+//! the API's errors in command-line words, [`foreign`] summarises answers that are not pilot's.
 //!
 //! # Exit codes
 //!
-//! | code | meaning |
-//! |---|---|
-//! | 0 | ok |
-//! | 1 | failure: the server or NATS unreachable, a 5xx answer, an answer that makes no sense, IO |
-//! | 2 | usage: the command line is wrong (clap's own, and a `--server` that is no http(s) URL) |
-//! | 3 | input refused: 400, 409, 413, 422 from the server, or an input file that is not JSON (`verify` of one included) |
-//! | 4 | not allowed: 401 or 403 (no token, a wrong one, or a role that may not) |
-//! | 5 | not found: 404 |
-//! | 6 | verification found a broken hash chain |
+//! [`EXIT_CODES`] (what `pilot --help` prints) is the table; [`Failure::exit_code`] gives them.
 //!
 //! Errors print `pilot: <message>` on stderr; a server error shows its `code`, `field` and
 //! `message` (`{"error": {"code", "message", "field"?}}`).
@@ -55,8 +48,8 @@ use verify::VerifyArgs;
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  ok
-  1  failure (server or NATS unreachable, 5xx, a bad answer, IO)
-  2  usage (the command line is wrong; `pilot serve` finding no nats-server)
+  1  failure (server or NATS unreachable, 5xx, an answer that is not pilot's, IO)
+  2  usage (a wrong command line or --server; `pilot serve` with no nats-server to start)
   3  input refused (400, 409, 413, 422; an input file that is not JSON)
   4  not allowed (401, 403)
   5  not found (404)

@@ -1,9 +1,8 @@
 //! The command line: `pilot serve` and the operator commands, and the client commands of
 //! [`pilot_client`] (a client of a running `pilot serve`, or of the NATS log directly).
 //!
-//! Exit codes (also in `pilot --help`): 0 ok; 1 failure (unreachable, 5xx, IO); 2 usage;
-//! 3 input refused (400/409/413/422); 4 not allowed (401/403); 5 not found (404);
-//! 6 verification found a broken hash chain. See [`pilot_client`].
+//! Exit codes: [`pilot_client::EXIT_CODES`], which `pilot --help` prints; `pilot serve` adds 2
+//! for no nats-server to start ([`crate::serve::ServeError::exit_code`]).
 
 use crate::config::ServeArgs;
 use clap::{Parser, Subcommand};

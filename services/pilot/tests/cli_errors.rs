@@ -292,3 +292,65 @@ fn serve_away_from_the_checkout_finds_nats_server_on_path() {
     let status = pilot.terminate();
     assert_eq!(status.code(), Some(0), "{}", pilot.stderr());
 }
+
+/// Whether `program` runs here (`man`, `bash`): the checks that need one are skipped without.
+fn available(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn completions_and_the_manual_page_come_from_the_binary_and_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let bash = run(&["completions", "bash"], &[]);
+    bash.expect(0);
+    for word in ["serve", "verify", "replay", "completions", "--server"] {
+        assert!(bash.stdout.contains(word), "{word} missing");
+    }
+    let script = dir.path().join("pilot.bash");
+    std::fs::write(&script, &bash.stdout).unwrap();
+    if available("bash") {
+        let syntax = Command::new("bash")
+            .arg("-n")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(syntax.status.success(), "{syntax:?}");
+    }
+
+    let man = run(&["man"], &[]);
+    man.expect(0);
+    assert!(man.stdout.contains(".TH pilot 1"), "{man:#?}");
+    let page = dir.path().join("pilot.1");
+    std::fs::write(&page, &man.stdout).unwrap();
+    if available("man") {
+        let shown = Command::new("man")
+            .arg("-l")
+            .arg(&page)
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "100")
+            .output()
+            .unwrap();
+        assert!(shown.status.success(), "{shown:?}");
+        let text = String::from_utf8_lossy(&shown.stdout);
+        for word in [
+            "pilot-serve(1)",
+            "verify",
+            "completions",
+            "broken hash chain",
+        ] {
+            assert!(
+                text.contains(word),
+                "{word} missing from the rendered page:\n{text}"
+            );
+        }
+    }
+
+    let pages = dir.path().join("man1");
+    run(&["man", "--dir", pages.to_str().unwrap()], &[]).expect(0);
+    assert!(pages.join("pilot-alerts-silence.1").is_file());
+}
