@@ -120,6 +120,7 @@ fn exit_code_2_for_a_wrong_command_line_a_server_without_scheme_included() {
         &[],
         &["completions", "tcsh"],
         &["status", "--as-of", "someday"],
+        &["export", "--nats", "nats://[bad"],
     ] {
         run(argv, &[]).expect(2);
     }
