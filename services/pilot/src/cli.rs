@@ -10,7 +10,7 @@ use pilot_client::ClientCommand;
 
 /// pilot-tracker: an event-sourced record of government policy pilots.
 #[derive(Debug, Parser)]
-#[command(name = "pilot", version, about, after_help = pilot_client::EXIT_CODES)]
+#[command(name = "pilot", version, after_help = pilot_client::EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -179,6 +179,11 @@ mod tests {
         let page = crate::cli_docs::man(&args, Cli::command()).unwrap();
         assert!(page.starts_with(".ie \\n(.g .ds Aq"), "not roff: {page}");
         assert!(page.contains(".TH pilot 1"), "{page}");
+        // NAME is the one-line summary, not the crate's description.
+        assert!(
+            page.contains("pilot \\- pilot\\-tracker: an event\\-sourced record"),
+            "{page}"
+        );
         for word in [
             "serve",
             "verify",
