@@ -8,9 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PILOT_NATS_SERVER=$(scripts/install-nats-server.sh)
 export PILOT_NATS_SERVER
+# The build first, with cargo's progress on the terminal: a first release build takes minutes.
+echo "demo: building pilot (release; the first build takes several minutes, cargo shows its progress)" >&2
+cargo build --release --locked -p pilot-service --bin pilot
+echo "demo: starting pilot serve --demo (its own nats-server, the Nanguo history)" >&2
 # pilot's stdout is one line once it is ready ("pilot is serving ... at http://ADDR/api/v1/
 # pilots"); the web app is at the root of the same address. pipefail keeps pilot's exit status.
-cargo run --release -q -p pilot-service -- serve --demo "$@" | while IFS= read -r line; do
+cargo run --release --locked -q -p pilot-service -- serve --demo "$@" | while IFS= read -r line; do
 	case $line in
 	"pilot is serving"*" at http://"*/api/v1/pilots)
 		api=${line##* at }

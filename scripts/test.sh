@@ -6,6 +6,21 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
+# Installs Debian packages, saying first what and why: `install_debian "why" PACKAGE...`.
+# It tries the package lists as they are, then refreshed; it fails (status 1) without apt-get
+# or when the packages cannot be had, and the caller says what will skip.
+install_debian() {
+  local why=$1
+  shift
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "note: no apt-get to install $* ($why)" >&2
+    return 1
+  fi
+  echo "installing Debian packages with apt-get: $* ($why)" >&2
+  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" \
+    || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"; }; } >/dev/null 2>&1
+}
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -22,14 +37,29 @@ for crate in pilot-events pilot-projections pilot-web-view; do
   fi
 done
 
+step "the Prometheus alert rules (promtool check rules, promtool test rules)"
+# promtool comes with Debian's prometheus package (the server binary and promtool; its service
+# is not started here): tried as the packages above are, else the check says it skipped and why.
+if ! command -v promtool >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus \
+    || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus; }; } >/dev/null 2>&1 \
+    || echo "note: Debian's prometheus package (promtool) could not be installed with apt" >&2
+fi
+if command -v promtool >/dev/null 2>&1; then
+  promtool check rules deploy/prometheus/pilot-tracker-rules.yml
+  promtool test rules deploy/prometheus/pilot-tracker-rules.test.yml
+else
+  echo "skipped: promtool is not installed (Debian's prometheus package), so deploy/prometheus/pilot-tracker-rules.yml is not checked" >&2
+fi
+
 step "nats-server for the integration tests"
 # The pinned current server (tests start it themselves on free loopback ports) ...
 PILOT_NATS_SERVER=$(scripts/install-nats-server.sh)
 export PILOT_NATS_SERVER
 # ... and, where Debian's package can be had, its 2.9.10 too: one test checks that pilot
 # refuses it. Without it that test says it was skipped and why.
-if ! [ -x /usr/sbin/nats-server ] && ! [ -x /usr/bin/nats-server ] && command -v apt-get >/dev/null 2>&1; then
-  { apt-get install -y -q nats-server || { apt-get update -q && apt-get install -y -q nats-server; }; } >/dev/null 2>&1 \
+if ! [ -x /usr/sbin/nats-server ] && ! [ -x /usr/bin/nats-server ]; then
+  install_debian "its old 2.9 server, which one test checks pilot refuses" nats-server \
     || echo "note: Debian's nats-server package could not be installed; the old-server refusal test will skip" >&2
 fi
 
@@ -42,13 +72,8 @@ browser_packages=()
 [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || browser_packages+=(fonts-noto-cjk)
 command -v pdftotext >/dev/null 2>&1 || browser_packages+=(poppler-utils)
 if [ ${#browser_packages[@]} -gt 0 ]; then
-  if command -v apt-get >/dev/null 2>&1; then
-    { DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${browser_packages[@]}" \
-      || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${browser_packages[@]}"; }; } >/dev/null 2>&1 \
-      || echo "note: could not install ${browser_packages[*]} with apt; the browser tests will skip" >&2
-  else
-    echo "note: no apt-get to install ${browser_packages[*]}; the browser tests will skip" >&2
-  fi
+  install_debian "the browser tests of the web app" "${browser_packages[@]}" \
+    || echo "note: could not install ${browser_packages[*]}; the browser tests will skip" >&2
 fi
 # Debian's real binary, not the /usr/bin/chromium wrapper (which adds Google API keys and
 # remote extensions from /etc/chromium.d).
@@ -76,6 +101,10 @@ trap 'rm -f "$log" "$faults"' EXIT
 # The cluster fault suite runs alone below: three nats-servers and five pilot processes are
 # all two cores carry, so nothing else may run beside it.
 cargo test --workspace --locked -- --skip cluster_fault_ 2>&1 | tee "$log"
+
+step "the OpenTelemetry trace export (pilot-service --features otel: one lib and one test binary)"
+cargo clippy --locked -p pilot-service --features otel --lib --test otel -- -D warnings
+cargo test --locked -p pilot-service --features otel --test otel 2>&1 | tee -a "$log"
 
 step "the cluster fault suite (a 3-node cluster under append load, one fault at a time)"
 PILOT_FAULT_SUITE=1 cargo test --locked -p pilot-service --test cluster_faults \

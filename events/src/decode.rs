@@ -125,8 +125,33 @@ impl<'de> Deserialize<'de> for Field {
     }
 }
 
-#[derive(Deserialize)]
-struct Rfc3339(#[serde(with = "time::serde::rfc3339")] OffsetDateTime);
+/// An envelope time: RFC 3339 with its offset. A time without one is refused with that
+/// reason, since the same clock reading is a different instant in Nanguo and in Lisbon.
+struct Rfc3339(OffsetDateTime);
+
+impl<'de> Deserialize<'de> for Rfc3339 {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = Cow::<'de, str>::deserialize(deserializer)?;
+        parse_instant(&text)
+            .map(Rfc3339)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Parses an RFC 3339 time; the error says what is wrong in a reader's words.
+fn parse_instant(text: &str) -> Result<OffsetDateTime, String> {
+    use time::format_description::well_known::{Iso8601, Rfc3339};
+    match OffsetDateTime::parse(text, &Rfc3339) {
+        Ok(at) => Ok(at),
+        // A local date and time that ISO 8601 reads is missing only the offset.
+        Err(_) if time::PrimitiveDateTime::parse(text, &Iso8601::DEFAULT).is_ok() => Err(format!(
+            "`{text}` has no UTC offset: add the jurisdiction's, e.g. `{text}+08:00`, or `Z` for UTC"
+        )),
+        Err(error) => Err(format!(
+            "`{text}` is not an RFC 3339 time such as `2007-07-01T09:00:00+08:00` ({error})"
+        )),
+    }
+}
 
 /// Decodes `data` as the struct of an already known type.
 struct TypedData(EventType);
@@ -473,5 +498,45 @@ pub(crate) fn subject_of(
             *second,
             "an event belongs to one chain: give one of `pilot_id`, `stakeholder_id` or `jurisdiction_id`",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    const PROPOSED: &str = include_str!("../tests/golden/schema-2/pilot.proposed.json");
+
+    fn with_occurred_at(at: &str) -> Vec<u8> {
+        let mut event: serde_json::Value = serde_json::from_str(PROPOSED).unwrap();
+        event["occurred_at"] = serde_json::Value::from(at);
+        serde_json::to_vec(&event).unwrap()
+    }
+
+    #[test]
+    fn a_time_without_an_offset_is_refused_saying_so() {
+        let error = decode(&with_occurred_at("2027-11-05T10:00:00")).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("occurred_at"), "{message}");
+        assert!(message.contains("has no UTC offset"), "{message}");
+        assert!(message.contains("2027-11-05T10:00:00+08:00"), "{message}");
+        assert!(!message.contains("separator"), "{message}");
+    }
+
+    #[test]
+    fn a_time_that_is_no_time_at_all_names_the_format() {
+        let message = decode(&with_occurred_at("last Tuesday"))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("not an RFC 3339 time"), "{message}");
+    }
+
+    #[test]
+    fn a_time_with_an_offset_still_reads() {
+        let at = parse_instant("2007-07-01T09:00:00+08:00").unwrap();
+        assert_eq!(at.offset(), time::macros::offset!(+08:00));
+        assert!(parse_instant("2007-07-01T01:00:00Z").is_ok());
     }
 }

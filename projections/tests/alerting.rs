@@ -1568,3 +1568,38 @@ fn a_book_that_does_not_know_the_recorded_calendar_stalls_where_the_log_says() {
         "working days of calendar nanguo (jurisdiction Nanguo)"
     );
 }
+
+#[test]
+fn a_replay_lists_transitions_by_their_instant_whatever_the_log_order() {
+    // The registries first, then the pilots' chains newest pilot first: log order is no
+    // longer date order, as after an office back-fills an old pilot.
+    let events = nanguo_events();
+    let (registries, pilots): (Vec<Envelope>, Vec<Envelope>) = events
+        .into_iter()
+        .partition(|e| !matches!(e.subject, Subject::Pilot(_)));
+    let mut chains: Vec<(Subject, Vec<Envelope>)> = Vec::new();
+    for event in pilots {
+        match chains
+            .iter_mut()
+            .find(|(subject, _)| *subject == event.subject)
+        {
+            Some((_, chain)) => chain.push(event),
+            None => chains.push((event.subject, vec![event])),
+        }
+    }
+    chains.reverse();
+    let reordered = registries
+        .into_iter()
+        .chain(chains.into_iter().flat_map(|(_, chain)| chain));
+    let replay = replay(
+        &StallRules::default(),
+        reordered,
+        datetime!(2012-01-01 00:00 +08:00),
+    );
+    let instants: Vec<OffsetDateTime> = replay.notices.iter().map(|n| n.transition.at).collect();
+    assert!(instants.len() >= 2, "{instants:?}");
+    assert!(
+        instants.windows(2).all(|pair| pair[0] <= pair[1]),
+        "transitions out of date order: {instants:?}"
+    );
+}

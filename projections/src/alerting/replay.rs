@@ -53,6 +53,10 @@ pub fn replay_book(
         }
     }
     notices.extend(book.advance_to(until));
+    // The book hears of each chain in log order, and a back-filled pilot's transitions came
+    // due long before the events logged ahead of it: list them as they came due. The sort is
+    // stable, so transitions due at the same instant stay in the order they were found.
+    notices.sort_by_key(|notice| notice.transition.at);
     Replay {
         notices,
         refusals,

@@ -91,7 +91,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_ready));
-    open_routes()
+    let router = open_routes()
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -100,7 +100,9 @@ pub fn app(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(trace_layer())
-        .with_state(state)
+        .with_state(state.clone());
+    let own_headers = [header::HeaderName::from_static(MIN_POSITION_HEADER)];
+    crate::http_layers::apply(router, &state.cors, &own_headers)
 }
 
 /// With `--only projector`: health, readiness and metrics, no API.
@@ -279,6 +281,10 @@ async fn scrape_metrics(State(state): State<AppState>) -> Response {
             i64::try_from(counts.get(kind)).unwrap_or(i64::MAX),
         );
     }
+    state.metrics.set_ready(not_ready(&state).is_none());
+    state
+        .metrics
+        .set_nats_connected(state.log.outage().is_none());
     let log_last = tokio::time::timeout(
         metrics::LOG_POSITION_TIMEOUT,
         pilot_store::EventLog::last_position(&state.log),
@@ -306,18 +312,23 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    if let Some(reason) = state.refused().or_else(|| state.writes_stopped()) {
+    if let Some(reason) = not_ready(&state) {
         return ApiError::not_ready(reason).into_response();
-    }
-    if !state.is_ready() {
-        return ApiError::not_ready("the projections are catching up with the event log")
-            .into_response();
-    }
-    if let Some(outage) = state.log.outage() {
-        return ApiError::not_ready(outage).into_response();
     }
     let position = state.projection.position();
     Json(json!({"status": "ready", "position": position})).into_response()
+}
+
+/// Why `/readyz` answers 503 now; `None` when it answers 200. `/metrics` shows the same as
+/// `pilot_ready`, so an alert and a load balancer never disagree.
+fn not_ready(state: &AppState) -> Option<String> {
+    if let Some(reason) = state.refused().or_else(|| state.writes_stopped()) {
+        return Some(reason);
+    }
+    if !state.is_ready() {
+        return Some("the projections are catching up with the event log".to_string());
+    }
+    state.log.outage()
 }
 
 async fn require_ready(State(state): State<AppState>, request: Request, next: Next) -> Response {

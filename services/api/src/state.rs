@@ -3,6 +3,7 @@
 //! caught up with the log since start-up.
 
 use crate::auth::Tokens;
+use crate::http_layers::CorsOrigins;
 use pilot_alerter::{Clock, SystemClock};
 use pilot_metrics::Metrics;
 use pilot_projections::stall_terms::StallPolicy;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub site: Option<String>,
     /// Asks the sealer for a seal now (after an import).
     pub seals: crate::sealer::SealRequests,
+    /// The browser origins whose pages may call the API ([`crate::http_layers`]).
+    pub cors: Arc<CorsOrigins>,
     ready: Arc<AtomicBool>,
     /// Why writes stopped for good (a stream's configuration changed under the service);
     /// `None` while all is well. See the `pilot` binary's `layout_watch`.
@@ -94,6 +97,7 @@ impl AppState {
             stall_terms: Arc::new(StallPolicy::default()),
             site: None,
             seals: crate::sealer::SealRequests::default(),
+            cors: Arc::new(CorsOrigins::Off),
             ready: Arc::new(AtomicBool::new(false)),
             halted: Arc::new(watch::Sender::new(None)),
             shutdown: Arc::new(watch::Sender::new(false)),
@@ -132,6 +136,12 @@ impl AppState {
             Some(signer) => writer.with_signer(signer.clone()),
             None => writer,
         }
+    }
+
+    /// Pages from `origins` may call the API (CORS); off by default.
+    pub fn with_cors(mut self, origins: CorsOrigins) -> Self {
+        self.cors = Arc::new(origins);
+        self
     }
 
     pub fn with_access(mut self, access: Access) -> Self {

@@ -19,6 +19,13 @@
 //! | `pilot_webhook_dead_lettered_total{reason}` | counter | notifications put on `PILOT_DEAD_LETTERS` (`failed`: out of attempts; `undecodable`: not an alert event) |
 //! | `pilot_webhook_skipped_total` | counter | alert events not sent because `notify` is false |
 //! | `pilot_webhook_queue_depth` | gauge | notifications taken from the stream and not yet settled (queued or being sent) |
+//! | `pilot_ready` | gauge | 1 while `/readyz` would answer 200, else 0 (catching up, halted, the store unreachable) |
+//! | `pilot_nats_connected` | gauge | 1 while the event log's store can be reached (the check `/readyz` makes), else 0 |
+//! | `pilot_build_info{version,git_commit,rustc}` | gauge | always 1; the labels say which build runs |
+//! | `process_cpu_seconds_total` | counter | user and system CPU time of the process (read from `/proc/self`: `process.rs`, Linux) |
+//! | `process_resident_memory_bytes`, `process_virtual_memory_bytes` | gauge | memory of the process |
+//! | `process_open_fds`, `process_max_fds` | gauge | open file descriptors and their limit |
+//! | `process_start_time_seconds` | gauge | when the process started, seconds since the epoch |
 //!
 //! Projection figures are read from the live projection when scraped rather than copied on
 //! every event, so the fold path pays nothing for them.
@@ -38,6 +45,8 @@ use prometheus_client::registry::Registry;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod process;
 
 /// The alert states DOMAIN.md names; each is shown (as 0) before the alerter reports it, so a
 /// dashboard does not mistake "none" for "unknown".
@@ -76,6 +85,17 @@ struct KindLabel {
     kind: String,
 }
 
+/// Which build runs: what an operator needs to match a dashboard to a release.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BuildInfo {
+    /// The `pilot` binary's version (its Cargo package version).
+    pub version: String,
+    /// The commit it was built from, where the build was told (empty otherwise).
+    pub git_commit: Option<String>,
+    /// The compiler that built it (`rustc --version`), where known.
+    pub rustc: Option<String>,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
     method: &'static str,
@@ -101,6 +121,9 @@ pub struct Metrics {
     http: HttpFamily,
     /// The log's last position at the latest scrape; -1 when it could not be read.
     log_last: Arc<AtomicI64>,
+    ready: Gauge,
+    nats_connected: Gauge,
+    build_info: Family<BuildInfo, Gauge>,
 }
 
 impl Metrics {
@@ -162,6 +185,25 @@ impl Metrics {
             projection,
             log_last: log_last.clone(),
         }));
+        let ready = Gauge::default();
+        registry.register(
+            "pilot_ready",
+            "1 while /readyz answers 200 (caught up, not halted, the store reachable), else 0",
+            ready.clone(),
+        );
+        let nats_connected = Gauge::default();
+        registry.register(
+            "pilot_nats_connected",
+            "1 while the event log's store (NATS) can be reached, else 0",
+            nats_connected.clone(),
+        );
+        let build_info = Family::<BuildInfo, Gauge>::default();
+        registry.register(
+            "pilot_build_info",
+            "Always 1: the labels say which build of pilot runs",
+            build_info.clone(),
+        );
+        registry.register_collector(Box::new(process::ProcessCollector));
         Metrics {
             registry,
             appended,
@@ -173,7 +215,27 @@ impl Metrics {
             webhook,
             http,
             log_last,
+            ready,
+            nats_connected,
+            build_info,
         }
+    }
+
+    /// Whether `/readyz` would answer 200 now; set at each scrape.
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.set(i64::from(ready));
+    }
+
+    /// Whether the event log's store can be reached now; set at each scrape.
+    pub fn set_nats_connected(&self, connected: bool) {
+        self.nats_connected.set(i64::from(connected));
+    }
+
+    /// Says which build runs (`pilot_build_info`), once at start-up; the binary knows it, this
+    /// crate does not.
+    pub fn set_build_info(&self, build: BuildInfo) {
+        self.build_info.clear();
+        self.build_info.get_or_create(&build).set(1);
     }
 
     /// `n` events were stored by one append.
@@ -489,6 +551,39 @@ mod tests {
             "pilot_http_request_duration_seconds_count{method=\"GET\",route=\"/api/v1/pilots/{id}\",status=\"200\"} 1",
         ] {
             assert!(text.contains(line), "{line:?} missing in\n{text}");
+        }
+    }
+
+    #[test]
+    fn readiness_the_store_and_the_build_are_shown() {
+        let metrics = metrics();
+        metrics.set_ready(true);
+        metrics.set_nats_connected(false);
+        metrics.set_build_info(BuildInfo {
+            version: "1.2.3".into(),
+            git_commit: None,
+            rustc: Some("rustc 1.89.0".into()),
+        });
+        let text = metrics.render(None).unwrap();
+        for line in [
+            "pilot_ready 1",
+            "pilot_nats_connected 0",
+            "pilot_build_info{version=\"1.2.3\",git_commit=\"\",rustc=\"rustc 1.89.0\"} 1",
+        ] {
+            assert!(text.contains(line), "{line:?} missing in\n{text}");
+        }
+        #[cfg(target_os = "linux")]
+        for name in [
+            "process_cpu_seconds_total ",
+            "process_resident_memory_bytes ",
+            "process_open_fds ",
+            "process_max_fds ",
+            "process_start_time_seconds ",
+        ] {
+            assert!(
+                text.lines().any(|l| l.starts_with(name)),
+                "{name:?} missing in\n{text}"
+            );
         }
     }
 

@@ -2,7 +2,7 @@
 //! `pilot token new|list|revoke|hash`. The token commands change the tokens file; a running
 //! `pilot serve` reads it again within seconds ([`crate::token_reload`]).
 
-use crate::config::{Config, ServeArgs, EXAMPLE};
+use crate::config::{Config, ServeArgs};
 use clap::{Args, Subcommand};
 use pilot_api::auth::{self, Role};
 use std::io::Read;
@@ -86,32 +86,61 @@ pub enum AdminError {
     Expiry(String),
 }
 
+impl AdminError {
+    /// A variable or flag with a bad value: a usage error (exit status 2).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, AdminError::Config(error) if error.is_usage())
+    }
+}
+
 /// Runs a `pilot config` command; what it prints goes to stdout.
 pub fn config(command: ConfigCommand) -> Result<String, AdminError> {
     match command {
-        ConfigCommand::Example => Ok(EXAMPLE.to_string()),
+        ConfigCommand::Example => Ok(crate::config::example()),
         ConfigCommand::Check(args) => {
-            let admin = std::env::var(crate::config::ADMIN_TOKEN_VAR).ok();
-            let config = Config::load(&args, admin.as_deref())?;
-            Ok(format!(
-                "configuration is valid\nlisten: {}\nhttp: header_read_timeout {} ms, body_read_timeout {} ms, max_connections {}\ndata_dir: {}\nnats: {}\nconsumer: {}\nparts: {}\ntokens: {}\nanonymous_reads: {}\n",
-                config.listen,
-                config.http.header_read_timeout.as_millis(),
-                config.http.body_read_timeout.as_millis(),
-                config.http.max_connections,
-                config.data_dir.display(),
-                config.nats.url.as_deref().unwrap_or("(a local nats-server)"),
-                config.consumer,
-                if config.only.is_empty() {
-                    "all".to_string()
-                } else {
-                    format!("{:?}", config.only).to_lowercase()
-                },
-                config.tokens.len(),
-                config.anonymous_reads,
-            ))
+            let env = crate::config_layers::Environment::from_process();
+            let config = Config::load(&args, &env)?;
+            Ok(check_report(&config, &crate::env_check::unknown(&env)))
         }
     }
+}
+
+/// What `pilot config check` prints: a summary, where each key not at its default was set
+/// (never the values, which may be secrets), and the unknown `PILOT_*` variables.
+fn check_report(config: &Config, unknown: &[crate::env_check::Unknown]) -> String {
+    use std::fmt::Write;
+    let mut out = format!(
+        "configuration is valid\nlisten: {}\nhttp: header_read_timeout {} ms, body_read_timeout {} ms, max_connections {}\nmax_body_bytes: {}\nmax_import_bytes: {}\ncors_origins: {}\ndata_dir: {}\nnats: {}\nconsumer: {}\nparts: {}\ntokens: {}\nanonymous_reads: {}\n",
+        config.listen,
+        config.http.header_read_timeout.as_millis(),
+        config.http.body_read_timeout.as_millis(),
+        config.http.max_connections,
+        config.max_body_bytes,
+        config.max_import_bytes,
+        config.cors.describe(),
+        config.data_dir.display(),
+        config.nats.url.as_deref().unwrap_or("(a local nats-server)"),
+        config.consumer,
+        if config.only.is_empty() {
+            "all".to_string()
+        } else {
+            format!("{:?}", config.only).to_lowercase()
+        },
+        config.tokens.len(),
+        config.anonymous_reads,
+    );
+    if config.sources.is_empty() {
+        out.push_str("every key is at its default\n");
+    } else {
+        out.push_str("set, and where (other keys are at their defaults):\n");
+        for (key, source) in &config.sources {
+            let _ = writeln!(out, "  {key}: {source}");
+        }
+    }
+    for unknown in unknown {
+        let _ = writeln!(out, "warning: {unknown}");
+    }
+    out
 }
 
 impl TokensFileArgs {

@@ -40,8 +40,9 @@ pub enum Command {
     Client(ClientCommand),
 }
 
-/// Every environment variable `pilot` reads in place of an option, from the options themselves,
-/// and the admin token's: what a test or a bench clears to say exactly what it wants.
+/// Every environment variable `pilot` reads in place of an option: the configuration keys',
+/// the options' own, the admin token's and OpenTelemetry's collector endpoint. What a test or a bench clears to say exactly what
+/// it wants.
 pub fn environment_variables() -> Vec<String> {
     fn walk(command: &clap::Command, out: &mut Vec<String>) {
         for arg in command.get_arguments() {
@@ -53,7 +54,15 @@ pub fn environment_variables() -> Vec<String> {
             walk(sub, out);
         }
     }
-    let mut out = vec![crate::config::ADMIN_TOKEN_VAR.to_string()];
+    let mut out = vec![
+        crate::config::ADMIN_TOKEN_VAR.to_string(),
+        crate::config::OTEL_ENDPOINT_VAR.to_string(),
+    ];
+    out.extend(
+        crate::config_layers::config_keys()
+            .iter()
+            .map(crate::config_keys::Key::variable),
+    );
     walk(&<Cli as clap::CommandFactory>::command(), &mut out);
     out.sort();
     out.dedup();
@@ -76,6 +85,9 @@ mod tests {
             "PILOT_ONLY",
             "PILOT_ADMIN_TOKEN",
             "PILOT_SERVER",
+            "PILOT_NATS_PASSWORD",
+            "PILOT_ALERTS_WEBHOOK_BEARER_TOKEN",
+            "PILOT_MAX_BODY_BYTES",
         ] {
             assert!(
                 names.iter().any(|n| n == name),

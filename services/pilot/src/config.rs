@@ -1,14 +1,20 @@
 //! `pilot serve`'s configuration: one TOML file, `PILOT_*` environment variables and flags.
 //!
-//! Precedence, highest first: a flag, its `PILOT_*` variable (clap reads both), the TOML file
-//! (`--config FILE` / `PILOT_CONFIG`), the default. The file refuses unknown keys, so a typo
-//! is an error at start rather than a setting silently ignored. `pilot config example` prints
-//! a commented file with every key and its default ([`EXAMPLE`]).
+//! Every key of the file is also a `PILOT_*` variable and a flag, named after its path
+//! ([`crate::config_keys`]); precedence, highest first: the flag, the variable, the TOML file
+//! (`--config FILE` / `PILOT_CONFIG`), the default. The layers are merged as TOML
+//! ([`crate::config_layers`]) and deserialized once, so the file's structs are the one list of
+//! keys. The file refuses unknown keys, so a typo is an error at start rather than a setting
+//! silently ignored. `pilot config example` prints a commented file with every key and its
+//! default ([`EXAMPLE`]), and the variable and flag of each.
 
+use crate::config_file::FileConfig;
+use crate::config_layers::{layer, Environment, KeyFlags, SettingError, Source};
 use crate::http_server::HttpLimits;
-use clap::{Args, ValueEnum};
-use pilot_api::auth::{Role, TokenEntry, Tokens, TokensError};
-use serde::Deserialize;
+use clap::Args;
+use pilot_api::auth::{Role, Tokens, TokensError};
+use pilot_api::http_layers::CorsOrigins;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -33,21 +39,28 @@ pub const DEFAULT_BODY_READ_TIMEOUT_MS: u64 = 60_000;
 /// clients open, far below the process's file descriptor limit.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
-/// The commented example `pilot config example` prints; a test keeps it loadable.
-pub const EXAMPLE: &str = include_str!("../pilot.example.toml");
+pub use crate::config_file::EXAMPLE;
 
-/// What one `pilot` process runs. Without `--only`, all of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Part {
-    /// The HTTP API, with its own in-memory projections of the log.
-    Api,
-    /// The projector alone: follows the log, quarantines what it cannot apply and keeps the
-    /// checkpoint fresh; it serves only /healthz, /readyz and /metrics.
-    Projector,
-    /// The alerter: records stalled-approval alerts on the alert stream and delivers them.
-    Alerter,
+/// What `pilot config example` prints: [`EXAMPLE`], then every key's variable and flag, from
+/// the keys themselves.
+pub fn example() -> String {
+    use std::fmt::Write;
+    let mut out = format!(
+        "{EXAMPLE}\n# Every key as a variable and a flag (flag > variable > file > default):\n"
+    );
+    for key in crate::config_layers::config_keys() {
+        let _ = writeln!(
+            out,
+            "#   {:<32} {:<40} --{}",
+            key.dotted(),
+            key.variable(),
+            key.flag()
+        );
+    }
+    out
 }
+
+pub use crate::config_file::{LogFormat, Part};
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -56,34 +69,15 @@ pub struct ServeArgs {
     #[arg(long, env = "PILOT_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// The NATS server holding the event log (JetStream, version 2.12.1 or newer); a
-    /// comma-separated list for a cluster. Without it, pilot starts its own nats-server on a
-    /// free loopback port, keeps its data in `<data-dir>/nats` and stops it when pilot exits.
-    #[arg(long, env = "PILOT_NATS_URL", value_name = "URL")]
-    pub nats: Option<String>,
-
-    /// Where the HTTP service listens [default: 127.0.0.1:8080].
-    #[arg(long, env = "PILOT_LISTEN", value_name = "ADDR")]
-    pub listen: Option<SocketAddr>,
-
-    /// Where the local nats-server keeps its store, and where the tokens file is looked for
-    /// [default: ./.pilot-data].
-    #[arg(long, env = "PILOT_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-
     /// Load the Nanguo history (deploy/demo/nanguo.jsonl) into an empty log before serving;
     /// reads are open without a token unless the configuration says otherwise.
     #[arg(long)]
     pub demo: bool,
 
-    /// The projector's durable consumer and checkpoint name; give each pilot process that
-    /// shares a NATS server its own [default: pilot-projector].
-    #[arg(long, env = "PILOT_CONSUMER", value_name = "NAME")]
-    pub consumer: Option<String>,
-
-    /// Run only this part (repeat for several): `api`, `projector` or `alerter`.
-    #[arg(long, env = "PILOT_ONLY", value_name = "PART", value_delimiter = ',')]
-    pub only: Vec<Part>,
+    /// Every key of the file as a flag: `--listen`, `--data-dir`, `--nats-url` (or `--nats`),
+    /// `--only api,projector`, `--nats-password`, ... (see [`crate::config_keys`]).
+    #[command(flatten)]
+    pub keys: KeyFlags,
 }
 
 /// The `[nats]` table is `pilot_nats`'s, which turns it into connect options for `pilot
@@ -93,38 +87,59 @@ pub use pilot_nats::NatsConfig;
 /// The signing key's name inside the data directory.
 pub const SIGNING_KEY_FILE: &str = "signing.key";
 
-/// The TOML file, as written: every key optional.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    listen: Option<SocketAddr>,
-    data_dir: Option<PathBuf>,
-    consumer: Option<String>,
-    only: Option<Vec<Part>>,
-    anonymous_reads: Option<bool>,
-    secure_cookies: Option<bool>,
-    max_body_bytes: Option<usize>,
-    max_import_bytes: Option<usize>,
-    header_read_timeout_ms: Option<u64>,
-    body_read_timeout_ms: Option<u64>,
-    max_connections: Option<usize>,
-    tokens_file: Option<PathBuf>,
-    signing_key_file: Option<PathBuf>,
-    #[serde(default)]
-    nats: NatsConfig,
-    #[serde(default)]
-    tokens: Vec<TokenEntry>,
-    #[serde(default)]
-    alerts: pilot_alerter::rules::AlertsFile,
-    #[serde(default)]
-    checkpoints: CheckpointsFile,
+/// The variable OpenTelemetry's SDKs read for a collector, honoured after `otlp_endpoint`.
+pub const OTEL_ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// What logs and traces `pilot serve` writes: resolved before anything else, because the
+/// logger must exist before the rest of the start-up logs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Telemetry {
+    pub log_format: LogFormat,
+    /// Where traces go (OTLP over HTTP); `None`: nowhere.
+    pub otlp_endpoint: Option<String>,
 }
 
-/// The `[checkpoints]` table.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CheckpointsFile {
-    key_file: Option<PathBuf>,
+impl Telemetry {
+    /// `log_format` and `otlp_endpoint` as [`Config::load`] reads every key (flag, variable,
+    /// file, default), the endpoint then falling back to the standard variable.
+    pub fn load(args: &ServeArgs, env: &Environment) -> Result<Telemetry, ConfigError> {
+        let (file, _) = layered(args, env)?;
+        let standard = env
+            .get(OTEL_ENDPOINT_VAR)
+            .and_then(Result::ok)
+            .map(str::to_string);
+        Ok(Telemetry {
+            log_format: file.log_format.unwrap_or_default(),
+            otlp_endpoint: file
+                .otlp_endpoint
+                .or(standard)
+                .filter(|url| !url.trim().is_empty()),
+        })
+    }
+}
+
+/// The file named by `--config` (if any) with the `PILOT_*` variables of `env` and the flags
+/// laid over it, and where each key set came from.
+fn layered(
+    args: &ServeArgs,
+    env: &Environment,
+) -> Result<(FileConfig, BTreeMap<String, Source>), ConfigError> {
+    let table = match &args.config {
+        Some(path) => read_file(path)?,
+        None => toml::Table::new(),
+    };
+    let (table, sources) = layer(table, env, &args.keys)?;
+    let file: FileConfig = table.try_into().map_err(|error: toml::de::Error| {
+        let message = error.to_string().trim_end().to_string();
+        match &args.config {
+            Some(path) => ConfigError::Invalid {
+                path: path.clone(),
+                message,
+            },
+            None => ConfigError::InvalidWithoutFile(message),
+        }
+    })?;
+    Ok((file, sources))
 }
 
 /// The resolved configuration `pilot serve` runs with.
@@ -145,6 +160,8 @@ pub struct Config {
     pub max_import_bytes: usize,
     /// Timeouts and the connection cap of the HTTP listener.
     pub http: HttpLimits,
+    /// `cors_origins`: the browser origins whose pages may call the API.
+    pub cors: CorsOrigins,
     pub nats: NatsConfig,
     pub tokens: Tokens,
     /// The Ed25519 key the writer signs events with (created there on first start).
@@ -155,6 +172,8 @@ pub struct Config {
     /// read each other's checkpoints. Without it, `<data_dir>/checkpoint.key`, generated on
     /// first start.
     pub checkpoint_key_file: Option<PathBuf>,
+    /// Where each key that is not at its default was set, by dotted key (`nats.url`).
+    pub sources: BTreeMap<String, Source>,
 }
 
 impl Config {
@@ -179,14 +198,28 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the configuration file {path} is not valid: {message}(`pilot config example` prints every key with its meaning)")]
+    #[error("the configuration file {path} is not valid: {message} (`pilot config example` prints every key with its meaning)")]
     Invalid { path: PathBuf, message: String },
+    #[error("the configuration is not valid: {0} (`pilot config example` prints every key with its meaning)")]
+    InvalidWithoutFile(String),
+    /// A variable or flag with a value its key does not take: a usage error (exit status 2).
+    #[error("{0}")]
+    Setting(#[from] SettingError),
     #[error("{0}")]
     Tokens(#[from] TokensError),
-    #[error("{0} must be at least 1 KiB")]
-    TooSmall(&'static str),
-    #[error("{key} must be at least {min}")]
-    AtLeast { key: &'static str, min: u64 },
+    #[error("{source}{set_by}")]
+    Cors {
+        source: pilot_api::http_layers::CorsError,
+        set_by: SetBy,
+    },
+    #[error("{key} must be at least 1 KiB{set_by}")]
+    TooSmall { key: &'static str, set_by: SetBy },
+    #[error("{key} must be at least {min}{set_by}")]
+    AtLeast {
+        key: &'static str,
+        min: u64,
+        set_by: SetBy,
+    },
     #[error("[nats] replicas must be 1, 3 or 5 (a JetStream stream's replica count); got {0}")]
     Replicas(usize),
     #[error("[nats] site and sites exclude each other: `sites` lists the offices the centre sources, `site` names the office this pilot runs at; give the one for this place (docs/sites.md)")]
@@ -212,28 +245,62 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// A variable or flag with a value its key does not take: the command line (or the
+    /// environment standing in for it) is wrong, exit status 2.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            ConfigError::Setting(_) => true,
+            ConfigError::Cors { set_by, .. }
+            | ConfigError::TooSmall { set_by, .. }
+            | ConfigError::AtLeast { set_by, .. } => set_by.0.is_some(),
+            _ => false,
+        }
+    }
+}
+
+/// Where a refused value was set, when not in the file (whose errors are the file's): the
+/// variable or flag to fix.
+#[derive(Debug)]
+pub struct SetBy(Option<Source>);
+
+impl SetBy {
+    fn of(sources: &BTreeMap<String, Source>, key: &str) -> SetBy {
+        SetBy(sources.get(key).filter(|s| **s != Source::File).cloned())
+    }
+}
+
+impl std::fmt::Display for SetBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(source) => write!(f, " (set by {source})"),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Config {
-    /// Reads the file named by `--config` (if any), then lets flags and variables override it.
-    /// `admin_token` is `PILOT_ADMIN_TOKEN`: it is honoured only while no token is configured.
-    pub fn load(args: &ServeArgs, admin_token: Option<&str>) -> Result<Config, ConfigError> {
-        let file = match &args.config {
-            Some(path) => read_file(path)?,
-            None => FileConfig::default(),
-        };
-        let http = http_limits(&file)?;
-        let data_dir = args
+    /// Reads the file named by `--config` (if any), then lays the `PILOT_*` variables of
+    /// `env` and the flags over it. `PILOT_ADMIN_TOKEN` (in `env`) is honoured only while no
+    /// token is configured.
+    pub fn load(args: &ServeArgs, env: &Environment) -> Result<Config, ConfigError> {
+        let (file, sources) = layered(args, env)?;
+        let admin_token = env.get(ADMIN_TOKEN_VAR).and_then(Result::ok);
+        let http = http_limits(&file, &sources)?;
+        let cors = CorsOrigins::parse(file.cors_origins.as_deref().unwrap_or_default()).map_err(
+            |source| ConfigError::Cors {
+                source,
+                set_by: SetBy::of(&sources, "cors_origins"),
+            },
+        )?;
+        let data_dir = file
             .data_dir
-            .clone()
-            .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         let tokens_file = file
             .tokens_file
             .unwrap_or_else(|| data_dir.join(pilot_api::auth::TOKENS_FILE));
         let tokens = Tokens::load(file.tokens, &tokens_file, admin_token)?;
-        let mut nats = file.nats;
-        if args.nats.is_some() {
-            nats.url.clone_from(&args.nats);
-        }
+        let nats = file.nats;
         if let Some(replicas) = nats.replicas {
             if ![1, 3, 5].contains(&replicas) {
                 return Err(ConfigError::Replicas(replicas));
@@ -243,10 +310,16 @@ impl Config {
         let max_body_bytes = file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
         let max_import_bytes = file.max_import_bytes.unwrap_or(DEFAULT_MAX_IMPORT_BYTES);
         if max_body_bytes < 1024 {
-            return Err(ConfigError::TooSmall("max_body_bytes"));
+            return Err(ConfigError::TooSmall {
+                key: "max_body_bytes",
+                set_by: SetBy::of(&sources, "max_body_bytes"),
+            });
         }
         if max_import_bytes < 1024 {
-            return Err(ConfigError::TooSmall("max_import_bytes"));
+            return Err(ConfigError::TooSmall {
+                key: "max_import_bytes",
+                set_by: SetBy::of(&sources, "max_import_bytes"),
+            });
         }
         let alerts =
             pilot_alerter::rules::AlertsConfig::from_file(file.alerts, args.config.as_deref())
@@ -267,30 +340,26 @@ impl Config {
             .signing_key_file
             .unwrap_or_else(|| data_dir.join(SIGNING_KEY_FILE));
         Ok(Config {
-            listen: args.listen.or(file.listen).unwrap_or(default_listen),
+            listen: file.listen.unwrap_or(default_listen),
             data_dir,
-            consumer: args
+            consumer: file
                 .consumer
-                .clone()
-                .or(file.consumer)
                 .unwrap_or_else(|| pilot_runtime::follow::DEFAULT_CONSUMER.to_string()),
             demo: args.demo,
-            only: if args.only.is_empty() {
-                file.only.unwrap_or_default()
-            } else {
-                args.only.clone()
-            },
+            only: file.only.unwrap_or_default(),
             // The demo is for looking around: its reads are open unless the file says no.
             anonymous_reads: file.anonymous_reads.unwrap_or(args.demo),
             secure_cookies: file.secure_cookies.unwrap_or(false),
             max_body_bytes,
             max_import_bytes,
             http,
+            cors,
             nats,
             tokens,
             signing_key_file,
             checkpoint_key_file: file.checkpoints.key_file,
             alerts,
+            sources,
         })
     }
 
@@ -323,10 +392,17 @@ fn check_sites(nats: &NatsConfig) -> Result<(), ConfigError> {
 
 /// The HTTP listener's limits; a timeout under 100 ms or no connection at all is refused, as
 /// it would refuse real clients.
-fn http_limits(file: &FileConfig) -> Result<HttpLimits, ConfigError> {
+fn http_limits(
+    file: &FileConfig,
+    sources: &BTreeMap<String, Source>,
+) -> Result<HttpLimits, ConfigError> {
     let at_least = |key, value: u64, min| {
         if value < min {
-            Err(ConfigError::AtLeast { key, min })
+            Err(ConfigError::AtLeast {
+                key,
+                min,
+                set_by: SetBy::of(sources, key),
+            })
         } else {
             Ok(value)
         }
@@ -354,19 +430,18 @@ fn http_limits(file: &FileConfig) -> Result<HttpLimits, ConfigError> {
     })
 }
 
-fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+/// The file as a TOML table; its keys are checked once the variables and flags are laid
+/// over it.
+fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(&text).map_err(|message| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        message,
-    })
-}
-
-fn parse(text: &str) -> Result<FileConfig, String> {
-    toml::from_str(text).map_err(|error| error.to_string())
+    text.parse()
+        .map_err(|error: toml::de::Error| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: error.to_string().trim_end().to_string(),
+        })
 }
 
 /// A token entry's role, for the example and the tests.
@@ -402,7 +477,7 @@ mod tests {
 
     #[test]
     fn the_example_is_a_valid_configuration() {
-        let file = parse(EXAMPLE).unwrap();
+        let file: FileConfig = toml::from_str(EXAMPLE).unwrap();
         assert_eq!(file.listen, Some(DEFAULT_LISTEN.parse().unwrap()));
         assert_eq!(file.max_body_bytes, Some(DEFAULT_MAX_BODY_BYTES));
         assert_eq!(
@@ -420,21 +495,117 @@ mod tests {
     }
 
     #[test]
+    fn the_example_names_every_key_and_lists_its_variable_and_flag() {
+        for key in crate::config_layers::config_keys() {
+            let dotted = key.dotted();
+            let (tables, last) = key.path.split_at(key.path.len() - 1);
+            let named = [format!("{} = ", last[0]), format!("[[{dotted}]]")]
+                .iter()
+                .any(|form| EXAMPLE.contains(form.as_str()));
+            assert!(named, "the example does not show {dotted}");
+            if !tables.is_empty() && !dotted.starts_with("alerts.thresholds") {
+                let table = tables.join(".");
+                assert!(EXAMPLE.contains(&format!("[{table}]")), "[{table}]");
+            }
+        }
+        let printed = example();
+        assert!(printed.contains("PILOT_NATS_PASSWORD"), "{printed}");
+        assert!(
+            printed.contains("--alerts-webhook-bearer-token"),
+            "{printed}"
+        );
+        let file: FileConfig = toml::from_str(&printed).unwrap();
+        assert_eq!(file.cors_origins, Some(Vec::new()));
+    }
+
+    #[test]
+    fn variables_reach_every_table_and_lose_to_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "consumer = \"file\"\n[nats]\nurl = \"nats://file:4222\"\n[alerts]\nwarning_share = 0.5\n[alerts.webhook]\nurl = \"http://127.0.0.1:9/\"\n",
+        );
+        let env = Environment::from_pairs(
+            [
+                ("PILOT_CONSUMER", "variable"),
+                ("PILOT_NATS_URL", "nats://variable:4222"),
+                ("PILOT_NATS_PASSWORD", "p"),
+                ("PILOT_NATS_USER", "u"),
+                ("PILOT_ALERTS_WARNING_SHARE", "0.6"),
+                ("PILOT_ALERTS_THRESHOLDS_MUNICIPAL", "12"),
+                ("PILOT_ALERTS_WEBHOOK_MAX_ATTEMPTS", "3"),
+                ("PILOT_ALERTS_WEBHOOK_BEARER_TOKEN", "b"),
+                ("PILOT_CHECKPOINTS_KEY_FILE", "/k"),
+                ("PILOT_CORS_ORIGINS", "https://a.example, https://b.example"),
+                (
+                    "PILOT_TOKENS",
+                    "[{ name = \"desk\", role = \"analyst\", sha256 = \"00000000000000000000000000000000000000000000000000000000000000aa\" }]",
+                ),
+            ]
+            .map(|(n, v)| (n.into(), v.into())),
+        );
+        let data_dir = dir.path().join("data");
+        let flags = [
+            "--config",
+            path.to_str().unwrap(),
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+        ];
+        let config = Config::load(&args(&flags), &env).unwrap();
+        assert_eq!(config.consumer, "variable");
+        assert_eq!(config.nats.url.as_deref(), Some("nats://variable:4222"));
+        assert_eq!(config.nats.password.as_deref(), Some("p"));
+        assert_eq!(config.checkpoint_key_file, Some(PathBuf::from("/k")));
+        assert_eq!(config.tokens.len(), 1);
+        assert_eq!(
+            config.cors.describe(),
+            "https://a.example, https://b.example"
+        );
+        let webhook = config.alerts.webhook.as_ref().unwrap();
+        assert_eq!(webhook.max_attempts, 3);
+        assert_eq!(webhook.bearer_token.as_deref(), Some("b"));
+        let with_flags = Config::load(
+            &args(
+                &[
+                    &flags[..],
+                    &["--consumer", "flag", "--nats", "nats://flag:4222"],
+                ]
+                .concat(),
+            ),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(with_flags.consumer, "flag");
+        assert_eq!(with_flags.nats.url.as_deref(), Some("nats://flag:4222"));
+        assert_eq!(
+            with_flags.sources["nats.url"],
+            Source::Flag("--nats-url".to_string())
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_errors_naming_the_key() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(
             dir.path(),
             "listen = \"127.0.0.1:9000\"\nlisten_port = 9000\n",
         );
-        let error = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap_err();
+        let error = Config::load(
+            &args(&["--config", path.to_str().unwrap()]),
+            &Environment::default(),
+        )
+        .unwrap_err();
         let text = error.to_string();
         assert!(text.contains("listen_port"), "{text}");
         assert!(text.contains("pilot config example"), "{text}");
 
         let path = write(dir.path(), "[nats]\nurll = \"nats://x\"\n");
-        let text = Config::load(&args(&["--config", path.to_str().unwrap()]), None)
-            .unwrap_err()
-            .to_string();
+        let text = Config::load(
+            &args(&["--config", path.to_str().unwrap()]),
+            &Environment::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(text.contains("urll"), "{text}");
     }
 
@@ -443,7 +614,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("data");
         let data_dir = data_dir.to_str().unwrap();
-        let own = Config::load(&args(&["--data-dir", data_dir]), None).unwrap();
+        let own = Config::load(&args(&["--data-dir", data_dir]), &Environment::default()).unwrap();
         assert_eq!(own.checkpoint_key_file, None);
         own.checkpoint_key().unwrap();
         assert!(dir
@@ -459,7 +630,7 @@ mod tests {
         );
         let config = Config::load(
             &args(&["--config", path.to_str().unwrap(), "--data-dir", data_dir]),
-            None,
+            &Environment::default(),
         )
         .unwrap();
         assert_eq!(
@@ -485,7 +656,7 @@ mod tests {
                     "--data-dir",
                     data_dir.to_str().unwrap(),
                 ]),
-                None,
+                &Environment::default(),
             )
         };
         let centre = load("[nats]\nsites = [\"office-a\", \"office-b\"]\n").unwrap();
@@ -525,8 +696,11 @@ mod tests {
         let path = path.to_str().unwrap();
         let data_dir = dir.path().join("data");
         let data_dir = data_dir.to_str().unwrap();
-        let config =
-            Config::load(&args(&["--config", path, "--data-dir", data_dir]), None).unwrap();
+        let config = Config::load(
+            &args(&["--config", path, "--data-dir", data_dir]),
+            &Environment::default(),
+        )
+        .unwrap();
         assert_eq!(config.listen, "127.0.0.1:9000".parse().unwrap());
         assert_eq!(config.consumer, "from-file");
         assert_eq!(config.nats.url.as_deref(), Some("nats://file:4222"));
@@ -543,7 +717,7 @@ mod tests {
                 "--nats",
                 "nats://flag:4222",
             ]),
-            None,
+            &Environment::default(),
         )
         .unwrap();
         assert_eq!(config.listen, "127.0.0.1:9100".parse().unwrap());
@@ -553,10 +727,51 @@ mod tests {
     }
 
     #[test]
+    fn the_log_format_and_the_trace_endpoint_follow_the_usual_precedence() {
+        let dir = tempfile::tempdir().unwrap();
+        let none = Environment::default();
+        let standard =
+            Environment::from_pairs([(OTEL_ENDPOINT_VAR.into(), "http://otel:4318".into())]);
+        assert_eq!(
+            Telemetry::load(&args(&[]), &none).unwrap(),
+            Telemetry::default()
+        );
+        let file = write(
+            dir.path(),
+            "log_format = \"json\"\notlp_endpoint = \"http://127.0.0.1:4318\"\n",
+        );
+        let config = ["--config", file.to_str().unwrap()];
+        let from_file = Telemetry::load(&args(&config), &standard).unwrap();
+        assert_eq!(from_file.log_format, LogFormat::Json);
+        assert_eq!(
+            from_file.otlp_endpoint.as_deref(),
+            Some("http://127.0.0.1:4318")
+        );
+        let variable = Environment::from_pairs([("PILOT_LOG_FORMAT".into(), "text".into())]);
+        assert_eq!(
+            Telemetry::load(&args(&config), &variable)
+                .unwrap()
+                .log_format,
+            LogFormat::Text
+        );
+        let mut flags = config.to_vec();
+        flags.extend(["--log-format", "text", "--otlp-endpoint", "http://c:4318"]);
+        let from_flags = Telemetry::load(&args(&flags), &none).unwrap();
+        assert_eq!(from_flags.log_format, LogFormat::Text);
+        assert_eq!(from_flags.otlp_endpoint.as_deref(), Some("http://c:4318"));
+        let fallback = Telemetry::load(&args(&[]), &standard).unwrap();
+        assert_eq!(fallback.otlp_endpoint.as_deref(), Some("http://otel:4318"));
+        let bad = write(dir.path(), "log_format = \"xml\"\n");
+        let error =
+            Telemetry::load(&args(&["--config", bad.to_str().unwrap()]), &none).unwrap_err();
+        assert!(error.to_string().contains("log_format"), "{error}");
+    }
+
+    #[test]
     fn only_takes_a_list_of_parts() {
         let config = Config::load(
             &args(&["--only", "api", "--data-dir", "/nonexistent-pilot-dir"]),
-            None,
+            &Environment::default(),
         )
         .unwrap();
         assert!(config.runs(Part::Api));
@@ -569,13 +784,21 @@ mod tests {
     fn the_demo_opens_reads_unless_the_file_closes_them() {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().to_str().unwrap();
-        let demo = Config::load(&args(&["--demo", "--data-dir", data_dir]), None).unwrap();
+        let demo = Config::load(
+            &args(&["--demo", "--data-dir", data_dir]),
+            &Environment::default(),
+        )
+        .unwrap();
         assert!(demo.anonymous_reads);
-        let plain = Config::load(&args(&["--data-dir", data_dir]), None).unwrap();
+        let plain =
+            Config::load(&args(&["--data-dir", data_dir]), &Environment::default()).unwrap();
         assert!(!plain.anonymous_reads);
         let path = write(dir.path(), "anonymous_reads = false\n");
-        let closed =
-            Config::load(&args(&["--demo", "--config", path.to_str().unwrap()]), None).unwrap();
+        let closed = Config::load(
+            &args(&["--demo", "--config", path.to_str().unwrap()]),
+            &Environment::default(),
+        )
+        .unwrap();
         assert!(!closed.anonymous_reads);
     }
 
@@ -583,10 +806,15 @@ mod tests {
     fn secure_cookies_are_off_unless_the_file_turns_them_on() {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().to_str().unwrap();
-        let plain = Config::load(&args(&["--data-dir", data_dir]), None).unwrap();
+        let plain =
+            Config::load(&args(&["--data-dir", data_dir]), &Environment::default()).unwrap();
         assert!(!plain.secure_cookies);
         let path = write(dir.path(), "secure_cookies = true\n");
-        let on = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap();
+        let on = Config::load(
+            &args(&["--config", path.to_str().unwrap()]),
+            &Environment::default(),
+        )
+        .unwrap();
         assert!(on.secure_cookies);
     }
 
@@ -594,7 +822,11 @@ mod tests {
     fn alert_rule_errors_name_the_configuration_file_and_calendars_resolve_next_to_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "[alerts]\nthresholds = { municipal = 0 }\n");
-        let error = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap_err();
+        let error = Config::load(
+            &args(&["--config", path.to_str().unwrap()]),
+            &Environment::default(),
+        )
+        .unwrap_err();
         let text = error.to_string();
         assert!(text.contains(path.to_str().unwrap()), "{text}");
         assert!(
@@ -620,7 +852,7 @@ mod tests {
                 "--data-dir",
                 data_dir.to_str().unwrap(),
             ]),
-            None,
+            &Environment::default(),
         )
         .unwrap();
         let rules = config.alerts.rules.default_rules();
@@ -633,7 +865,11 @@ mod tests {
     #[test]
     fn http_limits_come_from_the_file_and_zero_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let plain = Config::load(&args(&["--data-dir", "/nonexistent-pilot-dir"]), None).unwrap();
+        let plain = Config::load(
+            &args(&["--data-dir", "/nonexistent-pilot-dir"]),
+            &Environment::default(),
+        )
+        .unwrap();
         assert_eq!(
             plain.http.header_read_timeout,
             Duration::from_millis(DEFAULT_HEADER_READ_TIMEOUT_MS)
@@ -643,15 +879,27 @@ mod tests {
             dir.path(),
             "header_read_timeout_ms = 500\nbody_read_timeout_ms = 2000\nmax_connections = 8\n",
         );
-        let config = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap();
+        let config = Config::load(
+            &args(&["--config", path.to_str().unwrap()]),
+            &Environment::default(),
+        )
+        .unwrap();
         assert_eq!(config.http.header_read_timeout, Duration::from_millis(500));
         assert_eq!(config.http.body_read_timeout, Duration::from_secs(2));
         assert_eq!(config.http.max_connections, 8);
         let path = write(dir.path(), "max_connections = 0\n");
-        let error = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap_err();
+        let error = Config::load(
+            &args(&["--config", path.to_str().unwrap()]),
+            &Environment::default(),
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("max_connections"), "{error}");
         let path = write(dir.path(), "header_read_timeout_ms = 0\n");
-        let error = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap_err();
+        let error = Config::load(
+            &args(&["--config", path.to_str().unwrap()]),
+            &Environment::default(),
+        )
+        .unwrap_err();
         assert!(
             error
                 .to_string()
@@ -664,7 +912,11 @@ mod tests {
     fn a_tiny_body_limit_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "max_body_bytes = 10\n");
-        let error = Config::load(&args(&["--config", path.to_str().unwrap()]), None).unwrap_err();
+        let error = Config::load(
+            &args(&["--config", path.to_str().unwrap()]),
+            &Environment::default(),
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("max_body_bytes"), "{error}");
     }
 }

@@ -7,6 +7,7 @@
 //! needs no init: pilot logs in there as the operator and creates what is missing itself.
 
 use crate::config::{Config, ConfigError, ServeArgs};
+use crate::config_layers::{Environment, KeyFlags};
 use clap::Args;
 use pilot_store::jetstream::{ConnectError, JetStreamLog};
 use pilot_store::layout::Layout;
@@ -43,16 +44,16 @@ pub async fn run(args: InitArgs) -> Result<String, InitError> {
     if args.print_users {
         return Ok(crate::nats_auth::deploy_users());
     }
+    let mut keys = KeyFlags::default();
+    if let Some(url) = &args.nats {
+        keys = keys.with("nats.url", url);
+    }
     let serve = ServeArgs {
         config: args.config,
-        nats: args.nats,
-        listen: None,
-        data_dir: None,
         demo: false,
-        consumer: None,
-        only: Vec::new(),
+        keys,
     };
-    let config = Config::load(&serve, None)?;
+    let config = Config::load(&serve, &Environment::from_process())?;
     let url = config.nats.url.clone().ok_or(InitError::NoServer)?;
     let layout = Layout {
         replicas: config.nats.replicas.unwrap_or(1),

@@ -84,30 +84,34 @@ pub enum ServeError {
 }
 
 impl ServeError {
-    /// The exit code `pilot serve` ends with: 2 (usage) when the setup is incomplete in a way
-    /// the user fixes before trying again (no nats-server to start, or `PILOT_NATS_SERVER`
-    /// naming none), 1 otherwise.
-    pub fn exit_code(&self) -> u8 {
+    /// A usage error (exit status 2), as clap's are: a variable or flag with a bad value, or a
+    /// setup the user completes before trying again (no nats-server to start, or
+    /// `PILOT_NATS_SERVER` naming none that runs).
+    pub fn is_usage(&self) -> bool {
         use std::io::ErrorKind;
         match self {
-            ServeError::NatsServer(NatsServerError::NoBinary(_)) => 2,
-            ServeError::NatsServer(NatsServerError::Spawn { source, .. })
-                if matches!(
-                    source.kind(),
-                    ErrorKind::NotFound | ErrorKind::PermissionDenied
-                ) =>
-            {
-                2
-            }
-            _ => 1,
+            ServeError::Config(error) => error.is_usage(),
+            ServeError::NatsServer(NatsServerError::NoBinary(_)) => true,
+            ServeError::NatsServer(NatsServerError::Spawn { source, .. }) => matches!(
+                source.kind(),
+                ErrorKind::NotFound | ErrorKind::PermissionDenied
+            ),
+            _ => false,
         }
     }
 }
 
 /// Runs `pilot serve` until SIGINT or SIGTERM (`Ok`) or a failure.
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
-    let admin_token = std::env::var(crate::config::ADMIN_TOKEN_VAR).ok();
-    let config = Config::load(&args, admin_token.as_deref())?;
+    let env = crate::config_layers::Environment::from_process();
+    for unknown in crate::env_check::unknown(&env) {
+        tracing::warn!(
+            message = "An unknown PILOT_* variable is set; pilot does not read it, so it changes nothing.",
+            variable = %unknown.name,
+            did_you_mean = unknown.closest.as_deref().unwrap_or("-"),
+        );
+    }
+    let config = Config::load(&args, &env)?;
     if config.tokens.is_empty() && config.runs(Part::Api) {
         tracing::warn!(
             message = "No API tokens are configured: /api/v1 answers 401 to every request that needs one. Set PILOT_ADMIN_TOKEN for a first start, or add tokens with `pilot token new`.",
@@ -143,6 +147,16 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     }
     drop(lock);
     result
+}
+
+/// Which build this is, for `pilot_build_info` on `/metrics`: `build.rs` records the compiler,
+/// a release build passes its commit in `PILOT_GIT_COMMIT`.
+fn build_info() -> pilot_metrics::BuildInfo {
+    pilot_metrics::BuildInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: option_env!("PILOT_GIT_COMMIT").map(str::to_string),
+        rustc: option_env!("PILOT_RUSTC_VERSION").map(str::to_string),
+    }
 }
 
 /// Why pilot stops.
@@ -191,12 +205,14 @@ async fn serve_on(
         .with_signer(Arc::new(signer))
         .with_stall_terms(config.alerts.rules.stall_policy())
         .with_site(config.nats.site.clone())
+        .with_cors(config.cors.clone())
         .with_access(Access {
             tokens: config.tokens.clone(),
             anonymous_reads: config.anonymous_reads,
             max_body_bytes: config.max_body_bytes,
             max_import_bytes: config.max_import_bytes,
         });
+    state.metrics.set_build_info(build_info());
     let mut helpers = Vec::new();
     if config.runs(Part::Api) {
         let reload = token_reload::follow(config.tokens.clone(), stop_rx.clone());
