@@ -16,6 +16,7 @@ mod error;
 mod event;
 pub mod fields;
 mod hash;
+mod instant;
 pub mod seal;
 pub mod upcast;
 pub mod validate;
@@ -27,6 +28,7 @@ pub use envelope::{Actor, Envelope, EventSignature, Provenance, Source, Subject,
 pub use error::EventError;
 pub use event::{Event, EventType, SubjectKind};
 pub use hash::Hash;
+pub use instant::rfc3339;
 pub use vocabulary::{
     AdoptionMechanism, Channel, ContextKind, Direction, HighlightKind, Level, LinkRelation,
     Precision, Qualifier, Stage, StakeholderKind, Strategy,

@@ -139,7 +139,8 @@ fn period_start(at: OffsetDateTime, precision: Precision) -> Result<(), EventErr
     Err(EventError::field(
         "occurred_at",
         format!(
-            "{at} is not the first instant of its {period}: with precision `{precision}`, write the {period}'s start at 00:00 in the jurisdiction's offset (e.g. {})",
+            "{} is not the first instant of its {period}: with precision `{precision}`, write the {period}'s start at 00:00 in the jurisdiction's offset (e.g. {})",
+            crate::rfc3339(at),
             match precision {
                 Precision::Year => "1992-01-01T00:00:00+08:00",
                 Precision::Month => "2007-07-01T00:00:00+08:00",

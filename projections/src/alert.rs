@@ -42,9 +42,9 @@
 //! - A failed operation leaves the alert untouched, catch-up included.
 
 use crate::stall::{schedule, PendingApproval, Schedule, StallRules};
+use pilot_events::rfc3339;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -170,9 +170,9 @@ pub struct Transition {
 /// Why an operation on an alert was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum AlertError {
-    #[error("alert {alert_id} was resolved at {}; a resolved alert never reopens (a new request for the approval starts a new alert)", instant(.at))]
+    #[error("alert {alert_id} was resolved at {}; a resolved alert never reopens (a new request for the approval starts a new alert)", rfc3339(*.at))]
     Resolved { alert_id: Uuid, at: OffsetDateTime },
-    #[error("approval `{approval_id}` stalled at {}; an extension is allowed only before it stalls (this one is at {})", instant(.due_at), instant(.at))]
+    #[error("approval `{approval_id}` stalled at {}; an extension is allowed only before it stalls (this one is at {})", rfc3339(*.due_at), rfc3339(*.at))]
     AlreadyStalled {
         approval_id: String,
         due_at: OffsetDateTime,
@@ -180,9 +180,9 @@ pub enum AlertError {
     },
     #[error("an extension needs at least 1 extra day")]
     NoExtraDays,
-    #[error("alert {alert_id} is not raised at {}: only a warning or firing alert can be acknowledged, and only an alert that reached its warning can be silenced", instant(.at))]
+    #[error("alert {alert_id} is not raised at {}: only a warning or firing alert can be acknowledged, and only an alert that reached its warning can be silenced", rfc3339(*.at))]
     NotRaised { alert_id: Uuid, at: OffsetDateTime },
-    #[error("alert {alert_id} was already acknowledged by {by} at {}", instant(.at))]
+    #[error("alert {alert_id} was already acknowledged by {by} at {}", rfc3339(*.at))]
     AlreadyAcknowledged {
         alert_id: Uuid,
         by: String,
@@ -192,7 +192,7 @@ pub enum AlertError {
     NoUser,
     #[error("a silence needs a reason, so others know why the alert went quiet")]
     NoSilenceReason,
-    #[error("a silence must end after it starts: until {} is not after {}", instant(.until), instant(.at))]
+    #[error("a silence must end after it starts: until {} is not after {}", rfc3339(*.until), rfc3339(*.at))]
     SilenceNotAfterStart {
         at: OffsetDateTime,
         until: OffsetDateTime,
@@ -596,11 +596,6 @@ impl Alert {
         *self = draft;
         Ok(result)
     }
-}
-
-/// RFC 3339 for messages; falls back to `Display` for instants RFC 3339 cannot express.
-fn instant(at: &OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::late::{stage_at, stays_in_order};
 use crate::pilot::PilotState;
 use crate::stall::deadline;
 use pilot_events::validate::check_order;
-use pilot_events::{Envelope, Event, EventError, EventType, Stage};
+use pilot_events::{rfc3339, Envelope, Event, EventError, EventType, Stage};
 use thiserror::Error;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -56,7 +56,7 @@ pub enum Refusal {
     #[error("approval `{approval_id}` is already pending on pilot {pilot_id}: decide or withdraw it before requesting it again")]
     ApprovalAlreadyPending { approval_id: String, pilot_id: Uuid },
 
-    #[error("approval `{approval_id}` stalled at {due_at}; an extension is allowed only before the approval stalls (this one is dated {at})")]
+    #[error("approval `{approval_id}` stalled at {}; an extension is allowed only before the approval stalls (this one is dated {})", rfc3339(*.due_at), rfc3339(*.at))]
     ApprovalStalled {
         approval_id: String,
         due_at: OffsetDateTime,
@@ -353,5 +353,26 @@ pub fn check_references(world: &impl References, envelope: &Envelope) -> Result<
             Some(_) => Ok(()),
         },
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn a_stalled_approval_names_its_instants_in_rfc_3339() {
+        let refusal = Refusal::ApprovalStalled {
+            approval_id: "budget".into(),
+            due_at: datetime!(2027-11-05 10:00 +08:00),
+            at: datetime!(2027-11-06 09:30 +08:00),
+        };
+        let text = refusal.to_string();
+        assert!(
+            text.contains("stalled at 2027-11-05T10:00:00+08:00;"),
+            "{text}"
+        );
+        assert!(text.contains("dated 2027-11-06T09:30:00+08:00)"), "{text}");
     }
 }

@@ -1,7 +1,6 @@
 //! How views show a vague date (schema 2's `precision`): the period, not its first instant.
 
 use pilot_events::Precision;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// `at` as a view shows it: "1992" for a year, "2007-07" for a month, "2007-07-15" for a day
@@ -17,8 +16,7 @@ pub fn shown(at: OffsetDateTime, precision: Option<Precision>) -> String {
             u8::from(at.month()),
             at.day()
         ),
-        // Formatting a valid instant as RFC 3339 fails only for years outside 0..=9999.
-        None => at.format(&Rfc3339).unwrap_or_else(|_| at.to_string()),
+        None => pilot_events::rfc3339(at),
     }
 }
 

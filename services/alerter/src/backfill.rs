@@ -35,7 +35,7 @@ impl BackfillHold {
         if occurred_at < now - BACKFILL_TOLERANCE {
             let seen = Instant::now();
             if self.started.is_none() {
-                tracing::info!(message = "History is being back-filled; holding the alert clock until it settles.", %occurred_at);
+                tracing::info!(message = "History is being back-filled; holding the alert clock until it settles.", occurred_at = %pilot_events::rfc3339(occurred_at));
             }
             self.started.get_or_insert(seen);
             self.last = Some(seen);

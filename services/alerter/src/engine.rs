@@ -214,7 +214,7 @@ impl<L: EventLog + AlertLog> Alerter<L> {
             resumed_from,
             open_alerts,
             to_record,
-            next_due = ?next_due
+            next_due = next_due.map(pilot_events::rfc3339).as_deref()
         );
         Ok(())
     }

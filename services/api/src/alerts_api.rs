@@ -287,14 +287,12 @@ fn view(alert: &RecordedAlert, now: OffsetDateTime) -> Value {
     let mut value = serde_json::to_value(alert).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut value {
         let until = alert.silenced_at(now).map(|s| s.silence.until);
-        map.insert("silenced_until".into(), json!(until.map(rfc3339)));
+        map.insert(
+            "silenced_until".into(),
+            json!(until.map(pilot_events::rfc3339)),
+        );
     }
     value
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 fn alert_id(id: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {

@@ -145,7 +145,7 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
                 return ApiError::unauthorized(format!(
                     "this token ({name}) expired at {}: ask an administrator for a new one \
                      (`pilot token new`)",
-                    crate::auth::rfc3339(at)
+                    pilot_events::rfc3339(at)
                 ))
                 .into_response()
             }

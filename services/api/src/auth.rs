@@ -494,11 +494,6 @@ pub fn revoke_token(path: &Path, name: &str) -> Result<usize, TokensError> {
     Ok(revoked)
 }
 
-/// `at` as RFC 3339, for messages and listings.
-pub fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
-}
-
 /// `--expires`: an RFC 3339 instant, or a span from `now` (`90d`, `12h`, `30m`, `45s`).
 /// It must lie in the future.
 pub fn parse_expiry(text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, String> {

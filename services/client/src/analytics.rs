@@ -47,7 +47,7 @@ pub fn render(answer: Value, ids: Ids) -> Result<String, Failure> {
         ))
     })?;
     let mut text = String::new();
-    let as_of = rfc3339(figures.as_of).unwrap_or_else(|| figures.as_of.to_string());
+    let as_of = pilot_events::rfc3339(figures.as_of);
     let _ = writeln!(text, "as of {as_of}");
 
     section(&mut text, "Proposal → approval (days)");
@@ -146,11 +146,6 @@ pub fn render(answer: Value, ids: Ids) -> Result<String, Failure> {
     }
     text.push_str(&table.render());
     Ok(text)
-}
-
-fn rfc3339(at: time::OffsetDateTime) -> Option<String> {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .ok()
 }
 
 fn section(text: &mut String, title: &str) {

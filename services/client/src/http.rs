@@ -1,7 +1,7 @@
 //! Talking to a running `pilot serve`: URLs under `--server`, the bearer token, and turning
 //! every answer into either its body or a [`Failure`] with the server's error code.
 
-use super::{Common, Failure};
+use super::{foreign, wording, Common, Failure};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, Url};
@@ -13,8 +13,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one request may take, body included: an import chunk waits for the projections
 /// to apply every line, so this is generous.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
-/// How much of a non-JSON error body is shown.
-const SHOWN_BODY_CHARS: usize = 300;
+/// Where the server's URL is set, as a user sets it.
+const SERVER_SOURCE: &str = "--server (PILOT_SERVER)";
 
 /// A client of one pilot service.
 #[derive(Debug, Clone)]
@@ -35,8 +35,11 @@ pub struct Answer {
 impl Answer {
     /// The body as JSON.
     pub fn json(&self) -> Result<Value, Failure> {
-        serde_json::from_slice(&self.body).map_err(|e| {
-            Failure::BadAnswer(format!("the body is not JSON ({e}): {}", shown(&self.body)))
+        serde_json::from_slice(&self.body).map_err(|_| {
+            Failure::BadAnswer(format!(
+                "{}, not pilot's JSON: is {SERVER_SOURCE} the pilot service?",
+                foreign::summary(self.status, content_type(&self.headers), &self.body)
+            ))
         })
     }
 
@@ -51,22 +54,27 @@ impl Answer {
 
 impl Http {
     pub fn new(common: &Common) -> Result<Http, Failure> {
-        let base = common.server.trim().trim_end_matches('/').to_string();
-        Url::parse(&base).map_err(|e| {
-            Failure::Input(format!(
-                "--server {base:?} is not a URL ({e}); e.g. http://127.0.0.1:8080"
-            ))
-        })?;
+        let base = server_url(&common.server).map_err(Failure::Usage)?;
         let client = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("pilot/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Failure::Io(format!("cannot set up the HTTP client: {e}")))?;
+        let token = common.token.clone().filter(|t| !t.trim().is_empty());
+        if let Some(token) = &token {
+            if reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).is_err() {
+                return Err(Failure::Usage(
+                    "--token (PILOT_TOKEN) holds characters no token has (a line break, \
+                     another control character or a non-ASCII letter): copy the token again"
+                        .to_string(),
+                ));
+            }
+        }
         Ok(Http {
             client,
             base,
-            token: common.token.clone().filter(|t| !t.trim().is_empty()),
+            token,
         })
     }
 
@@ -151,8 +159,9 @@ impl Http {
         if (200..300).contains(&status) {
             return Ok(response);
         }
+        let content_type = content_type(response.headers()).map(str::to_string);
         let body = response.bytes().await.unwrap_or_default();
-        Err(server_error(status, &body))
+        Err(server_error(status, content_type.as_deref(), &body))
     }
 
     async fn send(
@@ -186,7 +195,8 @@ impl Http {
                 body,
             })
         } else {
-            Err(server_error(status, &body))
+            let failure = server_error(status, content_type(&headers), &body);
+            Err(wording::for_cli(failure, self.token.is_some()))
         }
     }
 }
@@ -215,8 +225,31 @@ pub fn unreachable(url: &str, error: &reqwest::Error) -> Failure {
     Failure::Unreachable(format!("{url} {what}: {text}"))
 }
 
-/// The error an answer carries: the server's `{"error": {...}}` when it sent one.
-pub fn server_error(status: u16, body: &[u8]) -> Failure {
+/// `--server`'s value (and `PILOT_SERVER`'s): an `http` or `https` URL with a host, without
+/// a trailing `/`. Clap checks it with this, so a wrong one is a usage error (exit code 2).
+pub fn server_url(text: &str) -> Result<String, String> {
+    let base = text.trim().trim_end_matches('/');
+    let example = "give --server or PILOT_SERVER a URL like http://127.0.0.1:8080";
+    match Url::parse(base) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+            Ok(base.to_string())
+        }
+        Ok(url) => Err(format!(
+            "{base:?} is not an http:// or https:// URL (it reads as scheme `{}`): {example}",
+            url.scheme()
+        )),
+        Err(e) => Err(format!("{base:?} is not a URL ({e}): {example}")),
+    }
+}
+
+/// The content type an answer names, if any.
+fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok())
+}
+
+/// The error an answer carries: the server's `{"error": {...}}` when it sent one, else a
+/// summary of what answered ([`foreign::summary`]).
+pub fn server_error(status: u16, content_type: Option<&str>, body: &[u8]) -> Failure {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let error = parsed.as_ref().and_then(|v| v.get("error"));
     let text = |key: &str| {
@@ -246,7 +279,11 @@ pub fn server_error(status: u16, body: &[u8]) -> Failure {
         _ => Failure::Server {
             status,
             code: reason(status).to_string(),
-            message: shown(body),
+            message: format!(
+                "the answer is not pilot's ({}): is {SERVER_SOURCE} the pilot service, and \
+                 does nothing in between answer for it?",
+                foreign::summary(status, content_type, body)
+            ),
             field: None,
             detail: None,
         },
@@ -267,20 +304,6 @@ fn reason(status: u16) -> &'static str {
         .unwrap_or("error")
 }
 
-/// The start of a body, for messages.
-fn shown(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        return "(empty body)".to_string();
-    }
-    let mut shown: String = text.chars().take(SHOWN_BODY_CHARS).collect();
-    if text.chars().count() > SHOWN_BODY_CHARS {
-        shown.push('…');
-    }
-    shown
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,7 +311,7 @@ mod tests {
     #[test]
     fn reads_the_servers_error_shape() {
         let body = br#"{"error":{"code":"version_conflict","message":"the pilot moved on","current_version":7}}"#;
-        let failure = server_error(409, body);
+        let failure = server_error(409, Some("application/json"), body);
         assert_eq!(failure.exit_code(), 3);
         let text = failure.to_string();
         assert!(text.contains("version_conflict"), "{text}");
@@ -297,10 +320,41 @@ mod tests {
     }
 
     #[test]
-    fn a_body_that_is_not_the_error_shape_is_shown() {
-        let failure = server_error(502, b"<html>Bad Gateway</html>");
+    fn a_body_that_is_not_the_error_shape_is_summarised() {
+        let page = b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
+        let failure = server_error(502, Some("text/html"), page);
         assert_eq!(failure.exit_code(), 1);
-        assert!(failure.to_string().contains("Bad Gateway"), "{failure}");
+        let text = failure.to_string();
+        assert!(text.contains("titled \"502 Bad Gateway\""), "{text}");
+        assert!(text.contains("--server (PILOT_SERVER)"), "{text}");
+        assert!(!text.contains("<center>"), "{text}");
+    }
+
+    #[test]
+    fn a_token_with_a_line_break_is_a_usage_error() {
+        let common = Common {
+            server: "http://127.0.0.1:8080".into(),
+            token: Some("abc\ndef".into()),
+            json: false,
+        };
+        let failure = Http::new(&common).unwrap_err();
+        assert_eq!(failure.exit_code(), 2);
+        assert!(failure.to_string().contains("PILOT_TOKEN"), "{failure}");
+    }
+
+    #[test]
+    fn a_server_url_needs_a_scheme_and_a_host() {
+        assert_eq!(
+            server_url(" https://pilot.example/ "),
+            Ok("https://pilot.example".to_string())
+        );
+        for wrong in ["127.0.0.1:8080", "localhost:8080", "ftp://x", "http://"] {
+            let error = server_url(wrong).unwrap_err();
+            assert!(
+                error.contains("--server or PILOT_SERVER"),
+                "{wrong}: {error}"
+            );
+        }
     }
 
     #[test]

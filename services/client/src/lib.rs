@@ -7,19 +7,12 @@
 //! [`verify`], [`replay`]; [`resolve`] turns a title, name or short id into an id;
 //! [`http`] talks to the server, [`log`] reads the whole log from the server or NATS,
 //! [`log_file`] a local log file, [`output`] writes text and `--json`, and [`table`] lays out
-//! tables.
+//! tables; [`wording`] says the API's errors in command-line words, [`foreign`] summarises
+//! answers that are not pilot's.
 //!
 //! # Exit codes
 //!
-//! | code | meaning |
-//! |---|---|
-//! | 0 | ok |
-//! | 1 | failure: the server or NATS unreachable, a 5xx answer, an answer that makes no sense, IO |
-//! | 2 | usage: the command line is wrong (clap's own) |
-//! | 3 | input refused: 400, 409, 413, 422 from the server, an input file that is not JSON, or a name that several pilots (stakeholders, jurisdictions) match ([`resolve`]) |
-//! | 4 | not allowed: 401 or 403 (no token, a wrong one, or a role that may not) |
-//! | 5 | not found: 404, or no pilot, stakeholder or jurisdiction matches the name given ([`resolve`]) |
-//! | 6 | verification found a broken hash chain |
+//! [`EXIT_CODES`] (what `pilot --help` prints) is the table; [`Failure::exit_code`] gives them.
 //!
 //! Errors print `pilot: <message>` on stderr; a server error shows its `code`, `field` and
 //! `message` (`{"error": {"code", "message", "field"?}}`).
@@ -30,6 +23,7 @@ pub mod append;
 pub mod events;
 pub mod export;
 pub mod follow;
+pub mod foreign;
 pub mod http;
 pub mod import;
 pub mod jurisdiction;
@@ -45,6 +39,7 @@ pub mod support;
 pub mod table;
 pub mod trust;
 pub mod verify;
+pub mod wording;
 
 use alerts::AlertsArgs;
 use analytics::AnalyticsArgs;
@@ -66,8 +61,8 @@ use verify::VerifyArgs;
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  ok
-  1  failure (server or NATS unreachable, 5xx, a bad answer, IO)
-  2  usage (the command line is wrong)
+  1  failure (server or NATS unreachable, 5xx, an answer that is not pilot's, IO)
+  2  usage (a wrong command line or --server; `pilot serve` with no nats-server to start)
   3  input refused (400, 409, 413, 422; an input file that is not JSON; a name several match)
   4  not allowed (401, 403)
   5  not found (404; no pilot, stakeholder or jurisdiction matches the name given)
@@ -82,6 +77,7 @@ pub struct Common {
         global = true,
         env = "PILOT_SERVER",
         value_name = "URL",
+        value_parser = http::server_url,
         default_value = "http://127.0.0.1:8080"
     )]
     pub server: String,
@@ -126,6 +122,9 @@ pub enum Failure {
     /// The input given to the command is not usable (refused before sending).
     #[error("{0}")]
     Input(String),
+    /// The command line is wrong in a way clap could not see.
+    #[error("{0}")]
+    Usage(String),
     /// A hash chain does not hold.
     #[error("{0}")]
     BrokenChain(String),
@@ -148,6 +147,7 @@ impl Failure {
                 _ => 1,
             },
             Failure::Unreachable(_) | Failure::BadAnswer(_) | Failure::Io(_) => 1,
+            Failure::Usage(_) => 2,
             Failure::Input(_) => 3,
             Failure::BrokenChain(_) => 6,
             Failure::NotFound(_) => 5,
@@ -301,6 +301,7 @@ mod tests {
         }
         assert_eq!(Failure::BrokenChain("x".into()).exit_code(), 6);
         assert_eq!(Failure::Input("x".into()).exit_code(), 3);
+        assert_eq!(Failure::Usage("x".into()).exit_code(), 2);
         assert_eq!(Failure::Unreachable("x".into()).exit_code(), 1);
     }
 

@@ -48,13 +48,15 @@ impl Source {
         match nats {
             None => Ok(Source::Server(Http::new(common)?)),
             Some(url) => {
-                let (options, addrs, shown) =
-                    pilot_nats::url_options(url).map_err(Failure::Unreachable)?;
+                let (options, addrs, shown) = pilot_nats::url_options(url)
+                    .map_err(|e| Failure::Usage(format!("--nats: {e}")))?;
                 let connect = async {
-                    let client = options
-                        .connect(addrs)
-                        .await
-                        .map_err(|error| format!("cannot connect to NATS at {shown}: {error}"))?;
+                    let client = options.connect(addrs).await.map_err(|error| {
+                        format!(
+                            "cannot connect to NATS at {shown} (is a nats-server running \
+                                 there? --nats URL): {error}"
+                        )
+                    })?;
                     JetStreamLog::open_existing_client(client)
                         .await
                         .map_err(|error| error.to_string())

@@ -189,6 +189,10 @@ pub async fn run(args: VerifyArgs) -> Result<(), Failure> {
         }
         Err((link, place)) => {
             let link = relabel(link, &place);
+            // A file line that is no stored event at all means the file is not an export:
+            // input refused (3), not a broken chain (6).
+            let not_an_export =
+                matches!(place, Place::File(..)) && matches!(link, BrokenLink::Unreadable { .. });
             let message = match place {
                 Place::File(file, _) => format!("{file}: {link}"),
                 Place::Log(Some(position)) => format!("the log: {link} (log position {position})"),
@@ -197,7 +201,11 @@ pub async fn run(args: VerifyArgs) -> Result<(), Failure> {
             if args.common.json {
                 output::json(&describe(&link, &message))?;
             }
-            Err(Failure::BrokenChain(message))
+            if not_an_export {
+                Err(Failure::Input(message))
+            } else {
+                Err(Failure::BrokenChain(message))
+            }
         }
     }
 }

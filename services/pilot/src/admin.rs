@@ -175,8 +175,8 @@ pub fn token(command: TokenCommand) -> Result<String, AdminError> {
             for entry in auth::list_tokens(&at.path())? {
                 let expires = match entry.expires {
                     None => "never".to_string(),
-                    Some(when) if when <= now => format!("expired {}", auth::rfc3339(when)),
-                    Some(when) => auth::rfc3339(when),
+                    Some(when) if when <= now => format!("expired {}", pilot_events::rfc3339(when)),
+                    Some(when) => pilot_events::rfc3339(when),
                 };
                 out.push_str(&format!(
                     "{}\t{}\t{}\t{expires}\n",

@@ -1,9 +1,8 @@
 //! The command line: `pilot serve` and the operator commands, and the client commands of
 //! [`pilot_client`] (a client of a running `pilot serve`, or of the NATS log directly).
 //!
-//! Exit codes (also in `pilot --help`): 0 ok; 1 failure (unreachable, 5xx, IO); 2 usage;
-//! 3 input refused (400/409/413/422); 4 not allowed (401/403); 5 not found (404);
-//! 6 verification found a broken hash chain. See [`pilot_client`].
+//! Exit codes: [`pilot_client::EXIT_CODES`], which `pilot --help` prints; `pilot serve` adds 2
+//! for no nats-server to start ([`crate::serve::ServeError::exit_code`]).
 
 use crate::config::ServeArgs;
 use clap::{Parser, Subcommand};
@@ -11,7 +10,7 @@ use pilot_client::ClientCommand;
 
 /// pilot-tracker: an event-sourced record of government policy pilots.
 #[derive(Debug, Parser)]
-#[command(name = "pilot", version, about, after_help = pilot_client::EXIT_CODES)]
+#[command(name = "pilot", version, after_help = pilot_client::EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -32,6 +31,11 @@ pub enum Command {
     Token(crate::admin::TokenCommand),
     /// Print the public key the service signs events with, for `pilot verify --keys`.
     Keys(crate::keys::KeysArgs),
+    /// Print shell completions: `pilot completions bash > /etc/bash_completion.d/pilot`.
+    Completions(crate::cli_docs::CompletionsArgs),
+    /// Print the manual page (roff: `pilot man | man -l -`), or write one per command into
+    /// `--dir`.
+    Man(crate::cli_docs::ManArgs),
     #[command(flatten)]
     Client(ClientCommand),
 }
@@ -181,6 +185,77 @@ mod tests {
             help.contains("6  verification found a broken hash chain"),
             "{help}"
         );
+    }
+
+    #[test]
+    fn bash_completions_name_the_subcommands() {
+        let args = crate::cli_docs::CompletionsArgs {
+            shell: clap_complete::Shell::Bash,
+        };
+        let script = crate::cli_docs::completions(&args, Cli::command());
+        for word in [
+            "serve",
+            "verify",
+            "export",
+            "alerts",
+            "completions",
+            "--server",
+        ] {
+            assert!(
+                script.contains(word),
+                "{word} missing from the bash completions"
+            );
+        }
+        for shell in ["zsh", "fish", "elvish", "powershell"] {
+            let Ok(Command::Completions(args)) =
+                Cli::try_parse_from(["pilot", "completions", shell]).map(|c| c.command)
+            else {
+                panic!("{shell} is not taken");
+            };
+            assert!(!crate::cli_docs::completions(&args, Cli::command()).is_empty());
+        }
+    }
+
+    #[test]
+    fn the_manual_page_lists_the_commands_and_the_exit_codes() {
+        let args = crate::cli_docs::ManArgs { dir: None };
+        let page = crate::cli_docs::man(&args, Cli::command()).unwrap();
+        assert!(page.starts_with(".ie \\n(.g .ds Aq"), "not roff: {page}");
+        assert!(page.contains(".TH pilot 1"), "{page}");
+        // NAME is the one-line summary, not the crate's description.
+        assert!(
+            page.contains("pilot \\- pilot\\-tracker: an event\\-sourced record"),
+            "{page}"
+        );
+        for word in [
+            "serve",
+            "verify",
+            "replay",
+            "completions",
+            "broken hash chain",
+        ] {
+            assert!(page.contains(word), "{word} missing from the page");
+        }
+    }
+
+    #[test]
+    fn manual_pages_are_written_for_every_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = crate::cli_docs::ManArgs {
+            dir: Some(dir.path().join("man1")),
+        };
+        let said = crate::cli_docs::man(&args, Cli::command()).unwrap();
+        for page in [
+            "pilot.1",
+            "pilot-serve.1",
+            "pilot-verify.1",
+            "pilot-token-new.1",
+        ] {
+            assert!(
+                dir.path().join("man1").join(page).is_file(),
+                "{page}: {said}"
+            );
+        }
     }
 
     #[test]

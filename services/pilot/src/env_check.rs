@@ -32,7 +32,7 @@ impl fmt::Display for Unknown {
 /// passwords a deployment's nats-server reads from the same environment.
 pub fn known() -> Vec<String> {
     let mut known = crate::cli::environment_variables();
-    known.push(crate::nats_server::NATS_SERVER_VAR.to_string());
+    known.push(crate::nats_binary::BINARY_VAR.to_string());
     known.extend(
         crate::nats_auth::Role::ALL
             .iter()

@@ -24,6 +24,7 @@
 
 pub mod admin;
 pub mod cli;
+pub mod cli_docs;
 pub mod config;
 pub mod config_file;
 pub mod config_keys;
@@ -36,6 +37,7 @@ pub mod keys;
 pub mod layout_watch;
 pub mod log_format;
 pub mod nats_auth;
+pub mod nats_binary;
 pub mod nats_server;
 pub mod nats_supervisor;
 #[cfg(feature = "otel")]

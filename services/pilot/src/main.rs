@@ -1,22 +1,25 @@
 //! `pilot`: see `pilot --help` and the crate docs of `pilot_service`.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use pilot_service::cli::{Cli, Command};
+use pilot_service::cli_docs;
 use pilot_service::config::Telemetry;
 use pilot_service::config_layers::Environment;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Logs go to stderr (RUST_LOG, default "info"; "warn" for the client commands, whose
-    // stdout is their answer); stdout carries only the ready line. `serve` reads how from its
-    // configuration, before anything else can log.
+    // Logs go to stderr (RUST_LOG, default "info"; "warn" for the client commands and the
+    // completions and manual pages, whose stdout is their answer); stdout carries only the
+    // ready line. `serve` reads how from its configuration, before anything else can log.
     let (settings, level) = match &cli.command {
         Command::Serve(args) => match Telemetry::load(args, &Environment::from_process()) {
             Ok(settings) => (settings, "info"),
             Err(error) => return fail(error.is_usage(), error),
         },
-        Command::Client(_) => (Telemetry::default(), "warn"),
+        Command::Client(_) | Command::Completions(_) | Command::Man(_) => {
+            (Telemetry::default(), "warn")
+        }
         _ => (Telemetry::default(), "info"),
     };
     // Set up outside the runtime: the trace exporter's HTTP client blocks on its own thread.
@@ -52,6 +55,11 @@ async fn run(command: Command) -> ExitCode {
         }
         Command::Token(command) => print(pilot_service::admin::token(command)),
         Command::Keys(args) => print(pilot_service::keys::run(&args).map_err(|e| e.to_string())),
+        Command::Completions(args) => print(Ok::<_, String>(cli_docs::completions(
+            &args,
+            Cli::command(),
+        ))),
+        Command::Man(args) => print(cli_docs::man(&args, Cli::command())),
         Command::Client(command) => return pilot_client::run(command).await,
     };
     match result {

@@ -25,7 +25,7 @@ use tokio::io::AsyncBufReadExt;
 use tokio::process::{Child, Command};
 
 use crate::nats_auth::{Credentials, Login, NatsAuthError, Role};
-use crate::workspace;
+use crate::nats_binary::{install_help, NoBinary};
 
 /// How long the server may take to accept clients with JetStream enabled.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -37,13 +37,9 @@ const POLL: Duration = Duration::from_millis(25);
 
 #[derive(Debug, thiserror::Error)]
 pub enum NatsServerError {
-    #[error(
-        "no nats-server binary: {reason}\n  fix: run scripts/install-nats-server.sh in the \
-         pilot-tracker workspace, set PILOT_NATS_SERVER=/path/to/nats-server (2.12.1 or newer), \
-         or pass --nats URL to use a running server"
-    )]
-    BinaryNotFound { reason: String },
-    #[error("cannot run {binary}: {source} (set PILOT_NATS_SERVER to a nats-server 2.12.1 or newer, or pass --nats URL)")]
+    #[error(transparent)]
+    NoBinary(#[from] NoBinary),
+    #[error("cannot run {binary}: {source}\n{}", install_help())]
     Spawn {
         binary: PathBuf,
         #[source]
@@ -79,48 +75,6 @@ pub enum NatsServerError {
 fn io_error(action: impl Into<String>) -> impl FnOnce(io::Error) -> NatsServerError {
     let action = action.into();
     move |source| NatsServerError::Io { action, source }
-}
-
-/// The variable naming the nats-server binary pilot runs without `--nats` (tests set it).
-pub const NATS_SERVER_VAR: &str = "PILOT_NATS_SERVER";
-
-/// The nats-server to run: `PILOT_NATS_SERVER` when set and not empty (a path, or a command
-/// on `PATH`), else the path that the workspace's `scripts/install-nats-server.sh` prints
-/// (it installs the pinned server into `.tools/` on its first run).
-pub async fn find_binary() -> Result<PathBuf, NatsServerError> {
-    if let Some(path) = std::env::var_os(NATS_SERVER_VAR).filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(path));
-    }
-    let script = workspace::find(workspace::INSTALL_SCRIPT).map_err(|error| {
-        NatsServerError::BinaryNotFound {
-            reason: format!("PILOT_NATS_SERVER is not set and {error}"),
-        }
-    })?;
-    tracing::info!(message = "Finding nats-server with the install script.", script = %script.display());
-    let output = Command::new(&script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .output()
-        .await
-        .map_err(|e| NatsServerError::BinaryNotFound {
-            reason: format!("cannot run {}: {e}", script.display()),
-        })?;
-    if !output.status.success() {
-        return Err(NatsServerError::BinaryNotFound {
-            reason: format!("{} failed ({})", script.display(), output.status),
-        });
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    match stdout.lines().map(str::trim).rfind(|l| !l.is_empty()) {
-        Some(path) if Path::new(path).is_file() => Ok(PathBuf::from(path)),
-        _ => Err(NatsServerError::BinaryNotFound {
-            reason: format!(
-                "{} printed no existing file on stdout (it printed {stdout:?})",
-                script.display()
-            ),
-        }),
-    }
 }
 
 /// A running nats-server that pilot started.

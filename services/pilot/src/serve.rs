@@ -18,7 +18,8 @@
 use crate::config::{Config, ConfigError, Part, ServeArgs};
 use crate::data_dir_lock::{DataDirLock, LockError};
 use crate::http_server;
-use crate::nats_server::{self, LocalNats, NatsServerError};
+use crate::nats_binary;
+use crate::nats_server::{LocalNats, NatsServerError};
 use crate::nats_supervisor::{GaveUp, SupervisedNats};
 use crate::signals::Signals;
 use crate::token_reload;
@@ -83,9 +84,20 @@ pub enum ServeError {
 }
 
 impl ServeError {
-    /// A variable or flag with a bad value: a usage error (exit status 2), as clap's are.
+    /// A usage error (exit status 2), as clap's are: a variable or flag with a bad value, or a
+    /// setup the user completes before trying again (no nats-server to start, or
+    /// `PILOT_NATS_SERVER` naming none that runs).
     pub fn is_usage(&self) -> bool {
-        matches!(self, ServeError::Config(error) if error.is_usage())
+        use std::io::ErrorKind;
+        match self {
+            ServeError::Config(error) => error.is_usage(),
+            ServeError::NatsServer(NatsServerError::NoBinary(_)) => true,
+            ServeError::NatsServer(NatsServerError::Spawn { source, .. }) => matches!(
+                source.kind(),
+                ErrorKind::NotFound | ErrorKind::PermissionDenied
+            ),
+            _ => false,
+        }
     }
 }
 
@@ -114,7 +126,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         None => {
             lock = Some(DataDirLock::acquire(&config.data_dir)?);
             let start = async {
-                let binary = nats_server::find_binary().await?;
+                let binary = nats_binary::find().await.map_err(NatsServerError::from)?;
                 LocalNats::start(&binary, &config.data_dir).await
             };
             // Dropping a half-started server kills it.

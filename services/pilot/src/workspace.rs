@@ -1,24 +1,15 @@
-//! Finding the workspace's own files (the nats-server install script) from
-//! wherever `pilot` runs: the current directory or one above it, else the workspace the
-//! executable was built in (`target/debug/pilot` lies below the workspace root).
+//! Finding the workspace's own files (the nats-server install script) from where `pilot`
+//! runs: the current directory or one above it, else the workspace the executable was built
+//! in (`target/debug/pilot` lies below the workspace root). Outside a checkout there is none,
+//! and pilot does without ([`crate::nats_binary`]).
 
 use std::path::{Path, PathBuf};
 
 /// The nats-server install script, relative to the workspace root.
 pub const INSTALL_SCRIPT: &str = "scripts/install-nats-server.sh";
 
-/// `relative` below the current directory or one of its parents, else below the executable's
-/// directory or one of its parents. `Err` lists every root that was searched.
-pub fn find(relative: &str) -> Result<PathBuf, NotFound> {
-    let cwd = std::env::current_dir().ok();
-    let exe = std::env::current_exe()
-        .ok()
-        .map(|exe| exe.canonicalize().unwrap_or(exe));
-    let exe_dir = exe.as_deref().and_then(Path::parent);
-    find_from(relative, cwd.as_deref().into_iter().chain(exe_dir))
-}
-
-/// [`find`] with explicit starting directories, searched in order, each with its ancestors.
+/// `relative` below one of `starts` or their ancestors, searched in order. `Err` lists every
+/// start that was searched.
 pub fn find_from<'a>(
     relative: &str,
     starts: impl IntoIterator<Item = &'a Path>,

@@ -191,7 +191,8 @@ fn a_missing_nats_server_binary_is_a_clear_error() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    // Usage: the setup names no nats-server that runs.
+    assert_eq!(output.status.code(), Some(2));
     assert!(output.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no-nats-server"), "{stderr}");
@@ -756,6 +757,14 @@ fn an_expired_token_is_refused_with_a_message_saying_so() {
     let (status, body) = http_get_as(&host, "/api/v1/pilots", Some(&brief));
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("this token (brief) expired at"), "{body}");
+    // The instant as RFC 3339, as `--expires` takes it.
+    let at = body
+        .split("expired at ")
+        .nth(1)
+        .and_then(|rest| rest.split(": ask").next())
+        .unwrap();
+    let rfc3339 = &time::format_description::well_known::Rfc3339;
+    assert!(time::OffsetDateTime::parse(at, rfc3339).is_ok(), "{body}");
     let (status, body) = http_get_as(&host, "/api/v1/pilots", Some(&lasting));
     assert_eq!(status, 200, "{body}");
 

@@ -170,10 +170,7 @@ impl Anchored for JetStreamLog {
             .get_info()
             .await
             .map_err(|e| LogError::Unavailable(e.to_string()))?;
-        let created = info
-            .created
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_else(|_| info.created.to_string());
+        let created = pilot_events::rfc3339(info.created);
         Ok((created, info.state.last_sequence))
     }
 }

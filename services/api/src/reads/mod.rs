@@ -40,7 +40,6 @@ use pilot_projections::{AsOf, ChainNotLoaded, PilotView, World};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::HashSet;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -269,7 +268,7 @@ fn view_at(world: &World, id: &Uuid, when: AsOf) -> Result<Option<PilotView>, Pa
 }
 
 fn describe(when: AsOf) -> String {
-    let show = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_else(|_| t.to_string());
+    let show = pilot_events::rfc3339;
     let mut text = String::new();
     if let Some(as_of) = when.as_of {
         text.push_str(&format!(" as of {}", show(as_of)));
