@@ -1,7 +1,7 @@
 //! The Nanguo demo history (`deploy/demo/nanguo.jsonl`, schema 2) is valid public wire format:
 //! every line decodes, every hash chain verifies, time never goes backwards within a chain,
 //! tampering is caught on the right line, and the history keeps the stage rules and facts of
-//! DOMAIN.md, with what schema 2 can say (vague dates, qualifiers, office rewards, the people
+//! docs/domain.md, with what schema 2 can say (vague dates, qualifiers, office rewards, the people
 //! in the office, intermediaries, disputes, links, the jurisdiction and its context).
 //!
 //! The schema-1 history it replaced is kept byte for byte in
@@ -131,7 +131,7 @@ fn tampering_one_byte_of_a_text_is_caught_on_its_line() {
     }
 }
 
-/// Replays the stage rules of DOMAIN.md ("Event catalogue", "Stages") over the fixture.
+/// Replays the stage rules of docs/domain.md ("Events", "Stages") over the fixture.
 #[test]
 fn every_event_fits_its_pilots_stage() {
     replay_stages(&events().unwrap());
@@ -251,7 +251,7 @@ fn stakeholders_named(event: &Event) -> Vec<Uuid> {
     }
 }
 
-/// The facts DOMAIN.md ("The Nanguo case as data") asks the fixture to reproduce.
+/// The facts docs/domain.md ("The Nanguo case as data") asks the fixture to reproduce.
 #[test]
 fn the_fixture_reproduces_the_case() {
     reproduces_the_case(&events().unwrap());

@@ -1,5 +1,5 @@
 //! Working-day calendars, one per jurisdiction, for stall thresholds counted in working days
-//! (DOMAIN.md, "Stalled approvals").
+//! (docs/domain.md, "Stalled approvals and alerts").
 //!
 //! A day is a working day unless it falls on a weekend weekday or is a public holiday; a
 //! make-up working day (调休, as in China, where a weekend day is worked to bridge a holiday) is

@@ -1,4 +1,4 @@
-//! Stage moves and decisions (DOMAIN.md, "Stages"), given/when/then.
+//! Stage moves and decisions (docs/domain.md, "Stages"), given/when/then.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is the failure report
 

@@ -1,4 +1,4 @@
-//! The alerter: stalled-approval alerts as events (DOMAIN.md, "Stalled approvals").
+//! The alerter: stalled-approval alerts as events (docs/domain.md, "Stalled approvals and alerts").
 //!
 //! - [`engine`]: a timer and an outbox over the process's one fold (world and alert book, see
 //!   `pilot_runtime::runtime`): each transition recorded exactly once on the alert stream

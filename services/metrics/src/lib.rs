@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 
 mod process;
 
-/// The alert states DOMAIN.md names; each is shown (as 0) before the alerter reports it, so a
+/// The alert states docs/domain.md names; each is shown (as 0) before the alerter reports it, so a
 /// dashboard does not mistake "none" for "unknown".
 pub const ALERT_STATES: &[&str] = &["pending", "warning", "firing", "resolved"];
 

@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 use uuid::Uuid;
 
-/// The DOMAIN.md default warning share: the yellow light at 80% of the threshold.
+/// The docs/domain.md default warning share: the yellow light at 80% of the threshold.
 const DEFAULT_WARNING_SHARE: f64 = 0.8;
 
 /// The `[alerts]` section as written in the file. Every key is optional; unknown keys are
@@ -53,7 +53,7 @@ pub struct AlertsFile {
     /// Calendar files, relative to the configuration file's directory.
     #[serde(default)]
     pub calendar_files: Vec<PathBuf>,
-    /// Threshold per approver level; unspecified levels keep the DOMAIN.md defaults.
+    /// Threshold per approver level; unspecified levels keep the docs/domain.md defaults.
     #[serde(default)]
     pub thresholds: LevelDays,
     /// Per-pilot overrides (`[[alerts.pilots]]`).
@@ -84,7 +84,7 @@ impl fmt::Display for DayCountName {
 }
 
 /// Threshold days per approver level, each optional so that what is left out falls back to
-/// the level above it in the file (an override to the section, the section to DOMAIN.md).
+/// the level above it in the file (an override to the section, the section to docs/domain.md).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LevelDays {
