@@ -16,6 +16,8 @@ mod error;
 mod event;
 pub mod fields;
 mod hash;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod seal;
 pub mod upcast;
 pub mod validate;
