@@ -53,6 +53,41 @@ pub const EVENT: &str = "Event";
 /// The component name of the closed list of event types.
 pub const EVENT_TYPE: &str = "EventType";
 
+/// A request body or answer of one draft or stored event, typed per `type`: the `Draft` or
+/// `Event` component, which brings every wire schema along ([`schemas`]).
+macro_rules! whole_schema {
+    ($(#[$meta:meta])* $type:ident => $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        pub struct $type;
+
+        impl PartialSchema for $type {
+            fn schema() -> RefOr<Schema> {
+                Ref::from_schema_name($name).into()
+            }
+        }
+
+        impl ToSchema for $type {
+            fn name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+
+            fn schemas(out: &mut Schemas) {
+                out.extend(schemas());
+            }
+        }
+    };
+}
+
+whole_schema!(
+    /// `Draft`: one event as a writer sends it.
+    DraftSchema => DRAFT
+);
+whole_schema!(
+    /// `Event`: one sealed event as stored.
+    EventSchema => EVENT
+);
+
 /// The two shapes an event takes on the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {

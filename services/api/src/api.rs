@@ -25,7 +25,8 @@
 
 use crate::alerts_api;
 use crate::auth::{Caller, Lookup, Role};
-use crate::error::ApiError;
+use crate::error::{ApiError, Body as ErrorBody};
+use crate::openapi;
 use crate::reads;
 use crate::state::AppState;
 use crate::stream;
@@ -34,65 +35,26 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use pilot_metrics as metrics;
-use serde_json::json;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 /// How long a read with `min_position` waits for the projections to reach that position.
 pub const MIN_POSITION_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// The header alternative to `?min_position=`.
 pub const MIN_POSITION_HEADER: &str = "pilot-min-position";
 
-/// The whole HTTP service over `state`.
+/// The whole HTTP service over `state`, with its OpenAPI document and reference page.
 pub fn app(state: AppState) -> Router {
-    let access = state.access.clone();
-    let reads = Router::new()
-        .route("/pilots", get(reads::list_pilots))
-        .route("/pilots/{id}", get(reads::get_pilot))
-        .route("/pilots/{id}/events", get(reads::pilot_events))
-        .route("/highlights", get(reads::highlights))
-        .route("/offices", get(reads::offices))
-        .route("/pilots/{id}/support", get(reads::pilot_support))
-        .route("/stakeholders", get(reads::stakeholders))
-        .route("/stakeholders/{id}", get(reads::stakeholder))
-        .route("/analytics", get(reads::analytics))
-        .route("/jurisdictions", get(reads::jurisdictions))
-        .route("/jurisdictions/{id}", get(reads::jurisdiction))
-        .route("/events", get(stream::export))
-        .route("/events/stream", get(stream::live))
-        .route("/alerts", get(alerts_api::list))
-        .route("/alerts/events", get(alerts_api::export))
-        .route("/alerts/{id}", get(alerts_api::get))
-        .route("/seals/latest", get(reads::latest_seal));
-    let writes = Router::new()
-        .route(
-            "/events",
-            post(writes::append).layer(DefaultBodyLimit::max(access.max_body_bytes)),
-        )
-        .route(
-            "/pilots/{id}/events",
-            post(writes::append_to_pilot).layer(DefaultBodyLimit::max(access.max_body_bytes)),
-        )
-        .route("/alerts/{id}/ack", post(alerts_api::acknowledge))
-        .route("/alerts/{id}/silence", post(alerts_api::silence))
-        .route(
-            "/import",
-            post(writes::import).layer(DefaultBodyLimit::max(access.max_import_bytes)),
-        );
-    // Layers run outside in: readiness, then who is calling, then read-your-writes.
-    let api = reads
-        .merge(writes)
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            wait_for_position,
-        ))
-        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_ready));
-    open_routes()
-        .nest("/api/v1", api)
+    let (router, document) = routes(&state).split_for_parts();
+    router
+        .merge(openapi::reference(openapi::complete(
+            document,
+            MIN_POSITION_HEADER,
+        )))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -103,22 +65,64 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The route table: each handler with its OpenAPI entry (`routes!`), so the two cannot differ.
+fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    let access = &state.access;
+    let body_limit = |bytes: usize| DefaultBodyLimit::max(bytes);
+    let reads = OpenApiRouter::new()
+        .routes(routes!(reads::list_pilots))
+        .routes(routes!(reads::get_pilot))
+        .routes(routes!(reads::pilot_events))
+        .routes(routes!(reads::highlights))
+        .routes(routes!(reads::offices))
+        .routes(routes!(reads::pilot_support))
+        .routes(routes!(reads::stakeholders))
+        .routes(routes!(reads::stakeholder))
+        .routes(routes!(reads::analytics))
+        .routes(routes!(reads::jurisdictions))
+        .routes(routes!(reads::jurisdiction))
+        .routes(routes!(stream::export))
+        .routes(routes!(stream::live))
+        .routes(routes!(alerts_api::list))
+        .routes(routes!(alerts_api::export))
+        .routes(routes!(alerts_api::get))
+        .routes(routes!(reads::latest_seal));
+    let writes = OpenApiRouter::new()
+        .routes(routes!(writes::append).layer(body_limit(access.max_body_bytes)))
+        .routes(routes!(writes::append_to_pilot).layer(body_limit(access.max_body_bytes)))
+        .routes(routes!(alerts_api::acknowledge))
+        .routes(routes!(alerts_api::silence))
+        .routes(routes!(writes::import).layer(body_limit(access.max_import_bytes)));
+    // Layers run outside in: readiness, then who is calling, then read-your-writes
+    // (`openapi::complete` documents what they add to every route).
+    let api = reads
+        .merge(writes)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            wait_for_position,
+        ))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_ready));
+    open_routes().nest(openapi::API_PREFIX, api)
+}
+
 /// With `--only projector`: health, readiness and metrics, no API.
 pub fn operations(state: AppState) -> Router {
-    open_routes()
+    let (router, _) = open_routes().split_for_parts();
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(trace_layer())
         .with_state(state)
 }
 
-/// The endpoints that need no token (see [`crate::auth`]).
-fn open_routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(scrape_metrics))
-        .route("/api/v1/openapi.json", get(reads::openapi))
+/// The endpoints that need no token (see [`crate::auth`]); the document and its reference
+/// page are added by [`openapi::reference`].
+fn open_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(scrape_metrics))
 }
 
 fn trace_layer() -> TraceLayer<
@@ -270,7 +274,16 @@ async fn wait_for_position(
     next.run(request).await
 }
 
-/// `GET /metrics`.
+/// Prometheus metrics.
+///
+/// The process's figures in the Prometheus text format (`pilot_metrics`).
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
+    responses(
+        (status = 200, description = "The Prometheus text format.", content_type = "text/plain; version=0.0.4",
+            body = String, example = "# TYPE pilot_events_appended counter\npilot_events_appended_total 42\n"),
+        (status = 500, description = "`internal`: the metrics cannot be encoded.", body = ErrorBody),
+    )
+)]
 async fn scrape_metrics(State(state): State<AppState>) -> Response {
     let counts = state.projection.read().alerts().recorded().counts();
     for kind in pilot_projections::StateKind::ALL {
@@ -301,10 +314,33 @@ async fn scrape_metrics(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok"}))
+/// Liveness.
+///
+/// 200 while the process runs.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+    responses((status = 200, description = "The process runs.", body = Status,
+        example = json!({"status": "ok"})))
+)]
+async fn healthz() -> Json<Status> {
+    Json(Status {
+        status: "ok",
+        position: None,
+    })
 }
 
+/// Readiness.
+///
+/// 200 once the projections have caught up with the log since start-up and NATS is
+/// connected; else 503, for good (with the reason) when the event log holds less than the
+/// service has seen.
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
+    responses(
+        (status = 200, description = "Ready, at this stream position.", body = Status,
+            example = json!({"status": "ready", "position": 1234})),
+        (status = 503, description = "`not_ready`: catching up, NATS unreachable, or the log refused.", body = ErrorBody,
+            example = json!({"error": {"code": "not_ready", "message": "the projections are catching up with the event log"}})),
+    )
+)]
 async fn readyz(State(state): State<AppState>) -> Response {
     if let Some(reason) = state.refused().or_else(|| state.writes_stopped()) {
         return ApiError::not_ready(reason).into_response();
@@ -317,7 +353,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
         return ApiError::not_ready(outage).into_response();
     }
     let position = state.projection.position();
-    Json(json!({"status": "ready", "position": position})).into_response()
+    Json(Status {
+        status: "ready",
+        position: Some(position),
+    })
+    .into_response()
 }
 
 async fn require_ready(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -334,6 +374,16 @@ async fn require_ready(State(state): State<AppState>, request: Request, next: Ne
         ApiError::not_ready("the projections are catching up with the event log; try again")
             .into_response()
     }
+}
+
+/// The answer of `/healthz` and `/readyz`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Status {
+    /// `ok` (alive) or `ready`.
+    status: &'static str,
+    /// `/readyz`: the stream position the projections have applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    position: Option<u64>,
 }
 
 async fn not_found() -> ApiError {

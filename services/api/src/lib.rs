@@ -8,6 +8,7 @@
 //!   write for which office; [`alerts_api`]: alerts, acknowledgements and silences.
 //! - [`stream`]: the log as stored, in pages of JSON Lines and live as Server-Sent Events.
 //! - [`auth`]: tokens and roles.
+//! - [`openapi`]: the OpenAPI document (generated from the handlers) and its reference page.
 //! - [`demo`]: loading a sealed JSON Lines history into the log as stored (`POST
 //!   /api/v1/import`, and `pilot serve --demo`).
 //! - [`sealer`]: signed seals of every chain's head, taken as the log moves and after imports.
@@ -22,6 +23,7 @@ pub mod chains;
 pub mod demo;
 pub mod error;
 pub mod offices;
+pub mod openapi;
 pub mod query;
 pub mod reads;
 pub mod sealer;
