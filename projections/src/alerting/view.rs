@@ -66,6 +66,8 @@ pub struct Threshold {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+// Named apart from the wire format's `DayUnit` (a stall record's `day_count`) in the document.
+#[cfg_attr(feature = "openapi", schema(as = ThresholdDayUnit))]
 #[serde(rename_all = "snake_case")]
 pub enum DayUnit {
     CalendarDays,

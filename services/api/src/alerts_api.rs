@@ -122,7 +122,8 @@ pub async fn get(
             headers(
                 ("Pilot-Next-After" = u64, description = "The `after` of the next page."),
                 ("Pilot-Last-Position" = u64, description = "The alert stream's last position when this page was read."),
-            )),
+            ),
+            example = crate::openapi::examples::alert_events),
     )
 )]
 #[tracing::instrument(name = "export_alert_events", skip_all)]

@@ -386,6 +386,22 @@ async fn openapi_real_answers_and_examples_fit_their_schemas() {
     assert_fits(&document, &draft_schema, &draft, "the appended draft");
     assert_misfits(&document, &draft_schema, &refused, "a stance of 7");
 
+    // The export's lines, and its example's, are stored events.
+    let (status, _, page) = served
+        .send(Method::GET, "/api/v1/events?limit=50", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let example = document["paths"]["/api/v1/events"]["get"]["responses"]["200"]["content"]
+        ["application/x-ndjson"]["example"]
+        .as_str()
+        .unwrap();
+    let lines: Vec<&str> = page.lines().chain(example.lines()).collect();
+    assert!(lines.len() > 50, "{}", lines.len());
+    for line in lines {
+        let event: Value = serde_json::from_str(line).unwrap();
+        assert_fits(&document, &component("Event"), &event, line);
+    }
+
     // The answer of a pilot's chain after the append: stored events fit `Event` too.
     let (_, chain) = served
         .get(&format!("/api/v1/pilots/{UNIFIED}/events"))

@@ -187,9 +187,12 @@ pub fn stakeholder() -> Value {
             );
             stance.insert("stage".into(), json!("awaiting_approval"));
         }
-        fields.insert("stances".into(), json!([stance]));
+        fields.insert("coalition".into(), json!([PILOT]));
+        fields.insert("opposition".into(), json!([]));
+        fields.insert("pilots".into(), json!([stance]));
         fields.insert("ledger".into(), json!([line()]));
         fields.insert("tenures".into(), json!([]));
+        fields.insert("holders".into(), json!([]));
     }
     detail
 }
@@ -309,6 +312,29 @@ pub fn alert() -> Value {
         "positions": [3],
         "silenced_until": null
     })
+}
+
+/// `GET /api/v1/alerts/events`: JSON Lines, one stored alert event per line.
+pub fn alert_events() -> Value {
+    let mut event = alert();
+    if let Value::Object(fields) = &mut event {
+        for recorded_only in [
+            "state",
+            "since",
+            "escalation_level",
+            "due_at",
+            "acknowledged",
+            "silences",
+            "positions",
+            "silenced_until",
+        ] {
+            fields.remove(recorded_only);
+        }
+        fields.insert("schema".into(), json!(1));
+        fields.insert("recorded_at".into(), json!("2000-03-29T09:00:02+08:00"));
+        fields.insert("recorded_by".into(), json!("alerter"));
+    }
+    Value::String(format!("{event}\n"))
 }
 
 /// `GET /api/v1/alerts`.
