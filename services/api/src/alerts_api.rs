@@ -118,7 +118,7 @@ pub async fn get(
     ),
     responses(
         (status = 200, description = "JSON Lines, one stored `AlertEvent` per line, paged like `GET /api/v1/events`.",
-            content_type = "application/x-ndjson", body = String,
+            content_type = "application/x-ndjson", body = pilot_projections::alerting::AlertEvent,
             headers(
                 ("Pilot-Next-After" = u64, description = "The `after` of the next page."),
                 ("Pilot-Last-Position" = u64, description = "The alert stream's last position when this page was read."),

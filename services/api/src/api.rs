@@ -5,7 +5,7 @@
 //! | `GET /healthz` | 200 `{"status": "ok"}` while the process runs |
 //! | `GET /readyz` | 200 `{"status": "ready", "position": N}` once the projections have caught up with the log since start-up and NATS is connected; else 503 (for good, with the reason, when the event log holds less than the service has seen: see `pilot_runtime::checkpoint`) |
 //! | `GET /metrics` | Prometheus text format ([`pilot_metrics`]) |
-//! | `GET /api/v1/openapi.json` | the OpenAPI document of every route (`openapi.json`) |
+//! | `GET /api/v1/openapi.json`, `GET /api/v1/docs/` | the OpenAPI 3.1 document of every route, generated from the handlers, and its reference page ([`crate::openapi`]) |
 //! | `GET /api/v1/pilots?stage=&office=&stalled=&as_of=&known_at=` | every pilot's view ([`PilotView`]), ordered by `pilot_id`, filtered, now or in the past |
 //! | `GET /api/v1/pilots/{id}?as_of=&known_at=` | one pilot now, or as of a world date and/or as known at a system date ([`crate::query`]); 404 for an unknown pilot or one not yet proposed then |
 //! | `GET /api/v1/pilots/{id}/events` | the pilot's chain as stored (the wire format), each event with its `version` and stream `position` |

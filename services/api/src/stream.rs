@@ -50,7 +50,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
     ),
     responses(
         (status = 200, description = "JSON Lines, one stored `Event` per line exactly as stored. Page on with `after` = `Pilot-Next-After` until it reaches `Pilot-Last-Position`.",
-            content_type = "application/x-ndjson", body = String,
+            content_type = "application/x-ndjson", body = pilot_events::openapi::EventSchema,
             headers(
                 ("Pilot-Next-After" = u64, description = "The `after` of the next page."),
                 ("Pilot-Last-Position" = u64, description = "The log's last position when this page was read."),
