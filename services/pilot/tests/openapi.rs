@@ -3,7 +3,7 @@
 //! 3.1 whose schemas are valid JSON Schema and whose references resolve; every route answers
 //! as documented (and nothing else is routed); real answers, errors and examples fit their
 //! schemas; every event type has its schemas and every golden fixture, made a draft, fits
-//! `Draft`; the reference page loads nothing from outside the server.
+//! `Draft`; the reference page loads nothing from outside the server, also in a browser.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
@@ -601,4 +601,41 @@ async fn openapi_reference_page_is_served_from_local_assets_only() {
             .contains("\"validatorUrl\":\"none\""),
         "{initializer}"
     );
+}
+
+/// In headless Chromium the page renders the document (its title and an operation), logs no
+/// error (a Content-Security-Policy violation would be one), and loads nothing from outside
+/// the server.
+#[tokio::test]
+async fn openapi_reference_page_renders_offline_in_a_browser() {
+    use pilot_browser_harness::{browser_or_skip, Browser};
+    let served = served("openapi-browser").await;
+    let browser = browser_or_skip!(Browser::start());
+    browser
+        .goto(&format!("{}/api/v1/docs/", served.base))
+        .await
+        .unwrap();
+    let rendered = "return document.querySelector('.swagger-ui .info .title') !== null \
+         && document.querySelector('.swagger-ui .opblock') !== null;";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while browser.eval(rendered, vec![]).await.unwrap() != json!(true) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reference page did not render the document"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let title = browser
+        .eval(
+            "return document.querySelector('.swagger-ui .info .title').textContent;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(title.as_str().unwrap().contains("pilot-tracker"), "{title}");
+    let leaving = browser.requests_leaving(&served.base).await.unwrap();
+    assert!(leaving.is_empty(), "the page loaded {leaving:?}");
+    let errors = browser.console_errors().await.unwrap();
+    assert!(errors.is_empty(), "{errors:#?}");
+    browser.close().await.unwrap();
 }
