@@ -269,6 +269,41 @@ mod tests {
         );
     }
 
+    /// The document lists every fixed code (the `Error` schema's `code`), so a new one
+    /// cannot be left out of it.
+    #[test]
+    fn the_document_names_every_fixed_code() {
+        let schema = serde_json::to_value(<Detail as utoipa::PartialSchema>::schema()).unwrap();
+        let described = schema["properties"]["code"]["description"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for error in [
+            ApiError::invalid("f", ""),
+            ApiError::unknown_parameter("f", &[]),
+            ApiError::invalid_query(""),
+            ApiError::malformed_json(""),
+            ApiError::unauthorized(""),
+            ApiError::forbidden(""),
+            ApiError::version_conflict(1, 2),
+            ApiError::partly_stored(""),
+            ApiError::body_too_large(1),
+            ApiError::event_too_large(""),
+            ApiError::not_caught_up(2, 1),
+            ApiError::not_found(""),
+            ApiError::method_not_allowed(),
+            ApiError::not_ready(""),
+            ApiError::store_unavailable(""),
+            ApiError::internal(""),
+        ] {
+            assert!(
+                described.contains(&format!("`{}`", error.code)),
+                "{} is not in the document: {described}",
+                error.code
+            );
+        }
+    }
+
     #[tokio::test]
     async fn leaves_the_field_out_otherwise() {
         let (status, json) = body(ApiError::not_found("no such pilot")).await;
