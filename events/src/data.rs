@@ -41,6 +41,12 @@ impl Stance {
     }
 }
 
+#[cfg(feature = "openapi")]
+crate::openapi::bounded_integer!(
+    Stance,
+    "A stance on a pilot: -2 (strongly against) to +2 (strongly for)."
+);
+
 impl TryFrom<i64> for Stance {
     type Error = String;
     fn try_from(value: i64) -> Result<Self, Self::Error> {
@@ -79,6 +85,12 @@ impl Influence {
     }
 }
 
+#[cfg(feature = "openapi")]
+crate::openapi::bounded_integer!(
+    Influence,
+    "How much a stance weighs: 1 (little) to 5 (decisive)."
+);
+
 impl TryFrom<i64> for Influence {
     type Error = String;
     fn try_from(value: i64) -> Result<Self, Self::Error> {
@@ -99,6 +111,7 @@ impl From<Influence> for i64 {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PilotProposed {
     pub title: String,
@@ -109,6 +122,7 @@ pub struct PilotProposed {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProgramDesigned {
     pub summary: String,
@@ -118,6 +132,7 @@ pub struct ProgramDesigned {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StakeholderRegistered {
     pub name: String,
@@ -127,6 +142,7 @@ pub struct StakeholderRegistered {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ContactLogged {
     pub stakeholder_id: Uuid,
@@ -144,6 +160,7 @@ pub struct ContactLogged {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StanceAssessed {
     pub stakeholder_id: Uuid,
@@ -153,6 +170,7 @@ pub struct StanceAssessed {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AllianceFormed {
     pub stakeholder_ids: Vec<Uuid>,
@@ -164,6 +182,7 @@ pub struct AllianceFormed {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalRequested {
     /// Chosen by the office (e.g. `hici-1994-mayor`); names the approval in later events.
@@ -187,6 +206,7 @@ pub struct ApprovalRequested {
 /// configuration says today. `stalls_at` is what decides; the terms say where it came from and
 /// let alerts count escalations in the same days.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StallRecord {
     /// The approver level's threshold, in `day_count` days, before any extension.
@@ -209,6 +229,7 @@ pub struct StallRecord {
 /// "Calendars by jurisdiction"): the first that applies of the pilot's override in the alert
 /// rules, its registered jurisdiction's `calendar`, and the rules' default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CalendarBasis {
     pub by: CalendarSource,
@@ -222,6 +243,7 @@ pub struct CalendarBasis {
 
 /// Which rule chose a stall record's calendar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CalendarSource {
     /// The pilot's own entry in the alert rules (`[[alerts.pilots]]`).
@@ -251,6 +273,7 @@ impl CalendarSource {
 
 /// How a [`StallRecord`]'s days are counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DayUnit {
     /// Days of exactly 24 hours.
@@ -290,6 +313,7 @@ impl Schema1Stall {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalGranted {
     pub approval_id: String,
@@ -298,6 +322,7 @@ pub struct ApprovalGranted {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalDenied {
     pub approval_id: String,
@@ -305,6 +330,7 @@ pub struct ApprovalDenied {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalWithdrawn {
     pub approval_id: String,
@@ -315,6 +341,7 @@ pub struct ApprovalWithdrawn {
 pub const MAX_EXTRA_DAYS: u32 = 3650;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalExtended {
     pub approval_id: String,
@@ -333,12 +360,14 @@ pub struct ApprovalExtended {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ImplementationStarted {
     pub scope: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TargetSet {
     pub metric: String,
@@ -361,6 +390,7 @@ impl TargetSet {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MetricRecorded {
     pub metric: String,
@@ -383,6 +413,7 @@ impl MetricRecorded {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PilotScaled {
     pub to_level: Level,
@@ -391,6 +422,7 @@ pub struct PilotScaled {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AdoptedElsewhere {
     pub jurisdiction: String,
@@ -399,6 +431,7 @@ pub struct AdoptedElsewhere {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PilotMerged {
     pub into_pilot_id: Uuid,
@@ -406,12 +439,14 @@ pub struct PilotMerged {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PilotTerminated {
     pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HighlightRecorded {
     pub highlight_id: String,
@@ -429,6 +464,7 @@ pub struct HighlightRecorded {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EventRetracted {
     /// The event that stops counting; it must be in the same chain as the retraction.
@@ -439,6 +475,7 @@ pub struct EventRetracted {
 /// Schema 2: a jurisdiction (a city, a province) with its own chain of context events.
 /// Pilots belong to it by `pilot.proposed`'s `jurisdiction`, which names it by `name`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct JurisdictionRegistered {
     /// The name pilots give as their `jurisdiction` (e.g. `Nanguo`); unique among jurisdictions.
@@ -456,6 +493,7 @@ pub struct JurisdictionRegistered {
 /// Schema 2: something that happened outside any pilot but shapes them all: a policy window,
 /// a directive from above, a meeting, a reorganisation, or a city indicator's value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ContextRecorded {
     pub kind: ContextKind,
@@ -479,6 +517,7 @@ pub struct ContextRecorded {
 /// Schema 2: the person whose registry chain this is held a post (another stakeholder, e.g.
 /// "Mayor of Nanguo") from `from` to `to`, both days included; no `to` means still in post.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TenureRecorded {
     pub post_id: Uuid,
@@ -497,6 +536,7 @@ pub struct TenureRecorded {
 /// Schema 2: this pilot relates to another: renamed or upgraded into it, bundled with it, or
 /// modelled on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PilotLinked {
     pub relation: LinkRelation,

@@ -12,6 +12,7 @@ pub const CURRENT_SCHEMA: u32 = 2;
 
 /// Who logged an event: the office that owns the record and the user at the keyboard.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Actor {
     pub office: String,
@@ -22,6 +23,7 @@ pub struct Actor {
 /// `pilot keys`) and the Ed25519 signature, 128 hex digits. It lies outside what `hash`
 /// covers, so signing changes no hash and history stored unsigned verifies as before.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EventSignature {
     pub key_id: String,
@@ -68,6 +70,7 @@ impl Subject {
 
 /// Schema 2: where a fact comes from (an interview, a page of a report), allowed on every event.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Source {
     /// The citation as a reader would look it up.

@@ -35,6 +35,27 @@ macro_rules! catalogue {
             }
         }
 
+        #[cfg(feature = "openapi")]
+        impl EventType {
+            /// The component name of this type's `data` schema (its struct's name); pushes
+            /// that schema and every schema it refers to onto `schemas`.
+            pub(crate) fn data_schema(self, schemas: &mut crate::openapi::Schemas) -> String {
+                use utoipa::{PartialSchema, ToSchema};
+                match self {
+                    $(EventType::$variant => {
+                        schemas.push((<$data>::name().into_owned(), <$data>::schema()));
+                        <$data>::schemas(schemas);
+                        <$data>::name().into_owned()
+                    }),+
+                }
+            }
+
+            /// The variant's name (`PilotProposed`), to name this type's schemas by.
+            pub(crate) fn variant_name(self) -> &'static str {
+                match self { $(EventType::$variant => stringify!($variant)),+ }
+            }
+        }
+
         /// One event's typed `data`; the variant is its `type`.
         #[derive(Debug, Clone, PartialEq)]
         pub enum Event { $($variant($data)),+ }

@@ -97,6 +97,24 @@ impl<'de> Deserialize<'de> for Hash {
     }
 }
 
+/// A hash as the OpenAPI document describes it: text, 64 hex digits (either case is read,
+/// lower case is written).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Hash {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[0-9a-fA-F]{64}$"))
+            .description(Some("A SHA-256 hash as 64 hex digits."))
+            .examples(["e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Hash {}
+
 /// Reads the hex text in place: hashes are on every event, so no allocation per hash.
 struct HexVisitor;
 

@@ -17,6 +17,8 @@ mod event;
 pub mod fields;
 mod hash;
 mod instant;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod seal;
 pub mod upcast;
 pub mod validate;

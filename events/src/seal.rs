@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 
 /// One seal as stored on the seals stream and read by `pilot verify --seal`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Seal {
     /// The event stream's position the seal was taken at.

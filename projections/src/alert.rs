@@ -50,6 +50,7 @@ use uuid::Uuid;
 
 /// Why a wait ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ResolutionReason {
     Granted,
@@ -63,6 +64,7 @@ pub enum ResolutionReason {
 
 /// Where an alert stands. `since` is the instant the state came due.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum AlertState {
     /// Within the threshold: a wait not yet warned of (no alert until it is, see
@@ -90,6 +92,7 @@ pub enum AlertState {
 
 /// Someone took the alert in hand; later escalations are recorded but not sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Acknowledgement {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -98,6 +101,7 @@ pub struct Acknowledgement {
 
 /// A period in which transitions are recorded but not sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Silence {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -114,6 +118,7 @@ impl Silence {
 
 /// What happened to an alert.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TransitionKind {
     Warned {
@@ -157,6 +162,7 @@ pub enum TransitionKind {
 ///
 /// On the wire the kind is flattened: `{"at": "...", "kind": "fired", "due_at": "...", "notify": true}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Transition {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -201,6 +207,7 @@ pub enum AlertError {
 
 /// The alert for one pending approval of one pilot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
     alert_id: Uuid,
     pilot_id: Uuid,

@@ -137,6 +137,7 @@ pub struct Observed {
 
 /// A user's action on an alert, kept with it (the alert keeps the state, this the who and why).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserAction {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -146,6 +147,7 @@ pub struct UserAction {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum UserActionKind {
     Acknowledged {

@@ -46,6 +46,7 @@ use uuid::Uuid;
 
 /// Every comparative figure as of one instant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Analytics {
     #[serde(with = "time::serde::rfc3339")]
     pub as_of: OffsetDateTime,
@@ -60,6 +61,7 @@ pub struct Analytics {
 
 /// One pilot's own figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PilotFigures {
     pub pilot_id: Uuid,
     pub title: String,

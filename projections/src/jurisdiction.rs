@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 /// One registered jurisdiction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Jurisdiction {
     pub jurisdiction_id: Uuid,
     pub name: String,
@@ -35,6 +36,7 @@ impl Jurisdiction {
 
 /// One context event, as views show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContextEntry {
     pub event_id: Uuid,
     pub jurisdiction_id: Uuid,

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LedgerLine {
     pub event_id: Uuid,
     pub highlight_id: String,
@@ -45,6 +46,7 @@ impl LedgerLine {
 
 /// Who a line credits: a registered stakeholder or an office (by its `actor.office` name).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "party", content = "id", rename_all = "snake_case")]
 pub enum Party {
     Stakeholder(Uuid),
@@ -53,6 +55,7 @@ pub enum Party {
 
 /// A line with the balance it brought its subject (a stakeholder or a pilot) to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunningLine<'a> {
     #[serde(flatten)]
     pub line: &'a LedgerLine,

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 /// One line of a person's view with the person's running balance.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PersonLine<'a> {
     #[serde(flatten)]
     pub line: &'a LedgerLine,

@@ -13,6 +13,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageEntry {
     pub stage: Stage,
     #[serde(with = "time::serde::rfc3339")]
@@ -32,6 +33,7 @@ impl StageEntry {
 
 /// One `implementation.target_set`, as set (schema 2 adds `direction` and `set_by`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Target {
     #[serde(default)]
     pub metric: String,
@@ -50,6 +52,7 @@ pub struct Target {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricPoint {
     pub value: f64,
     pub unit: String,
@@ -64,6 +67,7 @@ pub struct MetricPoint {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScaleUp {
     pub to_level: Level,
     pub scope: String,
@@ -73,6 +77,7 @@ pub struct ScaleUp {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Adoption {
     pub jurisdiction: String,
     pub level: Level,
@@ -83,6 +88,7 @@ pub struct Adoption {
 
 /// Schema 2: "this pilot <relation> the other", from a `pilot.linked`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PilotLink {
     pub relation: pilot_events::LinkRelation,
     pub other_pilot_id: Uuid,
@@ -94,6 +100,7 @@ pub struct PilotLink {
 
 /// How a decided approval ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalOutcome {
     Granted,
@@ -104,6 +111,7 @@ pub enum ApprovalOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecidedApproval {
     /// The approval as it was while pending (request, approver, level, extensions), so its
     /// wait can be replayed against the stall rules without searching the chain.
@@ -115,6 +123,7 @@ pub struct DecidedApproval {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PilotState {
     pub pilot_id: Uuid,
     pub title: String,
@@ -163,10 +172,12 @@ pub struct PilotState {
 
 /// A stage entry time, serialized as RFC 3339.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageEntryTime(#[serde(with = "time::serde::rfc3339")] pub OffsetDateTime);
 
 /// Progress of one metric against its target.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Progress {
     pub metric: String,
     pub latest: f64,

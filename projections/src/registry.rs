@@ -9,6 +9,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stakeholder {
     pub stakeholder_id: Uuid,
     pub name: String,
@@ -24,6 +25,7 @@ pub struct Stakeholder {
 /// Schema 2: a person (the registry chain it was recorded on) held a post from `from` to `to`,
 /// both days included; no `to` means still in post.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tenure {
     pub person_id: Uuid,
     pub post_id: Uuid,

@@ -231,6 +231,7 @@ impl<'de> Deserialize<'de> for StallRules {
 
 /// An approval waiting for its approver, as the pilot projection holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingApproval {
     pub approval_id: String,
     /// The `approval.requested` event; it identifies this wait (and its alert), so a new request
@@ -427,6 +428,7 @@ pub fn schedule<'r>(approval: &PendingApproval, rules: &'r StallRules) -> Schedu
 
 /// Where a pending approval stands at `now`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum StallStatus {
     /// Within the threshold; nothing to show yet.

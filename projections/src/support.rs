@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 /// What one stakeholder stands at on one pilot, and how it got there.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StakeholderSupport {
     pub stance: Option<Stance>,
     pub contacts: u32,
@@ -80,6 +81,7 @@ impl StakeholderSupport {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PilotSupport {
     pub stakeholders: BTreeMap<Uuid, StakeholderSupport>,
 }

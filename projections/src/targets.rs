@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 /// Where a target stands at an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Open,
@@ -26,6 +27,7 @@ pub enum Outcome {
 
 /// One target of the history with its outcome at an instant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TargetOutcome {
     #[serde(flatten)]
     pub target: Target,

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 /// A pilot with its derived figures, in DOMAIN.md's names.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PilotView {
     #[serde(flatten)]
     pub pilot: PilotState,

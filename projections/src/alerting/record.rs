@@ -25,6 +25,7 @@ pub const ALERT_EVENT_SCHEMA: u32 = 1;
 
 /// One alert event: a transition with its context, as stored and as sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertEvent {
     pub schema: u32,
     #[serde(flatten)]
@@ -151,6 +152,7 @@ pub fn subject_of(notice: &AlertNotice) -> String {
 
 /// An acknowledgement as recorded, with its note.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordedAcknowledgement {
     #[serde(flatten)]
     pub acknowledgement: Acknowledgement,
@@ -160,6 +162,7 @@ pub struct RecordedAcknowledgement {
 
 /// A silence as recorded, with who asked for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordedSilence {
     #[serde(flatten)]
     pub silence: Silence,
@@ -168,6 +171,7 @@ pub struct RecordedSilence {
 
 /// One alert as its recorded events say.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordedAlert {
     /// The latest notice: the pilot, the approver, the threshold and the wait as last recorded.
     #[serde(flatten)]

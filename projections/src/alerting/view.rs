@@ -13,6 +13,7 @@ use uuid::Uuid;
 /// One transition of one alert, with what its receiver needs to act without looking anything
 /// up. Sent to people when `transition.notify`; recorded either way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertNotice {
     pub alert_id: Uuid,
     pub pilot_id: Uuid,
@@ -41,6 +42,7 @@ pub struct AlertNotice {
 
 /// How many days an approval may wait before it stalls.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Threshold {
     /// The level's threshold plus extensions.
     pub days: u64,
@@ -63,6 +65,9 @@ pub struct Threshold {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+// Named apart from the wire format's `DayUnit` (a stall record's `day_count`) in the document.
+#[cfg_attr(feature = "openapi", schema(as = ThresholdDayUnit))]
 #[serde(rename_all = "snake_case")]
 pub enum DayUnit {
     CalendarDays,
@@ -71,6 +76,7 @@ pub enum DayUnit {
 
 /// One alert as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertView {
     pub alert_id: Uuid,
     pub pilot_id: Uuid,
@@ -98,6 +104,7 @@ pub struct AlertView {
 /// warning an extension cleared: a wait that never reached its warning is no alert, so it has
 /// no state here and is counted nowhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StateKind {
     Pending,
@@ -141,6 +148,7 @@ impl StateKind {
 
 /// Alerts per state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StateCounts {
     pub pending: u64,
     pub warning: u64,

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 /// Decisions of one group: the days from request to decision and how they ended.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decisions {
     #[serde(flatten)]
     pub days: Summary,
@@ -28,6 +29,7 @@ pub struct Decisions {
 
 /// Stalls of one group: of the approvals requested, how many waited past their deadline.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StallRate {
     /// Approvals requested by `as_of`, decided or not.
     pub requested: usize,

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct YearPoints {
     pub year: i32,
     pub points: u64,
@@ -20,6 +21,7 @@ pub struct YearPoints {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StakeholderPoints {
     pub stakeholder_id: Uuid,
     /// The registry's name; null for a stakeholder whose registration was retracted.
@@ -30,6 +32,7 @@ pub struct StakeholderPoints {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OfficePoints {
     pub office: String,
     pub total: u64,
@@ -37,6 +40,7 @@ pub struct OfficePoints {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Points {
     /// By name (unnamed last), then id.
     pub by_stakeholder: Vec<StakeholderPoints>,

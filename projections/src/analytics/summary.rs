@@ -19,6 +19,7 @@ pub fn days_between(from: OffsetDateTime, to: OffsetDateTime) -> f64 {
 /// Count, median, mean, minimum and maximum of durations in days; every figure but the count
 /// is null when there is nothing to summarise (a mean of nothing is not 0).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Summary {
     pub count: usize,
     pub median: Option<f64>,
@@ -54,6 +55,7 @@ impl Summary {
 
 /// One figure overall, per approver level (low to high) and per approver (by name, then id).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Grouped<T> {
     pub overall: T,
     pub by_level: Vec<ByLevel<T>>,
@@ -61,6 +63,7 @@ pub struct Grouped<T> {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ByLevel<T> {
     pub level: Level,
     #[serde(flatten)]
@@ -69,6 +72,7 @@ pub struct ByLevel<T> {
 
 /// `name` is the registry's, null for a stakeholder whose registration was retracted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ByApprover<T> {
     pub approver_id: Uuid,
     pub name: Option<String>,

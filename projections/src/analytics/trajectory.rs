@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 /// The support index right after one event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SupportPoint {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,

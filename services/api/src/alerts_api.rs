@@ -27,11 +27,11 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use pilot_projections::alert::AlertError;
+use pilot_projections::alerting::StateCounts;
 use pilot_projections::alerting::{AlertEvent, BookError, RecordedAlert, UserActionKind};
 use pilot_projections::StateKind;
 use pilot_store::alerts::{AlertMessage, Recorded};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -41,6 +41,20 @@ const FOLD_WAIT: Duration = Duration::from_secs(5);
 
 /// `GET /api/v1/alerts?state=&pilot=`; as CSV with `format=csv` or `Accept: text/csv`
 /// ([`crate::tables`]): the same alerts, one row each.
+#[utoipa::path(get, path = "/alerts", operation_id = "list_alerts", tag = "alerts", summary = "Recorded alerts",
+    params(
+        ("state" = inline(Option<pilot_projections::StateKind>), Query, description = "Only alerts in this state."),
+        ("pilot" = Option<Uuid>, Query, description = "Only this pilot's alerts."),
+        crate::spreadsheet::SpreadsheetParams,
+    ),
+    responses(
+        (status = 200, description = "Recorded alerts by alert id, with counts per state and the alert stream's position; a table of the alerts as CSV with `format=csv` or `Accept: text/csv`.",
+            content(
+                (AlertList = "application/json", example = crate::openapi::examples::alerts),
+                (String = "text/csv"),
+            )),
+    )
+)]
 #[tracing::instrument(name = "list_alerts", skip_all)]
 pub async fn list(
     State(state): State<AppState>,
@@ -77,21 +91,29 @@ pub async fn list(
         let context = Context { world: &fold, now };
         return spreadsheet::answer(&rows, &context, bom);
     }
-    let alerts: Vec<Value> = kept.map(|a| view(a, now)).collect();
-    Ok(Json(json!({
-        "alerts": alerts,
-        "counts": history.counts(),
-        "position": history.position(),
-    }))
+    let alerts = kept.map(|a| AlertOut::of(a, now)).collect();
+    Ok(Json(AlertList {
+        alerts,
+        counts: history.counts(),
+        position: history.position(),
+    })
     .into_response())
 }
 
+#[utoipa::path(get, path = "/alerts/{id}", operation_id = "get_alert", tag = "alerts", summary = "One alert",
+    params(("id" = Uuid, Path, description = "The alert's `alert_id`.")),
+    responses(
+        (status = 200, description = "The alert as recorded, with the silence in force now.", body = AlertOut,
+            example = crate::openapi::examples::alert),
+        (status = 404, description = "`not_found`: no such recorded alert.", body = crate::error::Body),
+    )
+)]
 #[tracing::instrument(name = "get_alert", skip_all)]
 pub async fn get(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
     query: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertOut>, ApiError> {
     params(query, &[])?;
     let alert_id = alert_id(id)?;
     let fold = state.projection.read();
@@ -100,10 +122,25 @@ pub async fn get(
         .recorded()
         .get(&alert_id)
         .ok_or_else(|| unknown(alert_id))?;
-    Ok(Json(view(alert, state.clock.now())))
+    Ok(Json(AlertOut::of(alert, state.clock.now())))
 }
 
 /// `GET /api/v1/alerts/events`: every alert event as stored, for exports and audits.
+#[utoipa::path(get, path = "/alerts/events", operation_id = "export_alert_events", tag = "alerts", summary = "Export the alert stream",
+    params(
+        ("after" = Option<u64>, Query, description = "Alert events after this position (0 by default)."),
+        ("limit" = Option<usize>, Query, description = "At most this many (1,000 by default, 10,000 at most)."),
+    ),
+    responses(
+        (status = 200, description = "JSON Lines, one stored `AlertEvent` per line, paged like `GET /api/v1/events`.",
+            content_type = "application/x-ndjson", body = pilot_projections::alerting::AlertEvent,
+            headers(
+                ("Pilot-Next-After" = u64, description = "The `after` of the next page."),
+                ("Pilot-Last-Position" = u64, description = "The alert stream's last position when this page was read."),
+            ),
+            example = crate::openapi::examples::alert_events),
+    )
+)]
 #[tracing::instrument(name = "export_alert_events", skip_all)]
 pub async fn export(State(state): State<AppState>, query: Params) -> Result<Response, ApiError> {
     let mut after = 0;
@@ -125,13 +162,13 @@ pub async fn export(State(state): State<AppState>, query: Params) -> Result<Resp
     Ok(stream::page(&events, after, limit, last))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AckBody {
     note: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SilenceBody {
     /// Empty or missing ones are refused with their own codes, not as malformed JSON.
@@ -141,6 +178,18 @@ struct SilenceBody {
     reason: String,
 }
 
+#[utoipa::path(post, path = "/alerts/{id}/ack", operation_id = "acknowledge_alert", tag = "alerts", summary = "Acknowledge an alert",
+    params(("id" = Uuid, Path, description = "The alert's `alert_id`.")),
+    request_body(content = AckBody, description = "Optional; an empty body acknowledges without a note.",
+        example = json!({"note": "Called the bureau; decision expected Friday"})),
+    responses(
+        (status = 200, description = "The alert as it is now, with the alert stream's `position`.", body = AlertOut,
+            example = crate::openapi::examples::alert),
+        (status = 404, description = "`not_found`: no such recorded alert.", body = crate::error::Body),
+        (status = 409, description = "`alert_resolved`, `already_acknowledged`, ...: the alert cannot take it now.", body = crate::error::Body),
+        (status = 422, description = "The body breaks a rule (`no_user`, ...).", body = crate::error::Body),
+    )
+)]
 #[tracing::instrument(name = "acknowledge_alert", skip_all, fields(caller = %caller.name))]
 pub async fn acknowledge(
     State(state): State<AppState>,
@@ -148,7 +197,7 @@ pub async fn acknowledge(
     id: Result<Path<String>, PathRejection>,
     query: Params,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertOut>, ApiError> {
     let (alert_id, body): (Uuid, AckBody) = action_request(&state, &caller, id, query, body)?;
     let action = UserActionKind::Acknowledged {
         note: body.note.unwrap_or_default(),
@@ -157,6 +206,18 @@ pub async fn acknowledge(
     record(&state, event, "alert_already_acknowledged").await
 }
 
+#[utoipa::path(post, path = "/alerts/{id}/silence", operation_id = "silence_alert", tag = "alerts", summary = "Silence an alert",
+    params(("id" = Uuid, Path, description = "The alert's `alert_id`.")),
+    request_body(content = SilenceBody,
+        example = json!({"until": "2026-01-12T00:00:00Z", "reason": "Bureau closed for the holiday"})),
+    responses(
+        (status = 200, description = "The alert as it is now, with the alert stream's `position`.", body = AlertOut,
+            example = crate::openapi::examples::alert),
+        (status = 404, description = "`not_found`: no such recorded alert.", body = crate::error::Body),
+        (status = 409, description = "`alert_resolved`, ...: the alert cannot take it now.", body = crate::error::Body),
+        (status = 422, description = "`no_silence_reason`, `silence_not_after_start`, ...", body = crate::error::Body),
+    )
+)]
 #[tracing::instrument(name = "silence_alert", skip_all, fields(caller = %caller.name))]
 pub async fn silence(
     State(state): State<AppState>,
@@ -164,7 +225,7 @@ pub async fn silence(
     id: Result<Path<String>, PathRejection>,
     query: Params,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertOut>, ApiError> {
     let (alert_id, body): (Uuid, SilenceBody) = action_request(&state, &caller, id, query, body)?;
     let until = parse_instant("until", &body.until)?;
     let action = UserActionKind::Silenced {
@@ -219,7 +280,7 @@ async fn record(
     state: &AppState,
     event: AlertEvent,
     taken_code: &'static str,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertOut>, ApiError> {
     let alert_id = event.notice.alert_id;
     let bytes = serde_json::to_vec(&event)
         .map_err(|e| ApiError::internal(format!("alert event does not serialize: {e}")))?;
@@ -252,8 +313,8 @@ async fn record(
         .recorded()
         .get(&alert_id)
         .ok_or_else(|| unknown(alert_id))?;
-    let mut answer = view(alert, state.clock.now());
-    answer["position"] = json!(position);
+    let mut answer = AlertOut::of(alert, state.clock.now());
+    answer.position = Some(position);
     Ok(Json(answer))
 }
 
@@ -282,17 +343,35 @@ fn may_act(state: &AppState, caller: &Caller, alert_id: Uuid) -> Result<(), ApiE
     }
 }
 
+/// `GET /api/v1/alerts`: the alerts, how many are in each state, and the alert stream's
+/// position they were read at.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AlertList {
+    pub alerts: Vec<AlertOut>,
+    pub counts: StateCounts,
+    pub position: u64,
+}
+
 /// One alert as the API shows it: the recorded alert, and the silence in force now.
-fn view(alert: &RecordedAlert, now: OffsetDateTime) -> Value {
-    let mut value = serde_json::to_value(alert).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut value {
-        let until = alert.silenced_at(now).map(|s| s.silence.until);
-        map.insert(
-            "silenced_until".into(),
-            json!(until.map(pilot_events::rfc3339)),
-        );
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AlertOut {
+    #[serde(flatten)]
+    pub alert: RecordedAlert,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub silenced_until: Option<OffsetDateTime>,
+    /// After an acknowledgement or a silence: the alert stream's position it was recorded at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<u64>,
+}
+
+impl AlertOut {
+    fn of(alert: &RecordedAlert, now: OffsetDateTime) -> AlertOut {
+        AlertOut {
+            silenced_until: alert.silenced_at(now).map(|s| s.silence.until),
+            alert: alert.clone(),
+            position: None,
+        }
     }
-    value
 }
 
 fn alert_id(id: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {

@@ -5,7 +5,7 @@
 //! | `GET /healthz` | 200 `{"status": "ok"}` while the process runs |
 //! | `GET /readyz` | 200 `{"status": "ready", "position": N}` once the projections have caught up with the log since start-up and NATS is connected; else 503 (for good, with the reason, when the event log holds less than the service has seen: see `pilot_runtime::checkpoint`) |
 //! | `GET /metrics` | Prometheus text format ([`pilot_metrics`]) |
-//! | `GET /api/v1/openapi.json` | the OpenAPI document of every route (`openapi.json`) |
+//! | `GET /api/v1/openapi.json`, `GET /api/v1/docs/` | the OpenAPI 3.1 document of every route, generated from the handlers, and its reference page ([`crate::openapi`]) |
 //! | `GET /api/v1/pilots?stage=&office=&stalled=&as_of=&known_at=` | every pilot's view ([`PilotView`]), ordered by `pilot_id`, filtered, now or in the past |
 //! | `GET /api/v1/pilots/{id}?as_of=&known_at=` | one pilot now, or as of a world date and/or as known at a system date ([`crate::query`]); 404 for an unknown pilot or one not yet proposed then |
 //! | `GET /api/v1/pilots/{id}/events` | the pilot's chain as stored (the wire format), each event with its `version` and stream `position` |
@@ -25,7 +25,8 @@
 
 use crate::alerts_api;
 use crate::auth::{Caller, Lookup, Role};
-use crate::error::ApiError;
+use crate::error::{ApiError, Body as ErrorBody};
+use crate::openapi;
 use crate::reads;
 use crate::state::AppState;
 use crate::stream;
@@ -34,65 +35,26 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use pilot_metrics as metrics;
-use serde_json::json;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 /// How long a read with `min_position` waits for the projections to reach that position.
 pub const MIN_POSITION_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// The header alternative to `?min_position=`.
 pub const MIN_POSITION_HEADER: &str = "pilot-min-position";
 
-/// The whole HTTP service over `state`.
+/// The whole HTTP service over `state`, with its OpenAPI document and reference page.
 pub fn app(state: AppState) -> Router {
-    let access = state.access.clone();
-    let reads = Router::new()
-        .route("/pilots", get(reads::list_pilots))
-        .route("/pilots/{id}", get(reads::get_pilot))
-        .route("/pilots/{id}/events", get(reads::pilot_events))
-        .route("/highlights", get(reads::highlights))
-        .route("/offices", get(reads::offices))
-        .route("/pilots/{id}/support", get(reads::pilot_support))
-        .route("/stakeholders", get(reads::stakeholders))
-        .route("/stakeholders/{id}", get(reads::stakeholder))
-        .route("/analytics", get(reads::analytics))
-        .route("/jurisdictions", get(reads::jurisdictions))
-        .route("/jurisdictions/{id}", get(reads::jurisdiction))
-        .route("/events", get(stream::export))
-        .route("/events/stream", get(stream::live))
-        .route("/alerts", get(alerts_api::list))
-        .route("/alerts/events", get(alerts_api::export))
-        .route("/alerts/{id}", get(alerts_api::get))
-        .route("/seals/latest", get(reads::latest_seal));
-    let writes = Router::new()
-        .route(
-            "/events",
-            post(writes::append).layer(DefaultBodyLimit::max(access.max_body_bytes)),
-        )
-        .route(
-            "/pilots/{id}/events",
-            post(writes::append_to_pilot).layer(DefaultBodyLimit::max(access.max_body_bytes)),
-        )
-        .route("/alerts/{id}/ack", post(alerts_api::acknowledge))
-        .route("/alerts/{id}/silence", post(alerts_api::silence))
-        .route(
-            "/import",
-            post(writes::import).layer(DefaultBodyLimit::max(access.max_import_bytes)),
-        );
-    // Layers run outside in: readiness, then who is calling, then read-your-writes.
-    let api = reads
-        .merge(writes)
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            wait_for_position,
-        ))
-        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_ready));
-    let router = open_routes()
-        .nest("/api/v1", api)
+    let (router, document) = routes(&state).split_for_parts();
+    let app = router
+        .merge(openapi::reference(openapi::complete(
+            document,
+            MIN_POSITION_HEADER,
+        )))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -102,25 +64,67 @@ pub fn app(state: AppState) -> Router {
         .layer(trace_layer())
         .with_state(state.clone());
     let own_headers = [header::HeaderName::from_static(MIN_POSITION_HEADER)];
-    crate::http_layers::apply(router, &state.cors, &own_headers)
+    crate::http_layers::apply(app, &state.cors, &own_headers)
+}
+
+/// The route table: each handler with its OpenAPI entry (`routes!`), so the two cannot differ.
+fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    let access = &state.access;
+    let body_limit = |bytes: usize| DefaultBodyLimit::max(bytes);
+    let reads = OpenApiRouter::new()
+        .routes(routes!(reads::list_pilots))
+        .routes(routes!(reads::get_pilot))
+        .routes(routes!(reads::pilot_events))
+        .routes(routes!(reads::highlights))
+        .routes(routes!(reads::offices))
+        .routes(routes!(reads::pilot_support))
+        .routes(routes!(reads::stakeholders))
+        .routes(routes!(reads::stakeholder))
+        .routes(routes!(reads::analytics))
+        .routes(routes!(reads::jurisdictions))
+        .routes(routes!(reads::jurisdiction))
+        .routes(routes!(stream::export))
+        .routes(routes!(stream::live))
+        .routes(routes!(alerts_api::list))
+        .routes(routes!(alerts_api::export))
+        .routes(routes!(alerts_api::get))
+        .routes(routes!(reads::latest_seal));
+    let writes = OpenApiRouter::new()
+        .routes(routes!(writes::append).layer(body_limit(access.max_body_bytes)))
+        .routes(routes!(writes::append_to_pilot).layer(body_limit(access.max_body_bytes)))
+        .routes(routes!(alerts_api::acknowledge))
+        .routes(routes!(alerts_api::silence))
+        .routes(routes!(writes::import).layer(body_limit(access.max_import_bytes)));
+    // Layers run outside in: readiness, then who is calling, then read-your-writes
+    // (`openapi::complete` documents what they add to every route).
+    let api = reads
+        .merge(writes)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            wait_for_position,
+        ))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_ready));
+    open_routes().nest(openapi::API_PREFIX, api)
 }
 
 /// With `--only projector`: health, readiness and metrics, no API.
 pub fn operations(state: AppState) -> Router {
-    open_routes()
+    let (router, _) = open_routes().split_for_parts();
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(trace_layer())
         .with_state(state)
 }
 
-/// The endpoints that need no token (see [`crate::auth`]).
-fn open_routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(scrape_metrics))
-        .route("/api/v1/openapi.json", get(reads::openapi))
+/// The endpoints that need no token (see [`crate::auth`]); the document and its reference
+/// page are added by [`openapi::reference`].
+fn open_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(scrape_metrics))
 }
 
 fn trace_layer() -> TraceLayer<
@@ -182,7 +186,8 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
-    if let Err(error) = role_allows(&caller, request.method(), &path) {
+    let spreadsheet = writes::is_csv(request.headers());
+    if let Err(error) = role_allows(&caller, request.method(), &path, spreadsheet) {
         return error.into_response();
     }
     tracing::Span::current().record("caller", caller.name.as_str());
@@ -190,8 +195,15 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
     next.run(request).await
 }
 
-/// What each role may do, by route; reads are open to every role.
-fn role_allows(caller: &Caller, method: &Method, path: &str) -> Result<(), ApiError> {
+/// What each role may do, by route; reads are open to every role. A spreadsheet import
+/// (`spreadsheet`: a CSV body) is a clerk's write like any other, each row checked against the
+/// clerk's office; sealed history is an admin's.
+fn role_allows(
+    caller: &Caller,
+    method: &Method,
+    path: &str,
+    spreadsheet: bool,
+) -> Result<(), ApiError> {
     let refuse = |what: &str| {
         Err(ApiError::forbidden(format!(
             "{what}; {} holds role {}",
@@ -203,8 +215,8 @@ fn role_allows(caller: &Caller, method: &Method, path: &str) -> Result<(), ApiEr
         (&Method::GET, "/api/v1/events" | "/api/v1/alerts/events") if !caller.may_export() => {
             refuse("exporting the log needs role analyst or admin")
         }
-        (&Method::POST, "/api/v1/import") if caller.role != Role::Admin => {
-            refuse("importing sealed history needs role admin")
+        (&Method::POST, "/api/v1/import") if caller.role != Role::Admin && !spreadsheet => {
+            refuse("importing sealed history needs role admin (a clerk imports a spreadsheet: Content-Type: text/csv)")
         }
         (&Method::GET | &Method::HEAD, _) => Ok(()),
         _ if caller.role == Role::Analyst => {
@@ -272,7 +284,16 @@ async fn wait_for_position(
     next.run(request).await
 }
 
-/// `GET /metrics`.
+/// Prometheus metrics.
+///
+/// The process's figures in the Prometheus text format (`pilot_metrics`).
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
+    responses(
+        (status = 200, description = "The Prometheus text format.", content_type = "text/plain; version=0.0.4",
+            body = String, example = "# TYPE pilot_events_appended counter\npilot_events_appended_total 42\n"),
+        (status = 500, description = "`internal`: the metrics cannot be encoded.", body = ErrorBody),
+    )
+)]
 async fn scrape_metrics(State(state): State<AppState>) -> Response {
     let counts = state.projection.read().alerts().recorded().counts();
     for kind in pilot_projections::StateKind::ALL {
@@ -307,16 +328,43 @@ async fn scrape_metrics(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok"}))
+/// Liveness.
+///
+/// 200 while the process runs.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+    responses((status = 200, description = "The process runs.", body = Status,
+        example = json!({"status": "ok"})))
+)]
+async fn healthz() -> Json<Status> {
+    Json(Status {
+        status: "ok",
+        position: None,
+    })
 }
 
+/// Readiness.
+///
+/// 200 once the projections have caught up with the log since start-up and NATS is
+/// connected; else 503, for good (with the reason) when the event log holds less than the
+/// service has seen.
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
+    responses(
+        (status = 200, description = "Ready, at this stream position.", body = Status,
+            example = json!({"status": "ready", "position": 1234})),
+        (status = 503, description = "`not_ready`: catching up, NATS unreachable, or the log refused.", body = ErrorBody,
+            example = json!({"error": {"code": "not_ready", "message": "the projections are catching up with the event log"}})),
+    )
+)]
 async fn readyz(State(state): State<AppState>) -> Response {
     if let Some(reason) = not_ready(&state) {
         return ApiError::not_ready(reason).into_response();
     }
     let position = state.projection.position();
-    Json(json!({"status": "ready", "position": position})).into_response()
+    Json(Status {
+        status: "ready",
+        position: Some(position),
+    })
+    .into_response()
 }
 
 /// Why `/readyz` answers 503 now; `None` when it answers 200. `/metrics` shows the same as
@@ -347,10 +395,45 @@ async fn require_ready(State(state): State<AppState>, request: Request, next: Ne
     }
 }
 
+/// The answer of `/healthz` and `/readyz`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Status {
+    /// `ok` (alive) or `ready`.
+    status: &'static str,
+    /// `/readyz`: the stream position the projections have applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    position: Option<u64>,
+}
+
 async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint")
 }
 
 async fn method_not_allowed() -> ApiError {
     ApiError::method_not_allowed()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn caller(role: Role) -> Caller {
+        Caller {
+            name: "t".to_string(),
+            role,
+            office: Some("SSDNC".to_string()),
+        }
+    }
+
+    #[test]
+    fn clerks_import_spreadsheets_and_only_admins_import_sealed_history() {
+        let import = "/api/v1/import";
+        assert!(role_allows(&caller(Role::Clerk), &Method::POST, import, true).is_ok());
+        let sealed = role_allows(&caller(Role::Clerk), &Method::POST, import, false).unwrap_err();
+        assert!(sealed.message.contains("role admin"), "{}", sealed.message);
+        assert!(role_allows(&caller(Role::Admin), &Method::POST, import, false).is_ok());
+        assert!(role_allows(&caller(Role::Analyst), &Method::POST, import, true).is_err());
+    }
 }

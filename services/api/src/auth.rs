@@ -14,7 +14,8 @@
 //! | `analyst` | read, export (`GET /api/v1/events`), replay |
 //! | `admin` | everything, including import and appends for any office |
 //!
-//! Open without a token: `/healthz`, `/readyz`, `/metrics`, `/api/v1/openapi.json`.
+//! Open without a token: `/healthz`, `/readyz`, `/metrics`, `/api/v1/openapi.json`,
+//! `/api/v1/docs/`.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

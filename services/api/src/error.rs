@@ -17,17 +17,30 @@ pub struct ApiError {
     pub current_version: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// Every error's body: `{"error": {"code", "message", "field"?, "current_version"?}}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct Body<'a> {
     error: Detail<'a>,
 }
 
-#[derive(Serialize)]
-struct Detail<'a> {
+/// What went wrong: a stable `code` for programs, a `message` for people that says how to
+/// fix it, and the input to blame when there is one.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorDetail)]
+pub struct Detail<'a> {
+    /// Stable: `invalid_parameter`, `unknown_parameter`, `invalid_query`, `malformed_json`,
+    /// `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`, `version_conflict`,
+    /// `partly_stored`, `body_too_large`, `event_too_large`, `not_caught_up`, `not_ready`,
+    /// `store_unavailable`, `internal`, and with 409 or 422 the rule that refused the request
+    /// (`invalid_event`, `unknown_pilot`, `wrong_stage`, `alert_resolved`, ...).
+    #[schema(example = "not_found")]
     code: &'a str,
     message: &'a str,
+    /// The input to blame: a query parameter, a path (`[2].data.stance`) or a line.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    /// With 409 `version_conflict`: the chain's version now, to read again from.
     #[serde(skip_serializing_if = "Option::is_none")]
     current_version: Option<u64>,
 }
@@ -254,6 +267,41 @@ mod tests {
             json,
             serde_json::json!({"error": {"code": "invalid_parameter", "message": "bad date", "field": "as_of"}})
         );
+    }
+
+    /// The document lists every fixed code (the `Error` schema's `code`), so a new one
+    /// cannot be left out of it.
+    #[test]
+    fn the_document_names_every_fixed_code() {
+        let schema = serde_json::to_value(<Detail as utoipa::PartialSchema>::schema()).unwrap();
+        let described = schema["properties"]["code"]["description"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for error in [
+            ApiError::invalid("f", ""),
+            ApiError::unknown_parameter("f", &[]),
+            ApiError::invalid_query(""),
+            ApiError::malformed_json(""),
+            ApiError::unauthorized(""),
+            ApiError::forbidden(""),
+            ApiError::version_conflict(1, 2),
+            ApiError::partly_stored(""),
+            ApiError::body_too_large(1),
+            ApiError::event_too_large(""),
+            ApiError::not_caught_up(2, 1),
+            ApiError::not_found(""),
+            ApiError::method_not_allowed(),
+            ApiError::not_ready(""),
+            ApiError::store_unavailable(""),
+            ApiError::internal(""),
+        ] {
+            assert!(
+                described.contains(&format!("`{}`", error.code)),
+                "{} is not in the document: {described}",
+                error.code
+            );
+        }
     }
 
     #[tokio::test]

@@ -12,6 +12,7 @@
 //! - [`auth`]: tokens and roles.
 //! - [`http_layers`]: compression and CORS around every response.
 //! - [`csv_import`]: spreadsheets of drafts of one type, a row each, idempotent per row.
+//! - [`openapi`]: the OpenAPI document (generated from the handlers) and its reference page.
 //! - [`demo`]: loading a sealed JSON Lines history into the log as stored (`POST
 //!   /api/v1/import`, and `pilot serve --demo`).
 //! - [`sealer`]: signed seals of every chain's head, taken as the log moves and after imports.
@@ -28,6 +29,7 @@ pub mod demo;
 pub mod error;
 pub mod http_layers;
 pub mod offices;
+pub mod openapi;
 pub mod query;
 pub mod reads;
 pub mod sealer;

@@ -16,6 +16,19 @@ use time::macros::{format_description, time};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+/// The two clocks of time travel as the OpenAPI document describes them (`as_of`, `known_at`;
+/// [`parse_instant`] reads each).
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Describes the query for the document; the handlers read `Params`.
+pub struct TimeTravel {
+    /// A world date: the view as of this instant (RFC 3339 with an offset), or the end of
+    /// this date (`2001-01-01`, UTC).
+    as_of: Option<String>,
+    /// A system date: the view as the log knew it at this instant, or the end of this date.
+    known_at: Option<String>,
+}
+
 /// An endpoint's query string as axum hands it over, read by [`params`].
 pub type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
 

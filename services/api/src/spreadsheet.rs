@@ -76,6 +76,19 @@ pub enum Format {
     Csv { bom: bool },
 }
 
+/// The query parameters [`negotiate`] reads, for the OpenAPI document of each list that has
+/// a CSV form.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Describes the query for the document; `negotiate` is what reads it.
+pub struct SpreadsheetParams {
+    /// `json` (the default) or `csv`; `Accept: text/csv` asks for CSV too.
+    format: Option<String>,
+    /// With CSV: `true` starts the file with a UTF-8 byte-order mark, so that a spreadsheet
+    /// reads Chinese text right.
+    bom: Option<bool>,
+}
+
 /// The answer's format, from `format=` and `bom=` (taken out of the query, so the endpoint
 /// sees only its own parameters) or else the `Accept` header.
 pub fn negotiate(query: Params, headers: &HeaderMap) -> Result<(Params, Format), ApiError> {

@@ -42,6 +42,23 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// `Pilot-Last-Position` the log's last position when this page was read: an export is
 /// complete once `Pilot-Next-After` reaches `Pilot-Last-Position`. With `pilot=`, only that
 /// pilot's chain; positions then skip the other chains' events.
+#[utoipa::path(get, path = "/events", operation_id = "export_events", tag = "events", summary = "Export the log",
+    params(
+        ("after" = Option<u64>, Query, description = "Events after this stream position (0 by default)."),
+        ("limit" = Option<usize>, Query, description = "At most this many events (1,000 by default, 10,000 at most)."),
+        ("pilot" = Option<Uuid>, Query, description = "Only this pilot's chain."),
+    ),
+    responses(
+        (status = 200, description = "JSON Lines, one stored `Event` per line exactly as stored. Page on with `after` = `Pilot-Next-After` until it reaches `Pilot-Last-Position`.",
+            content_type = "application/x-ndjson", body = pilot_events::openapi::EventSchema,
+            headers(
+                ("Pilot-Next-After" = u64, description = "The `after` of the next page."),
+                ("Pilot-Last-Position" = u64, description = "The log's last position when this page was read."),
+            ),
+            example = crate::openapi::examples::export),
+        (status = 404, description = "`not_found`: no such pilot.", body = crate::error::Body),
+    )
+)]
 pub async fn export(State(state): State<AppState>, query: Params) -> Result<Response, ApiError> {
     let mut after = 0;
     let mut limit = DEFAULT_LIMIT;
@@ -138,6 +155,17 @@ where
 /// events the projections applied are sent (not duplicates or refused messages), so a listener
 /// sees what the read endpoints show. If the log cannot be read the stream ends and the client
 /// reconnects with `Last-Event-ID`, missing nothing.
+#[utoipa::path(get, path = "/events/stream", operation_id = "live_events", tag = "events", summary = "Live events (Server-Sent Events)",
+    params(
+        ("after" = Option<u64>, Query, description = "Send the applied events after this stream position first."),
+        ("Last-Event-ID" = Option<u64>, Header, description = "A reconnecting client's last `id:`; wins over `after`."),
+    ),
+    responses(
+        (status = 200, description = "`text/event-stream`: per event, `id:` its stream position, `event:` its type, `data:` the stored `Event`.",
+            content_type = "text/event-stream", body = String,
+            example = "id: 17\nevent: approval.granted\ndata: {\"event_id\":\"0194a000-0000-7000-8000-000000000016\",\"type\":\"approval.granted\",...}\n\n"),
+    )
+)]
 pub async fn live(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -42,6 +42,23 @@ use uuid::Uuid;
 const SEALED_FIELDS: [&str; 3] = ["recorded_at", "prev_hash", "hash"];
 const ZERO_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+#[utoipa::path(post, path = "/events", tag = "events", summary = "Append events",
+    params(("expected_version" = Option<u64>, Query, description = "Optimistic concurrency: the chain's version as last read; 409 `version_conflict` if it moved.")),
+    request_body(description = "One draft, or an array of drafts of one chain (all or nothing, at most 100).",
+        content((pilot_events::openapi::DraftSchema = "application/json", example = crate::openapi::examples::draft))),
+    responses(
+        (status = 201, description = "Stored: the events with their `version` and stream `position`, and the `position` to pass as `min_position`.",
+            body = Appended, example = crate::openapi::examples::appended),
+        (status = 200, description = "These event ids were stored before: what was stored the first time.", body = Appended),
+        (status = 400, description = "`malformed_json`, or `invalid_parameter` (`expected_version`).", body = crate::error::Body),
+        (status = 404, description = "`not_found`: no such pilot.", body = crate::error::Body),
+        (status = 409, description = "`version_conflict` (with `current_version`: read again, retry), `partly_stored`, `event_id_reused`.", body = crate::error::Body,
+            example = json!({"error": {"code": "version_conflict", "message": "the chain is at version 7, not 6: read it again, then retry with expected_version=7", "current_version": 7}})),
+        (status = 413, description = "`body_too_large` or `event_too_large`.", body = crate::error::Body),
+        (status = 422, description = "`invalid_event` (`field` names the path, `[2].data.stance`), `too_many_events`, `too_deep`, or the rule that refused it (`unknown_pilot`, `wrong_stage`, ...).", body = crate::error::Body,
+            example = json!({"error": {"code": "invalid_event", "message": "data.stance: stance 3 is outside -2..2 (use -2, -1, 0, 1 or 2)", "field": "data.stance"}})),
+    )
+)]
 #[tracing::instrument(name = "append_events", skip_all, fields(caller = %caller.name))]
 pub async fn append(
     State(state): State<AppState>,
@@ -58,6 +75,26 @@ pub async fn append(
 
 /// `POST /api/v1/pilots/{id}/events`: the same, for one pilot named in the path; drafts may
 /// leave `pilot_id` out.
+#[utoipa::path(post, path = "/pilots/{id}/events", tag = "events", summary = "Append events to a pilot",
+    params(
+        ("id" = Uuid, Path, description = "The pilot's `pilot_id`; drafts may leave `pilot_id` out."),
+        ("expected_version" = Option<u64>, Query, description = "Optimistic concurrency: the chain's version as last read; 409 `version_conflict` if it moved."),
+    ),
+    request_body(description = "One draft, or an array of drafts of this pilot's chain (all or nothing).",
+        content((pilot_events::openapi::DraftSchema = "application/json", example = crate::openapi::examples::draft))),
+    responses(
+        (status = 201, description = "Stored: the events with their `version` and stream `position`, and the `position` to pass as `min_position`.",
+            body = Appended, example = crate::openapi::examples::appended),
+        (status = 200, description = "These event ids were stored before: what was stored the first time.", body = Appended),
+        (status = 400, description = "`malformed_json`, or `invalid_parameter` (`expected_version`).", body = crate::error::Body),
+        (status = 404, description = "`not_found`: no such pilot.", body = crate::error::Body),
+        (status = 409, description = "`version_conflict` (with `current_version`: read again, retry), `partly_stored`, `event_id_reused`.", body = crate::error::Body,
+            example = json!({"error": {"code": "version_conflict", "message": "the chain is at version 7, not 6: read it again, then retry with expected_version=7", "current_version": 7}})),
+        (status = 413, description = "`body_too_large` or `event_too_large`.", body = crate::error::Body),
+        (status = 422, description = "`invalid_event` (`field` names the path, `[2].data.stance`), `too_many_events`, `too_deep`, or the rule that refused it (`unknown_pilot`, `wrong_stage`, ...).", body = crate::error::Body,
+            example = json!({"error": {"code": "invalid_event", "message": "data.stance: stance 3 is outside -2..2 (use -2, -1, 0, 1 or 2)", "field": "data.stance"}})),
+    )
+)]
 #[tracing::instrument(name = "append_pilot_events", skip_all, fields(caller = %caller.name))]
 pub async fn append_to_pilot(
     State(state): State<AppState>,
@@ -130,14 +167,85 @@ fn answer(result: Result<(StatusCode, Vec<StoredEvent>), ApiError>) -> Result<Re
 }
 
 /// The answer to an append: the stored events and the position to read one's own write at.
-#[derive(serde::Serialize)]
-struct Appended<'a> {
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Appended<'a> {
+    #[schema(value_type = Vec<StoredEventSchema>)]
     events: Vec<StoredOut<'a>>,
+    /// The last stored event's position: pass it as `min_position` to read this write.
+    position: u64,
+}
+
+/// A stored event as the API shows it: the `Event` as stored, with its `version` in the
+/// chain and its stream `position` ([`StoredOut`], [`stored_json`]).
+#[derive(Debug)]
+pub struct StoredEventSchema;
+
+impl utoipa::PartialSchema for StoredEventSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Type};
+        let whole = || {
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+        };
+        AllOfBuilder::new()
+            .item(utoipa::openapi::Ref::from_schema_name(
+                pilot_events::openapi::EVENT,
+            ))
+            .item(
+                ObjectBuilder::new()
+                    .property(
+                        "version",
+                        whole().description(Some("Its place in the chain, from 1.")),
+                    )
+                    .property(
+                        "position",
+                        whole().description(Some("Its stream position.")),
+                    )
+                    .required("version")
+                    .required("position"),
+            )
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for StoredEventSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "StoredEvent".into()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <pilot_events::openapi::EventSchema as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
+/// What `POST /api/v1/import` answers: the lines of a JSON Lines import, or the rows of a
+/// spreadsheet's.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ImportAnswer {
+    Lines(Imported),
+    Rows(crate::csv_import::Report),
+}
+
+/// The answer to an import.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Imported {
+    /// Lines appended now.
+    appended: usize,
+    /// Lines whose events were in the log already.
+    skipped: usize,
+    /// The projections' position after the import: pass it as `min_position`.
     position: u64,
 }
 
 /// A stored event as the API shows it ([`stored_json`]'s fields), for direct rendering.
-#[derive(serde::Serialize)]
+#[derive(Debug, serde::Serialize)]
 struct StoredOut<'a> {
     #[serde(flatten)]
     envelope: &'a pilot_events::Envelope,
@@ -500,6 +608,25 @@ fn stored_json(stored: &StoredEvent) -> Value {
 
 /// `POST /api/v1/import`: sealed JSON Lines, or with `Content-Type: text/csv` and
 /// `?type=TYPE&dry_run=` a spreadsheet of drafts of one type ([`crate::csv_import`]).
+#[utoipa::path(post, path = "/import", tag = "events", summary = "Import sealed history, or a spreadsheet of drafts",
+    params(
+        ("type" = Option<String>, Query, description = "With a CSV body (required there): the event type of every row, e.g. `stakeholder.stance_assessed`."),
+        ("dry_run" = Option<bool>, Query, description = "With a CSV body: `true` checks every row and stores nothing."),
+    ),
+    request_body(description = "Sealed events as JSON Lines (an export, a back-fill), stored byte for byte, those already stored skipped; or a CSV with a header naming the type's fields, a draft per row, pilots and stakeholders by id, title or name.",
+        content(
+            (String = "application/x-ndjson", example = crate::openapi::examples::export),
+            (String = "text/csv", example = "stakeholder,stance,note\nBureau of Finance,1,agreed to co-design LCHI\n"),
+        )),
+    responses(
+        (status = 200, description = "JSON Lines: how many lines were appended and skipped, and the position to read from. CSV: every row stored, stored before, or refused with its reason.",
+            body = ImportAnswer,
+            example = json!({"appended": 24, "skipped": 0, "position": 24})),
+        (status = 409, description = "`event_id_reused` (`field`: the line).", body = crate::error::Body),
+        (status = 413, description = "`body_too_large` or `event_too_large`.", body = crate::error::Body),
+        (status = 422, description = "`invalid_event`, `broken_chain`, `invalid_columns` or the rule that refused a line (`field`: the line).", body = crate::error::Body),
+    )
+)]
 #[tracing::instrument(name = "import_events", skip_all, fields(caller = %caller.name))]
 pub async fn import(
     State(state): State<AppState>,
@@ -507,7 +634,7 @@ pub async fn import(
     headers: HeaderMap,
     query: Params,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ImportAnswer>, ApiError> {
     let body = body.map_err(|rejection| body_error(rejection, state.access.max_import_bytes))?;
     if is_csv(&headers) {
         let (event_type, dry_run) = csv_import::parse_params(params(query, &["type", "dry_run"])?)?;
@@ -523,7 +650,7 @@ pub async fn import(
             let result = store_row(&state, &caller, row.draft.clone(), dry_run).await;
             report.record(row, result);
         }
-        return Ok(Json(json!(report.finish())));
+        return Ok(Json(ImportAnswer::Rows(report.finish())));
     }
     params(query, &[])?;
     match demo::load_history(&state.log, &state.projection, &body).await {
@@ -533,10 +660,10 @@ pub async fn import(
                 // Imported history is unsigned: a seal covers it.
                 state.seals.request();
             }
-            Ok(Json(json!({
-                "appended": loaded.appended,
-                "skipped": loaded.skipped,
-                "position": state.projection.position(),
+            Ok(Json(ImportAnswer::Lines(Imported {
+                appended: loaded.appended,
+                skipped: loaded.skipped,
+                position: state.projection.position(),
             })))
         }
         Err(error) => {
@@ -548,7 +675,7 @@ pub async fn import(
 }
 
 /// Whether the body is declared CSV (`text/csv`, any parameters).
-fn is_csv(headers: &HeaderMap) -> bool {
+pub(crate) fn is_csv(headers: &HeaderMap) -> bool {
     headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -42,7 +42,7 @@ pub const LIST_SEPARATOR: char = ';';
 const DIGEST_DOMAIN: &[u8] = b"pilot-tracker csv import v1\n";
 
 /// What an import did, row by row.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct Report {
     pub dry_run: bool,
     #[serde(rename = "type")]
@@ -56,18 +56,21 @@ pub struct Report {
     pub refused: Vec<Refused>,
 }
 
-#[derive(Debug, Serialize)]
+/// A row stored, or found stored before.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Done {
     pub row: usize,
     pub event_id: Uuid,
     /// The event as stored (a real run) or as it would be sent to the writer (a dry run).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub event: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+/// A row refused, with why.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Refused {
     pub row: usize,
     pub reason: String,

@@ -12,6 +12,13 @@ use time::OffsetDateTime;
 /// `as_of` is an RFC 3339 timestamp or a date (the end of that day in UTC, as everywhere in
 /// the API). Without it the figures are as of the request's arrival: pending approvals need a
 /// clock to be judged stalled, and the fold takes none, so the handler lends it the wall clock.
+#[utoipa::path(get, path = "/analytics", tag = "analytics", summary = "Comparative analytics over every pilot",
+    params(("as_of" = Option<String>, Query, description = "A world date: an RFC 3339 instant, or a date (its end, UTC). Now by default.")),
+    responses(
+        (status = 200, description = "Proposal → approval and request → decision by level and approver, stall rates, support trajectories, points per year, time to scale-up.",
+            body = Analytics, example = crate::openapi::examples::analytics),
+    )
+)]
 #[tracing::instrument(name = "analytics", skip_all)]
 pub async fn analytics(
     State(state): State<AppState>,

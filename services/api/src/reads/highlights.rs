@@ -95,6 +95,24 @@ fn parse_from(value: &str) -> Result<OffsetDateTime, ApiError> {
 /// `GET /api/v1/highlights?stakeholder=&office=&pilot=&level=&from=&until=&format=&bom=`:
 /// [`highlight_lines`] as JSON or, with `format=csv` or `Accept: text/csv`, as CSV
 /// ([`crate::spreadsheet`]).
+#[utoipa::path(get, path = "/highlights", tag = "ledger", summary = "The political-highlight ledger",
+    params(
+        ("stakeholder" = Option<Uuid>, Query, description = "Only lines crediting this stakeholder; each line carries its running `balance`."),
+        ("office" = Option<String>, Query, description = "Only lines crediting this office; each line carries its running `balance`."),
+        ("pilot" = Option<Uuid>, Query, description = "Only lines of this pilot; each line carries its running `balance`."),
+        ("level" = inline(Option<pilot_events::Level>), Query, description = "Only lines conferred at this level."),
+        ("from" = Option<String>, Query, description = "From this instant (RFC 3339), or the start of this date (UTC)."),
+        ("until" = Option<String>, Query, description = "Until this instant (RFC 3339), or the end of this date (UTC)."),
+        crate::spreadsheet::SpreadsheetParams,
+    ),
+    responses(
+        (status = 200, description = "Ledger lines in (`occurred_at`, position) order; a table of them as CSV with `format=csv` or `Accept: text/csv`.",
+            content(
+                (Vec<BalancedLine> = "application/json", example = crate::openapi::examples::highlights),
+                (String = "text/csv"),
+            )),
+    )
+)]
 pub async fn highlights(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -146,13 +164,19 @@ pub async fn highlight_lines(
 }
 
 /// One credited office and the points of every line crediting it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OfficeRow {
     pub office: String,
     pub points: u64,
 }
 
 /// `GET /api/v1/offices`: every office a highlight or reward credited, by name.
+#[utoipa::path(get, path = "/offices", tag = "ledger", summary = "Credited offices",
+    responses(
+        (status = 200, description = "Every office a highlight or reward credited, with its points, by name.", body = Vec<OfficeRow>,
+            example = json!([{"office": "SSDNC", "points": 6}])),
+    )
+)]
 pub async fn offices(
     State(state): State<AppState>,
     query: Params,

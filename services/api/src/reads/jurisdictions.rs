@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 /// One jurisdiction in the list: as registered, with how much context it holds and how many
 /// pilots name it, so a list says where to look without loading every context.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JurisdictionRow {
     #[serde(flatten)]
     pub jurisdiction: Jurisdiction,
@@ -28,7 +28,7 @@ pub struct JurisdictionRow {
 }
 
 /// `GET /api/v1/jurisdictions/{id}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JurisdictionDetail {
     #[serde(flatten)]
     pub jurisdiction: Jurisdiction,
@@ -50,6 +50,12 @@ fn pilots_naming(world: &World, name: &str) -> Vec<Uuid> {
 }
 
 /// `GET /api/v1/jurisdictions`: every registered jurisdiction, by name.
+#[utoipa::path(get, path = "/jurisdictions", tag = "jurisdictions", summary = "The registered jurisdictions",
+    responses(
+        (status = 200, description = "Every registered jurisdiction with `context_count` and `pilot_count`, by name.", body = Vec<JurisdictionRow>,
+            example = crate::openapi::examples::jurisdictions),
+    )
+)]
 #[tracing::instrument(name = "list_jurisdictions", skip_all)]
 pub async fn jurisdictions(
     State(state): State<AppState>,
@@ -78,6 +84,14 @@ pub async fn jurisdictions(
 }
 
 /// `GET /api/v1/jurisdictions/{id}`: 404 for an id no live registration carries.
+#[utoipa::path(get, path = "/jurisdictions/{id}", tag = "jurisdictions", summary = "One jurisdiction",
+    params(("id" = Uuid, Path, description = "The jurisdiction's `jurisdiction_id`.")),
+    responses(
+        (status = 200, description = "Its context in (`occurred_at`, position) order and the pilots that name it.", body = JurisdictionDetail,
+            example = crate::openapi::examples::jurisdiction),
+        (status = 404, description = "`not_found`: no live registration carries this id.", body = crate::error::Body),
+    )
+)]
 #[tracing::instrument(name = "get_jurisdiction", skip_all)]
 pub async fn jurisdiction(
     State(state): State<AppState>,

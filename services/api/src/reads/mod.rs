@@ -11,24 +11,29 @@ mod jurisdictions;
 mod seals;
 mod stakeholders;
 
-pub use analytics::analytics;
-pub use highlights::{highlight_lines, highlights, offices, OfficeRow};
-pub use jurisdictions::{jurisdiction, jurisdictions, JurisdictionDetail, JurisdictionRow};
-pub use seals::latest_seal;
+pub use analytics::{__path_analytics, analytics};
+pub use highlights::{
+    __path_highlights, __path_offices, highlight_lines, highlights, offices, OfficeRow,
+};
+pub use jurisdictions::{
+    __path_jurisdiction, __path_jurisdictions, jurisdiction, jurisdictions, JurisdictionDetail,
+    JurisdictionRow,
+};
+pub use seals::{__path_latest_seal, latest_seal};
 pub use stakeholders::{
-    stakeholder, stakeholder_rows, stakeholders, BalancedLine, StakeholderDetail, StakeholderRow,
-    StanceOnPilot, TenureRow,
+    __path_stakeholder, __path_stakeholders, stakeholder, stakeholder_rows, stakeholders,
+    BalancedLine, StakeholderDetail, StakeholderRow, StanceOnPilot, TenureRow,
 };
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Body as ErrorBody};
 use crate::query::parse_instant;
 use crate::query::{params, pilot_id, Params};
 use crate::spreadsheet;
 use crate::state::AppState;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::Json;
 use pilot_events::data::Influence;
 use pilot_events::{Level, Stage, StakeholderKind};
@@ -43,12 +48,19 @@ use std::collections::HashSet;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// The OpenAPI document of every route, served as written.
-pub const OPENAPI: &str = include_str!("../../openapi.json");
-
-/// `GET /api/v1/openapi.json`.
-pub async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+/// The filters of `GET /api/v1/pilots`, as the OpenAPI document describes them
+/// ([`PilotFilter::parse`] reads them).
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Describes the query for the document; `PilotFilter` is what is read.
+struct PilotFilterParams {
+    /// Only pilots at this stage.
+    #[param(inline)]
+    stage: Option<Stage>,
+    /// Only pilots of this office (exact text).
+    office: Option<String>,
+    /// Only pilots with (`true`) or without (`false`) a stalled pending approval.
+    stalled: Option<bool>,
 }
 
 /// Which pilots a list keeps, and when it looks.
@@ -137,6 +149,16 @@ fn parse_bool(field: &str, value: &str) -> Result<bool, ApiError> {
 /// `GET /api/v1/pilots?stage=&office=&stalled=&as_of=&known_at=&format=&bom=`: the pilots
 /// of [`pilot_views`], as JSON or, with `format=csv` or `Accept: text/csv`, as CSV
 /// ([`crate::spreadsheet`]).
+#[utoipa::path(get, path = "/pilots", operation_id = "list_pilots", tag = "pilots", summary = "Pilots",
+    params(PilotFilterParams, crate::query::TimeTravel, crate::spreadsheet::SpreadsheetParams),
+    responses(
+        (status = 200, description = "Every pilot's view, by `pilot_id`; a table of them as CSV with `format=csv` or `Accept: text/csv`.",
+            content(
+                (Vec<PilotView> = "application/json", example = crate::openapi::examples::pilots),
+                (String = "text/csv"),
+            )),
+    )
+)]
 pub async fn list_pilots(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -195,6 +217,15 @@ async fn views_at(state: &AppState, when: AsOf) -> Result<Vec<PilotView>, ApiErr
 }
 
 /// `GET /api/v1/pilots/{id}?as_of=&known_at=`.
+#[utoipa::path(get, path = "/pilots/{id}", tag = "pilots", summary = "One pilot",
+    params(("id" = Uuid, Path, description = "The pilot's `pilot_id`."), crate::query::TimeTravel),
+    responses(
+        (status = 200, description = "The pilot's view.", body = PilotView,
+            example = crate::openapi::examples::pilot),
+        (status = 404, description = "`not_found`: no such pilot, or not yet proposed then.", body = ErrorBody,
+            example = json!({"error": {"code": "not_found", "message": "no pilot 0194a000-0000-7000-8000-0000000000a9"}})),
+    )
+)]
 pub async fn get_pilot(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -281,7 +312,7 @@ fn describe(when: AsOf) -> String {
 
 /// A stakeholder as a row of someone else's listing: who it is, in the registry's words.
 /// Every field is null for a stakeholder whose registration was retracted.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Who {
     pub stakeholder_id: Uuid,
     pub name: Option<String>,
@@ -304,7 +335,7 @@ impl Who {
 }
 
 /// `GET /api/v1/pilots/{id}/support`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Support {
     pub pilot_id: Uuid,
     pub support_index: Option<f64>,
@@ -314,7 +345,7 @@ pub struct Support {
     pub stakeholders: Vec<SupportRow>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SupportRow {
     #[serde(flatten)]
     pub who: Who,
@@ -324,6 +355,14 @@ pub struct SupportRow {
 
 /// `GET /api/v1/pilots/{id}/support?as_of=&known_at=`: who supports the pilot and how much
 /// that weighs, at the same moments as the pilot's view.
+#[utoipa::path(get, path = "/pilots/{id}/support", tag = "pilots", summary = "A pilot's stakeholder support",
+    params(("id" = Uuid, Path, description = "The pilot's `pilot_id`."), crate::query::TimeTravel),
+    responses(
+        (status = 200, description = "Support index, coalition, opposition and a row per stakeholder with a stance.", body = Support,
+            example = crate::openapi::examples::support),
+        (status = 404, description = "`not_found`: no such pilot, or not yet proposed then.", body = ErrorBody),
+    )
+)]
 pub async fn pilot_support(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -356,6 +395,14 @@ pub async fn pilot_support(
 
 /// `GET /api/v1/pilots/{id}/events`: the pilot's chain as stored (the wire format), each
 /// event with its `version` and stream `position`.
+#[utoipa::path(get, path = "/pilots/{id}/events", tag = "pilots", summary = "A pilot's chain",
+    params(("id" = Uuid, Path, description = "The pilot's `pilot_id`.")),
+    responses(
+        (status = 200, description = "The chain as stored, each event with its `version` and stream `position`.",
+            body = Vec<crate::writes::StoredEventSchema>, example = crate::openapi::examples::chain),
+        (status = 404, description = "`not_found`: no such pilot.", body = ErrorBody),
+    )
+)]
 pub async fn pilot_events(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,

@@ -10,6 +10,16 @@ use axum::Json;
 use pilot_events::seal::Seal;
 use pilot_store::{LogError, SealLog};
 
+#[utoipa::path(get, path = "/seals/latest", tag = "events", summary = "The latest seal",
+    responses(
+        (status = 200, description = "The latest signed seal of every chain's head (`pilot verify --keys`).", body = pilot_events::seal::Seal,
+            example = json!({"stream_sequence": 1234, "events": 1200, "chains": 40,
+                "merkle_root": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                "sealed_at": "2026-01-05T10:00:00Z",
+                "signature": {"key_id": "k1", "ed25519": "00".repeat(64)}})),
+        (status = 404, description = "`not_found`: no seal is recorded yet.", body = crate::error::Body),
+    )
+)]
 pub async fn latest_seal(
     State(state): State<AppState>,
     query: Params,

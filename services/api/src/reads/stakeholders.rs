@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 /// A registered stakeholder with its ledger balance.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StakeholderRow {
     #[serde(flatten)]
     pub stakeholder: Stakeholder,
@@ -32,6 +32,16 @@ pub struct StakeholderRow {
 
 /// `GET /api/v1/stakeholders?format=&bom=`: [`stakeholder_rows`] as JSON or, with
 /// `format=csv` or `Accept: text/csv`, as CSV ([`crate::spreadsheet`]).
+#[utoipa::path(get, path = "/stakeholders", tag = "stakeholders", summary = "The stakeholder registry",
+    params(crate::spreadsheet::SpreadsheetParams),
+    responses(
+        (status = 200, description = "Every registered stakeholder with its ledger `points`, by name; a table of them as CSV with `format=csv` or `Accept: text/csv`.",
+            content(
+                (Vec<StakeholderRow> = "application/json", example = crate::openapi::examples::stakeholders),
+                (String = "text/csv"),
+            )),
+    )
+)]
 pub async fn stakeholders(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -68,7 +78,7 @@ pub async fn stakeholder_rows(
 }
 
 /// `GET /api/v1/stakeholders/{id}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StakeholderDetail {
     #[serde(flatten)]
     pub stakeholder: Stakeholder,
@@ -93,14 +103,14 @@ pub struct StakeholderDetail {
 }
 
 /// A person's view through the posts it held (docs/research-record.md, "Posts and people").
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PersonView {
     pub points: u64,
     pub ledger: Vec<PersonLineRow>,
 }
 
 /// One line of a person's view.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PersonLineRow {
     #[serde(flatten)]
     pub line: LedgerLine,
@@ -114,7 +124,7 @@ pub struct PersonLineRow {
 
 /// A tenure with the registered names of its post and person, so a reader need not look
 /// them up.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TenureRow {
     #[serde(flatten)]
     pub tenure: Tenure,
@@ -139,7 +149,7 @@ fn tenure_rows<'a>(
     rows
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StanceOnPilot {
     pub pilot_id: Uuid,
     pub title: String,
@@ -149,7 +159,7 @@ pub struct StanceOnPilot {
 }
 
 /// A ledger line with the balance it brought its subject to.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BalancedLine {
     #[serde(flatten)]
     pub line: LedgerLine,
@@ -157,6 +167,14 @@ pub struct BalancedLine {
     pub balance: Option<u64>,
 }
 
+#[utoipa::path(get, path = "/stakeholders/{id}", tag = "stakeholders", summary = "One stakeholder",
+    params(("id" = Uuid, Path, description = "The stakeholder's `stakeholder_id`.")),
+    responses(
+        (status = 200, description = "Its stances across pilots, its ledger lines and its tenures.", body = StakeholderDetail,
+            example = crate::openapi::examples::stakeholder),
+        (status = 404, description = "`not_found`: no such stakeholder.", body = crate::error::Body),
+    )
+)]
 pub async fn stakeholder(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
