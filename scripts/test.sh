@@ -40,10 +40,9 @@ done
 step "the Prometheus alert rules (promtool check rules, promtool test rules)"
 # promtool comes with Debian's prometheus package (the server binary and promtool; its service
 # is not started here): tried as the packages above are, else the check says it skipped and why.
-if ! command -v promtool >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus \
-    || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus; }; } >/dev/null 2>&1 \
-    || echo "note: Debian's prometheus package (promtool) could not be installed with apt" >&2
+if ! command -v promtool >/dev/null 2>&1; then
+  install_debian "promtool, to check the Prometheus rules" --no-install-recommends prometheus \
+    || echo "note: Debian's prometheus package (promtool) could not be installed" >&2
 fi
 if command -v promtool >/dev/null 2>&1; then
   promtool check rules deploy/prometheus/pilot-tracker-rules.yml
@@ -99,6 +98,7 @@ step "aiosmtpd for the e-mail sink's SMTP test"
 # Without it that test says it was skipped and why.
 aiosmtpd_dir=$PWD/.tools/aiosmtpd-1.4.6
 if ! PYTHONPATH=$aiosmtpd_dir python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+  echo "installing aiosmtpd 1.4.6 from PyPI with pip into $aiosmtpd_dir (a local SMTP server for the e-mail test)" >&2
   python3 -m pip install -q --disable-pip-version-check --target "$aiosmtpd_dir" 'aiosmtpd==1.4.6' >/dev/null 2>&1 \
     || echo "note: aiosmtpd could not be installed with pip; the e-mail sink's SMTP test will skip" >&2
 fi
