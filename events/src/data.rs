@@ -284,7 +284,7 @@ pub enum DayUnit {
 
 /// The stall terms of schema 1, by approver level (county, municipal, provincial, national),
 /// in calendar days: what an `approval.requested` stored without a [`StallRecord`] is judged
-/// by, whatever the configuration says. Defined once; DOMAIN.md's defaults are these.
+/// by, whatever the configuration says. Defined once; docs/domain.md's defaults are these.
 pub const SCHEMA_1_STALL: Schema1Stall = Schema1Stall {
     county: 30,
     municipal: 30,

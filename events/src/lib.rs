@@ -1,4 +1,4 @@
-//! The pilot-tracker event catalogue (DOMAIN.md; schema version 2, reading schema 1).
+//! The pilot-tracker event catalogue (docs/domain.md; schema version 2, reading schema 1).
 //!
 //! This crate is the public wire format and nothing else: serde types for every event type,
 //! decoding with precise errors, upcasting of older schemas, validation of single events, the

@@ -1,4 +1,4 @@
-//! The closed word lists of DOMAIN.md: levels, stakeholder kinds, channels, strategies,
+//! The closed word lists of docs/domain.md: levels, stakeholder kinds, channels, strategies,
 //! highlight kinds, adoption mechanisms and stages.
 //!
 //! Each list is an enum whose serde names are the public vocabulary, so an unknown word is
@@ -18,7 +18,7 @@ macro_rules! vocabulary {
         }
 
         impl $name {
-            /// Every value, in the order DOMAIN.md lists them.
+            /// Every value, in the order docs/domain.md lists them.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
             /// Every public name, in the same order (for forms that offer the list).
@@ -74,7 +74,7 @@ vocabulary! {
 }
 
 impl Level {
-    /// Ledger points of a highlight conferred at this level (DOMAIN.md, "Political-highlight ledger").
+    /// Ledger points of a highlight conferred at this level (docs/domain.md, "Political-highlight ledger").
     pub fn highlight_points(self) -> u32 {
         match self {
             Level::County => 1,
@@ -144,7 +144,7 @@ vocabulary! {
 
 impl HighlightKind {
     /// The kinds that reward an office itself (its rank, budget or staff) rather than a
-    /// leader's standing: DOMAIN.md's "office reward".
+    /// leader's standing: docs/domain.md's "office reward".
     pub fn is_office_reward(self) -> bool {
         matches!(
             self,

@@ -1,4 +1,4 @@
-//! The stalled-approval alert lifecycle as a pure state machine (DOMAIN.md, "Stalled approvals").
+//! The stalled-approval alert lifecycle as a pure state machine (docs/domain.md, "Stalled approvals and alerts").
 //!
 //! An [`Alert`] follows one wait: one `approval.requested` event (its id is the alert id, so a
 //! new request for the same approval is a new alert). It is driven by clock values passed in,

@@ -1,5 +1,5 @@
 //! The alert book: every stalled-approval alert, fed by the events of the log and by clock values
-//! passed in (DOMAIN.md, "Stalled approvals"). It is the core that the alerter service,
+//! passed in (docs/domain.md, "Stalled approvals and alerts"). It is the core that the alerter service,
 //! `GET /api/v1/alerts` and `pilot replay` share; each [`Alert`] is the per-wait state machine of
 //! [`crate::alert`].
 //!

@@ -1,4 +1,4 @@
-//! The political-highlight ledger (DOMAIN.md, "Political-highlight ledger").
+//! The political-highlight ledger (docs/domain.md, "Political-highlight ledger").
 //!
 //! Every `highlight.recorded` is one line worth 1/2/4/8 points by level. Each credited party,
 //! stakeholder or office (schema 2, `credited_offices`), gains the full points; a pilot's balance

@@ -1,4 +1,4 @@
-//! When a pending approval warns, stalls and escalates (DOMAIN.md, "Stalled approvals").
+//! When a pending approval warns, stalls and escalates (docs/domain.md, "Stalled approvals and alerts").
 //!
 //! Everything here is a function of the approval, the rules and a clock value passed in; nothing
 //! reads the wall clock, so replaying history with a simulated clock gives the same answers.
@@ -63,7 +63,7 @@ pub struct Thresholds {
 }
 
 impl Default for Thresholds {
-    /// DOMAIN.md defaults, which are schema 1's ([`SCHEMA_1_STALL`], defined once): higher
+    /// docs/domain.md defaults, which are schema 1's ([`SCHEMA_1_STALL`], defined once): higher
     /// levels get longer, as their agendas are fuller.
     fn default() -> Self {
         Thresholds {

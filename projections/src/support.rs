@@ -1,4 +1,4 @@
-//! Stakeholder support for one pilot (DOMAIN.md, "Stakeholder support").
+//! Stakeholder support for one pilot (docs/domain.md, "Stakeholder support").
 //!
 //! A stakeholder's stance is its latest observation in (`occurred_at`, stream position) order:
 //! a contact's or an assessment's `stance`, or an `alliance.formed` naming it, which raises the

@@ -1,4 +1,4 @@
-//! Read views of one pilot, now or in the past (DOMAIN.md, "Time travel").
+//! Read views of one pilot, now or in the past (docs/domain.md, "Time").
 //!
 //! Two clocks: `as_of` filters by `occurred_at` (what had happened in the world by then) and
 //! `known_at` filters by `recorded_at` (what the office had logged by then). A retraction counts
@@ -20,7 +20,7 @@ use std::collections::HashSet;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// A pilot with its derived figures, in DOMAIN.md's names.
+/// A pilot with its derived figures, in docs/domain.md's names.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PilotView {

@@ -29,7 +29,7 @@ pub struct SupportPoint {
 }
 
 /// Every change of the pilot's support index by `as_of`, in `occurred_at` order (stream order
-/// on ties), as DOMAIN.md's "latest observation" reads it. Retracted events never count, as in
+/// on ties), as docs/domain.md's "latest observation" reads it. Retracted events never count, as in
 /// every "as of" view. Influence is the registry's (a stakeholder's influence does not change).
 pub(crate) fn trajectory(
     record: &PilotRecord,

@@ -1,4 +1,4 @@
-//! The HTTP API (JSON), in DOMAIN.md's names.
+//! The HTTP API (JSON), in docs/domain.md's names.
 //!
 //! | route | answer |
 //! |---|---|

@@ -1,5 +1,5 @@
 //! pilot-tracker's HTTP API (the `api` part of `pilot serve`): the live projections of the
-//! JetStream event log, served as JSON in DOMAIN.md's names, and the writes.
+//! JetStream event log, served as JSON in docs/domain.md's names, and the writes.
 //!
 //! - [`api`]: the HTTP routes ([`app`]); [`state`]: what they share; [`query`]: query
 //!   parameters and times; [`error`]: the one error shape; [`chains`]: loading a restored

@@ -49,7 +49,7 @@ const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 
         title = "pilot-tracker",
         version = "1",
         description = "The HTTP API of `pilot serve`: an event-sourced tracker of government \
-            policy pilots (DOMAIN.md). JSON in DOMAIN.md's names; every error has the shape of \
+            policy pilots (docs/domain.md). JSON in docs/domain.md's names; every error has the shape of \
             `Error` with a stable `code`. Every route under /api/v1 takes `min_position` (or \
             the `Pilot-Min-Position` header) to read its own writes, and answers 503 \
             `not_ready` until the projections have caught up after start-up. The events' \
