@@ -42,7 +42,7 @@ impl Stance {
 }
 
 #[cfg(feature = "openapi")]
-crate::openapi::bounded_integer!(
+crate::schema_kit::bounded_integer!(
     Stance,
     "A stance on a pilot: -2 (strongly against) to +2 (strongly for)."
 );
@@ -86,7 +86,7 @@ impl Influence {
 }
 
 #[cfg(feature = "openapi")]
-crate::openapi::bounded_integer!(
+crate::schema_kit::bounded_integer!(
     Influence,
     "How much a stance weighs: 1 (little) to 5 (decisive)."
 );

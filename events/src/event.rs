@@ -39,7 +39,7 @@ macro_rules! catalogue {
         impl EventType {
             /// The component name of this type's `data` schema (its struct's name); pushes
             /// that schema and every schema it refers to onto `schemas`.
-            pub(crate) fn data_schema(self, schemas: &mut crate::openapi::Schemas) -> String {
+            pub(crate) fn data_schema(self, schemas: &mut crate::schema_kit::Schemas) -> String {
                 use utoipa::{PartialSchema, ToSchema};
                 match self {
                     $(EventType::$variant => {

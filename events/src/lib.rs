@@ -19,6 +19,8 @@ mod hash;
 mod instant;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+#[cfg(feature = "openapi")]
+mod schema_kit;
 pub mod seal;
 pub mod upcast;
 pub mod validate;

@@ -22,29 +22,7 @@ use utoipa::openapi::schema::{
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
-/// `ToSchema` for a whole number kept within `$type::MIN..=$type::MAX` (the range is stated
-/// once, by the type's constants).
-macro_rules! bounded_integer {
-    ($type:ident, $description:literal) => {
-        impl utoipa::PartialSchema for $type {
-            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                use utoipa::openapi::schema::{ObjectBuilder, Type};
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .minimum(Some($type::MIN))
-                    .maximum(Some($type::MAX))
-                    .description(Some($description))
-                    .into()
-            }
-        }
-
-        impl utoipa::ToSchema for $type {}
-    };
-}
-pub(crate) use bounded_integer;
-
-/// Named schemas, as `utoipa::ToSchema::schemas` collects them: (component name, schema).
-pub type Schemas = Vec<(String, RefOr<Schema>)>;
+pub use crate::schema_kit::Schemas;
 
 /// The component name of the `oneOf` over every draft.
 pub const DRAFT: &str = "Draft";

@@ -2,75 +2,11 @@
 //! `pilot token new|list|revoke|hash`. The token commands change the tokens file; a running
 //! `pilot serve` reads it again within seconds ([`crate::token_reload`]).
 
-use crate::config::{Config, ServeArgs};
-use clap::{Args, Subcommand};
-use pilot_api::auth::{self, Role};
+pub use crate::cli::{ConfigCommand, NewToken, RevokeToken, TokenCommand, TokensFileArgs};
+use crate::config::Config;
+use pilot_api::auth;
 use std::io::Read;
 use std::path::PathBuf;
-
-#[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
-    /// Print a commented configuration file with every key and its default.
-    Example,
-    /// Load the configuration as `pilot serve` would (file, PILOT_* variables, flags) and
-    /// report what is wrong, or a summary of what it says.
-    Check(ServeArgs),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Make a new API token, add its SHA-256 to the tokens file and print the token once.
-    New(NewToken),
-    /// List the tokens file's tokens: name, role, office, expiry (never the tokens).
-    List(TokensFileArgs),
-    /// Remove the token named NAME from the tokens file; a running pilot refuses it within
-    /// seconds.
-    Revoke(RevokeToken),
-    /// Read a token on stdin and print its SHA-256, for a `[[tokens]]` entry.
-    Hash,
-}
-
-#[derive(Debug, Args)]
-pub struct NewToken {
-    /// Who holds the token (shown in logs; one token per name).
-    #[arg(long)]
-    pub name: String,
-    #[arg(long, value_enum)]
-    pub role: Role,
-    /// The clerk's office (clerks only).
-    #[arg(long)]
-    pub office: Option<String>,
-    /// When the token stops working: an RFC 3339 instant, or a span from now (90d, 12h,
-    /// 30m, 45s) [default: never].
-    #[arg(long, value_name = "WHEN")]
-    pub expires: Option<String>,
-    #[command(flatten)]
-    pub at: TokensFileArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct RevokeToken {
-    /// The token's name, as `pilot token list` shows it.
-    pub name: String,
-    #[command(flatten)]
-    pub at: TokensFileArgs,
-}
-
-/// Which tokens file a `pilot token` command works on.
-#[derive(Debug, Args)]
-pub struct TokensFileArgs {
-    /// The tokens file [default: <data-dir>/tokens.toml].
-    #[arg(long, value_name = "FILE")]
-    pub file: Option<PathBuf>,
-    /// The data directory whose tokens file to use.
-    #[arg(
-        long,
-        env = "PILOT_DATA_DIR",
-        value_name = "DIR",
-        default_value = crate::config::DEFAULT_DATA_DIR
-    )]
-    pub data_dir: PathBuf,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {

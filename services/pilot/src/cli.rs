@@ -5,8 +5,10 @@
 //! for no nats-server to start ([`crate::serve::ServeError::exit_code`]).
 
 use crate::config::ServeArgs;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use pilot_api::auth::Role;
 use pilot_client::ClientCommand;
+use std::path::PathBuf;
 
 /// pilot-tracker: an event-sourced record of government policy pilots.
 #[derive(Debug, Parser)]
@@ -22,13 +24,13 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print an example configuration, or check one.
     #[command(subcommand)]
-    Config(crate::admin::ConfigCommand),
+    Config(ConfigCommand),
     /// Create the streams and checkpoint store on a NATS server you run, with the operator's
     /// credentials; or print the NATS users file for a deployment (`--print-users`).
     Init(crate::init::InitArgs),
     /// Make, list and revoke API tokens (stored hashed in the tokens file).
     #[command(subcommand)]
-    Token(crate::admin::TokenCommand),
+    Token(TokenCommand),
     /// Print the public key the service signs events with, for `pilot verify --keys`.
     Keys(crate::keys::KeysArgs),
     /// Print shell completions: `pilot completions bash > /etc/bash_completion.d/pilot`.
@@ -67,6 +69,71 @@ pub fn environment_variables() -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+/// The `pilot config` commands (run by [`crate::admin`]).
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented configuration file with every key and its default.
+    Example,
+    /// Load the configuration as `pilot serve` would (file, PILOT_* variables, flags) and
+    /// report what is wrong, or a summary of what it says.
+    Check(ServeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a new API token, add its SHA-256 to the tokens file and print the token once.
+    New(NewToken),
+    /// List the tokens file's tokens: name, role, office, expiry (never the tokens).
+    List(TokensFileArgs),
+    /// Remove the token named NAME from the tokens file; a running pilot refuses it within
+    /// seconds.
+    Revoke(RevokeToken),
+    /// Read a token on stdin and print its SHA-256, for a `[[tokens]]` entry.
+    Hash,
+}
+
+#[derive(Debug, Args)]
+pub struct NewToken {
+    /// Who holds the token (shown in logs; one token per name).
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, value_enum)]
+    pub role: Role,
+    /// The clerk's office (clerks only).
+    #[arg(long)]
+    pub office: Option<String>,
+    /// When the token stops working: an RFC 3339 instant, or a span from now (90d, 12h,
+    /// 30m, 45s) [default: never].
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+    #[command(flatten)]
+    pub at: TokensFileArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeToken {
+    /// The token's name, as `pilot token list` shows it.
+    pub name: String,
+    #[command(flatten)]
+    pub at: TokensFileArgs,
+}
+
+/// Which tokens file a `pilot token` command works on.
+#[derive(Debug, Args)]
+pub struct TokensFileArgs {
+    /// The tokens file [default: <data-dir>/tokens.toml].
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The data directory whose tokens file to use.
+    #[arg(
+        long,
+        env = "PILOT_DATA_DIR",
+        value_name = "DIR",
+        default_value = crate::config::DEFAULT_DATA_DIR
+    )]
+    pub data_dir: PathBuf,
 }
 
 #[cfg(test)]

@@ -87,8 +87,7 @@ pub use pilot_nats::NatsConfig;
 /// The signing key's name inside the data directory.
 pub const SIGNING_KEY_FILE: &str = "signing.key";
 
-/// The variable OpenTelemetry's SDKs read for a collector, honoured after `otlp_endpoint`.
-pub const OTEL_ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+pub use crate::config_layers::OTEL_ENDPOINT_VAR;
 
 /// What logs and traces `pilot serve` writes: resolved before anything else, because the
 /// logger must exist before the rest of the start-up logs.

@@ -50,6 +50,9 @@ pub fn config_keys() -> &'static [Key] {
     KEYS.get_or_init(keys::<FileConfig>)
 }
 
+/// The variable OpenTelemetry's SDKs read for a collector, honoured after `otlp_endpoint`.
+pub const OTEL_ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
 /// The `PILOT_*` variables of the process, and the standard OpenTelemetry collector
 /// endpoint, by name.
 #[derive(Debug, Clone, Default)]
@@ -67,9 +70,7 @@ impl Environment {
             pairs
                 .into_iter()
                 .filter_map(|(name, value)| Some((name.into_string().ok()?, value)))
-                .filter(|(name, _)| {
-                    name.starts_with("PILOT_") || name == crate::config::OTEL_ENDPOINT_VAR
-                })
+                .filter(|(name, _)| name.starts_with("PILOT_") || name == OTEL_ENDPOINT_VAR)
                 .collect(),
         )
     }

@@ -3,7 +3,6 @@
 //! protobuf to `<endpoint>/v1/traces` in batches from the exporter's own thread, so a slow or
 //! absent collector never holds up a request: its spans are dropped when the batch queue is full.
 
-use crate::telemetry::TelemetryError;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::KeyValue;
 use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig};
@@ -42,9 +41,17 @@ pub fn filter() -> LevelFilter {
     LevelFilter::INFO
 }
 
+/// The OTLP exporter refused its settings (a bad URL, say).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot send traces to {endpoint}: {message} (check --otlp-endpoint, PILOT_OTLP_ENDPOINT, otlp_endpoint or OTEL_EXPORTER_OTLP_ENDPOINT)")]
+pub struct ExporterError {
+    endpoint: String,
+    message: String,
+}
+
 /// The layer that turns spans into OTLP spans, and the export behind it. `endpoint` is the
 /// collector's base URL, as `OTEL_EXPORTER_OTLP_ENDPOINT` gives it.
-pub fn layer<S>(endpoint: &str) -> Result<(impl Layer<S>, Traces), TelemetryError>
+pub fn layer<S>(endpoint: &str) -> Result<(impl Layer<S>, Traces), ExporterError>
 where
     S: tracing::Subscriber + for<'span> LookupSpan<'span>,
 {
@@ -54,7 +61,7 @@ where
         .with_protocol(Protocol::HttpBinary)
         .with_endpoint(url.clone())
         .build()
-        .map_err(|error| TelemetryError::Exporter {
+        .map_err(|error| ExporterError {
             endpoint: url,
             message: error.to_string(),
         })?;

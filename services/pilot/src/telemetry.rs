@@ -18,9 +18,9 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 pub enum TelemetryError {
     #[error("a global logger is set already: {0}")]
     Init(#[from] tracing_subscriber::util::TryInitError),
-    /// The OTLP exporter refused its settings (a bad URL, say).
-    #[error("cannot send traces to {endpoint}: {message} (check --otlp-endpoint, PILOT_OTLP_ENDPOINT, otlp_endpoint or OTEL_EXPORTER_OTLP_ENDPOINT)")]
-    Exporter { endpoint: String, message: String },
+    #[cfg(feature = "otel")]
+    #[error(transparent)]
+    Exporter(#[from] crate::otel::ExporterError),
 }
 
 /// Held by `main` while the process runs: dropping it sends the spans not yet sent.
