@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::process::PilotProcess;
+use common::process::{serve_on_nats, PilotProcess, ServedOnNats};
 
 const TOKEN: &str = "cli-test-admin-token";
 const NANGUO: &str = concat!(
@@ -34,23 +34,16 @@ struct Service {
 
 impl Service {
     fn start() -> Service {
-        let nats = NatsServer::start().unwrap();
-        let data = tempfile::tempdir().unwrap();
-        let stderr = data.path().join("pilot.stderr.log");
-        let (nats_url, data_dir) = (nats.url(), data.path().to_str().unwrap().to_string());
-        let args = ["--nats", &nats_url, "--data-dir", &data_dir];
-        let mut process = PilotProcess::serve(&args, &[("PILOT_ADMIN_TOKEN", TOKEN)], &stderr);
-        // `http://HOST:PORT/...` → `http://HOST:PORT`.
-        let ready = process.wait_for_url();
-        let host = ready
-            .trim_start_matches("http://")
-            .split('/')
-            .next()
-            .unwrap();
+        let ServedOnNats {
+            process,
+            nats,
+            data,
+            url,
+        } = serve_on_nats(TOKEN);
         Service {
             process,
             nats,
-            url: format!("http://{host}"),
+            url,
             data,
         }
     }

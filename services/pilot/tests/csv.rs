@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 mod common;
 
-use common::process::PilotProcess;
+use common::process::{serve_on_nats, PilotProcess};
 
 const TOKEN: &str = "csv-test-admin-token";
 const NANGUO: &str = concat!(
@@ -36,23 +36,12 @@ struct Service {
 
 impl Service {
     fn start() -> Service {
-        let nats = NatsServer::start().unwrap();
-        let data = tempfile::tempdir().unwrap();
-        let stderr = data.path().join("pilot.stderr.log");
-        let (nats_url, data_dir) = (nats.url(), data.path().to_str().unwrap().to_string());
-        let args = ["--nats", &nats_url, "--data-dir", &data_dir];
-        let mut process = PilotProcess::serve(&args, &[("PILOT_ADMIN_TOKEN", TOKEN)], &stderr);
-        let ready = process.wait_for_url();
-        let host = ready
-            .trim_start_matches("http://")
-            .split('/')
-            .next()
-            .unwrap();
+        let served = serve_on_nats(TOKEN);
         let service = Service {
-            _process: process,
-            _nats: nats,
-            url: format!("http://{host}"),
-            data,
+            _process: served.process,
+            _nats: served.nats,
+            url: served.url,
+            data: served.data,
             http: reqwest::Client::new(),
         };
         let out = service.pilot(&["import", NANGUO]);

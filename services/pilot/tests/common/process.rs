@@ -195,3 +195,38 @@ pub fn serve_must_exit(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Str
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A real nats-server and a `pilot serve --nats` on it, started with `admin_token` as the
+/// bootstrap admin token: what the command-line tests run their client against. Drop the
+/// process before the server, so that it stops while its nats-server still runs.
+pub struct ServedOnNats {
+    pub process: PilotProcess,
+    pub nats: pilot_nats_harness::NatsServer,
+    pub data: tempfile::TempDir,
+    /// `http://HOST:PORT`, without a path.
+    pub url: String,
+}
+
+/// Starts a [`ServedOnNats`] and waits until pilot says it is ready.
+pub fn serve_on_nats(admin_token: &str) -> ServedOnNats {
+    let nats = pilot_nats_harness::NatsServer::start().expect("a nats-server starts");
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let stderr = data.path().join("pilot.stderr.log");
+    let (nats_url, data_dir) = (nats.url(), data.path().display().to_string());
+    let args = ["--nats", &nats_url, "--data-dir", &data_dir];
+    let mut process = PilotProcess::serve(&args, &[("PILOT_ADMIN_TOKEN", admin_token)], &stderr);
+    // `http://HOST:PORT/...` → `http://HOST:PORT`.
+    let ready = process.wait_for_url();
+    let host = ready
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    ServedOnNats {
+        process,
+        nats,
+        data,
+        url: format!("http://{host}"),
+    }
+}
