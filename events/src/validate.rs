@@ -25,7 +25,8 @@ pub fn validate(envelope: &Envelope) -> Result<(), EventError> {
             "occurred_at",
             format!(
                 "{} is after the event was recorded ({}): events record what has happened, not plans",
-                envelope.occurred_at, envelope.recorded_at
+                crate::rfc3339(envelope.occurred_at),
+                crate::rfc3339(envelope.recorded_at)
             ),
         ));
     }

@@ -321,3 +321,17 @@ fn a_stall_basis_is_schema_2_and_whole() {
     by_override["data"]["stall"]["basis"] = json!({"by": "override"});
     assert!(decode_value(&by_override).is_ok());
 }
+
+#[test]
+fn a_future_occurred_at_is_refused_naming_both_times_in_rfc_3339() {
+    let mut value = sample(EventType::PilotProposed);
+    value["occurred_at"] = json!("2030-01-01T09:00:00+08:00");
+    value["recorded_at"] = json!("2029-12-31T00:00:00Z");
+    let (field, message) = field_error(&value);
+    assert_eq!(field, "occurred_at");
+    assert!(
+        message.contains("2030-01-01T09:00:00+08:00") && message.contains("2029-12-31T00:00:00Z"),
+        "{message}"
+    );
+    assert!(!message.contains("+08:00:00"), "{message}");
+}
