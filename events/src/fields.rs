@@ -91,10 +91,7 @@ pub fn parameters_from_text<'a>(
         let value = match value {
             "true" => serde_json::Value::Bool(true),
             "false" => serde_json::Value::Bool(false),
-            text => match number_from_text(text) {
-                serde_json::Value::String(_) => serde_json::Value::from(text),
-                number => number,
-            },
+            text => number_from_text(text),
         };
         map.insert(name.to_string(), value);
     }

@@ -179,6 +179,9 @@ pub enum Lookup {
     Unknown,
 }
 
+/// The name the bootstrap admin token (PILOT_ADMIN_TOKEN) goes by.
+const BOOTSTRAP_ADMIN: &str = "bootstrap-admin";
+
 impl Tokens {
     /// The tokens of the configuration file plus those of `file` (if it exists); with none at
     /// all, `bootstrap_admin` (PILOT_ADMIN_TOKEN) as an admin token.
@@ -260,6 +263,21 @@ impl Tokens {
         self.read().by_hash.len()
     }
 
+    /// Whether PILOT_ADMIN_TOKEN was given while other tokens are configured, so that it counts
+    /// for nothing (the service says so at start).
+    pub fn ignores_bootstrap_admin(&self) -> bool {
+        let set = self.read();
+        let given = set
+            .source
+            .as_ref()
+            .is_some_and(|source| source.bootstrap_admin.is_some());
+        given
+            && !set
+                .by_hash
+                .values()
+                .any(|h| h.caller.name == BOOTSTRAP_ADMIN)
+    }
+
     /// Who a presented token belongs to, if it is configured and has not expired.
     pub fn lookup(&self, token: &str) -> Lookup {
         match self.read().by_hash.get(&digest(token)) {
@@ -309,25 +327,20 @@ fn build(
     for entry in configured.iter().cloned().chain(from_file) {
         add(&mut set, entry)?;
     }
-    match bootstrap_admin {
-        Some(token) if set.is_empty() => {
-            set.insert(
-                digest(token),
-                Holder {
-                    caller: Caller {
-                        name: "bootstrap-admin".to_string(),
-                        role: Role::Admin,
-                        office: None,
-                    },
-                    expires: None,
+    // With other tokens it counts for nothing; the service says so at start
+    // (`Tokens::ignores_bootstrap_admin`).
+    if let Some(token) = bootstrap_admin.filter(|_| set.is_empty()) {
+        set.insert(
+            digest(token),
+            Holder {
+                caller: Caller {
+                    name: BOOTSTRAP_ADMIN.to_string(),
+                    role: Role::Admin,
+                    office: None,
                 },
-            );
-        }
-        Some(_) => tracing::warn!(
-            message = "PILOT_ADMIN_TOKEN is ignored: tokens are configured.",
-            tokens = set.len()
-        ),
-        None => {}
+                expires: None,
+            },
+        );
     }
     Ok(set)
 }

@@ -68,6 +68,18 @@ pub fn select(
     Ok(selected)
 }
 
+/// Reads `value` of parameter `field` as `true` or `false`.
+pub fn parse_bool(field: &str, value: &str) -> Result<bool, ApiError> {
+    match value.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ApiError::invalid(
+            field,
+            format!("{field} must be true or false; got {value:?}"),
+        )),
+    }
+}
+
 /// Reads `value` of parameter `field` as an instant (see the module docs).
 pub fn parse_instant(field: &str, value: &str) -> Result<OffsetDateTime, ApiError> {
     let value = value.trim();

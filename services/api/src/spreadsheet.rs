@@ -9,14 +9,13 @@
 //! module, the tables on the read models: one way.
 
 use crate::error::ApiError;
-use crate::query::Params;
+use crate::query::{parse_bool, Params};
 use crate::state::AppState;
 use axum::extract::Query;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use pilot_projections::World;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -24,8 +23,9 @@ use uuid::Uuid;
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// What a CSV answer is.
 pub const CSV_CONTENT_TYPE: &str = "text/csv; charset=utf-8";
-/// Joins the items of a list in one cell.
-const LIST_SEPARATOR: &str = "; ";
+/// Between the items of a list in a cell; the spreadsheet import splits on it, so what is
+/// exported reads back.
+pub const LIST_SEPARATOR: char = ';';
 
 /// The tables a list endpoint answers as CSV.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,15 +120,9 @@ pub fn negotiate(query: Params, headers: &HeaderMap) -> Result<(Params, Format),
         }
         None => accepts_csv(headers),
     };
-    let bom = match bom.as_deref().map(str::trim) {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "bom",
-                format!("bom must be true or false; got {other:?}"),
-            ))
-        }
+    let bom = match bom {
+        Some(value) => parse_bool("bom", &value)?,
+        None => false,
     };
     let format = match (csv, bom) {
         (true, bom) => Format::Csv { bom },
@@ -258,16 +252,12 @@ pub fn render<R: Row>(rows: &[R], context: &Context, bom: bool) -> Result<Vec<u8
         .map_err(|error| csv::Error::from(error.into_error()))
 }
 
-pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_default()
-}
-
 pub(crate) fn list<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
     items
         .into_iter()
         .map(|item| item.to_string())
         .collect::<Vec<_>>()
-        .join(LIST_SEPARATOR)
+        .join(&format!("{LIST_SEPARATOR} "))
 }
 
 pub(crate) fn optional<T: ToString>(value: Option<T>) -> String {

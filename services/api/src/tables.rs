@@ -5,7 +5,8 @@
 //! stand next to the ids they name, dates are RFC 3339, numbers plain, lists joined by `"; "`.
 
 use crate::reads::{BalancedLine, StakeholderRow};
-use crate::spreadsheet::{column, list, optional, rfc3339, Column, Row, Table};
+use crate::spreadsheet::{column, list, optional, Column, Row, Table};
+use pilot_events::rfc3339;
 use pilot_projections::alert::AlertState;
 use pilot_projections::alerting::RecordedAlert;
 use pilot_projections::PilotView;

@@ -652,7 +652,14 @@ pub async fn import(
         }
         return Ok(Json(ImportAnswer::Rows(report.finish())));
     }
-    params(query, &[])?;
+    params(query, &[]).map_err(|mut error| {
+        if matches!(error.field.as_deref(), Some("type" | "dry_run")) {
+            error.message = "`type` and `dry_run` go with a spreadsheet: send it with \
+                             `Content-Type: text/csv` (sealed JSON Lines take no parameters)"
+                .to_string();
+        }
+        error
+    })?;
     match demo::load_history(&state.log, &state.projection, &body).await {
         Ok(loaded) => {
             state.metrics.appended(loaded.appended as u64);

@@ -55,12 +55,7 @@ impl Answer {
 impl Http {
     pub fn new(common: &Common) -> Result<Http, Failure> {
         let base = server_url(&common.server).map_err(Failure::Usage)?;
-        let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("pilot/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Failure::Io(format!("cannot set up the HTTP client: {e}")))?;
+        let client = client(reqwest::Client::builder().timeout(REQUEST_TIMEOUT))?;
         let token = common.token.clone().filter(|t| !t.trim().is_empty());
         if let Some(token) = &token {
             if reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).is_err() {
@@ -141,12 +136,7 @@ impl Http {
     ) -> Result<reqwest::Response, Failure> {
         let url = self.url(path, query)?;
         let shown_url = url.to_string();
-        let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(silence)
-            .user_agent(concat!("pilot/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Failure::Io(format!("cannot set up the HTTP client: {e}")))?;
+        let client = client(reqwest::Client::builder().read_timeout(silence))?;
         let mut request = client.get(url).header(ACCEPT, "text/event-stream");
         if let Some(token) = &self.token {
             request = request.header(AUTHORIZATION, format!("Bearer {token}"));
@@ -161,7 +151,15 @@ impl Http {
         }
         let content_type = content_type(response.headers()).map(str::to_string);
         let body = response.bytes().await.unwrap_or_default();
-        Err(server_error(status, content_type.as_deref(), &body))
+        Err(self.refusal(status, content_type.as_deref(), &body))
+    }
+
+    /// An answer that is not 2xx as a failure, in the command line's words.
+    fn refusal(&self, status: u16, content_type: Option<&str>, body: &[u8]) -> Failure {
+        wording::for_cli(
+            server_error(status, content_type, body),
+            self.token.is_some(),
+        )
     }
 
     async fn send(
@@ -195,10 +193,19 @@ impl Http {
                 body,
             })
         } else {
-            let failure = server_error(status, content_type(&headers), &body);
-            Err(wording::for_cli(failure, self.token.is_some()))
+            Err(self.refusal(status, content_type(&headers), &body))
         }
     }
+}
+
+/// The HTTP client every command uses: `builder`'s timeouts, the connect timeout, pilot's
+/// user agent.
+fn client(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, Failure> {
+    builder
+        .connect_timeout(CONNECT_TIMEOUT)
+        .user_agent(concat!("pilot/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Failure::Io(format!("cannot set up the HTTP client: {e}")))
 }
 
 pub fn unreachable(url: &str, error: &reqwest::Error) -> Failure {

@@ -43,7 +43,7 @@ pub fn render(detail: &Value, titles: &HashMap<String, String>) -> String {
     text.push_str(&facts.render());
 
     let mut context = Table::new(&["date", "kind", "title", "value"]).right(&["value"]);
-    for entry in rows(detail, "context") {
+    for entry in output::items(detail, "context") {
         let value = match entry.get("value") {
             Some(v) if !v.is_null() => format!(
                 "{} {}",
@@ -64,20 +64,12 @@ pub fn render(detail: &Value, titles: &HashMap<String, String>) -> String {
     section(&mut text, "context", context);
 
     let mut pilots = Table::new(&["pilot"]);
-    for id in rows(detail, "pilot_ids") {
+    for id in output::items(detail, "pilot_ids") {
         let id = output::cell(Some(id));
         pilots.row(vec![titles.get(&id).cloned().unwrap_or(id)]);
     }
     section(&mut text, "pilots", pilots);
     text
-}
-
-fn rows<'a>(value: &'a Value, key: &str) -> &'a [Value] {
-    value
-        .get(key)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

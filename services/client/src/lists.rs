@@ -256,10 +256,7 @@ pub async fn highlights(args: HighlightsArgs) -> Result<(), Failure> {
         .right(&["points", "balance"]);
     for line in &rows {
         let listed = |field: &str| -> Vec<String> {
-            line.get(field)
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or_default()
+            output::items(line, field)
                 .iter()
                 .map(|value| output::cell(Some(value)))
                 .collect()

@@ -115,6 +115,15 @@ pub fn text(object: &Value, key: &str) -> String {
     cell(object.get(key))
 }
 
+/// The array under `key` of a JSON object, or none: the rows of a detail view's section.
+pub fn items<'a>(object: &'a Value, key: &str) -> &'a [Value] {
+    object
+        .get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,7 +39,7 @@ pub fn render(detail: &Value) -> String {
 
     let mut pilots = Table::new(&["pilot", "stage", "stance", "contacts", "last_contact"])
         .right(&["stance", "contacts"]);
-    for pilot in rows(detail, "pilots") {
+    for pilot in output::items(detail, "pilots") {
         pilots.row(vec![
             output::text(pilot, "title"),
             output::text(pilot, "stage"),
@@ -52,7 +52,7 @@ pub fn render(detail: &Value) -> String {
 
     let mut ledger =
         Table::new(&["date", "level", "points", "title", "balance"]).right(&["points", "balance"]);
-    for line in rows(detail, "ledger") {
+    for line in output::items(detail, "ledger") {
         ledger.row(vec![
             output::date(line.get("occurred_at")),
             output::text(line, "level"),
@@ -67,11 +67,11 @@ pub fn render(detail: &Value) -> String {
         ("posts held", "tenures", "post_name"),
         ("holders", "holders", "person_name"),
     ] {
-        if rows(detail, key).is_empty() {
+        if output::items(detail, key).is_empty() {
             continue;
         }
         let mut tenures = Table::new(&["who", "from", "to", "note"]);
-        for tenure in rows(detail, key) {
+        for tenure in output::items(detail, key) {
             tenures.row(vec![
                 output::text(tenure, other),
                 output::date(tenure.get("from")),
@@ -82,14 +82,6 @@ pub fn render(detail: &Value) -> String {
         section(&mut text, title, tenures);
     }
     text
-}
-
-fn rows<'a>(value: &'a Value, key: &str) -> &'a [Value] {
-    value
-        .get(key)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

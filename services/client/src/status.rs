@@ -261,7 +261,7 @@ pub fn detail(view: &Value, names: &HashMap<String, String>, at: OffsetDateTime)
 
     section(&mut text, "stage history", {
         let mut t = Table::new(&["stage", "entered_at"]);
-        for entry in array(view, "stage_history") {
+        for entry in output::items(view, "stage_history") {
             t.row(vec![
                 output::text(entry, "stage"),
                 output::date(entry.get("entered_at")),
@@ -300,7 +300,7 @@ pub fn detail(view: &Value, names: &HashMap<String, String>, at: OffsetDateTime)
             "decided",
             "outcome",
         ]);
-        for approval in array(view, "decided_approvals") {
+        for approval in output::items(view, "decided_approvals") {
             t.row(vec![
                 output::text(approval, "approval_id"),
                 name(approval.get("approver_id")),
@@ -315,7 +315,7 @@ pub fn detail(view: &Value, names: &HashMap<String, String>, at: OffsetDateTime)
     section(&mut text, "targets", {
         let mut t = Table::new(&["metric", "target", "due", "latest", "progress"])
             .right(&["target", "latest", "progress"]);
-        let progress: HashMap<String, &Value> = array(view, "progress")
+        let progress: HashMap<String, &Value> = output::items(view, "progress")
             .iter()
             .map(|p| (output::text(p, "metric"), p))
             .collect();
@@ -353,7 +353,10 @@ pub fn detail(view: &Value, names: &HashMap<String, String>, at: OffsetDateTime)
         t
     });
     for (label, key) in [("coalition", "coalition"), ("opposition", "opposition")] {
-        let who: Vec<String> = array(view, key).iter().map(|id| name(Some(id))).collect();
+        let who: Vec<String> = output::items(view, key)
+            .iter()
+            .map(|id| name(Some(id)))
+            .collect();
         text.push_str(&format!(
             "\n{label}: {}\n",
             if who.is_empty() {
@@ -364,13 +367,6 @@ pub fn detail(view: &Value, names: &HashMap<String, String>, at: OffsetDateTime)
         ));
     }
     text
-}
-
-fn array<'a>(view: &'a Value, key: &str) -> &'a [Value] {
-    view.get(key)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
 }
 
 fn waited_days(requested_at: Option<&Value>, at: OffsetDateTime) -> String {

@@ -64,17 +64,8 @@ pub fn render(support: &Value, ids: Ids) -> String {
         "stakeholder_id",
     );
     let mut table = table.right(&["influence", "stance", "contacts"]);
-    let rows = support
-        .get("stakeholders")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    for row in rows {
-        let strategies: Vec<String> = row
-            .get("strategies")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
+    for row in output::items(support, "stakeholders") {
+        let strategies: Vec<String> = output::items(row, "strategies")
             .iter()
             .map(|s| output::cell(Some(s)))
             .collect();

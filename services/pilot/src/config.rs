@@ -89,8 +89,8 @@ pub const SIGNING_KEY_FILE: &str = "signing.key";
 
 pub use crate::config_layers::OTEL_ENDPOINT_VAR;
 
-/// What logs and traces `pilot serve` writes: resolved before anything else, because the
-/// logger must exist before the rest of the start-up logs.
+/// What logs and traces `pilot serve` writes (`log_format`, `otlp_endpoint`): `main` sets the
+/// logger up from the loaded [`Config`] before anything else logs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Telemetry {
     pub log_format: LogFormat,
@@ -99,21 +99,23 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
-    /// `log_format` and `otlp_endpoint` as [`Config::load`] reads every key (flag, variable,
-    /// file, default), the endpoint then falling back to the standard variable.
-    pub fn load(args: &ServeArgs, env: &Environment) -> Result<Telemetry, ConfigError> {
-        let (file, _) = layered(args, env)?;
+    /// The keys as read (flag, variable, file), the endpoint then falling back to the standard
+    /// variable of `env`.
+    fn resolve(
+        log_format: Option<LogFormat>,
+        otlp_endpoint: Option<String>,
+        env: &Environment,
+    ) -> Telemetry {
         let standard = env
             .get(OTEL_ENDPOINT_VAR)
             .and_then(Result::ok)
             .map(str::to_string);
-        Ok(Telemetry {
-            log_format: file.log_format.unwrap_or_default(),
-            otlp_endpoint: file
-                .otlp_endpoint
+        Telemetry {
+            log_format: log_format.unwrap_or_default(),
+            otlp_endpoint: otlp_endpoint
                 .or(standard)
                 .filter(|url| !url.trim().is_empty()),
-        })
+        }
     }
 }
 
@@ -173,6 +175,8 @@ pub struct Config {
     pub checkpoint_key_file: Option<PathBuf>,
     /// Where each key that is not at its default was set, by dotted key (`nats.url`).
     pub sources: BTreeMap<String, Source>,
+    /// How logs are written and where traces go.
+    pub telemetry: Telemetry,
 }
 
 impl Config {
@@ -290,6 +294,7 @@ impl Config {
     /// token is configured.
     pub fn load(args: &ServeArgs, env: &Environment) -> Result<Config, ConfigError> {
         let (file, sources) = layered(args, env)?;
+        let telemetry = Telemetry::resolve(file.log_format, file.otlp_endpoint.clone(), env);
         let admin_token = env.get(ADMIN_TOKEN_VAR).and_then(Result::ok);
         let http = http_limits(&file, &sources)?;
         let cors = CorsOrigins::parse(file.cors_origins.as_deref().unwrap_or_default()).map_err(
@@ -371,6 +376,7 @@ impl Config {
             checkpoint_key_file: file.checkpoints.key_file,
             alerts,
             sources,
+            telemetry,
         })
     }
 
@@ -737,6 +743,11 @@ mod tests {
         assert_eq!(config.nats.password.as_deref(), Some("p"));
     }
 
+    /// What `main` sets the logger up with, for these arguments and variables.
+    fn telemetry_of(args: &ServeArgs, env: &Environment) -> Result<Telemetry, ConfigError> {
+        Config::load(args, env).map(|config| config.telemetry)
+    }
+
     #[test]
     fn the_log_format_and_the_trace_endpoint_follow_the_usual_precedence() {
         let dir = tempfile::tempdir().unwrap();
@@ -744,7 +755,7 @@ mod tests {
         let standard =
             Environment::from_pairs([(OTEL_ENDPOINT_VAR.into(), "http://otel:4318".into())]);
         assert_eq!(
-            Telemetry::load(&args(&[]), &none).unwrap(),
+            telemetry_of(&args(&[]), &none).unwrap(),
             Telemetry::default()
         );
         let file = write(
@@ -752,7 +763,7 @@ mod tests {
             "log_format = \"json\"\notlp_endpoint = \"http://127.0.0.1:4318\"\n",
         );
         let config = ["--config", file.to_str().unwrap()];
-        let from_file = Telemetry::load(&args(&config), &standard).unwrap();
+        let from_file = telemetry_of(&args(&config), &standard).unwrap();
         assert_eq!(from_file.log_format, LogFormat::Json);
         assert_eq!(
             from_file.otlp_endpoint.as_deref(),
@@ -760,21 +771,18 @@ mod tests {
         );
         let variable = Environment::from_pairs([("PILOT_LOG_FORMAT".into(), "text".into())]);
         assert_eq!(
-            Telemetry::load(&args(&config), &variable)
-                .unwrap()
-                .log_format,
+            telemetry_of(&args(&config), &variable).unwrap().log_format,
             LogFormat::Text
         );
         let mut flags = config.to_vec();
         flags.extend(["--log-format", "text", "--otlp-endpoint", "http://c:4318"]);
-        let from_flags = Telemetry::load(&args(&flags), &none).unwrap();
+        let from_flags = telemetry_of(&args(&flags), &none).unwrap();
         assert_eq!(from_flags.log_format, LogFormat::Text);
         assert_eq!(from_flags.otlp_endpoint.as_deref(), Some("http://c:4318"));
-        let fallback = Telemetry::load(&args(&[]), &standard).unwrap();
+        let fallback = telemetry_of(&args(&[]), &standard).unwrap();
         assert_eq!(fallback.otlp_endpoint.as_deref(), Some("http://otel:4318"));
         let bad = write(dir.path(), "log_format = \"xml\"\n");
-        let error =
-            Telemetry::load(&args(&["--config", bad.to_str().unwrap()]), &none).unwrap_err();
+        let error = telemetry_of(&args(&["--config", bad.to_str().unwrap()]), &none).unwrap_err();
         assert!(error.to_string().contains("log_format"), "{error}");
     }
 

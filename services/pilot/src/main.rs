@@ -3,7 +3,7 @@
 use clap::{CommandFactory, Parser};
 use pilot_service::cli::{Cli, Command};
 use pilot_service::cli_docs;
-use pilot_service::config::Telemetry;
+use pilot_service::config::{Config, Telemetry};
 use pilot_service::config_layers::Environment;
 use std::process::ExitCode;
 
@@ -11,16 +11,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // Logs go to stderr (RUST_LOG, default "info"; "warn" for the client commands and the
     // completions and manual pages, whose stdout is their answer); stdout carries only the
-    // ready line. `serve` reads how from its configuration, before anything else can log.
-    let (settings, level) = match &cli.command {
-        Command::Serve(args) => match Telemetry::load(args, &Environment::from_process()) {
-            Ok(settings) => (settings, "info"),
+    // ready line. `serve` loads its configuration first, once: it says how to log.
+    let env = Environment::from_process();
+    let serve_config = match &cli.command {
+        Command::Serve(args) => match Config::load(args, &env) {
+            Ok(config) => Some(config),
             Err(error) => return fail(error.is_usage(), error),
         },
-        Command::Client(_) | Command::Completions(_) | Command::Man(_) => {
+        _ => None,
+    };
+    let (settings, level) = match (&serve_config, &cli.command) {
+        (Some(config), _) => (config.telemetry.clone(), "info"),
+        (None, Command::Client(_) | Command::Completions(_) | Command::Man(_)) => {
             (Telemetry::default(), "warn")
         }
-        _ => (Telemetry::default(), "info"),
+        (None, _) => (Telemetry::default(), "info"),
     };
     // Set up outside the runtime: the trace exporter's HTTP client blocks on its own thread.
     let guard = match pilot_service::telemetry::init(&settings, level) {
@@ -34,19 +39,29 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return fail(false, format!("cannot start the async runtime: {error}")),
     };
-    let code = runtime.block_on(run(cli.command));
+    let code = runtime.block_on(run(cli.command, serve_config, &env));
     // The runtime first (its tasks may still log), then the guard, which sends the last spans.
     drop(runtime);
     drop(guard);
     code
 }
 
-async fn run(command: Command) -> ExitCode {
+/// Runs `command`; `serve` with `serve_config` when `main` loaded it already, and `env` (the
+/// process's `PILOT_*` variables).
+async fn run(command: Command, serve_config: Option<Config>, env: &Environment) -> ExitCode {
     // Exit status 2 for a bad variable or flag value, as for any usage error.
     let result = match command {
-        Command::Serve(args) => pilot_service::serve::run(args)
-            .await
-            .map_err(|e| (e.is_usage(), e.to_string())),
+        Command::Serve(args) => {
+            let loaded = match serve_config {
+                Some(config) => Ok(config),
+                None => Config::load(&args, env),
+            };
+            match loaded {
+                Ok(config) => pilot_service::serve::run(config, env).await,
+                Err(error) => Err(error.into()),
+            }
+            .map_err(|e| (e.is_usage(), e.to_string()))
+        }
         Command::Init(args) => print(pilot_service::init::run(args).await),
         Command::Config(command) => {
             let result = pilot_service::admin::config(command);

@@ -36,6 +36,13 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+/// The durable consumers of the alert sinks (webhook, e-mail), which run in an alerter's
+/// process and read the alert stream.
+const ALERT_SINK_CONSUMERS: [&str; 2] = [
+    pilot_alerter::webhook::DEFAULT_CONSUMER,
+    pilot_alerter::email::DEFAULT_CONSUMER,
+];
+
 /// The local server's credentials, inside the data directory.
 pub const CREDENTIALS_FILE: &str = "nats-credentials.toml";
 /// The local server's configuration (its `-c` file), inside the data directory.
@@ -139,10 +146,7 @@ fn durables() -> Vec<(&'static str, &'static str, Role)> {
         .into_iter()
         .filter_map(|role| role.consumer().map(|name| (EVENTS_STREAM, name, role)))
         .collect();
-    for sink in [
-        pilot_alerter::webhook::DEFAULT_CONSUMER,
-        pilot_alerter::email::DEFAULT_CONSUMER,
-    ] {
+    for sink in ALERT_SINK_CONSUMERS {
         out.push((ALERTS_STREAM, sink, Role::Alerter));
     }
     out
@@ -200,10 +204,7 @@ pub fn permissions(role: Role) -> Option<Permissions> {
             publish.push(ALERTS_SUBJECTS.to_string());
             // The webhook and e-mail sinks run in the alerter's process: their durable
             // consumers on the alert stream, and the dead letters they give up on.
-            for sink in [
-                pilot_alerter::webhook::DEFAULT_CONSUMER,
-                pilot_alerter::email::DEFAULT_CONSUMER,
-            ] {
+            for sink in ALERT_SINK_CONSUMERS {
                 publish.push(format!("$JS.ACK.{ALERTS_STREAM}.{sink}.>"));
             }
             publish.push(DEAD_LETTER_SUBJECTS.to_string());

@@ -15,7 +15,8 @@
 //!    saves a checkpoint), stop the local nats-server; `Ok(())`. If the local nats-server
 //!    cannot be kept running, pilot stops the same way and returns [`ServeError::NatsExited`].
 
-use crate::config::{Config, ConfigError, Part, ServeArgs};
+use crate::config::{Config, ConfigError, Part};
+use crate::config_layers::Environment;
 use crate::data_dir_lock::{DataDirLock, LockError};
 use crate::http_server;
 use crate::nats_binary;
@@ -101,17 +102,22 @@ impl ServeError {
     }
 }
 
-/// Runs `pilot serve` until SIGINT or SIGTERM (`Ok`) or a failure.
-pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
-    let env = crate::config_layers::Environment::from_process();
-    for unknown in crate::env_check::unknown(&env) {
+/// Runs `pilot serve` with `config` (as [`Config::load`] read it from `env` and the rest)
+/// until SIGINT or SIGTERM (`Ok`) or a failure.
+pub async fn run(config: Config, env: &Environment) -> Result<(), ServeError> {
+    for unknown in crate::env_check::unknown(env) {
         tracing::warn!(
             message = "An unknown PILOT_* variable is set; pilot does not read it, so it changes nothing.",
             variable = %unknown.name,
             did_you_mean = unknown.closest.as_deref().unwrap_or("-"),
         );
     }
-    let config = Config::load(&args, &env)?;
+    if config.tokens.ignores_bootstrap_admin() {
+        tracing::warn!(
+            message = "PILOT_ADMIN_TOKEN is ignored: tokens are configured.",
+            tokens = config.tokens.len()
+        );
+    }
     if config.tokens.is_empty() && config.runs(Part::Api) {
         tracing::warn!(
             message = "No API tokens are configured: /api/v1 answers 401 to every request that needs one. Set PILOT_ADMIN_TOKEN for a first start, or add tokens with `pilot token new`.",

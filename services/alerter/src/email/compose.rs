@@ -23,9 +23,7 @@ pub enum Language {
 }
 
 impl Language {
-    pub const ALL: [Language; 2] = [Language::En, Language::ZhCn];
-
-    /// The BCP 47 tag, as the web app writes it (and as `Content-Language` carries it).
+    /// The BCP 47 tag, as the web app writes it.
     pub fn tag(self) -> &'static str {
         match self {
             Language::En => "en",

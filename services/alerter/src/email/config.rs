@@ -7,7 +7,7 @@ use crate::sink::keys::{
     default_ack_wait_ms, default_initial_backoff_ms, default_max_attempts, default_max_backoff_ms,
     default_queue, default_timeout_ms, KeyError, Keys,
 };
-use crate::sink::Settings;
+use crate::sink::{redacted_url, Settings};
 use lettre::message::Mailbox;
 use serde::Deserialize;
 use std::fmt;
@@ -211,18 +211,6 @@ impl EmailConfig {
             consumer: &self.consumer,
             deliver_backlog: self.deliver_backlog,
         }
-    }
-}
-
-/// The URL without its password and query, for logs and errors.
-pub(super) fn redacted_url(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut url) => {
-            let _ = url.set_password(None);
-            url.set_query(None);
-            url.to_string()
-        }
-        Err(_) => "<not a URL>".to_string(),
     }
 }
 

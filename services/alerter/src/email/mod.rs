@@ -17,9 +17,9 @@ mod config;
 pub use compose::{compose, Language, Letter};
 pub use config::{EmailConfig, EmailConfigError, Recipient, DEFAULT_CONSUMER, MAX_RECIPIENTS};
 
+use crate::sink::redacted_url;
 use crate::sink::{Channel, Failure};
 use bytes::Bytes;
-use config::redacted_url;
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};

@@ -198,3 +198,17 @@ async fn give_back(message: &impl Notification) {
         tracing::debug!(message = "Could not hand a message back.", %error);
     }
 }
+
+/// The URL without credentials, query or fragment, for logs and errors.
+pub(crate) fn redacted_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            url.to_string()
+        }
+        Err(_) => "<not a URL>".to_string(),
+    }
+}

@@ -2,12 +2,11 @@
 //! redaction that keeps the URL's credentials and the bearer token out of logs and errors.
 
 use super::sign::{SecretError, Signer};
-pub use crate::sink::keys::MAX_QUEUE;
 use crate::sink::keys::{
     default_ack_wait_ms, default_initial_backoff_ms, default_max_attempts, default_max_backoff_ms,
     default_queue, default_timeout_ms, KeyError, Keys,
 };
-use crate::sink::Settings;
+use crate::sink::{redacted_url, Settings};
 use serde::Deserialize;
 use std::fmt;
 
@@ -200,20 +199,6 @@ pub(super) fn bearer_header(
     Ok(value)
 }
 
-/// The URL without credentials, query or fragment, for logs and errors.
-pub(super) fn redacted_url(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut url) => {
-            let _ = url.set_username("");
-            let _ = url.set_password(None);
-            url.set_query(None);
-            url.set_fragment(None);
-            url.to_string()
-        }
-        Err(_) => "<not a URL>".to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,7 +254,7 @@ mod tests {
             ),
             (
                 WebhookConfig {
-                    queue: MAX_QUEUE + 1,
+                    queue: crate::sink::keys::MAX_QUEUE + 1,
                     ..base.clone()
                 },
                 "queue",

@@ -19,8 +19,7 @@ mod config;
 mod post;
 mod sign;
 
-pub use crate::sink::{DEAD_FAILED, DEAD_UNDECODABLE};
-pub use config::{WebhookConfig, WebhookConfigError, DEFAULT_CONSUMER, MAX_QUEUE};
+pub use config::{WebhookConfig, WebhookConfigError, DEFAULT_CONSUMER};
 pub use pilot_store::delivery::{
     ALERT_POSITION_HEADER, DEAD_ATTEMPTS_HEADER, DEAD_REASON_HEADER, DEAD_SINK_HEADER,
     DEAD_STATUS_HEADER,
@@ -28,7 +27,8 @@ pub use pilot_store::delivery::{
 pub use post::{dead_letter_subject, IDEMPOTENCY_HEADER, SINK, SUBJECT_HEADER};
 pub use sign::{SecretError, Signer, ID_HEADER, SECRET_PREFIX, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
-use config::{bearer_header, redacted_url};
+use crate::sink::redacted_url;
+use config::bearer_header;
 use pilot_metrics::Metrics;
 use pilot_store::AlertLog;
 use post::Post;

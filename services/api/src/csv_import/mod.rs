@@ -36,8 +36,8 @@ use uuid::Uuid;
 
 /// The most rows one request may carry; split a larger file.
 pub const MAX_ROWS: usize = 10_000;
-/// What separates the items of a list (and of parameters) in one cell.
-pub const LIST_SEPARATOR: char = ';';
+/// What separates the items of a list (and of parameters) in one cell: the export's own.
+pub use crate::spreadsheet::LIST_SEPARATOR;
 /// What a row's digest starts with, so ids made here never collide with another scheme's.
 const DIGEST_DOMAIN: &[u8] = b"pilot-tracker csv import v1\n";
 
@@ -95,18 +95,7 @@ pub fn parse_params(pairs: Vec<(&'static str, String)>) -> Result<(EventType, bo
                     )
                 })?)
             }
-            _ => {
-                dry_run = match value.trim() {
-                    "true" => true,
-                    "false" => false,
-                    _ => {
-                        return Err(ApiError::invalid(
-                            "dry_run",
-                            format!("dry_run must be true or false; got {value:?}"),
-                        ))
-                    }
-                }
-            }
+            _ => dry_run = crate::query::parse_bool("dry_run", &value)?,
         }
     }
     let event_type = event_type.ok_or_else(|| {

@@ -26,8 +26,8 @@ pub use stakeholders::{
 };
 
 use crate::error::{ApiError, Body as ErrorBody};
-use crate::query::parse_instant;
 use crate::query::{params, pilot_id, Params};
+use crate::query::{parse_bool, parse_instant};
 use crate::spreadsheet;
 use crate::state::AppState;
 use axum::extract::rejection::PathRejection;
@@ -133,17 +133,6 @@ pub(crate) fn parse_uuid(field: &str, value: &str, what: &str) -> Result<Uuid, A
             format!("{field} must be {what} (a UUID); got {value:?}"),
         )
     })
-}
-
-fn parse_bool(field: &str, value: &str) -> Result<bool, ApiError> {
-    match value.trim() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(ApiError::invalid(
-            field,
-            format!("{field} must be true or false; got {value:?}"),
-        )),
-    }
 }
 
 /// `GET /api/v1/pilots?stage=&office=&stalled=&as_of=&known_at=&format=&bom=`: the pilots
