@@ -15,7 +15,7 @@ mod delivery;
 
 pub use delivery::{JetStreamNotification, JetStreamQueue};
 
-use crate::layout::{chain_subject, Layout, EVENTS_STREAM, QUARANTINE_STREAM};
+use crate::layout::{chain_subject, Layout, LayoutError, EVENTS_STREAM, QUARANTINE_STREAM};
 use crate::log::{chain_key, EventLog, LogError, Outgoing, Stored};
 use crate::version;
 use async_nats::header::{self, HeaderMap};
@@ -51,7 +51,7 @@ const CHAIN_FIRST_PAGE: usize = 64;
 /// stream leader is sent again soon after a new one is elected.
 const PUBLISH_ACK_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long an append keeps publishing again while the stream does not answer
-/// ([`JetStreamLog::publish_patiently`]).
+/// ([`JetStreamLog::publish_patiently`]), and opening the log retries its layout.
 const ELECTION_PATIENCE: Duration = Duration::from_secs(12);
 /// The pause between two of those publishes.
 const REPUBLISH_PAUSE: Duration = Duration::from_millis(250);
@@ -65,7 +65,7 @@ pub enum ConnectError {
     #[error(transparent)]
     Version(#[from] version::VersionError),
     #[error(transparent)]
-    Layout(#[from] crate::layout::LayoutError),
+    Layout(#[from] LayoutError),
 }
 
 #[derive(Debug, Clone)]
@@ -116,7 +116,25 @@ impl JetStreamLog {
     pub async fn with_client(client: Client, layout: &Layout) -> Result<Self, ConnectError> {
         version::check(&client.server_info().version)?;
         let js = jetstream::new(client.clone());
-        layout.ensure(&js).await?;
+        // A cluster that has just started, or is electing, answers JetStream requests only
+        // once it has a leader: as patient here as an append is ([`ELECTION_PATIENCE`]).
+        let deadline = tokio::time::Instant::now() + ELECTION_PATIENCE;
+        loop {
+            match layout.ensure(&js).await {
+                Ok(()) => break,
+                Err(LayoutError::Unavailable { stream, message })
+                    if tokio::time::Instant::now() < deadline =>
+                {
+                    tracing::info!(
+                        message = "JetStream did not answer yet (a cluster still electing?); trying again.",
+                        %stream,
+                        reason = %message
+                    );
+                    tokio::time::sleep(REPUBLISH_PAUSE).await;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
         Ok(JetStreamLog {
             client,
             js,
