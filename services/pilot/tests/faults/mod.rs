@@ -340,13 +340,21 @@ impl Rig {
         for read in &reads {
             let deadline = Instant::now() + CONVERGE_WITHIN;
             loop {
-                let want = self.get(&fresh.host, read).await;
                 let mut differing = None;
-                for service in self.services.iter().filter(|s| s.process.is_some()) {
-                    let got = self.get(&service.host, read).await;
-                    if got != want {
-                        differing = Some((service.name.clone(), excerpt(&got, &want)));
-                        break;
+                match self.get(&fresh.host, read).await {
+                    Err(behind) => differing = Some((fresh.name.clone(), behind)),
+                    Ok(want) => {
+                        for service in self.services.iter().filter(|s| s.process.is_some()) {
+                            let difference = match self.get(&service.host, read).await {
+                                Err(behind) => Some(behind),
+                                Ok(got) if got != want => Some(excerpt(&got, &want)),
+                                Ok(_) => None,
+                            };
+                            if let Some(difference) = difference {
+                                differing = Some((service.name.clone(), difference));
+                                break;
+                            }
+                        }
                     }
                 }
                 let Some((name, difference)) = differing else {
@@ -354,7 +362,7 @@ impl Rig {
                 };
                 assert!(
                     Instant::now() < deadline,
-                    "{name} serves another {read} than a fresh rebuild, {difference}"
+                    "{name} serves another {read} than a fresh rebuild (or none), {difference}"
                 );
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
@@ -362,7 +370,10 @@ impl Rig {
         fresh.kill9();
     }
 
-    async fn get(&self, host: &str, path: &str) -> Value {
+    /// The body of a successful read, or `Err` naming how far behind the process still is:
+    /// after a hung leader a process's consumer may take a few seconds more than the API's
+    /// own wait to catch up, and the caller's deadline decides whether that is too long.
+    async fn get(&self, host: &str, path: &str) -> Result<Value, String> {
         let response = self
             .http
             .get(format!("http://{host}{path}"))
@@ -372,8 +383,13 @@ impl Rig {
             .unwrap_or_else(|e| panic!("GET {host}{path}: {e}"));
         let status = response.status();
         let body: Value = response.json().await.unwrap();
+        if status == reqwest::StatusCode::SERVICE_UNAVAILABLE
+            && body["error"]["code"] == "not_caught_up"
+        {
+            return Err(format!("still catching up: {body}"));
+        }
         assert!(status.is_success(), "GET {host}{path}: {status} {body}");
-        body
+        Ok(body)
     }
 }
 
