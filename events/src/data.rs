@@ -135,10 +135,28 @@ pub struct ProgramDesigned {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StakeholderRegistered {
+    /// Personal when `person` is true: sealed under the stakeholder's own key.
     pub name: String,
     pub kind: StakeholderKind,
     pub level: Level,
     pub influence: Influence,
+    /// Schema 2: a natural person (an official by name, an entrepreneur, a journalist), not a
+    /// post, a body or a group: a data subject, whose personal fields are sealed under a key of
+    /// its own and can be erased (docs/personal-data.md). Left out when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub person: bool,
+}
+
+/// Schema 2: a person stakeholder's personal data is erased: its key is destroyed, so every
+/// personal field sealed under it stays stored (and verifiable) but can never be read again.
+/// Lives in the person's registry chain; an erasure is final and cannot be retracted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SubjectErased {
+    /// Why (a request under the law, a retention rule): shown wherever the erased fields were.
+    /// Not personal itself, so it must not name the person.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

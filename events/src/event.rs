@@ -167,6 +167,7 @@ catalogue! {
     ContextRecorded(ContextRecorded) => "context.recorded", Jurisdiction;
     TenureRecorded(TenureRecorded) => "stakeholder.tenure_recorded", Stakeholder;
     PilotLinked(PilotLinked) => "pilot.linked", Pilot;
+    SubjectErased(SubjectErased) => "subject.erased", Stakeholder;
 }
 
 impl EventType {
@@ -189,7 +190,8 @@ impl EventType {
             EventType::JurisdictionRegistered
             | EventType::ContextRecorded
             | EventType::TenureRecorded
-            | EventType::PilotLinked => 2,
+            | EventType::PilotLinked
+            | EventType::SubjectErased => 2,
             _ => 1,
         }
     }

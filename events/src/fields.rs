@@ -10,6 +10,7 @@
 //! are the types' own bounds and long texts are [`crate::admit::MULTILINE_FIELDS`].
 
 use crate::data::*;
+use crate::personal::Whose;
 use crate::vocabulary::{
     AdoptionMechanism, Channel, ContextKind, Direction, HighlightKind, Level, LinkRelation,
     Qualifier, StakeholderKind, Strategy,
@@ -24,6 +25,19 @@ pub struct Field {
     /// The field must be present (serde has no default for it). A text that is present may
     /// still be refused when blank; that is [`crate::validate`]'s rule, not this flag's.
     pub required: bool,
+    /// Personal data of the subject named here: stored sealed under that subject's key
+    /// (docs/personal-data.md), so erasing the subject leaves it unreadable.
+    pub personal: Option<crate::personal::Whose>,
+}
+
+impl Field {
+    /// The same field, holding personal data of `whose`.
+    const fn personal(self, whose: crate::personal::Whose) -> Field {
+        Field {
+            personal: Some(whose),
+            ..self
+        }
+    }
 }
 
 /// What kind of value a field takes, as a form would ask for it.
@@ -59,6 +73,8 @@ pub enum Kind {
         list: &'static str,
         words: &'static [&'static str],
     },
+    /// Yes or no (`true`, `false`); absent means no.
+    Flag,
     /// Filled by the writer when it stores the event; never by a client or a form.
     Written,
 }
@@ -108,6 +124,7 @@ const fn required(name: &'static str, kind: Kind) -> Field {
         name,
         kind,
         required: true,
+        personal: None,
     }
 }
 
@@ -116,6 +133,7 @@ const fn optional(name: &'static str, kind: Kind) -> Field {
         name,
         kind,
         required: false,
+        personal: None,
     }
 }
 
@@ -152,7 +170,7 @@ impl Describe for ProgramDesigned {
 
 impl Describe for StakeholderRegistered {
     const FIELDS: &'static [Field] = &[
-        required("name", Kind::Text),
+        required("name", Kind::Text).personal(Whose::ChainStakeholder),
         required(
             "kind",
             Kind::Word {
@@ -168,6 +186,7 @@ impl Describe for StakeholderRegistered {
                 max: Influence::MAX as i64,
             },
         ),
+        optional("person", Kind::Flag),
     ];
 }
 
@@ -188,7 +207,7 @@ impl Describe for ContactLogged {
                 words: Strategy::WORDS,
             },
         ),
-        required("summary", Kind::LongText),
+        required("summary", Kind::LongText).personal(Whose::NamedStakeholder("stakeholder_id")),
         required("stance", STANCE),
         optional("made_by", Kind::Text),
         optional("intermediary_id", Kind::Stakeholder),
@@ -199,7 +218,7 @@ impl Describe for StanceAssessed {
     const FIELDS: &'static [Field] = &[
         required("stakeholder_id", Kind::Stakeholder),
         required("stance", STANCE),
-        optional("note", Kind::LongText),
+        optional("note", Kind::LongText).personal(Whose::NamedStakeholder("stakeholder_id")),
     ];
 }
 
@@ -346,6 +365,10 @@ impl Describe for EventRetracted {
     ];
 }
 
+impl Describe for SubjectErased {
+    const FIELDS: &'static [Field] = &[required("reason", Kind::LongText)];
+}
+
 impl Describe for JurisdictionRegistered {
     const FIELDS: &'static [Field] = &[
         required("name", Kind::Text),
@@ -379,7 +402,7 @@ impl Describe for TenureRecorded {
         required("post_id", Kind::Stakeholder),
         required("from", Kind::Date),
         optional("to", Kind::Date),
-        optional("note", Kind::LongText),
+        optional("note", Kind::LongText).personal(Whose::ChainStakeholder),
     ];
 }
 
@@ -422,6 +445,7 @@ mod tests {
             Kind::Stakeholders => json!([ID]),
             Kind::Approval => json!("approval-1"),
             Kind::Word { words, .. } => json!(words[0]),
+            Kind::Flag => json!(true),
             Kind::Written => match field.name {
                 "stall" => {
                     json!({"threshold_days": 30, "day_count": "calendar", "stalls_at": "2001-01-31T00:00:00Z"})
@@ -440,6 +464,42 @@ mod tests {
             .map(|f| (f.name.to_string(), sample(f)))
             .collect();
         Value::Object(object)
+    }
+
+    /// A personal field is text, and the stakeholder it belongs to is named by a stakeholder
+    /// field of the same data (or is the chain's own stakeholder, on a stakeholder's chain).
+    #[test]
+    fn personal_fields_are_texts_of_a_named_subject() {
+        let mut marked = 0;
+        for event_type in EventType::ALL {
+            let fields = event_type.fields();
+            for field in fields {
+                let Some(whose) = field.personal else {
+                    continue;
+                };
+                marked += 1;
+                assert!(
+                    matches!(field.kind, Kind::Text | Kind::LongText),
+                    "{event_type}.{}",
+                    field.name
+                );
+                match whose {
+                    Whose::ChainStakeholder => assert_eq!(
+                        event_type.subject_kind(),
+                        crate::SubjectKind::Stakeholder,
+                        "{event_type}"
+                    ),
+                    Whose::NamedStakeholder(named) => assert!(
+                        fields
+                            .iter()
+                            .any(|f| f.name == named && f.kind == Kind::Stakeholder && f.required),
+                        "{event_type}.{} names {named}",
+                        field.name
+                    ),
+                }
+            }
+        }
+        assert_eq!(marked, 4);
     }
 
     #[test]

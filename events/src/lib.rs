@@ -19,6 +19,7 @@ mod hash;
 mod instant;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+pub mod personal;
 #[cfg(feature = "openapi")]
 mod schema_kit;
 pub mod seal;

@@ -307,6 +307,7 @@ fn validate_data(envelope: &Envelope) -> Result<(), EventError> {
             Ok(())
         }
         Event::PilotTerminated(d) => not_empty("data.reason", &d.reason),
+        Event::SubjectErased(d) => not_empty("data.reason", &d.reason),
         Event::HighlightRecorded(d) => {
             not_empty("data.highlight_id", &d.highlight_id)?;
             not_empty("data.title", &d.title)?;

@@ -128,6 +128,15 @@ pub enum Refusal {
     #[error("field `prev_hash`: {found} does not follow the chain, whose last hash is {expected}")]
     BrokenChain { expected: String, found: String },
 
+    #[error("stakeholder {stakeholder_id} is not registered as a person (`person: true`): only a person's personal data is sealed under a key of its own, so only a person can be erased")]
+    NotAPerson { stakeholder_id: Uuid },
+
+    #[error("stakeholder {stakeholder_id}'s personal data was already erased at {}: an erasure is final, there is nothing left to erase", rfc3339(*.at))]
+    AlreadyErased {
+        stakeholder_id: Uuid,
+        at: OffsetDateTime,
+    },
+
     /// Not the event's fault: a world restored from a checkpoint must load the pilot's chain
     /// before it can decide a retraction. The caller loads it and asks again.
     #[error("pilot {pilot_id}'s chain is not loaded; load it before deciding a retraction")]
@@ -162,6 +171,8 @@ impl Refusal {
             Refusal::RetractionBreaksChain { .. } => "retraction_breaks_chain",
             Refusal::BrokenChain { .. } => "broken_chain",
             Refusal::ChainNotLoaded { .. } => "chain_not_loaded",
+            Refusal::NotAPerson { .. } => "not_a_person",
+            Refusal::AlreadyErased { .. } => "already_erased",
         }
     }
 }
@@ -207,7 +218,8 @@ pub fn stages_needed(event_type: EventType) -> Option<&'static [Stage]> {
         | StakeholderRegistered
         | JurisdictionRegistered
         | ContextRecorded
-        | TenureRecorded => None,
+        | TenureRecorded
+        | SubjectErased => None,
     }
 }
 

@@ -31,7 +31,8 @@ pub fn stays_in_order(event_type: EventType) -> bool {
         | PilotScaled
         | PilotMerged
         | PilotTerminated
-        | EventRetracted => true,
+        | EventRetracted
+        | SubjectErased => true,
         ContactLogged | StanceAssessed | AllianceFormed | MetricRecorded | TargetSet
         | HighlightRecorded | PilotLinked | AdoptedElsewhere => false,
         // Not pilot-chain events; their chains have their own order rules (context and

@@ -385,6 +385,7 @@ impl PilotState {
             | Event::JurisdictionRegistered(_)
             | Event::ContextRecorded(_)
             | Event::TenureRecorded(_)
+            | Event::SubjectErased(_)
             | Event::ContactLogged(_)
             | Event::StanceAssessed(_)
             | Event::AllianceFormed(_)

@@ -20,6 +20,22 @@ pub struct Stakeholder {
     pub registered_at: OffsetDateTime,
     /// The registration event, so a retraction can find it.
     pub event_id: Uuid,
+    /// A natural person: a data subject whose personal fields are sealed (docs/personal-data.md).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub person: bool,
+    /// When and why the person's personal data was erased; absent until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased: Option<Erasure>,
+}
+
+/// A recorded `subject.erased`: what every view shows where an erased field was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Erasure {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub reason: String,
+    pub event_id: Uuid,
 }
 
 /// Schema 2: a person (the registry chain it was recorded on) held a post from `from` to `to`,
@@ -144,8 +160,27 @@ impl Registry {
                 influence: data.influence,
                 registered_at: at,
                 event_id,
+                person: data.person,
+                erased: None,
             },
         );
+    }
+
+    /// Records a person's erasure (the world has checked that `id` is a registered person).
+    pub(crate) fn erase(&mut self, id: &Uuid, erasure: Erasure) {
+        if let Some(stakeholder) = self.stakeholders.get_mut(id) {
+            stakeholder.erased = Some(erasure);
+        }
+    }
+
+    /// The erasure of `id`, if it is an erased person.
+    pub fn erasure(&self, id: &Uuid) -> Option<&Erasure> {
+        self.stakeholders.get(id).and_then(|s| s.erased.as_ref())
+    }
+
+    /// Whether `id` is a registered person (a data subject).
+    pub fn is_person(&self, id: &Uuid) -> bool {
+        self.stakeholders.get(id).is_some_and(|s| s.person)
     }
 
     pub(crate) fn remove(&mut self, id: &Uuid) {

@@ -37,7 +37,7 @@ pub const MAGIC: &[u8; 4] = b"PWS\0";
 
 /// Bumped whenever the snapshot's shape changes; an older snapshot is ignored (a full
 /// replay rebuilds it), never misread.
-pub const SNAPSHOT_FORMAT: u32 = 5;
+pub const SNAPSHOT_FORMAT: u32 = 6;
 
 /// Ledger lines per frame: enough that framing costs nothing, few enough that a large ledger
 /// is decoded on every thread.

@@ -62,6 +62,7 @@ pub fn history(shape: Shape) -> Vec<Envelope> {
             kind: StakeholderKind::ALL[i % StakeholderKind::ALL.len()],
             level: Level::ALL[i % Level::ALL.len()],
             influence: Influence::saturating(1 + (i % 5) as i64),
+            person: false,
         };
         out.push(seal(
             &mut rng,

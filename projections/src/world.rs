@@ -10,7 +10,7 @@ use crate::decide::{check_chain, check_references, References, Refusal};
 use crate::jurisdiction::Jurisdictions;
 use crate::ledger::Ledger;
 use crate::pilot::PilotState;
-use crate::registry::Registry;
+use crate::registry::{Erasure, Registry, Stakeholder};
 use crate::seen::SeenIndex;
 use crate::support::PilotSupport;
 use pilot_events::{Decoder, Envelope, Event, EventError, EventType, Hash, Stage, Subject};
@@ -619,12 +619,25 @@ impl World {
                 field: "stakeholder_id",
                 stakeholder_id: id,
             }),
-            (Event::TenureRecorded(_), Some(_)) if !self.registry.contains(&id) => {
+            (Event::TenureRecorded(_) | Event::SubjectErased(_), Some(_))
+                if !self.registry.contains(&id) =>
+            {
                 Err(Refusal::UnknownStakeholder {
                     field: "stakeholder_id",
                     stakeholder_id: id,
                 })
             }
+            (Event::SubjectErased(_), Some(_)) => match self.registry.get(&id) {
+                Some(s) if !s.person => Err(Refusal::NotAPerson { stakeholder_id: id }),
+                Some(Stakeholder {
+                    erased: Some(erasure),
+                    ..
+                }) => Err(Refusal::AlreadyErased {
+                    stakeholder_id: id,
+                    at: erasure.at,
+                }),
+                _ => Ok(()),
+            },
             (_, Some(_)) => check_references(self, envelope),
         }
     }
@@ -680,6 +693,17 @@ impl World {
     fn check_registry_retraction(&self, id: Uuid, target: Uuid) -> Result<(), Refusal> {
         if self.registry.tenures_of(&id).any(|t| t.event_id == target) {
             return Ok(());
+        }
+        if let Some(erasure) = self.registry.erasure(&id) {
+            return Err(Refusal::NotRetractable {
+                event_id: target,
+                event_type: if erasure.event_id == target {
+                    EventType::SubjectErased
+                } else {
+                    EventType::StakeholderRegistered
+                },
+                why: "the person's personal data was erased: its key is destroyed, so the erasure cannot be undone and the registration stays",
+            });
         }
         let registration = self.registry.get(&id).map(|s| s.event_id);
         if registration != Some(target) {
@@ -834,6 +858,14 @@ impl World {
                     .register(id, envelope.event_id, envelope.occurred_at, d)
             }
             Event::TenureRecorded(d) => self.registry.record_tenure(id, envelope.event_id, d),
+            Event::SubjectErased(d) => self.registry.erase(
+                &id,
+                Erasure {
+                    at: envelope.occurred_at,
+                    reason: d.reason.clone(),
+                    event_id: envelope.event_id,
+                },
+            ),
             Event::EventRetracted(d) => {
                 self.retracted.insert(d.event_id);
                 if !self.registry.retract_tenure(&d.event_id) {

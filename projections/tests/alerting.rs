@@ -88,6 +88,7 @@ impl Log {
             kind: pilot_events::StakeholderKind::Leader,
             level: Level::Municipal,
             influence: pilot_events::data::Influence::try_from(5i64).unwrap(),
+            person: false,
         });
         self.ok(Subject::Stakeholder(id), event, SETUP);
         id

@@ -434,6 +434,7 @@ fn a_replay_cuts_each_chain_cleanly_when_facts_were_learned_late() {
             kind: pilot_events::StakeholderKind::Leader,
             level: pilot_events::Level::Municipal,
             influence: pilot_events::data::Influence::try_from(5).unwrap(),
+            person: false,
         }),
     );
     let p = Subject::Pilot(Uuid::from_u128(0xa1));

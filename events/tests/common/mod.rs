@@ -84,6 +84,7 @@ pub fn schema_1_samples() -> Vec<Envelope> {
                 kind: StakeholderKind::Bureau,
                 level: Level::Municipal,
                 influence: Influence::try_from(4).unwrap(),
+                person: false,
             }),
         ),
         envelope(
@@ -370,6 +371,7 @@ pub fn schema_2_samples() -> Vec<Envelope> {
                 kind: StakeholderKind::Leader,
                 level: Level::County,
                 influence: Influence::try_from(3).unwrap(),
+                person: false,
             }),
         ),
         envelope_2(

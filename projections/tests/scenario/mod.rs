@@ -103,6 +103,7 @@ impl Scenario {
                 kind: StakeholderKind::Leader,
                 level: Level::Municipal,
                 influence: Influence::try_from(influence).unwrap(),
+                person: false,
             }),
         );
         id

@@ -96,6 +96,7 @@ fn registered(level: Level) -> Event {
         kind: StakeholderKind::Leader,
         level,
         influence: Influence::saturating(5),
+        person: false,
     })
 }
 

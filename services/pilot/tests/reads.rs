@@ -687,6 +687,7 @@ fn registration(name: &str) -> Draft {
             kind: StakeholderKind::Expert,
             level: Level::Municipal,
             influence: Influence::saturating(2),
+            person: false,
         }),
     }
 }

@@ -157,6 +157,7 @@ fn stakeholder() -> Event {
         kind: StakeholderKind::Leader,
         level: Level::Municipal,
         influence: Influence::try_from(4).unwrap(),
+        person: false,
     })
 }
 

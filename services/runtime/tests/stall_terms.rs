@@ -136,6 +136,7 @@ fn mayor() -> Event {
         kind: StakeholderKind::Leader,
         level: Level::Municipal,
         influence: Influence::try_from(5).unwrap(),
+        person: false,
     })
 }
 

@@ -6,6 +6,7 @@
 //! - [`seals`]: signed seals of every chain's head on `PILOT_SEALS`.
 //! - [`shared`]: [`SharedLog`], any store behind one handle that is not generic (the API's).
 //! - [`signing`]: the service's Ed25519 signing key and the public keys that verify it.
+//! - [`subject_keys`]: one key per data subject, and the [`subject_keys::Eraser`] that destroys them.
 //! - [`sites`]: offices on their own sites (leaf nodes): which chains the centre writes.
 //! - [`alerts`]: the [`alerts::AlertLog`] contract: each alert transition recorded at most
 //!   once, read back, tailed; [`delivery`]: the durable queue a sink reads it through, and
@@ -24,6 +25,7 @@ pub mod seals;
 pub mod shared;
 pub mod signing;
 pub mod sites;
+pub mod subject_keys;
 pub mod version;
 
 pub use alerts::AlertLog;

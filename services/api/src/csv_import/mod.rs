@@ -336,6 +336,12 @@ fn cell_value(field: &Field, cell: &str, directory: &Directory) -> Result<Option
             .map(|item| directory.stakeholder(item))
             .collect::<Result<Vec<_>, _>>()?),
         Kind::Pilot => json!(directory.pilot(text)?),
+        // `true` or `false` as JSON; anything else as text, for the decoder to refuse.
+        Kind::Flag => match text {
+            "true" => json!(true),
+            "false" => json!(false),
+            other => json!(other),
+        },
         Kind::Text
         | Kind::Date
         | Kind::Approval

@@ -58,6 +58,7 @@ pub async fn waiting_pilot_at<L: EventLog>(writer: &Writer<L>, at: OffsetDateTim
         kind: StakeholderKind::Leader,
         level: Level::Municipal,
         influence: Influence::try_from(5).unwrap(),
+        person: false,
     });
     append(
         writer,

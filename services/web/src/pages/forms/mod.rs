@@ -644,6 +644,15 @@ fn input(
             input.control = "date";
             input.help = Some(tr.t("forms-help-date"));
         }
+        Kind::Flag => {
+            input.control = "select";
+            input
+                .options
+                .push(option("false".into(), tr.t("forms-flag-no")));
+            input
+                .options
+                .push(option("true".into(), tr.t("forms-flag-yes")));
+        }
         Kind::Word { list, words } => {
             input.control = "select";
             input.options.push(choose(tr.t("forms-choose")));
