@@ -582,6 +582,40 @@ mod tests {
         let after = stored_lines(&log).await;
         assert_eq!(&after[..before.len()], &before[..]);
         assert_eq!(after.len(), before.len() + 1);
+
+        // A new plain note about him cannot be sealed any more, and is not stored.
+        let contact = lines(NANGUO)
+            .map(|(_, bytes)| pilot_events::decode(bytes).unwrap())
+            .find(|e| {
+                matches!(&e.event, pilot_events::Event::ContactLogged(c) if c.stakeholder_id == gong)
+            })
+            .unwrap();
+        let head = projection.read().chain_head(contact.subject).1;
+        let late = pilot_events::Envelope {
+            event_id: Uuid::from_u128(0x0194ae00_0000_7000_8000_0000000e0002),
+            signature: None,
+            ..contact
+        }
+        .seal(head);
+        let error = load_history_with(
+            log.as_ref(),
+            &projection,
+            late.to_json().as_bytes(),
+            Some(&keys),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                LoadError::Sealing {
+                    source: SealError::Erased { field: "summary", subject },
+                    ..
+                } if subject == gong
+            ),
+            "{error}"
+        );
+        assert_eq!(stored_lines(&log).await.len(), after.len());
     }
 
     #[tokio::test]
