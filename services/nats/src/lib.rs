@@ -223,7 +223,10 @@ mod tests {
             ..service.clone()
         };
         let error = eraser_options(&half).await.unwrap().unwrap_err();
-        assert!(error.starts_with("[nats.eraser]: user and password"), "{error}");
+        assert!(
+            error.starts_with("[nats.eraser]: user and password"),
+            "{error}"
+        );
         let whole = NatsConfig {
             eraser: Some(Login {
                 user: Some("pilot-eraser".into()),

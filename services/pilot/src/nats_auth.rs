@@ -597,11 +597,23 @@ mod tests {
                 matches!(role, Role::Api | Role::Eraser),
                 "{role:?}"
             );
-            assert_eq!(p.publish.contains(&deletes), role == Role::Eraser, "{role:?}");
-            assert_eq!(p.deny_publish.contains(&deletes), role != Role::Eraser, "{role:?}");
+            assert_eq!(
+                p.publish.contains(&deletes),
+                role == Role::Eraser,
+                "{role:?}"
+            );
+            assert_eq!(
+                p.deny_publish.contains(&deletes),
+                role != Role::Eraser,
+                "{role:?}"
+            );
             // Whoever reads keys takes the replies on its own inbox.
             let private = format!("{}.>", inbox_prefix(&role.user()));
-            assert_eq!(p.subscribe.contains(&private), role != Role::Reader, "{role:?}");
+            assert_eq!(
+                p.subscribe.contains(&private),
+                role != Role::Reader,
+                "{role:?}"
+            );
         }
         let reader = permissions(Role::Reader).unwrap();
         assert!(reader
@@ -612,7 +624,10 @@ mod tests {
         assert!(reader.subscribe.iter().all(|s| !s.starts_with("_INBOX_")));
         let eraser = permissions(Role::Eraser).unwrap();
         assert_eq!(eraser.subscribe, ["_INBOX_pilot-eraser.>"]);
-        assert!(eraser.publish.iter().all(|s| s.contains(SUBJECT_KEYS_STREAM)));
+        assert!(eraser
+            .publish
+            .iter()
+            .all(|s| s.contains(SUBJECT_KEYS_STREAM)));
     }
 
     #[test]

@@ -7,8 +7,8 @@
 mod common;
 
 use common::process::PilotProcess;
-use pilot_nats_harness::{NatsServer, ServerOptions};
 use futures::{FutureExt, StreamExt};
+use pilot_nats_harness::{NatsServer, ServerOptions};
 use pilot_service::nats_auth::{
     inbox_prefix, password_variable, Credentials, Role, CREDENTIALS_FILE,
 };
@@ -427,7 +427,10 @@ async fn deploy_users_keep_the_key_store_from_the_reader_and_deleting_keys_to_th
         .key_or_create(subject)
         .await
         .unwrap();
-    let read = SubjectKeys::jetstream(api.clone()).key(subject).await.unwrap();
+    let read = SubjectKeys::jetstream(api.clone())
+        .key(subject)
+        .await
+        .unwrap();
     assert_eq!(read, Some(key.clone()));
     let bytes = key.as_bytes().to_vec();
 
@@ -486,7 +489,10 @@ async fn deploy_users_keep_the_key_store_from_the_reader_and_deleting_keys_to_th
     assert!(overwrite, "the service replaced a key");
     assert!(stream.purge().await.is_err(), "the service purged the keys");
     assert_eq!(
-        SubjectKeys::jetstream(api.clone()).key(subject).await.unwrap(),
+        SubjectKeys::jetstream(api.clone())
+            .key(subject)
+            .await
+            .unwrap(),
         Some(key.clone())
     );
 
@@ -494,7 +500,10 @@ async fn deploy_users_keep_the_key_store_from_the_reader_and_deleting_keys_to_th
     let eraser = eraser_as(&server, &passwords, Role::Eraser);
     assert!(eraser.destroy(subject).await.unwrap());
     assert_eq!(
-        SubjectKeys::jetstream(api.clone()).key(subject).await.unwrap(),
+        SubjectKeys::jetstream(api.clone())
+            .key(subject)
+            .await
+            .unwrap(),
         None
     );
     let eraser_js = jetstream_privately(&server, &passwords, Role::Eraser).await;

@@ -705,4 +705,43 @@ mod tests {
         let report = differences(&wanted, &local).join("; ");
         assert!(report.contains("local stream ELSEWHERE"), "{report}");
     }
+
+    #[test]
+    fn the_key_store_keeps_each_key_once_and_deletes_one_message_at_a_time() {
+        let keys = Layout::default().subject_keys();
+        assert_eq!(keys.name, SUBJECT_KEYS_STREAM);
+        assert_eq!(keys.subjects, [SUBJECT_KEYS_SUBJECTS]);
+        assert_eq!(keys.max_messages_per_subject, 1);
+        assert!(keys.discard_new_per_subject && keys.discard == DiscardPolicy::New);
+        assert!(!keys.allow_rollup && keys.deny_purge);
+        // The eraser's secure delete is a message delete: the stream allows it, the
+        // credentials refuse it to everyone else.
+        assert!(!keys.deny_delete);
+        assert_eq!(
+            subject_key_subject(uuid::Uuid::nil()),
+            "$KV.PILOT_SUBJECT_KEYS.00000000-0000-0000-0000-000000000000"
+        );
+
+        // A bucket as `nats kv add` makes it (rollups, purges, a second value replacing the
+        // first) is reported, never used.
+        let plain = Config {
+            allow_rollup: true,
+            deny_purge: false,
+            discard_new_per_subject: false,
+            ..keys.clone()
+        };
+        let report = differences(&keys, &plain).join("; ");
+        for expected in [
+            "allow_rollup_hdrs is true, expected false",
+            "deny_purge is false, expected true",
+            "discard_new_per_subject is false, expected true",
+        ] {
+            assert!(report.contains(expected), "{report}");
+        }
+        // The readers' check leaves it out: their credential may not see it.
+        assert!(Layout::default()
+            .configs()
+            .iter()
+            .all(|c| c.name != SUBJECT_KEYS_STREAM));
+    }
 }

@@ -105,12 +105,19 @@ async fn a_key_is_stored_once_shared_and_erased_from_the_servers_files() {
     let rollup = PublishMessage::build()
         .payload(vec![8u8; 32].into())
         .header("Nats-Rollup", "sub");
-    let rolled = js.send_publish(subject_name.clone(), rollup).await.unwrap().await;
+    let rolled = js
+        .send_publish(subject_name.clone(), rollup)
+        .await
+        .unwrap()
+        .await;
     assert!(rolled.is_err(), "a rollup replaced the key: {rolled:?}");
     let stream = js.get_stream(SUBJECT_KEYS_STREAM).await.unwrap();
     assert!(stream.purge().await.is_err(), "the key store was purged");
     assert_eq!(
-        SubjectKeys::jetstream(js.clone()).key(subject).await.unwrap(),
+        SubjectKeys::jetstream(js.clone())
+            .key(subject)
+            .await
+            .unwrap(),
         Some(key.clone())
     );
 
@@ -126,7 +133,10 @@ async fn a_key_is_stored_once_shared_and_erased_from_the_servers_files() {
     assert!(eraser.destroy(subject).await.unwrap());
     assert!(!eraser.destroy(subject).await.unwrap(), "destroyed twice");
     assert_eq!(
-        SubjectKeys::jetstream(js.clone()).key(subject).await.unwrap(),
+        SubjectKeys::jetstream(js.clone())
+            .key(subject)
+            .await
+            .unwrap(),
         None
     );
     wait_for_files(&store, &bytes, "the key is still in", |f| f.is_empty());
@@ -155,10 +165,7 @@ async fn the_eraser_destroys_several_keys_over_one_connection_and_leaves_the_oth
     }
     let kept_key = keys.key(kept).await.unwrap();
     let never = Uuid::now_v7();
-    let destroyed = eraser_on(&server)
-        .destroy_all([a, b, never])
-        .await
-        .unwrap();
+    let destroyed = eraser_on(&server).destroy_all([a, b, never]).await.unwrap();
     assert_eq!(destroyed, 2);
     let fresh = SubjectKeys::jetstream(js);
     assert_eq!(fresh.key(a).await.unwrap(), None);
