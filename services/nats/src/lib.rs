@@ -55,12 +55,21 @@ pub struct Login {
     pub creds_file: Option<PathBuf>,
 }
 
+/// The eraser's NATS user in `deploy/nats/users.conf`: `[nats.eraser]`'s user when it gives
+/// a password alone, so `PILOT_NATS_ERASER_PASSWORD`, the variable the deployment's
+/// nats-server reads the eraser's password from, is also a whole eraser login for pilot.
+pub const DEFAULT_ERASER_USER: &str = "pilot-eraser";
+
 /// Options for the eraser's connection (`[nats.eraser]`), with `[nats]`'s TLS settings;
 /// `None` when no eraser login is configured.
 pub async fn eraser_options(nats: &NatsConfig) -> Option<Result<ConnectOptions, String>> {
     let login = nats.eraser.clone()?;
+    let user = match (&login.user, &login.password) {
+        (None, Some(_)) => Some(DEFAULT_ERASER_USER.to_string()),
+        _ => login.user,
+    };
     let eraser = NatsConfig {
-        user: login.user,
+        user,
         password: login.password,
         token: login.token,
         nkey_seed_file: login.nkey_seed_file,

@@ -624,6 +624,7 @@ mod tests {
         assert!(reader.subscribe.iter().all(|s| !s.starts_with("_INBOX_")));
         let eraser = permissions(Role::Eraser).unwrap();
         assert_eq!(eraser.subscribe, ["_INBOX_pilot-eraser.>"]);
+        assert_eq!(Role::Eraser.user(), pilot_nats::DEFAULT_ERASER_USER);
         assert!(eraser
             .publish
             .iter()

@@ -562,7 +562,11 @@ async fn eraser(config: &Config, url: &str, local: bool) -> Result<Option<Eraser
                     Some(login.user),
                 ),
                 None => {
-                    let user = nats.eraser.as_ref().and_then(|e| e.user.clone());
+                    let user = nats.eraser.as_ref().map(|e| {
+                        e.user
+                            .clone()
+                            .unwrap_or_else(|| pilot_nats::DEFAULT_ERASER_USER.to_string())
+                    });
                     let options = pilot_nats::eraser_options(&nats)
                         .await
                         .ok_or("no [nats.eraser] login is configured")??;
