@@ -71,6 +71,16 @@ async fn an_unauthenticated_nats_client_is_refused() {
         .unwrap();
     assert!(events.info().await.is_ok());
 
+    // pilot made the key store with the streams, and has the eraser's login for it.
+    let mut keys = js.get_stream(SUBJECT_KEYS_STREAM).await.unwrap();
+    assert!(!keys.info().await.unwrap().config.deny_delete);
+    assert_eq!(credentials.login(Role::Eraser).unwrap().user, "pilot-eraser");
+    assert!(
+        !pilot.stderr().contains("No eraser login"),
+        "{}",
+        pilot.stderr()
+    );
+
     // The password is written to the data directory only: never to a log.
     let log = pilot.stderr() + &std::fs::read_to_string(data.join("nats-server.log")).unwrap();
     for role in Role::ALL {
