@@ -74,7 +74,10 @@ async fn an_unauthenticated_nats_client_is_refused() {
     // pilot made the key store with the streams, and has the eraser's login for it.
     let mut keys = js.get_stream(SUBJECT_KEYS_STREAM).await.unwrap();
     assert!(!keys.info().await.unwrap().config.deny_delete);
-    assert_eq!(credentials.login(Role::Eraser).unwrap().user, "pilot-eraser");
+    assert_eq!(
+        credentials.login(Role::Eraser).unwrap().user,
+        "pilot-eraser"
+    );
     assert!(
         !pilot.stderr().contains("No eraser login"),
         "{}",

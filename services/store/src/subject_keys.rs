@@ -13,6 +13,11 @@
 //! processes creating one subject's key agree on the first. The eraser destroys a key with
 //! JetStream's secure delete (`no_erase: false`), which overwrites the message's bytes in the
 //! stream's files instead of only marking it deleted.
+//!
+//! What the secure delete does not reach: on a cluster each server's Raft log of the stream
+//! (`$SYS/_js_/S-R3F-*`) holds the key's message too, until the stream's next snapshot
+//! compacts that log (seen with nats-server 2.15.1 on three nodes: gone from every node's
+//! files about two minutes after the erasure); backups of the store keep what they copied.
 
 use crate::layout::{subject_key_subject, SUBJECT_KEYS_STREAM};
 use async_nats::jetstream::context::PublishErrorKind;
