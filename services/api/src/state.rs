@@ -9,6 +9,7 @@ use pilot_metrics::Metrics;
 use pilot_projections::stall_terms::StallPolicy;
 use pilot_runtime::projection::Projection;
 use pilot_runtime::writer::Writer;
+use pilot_store::subject_keys::{Eraser, SubjectKeys};
 use pilot_store::{AlertLog, EventLog, Reachable, SealLog, SharedLog};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -42,6 +43,11 @@ pub struct AppState {
     pub seals: crate::sealer::SealRequests,
     /// The browser origins whose pages may call the API ([`crate::http_layers`]).
     pub cors: Arc<CorsOrigins>,
+    /// The key store: one key per data subject, sealing its personal fields
+    /// (docs/personal-data.md). In memory unless [`AppState::with_personal_data`] says.
+    pub subject_keys: SubjectKeys,
+    /// Destroys keys, on the erasure path only; `None` where no eraser login is configured.
+    pub eraser: Option<Eraser>,
     ready: Arc<AtomicBool>,
     /// Why writes stopped for good (a stream's configuration changed under the service);
     /// `None` while all is well. See the `pilot` binary's `layout_watch`.
@@ -98,6 +104,8 @@ impl AppState {
             site: None,
             seals: crate::sealer::SealRequests::default(),
             cors: Arc::new(CorsOrigins::Off),
+            subject_keys: SubjectKeys::memory(),
+            eraser: None,
             ready: Arc::new(AtomicBool::new(false)),
             halted: Arc::new(watch::Sender::new(None)),
             shutdown: Arc::new(watch::Sender::new(false)),
@@ -141,6 +149,14 @@ impl AppState {
     /// Pages from `origins` may call the API (CORS); off by default.
     pub fn with_cors(mut self, origins: CorsOrigins) -> Self {
         self.cors = Arc::new(origins);
+        self
+    }
+
+    /// The key store the API seals and reveals personal fields with, and the eraser that
+    /// destroys a subject's key on erasure (`None`: this process cannot erase).
+    pub fn with_personal_data(mut self, keys: SubjectKeys, eraser: Option<Eraser>) -> Self {
+        self.subject_keys = keys;
+        self.eraser = eraser;
         self
     }
 
