@@ -9,6 +9,7 @@ use pilot_metrics::Metrics;
 use pilot_projections::stall_terms::StallPolicy;
 use pilot_runtime::projection::Projection;
 use pilot_runtime::writer::Writer;
+use pilot_store::subject_keys::{Eraser, SubjectKeys};
 use pilot_store::{AlertLog, EventLog, Reachable, SealLog, SharedLog};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -42,6 +43,12 @@ pub struct AppState {
     pub seals: crate::sealer::SealRequests,
     /// The browser origins whose pages may call the API ([`crate::http_layers`]).
     pub cors: Arc<CorsOrigins>,
+    /// The key store persons' personal fields are sealed with (docs/personal-data.md); `None`
+    /// refuses a person's personal text rather than storing it plain.
+    pub subject_keys: Option<SubjectKeys>,
+    /// Destroys keys: held only where the eraser credential is configured, used only on the
+    /// erasure path ([`crate::erasure`]).
+    pub eraser: Option<Eraser>,
     ready: Arc<AtomicBool>,
     /// Why writes stopped for good (a stream's configuration changed under the service);
     /// `None` while all is well. See the `pilot` binary's `layout_watch`.
@@ -98,6 +105,8 @@ impl AppState {
             site: None,
             seals: crate::sealer::SealRequests::default(),
             cors: Arc::new(CorsOrigins::Off),
+            subject_keys: None,
+            eraser: None,
             ready: Arc::new(AtomicBool::new(false)),
             halted: Arc::new(watch::Sender::new(None)),
             shutdown: Arc::new(watch::Sender::new(false)),
@@ -125,10 +134,24 @@ impl AppState {
         self
     }
 
-    /// A writer with this state's signer, stall terms and site.
+    /// Seals persons' personal fields with `keys`, and erases with `eraser` (none: erasure
+    /// requests are refused before anything is recorded). The projection forgets an erased
+    /// person's cached key as it applies the erasure, whichever process recorded it.
+    pub fn with_personal_data(mut self, keys: SubjectKeys, eraser: Option<Eraser>) -> Self {
+        self.projection.forget_keys_on_erasure(keys.clone());
+        self.subject_keys = Some(keys);
+        self.eraser = eraser;
+        self.writer = Arc::new(self.new_writer());
+        self
+    }
+
+    /// A writer with this state's signer, stall terms, site and key store.
     fn new_writer(&self) -> Writer<SharedLog> {
         let mut writer = Writer::new(Arc::new(self.log.clone()), self.projection.clone())
             .with_stall_terms(self.stall_terms.clone());
+        if let Some(keys) = &self.subject_keys {
+            writer = writer.with_subject_keys(keys.clone());
+        }
         if let Some(site) = &self.site {
             writer = writer.at_site(site.clone());
         }

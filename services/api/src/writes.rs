@@ -537,7 +537,7 @@ fn complete(object: &mut Map<String, Value>, key: &str, value: impl FnOnce() -> 
     }
 }
 
-fn append_error(error: AppendError, at: impl Fn(usize) -> String) -> ApiError {
+pub(crate) fn append_error(error: AppendError, at: impl Fn(usize) -> String) -> ApiError {
     match error {
         AppendError::Empty => ApiError::unprocessable(
             "invalid_event",
@@ -546,6 +546,10 @@ fn append_error(error: AppendError, at: impl Fn(usize) -> String) -> ApiError {
         AppendError::TooMany { .. } => {
             ApiError::unprocessable("too_many_events", error.to_string())
         }
+        AppendError::Refused {
+            index,
+            refusal: refusal @ pilot_projections::Refusal::AlreadyErased { .. },
+        } => ApiError::conflict(refusal.code(), format!("{}{refusal}", at(index))),
         AppendError::Refused { index, refusal } => {
             let field = match &refusal {
                 pilot_projections::Refusal::Invalid(invalid) => {
@@ -572,6 +576,17 @@ fn append_error(error: AppendError, at: impl Fn(usize) -> String) -> ApiError {
                 .with_field(format!("{}event_id", at(index)))
         }
         AppendError::TooLarge { .. } => ApiError::event_too_large(error.to_string()),
+        AppendError::InvalidSealedText { index, field, .. } => {
+            ApiError::unprocessable("invalid_sealed_text", error.to_string())
+                .with_field(format!("{}data.{field}", at(index)))
+        }
+        AppendError::SubjectErased { index, field, .. } => {
+            ApiError::conflict("subject_erased", error.to_string())
+                .with_field(format!("{}data.{field}", at(index)))
+        }
+        AppendError::NoKeyStore { .. } | AppendError::KeyStore(_) => {
+            ApiError::store_unavailable(error.to_string())
+        }
         AppendError::WrittenAtCentre { .. } => {
             ApiError::unprocessable("written_at_centre", error.to_string())
         }
