@@ -294,6 +294,7 @@ async fn store(
             format!("event {index} belongs to another chain than event 0: one request appends to one pilot (or one stakeholder); send the others separately"),
         ).with_field(format!("[{index}]")));
     }
+    erasures_elsewhere(&drafts, at)?;
     crate::offices::authorize(state, caller, subject, &drafts, at).await?;
     let replay = {
         let world = state.projection.read();
@@ -313,6 +314,23 @@ async fn store(
         StatusCode::CREATED
     };
     Ok((status, stored))
+}
+
+/// Refuses `subject.erased` among drafts: an erasure also destroys the person's key, which
+/// only `POST /api/v1/subjects/{id}/erase` does ([`crate::erasure`]); recorded here, the event
+/// would say the data is erased while its key still opened it.
+fn erasures_elsewhere(drafts: &[Draft], at: impl Fn(usize) -> String) -> Result<(), ApiError> {
+    match drafts
+        .iter()
+        .position(|d| d.event.event_type() == EventType::SubjectErased)
+    {
+        Some(index) => Err(ApiError::unprocessable(
+            "erase_through_endpoint",
+            format!("{}a person's erasure destroys their key too, so it is not appended as an event: use POST /api/v1/subjects/{{id}}/erase (or `pilot erase`)", at(index)),
+        )
+        .with_field(format!("{}type", at(index)))),
+        None => Ok(()),
+    }
 }
 
 /// The body as a list of draft objects, and whether it was an array (errors then name the
@@ -430,6 +448,7 @@ async fn store_row(
         ApiError::unprocessable("invalid_event", "nothing to append: the row makes no event")
     })?;
     let whole = |_: usize| String::new();
+    erasures_elsewhere(&drafts, whole)?;
     crate::offices::authorize(state, caller, subject, &drafts, whole).await?;
     if dry_run {
         state
