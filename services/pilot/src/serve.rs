@@ -207,10 +207,16 @@ async fn serve_on(
     let projection = runtime.projection().clone();
 
     let signer = pilot_store::signing::EventSigner::load_or_create(&config.signing_key_file)?;
+    // The key store of persons' personal fields (docs/personal-data.md). Held in this
+    // process's memory until the JetStream key store and the eraser login are wired here
+    // (issue 17, part A): keys then do not outlive the process.
+    let subject_keys = pilot_store::subject_keys::SubjectKeys::memory();
+    let subject_eraser = subject_keys.memory_eraser();
     let state = AppState::new(log.clone(), projection.clone())
         .with_signer(Arc::new(signer))
         .with_stall_terms(config.alerts.rules.stall_policy())
         .with_site(config.nats.site.clone())
+        .with_personal_data(subject_keys.clone(), subject_eraser)
         .with_cors(config.cors.clone())
         .with_access(Access {
             tokens: config.tokens.clone(),
@@ -302,6 +308,10 @@ async fn serve_on(
             };
             let stop = match started {
                 Ok(Ok(demo)) => {
+                    // Keys of persons the log says are erased go now, if an erasure left one.
+                    if let Err(error) = pilot_api::erasure::destroy_erased_keys(&state).await {
+                        tracing::error!(message = "Could not destroy the keys of erased persons; they are destroyed at the next start.", %error);
+                    }
                     state.set_ready();
                     announce(addr, demo, config.runs(Part::Api));
                     stopped(signals, local).await
