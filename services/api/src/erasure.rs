@@ -103,7 +103,9 @@ pub async fn erase_subject(
         .await
         .map_err(|error| crate::writes::append_error(error, |_| String::new()))?;
     let Some(stored) = stored.into_iter().next() else {
-        return Err(ApiError::internal("the erasure was stored but not returned"));
+        return Err(ApiError::internal(
+            "the erasure was stored but not returned",
+        ));
     };
     state.metrics.appended(1);
     let key_destroyed = eraser.destroy(subject).await.map_err(|error| {
@@ -199,9 +201,7 @@ pub async fn erase(
     })?;
     let bytes = body.map_err(|rejection| ApiError::malformed_json(rejection.body_text()))?;
     let body: EraseBody = serde_json::from_slice(&bytes).map_err(|error| {
-        ApiError::malformed_json(format!(
-            "the body must be {{\"reason\": \"...\"}}: {error}"
-        ))
+        ApiError::malformed_json(format!("the body must be {{\"reason\": \"...\"}}: {error}"))
     })?;
     let actor = Actor {
         office: body

@@ -178,7 +178,10 @@ async fn a_persons_contact_note_is_stored_sealed_and_opens_with_their_key() {
     assert!(stored.starts_with(&format!("sealed:v1:{person}:summary:")));
     // The log's bytes hold neither the note nor the name; the key opens both.
     let log = service.log_text().await;
-    assert!(!log.contains(NOTE) && !log.contains(NAME), "plain text in the log");
+    assert!(
+        !log.contains(NOTE) && !log.contains(NAME),
+        "plain text in the log"
+    );
     assert_eq!(open(&service.keys, &stored).await, NOTE);
     // The same text about a body (not a person) is stored as given.
     let (status, body) = service
@@ -193,7 +196,10 @@ async fn a_persons_contact_note_is_stored_sealed_and_opens_with_their_key() {
         .post("/events", &contact(person, NOTE, Some(event_id)))
         .await;
     assert_eq!(status, StatusCode::OK, "{again}");
-    assert_eq!(again["events"][0]["hash"], body_hash(&service, event_id).await);
+    assert_eq!(
+        again["events"][0]["hash"],
+        body_hash(&service, event_id).await
+    );
     assert_eq!(again["events"][0]["data"]["summary"], stored.as_str());
     assert_eq!(service.log_len().await, before);
     // The same id with another note is another event: refused.
@@ -202,6 +208,50 @@ async fn a_persons_contact_note_is_stored_sealed_and_opens_with_their_key() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(code(&body), "event_id_reused");
+}
+
+#[tokio::test]
+async fn csv_rows_about_a_person_are_stored_sealed_and_once() {
+    let service = service().await;
+    let person = service.register_person().await;
+    let csv = format!(
+        "Pilot,Stakeholder ID,Stance,Note,Occurred At,Office\n\
+         {UNIFIED},{person},1,\"{NOTE}\",2012-03-01T10:00:00+08:00,SSDNC\n"
+    );
+    let import = |csv: String| {
+        service
+            .http
+            .post(format!(
+                "{}/api/v1/import?type=stakeholder.stance_assessed",
+                service.base
+            ))
+            .bearer_auth(ADMIN)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+    };
+    let report: Value = import(csv.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(report["stored"].as_array().unwrap().len(), 1, "{report}");
+    let note = report["stored"][0]["event"]["data"]["note"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        note.starts_with(&format!("sealed:v1:{person}:note:")),
+        "{note}"
+    );
+    assert_eq!(open(&service.keys, &note).await, NOTE);
+    assert!(!service.log_text().await.contains(NOTE));
+    // The same file again: the row is found stored, nothing new.
+    let before = service.log_len().await;
+    let again: Value = import(csv).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        again["already_stored"].as_array().unwrap().len(),
+        1,
+        "{again}"
+    );
+    assert_eq!(again["stored"].as_array().unwrap().len(), 0, "{again}");
+    assert_eq!(service.log_len().await, before);
 }
 
 /// The stored hash of `event_id`, from the pilot's chain as the API serves it.
@@ -366,7 +416,12 @@ async fn the_fold_forgets_an_erased_key_and_a_start_destroys_it() {
             reason: "retention".into(),
         }),
     };
-    service.state.writer.append(vec![draft], None).await.unwrap();
+    service
+        .state
+        .writer
+        .append(vec![draft], None)
+        .await
+        .unwrap();
     assert_eq!(service.keys.cached(person), None, "forgotten by the fold");
     // The key store still has it until a process with an eraser starts.
     assert!(service.keys.key(person).await.unwrap().is_some());

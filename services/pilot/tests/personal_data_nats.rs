@@ -112,7 +112,13 @@ async fn a_sealed_note_on_nats_and_pilot_erase_once() {
     let highlights = get(&http, &url, "/highlights").await;
     let (code, out, stderr) = pilot(
         &url,
-        &["erase", &person, "--reason", "Request under PIPL art. 47", "--json"],
+        &[
+            "erase",
+            &person,
+            "--reason",
+            "Request under PIPL art. 47",
+            "--json",
+        ],
     );
     assert_eq!(code, Some(0), "{out} {stderr}");
     let done: Value = serde_json::from_str(&out).unwrap();

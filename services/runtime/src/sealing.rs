@@ -202,10 +202,7 @@ pub(crate) async fn seal_drafts(
 /// text's characters are out of their sight.
 fn admit_plain(drafts: &[Draft], found: &[Found]) -> Result<(), AppendError> {
     let mut checked = None;
-    for found in found
-        .iter()
-        .filter(|f| matches!(f.action, Action::Seal(_)))
-    {
+    for found in found.iter().filter(|f| matches!(f.action, Action::Seal(_))) {
         if checked == Some(found.index) {
             continue;
         }

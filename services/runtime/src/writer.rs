@@ -496,11 +496,7 @@ impl<L: EventLog> Writer<L> {
             .ok_or(AppendError::Empty)?;
         self.owned_here(drafts)?;
         distinct_ids(drafts)?;
-        crate::sealing::check_drafts(
-            &self.projection.read(),
-            drafts,
-            self.subject_keys.is_some(),
-        )?;
+        crate::sealing::check_drafts(&self.projection.read(), drafts, self.subject_keys.is_some())?;
         self.seal(subject, drafts, None).map(|_| ())
     }
 
