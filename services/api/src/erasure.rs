@@ -176,9 +176,12 @@ pub async fn destroy_erased_keys(state: &AppState) -> Result<usize, KeyStoreErro
     request_body(content = EraseBody, description = "Why; it is shown wherever the erased fields were, so it must not name the person.",
         example = json!({"reason": "Request under PIPL art. 47, ticket 2031"})),
     responses(
-        (status = 201, description = "Erased: the `subject.erased` event and whether a key was destroyed.", body = ErasureDone),
+        (status = 201, description = "Erased: the `subject.erased` event and whether a key was destroyed.", body = ErasureDone,
+            example = json!({"subject": "0194a000-0002-7000-8000-000000000001", "event_id": "0194b000-0000-7000-8000-0000000000f1",
+                "position": 112, "erased_at": "2026-01-12T09:00:00Z", "reason": "Request under PIPL art. 47, ticket 2031", "key_destroyed": true})),
+        (status = 409, description = "`already_erased`: an erasure is final; this person was erased before.", body = crate::error::Body,
+            example = json!({"error": {"code": "already_erased", "message": "stakeholder 0194a000-0002-7000-8000-000000000001's personal data was already erased at 2026-01-12T09:00:00Z: an erasure is final, there is nothing left to erase"}})),
         (status = 404, description = "`not_found`: no such stakeholder.", body = crate::error::Body),
-        (status = 409, description = "`already_erased`: an erasure is final; this person was erased before.", body = crate::error::Body),
         (status = 422, description = "`not_a_person` (only a stakeholder registered with `person: true` has personal data of its own), `no_erasure_reason`.", body = crate::error::Body),
         (status = 503, description = "`store_unavailable`: no eraser credential, or the key store did not answer.", body = crate::error::Body),
     )
