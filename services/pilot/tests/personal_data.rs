@@ -296,6 +296,17 @@ async fn forged_or_misplaced_sealed_texts_are_refused() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(code(&body), "invalid_sealed_text");
+    // `sealed:` starts only tokens: not a plain note, nor a field that is not personal.
+    let (status, body) = service
+        .post("/events", &contact(person, "sealed: the deal", None))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(code(&body), "invalid_sealed_text");
+    let mut made_by = contact(BUREAU.parse().unwrap(), "a plain note", None);
+    made_by["data"]["made_by"] = json!(summary);
+    let (status, body) = service.post("/events", &made_by).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "data.made_by", "{body}");
     // The stored token itself, sent again: a valid sealed value of this field, kept as is.
     let (status, body) = service
         .post("/events", &contact(person, &summary, None))

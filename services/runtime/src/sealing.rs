@@ -21,6 +21,56 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// What every sealed text starts with, and no plain text may: a reader takes a string that
+/// starts so for a token.
+const RESERVED_PREFIX: &str = "sealed:";
+
+/// Refuses a text that starts like a sealed text in a field that is not personal: only
+/// personal fields hold tokens, and a reader must never take a plain text for one.
+fn no_tokens_elsewhere(index: usize, draft: &Draft) -> Result<(), AppendError> {
+    let personal: Vec<&str> = draft
+        .event
+        .event_type()
+        .fields()
+        .iter()
+        .filter(|f| f.personal.is_some())
+        .map(|f| f.name)
+        .collect();
+    let Ok(serde_json::Value::Object(data)) = serde_json::to_value(&draft.event) else {
+        return Ok(());
+    };
+    for (name, value) in &data {
+        if personal.contains(&name.as_str()) {
+            continue;
+        }
+        if starts_like_token(value) {
+            return Err(AppendError::InvalidSealedText {
+                index,
+                field: draft
+                    .event
+                    .event_type()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name)
+                    .find(|f| f == name)
+                    .unwrap_or("data"),
+                reason: format!("only personal fields hold sealed texts, and a plain text may not start with `{RESERVED_PREFIX}` (reword its beginning)"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether any text in `value` starts with [`RESERVED_PREFIX`].
+fn starts_like_token(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => text.starts_with(RESERVED_PREFIX),
+        serde_json::Value::Array(items) => items.iter().any(starts_like_token),
+        serde_json::Value::Object(map) => map.values().any(starts_like_token),
+        _ => false,
+    }
+}
+
 /// What the writer does with one personal text of a draft.
 #[derive(Debug)]
 enum Action {
@@ -61,6 +111,7 @@ fn survey(world: &World, drafts: &[Draft], has_keys: bool) -> Result<Vec<Found>,
         {
             registered.insert(id, data.person);
         }
+        no_tokens_elsewhere(index, draft)?;
         for text in personal::personal_texts(draft.subject, &draft.event) {
             let standing = match text.subject {
                 None => Standing::NotAPerson,
@@ -99,7 +150,12 @@ fn action(
         field,
         reason,
     };
-    let parsed = SealedText::parse(&text.text);
+    // Anything that starts like a token must be one: `sealed:` is reserved for them.
+    let parsed = if text.text.starts_with(RESERVED_PREFIX) {
+        SealedText::parse(&text.text).or(Some(Err(personal::OpenError::Malformed)))
+    } else {
+        None
+    };
     if let (Standing::Erased(at), Some(subject)) = (standing, text.subject) {
         return Err(AppendError::SubjectErased {
             index,
@@ -115,7 +171,7 @@ fn action(
             _ => Ok(Action::Keep),
         },
         Some(Err(_)) => Err(invalid(format!(
-            "the text starts with `{}` but is not a sealed text; a plain text may not start with `sealed:` (reword its beginning)",
+            "the text starts with `{RESERVED_PREFIX}` but is not a sealed text (`{}<subject>:<field>:<base64url>`); a plain text may not start with `{RESERVED_PREFIX}` (reword its beginning)",
             personal::SEALED_PREFIX
         ))),
         Some(Ok(token)) => {
