@@ -28,37 +28,22 @@ const RESERVED_PREFIX: &str = "sealed:";
 /// Refuses a text that starts like a sealed text in a field that is not personal: only
 /// personal fields hold tokens, and a reader must never take a plain text for one.
 fn no_tokens_elsewhere(index: usize, draft: &Draft) -> Result<(), AppendError> {
-    let personal: Vec<&str> = draft
-        .event
-        .event_type()
-        .fields()
-        .iter()
-        .filter(|f| f.personal.is_some())
-        .map(|f| f.name)
-        .collect();
+    let fields = draft.event.event_type().fields();
     let Ok(serde_json::Value::Object(data)) = serde_json::to_value(&draft.event) else {
         return Ok(());
     };
-    for (name, value) in &data {
-        if personal.contains(&name.as_str()) {
-            continue;
-        }
-        if starts_like_token(value) {
-            return Err(AppendError::InvalidSealedText {
-                index,
-                field: draft
-                    .event
-                    .event_type()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name)
-                    .find(|f| f == name)
-                    .unwrap_or("data"),
-                reason: format!("only personal fields hold sealed texts, and a plain text may not start with `{RESERVED_PREFIX}` (reword its beginning)"),
-            });
-        }
+    match fields
+        .iter()
+        .filter(|f| f.personal.is_none())
+        .find(|f| data.get(f.name).is_some_and(starts_like_token))
+    {
+        Some(field) => Err(AppendError::InvalidSealedText {
+            index,
+            field: field.name,
+            reason: format!("only personal fields hold sealed texts, and a plain text may not start with `{RESERVED_PREFIX}` (reword its beginning)"),
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Whether any text in `value` starts with [`RESERVED_PREFIX`].
