@@ -17,6 +17,7 @@
 //! | `GET /api/v1/analytics?as_of=` | comparative analytics over every pilot as of a world date (now by default): proposal → approval and request → decision by approver level and approver, stall rates, support trajectories, points per stakeholder and office per year, time to scale-up ([`pilot_projections::analytics`]) |
 //! | `GET /api/v1/events?after=&limit=&pilot=` | the log as stored, as JSON Lines pages ([`crate::stream`]) |
 //! | `GET /api/v1/events/stream` | Server-Sent Events of what the projections apply |
+//! | `POST /api/v1/subjects/{id}/erase` | admin: erases a person's personal data (`subject.erased`, then the key destroyed); 409 `already_erased` the second time ([`crate::erasure`]) |
 //! | `GET /api/v1/alerts`, `GET /api/v1/alerts/{id}`, `POST /api/v1/alerts/{id}/ack`, `POST /api/v1/alerts/{id}/silence` | recorded alerts; acknowledging and silencing ([`crate::alerts_api`]) |
 //!
 //! The `/api/v1` routes answer 503 `not_ready` until the projections have caught up. Every
@@ -94,7 +95,8 @@ fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(writes::append_to_pilot).layer(body_limit(access.max_body_bytes)))
         .routes(routes!(alerts_api::acknowledge))
         .routes(routes!(alerts_api::silence))
-        .routes(routes!(writes::import).layer(body_limit(access.max_import_bytes)));
+        .routes(routes!(writes::import).layer(body_limit(access.max_import_bytes)))
+        .routes(routes!(crate::erasure::erase));
     // Layers run outside in: readiness, then who is calling, then read-your-writes
     // (`openapi::complete` documents what they add to every route).
     let api = reads
@@ -217,6 +219,9 @@ fn role_allows(
         }
         (&Method::POST, "/api/v1/import") if caller.role != Role::Admin && !spreadsheet => {
             refuse("importing sealed history needs role admin (a clerk imports a spreadsheet: Content-Type: text/csv)")
+        }
+        (&Method::POST, "/api/v1/subjects/{id}/erase") if caller.role != Role::Admin => {
+            refuse("erasing a person's personal data needs role admin")
         }
         (&Method::GET | &Method::HEAD, _) => Ok(()),
         _ if caller.role == Role::Analyst => {

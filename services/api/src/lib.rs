@@ -15,6 +15,7 @@
 //! - [`openapi`]: the OpenAPI document (generated from the handlers) and its reference page.
 //! - [`demo`]: loading a sealed JSON Lines history into the log as stored (`POST
 //!   /api/v1/import`, and `pilot serve --demo`).
+//! - [`erasure`]: erasing a person's personal data (`subject.erased`, the key destroyed).
 //! - [`sealer`]: signed seals of every chain's head, taken as the log moves and after imports.
 //!
 //! The process around it (configuration, the local nats-server, start-up and shutdown) is the
@@ -26,6 +27,7 @@ pub mod auth;
 pub mod chains;
 pub mod csv_import;
 pub mod demo;
+pub mod erasure;
 pub mod error;
 pub mod http_layers;
 pub mod offices;
