@@ -146,7 +146,7 @@ impl RetentionRules {
 /// What a planned erasure counts from, or why it has no instant yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(tag = "basis", rename_all = "snake_case")]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum Basis {
     /// The last pilot the person appears in ended at `ended_at`.
     PilotEnded {
@@ -177,7 +177,7 @@ pub struct PlannedErasure {
     /// The instant the erasure falls due; `None` while `basis` gives none.
     #[serde(with = "time::serde::rfc3339::option")]
     pub due_at: Option<OffsetDateTime>,
-    #[serde(flatten)]
+    /// What `due_at` counts from, or why there is none yet.
     pub basis: Basis,
     /// The reason the `subject.erased` will record.
     pub reason: String,

@@ -15,6 +15,8 @@
 //! - [`openapi`]: the OpenAPI document (generated from the handlers) and its reference page.
 //! - [`demo`]: loading a sealed JSON Lines history into the log as stored (`POST
 //!   /api/v1/import`, and `pilot serve --demo`).
+//! - [`retention`]: the erasure plan of the `[[retention]]` rules and the loop that carries it
+//!   out through [`erasure`] (the erasure path).
 //! - [`sealer`]: signed seals of every chain's head, taken as the log moves and after imports.
 //!
 //! The process around it (configuration, the local nats-server, start-up and shutdown) is the
@@ -26,12 +28,14 @@ pub mod auth;
 pub mod chains;
 pub mod csv_import;
 pub mod demo;
+pub mod erasure;
 pub mod error;
 pub mod http_layers;
 pub mod offices;
 pub mod openapi;
 pub mod query;
 pub mod reads;
+pub mod retention;
 pub mod sealer;
 pub mod spreadsheet;
 pub mod state;

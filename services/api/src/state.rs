@@ -6,6 +6,7 @@ use crate::auth::Tokens;
 use crate::http_layers::CorsOrigins;
 use pilot_alerter::{Clock, SystemClock};
 use pilot_metrics::Metrics;
+use pilot_projections::retention::RetentionRules;
 use pilot_projections::stall_terms::StallPolicy;
 use pilot_runtime::projection::Projection;
 use pilot_runtime::writer::Writer;
@@ -42,6 +43,9 @@ pub struct AppState {
     pub seals: crate::sealer::SealRequests,
     /// The browser origins whose pages may call the API ([`crate::http_layers`]).
     pub cors: Arc<CorsOrigins>,
+    /// The `[[retention]]` rules: what the erasure plan lists and the retention loop erases
+    /// ([`crate::retention`]); none by default.
+    pub retention: Arc<RetentionRules>,
     ready: Arc<AtomicBool>,
     /// Why writes stopped for good (a stream's configuration changed under the service);
     /// `None` while all is well. See the `pilot` binary's `layout_watch`.
@@ -98,6 +102,7 @@ impl AppState {
             site: None,
             seals: crate::sealer::SealRequests::default(),
             cors: Arc::new(CorsOrigins::Off),
+            retention: Arc::new(RetentionRules::default()),
             ready: Arc::new(AtomicBool::new(false)),
             halted: Arc::new(watch::Sender::new(None)),
             shutdown: Arc::new(watch::Sender::new(false)),
@@ -144,12 +149,19 @@ impl AppState {
         self
     }
 
+    /// Persons of the kinds `rules` name are erased when their rule says ([`crate::retention`]).
+    pub fn with_retention(mut self, rules: RetentionRules) -> Self {
+        self.retention = Arc::new(rules);
+        self
+    }
+
     pub fn with_access(mut self, access: Access) -> Self {
         self.access = Arc::new(access);
         self
     }
 
-    /// Acknowledgements and silences take "now" from `clock` (tests move it by hand).
+    /// Acknowledgements, silences and the retention loop take "now" from `clock` (tests move
+    /// it by hand).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
