@@ -87,7 +87,7 @@ impl PlanEntry {
 /// Every registered person of a kind a `[[retention]]` rule names, not yet erased, with the
 /// instant its personal data falls due for erasure: `after_days` after the last pilot it
 /// appears in ended (`terminated` or `merged`), or after its registration. While one of its
-/// pilots still runs it has no instant yet (docs/personal-data.md, "Retention").
+/// pilots still runs it has no instant yet (docs/retention.md).
 #[utoipa::path(get, path = "/subjects/erasure-plan", tag = "stakeholders", summary = "What the retention rules will erase, and when",
     responses(
         (status = 200, description = "The rules and every person they will erase, earliest first.", body = ErasurePlan,
