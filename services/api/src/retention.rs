@@ -213,7 +213,8 @@ impl RetentionLoop {
             p.looked_at = Some(now);
         });
         if let Some(reason) = state.refused().or_else(|| state.writes_stopped()) {
-            tracing::warn!(message = "Retention erasures wait: the service does not write.", %reason);
+            // `/readyz` and the halt's own log line say why; this would repeat it every pass.
+            tracing::debug!(message = "Retention erasures wait: the service does not write.", %reason);
             return (true, None);
         }
         let next = planned
