@@ -18,6 +18,7 @@
 //! | `GET /api/v1/events?after=&limit=&pilot=` | the log as stored, as JSON Lines pages ([`crate::stream`]) |
 //! | `GET /api/v1/events/stream` | Server-Sent Events of what the projections apply |
 //! | `POST /api/v1/subjects/{id}/erase` | admin: erases a person's personal data (`subject.erased`, then the key destroyed); 409 `already_erased` the second time ([`crate::erasure`]) |
+//! | `GET /api/v1/subjects/erasure-plan` | (admin) every person a `[[retention]]` rule will erase and when ([`crate::retention`]) |
 //! | `GET /api/v1/alerts`, `GET /api/v1/alerts/{id}`, `POST /api/v1/alerts/{id}/ack`, `POST /api/v1/alerts/{id}/silence` | recorded alerts; acknowledging and silencing ([`crate::alerts_api`]) |
 //!
 //! The `/api/v1` routes answer 503 `not_ready` until the projections have caught up. Every
@@ -29,6 +30,7 @@ use crate::auth::{Caller, Lookup, Role};
 use crate::error::{ApiError, Body as ErrorBody};
 use crate::openapi;
 use crate::reads;
+use crate::retention;
 use crate::state::AppState;
 use crate::stream;
 use crate::writes;
@@ -89,7 +91,8 @@ fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(alerts_api::list))
         .routes(routes!(alerts_api::export))
         .routes(routes!(alerts_api::get))
-        .routes(routes!(reads::latest_seal));
+        .routes(routes!(reads::latest_seal))
+        .routes(routes!(retention::erasure_plan));
     let writes = OpenApiRouter::new()
         .routes(routes!(writes::append).layer(body_limit(access.max_body_bytes)))
         .routes(routes!(writes::append_to_pilot).layer(body_limit(access.max_body_bytes)))
@@ -216,6 +219,11 @@ fn role_allows(
     match (method, path) {
         (&Method::GET, "/api/v1/events" | "/api/v1/alerts/events") if !caller.may_export() => {
             refuse("exporting the log needs role analyst or admin")
+        }
+        (&Method::GET | &Method::HEAD, "/api/v1/subjects/erasure-plan")
+            if caller.role != Role::Admin =>
+        {
+            refuse("the erasure plan (which persons are erased, and when) needs role admin")
         }
         (&Method::POST, "/api/v1/import") if caller.role != Role::Admin && !spreadsheet => {
             refuse("importing sealed history needs role admin (a clerk imports a spreadsheet: Content-Type: text/csv)")
@@ -440,5 +448,19 @@ mod tests {
         assert!(sealed.message.contains("role admin"), "{}", sealed.message);
         assert!(role_allows(&caller(Role::Admin), &Method::POST, import, false).is_ok());
         assert!(role_allows(&caller(Role::Analyst), &Method::POST, import, true).is_err());
+    }
+
+    #[test]
+    fn only_admins_read_the_erasure_plan() {
+        let plan = "/api/v1/subjects/erasure-plan";
+        for role in [Role::Analyst, Role::Clerk] {
+            let refused = role_allows(&caller(role), &Method::GET, plan, false).unwrap_err();
+            assert!(
+                refused.message.contains("role admin"),
+                "{}",
+                refused.message
+            );
+        }
+        assert!(role_allows(&caller(Role::Admin), &Method::GET, plan, false).is_ok());
     }
 }

@@ -16,6 +16,8 @@
 //! - [`demo`]: loading a sealed JSON Lines history into the log as stored (`POST
 //!   /api/v1/import`, and `pilot serve --demo`).
 //! - [`erasure`]: erasing a person's personal data (`subject.erased`, the key destroyed).
+//! - [`retention`]: the erasure plan of the `[[retention]]` rules and the loop that carries it
+//!   out through [`erasure`] (the erasure path).
 //! - [`sealer`]: signed seals of every chain's head, taken as the log moves and after imports.
 //!
 //! The process around it (configuration, the local nats-server, start-up and shutdown) is the
@@ -35,6 +37,7 @@ pub mod openapi;
 pub mod personal_import;
 pub mod query;
 pub mod reads;
+pub mod retention;
 pub mod sealer;
 pub mod spreadsheet;
 pub mod state;

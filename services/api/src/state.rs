@@ -6,6 +6,7 @@ use crate::auth::Tokens;
 use crate::http_layers::CorsOrigins;
 use pilot_alerter::{Clock, SystemClock};
 use pilot_metrics::Metrics;
+use pilot_projections::retention::RetentionRules;
 use pilot_projections::stall_terms::StallPolicy;
 use pilot_runtime::projection::Projection;
 use pilot_runtime::writer::Writer;
@@ -49,6 +50,9 @@ pub struct AppState {
     /// Destroys keys: held only where the eraser credential is configured, used only on the
     /// erasure path ([`crate::erasure`]).
     pub eraser: Option<Eraser>,
+    /// The `[[retention]]` rules: what the erasure plan lists and the retention loop erases
+    /// ([`crate::retention`]); none by default.
+    pub retention: Arc<RetentionRules>,
     ready: Arc<AtomicBool>,
     /// Why writes stopped for good (a stream's configuration changed under the service);
     /// `None` while all is well. See the `pilot` binary's `layout_watch`.
@@ -107,6 +111,7 @@ impl AppState {
             cors: Arc::new(CorsOrigins::Off),
             subject_keys: None,
             eraser: None,
+            retention: Arc::new(RetentionRules::default()),
             ready: Arc::new(AtomicBool::new(false)),
             halted: Arc::new(watch::Sender::new(None)),
             shutdown: Arc::new(watch::Sender::new(false)),
@@ -167,12 +172,19 @@ impl AppState {
         self
     }
 
+    /// Persons of the kinds `rules` name are erased when their rule says ([`crate::retention`]).
+    pub fn with_retention(mut self, rules: RetentionRules) -> Self {
+        self.retention = Arc::new(rules);
+        self
+    }
+
     pub fn with_access(mut self, access: Access) -> Self {
         self.access = Arc::new(access);
         self
     }
 
-    /// Acknowledgements and silences take "now" from `clock` (tests move it by hand).
+    /// Acknowledgements, silences and the retention loop take "now" from `clock` (tests move
+    /// it by hand).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self

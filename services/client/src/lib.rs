@@ -4,7 +4,7 @@
 //! One file per command or group: [`append`], [`import`] (and `demo`), [`status`],
 //! [`lists`] (stakeholders, highlights, offices, jurisdictions), [`stakeholder`] (one in
 //! detail), [`jurisdiction`] (one in detail), [`support`], [`events`], [`follow`], [`analytics`], [`alerts`], [`export`],
-//! [`verify`], [`replay`], [`erase`]; [`resolve`] turns a title, name or short id into an id;
+//! [`verify`], [`replay`], [`erase`] (and [`erase_plan`]); [`resolve`] turns a title, name or short id into an id;
 //! [`http`] talks to the server, [`log`] reads the whole log from the server or NATS,
 //! [`log_file`] a local log file, [`output`] writes text and `--json`, and [`table`] lays out
 //! tables; [`wording`] says the API's errors in command-line words, [`foreign`] summarises
@@ -21,6 +21,7 @@ pub mod alerts;
 pub mod analytics;
 pub mod append;
 pub mod erase;
+pub mod erase_plan;
 pub mod events;
 pub mod export;
 pub mod follow;
@@ -241,7 +242,8 @@ pub enum ClientCommand {
     /// the alerts that would have fired by then.
     Replay(ReplayArgs),
     /// Erase a person's personal data (admin): records the erasure with `--reason` and
-    /// destroys the person's key; erasing twice is refused.
+    /// destroys the person's key; erasing twice is refused. `--plan` lists what the retention
+    /// rules will erase, and when.
     Erase(EraseArgs),
 }
 

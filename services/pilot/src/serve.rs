@@ -12,7 +12,8 @@
 //! 5. Wait until the projection has caught up with what the log held; with `--demo`, load
 //!    the Nanguo history into an empty log. Then mark ready and print the URL on stdout.
 //!    Beside them run the alert feed (the API's view of the alert stream) and the alerter
-//!    ([`pilot_alerter`]), as `--only` says.
+//!    ([`pilot_alerter`]), as `--only` says; with the alerter, the retention loop
+//!    ([`pilot_api::retention`]) when `[[retention]]` rules are configured.
 //! 6. On SIGINT or SIGTERM: stop accepting and finish open requests, stop the projector (it
 //!    saves a checkpoint), stop the local nats-server; `Ok(())`. If the local nats-server
 //!    cannot be kept running, pilot stops the same way and returns [`ServeError::NatsExited`].
@@ -223,6 +224,7 @@ async fn serve_on(
         .with_stall_terms(config.alerts.rules.stall_policy())
         .with_site(config.nats.site.clone())
         .with_cors(config.cors.clone())
+        .with_retention(config.retention.clone())
         .with_access(Access {
             tokens: config.tokens.clone(),
             anonymous_reads: config.anonymous_reads,
@@ -280,6 +282,11 @@ async fn serve_on(
             };
             helpers.push(("e-mail sink", tokio::spawn(sink)));
         }
+    }
+    if config.runs(Part::Alerter) && !config.retention.is_empty() {
+        // Erases what the `[[retention]]` rules make due, once the service has caught up.
+        let retention = pilot_api::retention::RetentionLoop::new(state.clone());
+        helpers.push(("retention", tokio::spawn(retention.run(stop_rx.clone()))));
     }
     {
         let (js, state, stop) = (log.jetstream().clone(), state.clone(), stop_rx.clone());
