@@ -307,7 +307,10 @@ mod tests {
         let mut tokens = Tokens::default();
         tokens.add_clear("root", Role::Admin, None, ADMIN);
         tokens.add_clear("reader", Role::Analyst, None, ANALYST);
+        let keys = pilot_store::subject_keys::SubjectKeys::memory();
+        let eraser = keys.memory_eraser();
         let state = AppState::shared(SharedLog::from_arc(log), runtime.projection().clone())
+            .with_personal_data(keys, eraser)
             .with_retention(rules)
             .with_clock(clock.clone())
             .with_access(Access {
