@@ -95,10 +95,15 @@ fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(alerts_api::acknowledge))
         .routes(routes!(alerts_api::silence))
         .routes(routes!(writes::import).layer(body_limit(access.max_import_bytes)));
-    // Layers run outside in: readiness, then who is calling, then read-your-writes
-    // (`openapi::complete` documents what they add to every route).
+    // Layers run outside in: readiness, then who is calling, then read-your-writes, then
+    // the answer's sealed personal fields revealed (`openapi::complete` documents what they
+    // add to every route).
     let api = reads
         .merge(writes)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::reveal::reveal_answers,
+        ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             wait_for_position,

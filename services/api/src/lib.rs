@@ -15,6 +15,8 @@
 //! - [`openapi`]: the OpenAPI document (generated from the handlers) and its reference page.
 //! - [`demo`]: loading a sealed JSON Lines history into the log as stored (`POST
 //!   /api/v1/import`, and `pilot serve --demo`).
+//! - [`reveal`]: sealed personal fields shown as their text, or erased (with when and why),
+//!   in every answer; the export's sidecar lines.
 //! - [`sealer`]: signed seals of every chain's head, taken as the log moves and after imports.
 //!
 //! The process around it (configuration, the local nats-server, start-up and shutdown) is the
@@ -32,6 +34,7 @@ pub mod offices;
 pub mod openapi;
 pub mod query;
 pub mod reads;
+pub mod reveal;
 pub mod sealer;
 pub mod spreadsheet;
 pub mod state;

@@ -9,6 +9,7 @@ use pilot_metrics::Metrics;
 use pilot_projections::stall_terms::StallPolicy;
 use pilot_runtime::projection::Projection;
 use pilot_runtime::writer::Writer;
+use pilot_store::subject_keys::{Eraser, SubjectKeys};
 use pilot_store::{AlertLog, EventLog, Reachable, SealLog, SharedLog};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -42,6 +43,11 @@ pub struct AppState {
     pub seals: crate::sealer::SealRequests,
     /// The browser origins whose pages may call the API ([`crate::http_layers`]).
     pub cors: Arc<CorsOrigins>,
+    /// The subjects' keys: every answer reveals sealed personal fields with them
+    /// ([`crate::reveal`]). An empty memory store until [`AppState::with_personal_data`].
+    pub keys: SubjectKeys,
+    /// Destroys a subject's key on the erasure path; `None` where this process may not.
+    pub eraser: Option<Eraser>,
     ready: Arc<AtomicBool>,
     /// Why writes stopped for good (a stream's configuration changed under the service);
     /// `None` while all is well. See the `pilot` binary's `layout_watch`.
@@ -98,6 +104,8 @@ impl AppState {
             site: None,
             seals: crate::sealer::SealRequests::default(),
             cors: Arc::new(CorsOrigins::Off),
+            keys: SubjectKeys::memory(),
+            eraser: None,
             ready: Arc::new(AtomicBool::new(false)),
             halted: Arc::new(watch::Sender::new(None)),
             shutdown: Arc::new(watch::Sender::new(false)),
@@ -136,6 +144,14 @@ impl AppState {
             Some(signer) => writer.with_signer(signer.clone()),
             None => writer,
         }
+    }
+
+    /// The key store the answers reveal personal fields with, and the eraser of the
+    /// erasure path (docs/personal-data.md).
+    pub fn with_personal_data(mut self, keys: SubjectKeys, eraser: Option<Eraser>) -> Self {
+        self.keys = keys;
+        self.eraser = eraser;
+        self
     }
 
     /// Pages from `origins` may call the API (CORS); off by default.

@@ -271,6 +271,7 @@ pub fn numbered_lines(input: &[u8]) -> Vec<(usize, &[u8])> {
         .enumerate()
         .map(|(i, line)| (i + 1, line.strip_suffix(b"\r").unwrap_or(line)))
         .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+        .filter(|(_, line)| !pilot_api::reveal::is_sidecar(line))
         .collect()
 }
 
