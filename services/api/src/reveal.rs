@@ -80,7 +80,8 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 fn token_end(text: &[u8], at: usize) -> Option<usize> {
     let uuid_end = at + UUID_CHARS;
     let uuid = text.get(at..uuid_end)?;
-    if !uuid.iter().all(|b| b.is_ascii_hexdigit() || *b == b'-') || text.get(uuid_end) != Some(&b':')
+    if !uuid.iter().all(|b| b.is_ascii_hexdigit() || *b == b'-')
+        || text.get(uuid_end) != Some(&b':')
     {
         return None;
     }
@@ -142,10 +143,7 @@ impl Revealer {
     /// What `state` may reveal of the tokens in `texts`: the recorded erasures from the
     /// registry, the keys from the key store (an unreachable store leaves them sealed, with
     /// a warning: an answer with `[sealed]` is better than none).
-    pub async fn load<'t>(
-        state: &AppState,
-        texts: impl IntoIterator<Item = &'t [u8]>,
-    ) -> Revealer {
+    pub async fn load<'t>(state: &AppState, texts: impl IntoIterator<Item = &'t [u8]>) -> Revealer {
         let mut subjects = HashSet::new();
         for text in texts {
             subjects.extend(subjects_in(text));
@@ -251,8 +249,7 @@ impl Revealer {
             .iter()
             .filter_map(|(name, value)| {
                 let text = value.as_str()?;
-                has_tokens(text.as_bytes())
-                    .then(|| (name.clone(), self.reveal_str(text).into()))
+                has_tokens(text.as_bytes()).then(|| (name.clone(), self.reveal_str(text).into()))
             })
             .collect();
         if fields.is_empty() {
@@ -278,10 +275,9 @@ pub fn is_sidecar(line: &[u8]) -> bool {
     // A sidecar reformatted by another tool (key order, spaces) is still one.
     trimmed.starts_with(b"{")
         && find(trimmed, SIDECAR_KEY.as_bytes()).is_some()
-        && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(trimmed)
-            .is_ok_and(|object| {
-                object.contains_key(SIDECAR_KEY) && !object.contains_key("event_id")
-            })
+        && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(trimmed).is_ok_and(
+            |object| object.contains_key(SIDECAR_KEY) && !object.contains_key("event_id"),
+        )
 }
 
 fn escaped(shown: &str, escape: Escape) -> String {
@@ -380,10 +376,15 @@ fn reveal_csv(revealer: &Revealer, body: &[u8]) -> Option<Vec<u8>> {
         .has_headers(false)
         .flexible(true)
         .from_reader(rows);
-    let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    let mut writer = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
     for record in reader.records() {
         let record = record.ok()?;
-        let cells: Vec<String> = record.iter().map(|cell| revealer.reveal_str(cell)).collect();
+        let cells: Vec<String> = record
+            .iter()
+            .map(|cell| revealer.reveal_str(cell))
+            .collect();
         writer.write_record(&cells).ok()?;
     }
     out.extend(writer.into_inner().ok()?);
@@ -440,7 +441,10 @@ mod tests {
             .reveal_bytes(known.as_bytes(), Escape::Html)
             .unwrap();
         assert_eq!(html, b"Li said &#34;yes&#34; &lt;b&gt;");
-        assert_eq!(revealer().reveal_bytes(b"no tokens, sealed:v1:x", Escape::Json), None);
+        assert_eq!(
+            revealer().reveal_bytes(b"no tokens, sealed:v1:x", Escape::Json),
+            None
+        );
     }
 
     #[test]
@@ -473,7 +477,10 @@ mod tests {
         assert!(is_sidecar(&sidecar));
         assert!(is_sidecar(b" { \"fields\": {}, \"revealed_for\": \"x\" }"));
         assert!(!is_sidecar(line.as_bytes()));
-        assert_eq!(revealer().sidecar(b"{\"event_id\":\"x\",\"data\":{}}"), None);
+        assert_eq!(
+            revealer().sidecar(b"{\"event_id\":\"x\",\"data\":{}}"),
+            None
+        );
     }
 
     #[test]

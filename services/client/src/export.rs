@@ -578,6 +578,29 @@ mod tests {
     }
 
     #[test]
+    fn jsonl_writes_the_servers_sidecar_after_its_event() {
+        let buffer = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let mut sink = Sink::new(
+            Format::Jsonl,
+            Box::new(Shared(buffer.clone())),
+            HashMap::new(),
+        )
+        .unwrap();
+        let sidecar = br#"{"revealed_for":"e1","fields":{"summary":"text"}}"#;
+        sink.write(Entry {
+            position: Some(7),
+            bytes: Bytes::from_static(LINE),
+            revealed: Some(Bytes::from_static(sidecar)),
+        })
+        .unwrap();
+        assert_eq!(sink.finish().unwrap(), 1, "one event");
+        assert_eq!(
+            buffer.borrow().as_slice(),
+            [LINE, b"\n", sidecar, b"\n"].concat()
+        );
+    }
+
+    #[test]
     fn csv_quotes_and_keeps_data_as_stored() {
         let text = export(Format::Csv, None);
         let mut rows = csv::Reader::from_reader(text.as_bytes());

@@ -299,6 +299,15 @@ mod tests {
         assert_eq!(lines, vec![(1, &b"a"[..]), (3, &b" b"[..])]);
     }
 
+    /// An export's sidecar lines are no events: verify, replay and import skip them, so their
+    /// plain text is never sent back to be stored.
+    #[test]
+    fn skips_an_exports_sidecar_lines_keeping_the_numbers() {
+        let lines =
+            numbered_lines(b"a\n{\"revealed_for\":\"x\",\"fields\":{\"summary\":\"t\"}}\nb\n");
+        assert_eq!(lines, vec![(1, &b"a"[..]), (3, &b"b"[..])]);
+    }
+
     #[test]
     fn the_demo_history_is_built_in() {
         assert_eq!(

@@ -266,13 +266,19 @@ mod tests {
     use axum::routing::get;
     use std::collections::HashMap;
 
-    /// A server holding events 1..=7 that pages them as `pilot serve` does.
+    /// A server holding events 1..=7 that pages them as `pilot serve` does, each even one
+    /// followed by a sidecar line unless `redact=true`.
     async fn fake_server() -> Http {
-        async fn page(Query(q): Query<HashMap<String, u64>>) -> (HeaderMap, String) {
-            let (after, limit, last) = (q["after"], q["limit"], 7u64);
+        async fn page(Query(q): Query<HashMap<String, String>>) -> (HeaderMap, String) {
+            let number = |name: &str| q[name].parse::<u64>().unwrap();
+            let (after, limit, last) = (number("after"), number("limit"), 7u64);
+            let redact = q.get("redact").is_some_and(|r| r == "true");
             let upto = (after + limit).min(last);
             let body: String = (after + 1..=upto)
-                .map(|p| format!("{{\"p\":{p}}}\n"))
+                .map(|p| match p % 2 == 0 && !redact {
+                    true => format!("{{\"p\":{p}}}\n{}\n", sidecar(p)),
+                    false => format!("{{\"p\":{p}}}\n"),
+                })
                 .collect();
             let next = if upto - after < limit {
                 upto.max(last)
@@ -296,22 +302,29 @@ mod tests {
         .unwrap()
     }
 
+    fn sidecar(p: u64) -> String {
+        format!("{{\"revealed_for\":\"{p}\",\"fields\":{{\"summary\":\"text {p}\"}}}}")
+    }
+
     #[tokio::test]
-    async fn pages_through_the_whole_log_with_positions() {
+    async fn pages_through_the_whole_log_with_positions_and_sidecars_beside_their_events() {
         let http = fake_server().await;
-        for page in [2, 3, 7, 100] {
+        for (page, redact) in [(2, false), (3, false), (7, true), (100, false), (100, true)] {
             let mut seen = Vec::new();
-            let count = server_pages(&http, EVENTS, None, page, &mut |entry: Entry| {
-                seen.push((entry.position, entry.bytes));
+            let count = server_pages(&http, EVENTS, None, redact, page, &mut |entry: Entry| {
+                seen.push((entry.position, entry.bytes, entry.revealed));
                 Ok(())
             })
             .await
             .unwrap();
             assert_eq!(count, 7, "page {page}");
-            let expected: Vec<(Option<u64>, Bytes)> = (1..=7)
-                .map(|p| (Some(p), Bytes::from(format!("{{\"p\":{p}}}"))))
+            let expected: Vec<(Option<u64>, Bytes, Option<Bytes>)> = (1..=7)
+                .map(|p| {
+                    let revealed = (p % 2 == 0 && !redact).then(|| Bytes::from(sidecar(p)));
+                    (Some(p), Bytes::from(format!("{{\"p\":{p}}}")), revealed)
+                })
                 .collect();
-            assert_eq!(seen, expected, "page {page}");
+            assert_eq!(seen, expected, "page {page}, redact {redact}");
         }
     }
 

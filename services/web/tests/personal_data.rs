@@ -25,7 +25,12 @@ const REASON: &str = "asked to be forgotten under PIPL art. 47";
 const ERASED: &str = "[erased 2026-03-01T09:30:00+08:00: asked to be forgotten under PIPL art. 47]";
 
 async fn as_admin(router: &Router, path: &str) -> common::Answer {
-    get_with(router, path, &[("authorization", &format!("Bearer {ADMIN}"))]).await
+    get_with(
+        router,
+        path,
+        &[("authorization", &format!("Bearer {ADMIN}"))],
+    )
+    .await
 }
 
 /// The non-sidecar lines of an export, verified as chains; panics on a broken link.
@@ -70,7 +75,12 @@ async fn a_persons_fields_read_as_text_until_erased_then_as_erased_everywhere() 
                      "influence": 3, "person": true}}]),
     )
     .await;
-    assert_eq!(registered.status, StatusCode::CREATED, "{}", registered.body);
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.body
+    );
     let contact = append_as_admin(
         &router,
         &serde_json::json!([{"type": "lobbying.contact_logged", "pilot_id": HICI,
@@ -91,7 +101,9 @@ async fn a_persons_fields_read_as_text_until_erased_then_as_erased_everywhere() 
     assert!(support.body.contains(&json_name), "{}", support.body);
     let chain = as_admin(&router, &format!("/api/v1/pilots/{HICI}/events")).await;
     assert!(
-        chain.body.contains(&serde_json::to_string(SUMMARY).unwrap()[1..]),
+        chain
+            .body
+            .contains(&serde_json::to_string(SUMMARY).unwrap()[1..]),
         "{}",
         chain.body
     );
@@ -99,8 +111,9 @@ async fn a_persons_fields_read_as_text_until_erased_then_as_erased_everywhere() 
     let csv = as_admin(&router, "/api/v1/stakeholders?format=csv").await;
     assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
     assert!(
-        csv.body
-            .contains(&format!("{PERSON},\"Deputy Director Qian, \"\"Old Qian\"\"\",leader")),
+        csv.body.contains(&format!(
+            "{PERSON},\"Deputy Director Qian, \"\"Old Qian\"\"\",leader"
+        )),
         "{}",
         csv.body
     );
@@ -115,20 +128,33 @@ async fn a_persons_fields_read_as_text_until_erased_then_as_erased_everywhere() 
         .expect("a sidecar line after the contact");
     let sidecar: serde_json::Value = serde_json::from_str(sidecar).unwrap();
     assert_eq!(sidecar["fields"]["summary"], SUMMARY);
-    assert!(export.body.contains(&sealed_summary), "the event line as stored");
+    assert!(
+        export.body.contains(&sealed_summary),
+        "the event line as stored"
+    );
     verify_export(&export.body);
 
     let clerk = sign_in(&router, CLERK).await;
-    let page = get_with(&router, &format!("/stakeholders/{PERSON}"), &[("cookie", &clerk)]).await;
+    let page = get_with(
+        &router,
+        &format!("/stakeholders/{PERSON}"),
+        &[("cookie", &clerk)],
+    )
+    .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(
-        page.body.contains("Deputy Director Qian, &#34;Old Qian&#34;"),
+        page.body
+            .contains("Deputy Director Qian, &#34;Old Qian&#34;"),
         "{}",
         page.body
     );
     assert!(!page.body.contains("sealed:v1:"), "{}", page.body);
     let pilot = get_with(&router, &format!("/pilots/{HICI}"), &[("cookie", &clerk)]).await;
-    assert!(pilot.body.contains("&lt;privately&gt;, 钱主任同意."), "{}", pilot.body);
+    assert!(
+        pilot.body.contains("&lt;privately&gt;, 钱主任同意."),
+        "{}",
+        pilot.body
+    );
     assert!(!pilot.body.contains("sealed:v1:"), "{}", pilot.body);
     let form = get_with(
         &router,
@@ -137,7 +163,8 @@ async fn a_persons_fields_read_as_text_until_erased_then_as_erased_everywhere() 
     )
     .await;
     assert!(
-        form.body.contains("Deputy Director Qian, &#34;Old Qian&#34;"),
+        form.body
+            .contains("Deputy Director Qian, &#34;Old Qian&#34;"),
         "the form's stakeholder list: {}",
         form.body
     );
@@ -161,8 +188,18 @@ async fn a_persons_fields_read_as_text_until_erased_then_as_erased_everywhere() 
     assert!(chain.body.contains(ERASED), "{}", chain.body);
     assert!(!chain.body.contains("钱主任"), "{}", chain.body);
     let csv = as_admin(&router, "/api/v1/stakeholders?format=csv").await;
-    assert!(csv.body.contains(&format!("{PERSON},\"{ERASED}\",leader")) || csv.body.contains(&format!("{PERSON},{ERASED},leader")), "{}", csv.body);
-    let page = get_with(&router, &format!("/stakeholders/{PERSON}"), &[("cookie", &clerk)]).await;
+    assert!(
+        csv.body.contains(&format!("{PERSON},\"{ERASED}\",leader"))
+            || csv.body.contains(&format!("{PERSON},{ERASED},leader")),
+        "{}",
+        csv.body
+    );
+    let page = get_with(
+        &router,
+        &format!("/stakeholders/{PERSON}"),
+        &[("cookie", &clerk)],
+    )
+    .await;
     assert!(page.body.contains(ERASED), "{}", page.body);
     assert!(!page.body.contains("Qian"), "{}", page.body);
     let pilot = get_with(&router, &format!("/pilots/{HICI}"), &[("cookie", &clerk)]).await;
@@ -224,9 +261,17 @@ async fn importing_an_export_with_sidecars_stores_no_plain_text() {
                      "level": "municipal", "influence": 3, "person": true}}]),
     )
     .await;
-    assert_eq!(registered.status, StatusCode::CREATED, "{}", registered.body);
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.body
+    );
     let export = as_admin(&router, "/api/v1/events?limit=10000").await;
-    assert!(export.body.contains("Old Qian"), "the sidecar reveals the name");
+    assert!(
+        export.body.contains("Old Qian"),
+        "the sidecar reveals the name"
+    );
 
     // Into another service, which holds the Nanguo history already: the new registration
     // is appended, its sidecar skipped.
@@ -241,7 +286,9 @@ async fn importing_an_export_with_sidecars_stores_no_plain_text() {
     let imported = send(&target.router, request).await;
     assert_eq!(imported.status, StatusCode::OK, "{}", imported.body);
     let stored = target.log.read_from(1, 100_000).await.unwrap();
-    assert!(stored.iter().all(|s| !pilot_api::reveal::is_sidecar(&s.bytes)));
+    assert!(stored
+        .iter()
+        .all(|s| !pilot_api::reveal::is_sidecar(&s.bytes)));
     let all: Vec<u8> = stored.iter().flat_map(|s| s.bytes.to_vec()).collect();
     assert!(!String::from_utf8_lossy(&all).contains("Qian"));
     assert!(target.state.projection.read().registry().is_person(&person));
