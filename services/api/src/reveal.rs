@@ -223,10 +223,8 @@ impl Revealer {
     /// Every string in `value` (keys left as they are) revealed.
     pub fn reveal_value(&self, value: &mut serde_json::Value) {
         match value {
-            serde_json::Value::String(text) => {
-                if has_tokens(text.as_bytes()) {
-                    *text = self.reveal_str(text);
-                }
+            serde_json::Value::String(text) if has_tokens(text.as_bytes()) => {
+                *text = self.reveal_str(text);
             }
             serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.reveal_value(v)),
             serde_json::Value::Object(map) => map.values_mut().for_each(|v| self.reveal_value(v)),

@@ -5,7 +5,7 @@
 //! when and why, and a redacted export (no sidecars) still verifies and imports without
 //! storing any plain text.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod common;
 
