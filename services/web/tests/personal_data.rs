@@ -49,6 +49,34 @@ fn verify_export(body: &str) -> usize {
     events
 }
 
+/// `GET /api/v1/events/stream?after=0` read until it holds `wanted` and the next event's end.
+async fn live_until(router: &Router, wanted: &str) -> String {
+    use futures::StreamExt;
+    use tower::ServiceExt;
+    let request = Request::builder()
+        .uri("/api/v1/events/stream?after=0")
+        .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut stream = response.into_body().into_data_stream();
+    let mut text = String::new();
+    let deadline = std::time::Duration::from_secs(10);
+    while !text
+        .find(wanted)
+        .is_some_and(|at| text[at..].contains("\n\n"))
+    {
+        let chunk = tokio::time::timeout(deadline, stream.next())
+            .await
+            .expect("the stream sends the revealed event in time")
+            .expect("the stream goes on")
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    text
+}
+
 #[tokio::test]
 async fn a_persons_fields_read_as_text_until_erased_then_as_erased_everywhere() {
     let served = served().await;
@@ -133,6 +161,18 @@ async fn a_persons_fields_read_as_text_until_erased_then_as_erased_everywhere() 
         "the event line as stored"
     );
     verify_export(&export.body);
+
+    // The live stream sends each event as stored, then a `revealed` event with its sidecar.
+    let live = live_until(&router, "\",\"fields\":{\"summary\":").await;
+    assert!(
+        live.contains(&serde_json::to_string(SUMMARY).unwrap()),
+        "{live}"
+    );
+    assert!(live.contains(&sealed_summary), "{live}");
+    assert!(
+        live.contains("event: revealed\ndata: {\"revealed_for\":"),
+        "{live}"
+    );
 
     let clerk = sign_in(&router, CLERK).await;
     let page = get_with(
