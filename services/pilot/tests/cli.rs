@@ -370,6 +370,16 @@ fn verify_passes_on_an_export_and_names_a_tampered_line_with_exit_code_6() {
         out.contains(&format!("{} events", common::nanguo_events())),
         "{out}"
     );
+    // Redacted (no sidecar lines with personal fields revealed): still the log, and verifies.
+    let redacted = temp.path().join("redacted.jsonl");
+    service
+        .pilot(&["export", "--redact", "-o", path(&redacted)])
+        .expect(0);
+    let redacted_text = std::fs::read_to_string(&redacted).unwrap();
+    assert!(!redacted_text.contains("revealed_for"));
+    assert_eq!(redacted_text.lines().count(), common::nanguo_events());
+    service.pilot(&["verify", path(&redacted)]).expect(0);
+
     // Without a file: the server's whole log.
     let report = service.pilot(&["verify", "--json"]).json();
     assert_eq!(report["verified"], true);
