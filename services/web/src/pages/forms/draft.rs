@@ -70,7 +70,7 @@ pub(crate) fn data(fields: &[Field], form: &Pairs) -> Result<Map<String, Value>,
                 (!text.is_empty()).then(|| number_from_text(text))
             }
             // Left out unless yes: absent means no.
-            Kind::Flag => (raw.trim() == "true").then(|| json!(true)),
+            Kind::Flag => (raw.trim() == "true").then_some(json!(true)),
             Kind::Stakeholders => Some(json!(values(form, &input)
                 .iter()
                 .map(|v| v.trim())
