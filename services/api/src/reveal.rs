@@ -151,6 +151,21 @@ impl Revealer {
         Self::for_subjects(state, subjects).await
     }
 
+    /// What `state` may reveal of the registry's sealed names (a person's name): for what
+    /// matches names typed by people (a spreadsheet's stakeholder column).
+    pub async fn for_registry(state: &AppState) -> Revealer {
+        let subjects: HashSet<Uuid> = {
+            let world = state.projection.read();
+            world
+                .registry()
+                .all()
+                .into_iter()
+                .flat_map(|s| subjects_in(s.name.as_bytes()))
+                .collect()
+        };
+        Self::for_subjects(state, subjects).await
+    }
+
     /// The same for subjects already known.
     pub async fn for_subjects(state: &AppState, subjects: HashSet<Uuid>) -> Revealer {
         if subjects.is_empty() {

@@ -209,6 +209,27 @@ async fn a_persons_fields_read_as_text_until_erased_then_as_erased_everywhere() 
         form.body
     );
 
+    // A spreadsheet names the person as people see the name, not by its ciphertext.
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/import?type=stakeholder.stance_assessed&dry_run=true")
+        .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(Body::from(format!(
+            "Pilot,Stakeholder ID,Stance,Occurred At,Office\n\
+             {HICI},\"Deputy Director Qian, \"\"Old Qian\"\"\",1,2001-02-03T10:00:00+08:00,SSDNC\n"
+        )))
+        .unwrap();
+    let dry_run = send(&router, request).await;
+    assert_eq!(dry_run.status, StatusCode::OK, "{}", dry_run.body);
+    let report: serde_json::Value = serde_json::from_str(&dry_run.body).unwrap();
+    assert_eq!(report["refused"], serde_json::json!([]), "{}", dry_run.body);
+    assert_eq!(
+        report["stored"][0]["event"]["data"]["stakeholder_id"], PERSON,
+        "{}",
+        dry_run.body
+    );
+
     // Erased: the key destroyed and forgotten, the erasure recorded.
     assert!(eraser.destroy(person).await.unwrap());
     keys.forget(person);
