@@ -11,7 +11,7 @@
 //! travel far from the field it was sealed in (a CSV list of coalition members, a page's
 //! select, an error message), and every such copy must be revealed the same way. The stored
 //! events never change: exports keep each line byte for byte (the hash covers it) and add a
-//! sidecar line after it ([`sidecar`]), which verification and imports skip ([`is_sidecar`]).
+//! sidecar line after it ([`Revealer::sidecar`]), which verification and imports skip ([`is_sidecar`]).
 //!
 //! [`reveal_answers`] applies this to every JSON and CSV answer of the API (and
 //! `pilot_web` to its HTML pages), so no handler can forget it.
