@@ -3,7 +3,7 @@
 //!   stored history, and must keep decoding (as schema 1), verifying and re-serializing to the
 //!   same bytes, and mean what a schema-2 event without the new fields means (the additive
 //!   upcast, `pilot_events::upcast::SCHEMA_1_TO_2`).
-//! - `tests/golden/schema-2/*.json`: one event of each of the 24 types as written now. After an
+//! - `tests/golden/schema-2/*.json`: one event of each of the 25 types as written now. After an
 //!   intended change, regenerate them with
 //!   `UPDATE_GOLDEN=1 cargo test -p pilot-events --test golden` and review the diff.
 

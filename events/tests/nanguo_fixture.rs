@@ -642,3 +642,28 @@ fn every_pilot_and_context_event_cites_the_paper() {
         assert_eq!(source.citation, CITATION, "{}", e.event_id);
     }
 }
+
+/// The natural persons of the case, and only they, are data subjects (docs/personal-data.md):
+/// posts, bodies and groups are not, so nothing of theirs is ever sealed or erased.
+#[test]
+fn the_natural_persons_and_only_they_are_marked_as_persons() {
+    let mut persons: Vec<String> = events()
+        .unwrap()
+        .into_iter()
+        .filter_map(|envelope| match envelope.event {
+            Event::StakeholderRegistered(registered) if registered.person => Some(registered.name),
+            _ => None,
+        })
+        .collect();
+    persons.sort();
+    assert_eq!(
+        persons,
+        [
+            "Mayor Gong",
+            "Party Secretary Li",
+            "Party Secretary Liu",
+            "Party Secretary Tong",
+            "Vice Mayor Zhan (in charge of social welfare)",
+        ]
+    );
+}

@@ -1,6 +1,6 @@
 //! One sample envelope of every event type, shared by the golden and validation tests:
 //! `schema_1_samples()` are the frozen schema-1 examples (`tests/golden/*.json`, kept byte for
-//! byte), `schema_2_samples()` one of each of the 24 types as written now
+//! byte), `schema_2_samples()` one of each of the 25 types as written now
 //! (`tests/golden/schema-2/*.json`), using the fields and words schema 2 added.
 
 use pilot_events::data::*;
@@ -315,7 +315,7 @@ fn paper(page: &str) -> Option<Source> {
 /// One envelope of every type at schema 2, in catalogue order, using what schema 2 added:
 /// precision, source and context ids on the envelope; made_by, intermediary, an informal
 /// channel, target direction and setter, a qualifier, credited offices with an office reward;
-/// and the four new types.
+/// and the new types.
 #[allow(dead_code)] // used by some of the tests that share this module
 pub fn schema_2_samples() -> Vec<Envelope> {
     let p = Subject::Pilot(PILOT);
@@ -615,6 +615,14 @@ pub fn schema_2_samples() -> Vec<Envelope> {
                 relation: LinkRelation::RenamedInto,
                 other_pilot_id: OTHER_PILOT,
                 note: "Outpatient care added under a new name".into(),
+            }),
+        ),
+        envelope_2(
+            25,
+            Subject::Stakeholder(GONG),
+            plain(),
+            Event::SubjectErased(SubjectErased {
+                reason: "Request under PIPL art. 47, ticket 2026-118".into(),
             }),
         ),
     ];

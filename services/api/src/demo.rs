@@ -9,12 +9,16 @@
 //! run again. Before a line is appended, its hash must hold, it must follow its chain's last
 //! stored event, and the projections' rules must accept it: nothing that would break a chain
 //! or be quarantined is stored. `POST /api/v1/import` and `pilot serve --demo` both load
-//! this way.
+//! this way. Given a key store ([`load_history_with`]), the loader seals the plain personal
+//! fields of persons as it goes ([`crate::personal_import`]), so a line may be stored with
+//! other bytes than the file's, deterministically: a second load finds them all stored.
 
+use crate::personal_import::{self, HistorySealer, Prepared, SealError};
 use bytes::Bytes;
 use pilot_events::Subject;
 use pilot_projections::Refusal;
 use pilot_runtime::projection::Projection;
+use pilot_store::subject_keys::SubjectKeys;
 use pilot_store::{EventLog, LogError, Outgoing};
 use std::time::Duration;
 use uuid::Uuid;
@@ -84,6 +88,13 @@ pub enum LoadError {
         event_id: Uuid,
         refusal: pilot_projections::Refusal,
     },
+    #[error("line {line} (event {event_id}): its personal fields could not be sealed, nothing from this line on was stored: {source}")]
+    Sealing {
+        line: usize,
+        event_id: Uuid,
+        #[source]
+        source: SealError,
+    },
     #[error("line {line} (event {event_id}) was stored at position {position} but the projections refused it; its reason is in the quarantine (pilot.quarantine.{position})")]
     Refused {
         line: usize,
@@ -102,12 +113,27 @@ pub fn first_event(history: &[u8]) -> Option<Uuid> {
 
 /// Appends every line of `history` that the projection has not applied yet, in file order,
 /// each as its own append, and waits for the projection to apply it. Stops at the first line
-/// that does not decode, is refused by the log, or is refused by the projections.
+/// that does not decode, is refused by the log, or is refused by the projections. Personal
+/// fields are stored as the lines have them: [`load_history_with`] seals them.
 pub async fn load_history<L: EventLog>(
     log: &L,
     projection: &Projection,
     history: &[u8],
 ) -> Result<Loaded, LoadError> {
+    load_history_with(log, projection, history, None).await
+}
+
+/// [`load_history`], and with a key store, the plain personal fields of persons are sealed as
+/// each line is loaded (docs/personal-data.md, "Imported history"): a changed line and the rest
+/// of its chain are re-linked, a signature that no longer holds is dropped, and lines already
+/// sealed keep their bytes. Loading the same history again appends nothing.
+pub async fn load_history_with<L: EventLog>(
+    log: &L,
+    projection: &Projection,
+    history: &[u8],
+    keys: Option<&SubjectKeys>,
+) -> Result<Loaded, LoadError> {
+    let mut sealer = keys.cloned().map(HistorySealer::new);
     let mut loaded = Loaded::default();
     let limit = log.max_event_bytes();
     for (line, bytes) in lines(history) {
@@ -119,32 +145,77 @@ pub async fn load_history<L: EventLog>(
         let envelope = pilot_events::decode(bytes).map_err(undecodable)?;
         let event_id = envelope.event_id;
         let subject: Subject = envelope.subject;
+        let sealing = |source| LoadError::Sealing {
+            line,
+            event_id,
+            source,
+        };
         let stored_at = projection.read().position_of(&event_id);
         if let Some(position) = stored_at {
-            same_bytes_as_stored(log, line, event_id, position, bytes).await?;
+            let stored = stored_bytes(log, line, event_id, position).await?;
+            let kept = if stored.as_ref() == bytes {
+                Some(envelope.hash)
+            } else if let Some(sealer) = &sealer {
+                let plain = personal_import::plain_fields(&projection.read(), &envelope);
+                let prepared = sealer
+                    .prepare(&plain, bytes, &envelope, Some(stored.as_ref()))
+                    .await
+                    .map_err(sealing)?;
+                (prepared.bytes == stored.as_ref()).then_some(prepared.envelope.hash)
+            } else {
+                None
+            };
+            let Some(stored_hash) = kept else {
+                return Err(LoadError::Reused {
+                    line,
+                    event_id,
+                    position,
+                });
+            };
+            if let Some(sealer) = &mut sealer {
+                sealer.loaded(&envelope, stored_hash);
+            }
             loaded.skipped += 1;
             continue;
-        }
-        if bytes.len() > limit {
-            return Err(LoadError::TooLarge {
-                line,
-                bytes: bytes.len(),
-                limit,
-            });
         }
         pilot_events::admit::admit(&envelope).map_err(|error| LoadError::Rejected {
             line,
             event_id,
             refusal: Refusal::Invalid(error),
         })?;
+        let prepared = match &sealer {
+            Some(sealer) => {
+                let plain = {
+                    let world = projection.read();
+                    let (_, head) = world.chain_head(subject);
+                    pilot_events::verify_next(bytes, line, sealer.expected_prev(subject, head))?;
+                    personal_import::plain_fields(&world, &envelope)
+                };
+                sealer
+                    .prepare(&plain, bytes, &envelope, None)
+                    .await
+                    .map_err(sealing)?
+            }
+            None => Prepared {
+                bytes: bytes.to_vec(),
+                envelope: envelope.clone(),
+            },
+        };
+        if prepared.bytes.len() > limit {
+            return Err(LoadError::TooLarge {
+                line,
+                bytes: prepared.bytes.len(),
+                limit,
+            });
+        }
         // A restored world loads the chain a retraction needs once; whole, it is not asked again.
         let mut chain_loaded = false;
         let expected = loop {
             let refusal = {
                 let world = projection.read();
                 let (_, head) = world.chain_head(subject);
-                pilot_events::verify_next(bytes, line, head)?;
-                match world.check(&envelope) {
+                pilot_events::verify_next(&prepared.bytes, line, head)?;
+                match world.check(&prepared.envelope) {
                     Ok(()) => break world.chain_position(subject),
                     Err(refusal) => refusal,
                 }
@@ -167,9 +238,16 @@ pub async fn load_history<L: EventLog>(
                 }
             }
         };
-        let positions = append_line(log, projection, subject, expected, event_id, bytes)
-            .await
-            .map_err(log_error(line, event_id))?;
+        let positions = append_line(
+            log,
+            projection,
+            subject,
+            expected,
+            event_id,
+            &prepared.bytes,
+        )
+        .await
+        .map_err(log_error(line, event_id))?;
         let position = positions.last().copied().unwrap_or(0);
         if !projection.wait_for(position, APPLY_TIMEOUT).await {
             return Err(LoadError::Lagging {
@@ -185,6 +263,9 @@ pub async fn load_history<L: EventLog>(
                 event_id,
                 position,
             });
+        }
+        if let Some(sealer) = &mut sealer {
+            sealer.loaded(&envelope, prepared.envelope.hash);
         }
         loaded.appended += 1;
     }
@@ -217,21 +298,19 @@ async fn append_line<L: EventLog>(
     }
 }
 
-/// A line whose event id is stored: it is skipped when its bytes are the stored ones, and
-/// refused when they are not (an altered line, or an id reused for another event).
-async fn same_bytes_as_stored<L: EventLog>(
+/// The stored bytes of the event at `position`, which the projection says is `event_id`.
+async fn stored_bytes<L: EventLog>(
     log: &L,
     line: usize,
     event_id: Uuid,
     position: u64,
-    bytes: &[u8],
-) -> Result<(), LoadError> {
+) -> Result<Bytes, LoadError> {
     let stored = log
         .read_from(position, 1)
         .await
         .map_err(log_error(line, event_id))?;
-    match stored.first() {
-        Some(stored) if stored.position == position && stored.bytes.as_ref() == bytes => Ok(()),
+    match stored.into_iter().next() {
+        Some(stored) if stored.position == position => Ok(stored.bytes),
         _ => Err(LoadError::Reused {
             line,
             event_id,
@@ -364,6 +443,238 @@ mod tests {
             "{error}"
         );
         assert_eq!(log.last_position().await.unwrap(), 2);
+    }
+
+    /// Every stored message's bytes, in log order.
+    async fn stored_lines(log: &MemoryLog) -> Vec<Bytes> {
+        let last = log.last_position().await.unwrap();
+        let stored = log.read_from(1, last as usize).await.unwrap();
+        assert_eq!(stored.len() as u64, last);
+        stored.into_iter().map(|s| s.bytes).collect()
+    }
+
+    /// The registrations of the persons the Nanguo history marks: (id, name).
+    fn nanguo_persons() -> Vec<(Uuid, String)> {
+        lines(NANGUO)
+            .map(|(_, bytes)| pilot_events::decode(bytes).unwrap())
+            .filter_map(|envelope| match envelope.event {
+                pilot_events::Event::StakeholderRegistered(r) if r.person => {
+                    Some((envelope.subject.id(), r.name))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn loading_with_a_key_store_seals_the_persons_fields_and_every_chain_verifies() {
+        let (log, projection, _stop) = follower().await;
+        let keys = SubjectKeys::memory();
+        let loaded = load_history_with(log.as_ref(), &projection, NANGUO, Some(&keys))
+            .await
+            .unwrap();
+        assert_eq!(
+            loaded,
+            Loaded {
+                appended: nanguo_events(),
+                skipped: 0
+            }
+        );
+        assert_eq!(projection.read().pilots().count(), 5);
+
+        let stored = stored_lines(&log).await;
+        let all: Vec<u8> = stored.iter().flat_map(|b| b.iter().copied()).collect();
+        let all = String::from_utf8(all).unwrap();
+        let persons = nanguo_persons();
+        assert_eq!(persons.len(), 5);
+        for (_, name) in &persons {
+            assert!(
+                !all.contains(name.as_str()),
+                "{name} is stored in clear text"
+            );
+        }
+        // Not only the names: the contact summaries and notes about them too.
+        assert!(!all.contains("It sounds good"));
+        assert!(all.matches("\"sealed:v1:").count() > persons.len());
+        // Posts, bodies and groups stay plain.
+        assert!(all.contains("\"Mayor of Nanguo (post)\""));
+
+        let report = pilot_events::verify_lines(stored.iter().map(|b| b.as_ref())).unwrap();
+        assert_eq!(report.events, nanguo_events());
+
+        // A person's name opens under their key.
+        let (li, name) = &persons[0];
+        let registration: serde_json::Value = serde_json::from_slice(&stored[0]).unwrap();
+        let token = registration["data"]["name"].as_str().unwrap();
+        let key = keys.key(*li).await.unwrap().unwrap();
+        let sealed = pilot_events::personal::SealedText::parse(token)
+            .unwrap()
+            .unwrap();
+        assert_eq!(&sealed.open(&key).unwrap(), name);
+
+        // Lines with nothing personal in chains nothing changed keep their bytes.
+        let ministry = lines(NANGUO).nth(1).unwrap().1;
+        assert_eq!(stored[1].as_ref(), ministry);
+    }
+
+    #[tokio::test]
+    async fn loading_again_with_the_key_store_appends_nothing_even_after_an_erasure() {
+        let (log, projection, _stop) = follower().await;
+        let keys = SubjectKeys::memory();
+        load_history_with(log.as_ref(), &projection, NANGUO, Some(&keys))
+            .await
+            .unwrap();
+        let before = stored_lines(&log).await;
+        let again = load_history_with(log.as_ref(), &projection, NANGUO, Some(&keys))
+            .await
+            .unwrap();
+        assert_eq!(
+            again,
+            Loaded {
+                appended: 0,
+                skipped: nanguo_events()
+            }
+        );
+
+        // Mayor Gong is erased: his key is gone, and the history still finds every line stored.
+        let (gong, _) = nanguo_persons()
+            .into_iter()
+            .find(|(_, name)| name == "Mayor Gong")
+            .unwrap();
+        let chain = Subject::Stakeholder(gong);
+        let head = projection.read().chain_head(chain).1;
+        let at = time::macros::datetime!(2026-01-05 09:00 UTC);
+        let erasure = pilot_events::Envelope {
+            event_id: Uuid::from_u128(0x0194ae00_0000_7000_8000_0000000e0001),
+            schema: 2,
+            subject: chain,
+            occurred_at: at,
+            recorded_at: at,
+            actor: pilot_events::Actor {
+                office: "SSDNC".into(),
+                user: "admin".into(),
+            },
+            correlation_id: None,
+            causation_id: None,
+            prev_hash: head,
+            hash: pilot_events::Hash::ZERO,
+            signature: None,
+            provenance: Default::default(),
+            event: pilot_events::Event::SubjectErased(pilot_events::data::SubjectErased {
+                reason: "Request under the law".into(),
+            }),
+        }
+        .seal(head);
+        load_history_with(
+            log.as_ref(),
+            &projection,
+            erasure.to_json().as_bytes(),
+            Some(&keys),
+        )
+        .await
+        .unwrap();
+        assert!(keys.memory_eraser().unwrap().destroy(gong).await.unwrap());
+        keys.forget(gong);
+
+        let after_erasure = load_history_with(log.as_ref(), &projection, NANGUO, Some(&keys))
+            .await
+            .unwrap();
+        assert_eq!(after_erasure.appended, 0);
+        assert_eq!(after_erasure.skipped, nanguo_events());
+        let after = stored_lines(&log).await;
+        assert_eq!(&after[..before.len()], &before[..]);
+        assert_eq!(after.len(), before.len() + 1);
+
+        // A new plain note about him cannot be sealed any more, and is not stored.
+        let contact = lines(NANGUO)
+            .map(|(_, bytes)| pilot_events::decode(bytes).unwrap())
+            .find(|e| {
+                matches!(&e.event, pilot_events::Event::ContactLogged(c) if c.stakeholder_id == gong)
+            })
+            .unwrap();
+        let head = projection.read().chain_head(contact.subject).1;
+        let late = pilot_events::Envelope {
+            event_id: Uuid::from_u128(0x0194ae00_0000_7000_8000_0000000e0002),
+            signature: None,
+            ..contact
+        }
+        .seal(head);
+        let error = load_history_with(
+            log.as_ref(),
+            &projection,
+            late.to_json().as_bytes(),
+            Some(&keys),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                LoadError::Sealing {
+                    source: SealError::Erased { field: "summary", subject },
+                    ..
+                } if subject == gong
+            ),
+            "{error}"
+        );
+        assert_eq!(stored_lines(&log).await.len(), after.len());
+    }
+
+    #[tokio::test]
+    async fn an_altered_personal_text_is_refused_on_a_second_load() {
+        let (log, projection, _stop) = follower().await;
+        let keys = SubjectKeys::memory();
+        let first = lines(NANGUO).next().unwrap().1;
+        load_history_with(log.as_ref(), &projection, first, Some(&keys))
+            .await
+            .unwrap();
+        // The same event id with another name: sealed, it is not the stored event.
+        let mut altered = pilot_events::decode(first).unwrap();
+        let pilot_events::Event::StakeholderRegistered(r) = &mut altered.event else {
+            panic!("the first line registers a person");
+        };
+        r.name = "Party Secretary Lee".into();
+        let altered = altered.seal(pilot_events::Hash::ZERO).to_json();
+        let error = load_history_with(log.as_ref(), &projection, altered.as_bytes(), Some(&keys))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, LoadError::Reused { line: 1, .. }),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_signature_over_a_changed_hash_is_dropped_and_others_are_kept() {
+        let (log, projection, _stop) = follower().await;
+        let keys = SubjectKeys::memory();
+        let signature = pilot_events::EventSignature {
+            key_id: "0123456789abcdef".into(),
+            ed25519: "ab".repeat(64),
+        };
+        let signed: Vec<String> = lines(NANGUO)
+            .take(2)
+            .map(|(_, bytes)| {
+                let mut envelope = pilot_events::decode(bytes).unwrap();
+                envelope.signature = Some(signature.clone());
+                envelope.to_json()
+            })
+            .collect();
+        load_history_with(
+            log.as_ref(),
+            &projection,
+            signed.join("\n").as_bytes(),
+            Some(&keys),
+        )
+        .await
+        .unwrap();
+        let stored = stored_lines(&log).await;
+        // A person's registration: sealed, so its hash changed and the signature went.
+        let person = pilot_events::decode(&stored[0]).unwrap();
+        assert_eq!(person.signature, None);
+        assert_ne!(stored[0].as_ref(), signed[0].as_bytes());
+        // A ministry's: unchanged, signature and all.
+        assert_eq!(stored[1].as_ref(), signed[1].as_bytes());
     }
 
     #[test]

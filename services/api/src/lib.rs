@@ -32,6 +32,7 @@ pub mod error;
 pub mod http_layers;
 pub mod offices;
 pub mod openapi;
+pub mod personal_import;
 pub mod query;
 pub mod reads;
 pub mod reveal;

@@ -179,7 +179,7 @@ impl Revealer {
                 .collect()
         };
         let wanted = subjects.into_iter().filter(|id| !erasures.contains_key(id));
-        let keys = match state.keys.keys_for(wanted).await {
+        let keys = match state.subject_keys.keys_for(wanted).await {
             Ok(keys) => keys,
             Err(error) => {
                 tracing::warn!(

@@ -43,10 +43,10 @@ pub struct AppState {
     pub seals: crate::sealer::SealRequests,
     /// The browser origins whose pages may call the API ([`crate::http_layers`]).
     pub cors: Arc<CorsOrigins>,
-    /// The subjects' keys: every answer reveals sealed personal fields with them
-    /// ([`crate::reveal`]). An empty memory store until [`AppState::with_personal_data`].
-    pub keys: SubjectKeys,
-    /// Destroys a subject's key on the erasure path; `None` where this process may not.
+    /// The key store: one key per data subject, sealing its personal fields
+    /// (docs/personal-data.md). In memory unless [`AppState::with_personal_data`] says.
+    pub subject_keys: SubjectKeys,
+    /// Destroys keys, on the erasure path only; `None` where no eraser login is configured.
     pub eraser: Option<Eraser>,
     ready: Arc<AtomicBool>,
     /// Why writes stopped for good (a stream's configuration changed under the service);
@@ -104,7 +104,7 @@ impl AppState {
             site: None,
             seals: crate::sealer::SealRequests::default(),
             cors: Arc::new(CorsOrigins::Off),
-            keys: SubjectKeys::memory(),
+            subject_keys: SubjectKeys::memory(),
             eraser: None,
             ready: Arc::new(AtomicBool::new(false)),
             halted: Arc::new(watch::Sender::new(None)),
@@ -146,17 +146,17 @@ impl AppState {
         }
     }
 
-    /// The key store the answers reveal personal fields with, and the eraser of the
-    /// erasure path (docs/personal-data.md).
-    pub fn with_personal_data(mut self, keys: SubjectKeys, eraser: Option<Eraser>) -> Self {
-        self.keys = keys;
-        self.eraser = eraser;
-        self
-    }
-
     /// Pages from `origins` may call the API (CORS); off by default.
     pub fn with_cors(mut self, origins: CorsOrigins) -> Self {
         self.cors = Arc::new(origins);
+        self
+    }
+
+    /// The key store the API seals and reveals personal fields with, and the eraser that
+    /// destroys a subject's key on erasure (`None`: this process cannot erase).
+    pub fn with_personal_data(mut self, keys: SubjectKeys, eraser: Option<Eraser>) -> Self {
+        self.subject_keys = keys;
+        self.eraser = eraser;
         self
     }
 

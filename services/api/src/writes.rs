@@ -692,6 +692,7 @@ pub(crate) fn is_csv(headers: &HeaderMap) -> bool {
 }
 
 fn import_error(error: LoadError) -> ApiError {
+    use crate::personal_import::SealError;
     let message = error.to_string();
     match error {
         LoadError::Undecodable { line, .. } => {
@@ -719,6 +720,15 @@ fn import_error(error: LoadError) -> ApiError {
             ..
         }
         | LoadError::Lagging { .. } => ApiError::store_unavailable(message),
+        LoadError::Sealing { line, source, .. } => match source {
+            SealError::Erased { .. } => {
+                ApiError::conflict("subject_erased", message).with_field(format!("line {line}"))
+            }
+            SealError::Undecodable(_) => {
+                ApiError::unprocessable("invalid_event", message).with_field(format!("line {line}"))
+            }
+            SealError::Keys(_) => ApiError::store_unavailable(message),
+        },
         LoadError::Log { .. } | LoadError::Refused { .. } => ApiError::internal(message),
     }
 }

@@ -37,6 +37,51 @@ pub struct NatsConfig {
     /// A client certificate and key (PEM) for mutual TLS.
     pub tls_cert_file: Option<PathBuf>,
     pub tls_key_file: Option<PathBuf>,
+    /// `[nats.eraser]`: the eraser's login, which alone may destroy keys of the key store
+    /// (docs/personal-data.md). Used on the erasure path only; without it this process cannot
+    /// erase a person's data.
+    pub eraser: Option<Login>,
+}
+
+/// A login of its own beside `[nats]`'s (the eraser's): one way of authenticating; the
+/// servers and TLS settings are `[nats]`'s.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub token: Option<String>,
+    pub nkey_seed_file: Option<PathBuf>,
+    pub creds_file: Option<PathBuf>,
+}
+
+/// The eraser's NATS user in `deploy/nats/users.conf`: `[nats.eraser]`'s user when it gives
+/// a password alone, so `PILOT_NATS_ERASER_PASSWORD`, the variable the deployment's
+/// nats-server reads the eraser's password from, is also a whole eraser login for pilot.
+pub const DEFAULT_ERASER_USER: &str = "pilot-eraser";
+
+/// Options for the eraser's connection (`[nats.eraser]`), with `[nats]`'s TLS settings;
+/// `None` when no eraser login is configured.
+pub async fn eraser_options(nats: &NatsConfig) -> Option<Result<ConnectOptions, String>> {
+    let login = nats.eraser.clone()?;
+    let user = match (&login.user, &login.password) {
+        (None, Some(_)) => Some(DEFAULT_ERASER_USER.to_string()),
+        _ => login.user,
+    };
+    let eraser = NatsConfig {
+        user,
+        password: login.password,
+        token: login.token,
+        nkey_seed_file: login.nkey_seed_file,
+        creds_file: login.creds_file,
+        eraser: None,
+        ..nats.clone()
+    };
+    Some(
+        connect_options(&eraser)
+            .await
+            .map_err(|error| format!("[nats.eraser]: {error}")),
+    )
 }
 
 /// Options for an existing NATS server; a message that says what to fix when the settings
@@ -169,6 +214,37 @@ mod tests {
         let error = connect_options(&missing).await.unwrap_err();
         assert!(error.contains("tls_ca_file"), "{error}");
         assert!(connect_options(&NatsConfig::default()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_eraser_has_a_login_of_its_own() {
+        let service = NatsConfig {
+            user: Some("pilot-api".into()),
+            password: Some("p".into()),
+            ..NatsConfig::default()
+        };
+        assert!(eraser_options(&service).await.is_none());
+        let half = NatsConfig {
+            eraser: Some(Login {
+                user: Some("pilot-eraser".into()),
+                ..Login::default()
+            }),
+            ..service.clone()
+        };
+        let error = eraser_options(&half).await.unwrap().unwrap_err();
+        assert!(
+            error.starts_with("[nats.eraser]: user and password"),
+            "{error}"
+        );
+        let whole = NatsConfig {
+            eraser: Some(Login {
+                user: Some("pilot-eraser".into()),
+                password: Some("e".into()),
+                ..Login::default()
+            }),
+            ..service
+        };
+        assert!(eraser_options(&whole).await.unwrap().is_ok());
     }
 
     #[test]

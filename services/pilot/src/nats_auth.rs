@@ -13,10 +13,17 @@
 //! | `api` | publish events and alert events, run its projector (its own consumer, quarantine, checkpoints), read |
 //! | `projector` | run its projector (its own consumer, quarantine, checkpoints), read |
 //! | `alerter` | publish alert events and dead letters, its projector and webhook consumer, checkpoints, read |
-//! | `reader` | read streams (stream info, direct gets, ephemeral consumers); publish nothing |
+//! | `reader` | read streams (stream info, direct gets, ephemeral consumers); publish nothing; never the key store |
+//! | `eraser` | read and securely delete keys of the key store (`PILOT_SUBJECT_KEYS`); nothing else |
 //!
 //! No role but `operator` may create, update, purge or delete a stream or delete a consumer,
 //! and no part may create (which updates) or pull from another part's durable consumer.
+//! The key store's keys are personal data's locks (docs/personal-data.md): `api` may read and
+//! create them, the other parts only check the bucket's configuration, `reader` may not touch
+//! it at all, and only `eraser` may delete a key, which the service does on the erasure path
+//! alone. Because every role may subscribe to `_INBOX.>`, the replies to a key read must not
+//! go there: `pilot serve` logged in as one of these users takes its replies on a private
+//! inbox, `_INBOX_<user>` ([`inbox_prefix`]), which only that user may subscribe to.
 //! Every `pilot serve` process also runs a projector (its API answers from it), so every part
 //! that serves may quarantine and save checkpoints. Subjects and stream names come from
 //! [`pilot_store::layout`], never spelled here.
@@ -28,7 +35,7 @@
 use pilot_store::layout::{
     ALERTS_STREAM, ALERTS_SUBJECTS, CHECKPOINT_BUCKET, DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS,
     EVENTS_STREAM, EVENTS_SUBJECTS, NOTIFY_SUBJECTS, QUARANTINE_STREAM, QUARANTINE_SUBJECTS,
-    SEALS_STREAM, SEALS_SUBJECT,
+    SEALS_STREAM, SEALS_SUBJECT, SUBJECT_KEYS_STREAM, SUBJECT_KEYS_SUBJECTS,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -59,15 +66,18 @@ pub enum Role {
     Projector,
     Alerter,
     Reader,
+    /// Destroys keys of the key store on the erasure path; nothing else.
+    Eraser,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Operator,
         Role::Api,
         Role::Projector,
         Role::Alerter,
         Role::Reader,
+        Role::Eraser,
     ];
 
     pub fn name(self) -> &'static str {
@@ -77,7 +87,13 @@ impl Role {
             Role::Projector => "projector",
             Role::Alerter => "alerter",
             Role::Reader => "reader",
+            Role::Eraser => "eraser",
         }
+    }
+
+    /// The role whose NATS user is `user` (`pilot-api` → [`Role::Api`]).
+    pub fn of_user(user: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.user() == user)
     }
 
     /// The NATS user name: `pilot-<role>`.
@@ -93,7 +109,7 @@ impl Role {
             Role::Api => Some("pilot-api"),
             Role::Projector => Some(pilot_runtime::follow::DEFAULT_CONSUMER),
             Role::Alerter => Some("pilot-alerter"),
-            Role::Operator | Role::Reader => None,
+            Role::Operator | Role::Reader | Role::Eraser => None,
         }
     }
 }
@@ -120,6 +136,40 @@ fn read_stream(stream: &str) -> Vec<String> {
         format!("$JS.API.CONSUMER.INFO.{stream}.*"),
         format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.*"),
     ]
+}
+
+/// The private inbox prefix of `user`'s connections, `_INBOX_<user>`: replies to its requests
+/// (key reads among them) go where no other role may subscribe, as `_INBOX.>` is every
+/// role's. Only pilot's own role users have it in their permissions, so `pilot serve` takes it
+/// only when logged in as one of them ([`Role::of_user`]).
+pub fn inbox_prefix(user: &str) -> String {
+    format!("_INBOX_{user}")
+}
+
+/// Reading keys of the key store: direct gets by subject (and the stream leader's message get).
+fn read_keys() -> Vec<String> {
+    vec![
+        format!("$JS.API.DIRECT.GET.{SUBJECT_KEYS_STREAM}"),
+        format!("$JS.API.DIRECT.GET.{SUBJECT_KEYS_STREAM}.>"),
+        format!("$JS.API.STREAM.MSG.GET.{SUBJECT_KEYS_STREAM}"),
+    ]
+}
+
+/// Deleting a key: the eraser's alone, denied to every other role even where a wider allow
+/// would grant it.
+fn delete_key() -> String {
+    format!("$JS.API.STREAM.MSG.DELETE.{SUBJECT_KEYS_STREAM}")
+}
+
+/// The eraser: find a key's message and securely delete it, on its private inbox only.
+fn eraser() -> Permissions {
+    let mut publish = read_keys();
+    publish.push(delete_key());
+    Permissions {
+        publish,
+        deny_publish: Vec::new(),
+        subscribe: vec![format!("{}.>", inbox_prefix(&Role::Eraser.user()))],
+    }
 }
 
 /// The stream behind an object store bucket, as JetStream names it.
@@ -173,6 +223,11 @@ fn others_consumers(role: Role) -> Vec<String> {
 
 /// The permissions of `role`; `None` for the operator, who may do everything.
 pub fn permissions(role: Role) -> Option<Permissions> {
+    match role {
+        Role::Operator => return None,
+        Role::Eraser => return Some(eraser()),
+        _ => {}
+    }
     let mut publish = vec!["$JS.API.INFO".to_string()];
     for stream in [
         EVENTS_STREAM,
@@ -186,11 +241,21 @@ pub fn permissions(role: Role) -> Option<Permissions> {
     }
     // Replies to requests and publishes (acks, direct gets, consumer deliveries).
     let mut subscribe = vec!["_INBOX.>".to_string()];
+    if role != Role::Reader {
+        // Every part checks the key store's configuration with the other streams'.
+        publish.push(format!("$JS.API.STREAM.INFO.{SUBJECT_KEYS_STREAM}"));
+        subscribe.push(format!("{}.>", inbox_prefix(&role.user())));
+    }
     match role {
-        Role::Operator => return None,
+        // Answered above.
+        Role::Operator | Role::Eraser => {}
         // Outside systems may also follow stored alerts as they are republished.
         Role::Reader => subscribe.push(NOTIFY_SUBJECTS.to_string()),
         Role::Api => {
+            // The writer seals personal fields: it reads subjects' keys and creates new ones
+            // (create-only: the stream refuses a second message on a key's subject).
+            publish.extend(read_keys());
+            publish.push(SUBJECT_KEYS_SUBJECTS.to_string());
             publish.extend(projector());
             publish.push(EVENTS_SUBJECTS.to_string());
             // Acknowledging and silencing alerts records alert events.
@@ -210,9 +275,11 @@ pub fn permissions(role: Role) -> Option<Permissions> {
             publish.push(DEAD_LETTER_SUBJECTS.to_string());
         }
     }
+    let mut deny_publish = others_consumers(role);
+    deny_publish.push(delete_key());
     Some(Permissions {
         publish,
-        deny_publish: others_consumers(role),
+        deny_publish,
         subscribe,
     })
 }
@@ -280,36 +347,40 @@ impl Credentials {
     }
 
     /// Reads `<dir>/nats-credentials.toml`, or generates and writes it (mode 0600) on the
-    /// first start. A file that lacks a role is refused rather than silently rewritten, so a
+    /// first start. A file written before a role existed (the eraser) gets a fresh login for
+    /// that role, added beside the others; a login the file holds is never replaced, so a
     /// server never starts with credentials its clients do not have.
     pub fn load_or_create(dir: &Path) -> Result<Self, NatsAuthError> {
         let path = dir.join(CREDENTIALS_FILE);
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let credentials: Credentials =
+                let mut credentials: Credentials =
                     toml::from_str(&text).map_err(|error| NatsAuthError::Invalid {
                         path: path.clone(),
                         message: error.message().to_string(),
                     })?;
+                let mut added = Vec::new();
                 for role in Role::ALL {
                     if credentials.login(role).is_none() {
-                        return Err(NatsAuthError::MissingRole {
-                            path,
-                            role: role.name(),
-                        });
+                        credentials.logins.insert(
+                            role,
+                            Login {
+                                user: role.user(),
+                                password: random_password()?,
+                            },
+                        );
+                        added.push(role.name());
                     }
+                }
+                if !added.is_empty() {
+                    credentials.write(&path, false)?;
+                    tracing::info!(message = "Added logins for new roles to the local nats-server's credentials.", roles = %added.join(","), file = %path.display());
                 }
                 Ok(credentials)
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 let credentials = Self::generate()?;
-                let text =
-                    toml::to_string(&credentials).map_err(|error| NatsAuthError::Invalid {
-                        path: path.clone(),
-                        message: error.to_string(),
-                    })?;
-                let header = "# pilot-tracker's logins for its local nats-server, generated on its first start.\n# Keep this file private: anyone holding it can read and write the record.\n";
-                write_private(&path, &format!("{header}{text}"), true)?;
+                credentials.write(&path, true)?;
                 tracing::info!(message = "Generated credentials for the local nats-server.", file = %path.display());
                 Ok(credentials)
             }
@@ -319,6 +390,28 @@ impl Credentials {
                 source,
             }),
         }
+    }
+
+    /// Writes these credentials to `path` (mode 0600): a new file, or (`new_only` false) one
+    /// that replaces the old whole, written beside it and renamed, so a crash leaves one or
+    /// the other.
+    fn write(&self, path: &Path, new_only: bool) -> Result<(), NatsAuthError> {
+        let text = toml::to_string(self).map_err(|error| NatsAuthError::Invalid {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })?;
+        let header = "# pilot-tracker's logins for its local nats-server, generated on its first start.\n# Keep this file private: anyone holding it can read and write the record.\n";
+        let text = format!("{header}{text}");
+        if new_only {
+            return write_private(path, &text, true);
+        }
+        let partial = path.with_extension("toml.partial");
+        write_private(&partial, &text, false)?;
+        std::fs::rename(&partial, path).map_err(|source| NatsAuthError::Io {
+            action: "replace",
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// The local server's `-c` configuration: these logins and each role's permissions.
@@ -463,6 +556,79 @@ mod tests {
         let config = first.write_server_config(dir.path()).unwrap();
         let mode = std::fs::metadata(&config).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_credentials_file_from_before_the_eraser_gets_an_eraser_login_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Credentials::load_or_create(dir.path()).unwrap();
+        let mut older = first.clone();
+        older.logins.remove(&Role::Eraser);
+        let path = dir.path().join(CREDENTIALS_FILE);
+        std::fs::remove_file(&path).unwrap();
+        older.write(&path, true).unwrap();
+
+        let upgraded = Credentials::load_or_create(dir.path()).unwrap();
+        for role in Role::ALL.into_iter().filter(|r| *r != Role::Eraser) {
+            assert_eq!(upgraded.login(role), first.login(role), "{role:?} changed");
+        }
+        let eraser = upgraded.login(Role::Eraser).unwrap();
+        assert_eq!(eraser.user, "pilot-eraser");
+        assert_eq!(eraser.password.len(), PASSWORD_BYTES * 2);
+        assert_eq!(Credentials::load_or_create(dir.path()).unwrap(), upgraded);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn only_the_api_and_the_eraser_read_keys_and_only_the_eraser_deletes_them() {
+        let reads_keys = |p: &Permissions| {
+            p.publish
+                .iter()
+                .any(|s| s.contains(&format!("GET.{SUBJECT_KEYS_STREAM}")))
+        };
+        let deletes = format!("$JS.API.STREAM.MSG.DELETE.{SUBJECT_KEYS_STREAM}");
+        for role in Role::ALL {
+            let Some(p) = permissions(role) else {
+                continue;
+            };
+            assert_eq!(
+                reads_keys(&p),
+                matches!(role, Role::Api | Role::Eraser),
+                "{role:?}"
+            );
+            assert_eq!(
+                p.publish.contains(&deletes),
+                role == Role::Eraser,
+                "{role:?}"
+            );
+            assert_eq!(
+                p.deny_publish.contains(&deletes),
+                role != Role::Eraser,
+                "{role:?}"
+            );
+            // Whoever reads keys takes the replies on its own inbox.
+            let private = format!("{}.>", inbox_prefix(&role.user()));
+            assert_eq!(
+                p.subscribe.contains(&private),
+                role != Role::Reader,
+                "{role:?}"
+            );
+        }
+        let reader = permissions(Role::Reader).unwrap();
+        assert!(reader
+            .publish
+            .iter()
+            .chain(&reader.subscribe)
+            .all(|s| !s.contains(SUBJECT_KEYS_STREAM) && !s.contains("$KV.")));
+        assert!(reader.subscribe.iter().all(|s| !s.starts_with("_INBOX_")));
+        let eraser = permissions(Role::Eraser).unwrap();
+        assert_eq!(eraser.subscribe, ["_INBOX_pilot-eraser.>"]);
+        assert_eq!(Role::Eraser.user(), pilot_nats::DEFAULT_ERASER_USER);
+        assert!(eraser
+            .publish
+            .iter()
+            .all(|s| s.contains(SUBJECT_KEYS_STREAM)));
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //! 2. Without `--nats`, lock the data directory ([`crate::data_dir_lock`]) and start a local
 //!    nats-server ([`crate::nats_server`]), restarted with backoff if it dies
 //!    ([`crate::nats_supervisor`]).
-//! 3. Connect to JetStream (creating or verifying the streams), open the projection from the
-//!    latest checkpoint and spawn the projector.
+//! 3. Connect to JetStream (creating or verifying the streams and the key store), open the
+//!    projection from the latest checkpoint and spawn the projector. The key store is read
+//!    with the service's own login; the eraser's (`[nats.eraser]`, or the local server's) is
+//!    kept for the erasure path, which connects with it only to destroy a key.
 //! 4. Listen for HTTP at once: `/healthz` answers, `/readyz` and the API answer 503.
 //! 5. Wait until the projection has caught up with what the log held; with `--demo`, load
 //!    the Nanguo history into an empty log. Then mark ready and print the URL on stdout.
@@ -32,6 +34,7 @@ use pilot_runtime::projection::Projection;
 use pilot_runtime::runtime::{Runtime, RuntimeOptions};
 use pilot_store::jetstream::{ConnectError, JetStreamLog};
 use pilot_store::layout::Layout;
+use pilot_store::subject_keys::{ConnectEraser, Eraser, EraserConnecting, SubjectKeys};
 use pilot_store::{AlertLog, EventLog, LogError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -207,7 +210,15 @@ async fn serve_on(
     let projection = runtime.projection().clone();
 
     let signer = pilot_store::signing::EventSigner::load_or_create(&config.signing_key_file)?;
+    let keys = SubjectKeys::jetstream(log.jetstream().clone());
+    let eraser = eraser(config, url, local.is_some()).await?;
+    if eraser.is_none() && config.runs(Part::Api) {
+        tracing::warn!(
+            message = "No eraser login is configured ([nats.eraser]): this process cannot erase a person's data."
+        );
+    }
     let state = AppState::new(log.clone(), projection.clone())
+        .with_personal_data(keys, eraser)
         .with_signer(Arc::new(signer))
         .with_stall_terms(config.alerts.rules.stall_policy())
         .with_site(config.nats.site.clone())
@@ -482,17 +493,19 @@ async fn connect(
     layout: &Layout,
     local: Option<&crate::nats_auth::Login>,
 ) -> Result<JetStreamLog, ServeError> {
-    let options = if let Some(login) = local {
-        async_nats::ConnectOptions::with_user_and_password(
+    let (options, user) = if let Some(login) = local {
+        let options = async_nats::ConnectOptions::with_user_and_password(
             login.user.clone(),
             login.password.clone(),
-        )
+        );
+        (options, Some(login.user.as_str()))
     } else {
-        pilot_nats::connect_options(&config.nats)
+        let options = pilot_nats::connect_options(&config.nats)
             .await
-            .map_err(ServeError::NatsOptions)?
+            .map_err(ServeError::NatsOptions)?;
+        (options, config.nats.user.as_deref())
     };
-    let client = options
+    let client = private_inbox(options, user)
         .name("pilot")
         .connect(server_addrs(url)?)
         .await
@@ -501,6 +514,74 @@ async fn connect(
             message: error.to_string(),
         })?;
     Ok(JetStreamLog::with_client(client, layout).await?)
+}
+
+/// Replies on the login's private inbox ([`crate::nats_auth::inbox_prefix`]) when it is one
+/// of pilot's own users, whose permissions allow it: key reads must not be answered on
+/// `_INBOX.>`, which every role may subscribe to. Another login keeps the default inbox.
+fn private_inbox(
+    options: async_nats::ConnectOptions,
+    user: Option<&str>,
+) -> async_nats::ConnectOptions {
+    match user.filter(|user| crate::nats_auth::Role::of_user(user).is_some()) {
+        Some(user) => options.custom_inbox_prefix(crate::nats_auth::inbox_prefix(user)),
+        None => options,
+    }
+}
+
+/// The eraser of the key store on NATS: with the local server, its eraser login; otherwise
+/// `[nats.eraser]`'s, checked now and used only when a key is destroyed. `None` without one.
+async fn eraser(config: &Config, url: &str, local: bool) -> Result<Option<Eraser>, ServeError> {
+    use crate::nats_auth::{Credentials, Role};
+    let local_login = if local {
+        let credentials =
+            Credentials::load_or_create(&config.data_dir).map_err(NatsServerError::from)?;
+        credentials.login(Role::Eraser).cloned()
+    } else {
+        match pilot_nats::eraser_options(&config.nats).await {
+            None => return Ok(None),
+            Some(checked) => {
+                checked.map_err(ServeError::NatsOptions)?;
+            }
+        }
+        None
+    };
+    if local && local_login.is_none() {
+        return Ok(None);
+    }
+    let (nats, url) = (config.nats.clone(), url.to_string());
+    let connect: ConnectEraser = Arc::new(move || -> EraserConnecting {
+        let (nats, url, local_login) = (nats.clone(), url.clone(), local_login.clone());
+        Box::pin(async move {
+            let (options, user) = match local_login {
+                Some(login) => (
+                    async_nats::ConnectOptions::with_user_and_password(
+                        login.user.clone(),
+                        login.password,
+                    ),
+                    Some(login.user),
+                ),
+                None => {
+                    let user = nats.eraser.as_ref().map(|e| {
+                        e.user
+                            .clone()
+                            .unwrap_or_else(|| pilot_nats::DEFAULT_ERASER_USER.to_string())
+                    });
+                    let options = pilot_nats::eraser_options(&nats)
+                        .await
+                        .ok_or("no [nats.eraser] login is configured")??;
+                    (options, user)
+                }
+            };
+            let addrs = pilot_nats::server_addrs(&url)?;
+            private_inbox(options, user.as_deref())
+                .name("pilot-eraser")
+                .connect(addrs)
+                .await
+                .map_err(|error| error.to_string())
+        })
+    });
+    Ok(Some(Eraser::jetstream(connect)))
 }
 
 /// The servers of `--nats` ([`pilot_nats::server_addrs`]).

@@ -1,16 +1,24 @@
 //! NATS credentials: the nats-server `pilot serve` starts for itself refuses clients without
-//! a login, and the users of `deploy/nats/users.conf` may do only what their role needs.
+//! a login, and the users of `deploy/nats/users.conf` may do only what their role needs: the
+//! reader never reads the key store, and only the eraser deletes a key.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 mod common;
 
 use common::process::PilotProcess;
+use futures::{FutureExt, StreamExt};
 use pilot_nats_harness::{NatsServer, ServerOptions};
-use pilot_service::nats_auth::{password_variable, Credentials, Role, CREDENTIALS_FILE};
-use pilot_store::layout::EVENTS_STREAM;
+use pilot_service::nats_auth::{
+    inbox_prefix, password_variable, Credentials, Role, CREDENTIALS_FILE,
+};
+use pilot_store::layout::{
+    subject_key_subject, EVENTS_STREAM, SUBJECT_KEYS_STREAM, SUBJECT_KEYS_SUBJECTS,
+};
+use pilot_store::subject_keys::{ConnectEraser, Eraser, EraserConnecting, SubjectKeys};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// `pilot serve` on its own data directory, without `--nats`, and the URL of its nats-server
@@ -62,6 +70,19 @@ async fn an_unauthenticated_nats_client_is_refused() {
         .await
         .unwrap();
     assert!(events.info().await.is_ok());
+
+    // pilot made the key store with the streams, and has the eraser's login for it.
+    let mut keys = js.get_stream(SUBJECT_KEYS_STREAM).await.unwrap();
+    assert!(!keys.info().await.unwrap().config.deny_delete);
+    assert_eq!(
+        credentials.login(Role::Eraser).unwrap().user,
+        "pilot-eraser"
+    );
+    assert!(
+        !pilot.stderr().contains("No eraser login"),
+        "{}",
+        pilot.stderr()
+    );
 
     // The password is written to the data directory only: never to a log.
     let log = pilot.stderr() + &std::fs::read_to_string(data.join("nats-server.log")).unwrap();
@@ -340,4 +361,172 @@ async fn each_part_runs_with_its_own_deploy_user_once_the_operator_has_initialis
             .collect();
         assert!(refused.is_empty(), "{refused:#?}");
     }
+}
+
+/// A JetStream context logged in as `role` on its private inbox, as `pilot serve` connects.
+async fn jetstream_privately(
+    server: &NatsServer,
+    passwords: &BTreeMap<Role, String>,
+    role: Role,
+) -> async_nats::jetstream::Context {
+    let client =
+        async_nats::ConnectOptions::with_user_and_password(role.user(), passwords[&role].clone())
+            .custom_inbox_prefix(inbox_prefix(&role.user()))
+            .connect(server.url())
+            .await
+            .unwrap();
+    async_nats::jetstream::ContextBuilder::new()
+        .timeout(Duration::from_secs(2))
+        .build(client)
+}
+
+/// An eraser that logs in as `role` for each erasure.
+fn eraser_as(server: &NatsServer, passwords: &BTreeMap<Role, String>, role: Role) -> Eraser {
+    let (url, password) = (server.url(), passwords[&role].clone());
+    let connect: ConnectEraser = Arc::new(move || -> EraserConnecting {
+        let (url, password) = (url.clone(), password.clone());
+        Box::pin(async move {
+            async_nats::ConnectOptions::with_user_and_password(role.user(), password)
+                .custom_inbox_prefix(inbox_prefix(&role.user()))
+                .connect(url)
+                .await
+                .map_err(|error| error.to_string())
+        })
+    });
+    Eraser::jetstream(connect)
+}
+
+/// Whether any message `subscriber` received so far holds `needle`.
+fn saw(messages: &mut async_nats::Subscriber, needle: &[u8]) -> Vec<String> {
+    let mut seen = Vec::new();
+    while let Some(Some(message)) = messages.next().now_or_never() {
+        if message.payload.windows(needle.len()).any(|w| w == needle) {
+            seen.push(message.subject.to_string());
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn deploy_users_keep_the_key_store_from_the_reader_and_deleting_keys_to_the_eraser() {
+    let (server, passwords) = deploy_server();
+    let dir = tempfile::tempdir().unwrap();
+    let init = pilot_init(&config_as(dir.path(), &server, &passwords, Role::Operator));
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let api = jetstream_privately(&server, &passwords, Role::Api).await;
+    let projector = jetstream_privately(&server, &passwords, Role::Projector).await;
+    let reader = jetstream_as(&server, &passwords, Role::Reader).await;
+
+    // The reader listens wherever a key could pass: the bucket's subjects, every inbox it
+    // may subscribe to, and the API's private one (refused).
+    let mut snooped = Vec::new();
+    for subject in [
+        SUBJECT_KEYS_SUBJECTS.to_string(),
+        "_INBOX.>".to_string(),
+        format!("{}.>", inbox_prefix(&Role::Api.user())),
+        ">".to_string(),
+    ] {
+        snooped.push(reader.client().subscribe(subject).await.unwrap());
+    }
+    reader.client().flush().await.unwrap();
+
+    // The service creates a key and reads it back from the bucket.
+    let subject = uuid::Uuid::now_v7();
+    let key = SubjectKeys::jetstream(api.clone())
+        .key_or_create(subject)
+        .await
+        .unwrap();
+    let read = SubjectKeys::jetstream(api.clone())
+        .key(subject)
+        .await
+        .unwrap();
+    assert_eq!(read, Some(key.clone()));
+    let bytes = key.as_bytes().to_vec();
+
+    // The reader can read nothing of the key store: not a key, not even the bucket's info,
+    // and it saw no key go by.
+    assert!(
+        SubjectKeys::jetstream(reader.clone())
+            .key(subject)
+            .await
+            .is_err(),
+        "the reader read a key"
+    );
+    assert!(reader.get_stream(SUBJECT_KEYS_STREAM).await.is_err());
+    let raw = reader
+        .get_stream_no_info(SUBJECT_KEYS_STREAM)
+        .await
+        .unwrap()
+        .get_last_raw_message_by_subject(&subject_key_subject(subject))
+        .await;
+    assert!(raw.is_err(), "the reader read a key's message");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for messages in &mut snooped {
+        let seen = saw(messages, &bytes);
+        assert!(seen.is_empty(), "the reader saw a key on {seen:?}");
+    }
+    // The projector checks the bucket's configuration but reads no key.
+    assert!(projector.get_stream(SUBJECT_KEYS_STREAM).await.is_ok());
+    assert!(SubjectKeys::jetstream(projector.clone())
+        .key(subject)
+        .await
+        .is_err());
+
+    // The service may not delete a key: not with a secure delete, not as an eraser, not by
+    // overwriting it or purging the bucket.
+    let stream = api.get_stream_no_info(SUBJECT_KEYS_STREAM).await.unwrap();
+    let sequence = stream
+        .direct_get_last_for_subject(subject_key_subject(subject))
+        .await
+        .unwrap()
+        .sequence;
+    assert!(stream.delete_message(sequence).await.is_err());
+    assert!(
+        eraser_as(&server, &passwords, Role::Api)
+            .destroy(subject)
+            .await
+            .is_err(),
+        "the service destroyed a key"
+    );
+    let overwrite = match api
+        .publish(subject_key_subject(subject), vec![0u8; 32].into())
+        .await
+    {
+        Err(_) => true,
+        Ok(ack) => ack.await.is_err(),
+    };
+    assert!(overwrite, "the service replaced a key");
+    assert!(stream.purge().await.is_err(), "the service purged the keys");
+    assert_eq!(
+        SubjectKeys::jetstream(api.clone())
+            .key(subject)
+            .await
+            .unwrap(),
+        Some(key.clone())
+    );
+
+    // The eraser may, and may do nothing else.
+    let eraser = eraser_as(&server, &passwords, Role::Eraser);
+    assert!(eraser.destroy(subject).await.unwrap());
+    assert_eq!(
+        SubjectKeys::jetstream(api.clone())
+            .key(subject)
+            .await
+            .unwrap(),
+        None
+    );
+    let eraser_js = jetstream_privately(&server, &passwords, Role::Eraser).await;
+    assert!(eraser_js.get_stream(EVENTS_STREAM).await.is_err());
+    let published = match eraser_js
+        .publish(format!("pilot.events.p.{subject}"), "{}".into())
+        .await
+    {
+        Err(_) => false,
+        Ok(ack) => ack.await.is_ok(),
+    };
+    assert!(!published, "the eraser published an event");
 }

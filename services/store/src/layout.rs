@@ -7,12 +7,21 @@
 //! | `PILOT_ALERTS` | `pilot.alerts.<kind>.<alert_id>.<key>` | alert events, one subject per transition; republished once stored on `pilot.notify.<kind>.<alert_id>.<key>` |
 //! | `PILOT_DEAD_LETTERS` | `pilot.dead.>` | notifications a sink gave up on, with the reason |
 //! | `PILOT_SEALS` | `pilot.seals` | signed seals: every chain's head at a position of the log ([`crate::seals`]) |
+//! | `KV_PILOT_SUBJECT_KEYS` | `$KV.PILOT_SUBJECT_KEYS.<subject uuid>` | the key store: one key per data subject ([`crate::subject_keys`]) |
 //!
 //! Events and quarantine are file-stored, deny deletes and purges, and deduplicate by
 //! `Nats-Msg-Id` within `duplicate_window`. Direct gets are allowed so one chain is read
 //! without a consumer, and atomic batches so several events of one chain land all or nothing.
 //! An existing stream whose configuration differs is reported, never changed: an operator
 //! decides, because a silent update could drop protections such as `deny_delete`.
+//!
+//! The key store is a KV bucket kept stricter than `nats kv add` makes one: a key is written
+//! once (one message per subject, and a second one refused, `discard_new_per_subject`), no
+//! rollup or purge can replace or drop keys wholesale, and a single message may be deleted,
+//! which is how the eraser destroys a key (JetStream's secure delete overwrites its bytes).
+//! Deleting is allowed by the stream and refused by the credentials to everyone but the
+//! eraser (`pilot`'s `nats_auth`). Readers never see it: [`Layout::verify_readable`] leaves
+//! it out, as the reader's credential may not even read its info.
 //!
 //! At the centre of offices on their own sites, `PILOT_EVENTS` also sources each site's
 //! `PILOT_EVENTS` ([`Layout::sites`], docs/sites.md); every other stream is each server's own.
@@ -45,6 +54,19 @@ pub const SEALS_STREAM: &str = "PILOT_SEALS";
 pub const SEALS_SUBJECT: &str = "pilot.seals";
 /// The object store bucket that keeps projection and alerter checkpoints.
 pub const CHECKPOINT_BUCKET: &str = "pilot_checkpoints";
+/// The KV bucket of the data subjects' keys ([`crate::subject_keys`]).
+pub const SUBJECT_KEYS_BUCKET: &str = "PILOT_SUBJECT_KEYS";
+/// The stream behind [`SUBJECT_KEYS_BUCKET`], as JetStream names a KV bucket's.
+pub const SUBJECT_KEYS_STREAM: &str = "KV_PILOT_SUBJECT_KEYS";
+/// The subjects of [`SUBJECT_KEYS_STREAM`]: `$KV.<bucket>.<key>`.
+pub const SUBJECT_KEYS_SUBJECTS: &str = "$KV.PILOT_SUBJECT_KEYS.>";
+/// The largest message the key store takes: a key is 32 bytes, its headers a few dozen.
+const SUBJECT_KEY_MAX_MESSAGE_BYTES: i32 = 1024;
+
+/// The subject of one data subject's key.
+pub fn subject_key_subject(subject: uuid::Uuid) -> String {
+    format!("$KV.{SUBJECT_KEYS_BUCKET}.{subject}")
+}
 
 /// The subject of one chain's events.
 pub fn chain_subject(chain: pilot_events::Subject) -> String {
@@ -156,6 +178,36 @@ impl Layout {
                 "signed seals of every chain's head at a position of the log",
             ),
         ]
+    }
+
+    /// The key store's stream: a KV bucket whose keys are written once and deleted one by one
+    /// by the eraser alone (the module comment says why each setting).
+    pub fn subject_keys(&self) -> Config {
+        Config {
+            name: SUBJECT_KEYS_STREAM.to_string(),
+            subjects: vec![SUBJECT_KEYS_SUBJECTS.to_string()],
+            description: Some(
+                "pilot-tracker's key store: one key per data subject, destroyed on erasure"
+                    .to_string(),
+            ),
+            storage: StorageType::File,
+            retention: RetentionPolicy::Limits,
+            discard: DiscardPolicy::New,
+            // Written once: a second message on a key's subject is refused, never kept.
+            max_messages_per_subject: 1,
+            discard_new_per_subject: true,
+            num_replicas: self.replicas,
+            duplicate_window: self.duplicate_window,
+            // The eraser's secure delete of one message; its credential alone may ask.
+            deny_delete: false,
+            deny_purge: true,
+            allow_rollup: false,
+            allow_direct: true,
+            max_messages: -1,
+            max_bytes: -1,
+            max_message_size: SUBJECT_KEY_MAX_MESSAGE_BYTES,
+            ..Config::default()
+        }
     }
 
     /// The object store that keeps checkpoints (created with the streams).
@@ -308,7 +360,12 @@ impl Layout {
 
     async fn check(&self, js: &Context, check: Check) -> Result<(), LayoutError> {
         let create = check == Check::Create;
-        for mut wanted in self.configs() {
+        let mut streams = self.configs();
+        // A reader may not see the key store at all, not even its info.
+        if check != Check::AsDeployed {
+            streams.push(self.subject_keys());
+        }
+        for mut wanted in streams {
             let stream = wanted.name.clone();
             let unavailable = |e: &dyn std::fmt::Display| LayoutError::Unavailable {
                 stream: stream.clone(),
@@ -411,6 +468,16 @@ fn differences(wanted: &Config, found: &Config) -> Vec<String> {
         "deny_purge",
         wanted.deny_purge.to_string(),
         found.deny_purge.to_string(),
+    );
+    check(
+        "allow_rollup_hdrs",
+        wanted.allow_rollup.to_string(),
+        found.allow_rollup.to_string(),
+    );
+    check(
+        "discard_new_per_subject",
+        wanted.discard_new_per_subject.to_string(),
+        found.discard_new_per_subject.to_string(),
     );
     check(
         "allow_direct",
@@ -637,5 +704,44 @@ mod tests {
         };
         let report = differences(&wanted, &local).join("; ");
         assert!(report.contains("local stream ELSEWHERE"), "{report}");
+    }
+
+    #[test]
+    fn the_key_store_keeps_each_key_once_and_deletes_one_message_at_a_time() {
+        let keys = Layout::default().subject_keys();
+        assert_eq!(keys.name, SUBJECT_KEYS_STREAM);
+        assert_eq!(keys.subjects, [SUBJECT_KEYS_SUBJECTS]);
+        assert_eq!(keys.max_messages_per_subject, 1);
+        assert!(keys.discard_new_per_subject && keys.discard == DiscardPolicy::New);
+        assert!(!keys.allow_rollup && keys.deny_purge);
+        // The eraser's secure delete is a message delete: the stream allows it, the
+        // credentials refuse it to everyone else.
+        assert!(!keys.deny_delete);
+        assert_eq!(
+            subject_key_subject(uuid::Uuid::nil()),
+            "$KV.PILOT_SUBJECT_KEYS.00000000-0000-0000-0000-000000000000"
+        );
+
+        // A bucket as `nats kv add` makes it (rollups, purges, a second value replacing the
+        // first) is reported, never used.
+        let plain = Config {
+            allow_rollup: true,
+            deny_purge: false,
+            discard_new_per_subject: false,
+            ..keys.clone()
+        };
+        let report = differences(&keys, &plain).join("; ");
+        for expected in [
+            "allow_rollup_hdrs is true, expected false",
+            "deny_purge is false, expected true",
+            "discard_new_per_subject is false, expected true",
+        ] {
+            assert!(report.contains(expected), "{report}");
+        }
+        // The readers' check leaves it out: their credential may not see it.
+        assert!(Layout::default()
+            .configs()
+            .iter()
+            .all(|c| c.name != SUBJECT_KEYS_STREAM));
     }
 }
