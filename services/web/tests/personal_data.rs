@@ -354,3 +354,74 @@ async fn importing_an_export_with_sidecars_stores_no_plain_text() {
     assert!(!String::from_utf8_lossy(&all).contains("Qian"));
     assert!(target.state.projection.read().registry().is_person(&person));
 }
+
+/// The Nanguo history loaded with a key store: its persons' fields are sealed as they load,
+/// and every reader sees them as before; the redacted export holds no plain name and verifies.
+#[tokio::test]
+async fn the_nanguo_persons_read_as_before_once_sealed_on_load() {
+    use pilot_runtime::checkpoint::CheckpointKey;
+    use pilot_runtime::runtime::{Runtime, RuntimeOptions};
+    use pilot_store::memory::MemoryLog;
+    use std::sync::Arc;
+
+    let log = Arc::new(MemoryLog::new());
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let runtime = Runtime::start_memory(
+        log.clone(),
+        RuntimeOptions {
+            name: "reveal-test".into(),
+            book: pilot_projections::AlertBook::default(),
+            checkpoint_key: CheckpointKey::generate().unwrap(),
+            collect_alerts: false,
+        },
+        shutdown,
+    )
+    .await;
+    let projection = runtime.projection().clone();
+    let keys = SubjectKeys::memory();
+    pilot_api::demo::load_history_with(
+        log.as_ref(),
+        &projection,
+        pilot_api::demo::NANGUO,
+        Some(&keys),
+    )
+    .await
+    .unwrap();
+    let stored = log.read_from(1, 100_000).await.unwrap();
+    let all: Vec<u8> = stored.iter().flat_map(|s| s.bytes.to_vec()).collect();
+    let all = String::from_utf8_lossy(&all).into_owned();
+    assert!(all.contains("sealed:v1:"), "persons' fields sealed on load");
+    assert!(!all.contains("Party Secretary Li"));
+
+    let mut tokens = pilot_api::auth::Tokens::default();
+    tokens.add_clear("admin", pilot_api::auth::Role::Admin, None, ADMIN);
+    let state =
+        pilot_api::AppState::shared(pilot_store::SharedLog::from_arc(log.clone()), projection)
+            .with_access(pilot_api::state::Access {
+                tokens,
+                anonymous_reads: true,
+                ..pilot_api::state::Access::default()
+            })
+            .with_personal_data(keys, None);
+    state.set_ready();
+    let router = pilot_api::app(state.clone())
+        .merge(pilot_web::router(state, pilot_web::WebOptions::default()));
+    let li = "0194a000-0002-7000-8000-000000000001";
+    let one = as_admin(&router, &format!("/api/v1/stakeholders/{li}")).await;
+    assert!(one.body.contains("\"Party Secretary Li\""), "{}", one.body);
+    let page = get_with(&router, &format!("/stakeholders/{li}"), &[]).await;
+    assert!(
+        page.body.contains("<h1>Party Secretary Li</h1>"),
+        "{}",
+        page.body
+    );
+    let export = as_admin(&router, "/api/v1/events?limit=10000").await;
+    assert!(export.body.contains("\"name\":\"Party Secretary Li\""));
+    let redacted = as_admin(&router, "/api/v1/events?limit=10000&redact=true").await;
+    assert!(!redacted.body.contains("Party Secretary Li"));
+    assert_eq!(
+        verify_export(&redacted.body),
+        pilot_api::demo::nanguo_events()
+    );
+    drop(runtime);
+}
