@@ -206,6 +206,63 @@ pub fn seal(key: &SubjectKey, subject: Uuid, field: &str, plain: &str) -> Sealed
     }
 }
 
+/// One personal text of an event: the field, whose data it is, and the text as given
+/// (plain or sealed). The subject is `None` when the event does not name one (a stakeholder
+/// field that is absent or not an id; the decisions refuse such an event on their own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonalText {
+    pub field: &'static str,
+    pub subject: Option<Uuid>,
+    pub text: String,
+}
+
+/// The personal texts of `event` in the chain `chain`, read from the one list
+/// ([`crate::fields::Field::personal`]); empty texts are left out (they are never sealed).
+pub fn personal_texts(chain: crate::Subject, event: &crate::Event) -> Vec<PersonalText> {
+    let fields = event.event_type().fields();
+    if fields.iter().all(|f| f.personal.is_none()) {
+        return Vec::new();
+    }
+    let Ok(serde_json::Value::Object(data)) = serde_json::to_value(event) else {
+        return Vec::new();
+    };
+    fields
+        .iter()
+        .filter_map(|field| {
+            let whose = field.personal?;
+            let text = data.get(field.name)?.as_str()?;
+            if text.is_empty() {
+                return None;
+            }
+            let subject = match whose {
+                Whose::ChainStakeholder => chain.stakeholder_id(),
+                Whose::NamedStakeholder(named) => data
+                    .get(named)
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(|id| Uuid::parse_str(id).ok()),
+            };
+            Some(PersonalText {
+                field: field.name,
+                subject,
+                text: text.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// `event` with the text of `field` replaced by `text` (a sealed token in place of the plain
+/// text); `None` if the event has no such text field.
+pub fn with_text(event: &crate::Event, field: &str, text: String) -> Option<crate::Event> {
+    let Ok(serde_json::Value::Object(mut data)) = serde_json::to_value(event) else {
+        return None;
+    };
+    match data.get_mut(field) {
+        Some(value @ serde_json::Value::String(_)) => *value = serde_json::Value::String(text),
+        _ => return None,
+    }
+    crate::Event::from_value(event.event_type(), serde_json::Value::Object(data)).ok()
+}
+
 fn cipher(key: &SubjectKey) -> XChaCha20Poly1305 {
     <XChaCha20Poly1305 as KeyInit>::new(&key.derived(b"encrypt").into())
 }
@@ -267,5 +324,32 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn personal_texts_name_their_subject_and_can_be_replaced() {
+        use crate::data::StanceAssessed;
+        let person = Uuid::from_u128(9);
+        let event = crate::Event::StanceAssessed(
+            serde_json::from_value::<StanceAssessed>(serde_json::json!({
+                "stakeholder_id": person, "stance": 1, "note": "said yes"
+            }))
+            .unwrap(),
+        );
+        let pilot = crate::Subject::Pilot(Uuid::from_u128(1));
+        let texts = personal_texts(pilot, &event);
+        assert_eq!(
+            texts,
+            vec![PersonalText {
+                field: "note",
+                subject: Some(person),
+                text: "said yes".into()
+            }]
+        );
+        let replaced = with_text(&event, "note", "sealed:x".into()).unwrap();
+        assert_eq!(personal_texts(pilot, &replaced)[0].text, "sealed:x");
+        assert!(with_text(&event, "stance", "x".into()).is_none());
+        let empty = with_text(&event, "note", String::new()).unwrap();
+        assert!(personal_texts(pilot, &empty).is_empty());
     }
 }

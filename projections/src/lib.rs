@@ -13,6 +13,7 @@
 //!   replays history with a simulated clock ([`alerting::replay`]).
 //! - [`people`] adds a post's ledger lines to the people who held it; [`targets`] judges
 //!   target outcomes at an instant.
+//! - [`retention`] plans when the retention rules erase each person's personal data.
 //! - [`view`] answers "as of" and "as known at" questions; [`analytics`] compares many pilots
 //!   as of a date.
 //!
@@ -32,6 +33,7 @@ pub mod people;
 pub mod period;
 pub mod pilot;
 pub mod registry;
+pub mod retention;
 pub mod seen;
 pub mod snapshot;
 pub mod stall;

@@ -17,6 +17,8 @@
 //! | `GET /api/v1/analytics?as_of=` | comparative analytics over every pilot as of a world date (now by default): proposal → approval and request → decision by approver level and approver, stall rates, support trajectories, points per stakeholder and office per year, time to scale-up ([`pilot_projections::analytics`]) |
 //! | `GET /api/v1/events?after=&limit=&pilot=&redact=` | the log as stored, as JSON Lines pages, each event with sealed personal fields followed by a sidecar line revealing them unless `redact=true` ([`crate::stream`]) |
 //! | `GET /api/v1/events/stream` | Server-Sent Events of what the projections apply |
+//! | `POST /api/v1/subjects/{id}/erase` | admin: erases a person's personal data (`subject.erased`, then the key destroyed); 409 `already_erased` the second time ([`crate::erasure`]) |
+//! | `GET /api/v1/subjects/erasure-plan` | (admin) every person a `[[retention]]` rule will erase and when ([`crate::retention`]) |
 //! | `GET /api/v1/alerts`, `GET /api/v1/alerts/{id}`, `POST /api/v1/alerts/{id}/ack`, `POST /api/v1/alerts/{id}/silence` | recorded alerts; acknowledging and silencing ([`crate::alerts_api`]) |
 //!
 //! The `/api/v1` routes answer 503 `not_ready` until the projections have caught up. Every
@@ -29,6 +31,7 @@ use crate::auth::{Caller, Lookup, Role};
 use crate::error::{ApiError, Body as ErrorBody};
 use crate::openapi;
 use crate::reads;
+use crate::retention;
 use crate::state::AppState;
 use crate::stream;
 use crate::writes;
@@ -89,13 +92,15 @@ fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(alerts_api::list))
         .routes(routes!(alerts_api::export))
         .routes(routes!(alerts_api::get))
-        .routes(routes!(reads::latest_seal));
+        .routes(routes!(reads::latest_seal))
+        .routes(routes!(retention::erasure_plan));
     let writes = OpenApiRouter::new()
         .routes(routes!(writes::append).layer(body_limit(access.max_body_bytes)))
         .routes(routes!(writes::append_to_pilot).layer(body_limit(access.max_body_bytes)))
         .routes(routes!(alerts_api::acknowledge))
         .routes(routes!(alerts_api::silence))
-        .routes(routes!(writes::import).layer(body_limit(access.max_import_bytes)));
+        .routes(routes!(writes::import).layer(body_limit(access.max_import_bytes)))
+        .routes(routes!(crate::erasure::erase));
     // Layers run outside in: readiness, then who is calling, then read-your-writes, then
     // the answer's sealed personal fields revealed (`openapi::complete` documents what they
     // add to every route).
@@ -221,8 +226,16 @@ fn role_allows(
         (&Method::GET, "/api/v1/events" | "/api/v1/alerts/events") if !caller.may_export() => {
             refuse("exporting the log needs role analyst or admin")
         }
+        (&Method::GET | &Method::HEAD, "/api/v1/subjects/erasure-plan")
+            if caller.role != Role::Admin =>
+        {
+            refuse("the erasure plan (which persons are erased, and when) needs role admin")
+        }
         (&Method::POST, "/api/v1/import") if caller.role != Role::Admin && !spreadsheet => {
             refuse("importing sealed history needs role admin (a clerk imports a spreadsheet: Content-Type: text/csv)")
+        }
+        (&Method::POST, "/api/v1/subjects/{id}/erase") if caller.role != Role::Admin => {
+            refuse("erasing a person's personal data needs role admin")
         }
         (&Method::GET | &Method::HEAD, _) => Ok(()),
         _ if caller.role == Role::Analyst => {
@@ -441,5 +454,19 @@ mod tests {
         assert!(sealed.message.contains("role admin"), "{}", sealed.message);
         assert!(role_allows(&caller(Role::Admin), &Method::POST, import, false).is_ok());
         assert!(role_allows(&caller(Role::Analyst), &Method::POST, import, true).is_err());
+    }
+
+    #[test]
+    fn only_admins_read_the_erasure_plan() {
+        let plan = "/api/v1/subjects/erasure-plan";
+        for role in [Role::Analyst, Role::Clerk] {
+            let refused = role_allows(&caller(role), &Method::GET, plan, false).unwrap_err();
+            assert!(
+                refused.message.contains("role admin"),
+                "{}",
+                refused.message
+            );
+        }
+        assert!(role_allows(&caller(Role::Admin), &Method::GET, plan, false).is_ok());
     }
 }

@@ -17,6 +17,9 @@
 //!   /api/v1/import`, and `pilot serve --demo`).
 //! - [`reveal`]: sealed personal fields shown as their text, or erased (with when and why),
 //!   in every answer; the export's sidecar lines.
+//! - [`erasure`]: erasing a person's personal data (`subject.erased`, the key destroyed).
+//! - [`retention`]: the erasure plan of the `[[retention]]` rules and the loop that carries it
+//!   out through [`erasure`] (the erasure path).
 //! - [`sealer`]: signed seals of every chain's head, taken as the log moves and after imports.
 //!
 //! The process around it (configuration, the local nats-server, start-up and shutdown) is the
@@ -28,6 +31,7 @@ pub mod auth;
 pub mod chains;
 pub mod csv_import;
 pub mod demo;
+pub mod erasure;
 pub mod error;
 pub mod http_layers;
 pub mod offices;
@@ -35,6 +39,7 @@ pub mod openapi;
 pub mod personal_import;
 pub mod query;
 pub mod reads;
+pub mod retention;
 pub mod reveal;
 pub mod sealer;
 pub mod spreadsheet;

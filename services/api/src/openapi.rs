@@ -65,6 +65,7 @@ const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 
         (name = "analytics", description = "Comparative figures over every pilot."),
         (name = "events", description = "The log: appends, exports, the live stream, imports and seals."),
         (name = "alerts", description = "Recorded stall alerts; acknowledging and silencing."),
+        (name = "personal data", description = "Persons' personal fields are stored sealed; erasing a person destroys their key (docs/personal-data.md)."),
     )
 )]
 struct Introduction;

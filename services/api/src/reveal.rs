@@ -5,7 +5,7 @@
 //! - `[erased <RFC 3339 instant>: <reason>]` ([`erased_marker`]) once the subject's
 //!   `subject.erased` is recorded, whether or not some copy of the key is still about;
 //! - [`SEALED_MARKER`] when the key cannot be had and no erasure is recorded (the key store
-//!   is down, or the text was sealed elsewhere).
+//!   is down or not configured, or the text was sealed elsewhere).
 //!
 //! Tokens are found by their shape in any text ([`tokens`]), not by field name: a name can
 //! travel far from the field it was sealed in (a CSV list of coalition members, a page's
@@ -179,7 +179,14 @@ impl Revealer {
                 .collect()
         };
         let wanted = subjects.into_iter().filter(|id| !erasures.contains_key(id));
-        let keys = match state.subject_keys.keys_for(wanted).await {
+        // No key store in this process: what is not erased shows as sealed.
+        let Some(store) = &state.subject_keys else {
+            return Revealer {
+                keys: HashMap::new(),
+                erasures,
+            };
+        };
+        let keys = match store.keys_for(wanted).await {
             Ok(keys) => keys,
             Err(error) => {
                 tracing::warn!(

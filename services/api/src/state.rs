@@ -6,6 +6,7 @@ use crate::auth::Tokens;
 use crate::http_layers::CorsOrigins;
 use pilot_alerter::{Clock, SystemClock};
 use pilot_metrics::Metrics;
+use pilot_projections::retention::RetentionRules;
 use pilot_projections::stall_terms::StallPolicy;
 use pilot_runtime::projection::Projection;
 use pilot_runtime::writer::Writer;
@@ -43,11 +44,15 @@ pub struct AppState {
     pub seals: crate::sealer::SealRequests,
     /// The browser origins whose pages may call the API ([`crate::http_layers`]).
     pub cors: Arc<CorsOrigins>,
-    /// The key store: one key per data subject, sealing its personal fields
-    /// (docs/personal-data.md). In memory unless [`AppState::with_personal_data`] says.
-    pub subject_keys: SubjectKeys,
-    /// Destroys keys, on the erasure path only; `None` where no eraser login is configured.
+    /// The key store persons' personal fields are sealed with (docs/personal-data.md); `None`
+    /// refuses a person's personal text rather than storing it plain.
+    pub subject_keys: Option<SubjectKeys>,
+    /// Destroys keys: held only where the eraser credential is configured, used only on the
+    /// erasure path ([`crate::erasure`]).
     pub eraser: Option<Eraser>,
+    /// The `[[retention]]` rules: what the erasure plan lists and the retention loop erases
+    /// ([`crate::retention`]); none by default.
+    pub retention: Arc<RetentionRules>,
     ready: Arc<AtomicBool>,
     /// Why writes stopped for good (a stream's configuration changed under the service);
     /// `None` while all is well. See the `pilot` binary's `layout_watch`.
@@ -104,8 +109,9 @@ impl AppState {
             site: None,
             seals: crate::sealer::SealRequests::default(),
             cors: Arc::new(CorsOrigins::Off),
-            subject_keys: SubjectKeys::memory(),
+            subject_keys: None,
             eraser: None,
+            retention: Arc::new(RetentionRules::default()),
             ready: Arc::new(AtomicBool::new(false)),
             halted: Arc::new(watch::Sender::new(None)),
             shutdown: Arc::new(watch::Sender::new(false)),
@@ -133,10 +139,24 @@ impl AppState {
         self
     }
 
-    /// A writer with this state's signer, stall terms and site.
+    /// Seals persons' personal fields with `keys`, and erases with `eraser` (none: erasure
+    /// requests are refused before anything is recorded). The projection forgets an erased
+    /// person's cached key as it applies the erasure, whichever process recorded it.
+    pub fn with_personal_data(mut self, keys: SubjectKeys, eraser: Option<Eraser>) -> Self {
+        self.projection.forget_keys_on_erasure(keys.clone());
+        self.subject_keys = Some(keys);
+        self.eraser = eraser;
+        self.writer = Arc::new(self.new_writer());
+        self
+    }
+
+    /// A writer with this state's signer, stall terms, site and key store.
     fn new_writer(&self) -> Writer<SharedLog> {
         let mut writer = Writer::new(Arc::new(self.log.clone()), self.projection.clone())
             .with_stall_terms(self.stall_terms.clone());
+        if let Some(keys) = &self.subject_keys {
+            writer = writer.with_subject_keys(keys.clone());
+        }
         if let Some(site) = &self.site {
             writer = writer.at_site(site.clone());
         }
@@ -152,11 +172,9 @@ impl AppState {
         self
     }
 
-    /// The key store the API seals and reveals personal fields with, and the eraser that
-    /// destroys a subject's key on erasure (`None`: this process cannot erase).
-    pub fn with_personal_data(mut self, keys: SubjectKeys, eraser: Option<Eraser>) -> Self {
-        self.subject_keys = keys;
-        self.eraser = eraser;
+    /// Persons of the kinds `rules` name are erased when their rule says ([`crate::retention`]).
+    pub fn with_retention(mut self, rules: RetentionRules) -> Self {
+        self.retention = Arc::new(rules);
         self
     }
 
@@ -165,7 +183,8 @@ impl AppState {
         self
     }
 
-    /// Acknowledgements and silences take "now" from `clock` (tests move it by hand).
+    /// Acknowledgements, silences and the retention loop take "now" from `clock` (tests move
+    /// it by hand).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self

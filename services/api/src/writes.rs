@@ -294,6 +294,7 @@ async fn store(
             format!("event {index} belongs to another chain than event 0: one request appends to one pilot (or one stakeholder); send the others separately"),
         ).with_field(format!("[{index}]")));
     }
+    erasures_elsewhere(&drafts, at)?;
     crate::offices::authorize(state, caller, subject, &drafts, at).await?;
     let replay = {
         let world = state.projection.read();
@@ -313,6 +314,23 @@ async fn store(
         StatusCode::CREATED
     };
     Ok((status, stored))
+}
+
+/// Refuses `subject.erased` among drafts: an erasure also destroys the person's key, which
+/// only `POST /api/v1/subjects/{id}/erase` does ([`crate::erasure`]); recorded here, the event
+/// would say the data is erased while its key still opened it.
+fn erasures_elsewhere(drafts: &[Draft], at: impl Fn(usize) -> String) -> Result<(), ApiError> {
+    match drafts
+        .iter()
+        .position(|d| d.event.event_type() == EventType::SubjectErased)
+    {
+        Some(index) => Err(ApiError::unprocessable(
+            "erase_through_endpoint",
+            format!("{}a person's erasure destroys their key too, so it is not appended as an event: use POST /api/v1/subjects/{{id}}/erase (or `pilot erase`)", at(index)),
+        )
+        .with_field(format!("{}type", at(index)))),
+        None => Ok(()),
+    }
 }
 
 /// The body as a list of draft objects, and whether it was an array (errors then name the
@@ -430,6 +448,7 @@ async fn store_row(
         ApiError::unprocessable("invalid_event", "nothing to append: the row makes no event")
     })?;
     let whole = |_: usize| String::new();
+    erasures_elsewhere(&drafts, whole)?;
     crate::offices::authorize(state, caller, subject, &drafts, whole).await?;
     if dry_run {
         state
@@ -537,7 +556,7 @@ fn complete(object: &mut Map<String, Value>, key: &str, value: impl FnOnce() -> 
     }
 }
 
-fn append_error(error: AppendError, at: impl Fn(usize) -> String) -> ApiError {
+pub(crate) fn append_error(error: AppendError, at: impl Fn(usize) -> String) -> ApiError {
     match error {
         AppendError::Empty => ApiError::unprocessable(
             "invalid_event",
@@ -546,6 +565,10 @@ fn append_error(error: AppendError, at: impl Fn(usize) -> String) -> ApiError {
         AppendError::TooMany { .. } => {
             ApiError::unprocessable("too_many_events", error.to_string())
         }
+        AppendError::Refused {
+            index,
+            refusal: refusal @ pilot_projections::Refusal::AlreadyErased { .. },
+        } => ApiError::conflict(refusal.code(), format!("{}{refusal}", at(index))),
         AppendError::Refused { index, refusal } => {
             let field = match &refusal {
                 pilot_projections::Refusal::Invalid(invalid) => {
@@ -572,6 +595,17 @@ fn append_error(error: AppendError, at: impl Fn(usize) -> String) -> ApiError {
                 .with_field(format!("{}event_id", at(index)))
         }
         AppendError::TooLarge { .. } => ApiError::event_too_large(error.to_string()),
+        AppendError::InvalidSealedText { index, field, .. } => {
+            ApiError::unprocessable("invalid_sealed_text", error.to_string())
+                .with_field(format!("{}data.{field}", at(index)))
+        }
+        AppendError::SubjectErased { index, field, .. } => {
+            ApiError::conflict("subject_erased", error.to_string())
+                .with_field(format!("{}data.{field}", at(index)))
+        }
+        AppendError::NoKeyStore { .. } | AppendError::KeyStore(_) => {
+            ApiError::store_unavailable(error.to_string())
+        }
         AppendError::WrittenAtCentre { .. } => {
             ApiError::unprocessable("written_at_centre", error.to_string())
         }
@@ -661,7 +695,14 @@ pub async fn import(
         }
         error
     })?;
-    match demo::load_history(&state.log, &state.projection, &body).await {
+    match demo::load_history_with(
+        &state.log,
+        &state.projection,
+        &body,
+        state.subject_keys.as_ref(),
+    )
+    .await
+    {
         Ok(loaded) => {
             state.metrics.appended(loaded.appended as u64);
             if loaded.appended > 0 {

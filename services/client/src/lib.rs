@@ -4,7 +4,7 @@
 //! One file per command or group: [`append`], [`import`] (and `demo`), [`status`],
 //! [`lists`] (stakeholders, highlights, offices, jurisdictions), [`stakeholder`] (one in
 //! detail), [`jurisdiction`] (one in detail), [`support`], [`events`], [`follow`], [`analytics`], [`alerts`], [`export`],
-//! [`verify`], [`replay`]; [`resolve`] turns a title, name or short id into an id;
+//! [`verify`], [`replay`], [`erase`] (and [`erase_plan`]); [`resolve`] turns a title, name or short id into an id;
 //! [`http`] talks to the server, [`log`] reads the whole log from the server or NATS,
 //! [`log_file`] a local log file, [`output`] writes text and `--json`, and [`table`] lays out
 //! tables; [`wording`] says the API's errors in command-line words, [`foreign`] summarises
@@ -20,6 +20,8 @@
 pub mod alerts;
 pub mod analytics;
 pub mod append;
+pub mod erase;
+pub mod erase_plan;
 pub mod events;
 pub mod export;
 pub mod follow;
@@ -46,6 +48,7 @@ use analytics::AnalyticsArgs;
 use append::AppendArgs;
 use clap::Args;
 use clap::Subcommand;
+use erase::EraseArgs;
 use events::EventsArgs;
 use export::ExportArgs;
 use follow::FollowArgs;
@@ -238,6 +241,10 @@ pub enum ClientCommand {
     /// Fold the whole log (or an export of it, `--file`) locally: the pilots as of a date and
     /// the alerts that would have fired by then.
     Replay(ReplayArgs),
+    /// Erase a person's personal data (admin): records the erasure with `--reason` and
+    /// destroys the person's key; erasing twice is refused. `--plan` lists what the retention
+    /// rules will erase, and when.
+    Erase(EraseArgs),
 }
 
 /// Runs one client command; prints `pilot: <message>` on failure.
@@ -258,6 +265,7 @@ pub async fn run(command: ClientCommand) -> ExitCode {
         ClientCommand::Alerts(args) => alerts::run(args).await,
         ClientCommand::Export(args) => export::run(args).await,
         ClientCommand::Verify(args) => verify::run(args).await,
+        ClientCommand::Erase(args) => erase::run(args).await,
         ClientCommand::Replay(args) => replay::run(args).await,
     };
     match result {

@@ -46,7 +46,7 @@ pub fn config(command: ConfigCommand) -> Result<String, AdminError> {
 fn check_report(config: &Config, unknown: &[crate::env_check::Unknown]) -> String {
     use std::fmt::Write;
     let mut out = format!(
-        "configuration is valid\nlisten: {}\nhttp: header_read_timeout {} ms, body_read_timeout {} ms, max_connections {}\nmax_body_bytes: {}\nmax_import_bytes: {}\ncors_origins: {}\ndata_dir: {}\nnats: {}\nconsumer: {}\nparts: {}\ntokens: {}\nanonymous_reads: {}\n",
+        "configuration is valid\nlisten: {}\nhttp: header_read_timeout {} ms, body_read_timeout {} ms, max_connections {}\nmax_body_bytes: {}\nmax_import_bytes: {}\ncors_origins: {}\ndata_dir: {}\nnats: {}\nconsumer: {}\nparts: {}\ntokens: {}\nanonymous_reads: {}\nretention rules: {}\n",
         config.listen,
         config.http.header_read_timeout.as_millis(),
         config.http.body_read_timeout.as_millis(),
@@ -64,6 +64,7 @@ fn check_report(config: &Config, unknown: &[crate::env_check::Unknown]) -> Strin
         },
         config.tokens.len(),
         config.anonymous_reads,
+        config.retention.rules().len(),
     );
     if config.sources.is_empty() {
         out.push_str("every key is at its default\n");

@@ -173,6 +173,8 @@ pub struct Config {
     /// read each other's checkpoints. Without it, `<data_dir>/checkpoint.key`, generated on
     /// first start.
     pub checkpoint_key_file: Option<PathBuf>,
+    /// `[[retention]]`: which persons the service erases, and when (none by default).
+    pub retention: pilot_projections::retention::RetentionRules,
     /// Where each key that is not at its default was set, by dotted key (`nats.url`).
     pub sources: BTreeMap<String, Source>,
     /// How logs are written and where traces go.
@@ -240,6 +242,12 @@ pub enum ConfigError {
         #[source]
         source: pilot_alerter::rules::AlertRulesError,
     },
+    /// Two rules for one kind, or one too long.
+    #[error("{source}{set_by}")]
+    Retention {
+        source: pilot_projections::retention::RuleError,
+        set_by: SetBy,
+    },
     #[error("the configuration file {path}: [alerts.webhook]: {source}")]
     Webhook {
         path: PathBuf,
@@ -262,7 +270,8 @@ impl ConfigError {
             ConfigError::Setting(_) => true,
             ConfigError::Cors { set_by, .. }
             | ConfigError::TooSmall { set_by, .. }
-            | ConfigError::AtLeast { set_by, .. } => set_by.0.is_some(),
+            | ConfigError::AtLeast { set_by, .. }
+            | ConfigError::Retention { set_by, .. } => set_by.0.is_some(),
             _ => false,
         }
     }
@@ -349,6 +358,12 @@ impl Config {
                 source,
             })?;
         }
+        let retention = pilot_projections::retention::RetentionRules::new(file.retention).map_err(
+            |source| ConfigError::Retention {
+                source,
+                set_by: SetBy::of(&sources, "retention"),
+            },
+        )?;
         let default_listen = DEFAULT_LISTEN
             .parse()
             .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
@@ -374,6 +389,7 @@ impl Config {
             tokens,
             signing_key_file,
             checkpoint_key_file: file.checkpoints.key_file,
+            retention,
             alerts,
             sources,
             telemetry,
@@ -879,6 +895,61 @@ mod tests {
             rules.day_count(),
             pilot_projections::stall::DayCount::Working(c) if c.name() == "n"
         ));
+    }
+
+    #[test]
+    fn retention_rules_come_from_the_file_or_a_variable_and_one_kind_takes_one_rule() {
+        use pilot_events::StakeholderKind;
+        use pilot_projections::retention::RetentionStart;
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        let load = |path: &Path, env: &Environment| {
+            Config::load(
+                &args(&[
+                    "--config",
+                    path.to_str().unwrap(),
+                    "--data-dir",
+                    data_dir.to_str().unwrap(),
+                ]),
+                env,
+            )
+        };
+        let none = load(&write(dir.path(), ""), &Environment::default()).unwrap();
+        assert!(none.retention.is_empty());
+
+        let path = write(
+            dir.path(),
+            "[[retention]]\nkind = \"resident_group\"\nafter_days = 1826\nfrom = \"pilot_end\"\n",
+        );
+        let config = load(&path, &Environment::default()).unwrap();
+        let rule = config.retention.rules()[0];
+        assert_eq!(rule.kind, StakeholderKind::ResidentGroup);
+        assert_eq!(rule.after_days, 1826);
+        assert_eq!(rule.from, RetentionStart::PilotEnd);
+
+        let env = Environment::from_pairs([(
+            "PILOT_RETENTION".into(),
+            "[{ kind = \"media\", after_days = 30, from = \"registered\" }]".into(),
+        )]);
+        let config = load(&path, &env).unwrap();
+        assert_eq!(config.retention.rules()[0].kind, StakeholderKind::Media);
+
+        let twice = write(
+            dir.path(),
+            "[[retention]]\nkind = \"media\"\nafter_days = 1\nfrom = \"pilot_end\"\n[[retention]]\nkind = \"media\"\nafter_days = 2\nfrom = \"registered\"\n",
+        );
+        let error = load(&twice, &Environment::default())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("two rules for kind \"media\""), "{error}");
+        let typo = write(
+            dir.path(),
+            "[[retention]]\nkind = \"resident_group\"\nafter_days = 1\nfrom = \"pilot_ended\"\n",
+        );
+        let error = load(&typo, &Environment::default())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("pilot_end"), "{error}");
     }
 
     #[test]

@@ -103,6 +103,9 @@ pub struct FileConfig {
     pub alerts: pilot_alerter::rules::AlertsFile,
     #[serde(default)]
     pub checkpoints: CheckpointsFile,
+    /// `[[retention]]`: when persons of a stakeholder kind are erased (docs/retention.md).
+    #[serde(default)]
+    pub retention: Vec<pilot_projections::retention::RetentionRule>,
     pub log_format: Option<LogFormat>,
     pub otlp_endpoint: Option<String>,
 }

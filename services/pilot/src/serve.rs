@@ -12,7 +12,8 @@
 //! 5. Wait until the projection has caught up with what the log held; with `--demo`, load
 //!    the Nanguo history into an empty log. Then mark ready and print the URL on stdout.
 //!    Beside them run the alert feed (the API's view of the alert stream) and the alerter
-//!    ([`pilot_alerter`]), as `--only` says.
+//!    ([`pilot_alerter`]), as `--only` says; with the alerter, the retention loop
+//!    ([`pilot_api::retention`]) when `[[retention]]` rules are configured.
 //! 6. On SIGINT or SIGTERM: stop accepting and finish open requests, stop the projector (it
 //!    saves a checkpoint), stop the local nats-server; `Ok(())`. If the local nats-server
 //!    cannot be kept running, pilot stops the same way and returns [`ServeError::NatsExited`].
@@ -223,6 +224,7 @@ async fn serve_on(
         .with_stall_terms(config.alerts.rules.stall_policy())
         .with_site(config.nats.site.clone())
         .with_cors(config.cors.clone())
+        .with_retention(config.retention.clone())
         .with_access(Access {
             tokens: config.tokens.clone(),
             anonymous_reads: config.anonymous_reads,
@@ -281,6 +283,11 @@ async fn serve_on(
             helpers.push(("e-mail sink", tokio::spawn(sink)));
         }
     }
+    if config.runs(Part::Alerter) && !config.retention.is_empty() {
+        // Erases what the `[[retention]]` rules make due, once the service has caught up.
+        let retention = pilot_api::retention::RetentionLoop::new(state.clone());
+        helpers.push(("retention", tokio::spawn(retention.run(stop_rx.clone()))));
+    }
     {
         let (js, state, stop) = (log.jetstream().clone(), state.clone(), stop_rx.clone());
         let watching = crate::layout_watch::run(js, layout.clone(), state, stop);
@@ -313,6 +320,10 @@ async fn serve_on(
             };
             let stop = match started {
                 Ok(Ok(demo)) => {
+                    // Keys of persons the log says are erased go now, if an erasure left one.
+                    if let Err(error) = pilot_api::erasure::destroy_erased_keys(&state).await {
+                        tracing::error!(message = "Could not destroy the keys of erased persons; they are destroyed at the next start.", %error);
+                    }
                     state.set_ready();
                     announce(addr, demo, config.runs(Part::Api));
                     stopped(signals, local).await
@@ -416,7 +427,7 @@ async fn start(config: &Config, log: &JetStreamLog, state: &AppState) -> Result<
     if !config.demo {
         return Ok(false);
     }
-    let loaded = load_demo(log, projection).await?;
+    let loaded = load_demo(log, projection, state.subject_keys.as_ref()).await?;
     // The demo history is imported, unsigned: a seal covers it.
     state.seals.request();
     Ok(loaded)
@@ -424,7 +435,12 @@ async fn start(config: &Config, log: &JetStreamLog, state: &AppState) -> Result<
 
 /// Loads the Nanguo history (compiled in) into an empty log, or finishes a load that was
 /// interrupted. A log that holds other events is left alone (false).
-async fn load_demo(log: &JetStreamLog, projection: &Projection) -> Result<bool, ServeError> {
+/// Persons' plain personal fields are sealed as they load, with `keys`.
+async fn load_demo(
+    log: &JetStreamLog,
+    projection: &Projection,
+    keys: Option<&SubjectKeys>,
+) -> Result<bool, ServeError> {
     let history = demo::NANGUO;
     let empty = log.last_position().await? == 0;
     let started = demo::first_event(history)
@@ -435,7 +451,7 @@ async fn load_demo(log: &JetStreamLog, projection: &Projection) -> Result<bool, 
         );
         return Ok(false);
     }
-    let loaded = demo::load_history(log, projection, history).await?;
+    let loaded = demo::load_history_with(log, projection, history, keys).await?;
     tracing::info!(
         message = "Loaded the Nanguo history.",
         appended = loaded.appended,
@@ -539,6 +555,9 @@ async fn eraser(config: &Config, url: &str, local: bool) -> Result<Option<Eraser
         credentials.login(Role::Eraser).cloned()
     } else {
         match pilot_nats::eraser_options(&config.nats).await {
+            // A server that takes no logins has no rights to keep apart: the erasure path
+            // connects as the service does (docs/personal-data.md, "Credentials").
+            None if !has_login(&config.nats) => {}
             None => return Ok(None),
             Some(checked) => {
                 checked.map_err(ServeError::NatsOptions)?;
@@ -567,9 +586,10 @@ async fn eraser(config: &Config, url: &str, local: bool) -> Result<Option<Eraser
                             .clone()
                             .unwrap_or_else(|| pilot_nats::DEFAULT_ERASER_USER.to_string())
                     });
-                    let options = pilot_nats::eraser_options(&nats)
-                        .await
-                        .ok_or("no [nats.eraser] login is configured")??;
+                    let options = match pilot_nats::eraser_options(&nats).await {
+                        Some(options) => options?,
+                        None => pilot_nats::connect_options(&nats).await?,
+                    };
                     (options, user)
                 }
             };
@@ -582,6 +602,14 @@ async fn eraser(config: &Config, url: &str, local: bool) -> Result<Option<Eraser
         })
     });
     Ok(Some(Eraser::jetstream(connect)))
+}
+
+/// Whether `[nats]` logs in at all (a user, a token, an nkey or a creds file).
+fn has_login(nats: &pilot_nats::NatsConfig) -> bool {
+    nats.user.is_some()
+        || nats.token.is_some()
+        || nats.nkey_seed_file.is_some()
+        || nats.creds_file.is_some()
 }
 
 /// The servers of `--nats` ([`pilot_nats::server_addrs`]).

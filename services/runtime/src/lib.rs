@@ -8,6 +8,7 @@
 //!   [`follow`]: following JetStream with a durable consumer, rebuilding, lag.
 //! - [`alert_follow`]: the alert stream followed into the alert fold.
 //! - [`checkpoint`]: checkpoints sealed with a MAC and proven against the log before use.
+//! - [`sealing`]: persons' personal fields sealed on write, forged tokens refused.
 //! - [`writer`]: decides, signs and appends, reading the projection for read-your-writes.
 
 pub mod alert_fold;
@@ -17,4 +18,5 @@ pub mod follow;
 pub mod projection;
 pub mod projector;
 pub mod runtime;
+pub mod sealing;
 pub mod writer;

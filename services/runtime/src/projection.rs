@@ -154,6 +154,10 @@ pub struct Projection {
     /// projector takes the writer's decoded envelope for a message with those very bytes
     /// instead of decoding it again ([`Projection::offer`], [`Projection::take_offered`]).
     offered: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, (bytes::Bytes, Envelope)>>,
+    /// The key store whose cached keys this process drops as its fold applies each
+    /// `subject.erased` ([`Projection::forget_keys_on_erasure`]): every process that holds
+    /// keys forgets an erased person's, whichever process recorded the erasure.
+    erased_keys: std::sync::Mutex<Option<pilot_store::subject_keys::SubjectKeys>>,
 }
 
 /// Events offered to the projector while an append is in flight; dropped, it withdraws what
@@ -206,6 +210,28 @@ impl Projection {
             halted: watch::Sender::new(None),
             decoder,
             offered: std::sync::Mutex::default(),
+            erased_keys: std::sync::Mutex::default(),
+        }
+    }
+
+    /// From now on, each `subject.erased` the fold applies drops that person's key from the
+    /// cache of `keys` (the process's key store handle), so no copy outlives the erasure here.
+    pub fn forget_keys_on_erasure(&self, keys: pilot_store::subject_keys::SubjectKeys) {
+        *self
+            .erased_keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(keys);
+    }
+
+    /// Drops `subject`'s key from the cache named by [`Projection::forget_keys_on_erasure`].
+    fn forget_key(&self, subject: uuid::Uuid) {
+        let keys = self
+            .erased_keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(keys) = keys.as_ref() {
+            keys.forget(subject);
+            tracing::info!(message = "Forgot an erased person's key.", subject = %subject);
         }
     }
 
@@ -487,6 +513,11 @@ impl Projection {
         let fold = &mut *guard;
         let world = &mut fold.world;
         for (stored, decoded) in batch.iter().zip(decoded) {
+            let erased = decoded
+                .as_ref()
+                .ok()
+                .filter(|e| matches!(e.event, pilot_events::Event::SubjectErased(_)))
+                .and_then(|e| e.subject.stakeholder_id());
             match fold.alerts.book_mut().apply_decoded(
                 world,
                 stored.position,
@@ -496,6 +527,9 @@ impl Projection {
                 Ok((Applied::Applied, observed)) => {
                     self.counters.applied.fetch_add(1, Ordering::Relaxed);
                     fold.alerts.observed(observed);
+                    if let Some(subject) = erased {
+                        self.forget_key(subject);
+                    }
                 }
                 Ok((Applied::Duplicate, _)) => {
                     self.counters.duplicates.fetch_add(1, Ordering::Relaxed);

@@ -16,6 +16,7 @@ use pilot_projections::stall_terms::{NewEvent, StallPolicy};
 use pilot_projections::Refusal;
 use pilot_store::log::{EventLog, LogError, Outgoing};
 use pilot_store::signing::EventSigner;
+use pilot_store::subject_keys::{KeyStoreError, SubjectKeys};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -209,6 +210,23 @@ pub enum AppendError {
     Contended { attempts: usize },
     #[error("the projections did not reach stream position {position} in time; the store may be ahead of this process")]
     Lagging { position: u64 },
+    #[error("event {index}, field data.{field}: {reason}")]
+    InvalidSealedText {
+        index: usize,
+        field: &'static str,
+        reason: String,
+    },
+    #[error("event {index}, field data.{field}: stakeholder {subject}'s personal data was erased at {}; no personal text about an erased person is stored again (leave the text out)", pilot_events::rfc3339(*.at))]
+    SubjectErased {
+        index: usize,
+        field: &'static str,
+        subject: Uuid,
+        at: OffsetDateTime,
+    },
+    #[error("event {index}, field data.{field} is a person's personal data, stored only sealed, and this service has no key store to seal it with: configure the key store (`pilot serve` opens it on NATS)")]
+    NoKeyStore { index: usize, field: &'static str },
+    #[error("the key store did not answer: {0}; try again")]
+    KeyStore(#[from] KeyStoreError),
     #[error(transparent)]
     Log(#[from] LogError),
 }
@@ -239,6 +257,9 @@ pub struct Writer<L> {
     /// single server. A site refuses the chains the centre writes
     /// ([`pilot_store::sites::written_at_centre`]), so two sites never write one chain.
     site: Option<String>,
+    /// Seals persons' personal fields ([`crate::sealing`]); without it a person's personal
+    /// text is refused rather than stored plain.
+    subject_keys: Option<SubjectKeys>,
 }
 
 impl<L> std::fmt::Debug for Writer<L> {
@@ -260,7 +281,20 @@ impl<L: EventLog> Writer<L> {
             stall_terms: Arc::new(StallPolicy::default()),
             warned_calendars: Mutex::default(),
             site: None,
+            subject_keys: None,
         }
+    }
+
+    /// Seals every person's personal field under the person's key from `keys` before the
+    /// event is decided and hashed (docs/personal-data.md).
+    pub fn with_subject_keys(mut self, keys: SubjectKeys) -> Self {
+        self.subject_keys = Some(keys);
+        self
+    }
+
+    /// The key store this writer seals with, if any.
+    pub fn subject_keys(&self) -> Option<&SubjectKeys> {
+        self.subject_keys.as_ref()
     }
 
     /// Writes at the office site `domain`: chains the centre writes are refused with
@@ -334,6 +368,10 @@ impl<L: EventLog> Writer<L> {
         }
         self.owned_here(&drafts)?;
         distinct_ids(&drafts)?;
+        // Sealed first: a retry seals to the same bytes, so it compares equal to what is stored.
+        let drafts =
+            crate::sealing::seal_drafts(&self.projection, self.subject_keys.as_ref(), drafts)
+                .await?;
         if let Some(stored) = self.already_stored(subject, &drafts).await? {
             return Ok(stored);
         }
@@ -458,6 +496,7 @@ impl<L: EventLog> Writer<L> {
             .ok_or(AppendError::Empty)?;
         self.owned_here(drafts)?;
         distinct_ids(drafts)?;
+        crate::sealing::check_drafts(&self.projection.read(), drafts, self.subject_keys.is_some())?;
         self.seal(subject, drafts, None).map(|_| ())
     }
 

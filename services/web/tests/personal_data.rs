@@ -22,7 +22,6 @@ const PERSON: &str = "0194a000-0002-7000-8000-0000000000e1";
 const NAME: &str = "Deputy Director Qian, \"Old Qian\"";
 const SUMMARY: &str = "Qian said the bureau would back the pilot <privately>, 钱主任同意.";
 const REASON: &str = "asked to be forgotten under PIPL art. 47";
-const ERASED: &str = "[erased 2026-03-01T09:30:00+08:00: asked to be forgotten under PIPL art. 47]";
 
 async fn as_admin(router: &Router, path: &str) -> common::Answer {
     get_with(
@@ -230,28 +229,41 @@ async fn a_persons_fields_read_as_text_until_erased_then_as_erased_everywhere() 
         dry_run.body
     );
 
-    // Erased: the key destroyed and forgotten, the erasure recorded.
-    assert!(eraser.destroy(person).await.unwrap());
-    keys.forget(person);
-    let erased = append_as_admin(
-        &router,
-        &serde_json::json!([{"type": "subject.erased", "stakeholder_id": PERSON,
-            "occurred_at": "2026-03-01T09:30:00+08:00", "actor": {"office": "SSDNC", "user": "dpo"},
-            "data": {"reason": REASON}}]),
-    )
-    .await;
-    assert_eq!(erased.status, StatusCode::CREATED, "{}", erased.body);
+    // Erased through the erasure path: the erasure recorded, the key destroyed and forgotten.
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/v1/subjects/{PERSON}/erase"))
+        .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            serde_json::json!({"reason": REASON}).to_string(),
+        ))
+        .unwrap();
+    let erased = send(&router, request).await;
+    assert!(erased.status.is_success(), "{}", erased.body);
+    assert_eq!(keys.key(person).await.unwrap(), None, "the key is gone");
+    let erasure = state
+        .projection
+        .read()
+        .registry()
+        .erasure(&person)
+        .cloned()
+        .expect("the erasure is recorded");
+    let marker = pilot_api::reveal::erased_marker(&erasure);
+    assert!(marker.starts_with("[erased 20") && marker.ends_with(&format!(": {REASON}]")));
+    let erased_text = marker.as_str();
 
     let one = as_admin(&router, &format!("/api/v1/stakeholders/{PERSON}")).await;
-    assert!(one.body.contains(ERASED), "{}", one.body);
+    assert!(one.body.contains(erased_text), "{}", one.body);
     assert!(!one.body.contains("Qian"), "{}", one.body);
     let chain = as_admin(&router, &format!("/api/v1/pilots/{HICI}/events")).await;
-    assert!(chain.body.contains(ERASED), "{}", chain.body);
+    assert!(chain.body.contains(erased_text), "{}", chain.body);
     assert!(!chain.body.contains("钱主任"), "{}", chain.body);
     let csv = as_admin(&router, "/api/v1/stakeholders?format=csv").await;
     assert!(
-        csv.body.contains(&format!("{PERSON},\"{ERASED}\",leader"))
-            || csv.body.contains(&format!("{PERSON},{ERASED},leader")),
+        csv.body
+            .contains(&format!("{PERSON},\"{erased_text}\",leader"))
+            || csv.body.contains(&format!("{PERSON},{erased_text},leader")),
         "{}",
         csv.body
     );
@@ -261,10 +273,10 @@ async fn a_persons_fields_read_as_text_until_erased_then_as_erased_everywhere() 
         &[("cookie", &clerk)],
     )
     .await;
-    assert!(page.body.contains(ERASED), "{}", page.body);
+    assert!(page.body.contains(erased_text), "{}", page.body);
     assert!(!page.body.contains("Qian"), "{}", page.body);
     let pilot = get_with(&router, &format!("/pilots/{HICI}"), &[("cookie", &clerk)]).await;
-    assert!(pilot.body.contains(ERASED), "{}", pilot.body);
+    assert!(pilot.body.contains(erased_text), "{}", pilot.body);
     assert!(!pilot.body.contains("钱主任"), "{}", pilot.body);
     let form = get_with(
         &router,
@@ -272,7 +284,7 @@ async fn a_persons_fields_read_as_text_until_erased_then_as_erased_everywhere() 
         &[("cookie", &clerk)],
     )
     .await;
-    assert!(form.body.contains(ERASED), "{}", form.body);
+    assert!(form.body.contains(erased_text), "{}", form.body);
 
     let export = as_admin(&router, "/api/v1/events?limit=10000").await;
     let sidecars: Vec<serde_json::Value> = export
@@ -284,7 +296,7 @@ async fn a_persons_fields_read_as_text_until_erased_then_as_erased_everywhere() 
     assert_eq!(sidecars.len(), 2, "the registration and the contact");
     for sidecar in &sidecars {
         for value in sidecar["fields"].as_object().unwrap().values() {
-            assert_eq!(value, ERASED);
+            assert_eq!(value, erased_text);
         }
     }
     assert!(!export.body.contains("Qian"));
