@@ -15,14 +15,15 @@
 //! | `GET /api/v1/highlights?stakeholder=&office=&pilot=&level=&from=&until=` | the political-highlight ledger's lines in (`occurred_at`, position) order |
 //! | `GET /api/v1/offices` | every credited office with its `points` ([`crate::reads::offices`]) |
 //! | `GET /api/v1/analytics?as_of=` | comparative analytics over every pilot as of a world date (now by default): proposal → approval and request → decision by approver level and approver, stall rates, support trajectories, points per stakeholder and office per year, time to scale-up ([`pilot_projections::analytics`]) |
-//! | `GET /api/v1/events?after=&limit=&pilot=` | the log as stored, as JSON Lines pages ([`crate::stream`]) |
+//! | `GET /api/v1/events?after=&limit=&pilot=&redact=` | the log as stored, as JSON Lines pages, each event with sealed personal fields followed by a sidecar line revealing them unless `redact=true` ([`crate::stream`]) |
 //! | `GET /api/v1/events/stream` | Server-Sent Events of what the projections apply |
 //! | `POST /api/v1/subjects/{id}/erase` | admin: erases a person's personal data (`subject.erased`, then the key destroyed); 409 `already_erased` the second time ([`crate::erasure`]) |
 //! | `GET /api/v1/subjects/erasure-plan` | (admin) every person a `[[retention]]` rule will erase and when ([`crate::retention`]) |
 //! | `GET /api/v1/alerts`, `GET /api/v1/alerts/{id}`, `POST /api/v1/alerts/{id}/ack`, `POST /api/v1/alerts/{id}/silence` | recorded alerts; acknowledging and silencing ([`crate::alerts_api`]) |
 //!
 //! The `/api/v1` routes answer 503 `not_ready` until the projections have caught up. Every
-//! error has the shape of [`ApiError`]. Handlers copy what they need out of the projection
+//! error has the shape of [`ApiError`]. Every JSON and CSV answer shows sealed personal fields
+//! as their text, or erased with when and why ([`crate::reveal`]). Handlers copy what they need out of the projection
 //! under its read lock and release it before any `.await`.
 
 use crate::alerts_api;
@@ -100,10 +101,15 @@ fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(alerts_api::silence))
         .routes(routes!(writes::import).layer(body_limit(access.max_import_bytes)))
         .routes(routes!(crate::erasure::erase));
-    // Layers run outside in: readiness, then who is calling, then read-your-writes
-    // (`openapi::complete` documents what they add to every route).
+    // Layers run outside in: readiness, then who is calling, then read-your-writes, then
+    // the answer's sealed personal fields revealed (`openapi::complete` documents what they
+    // add to every route).
     let api = reads
         .merge(writes)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::reveal::reveal_answers,
+        ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             wait_for_position,

@@ -328,13 +328,15 @@ fn log_error(line: usize, event_id: Uuid) -> impl FnOnce(LogError) -> LoadError 
     }
 }
 
-/// Non-blank lines with their 1-based numbers, without the line ending.
+/// Non-blank lines with their 1-based numbers, without the line ending. An export's sidecar
+/// lines are skipped: they are no events, and their plain text must never be stored.
 fn lines(history: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
     history
         .split(|b| *b == b'\n')
         .enumerate()
         .map(|(index, line)| (index + 1, line.strip_suffix(b"\r").unwrap_or(line)))
         .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+        .filter(|(_, line)| !crate::reveal::is_sidecar(line))
 }
 
 #[cfg(test)]

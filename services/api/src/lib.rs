@@ -15,6 +15,8 @@
 //! - [`openapi`]: the OpenAPI document (generated from the handlers) and its reference page.
 //! - [`demo`]: loading a sealed JSON Lines history into the log as stored (`POST
 //!   /api/v1/import`, and `pilot serve --demo`).
+//! - [`reveal`]: sealed personal fields shown as their text, or erased (with when and why),
+//!   in every answer; the export's sidecar lines.
 //! - [`erasure`]: erasing a person's personal data (`subject.erased`, the key destroyed).
 //! - [`retention`]: the erasure plan of the `[[retention]]` rules and the loop that carries it
 //!   out through [`erasure`] (the erasure path).
@@ -38,6 +40,7 @@ pub mod personal_import;
 pub mod query;
 pub mod reads;
 pub mod retention;
+pub mod reveal;
 pub mod sealer;
 pub mod spreadsheet;
 pub mod state;

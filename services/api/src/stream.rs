@@ -2,11 +2,15 @@
 //! stream of what the projections apply.
 //!
 //! Both send each event's stored bytes untouched, never a re-serialization: `hash` covers the
-//! stored bytes, so an export or a listener can verify every chain byte for byte.
+//! stored bytes, so an export or a listener can verify every chain byte for byte. What a
+//! reader may know of an event's sealed personal fields follows it separately: in an export a
+//! sidecar line (left out with `redact=true`), in the stream a `revealed` event
+//! ([`crate::reveal`]).
 
 use crate::error::ApiError;
 use crate::query::{params, Params};
 use crate::reads::parse_uuid;
+use crate::reveal::Revealer;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::State;
@@ -32,6 +36,9 @@ pub const NEXT_AFTER: HeaderName = HeaderName::from_static("pilot-next-after");
 /// How many messages one log read of the live stream takes; a listener far behind catches up
 /// in batches of this size.
 const STREAM_BATCH: usize = 256;
+/// The SSE event type of the line that follows an event with sealed personal fields: the
+/// export's sidecar, `{"revealed_for": event_id, "fields": {...}}`, without an `id:` of its own.
+pub const REVEALED_EVENT: &str = "revealed";
 /// Comments on an idle stream, so proxies do not close it as dead.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -42,14 +49,19 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// `Pilot-Last-Position` the log's last position when this page was read: an export is
 /// complete once `Pilot-Next-After` reaches `Pilot-Last-Position`. With `pilot=`, only that
 /// pilot's chain; positions then skip the other chains' events.
+///
+/// After an event line with sealed personal fields comes, unless `redact=true`, a sidecar line
+/// `{"revealed_for":"<event_id>","fields":{"<field>":"<text or erased marker>"}}`: the event
+/// line stays as stored (so it verifies), and `pilot verify` and the imports skip sidecars.
 #[utoipa::path(get, path = "/events", operation_id = "export_events", tag = "events", summary = "Export the log",
     params(
         ("after" = Option<u64>, Query, description = "Events after this stream position (0 by default)."),
         ("limit" = Option<usize>, Query, description = "At most this many events (1,000 by default, 10,000 at most)."),
         ("pilot" = Option<Uuid>, Query, description = "Only this pilot's chain."),
+        ("redact" = Option<bool>, Query, description = "`true`: no sidecar lines, personal fields as ciphertext only (an export to share)."),
     ),
     responses(
-        (status = 200, description = "JSON Lines, one stored `Event` per line exactly as stored. Page on with `after` = `Pilot-Next-After` until it reaches `Pilot-Last-Position`.",
+        (status = 200, description = "JSON Lines, one stored `Event` per line exactly as stored, each with sealed personal fields followed by a sidecar line `{\"revealed_for\": event_id, \"fields\": {...}}` unless `redact=true`. Page on with `after` = `Pilot-Next-After` until it reaches `Pilot-Last-Position`.",
             content_type = "application/x-ndjson", body = pilot_events::openapi::EventSchema,
             headers(
                 ("Pilot-Next-After" = u64, description = "The `after` of the next page."),
@@ -63,10 +75,12 @@ pub async fn export(State(state): State<AppState>, query: Params) -> Result<Resp
     let mut after = 0;
     let mut limit = DEFAULT_LIMIT;
     let mut pilot = None;
-    for (name, value) in params(query, &["after", "limit", "pilot"])? {
+    let mut redact = false;
+    for (name, value) in params(query, &["after", "limit", "pilot", "redact"])? {
         match name {
             "after" => after = parse_position(name, &value)?,
             "limit" => limit = parse_limit(&value)?,
+            "redact" => redact = crate::query::parse_bool(name, &value)?,
             _ => pilot = Some(parse_uuid(name, &value, "a pilot_id")?),
         }
     }
@@ -93,12 +107,29 @@ pub async fn export(State(state): State<AppState>, query: Params) -> Result<Resp
             .await?
         }
     };
-    Ok(page(&events, after, limit, last))
+    if redact {
+        return Ok(page(&events, after, limit, last));
+    }
+    let revealer = Revealer::load(&state, events.iter().map(|e| e.bytes.as_ref())).await;
+    Ok(page_with(&events, after, limit, last, |event| {
+        revealer.sidecar(event)
+    }))
 }
 
 /// One page of JSON Lines with its paging headers: `Pilot-Next-After` (a short page read
 /// everything there was, up to at least `last`) and `Pilot-Last-Position`.
 pub fn page(events: &[Stored], after: u64, limit: usize, last: u64) -> Response {
+    page_with(events, after, limit, last, |_| None)
+}
+
+/// [`page`] with the line `after_line` gives for an event written after it (a sidecar).
+pub fn page_with(
+    events: &[Stored],
+    after: u64,
+    limit: usize,
+    last: u64,
+    after_line: impl Fn(&[u8]) -> Option<Vec<u8>>,
+) -> Response {
     let returned = events.last().map_or(after, |e| e.position);
     let next = if events.len() < limit {
         returned.max(last).max(after)
@@ -109,6 +140,10 @@ pub fn page(events: &[Stored], after: u64, limit: usize, last: u64) -> Response 
     for event in events {
         body.extend_from_slice(&event.bytes);
         body.push(b'\n');
+        if let Some(line) = after_line(&event.bytes) {
+            body.extend_from_slice(&line);
+            body.push(b'\n');
+        }
     }
     let headers = [
         (
@@ -151,7 +186,8 @@ where
 /// now on, or after the position in `Last-Event-ID` (a reconnecting client) or `?after=`.
 /// `Last-Event-ID` wins over `after`: a browser reconnects with the URL it first used.
 ///
-/// Each event: `id:` its stream position, `event:` its type, `data:` the stored JSON. Only
+/// Each event: `id:` its stream position, `event:` its type, `data:` the stored JSON; after an
+/// event with sealed personal fields, an event `revealed` whose data is its sidecar. Only
 /// events the projections applied are sent (not duplicates or refused messages), so a listener
 /// sees what the read endpoints show. If the log cannot be read the stream ends and the client
 /// reconnects with `Last-Event-ID`, missing nothing.
@@ -161,7 +197,7 @@ where
         ("Last-Event-ID" = Option<u64>, Header, description = "A reconnecting client's last `id:`; wins over `after`."),
     ),
     responses(
-        (status = 200, description = "`text/event-stream`: per event, `id:` its stream position, `event:` its type, `data:` the stored `Event`.",
+        (status = 200, description = "`text/event-stream`: per event, `id:` its stream position, `event:` its type, `data:` the stored `Event`; after an event with sealed personal fields, an event `revealed` with its sidecar `{\"revealed_for\": event_id, \"fields\": {...}}`.",
             content_type = "text/event-stream", body = String,
             example = "id: 17\nevent: approval.granted\ndata: {\"event_id\":\"0194a000-0000-7000-8000-000000000016\",\"type\":\"approval.granted\",...}\n\n"),
     )
@@ -244,12 +280,29 @@ impl Follow {
                 }
             };
             self.after = last;
-            let world = self.state.projection.read();
-            self.pending.extend(batch.iter().filter_map(|stored| {
-                let head: Head = serde_json::from_slice(&stored.bytes).ok()?;
-                let applied = world.position_of(&head.event_id) == Some(stored.position);
-                applied.then(|| sse_event(stored, &head.kind))
-            }));
+            let applied: Vec<(&Stored, Head)> = {
+                let world = self.state.projection.read();
+                batch
+                    .iter()
+                    .filter_map(|stored| {
+                        let head: Head = serde_json::from_slice(&stored.bytes).ok()?;
+                        let applied = world.position_of(&head.event_id) == Some(stored.position);
+                        applied.then_some((stored, head))
+                    })
+                    .collect()
+            };
+            let revealer =
+                Revealer::load(&self.state, applied.iter().map(|(s, _)| s.bytes.as_ref())).await;
+            for (stored, head) in applied {
+                self.pending.push_back(sse_event(stored, &head.kind));
+                if let Some(sidecar) = revealer.sidecar(&stored.bytes) {
+                    self.pending.push_back(
+                        Event::default()
+                            .event(REVEALED_EVENT)
+                            .data(String::from_utf8_lossy(&sidecar)),
+                    );
+                }
+            }
         }
     }
 }

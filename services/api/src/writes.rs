@@ -672,8 +672,9 @@ pub async fn import(
     let body = body.map_err(|rejection| body_error(rejection, state.access.max_import_bytes))?;
     if is_csv(&headers) {
         let (event_type, dry_run) = csv_import::parse_params(params(query, &["type", "dry_run"])?)?;
+        let revealer = crate::reveal::Revealer::for_registry(&state).await;
         let (mut report, pending) =
-            csv_import::prepare(&state, &caller, event_type, dry_run, &body)?;
+            csv_import::prepare(&state, &caller, event_type, dry_run, &body, &revealer)?;
         for row in pending {
             // Two rows of one file with the same cells are one fact: the later finds it stored.
             let stored_at = state.projection.read().position_of(&row.event_id);

@@ -219,9 +219,32 @@ impl Names {
             .and_then(|d| d.get("title").or_else(|| d.get("name")))
             .and_then(Value::as_str);
         let id = subject_id(event);
+        // A sealed name is no name to show: the server's sidecar reveals it
+        // ([`Names::learn_revealed`]), and the registry the names were loaded from has it.
+        let name = name.filter(|n| !pilot_events::personal::is_sealed(n));
         if let (Some(name), false) = (name, id == "-") {
             self.0.entry(id).or_insert_with(|| name.to_string());
         }
+    }
+
+    /// Learns from `event` with its sealed fields as the server's `sidecar` for it reveals
+    /// them (`{"revealed_for": event_id, "fields": {...}}`); another event's sidecar is ignored.
+    pub fn learn_revealed(&mut self, event: &Value, sidecar: &Value) {
+        if sidecar.get("revealed_for") != event.get("event_id") {
+            return;
+        }
+        let (Some(fields), mut revealed) = (
+            sidecar.get("fields").and_then(Value::as_object),
+            event.clone(),
+        ) else {
+            return;
+        };
+        if let Some(data) = revealed.get_mut("data").and_then(Value::as_object_mut) {
+            for (name, value) in fields {
+                data.insert(name.clone(), value.clone());
+            }
+        }
+        self.learn(&revealed);
     }
 
     fn of(&self, id: &str) -> String {
@@ -262,6 +285,25 @@ pub fn cells(position: String, event: &Value, names: &Names) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_sealed_name_is_learned_from_its_sidecar_only() {
+        let registered = json!({"event_id": "e1", "type": "stakeholder.registered",
+            "stakeholder_id": "s1", "data": {"name": "sealed:v1:x:name:AAAA", "kind": "leader"}});
+        let mut names = Names::default();
+        names.learn(&registered);
+        assert_eq!(names.of("s1"), "s1", "no token shown as a name");
+        names.learn_revealed(
+            &registered,
+            &json!({"revealed_for": "e2", "fields": {"name": "Someone else"}}),
+        );
+        assert_eq!(names.of("s1"), "s1", "another event's sidecar");
+        names.learn_revealed(
+            &registered,
+            &json!({"revealed_for": "e1", "fields": {"name": "Party Secretary Li"}}),
+        );
+        assert_eq!(names.of("s1"), "Party Secretary Li");
+    }
 
     #[test]
     fn types_and_families_are_checked() {

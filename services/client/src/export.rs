@@ -7,7 +7,11 @@
 //! (`as_of=2001-01-01`, `stage=implementing`, …), which the server checks.
 //!
 //! - `jsonl` writes each event's stored bytes unchanged, one per line: `pilot verify` and
-//!   `pilot import` of the export see exactly the hashes the log holds.
+//!   `pilot import` of the export see exactly the hashes the log holds. After an event with
+//!   sealed personal fields comes the server's sidecar line with what they show (their text,
+//!   or erased with when and why; `pilot_api::reveal`), which verify and import skip;
+//!   `--redact` leaves sidecars out, so the file holds personal fields as ciphertext only and
+//!   still verifies (an export to share).
 //! - `csv` writes one row per event: position, event_id, type, pilot_id, stakeholder_id,
 //!   occurred_at, recorded_at, office, user, hash, and `data` as its stored JSON text.
 //! - `--until DATE` keeps each chain up to its first event dated after DATE. Stage moves stay
@@ -105,6 +109,11 @@ pub struct ExportArgs {
     #[arg(long, value_name = "URL")]
     pub nats: Option<String>,
 
+    /// No sidecar lines with personal fields revealed: they stay ciphertext only, and the
+    /// export still verifies (for sharing, e.g. with researchers).
+    #[arg(long)]
+    pub redact: bool,
+
     #[command(flatten)]
     pub common: Common,
 }
@@ -126,6 +135,11 @@ pub const CSV_COLUMNS: [&str; 11] = [
 
 pub async fn run(args: ExportArgs) -> Result<(), Failure> {
     if let Some(table) = args.what.table() {
+        if args.redact {
+            return Err(Failure::Input(
+                "--redact applies to the log (--what events): a table shows what its reader may know".into(),
+            ));
+        }
         return export_table(&args, table).await;
     }
     if !args.filter.is_empty() {
@@ -159,7 +173,7 @@ pub async fn run(args: ExportArgs) -> Result<(), Failure> {
     }
     let mut sink = Sink::new(args.format, target, positions)?;
     let count = source
-        .for_each(args.pilot, |entry| {
+        .for_each_redacted(args.pilot, args.redact, |entry| {
             let keeps = match until.as_mut() {
                 Some(until) => until.keeps(&entry)?,
                 None => true,
@@ -420,6 +434,11 @@ impl Sink {
                 out.write_all(&entry.bytes)
                     .and_then(|()| out.write_all(b"\n"))
                     .map_err(|e| Failure::io("writing the export", e))?;
+                if let Some(sidecar) = &entry.revealed {
+                    out.write_all(sidecar)
+                        .and_then(|()| out.write_all(b"\n"))
+                        .map_err(|e| Failure::io("writing the export", e))?;
+                }
                 *written += 1;
             }
             Sink::Csv {
@@ -514,6 +533,7 @@ mod tests {
         let entry = Entry {
             position: Some(7),
             bytes: Bytes::from_static(LINE),
+            revealed: None,
         };
         let keeps = until.is_none_or(|u| Until::new(instant(u).unwrap()).keeps(&entry).unwrap());
         if keeps {
@@ -533,6 +553,7 @@ mod tests {
             bytes: Bytes::from(format!(
                 r#"{{"pilot_id":"0194a000-0000-7000-8000-00000000000{chain}","occurred_at":"{at}","type":"x"}}"#
             )),
+            revealed: None,
         };
         let mut until = Until::new(instant("2001-01-01").unwrap());
         let kept: Vec<bool> = [
@@ -553,6 +574,29 @@ mod tests {
         assert_eq!(
             export(Format::Jsonl, None).as_bytes(),
             [LINE, b"\n"].concat()
+        );
+    }
+
+    #[test]
+    fn jsonl_writes_the_servers_sidecar_after_its_event() {
+        let buffer = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let mut sink = Sink::new(
+            Format::Jsonl,
+            Box::new(Shared(buffer.clone())),
+            HashMap::new(),
+        )
+        .unwrap();
+        let sidecar = br#"{"revealed_for":"e1","fields":{"summary":"text"}}"#;
+        sink.write(Entry {
+            position: Some(7),
+            bytes: Bytes::from_static(LINE),
+            revealed: Some(Bytes::from_static(sidecar)),
+        })
+        .unwrap();
+        assert_eq!(sink.finish().unwrap(), 1, "one event");
+        assert_eq!(
+            buffer.borrow().as_slice(),
+            [LINE, b"\n", sidecar, b"\n"].concat()
         );
     }
 

@@ -53,6 +53,7 @@ pub async fn run(args: FollowArgs) -> Result<(), Failure> {
     let mut parser = Parser::default();
     let stop = stopped();
     tokio::pin!(stop);
+    let mut last: Option<Value> = None;
     loop {
         let chunk = tokio::select! {
             () = &mut stop => return Ok(()),
@@ -68,7 +69,16 @@ pub async fn run(args: FollowArgs) -> Result<(), Failure> {
             let Ok(event) = serde_json::from_str::<Value>(&message.data) else {
                 continue;
             };
+            // What a reader may know of the last event's sealed fields (a person's name): it
+            // names that person from now on; it is no event to show.
+            if pilot_api::reveal::is_sidecar(message.data.as_bytes()) {
+                if let Some(last) = &last {
+                    names.learn_revealed(last, &event);
+                }
+                continue;
+            }
             names.learn(&event);
+            last = Some(event.clone());
             let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
             if pilot
                 .as_deref()

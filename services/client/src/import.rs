@@ -271,6 +271,7 @@ pub fn numbered_lines(input: &[u8]) -> Vec<(usize, &[u8])> {
         .enumerate()
         .map(|(i, line)| (i + 1, line.strip_suffix(b"\r").unwrap_or(line)))
         .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+        .filter(|(_, line)| !pilot_api::reveal::is_sidecar(line))
         .collect()
 }
 
@@ -296,6 +297,15 @@ mod tests {
     fn numbers_the_lines_of_the_file() {
         let lines = numbered_lines(b"a\r\n\n b\n");
         assert_eq!(lines, vec![(1, &b"a"[..]), (3, &b" b"[..])]);
+    }
+
+    /// An export's sidecar lines are no events: verify, replay and import skip them, so their
+    /// plain text is never sent back to be stored.
+    #[test]
+    fn skips_an_exports_sidecar_lines_keeping_the_numbers() {
+        let lines =
+            numbered_lines(b"a\n{\"revealed_for\":\"x\",\"fields\":{\"summary\":\"t\"}}\nb\n");
+        assert_eq!(lines, vec![(1, &b"a"[..]), (3, &b"b"[..])]);
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! of the next page, and `Pilot-Last-Position`, the log's last position when the page was
 //! read. The read is complete once the next `after` reaches that last position (or a page
 //! comes back empty). Without a pilot filter the log has no gaps (deletes are denied), so the
-//! events of a page are at `after + 1 ..= after + n`.
+//! events of a page are at `after + 1 ..= after + n`. A sidecar line after an event (what a
+//! reader may know of its sealed personal fields, `pilot_api::reveal`) is no event: it is
+//! handed on with the event it follows, and counts for no position.
 
 use super::http::Http;
 use super::{Common, Failure};
@@ -33,6 +35,8 @@ pub const LAST_POSITION_HEADER: &str = "Pilot-Last-Position";
 pub struct Entry {
     pub position: Option<u64>,
     pub bytes: Bytes,
+    /// The server's sidecar line for it (its sealed fields revealed), if it sent one.
+    pub revealed: Option<Bytes>,
 }
 
 /// Where the log is read from.
@@ -77,10 +81,23 @@ impl Source {
     pub async fn for_each(
         &self,
         pilot: Option<Uuid>,
+        each: impl FnMut(Entry) -> Result<(), Failure>,
+    ) -> Result<u64, Failure> {
+        self.for_each_redacted(pilot, false, each).await
+    }
+
+    /// [`Source::for_each`]; with `redact`, the server sends no sidecar lines (the plain text
+    /// of personal fields never leaves it). NATS has none to send.
+    pub async fn for_each_redacted(
+        &self,
+        pilot: Option<Uuid>,
+        redact: bool,
         mut each: impl FnMut(Entry) -> Result<(), Failure>,
     ) -> Result<u64, Failure> {
         match self {
-            Source::Server(http) => server_pages(http, EVENTS, pilot, PAGE, &mut each).await,
+            Source::Server(http) => {
+                server_pages(http, EVENTS, pilot, redact, PAGE, &mut each).await
+            }
             Source::Nats(log) => nats_reads(log, pilot, &mut each).await,
         }
     }
@@ -92,7 +109,7 @@ pub async fn for_each_alert_event(
     http: &Http,
     mut each: impl FnMut(Entry) -> Result<(), Failure>,
 ) -> Result<u64, Failure> {
-    server_pages(http, ALERT_EVENTS, None, PAGE, &mut each).await
+    server_pages(http, ALERT_EVENTS, None, false, PAGE, &mut each).await
 }
 
 const EVENTS: &str = "/api/v1/events";
@@ -102,6 +119,7 @@ async fn server_pages(
     http: &Http,
     path: &str,
     pilot: Option<Uuid>,
+    redact: bool,
     page: usize,
     each: &mut impl FnMut(Entry) -> Result<(), Failure>,
 ) -> Result<u64, Failure> {
@@ -114,11 +132,12 @@ async fn server_pages(
                 ("after", Some(after.to_string())),
                 ("limit", Some(page.to_string())),
                 ("pilot", pilot.map(|p| p.to_string())),
+                ("redact", redact.then(|| "true".to_string())),
             ],
         )?;
         let answer = http.get(url).await?;
-        let lines = split_lines(&answer.body);
-        let n = lines.len() as u64;
+        let entries = entries(split_lines(&answer.body));
+        let n = entries.len() as u64;
         let next = match (answer.header_u64(NEXT_AFTER_HEADER), pilot) {
             (Some(next), _) => next,
             (None, None) => after + n,
@@ -134,10 +153,10 @@ async fn server_pages(
                 "GET {path}?after={after} answered {n} events but {NEXT_AFTER_HEADER}: {next}; cannot page on"
             )));
         }
-        for (i, bytes) in lines.into_iter().enumerate() {
+        for (i, mut entry) in entries.into_iter().enumerate() {
             // Without a filter the log has no gaps: positions follow `after`.
-            let position = pilot.is_none().then_some(after + i as u64 + 1);
-            each(Entry { position, bytes })?;
+            entry.position = pilot.is_none().then_some(after + i as u64 + 1);
+            each(entry)?;
             count += 1;
         }
         let complete = answer
@@ -166,6 +185,7 @@ async fn nats_reads(
             each(Entry {
                 position: Some(stored.position),
                 bytes: stored.bytes,
+                revealed: None,
             })?;
             count += 1;
         }
@@ -186,11 +206,31 @@ async fn nats_reads(
             each(Entry {
                 position: Some(stored.position),
                 bytes: stored.bytes,
+                revealed: None,
             })?;
             count += 1;
         }
     }
     Ok(count)
+}
+
+/// A page's lines as events, each sidecar line handed on with the event before it.
+fn entries(lines: Vec<Bytes>) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = Vec::with_capacity(lines.len());
+    for bytes in lines {
+        if pilot_api::reveal::is_sidecar(&bytes) {
+            if let Some(last) = entries.last_mut() {
+                last.revealed = Some(bytes);
+            }
+            continue;
+        }
+        entries.push(Entry {
+            position: None,
+            bytes,
+            revealed: None,
+        });
+    }
+    entries
 }
 
 /// The non-blank lines of a body, without their line ends, sharing its bytes.
@@ -226,13 +266,19 @@ mod tests {
     use axum::routing::get;
     use std::collections::HashMap;
 
-    /// A server holding events 1..=7 that pages them as `pilot serve` does.
+    /// A server holding events 1..=7 that pages them as `pilot serve` does, each even one
+    /// followed by a sidecar line unless `redact=true`.
     async fn fake_server() -> Http {
-        async fn page(Query(q): Query<HashMap<String, u64>>) -> (HeaderMap, String) {
-            let (after, limit, last) = (q["after"], q["limit"], 7u64);
+        async fn page(Query(q): Query<HashMap<String, String>>) -> (HeaderMap, String) {
+            let number = |name: &str| q[name].parse::<u64>().unwrap();
+            let (after, limit, last) = (number("after"), number("limit"), 7u64);
+            let redact = q.get("redact").is_some_and(|r| r == "true");
             let upto = (after + limit).min(last);
             let body: String = (after + 1..=upto)
-                .map(|p| format!("{{\"p\":{p}}}\n"))
+                .map(|p| match p % 2 == 0 && !redact {
+                    true => format!("{{\"p\":{p}}}\n{}\n", sidecar(p)),
+                    false => format!("{{\"p\":{p}}}\n"),
+                })
                 .collect();
             let next = if upto - after < limit {
                 upto.max(last)
@@ -256,22 +302,29 @@ mod tests {
         .unwrap()
     }
 
+    fn sidecar(p: u64) -> String {
+        format!("{{\"revealed_for\":\"{p}\",\"fields\":{{\"summary\":\"text {p}\"}}}}")
+    }
+
     #[tokio::test]
-    async fn pages_through_the_whole_log_with_positions() {
+    async fn pages_through_the_whole_log_with_positions_and_sidecars_beside_their_events() {
         let http = fake_server().await;
-        for page in [2, 3, 7, 100] {
+        for (page, redact) in [(2, false), (3, false), (7, true), (100, false), (100, true)] {
             let mut seen = Vec::new();
-            let count = server_pages(&http, EVENTS, None, page, &mut |entry: Entry| {
-                seen.push((entry.position, entry.bytes));
+            let count = server_pages(&http, EVENTS, None, redact, page, &mut |entry: Entry| {
+                seen.push((entry.position, entry.bytes, entry.revealed));
                 Ok(())
             })
             .await
             .unwrap();
             assert_eq!(count, 7, "page {page}");
-            let expected: Vec<(Option<u64>, Bytes)> = (1..=7)
-                .map(|p| (Some(p), Bytes::from(format!("{{\"p\":{p}}}"))))
+            let expected: Vec<(Option<u64>, Bytes, Option<Bytes>)> = (1..=7)
+                .map(|p| {
+                    let revealed = (p % 2 == 0 && !redact).then(|| Bytes::from(sidecar(p)));
+                    (Some(p), Bytes::from(format!("{{\"p\":{p}}}")), revealed)
+                })
                 .collect();
-            assert_eq!(seen, expected, "page {page}");
+            assert_eq!(seen, expected, "page {page}, redact {redact}");
         }
     }
 

@@ -308,6 +308,64 @@ fn alerts_list_refuse_an_ack_on_a_resolved_one_and_export_as_stored() {
     );
 }
 
+/// `exported` is the Nanguo history as the log stores it: a line per event in file order,
+/// each the file's line or (a person's) the same with its personal fields sealed, and after
+/// each sealed one a sidecar whose fields are the file's plain values.
+fn assert_exported_as_nanguo(exported: &str) {
+    let file = std::fs::read_to_string(NANGUO).unwrap();
+    let mut plain = file.lines().filter(|l| !l.trim().is_empty());
+    let mut last: Option<(&str, &str)> = None;
+    let (mut events, mut sealed, mut sidecars) = (0, 0, 0);
+    for line in exported.lines() {
+        if pilot_api::reveal::is_sidecar(line.as_bytes()) {
+            let (stored, original) = last.take().expect("a sidecar follows an event");
+            let sidecar: serde_json::Value = serde_json::from_str(line).unwrap();
+            let stored: serde_json::Value = serde_json::from_str(stored).unwrap();
+            let original: serde_json::Value = serde_json::from_str(original).unwrap();
+            assert_eq!(sidecar["revealed_for"], stored["event_id"]);
+            for (field, value) in sidecar["fields"].as_object().unwrap() {
+                assert_eq!(value, &original["data"][field], "{field} of {line}");
+            }
+            sidecars += 1;
+            continue;
+        }
+        let original = plain.next().expect("no more events than the file");
+        if line != original {
+            // Sealed, or re-linked after a sealed event of its chain: the same event but for
+            // its sealed fields (the sidecar's to match), its links and a signature.
+            let comparable = |text: &str| {
+                let mut event: serde_json::Value = serde_json::from_str(text).unwrap();
+                let object = event.as_object_mut().unwrap();
+                for link in ["prev_hash", "hash", "signature"] {
+                    object.remove(link);
+                }
+                event
+            };
+            let (mut stored, mut file) = (comparable(line), comparable(original));
+            let data = stored["data"].as_object_mut().unwrap();
+            let sealed_fields: Vec<String> = data
+                .iter()
+                .filter(|(_, v)| v.as_str().is_some_and(|t| t.starts_with("sealed:v1:")))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for field in &sealed_fields {
+                data.remove(field);
+                file["data"].as_object_mut().unwrap().remove(field);
+            }
+            assert_eq!(stored, file, "only sealing and re-linking change a line");
+            sealed += usize::from(!sealed_fields.is_empty());
+        }
+        events += 1;
+        last = Some((line, original));
+    }
+    assert_eq!(events, common::nanguo_events());
+    assert!(sealed > 0, "the persons' fields are sealed");
+    assert_eq!(
+        sidecars, sealed,
+        "a sidecar after each event with sealed fields"
+    );
+}
+
 #[test]
 fn an_export_imported_into_a_fresh_server_gives_the_same_projections_and_hashes() {
     let temp = tempfile::tempdir().unwrap();
@@ -324,9 +382,12 @@ fn an_export_imported_into_a_fresh_server_gives_the_same_projections_and_hashes(
         out.contains(&format!("exported {} events", common::nanguo_events())),
         "{out}"
     );
-    let exported = std::fs::read(&export).unwrap();
-    // The log holds the lines byte for byte, and the export gives them back unchanged.
-    assert_eq!(exported, std::fs::read(NANGUO).unwrap());
+    let exported = std::fs::read_to_string(&export).unwrap();
+    // The log holds Nanguo's lines, its persons' fields sealed on import (every other line
+    // byte for byte), and the export gives them back as stored, each sealed one followed by
+    // a sidecar revealing exactly the text the file had.
+    assert_exported_as_nanguo(&exported);
+    let redacted = first.pilot(&["export", "--redact"]).expect(0).to_string();
 
     let second = Service::start();
     let out = second
@@ -337,10 +398,19 @@ fn an_export_imported_into_a_fresh_server_gives_the_same_projections_and_hashes(
         out.contains(&format!("{} appended", common::nanguo_events())),
         "{out}"
     );
+    // The same lines as stored; the second server has not the first's keys, so only the
+    // redacted exports (no sidecars) are the same bytes.
     second
-        .pilot(&["export", "--format", "jsonl", "-o", path(&again)])
+        .pilot(&[
+            "export",
+            "--redact",
+            "--format",
+            "jsonl",
+            "-o",
+            path(&again),
+        ])
         .expect(0);
-    assert_eq!(std::fs::read(&again).unwrap(), exported);
+    assert_eq!(std::fs::read_to_string(&again).unwrap(), redacted);
     for args in [
         &["status", "--json"][..],
         &["status", "--json", "--as-of", "2001-01-01"],
@@ -370,6 +440,16 @@ fn verify_passes_on_an_export_and_names_a_tampered_line_with_exit_code_6() {
         out.contains(&format!("{} events", common::nanguo_events())),
         "{out}"
     );
+    // Redacted (no sidecar lines with personal fields revealed): still the log, and verifies.
+    let redacted = temp.path().join("redacted.jsonl");
+    service
+        .pilot(&["export", "--redact", "-o", path(&redacted)])
+        .expect(0);
+    let redacted_text = std::fs::read_to_string(&redacted).unwrap();
+    assert!(!redacted_text.contains("revealed_for"));
+    assert_eq!(redacted_text.lines().count(), common::nanguo_events());
+    service.pilot(&["verify", path(&redacted)]).expect(0);
+
     // Without a file: the server's whole log.
     let report = service.pilot(&["verify", "--json"]).json();
     assert_eq!(report["verified"], true);
@@ -442,8 +522,9 @@ fn csv_export_has_a_header_and_one_row_per_event() {
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), common::nanguo_events());
-    let nanguo = std::fs::read_to_string(NANGUO).unwrap();
-    for (i, (row, line)) in rows.iter().zip(nanguo.lines()).enumerate() {
+    // The events as the log stores them (persons' fields sealed on import).
+    let stored = service.pilot(&["export", "--redact"]).expect(0).to_string();
+    for (i, (row, line)) in rows.iter().zip(stored.lines()).enumerate() {
         let event: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(&row[0], (i + 1).to_string(), "{row:?}");
         assert_eq!(&row[1], event["event_id"].as_str().unwrap());
@@ -560,8 +641,11 @@ fn replay_reads_the_log_from_nats_and_prints_the_pilots_and_alerts() {
     // lists the stall only (docs/alerting.md, "Catching up is not a flood").
     assert_eq!(lchi, ["fired", "escalated", "resolved"]);
 
+    // NATS holds no keys: the log as stored, as the server's redacted export gives it.
     let export = run(&["export", "--nats", &nats], &[]).expect(0).to_string();
-    assert_eq!(export, std::fs::read_to_string(NANGUO).unwrap());
+    let redacted = service.pilot(&["export", "--redact"]).expect(0).to_string();
+    assert_eq!(export, redacted);
+    assert!(!export.contains("revealed_for"));
     run(&["verify", "--nats", &nats], &[]).expect(0);
 }
 

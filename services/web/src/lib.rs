@@ -35,6 +35,9 @@
 //! - **No request leaves the service**: one CSS and one optional JS file, compiled in
 //!   ([`assets`]); a Content-Security-Policy of `'self'` says so to the browser too.
 //!
+//! Sealed personal fields are revealed on every page by one layer ([`router`]'s
+//! `reveal_pages`), as the API reveals its answers.
+//!
 //! Every page works without JavaScript. No handler panics on outside input: a bad id or date
 //! is a 400 or 404 page in the reader's language. Log lines name the route, never the
 //! query or form values.
@@ -82,7 +85,7 @@ pub struct WebState {
 /// fallback of its own, so the API's stays the one).
 pub fn router(app: AppState, options: WebOptions) -> Router {
     let state = WebState {
-        app,
+        app: app.clone(),
         sessions: Arc::new(Sessions::default()),
         options,
     };
@@ -107,6 +110,7 @@ pub fn router(app: AppState, options: WebOptions) -> Router {
         )
         .route("/signout", post(pages::signin::signout))
         .route("/assets/{name}", get(assets::serve))
+        .layer(middleware::from_fn_with_state(app, reveal_pages))
         .layer(middleware::from_fn(security_headers))
         .layer(
             TraceLayer::new_for_http()
@@ -123,6 +127,27 @@ fn request_span(request: &Request) -> tracing::Span {
         .get::<MatchedPath>()
         .map_or("unmatched", |p| p.as_str());
     tracing::info_span!("web", method = %request.method(), route = route)
+}
+
+/// Every HTML page shows sealed personal fields as their text, or erased with when and why
+/// (`pilot_api::reveal`), wherever a page put them: a page reads the API's reads and the
+/// projections (a form's stakeholder list, a chart's labels), and none of them can forget it.
+async fn reveal_pages(
+    axum::extract::State(app): axum::extract::State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let html = pilot_api::reveal::content_type(&response)
+        .is_some_and(|kind| kind.starts_with("text/html"));
+    if !html {
+        return response;
+    }
+    let escape = pilot_api::reveal::Escape::Html;
+    pilot_api::reveal::reveal_response(&app, response, escape, |revealer, body| {
+        revealer.reveal_bytes(body, escape)
+    })
+    .await
 }
 
 /// Headers on every response: nothing from elsewhere, no framing, no sniffing; pages are

@@ -1,7 +1,10 @@
 //! Pilots by title and stakeholders by name, copied out of the world once per import so no
 //! lock is held while rows are stored. A cell holding a UUID is taken as the id it is (the
 //! writer refuses an unknown one in its own words); anything else must name exactly one.
+//! A person's sealed name is matched as its reader sees it ([`crate::reveal`]): a spreadsheet
+//! names Party Secretary Li, not a ciphertext; an erased person only by id.
 
+use crate::reveal::Revealer;
 use pilot_events::SubjectKind;
 use pilot_projections::World;
 use uuid::Uuid;
@@ -13,7 +16,7 @@ pub struct Directory {
 }
 
 impl Directory {
-    pub fn of(world: &World) -> Directory {
+    pub fn of(world: &World, revealer: &Revealer) -> Directory {
         Directory {
             pilots: world
                 .pilots()
@@ -23,7 +26,7 @@ impl Directory {
                 .registry()
                 .all()
                 .into_iter()
-                .map(|s| (s.stakeholder_id, s.name.clone()))
+                .map(|s| (s.stakeholder_id, revealer.reveal_str(&s.name)))
                 .collect(),
         }
     }

@@ -162,6 +162,7 @@ pub fn prepare(
     event_type: EventType,
     dry_run: bool,
     body: &[u8],
+    revealer: &crate::reveal::Revealer,
 ) -> Result<(Report, Vec<Pending>), ApiError> {
     let body = body.strip_prefix(crate::spreadsheet::BOM).unwrap_or(body);
     let mut reader = csv::ReaderBuilder::new()
@@ -178,7 +179,7 @@ pub fn prepare(
     let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
     let columns = Columns::map(event_type, &header_refs, caller.office.is_some())
         .map_err(|error| ApiError::unprocessable("invalid_columns", error.to_string()))?;
-    let directory = Directory::of(&state.projection.read());
+    let directory = Directory::of(&state.projection.read(), revealer);
     let mut report = Report {
         dry_run,
         event_type: event_type.as_str().to_string(),
