@@ -113,7 +113,12 @@ async fn stored_key(nats_url: &str, person: &str) -> Option<Vec<u8>> {
 }
 
 /// Starts another `pilot serve` on the same server and data directory.
-fn serve_again(nats_url: &str, data: &Path, consumer: Option<&str>, log: &str) -> (PilotProcess, String) {
+fn serve_again(
+    nats_url: &str,
+    data: &Path,
+    consumer: Option<&str>,
+    log: &str,
+) -> (PilotProcess, String) {
     let data_dir = data.display().to_string();
     let mut args = vec!["--nats", nats_url, "--data-dir", &data_dir];
     if let Some(consumer) = consumer {
@@ -181,7 +186,9 @@ async fn an_erased_persons_fields_are_nowhere_after_a_restart_and_a_rebuild() {
         assert_eq!(files_holding(&store, text.as_bytes()), Vec::<String>::new());
         assert_eq!(files_holding(&data, text.as_bytes()), Vec::<String>::new());
     }
-    let key = stored_key(&nats_url, &person).await.expect("the person has a key");
+    let key = stored_key(&nats_url, &person)
+        .await
+        .expect("the person has a key");
     assert!(
         !files_holding(&store, &key).is_empty(),
         "the key's bytes are in the key store before the erasure"
@@ -203,17 +210,26 @@ async fn an_erased_persons_fields_are_nowhere_after_a_restart_and_a_rebuild() {
             "{when}: the erased fields say when and why"
         );
     };
-    check(&everything_served(&http, &url, &person).await, "after the erasure");
+    check(
+        &everything_served(&http, &url, &person).await,
+        "after the erasure",
+    );
     assert_eq!(everything_served_support(&http, &url).await, support);
 
     // A restart from the checkpoint (saved on the way out), then a fresh fold of the whole log.
     served.process.terminate();
     let (mut restarted, url) = serve_again(&nats_url, &data, None, "restarted.stderr.log");
-    check(&everything_served(&http, &url, &person).await, "after a restart");
+    check(
+        &everything_served(&http, &url, &person).await,
+        "after a restart",
+    );
     assert_eq!(everything_served_support(&http, &url).await, support);
     restarted.terminate();
     let (mut rebuilt, url) = serve_again(&nats_url, &data, Some("rebuild"), "rebuilt.stderr.log");
-    check(&everything_served(&http, &url, &person).await, "after a full rebuild");
+    check(
+        &everything_served(&http, &url, &person).await,
+        "after a full rebuild",
+    );
     assert_eq!(everything_served_support(&http, &url).await, support);
     let (code, out, stderr) = pilot(&url, &["verify"]);
     assert_eq!(code, Some(0), "the log still verifies: {out} {stderr}");
@@ -234,8 +250,19 @@ async fn an_erased_persons_fields_are_nowhere_after_a_restart_and_a_rebuild() {
     drop(served);
 }
 
-/// What an erasure must not change: the pilot's support index and the ledger.
+/// What an erasure must not change: the pilot's support index and the ledger, every figure
+/// and every other stakeholder; only where the person's name was, it now says "erased".
 async fn everything_served_support(http: &reqwest::Client, url: &str) -> (Value, Value) {
+    fn the_persons_name_blanked(value: &mut Value) {
+        match value {
+            Value::String(text) if text == NAME || text.starts_with("[erased ") => {
+                *text = "(the person's name)".into();
+            }
+            Value::Array(items) => items.iter_mut().for_each(the_persons_name_blanked),
+            Value::Object(fields) => fields.values_mut().for_each(the_persons_name_blanked),
+            _ => {}
+        }
+    }
     let get = |path: String| async move {
         http.get(format!("{url}{path}"))
             .bearer_auth(TOKEN)
@@ -246,8 +273,11 @@ async fn everything_served_support(http: &reqwest::Client, url: &str) -> (Value,
             .await
             .unwrap()
     };
-    (
+    let mut answers = (
         get(format!("/api/v1/pilots/{UNIFIED}/support")).await,
         get("/api/v1/highlights".to_string()).await,
-    )
+    );
+    the_persons_name_blanked(&mut answers.0);
+    the_persons_name_blanked(&mut answers.1);
+    answers
 }

@@ -56,6 +56,7 @@ forms-type-jurisdiction-registered = Register a jurisdiction
 forms-type-context-recorded = Record context (outside any pilot)
 forms-type-stakeholder-tenure-recorded = Record who held a post
 forms-type-pilot-linked = Link to another pilot
+forms-type-subject-erased = Erase a person's personal data
 
 forms-field-title = Title
 forms-field-jurisdiction = Jurisdiction

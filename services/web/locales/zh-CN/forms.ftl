@@ -56,6 +56,7 @@ forms-type-jurisdiction-registered = 登记辖区
 forms-type-context-recorded = 记录背景事件（不属于任何试点）
 forms-type-stakeholder-tenure-recorded = 记录任职
 forms-type-pilot-linked = 关联另一试点
+forms-type-subject-erased = 删除个人信息
 
 forms-field-title = 标题
 forms-field-jurisdiction = 辖区
