@@ -9,11 +9,13 @@
 //! - [`alert_follow`]: the alert stream followed into the alert fold.
 //! - [`checkpoint`]: checkpoints sealed with a MAC and proven against the log before use.
 //! - [`sealing`]: persons' personal fields sealed on write, forged tokens refused.
+//! - [`draft`]: a writer's draft and the append path's [`draft::AppendError`].
 //! - [`writer`]: decides, signs and appends, reading the projection for read-your-writes.
 
 pub mod alert_fold;
 pub mod alert_follow;
 pub mod checkpoint;
+pub mod draft;
 pub mod follow;
 pub mod projection;
 pub mod projector;

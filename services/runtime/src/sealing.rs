@@ -12,7 +12,7 @@
 //! merely starts with `sealed:` is refused, so no reader ever mistakes it for a token; and no
 //! personal text of an erased person is stored again, since its key is gone for good.
 
-use crate::writer::{AppendError, Draft};
+use crate::draft::{AppendError, Draft};
 use pilot_events::personal::{self, SealedText};
 use pilot_events::{Envelope, Event, Hash, Subject, CURRENT_SCHEMA};
 use pilot_projections::{Refusal, World};
