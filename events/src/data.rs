@@ -170,8 +170,14 @@ pub struct ContactLogged {
     /// The stakeholder's stance after the contact.
     pub stance: Stance,
     /// Schema 2: the person in the office who made the contact (a name as the office writes it).
+    /// Personal data of `made_by_id` when that names a registered person.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub made_by: Option<String>,
+    /// Schema 2: `made_by` registered as a stakeholder (a bureau's staff member, `person: true`):
+    /// then the name is that person's personal data, sealed under their key and erased with
+    /// them (docs/personal-data.md). Only with `made_by`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_by_id: Option<Uuid>,
     /// Schema 2: the stakeholder the contact went through ("through the town leaders").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intermediary_id: Option<Uuid>,
@@ -197,6 +203,9 @@ pub struct AllianceFormed {
     /// Schema 2: the person in the office who built the alliance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub made_by: Option<String>,
+    /// Schema 2: `made_by` registered as a stakeholder, as on `lobbying.contact_logged`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_by_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -209,7 +209,8 @@ impl Describe for ContactLogged {
         ),
         required("summary", Kind::LongText).personal(Whose::NamedStakeholder("stakeholder_id")),
         required("stance", STANCE),
-        optional("made_by", Kind::Text),
+        optional("made_by", Kind::Text).personal(Whose::NamedStakeholder("made_by_id")),
+        optional("made_by_id", Kind::Stakeholder),
         optional("intermediary_id", Kind::Stakeholder),
     ];
 }
@@ -226,7 +227,8 @@ impl Describe for AllianceFormed {
     const FIELDS: &'static [Field] = &[
         required("stakeholder_ids", Kind::Stakeholders),
         required("basis", Kind::LongText),
-        optional("made_by", Kind::Text),
+        optional("made_by", Kind::Text).personal(Whose::NamedStakeholder("made_by_id")),
+        optional("made_by_id", Kind::Stakeholder),
     ];
 }
 
@@ -492,14 +494,14 @@ mod tests {
                     Whose::NamedStakeholder(named) => assert!(
                         fields
                             .iter()
-                            .any(|f| f.name == named && f.kind == Kind::Stakeholder && f.required),
+                            .any(|f| f.name == named && f.kind == Kind::Stakeholder),
                         "{event_type}.{} names {named}",
                         field.name
                     ),
                 }
             }
         }
-        assert_eq!(marked, 4);
+        assert_eq!(marked, 6);
     }
 
     #[test]

@@ -90,6 +90,7 @@ fn schema_2_field(envelope: &Envelope) -> Option<&'static str> {
     let data_field = match &envelope.event {
         Event::ContactLogged(d) => [
             (d.made_by.is_some(), "data.made_by"),
+            (d.made_by_id.is_some(), "data.made_by_id"),
             (d.intermediary_id.is_some(), "data.intermediary_id"),
             (
                 matches!(
@@ -100,7 +101,10 @@ fn schema_2_field(envelope: &Envelope) -> Option<&'static str> {
             ),
         ]
         .to_vec(),
-        Event::AllianceFormed(d) => vec![(d.made_by.is_some(), "data.made_by")],
+        Event::AllianceFormed(d) => vec![
+            (d.made_by.is_some(), "data.made_by"),
+            (d.made_by_id.is_some(), "data.made_by_id"),
+        ],
         Event::TargetSet(d) => vec![
             (d.direction.is_some(), "data.direction"),
             (d.set_by.is_some(), "data.set_by"),
@@ -232,7 +236,7 @@ fn validate_data(envelope: &Envelope) -> Result<(), EventError> {
         Event::ProgramDesigned(d) => not_empty("data.summary", &d.summary),
         Event::StakeholderRegistered(d) => not_empty("data.name", &d.name),
         Event::ContactLogged(d) => {
-            made_by(d.made_by.as_deref())?;
+            made_by(d.made_by.as_deref(), d.made_by_id)?;
             if d.intermediary_id == Some(d.stakeholder_id) {
                 return Err(EventError::field(
                     "data.intermediary_id",
@@ -249,7 +253,7 @@ fn validate_data(envelope: &Envelope) -> Result<(), EventError> {
                     "empty: an alliance names at least one stakeholder",
                 ));
             }
-            made_by(d.made_by.as_deref())?;
+            made_by(d.made_by.as_deref(), d.made_by_id)?;
             distinct("data.stakeholder_ids", &d.stakeholder_ids)
         }
         Event::ApprovalRequested(d) => {
@@ -417,8 +421,14 @@ pub fn check_order(
     }
 }
 
-/// `made_by`, when given, names someone.
-fn made_by(name: Option<&str>) -> Result<(), EventError> {
+/// `made_by`, when given, names someone; `made_by_id` comes only with the name it registers.
+fn made_by(name: Option<&str>, id: Option<uuid::Uuid>) -> Result<(), EventError> {
+    if id.is_some() && name.is_none() {
+        return Err(EventError::field(
+            "data.made_by_id",
+            "names the person in the office but `made_by` is missing: give their name in `made_by` too",
+        ));
+    }
     name.map_or(Ok(()), |name| not_empty("data.made_by", name))
 }
 

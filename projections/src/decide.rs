@@ -333,7 +333,8 @@ pub fn check_references(world: &impl References, envelope: &Envelope) -> Result<
     match &envelope.event {
         Event::ContactLogged(d) => {
             registered("data.stakeholder_id", &d.stakeholder_id)?;
-            maybe("data.intermediary_id", d.intermediary_id.as_ref())
+            maybe("data.intermediary_id", d.intermediary_id.as_ref())?;
+            maybe("data.made_by_id", d.made_by_id.as_ref())
         }
         Event::TargetSet(d) => maybe("data.set_by", d.set_by.as_ref()),
         Event::ContextRecorded(d) => maybe("data.issued_by", d.issued_by.as_ref()),
@@ -345,10 +346,12 @@ pub fn check_references(world: &impl References, envelope: &Envelope) -> Result<
             Some(_) => Ok(()),
         },
         Event::StanceAssessed(d) => registered("data.stakeholder_id", &d.stakeholder_id),
-        Event::AllianceFormed(d) => d
-            .stakeholder_ids
-            .iter()
-            .try_for_each(|id| registered("data.stakeholder_ids", id)),
+        Event::AllianceFormed(d) => {
+            maybe("data.made_by_id", d.made_by_id.as_ref())?;
+            d.stakeholder_ids
+                .iter()
+                .try_for_each(|id| registered("data.stakeholder_ids", id))
+        }
         Event::ApprovalRequested(d) => registered("data.approver_id", &d.approver_id),
         Event::HighlightRecorded(d) => d
             .credited_to

@@ -169,6 +169,7 @@ impl PilotGen {
                     stance: stance(rng),
                     made_by: None,
                     intermediary_id: None,
+                    made_by_id: None,
                 }),
                 8..=9 => Event::StanceAssessed(StanceAssessed {
                     stakeholder_id: pick(rng),
@@ -208,6 +209,7 @@ impl PilotGen {
                         stakeholder_ids: ids,
                         basis: "Shared interest".into(),
                         made_by: None,
+                        made_by_id: None,
                     })
                 }
             },

@@ -98,6 +98,7 @@ pub fn schema_1_samples() -> Vec<Envelope> {
                 stance: Stance::try_from(2).unwrap(),
                 intermediary_id: Default::default(),
                 made_by: Default::default(),
+                made_by_id: None,
             }),
         ),
         envelope(
@@ -116,6 +117,7 @@ pub fn schema_1_samples() -> Vec<Envelope> {
                 stakeholder_ids: vec![FINANCE, MAYOR],
                 basis: "Coverage without new deficits".into(),
                 made_by: Default::default(),
+                made_by_id: None,
             }),
         ),
         envelope(
@@ -386,6 +388,7 @@ pub fn schema_2_samples() -> Vec<Envelope> {
                 stance: Stance::try_from(1).unwrap(),
                 made_by: Some("Director of the SSDNC".into()),
                 intermediary_id: Some(TOWN_LEADERS),
+                made_by_id: None,
             }),
         ),
         envelope_2(
@@ -406,6 +409,7 @@ pub fn schema_2_samples() -> Vec<Envelope> {
                 stakeholder_ids: vec![FINANCE, MAYOR],
                 basis: "Coverage without new deficits".into(),
                 made_by: Some("Director of the SSDNC".into()),
+                made_by_id: None,
             }),
         ),
         envelope_2(

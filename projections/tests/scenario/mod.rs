@@ -205,6 +205,7 @@ pub fn contact(stakeholder: Uuid, stance: i64, strategy: Strategy) -> Event {
         stance: Stance::try_from(stance).unwrap(),
         intermediary_id: Default::default(),
         made_by: Default::default(),
+        made_by_id: None,
     })
 }
 
@@ -221,6 +222,7 @@ pub fn alliance(ids: &[Uuid]) -> Event {
         stakeholder_ids: ids.to_vec(),
         basis: "shared interest".into(),
         made_by: Default::default(),
+        made_by_id: None,
     })
 }
 

@@ -253,16 +253,6 @@ async fn an_erased_persons_fields_are_nowhere_after_a_restart_and_a_rebuild() {
 /// What an erasure must not change: the pilot's support index and the ledger, every figure
 /// and every other stakeholder; only where the person's name was, it now says "erased".
 async fn everything_served_support(http: &reqwest::Client, url: &str) -> (Value, Value) {
-    fn the_persons_name_blanked(value: &mut Value) {
-        match value {
-            Value::String(text) if text == NAME || text.starts_with("[erased ") => {
-                *text = "(the person's name)".into();
-            }
-            Value::Array(items) => items.iter_mut().for_each(the_persons_name_blanked),
-            Value::Object(fields) => fields.values_mut().for_each(the_persons_name_blanked),
-            _ => {}
-        }
-    }
     let get = |path: String| async move {
         http.get(format!("{url}{path}"))
             .bearer_auth(TOKEN)
@@ -273,11 +263,8 @@ async fn everything_served_support(http: &reqwest::Client, url: &str) -> (Value,
             .await
             .unwrap()
     };
-    let mut answers = (
-        get(format!("/api/v1/pilots/{UNIFIED}/support")).await,
-        get("/api/v1/highlights".to_string()).await,
-    );
-    the_persons_name_blanked(&mut answers.0);
-    the_persons_name_blanked(&mut answers.1);
-    answers
+    (
+        common::erasable_blanked(get(format!("/api/v1/pilots/{UNIFIED}/support")).await, NAME),
+        common::erasable_blanked(get("/api/v1/highlights".to_string()).await, NAME),
+    )
 }

@@ -114,6 +114,21 @@ impl Service {
             .join("\n")
     }
 
+    /// The stored `data` of the event an answer names: answers show personal texts revealed,
+    /// the log holds them sealed.
+    async fn stored_data(&self, event: &Value) -> Value {
+        let id = event["event_id"].as_str().unwrap();
+        let stored = self.nanguo.log.read_from(0, 1_000_000).await.unwrap();
+        stored
+            .iter()
+            .rev()
+            .find_map(|s| {
+                let value: Value = serde_json::from_slice(&s.bytes).ok()?;
+                (value["event_id"] == id).then(|| value["data"].clone())
+            })
+            .unwrap_or_else(|| panic!("event {id} is not in the log"))
+    }
+
     async fn log_len(&self) -> usize {
         self.nanguo.log.read_from(0, 1_000_000).await.unwrap().len()
     }
@@ -134,7 +149,9 @@ impl Service {
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let event = &body["events"][0];
         let id: Uuid = event["stakeholder_id"].as_str().unwrap().parse().unwrap();
-        let name = event["data"]["name"].as_str().unwrap();
+        assert_eq!(event["data"]["name"], NAME, "the answer shows the name");
+        let data = self.stored_data(event).await;
+        let name = data["name"].as_str().unwrap();
         assert!(name.starts_with(&format!("sealed:v1:{id}:name:")), "{name}");
         id
     }
@@ -171,7 +188,11 @@ async fn a_persons_contact_note_is_stored_sealed_and_opens_with_their_key() {
         .post("/events", &contact(person, NOTE, Some(event_id)))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let stored = body["events"][0]["data"]["summary"]
+    assert_eq!(
+        body["events"][0]["data"]["summary"], NOTE,
+        "the answer shows the note"
+    );
+    let stored = service.stored_data(&body["events"][0]).await["summary"]
         .as_str()
         .unwrap()
         .to_string();
@@ -200,7 +221,10 @@ async fn a_persons_contact_note_is_stored_sealed_and_opens_with_their_key() {
         again["events"][0]["hash"],
         body_hash(&service, event_id).await
     );
-    assert_eq!(again["events"][0]["data"]["summary"], stored.as_str());
+    assert_eq!(
+        service.stored_data(&again["events"][0]).await["summary"],
+        stored.as_str()
+    );
     assert_eq!(service.log_len().await, before);
     // The same id with another note is another event: refused.
     let (status, body) = service
@@ -232,7 +256,7 @@ async fn csv_rows_about_a_person_are_stored_sealed_and_once() {
     };
     let report: Value = import(csv.clone()).await.unwrap().json().await.unwrap();
     assert_eq!(report["stored"].as_array().unwrap().len(), 1, "{report}");
-    let note = report["stored"][0]["event"]["data"]["note"]
+    let note = service.stored_data(&report["stored"][0]["event"]).await["note"]
         .as_str()
         .unwrap()
         .to_string();
@@ -272,7 +296,7 @@ async fn forged_or_misplaced_sealed_texts_are_refused() {
     let service = service().await;
     let person = service.register_person().await;
     let (_, body) = service.post("/events", &contact(person, NOTE, None)).await;
-    let summary = body["events"][0]["data"]["summary"]
+    let summary = service.stored_data(&body["events"][0]).await["summary"]
         .as_str()
         .unwrap()
         .to_string();
@@ -312,7 +336,10 @@ async fn forged_or_misplaced_sealed_texts_are_refused() {
         .post("/events", &contact(person, &summary, None))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(body["events"][0]["data"]["summary"], summary.as_str());
+    assert_eq!(
+        service.stored_data(&body["events"][0]).await["summary"],
+        summary.as_str()
+    );
     // A control character in a person's name is refused before sealing hides it.
     let (status, body) = service
         .post(
@@ -375,8 +402,11 @@ async fn erasing_destroys_the_key_once_and_keeps_support_and_ledger() {
 
     // The facts stay: the support index, the ledger, the stakeholder's stances and points.
     assert_eq!(
-        service.get(&format!("/pilots/{UNIFIED}/support")).await,
-        support
+        common::erasable_blanked(
+            service.get(&format!("/pilots/{UNIFIED}/support")).await,
+            NAME
+        ),
+        common::erasable_blanked(support, NAME)
     );
     assert_eq!(service.get("/highlights").await, highlights);
     let after = service.get(&format!("/stakeholders/{person}")).await;
@@ -450,4 +480,82 @@ async fn the_fold_forgets_an_erased_key_and_a_start_destroys_it() {
             .unwrap(),
         0
     );
+}
+
+/// A named person in the office: `made_by` with `made_by_id` naming them as a registered person
+/// is their personal data, sealed under their key (not the contacted stakeholder's), shown by
+/// the support answer, and erased with them; `made_by` without an id (a post) stays plain.
+#[tokio::test]
+async fn a_named_person_in_the_office_is_sealed_under_their_own_key_and_erased() {
+    const STAFF: &str = "Chen Jing, SSDNC section chief";
+    let service = service().await;
+    let (status, body) = service
+        .post(
+            "/events",
+            &json!({
+                "type": "stakeholder.registered",
+                "occurred_at": "2012-01-05T09:00:00+08:00",
+                "actor": {"office": "SSDNC", "user": "desk"},
+                "data": {"name": STAFF, "kind": "bureau", "level": "municipal", "influence": 1, "person": true}
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let staff: Uuid = body["events"][0]["stakeholder_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let mut draft = contact(BUREAU.parse().unwrap(), "Briefed the bureau", None);
+    draft["data"]["made_by"] = json!(STAFF);
+    draft["data"]["made_by_id"] = json!(staff);
+    let (status, body) = service.post("/events", &draft).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        body["events"][0]["data"]["made_by"], STAFF,
+        "the answer shows the name"
+    );
+    let data = service.stored_data(&body["events"][0]).await;
+    let stored = data["made_by"].as_str().unwrap();
+    assert!(
+        stored.starts_with(&format!("sealed:v1:{staff}:made_by:")),
+        "{stored}"
+    );
+    assert_eq!(body["events"][0]["data"]["summary"], "Briefed the bureau");
+    assert!(!service.log_text().await.contains(STAFF));
+    assert_eq!(open(&service.keys, stored).await, STAFF);
+    // The name without an id is a post, as the office writes it: plain.
+    let mut post_only = contact(BUREAU.parse().unwrap(), "Briefed again", None);
+    post_only["data"]["made_by"] = json!("Director of the SSDNC");
+    let (status, body) = service.post("/events", &post_only).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        body["events"][0]["data"]["made_by"],
+        "Director of the SSDNC"
+    );
+    // An id without the name it registers is refused, saying what to add.
+    let mut id_only = contact(BUREAU.parse().unwrap(), "Briefed once more", None);
+    id_only["data"]["made_by_id"] = json!(staff);
+    let (status, body) = service.post("/events", &id_only).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.to_string().contains("made_by"), "{body}");
+
+    let support = service.get(&format!("/pilots/{UNIFIED}/support")).await;
+    assert!(support.to_string().contains(STAFF), "{support}");
+    let (status, body) = service
+        .post(
+            &format!("/subjects/{staff}/erase"),
+            &json!({"reason": "Left the office; request under PIPL art. 47"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let support = service.get(&format!("/pilots/{UNIFIED}/support")).await;
+    let text = support.to_string();
+    assert!(!text.contains(STAFF), "{support}");
+    assert!(
+        text.contains("[erased ") && text.contains("Left the office"),
+        "{support}"
+    );
+    assert_eq!(service.keys.key(staff).await.unwrap(), None);
 }

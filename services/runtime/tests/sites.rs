@@ -170,6 +170,7 @@ fn contact(stakeholder_id: Uuid, n: usize) -> Event {
         stance: Stance::try_from((n % 3) as i64 - 1).unwrap(),
         made_by: None,
         intermediary_id: None,
+        made_by_id: None,
     })
 }
 

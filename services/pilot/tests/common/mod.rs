@@ -118,3 +118,21 @@ pub async fn nanguo(consumer: &'static str) -> Nanguo {
         projector,
     }
 }
+
+/// `value` with the texts an erasure changes blanked: `name` (a person's name as shown before
+/// the erasure) and erased markers (`[erased …]`, shown after it). What is left, every figure and
+/// every other stakeholder, must be the same before and after an erasure.
+pub fn erasable_blanked(mut value: serde_json::Value, name: &str) -> serde_json::Value {
+    fn blank(value: &mut serde_json::Value, name: &str) {
+        match value {
+            serde_json::Value::String(text) if text == name || text.starts_with("[erased ") => {
+                *text = "(erasable)".into();
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| blank(v, name)),
+            serde_json::Value::Object(fields) => fields.values_mut().for_each(|v| blank(v, name)),
+            _ => {}
+        }
+    }
+    blank(&mut value, name);
+    value
+}
