@@ -14,8 +14,8 @@
 //! whether the subject is a person is the registry's, or, on a person's own registration, the
 //! line's `data.person`.
 
-use pilot_events::personal::{self, SealedText, SubjectKey, Whose};
-use pilot_events::{Envelope, EventError, EventType, Hash, Subject};
+use pilot_events::personal::{self, SealedText, SubjectKey};
+use pilot_events::{Envelope, Event, EventError, Hash, Subject};
 use pilot_projections::World;
 use pilot_store::subject_keys::{KeyStoreError, SubjectKeys};
 use serde_json::Value;
@@ -177,34 +177,17 @@ impl HistorySealer {
 /// The personal fields of `envelope` whose text is plain and not empty and whose subject is a
 /// person, as `world` knows the registry (or, on a person's own registration, as the line says).
 pub fn plain_fields(world: &World, envelope: &Envelope) -> Vec<PlainField> {
-    let event_type = envelope.event_type();
-    let value = envelope.to_value(false);
-    let Some(data) = value.get("data") else {
-        return Vec::new();
-    };
-    let registers_a_person = event_type == EventType::StakeholderRegistered
-        && data.get("person") == Some(&Value::Bool(true));
-    event_type
-        .fields()
-        .iter()
-        .filter_map(|field| {
-            let whose = field.personal?;
-            let text = data.get(field.name).and_then(Value::as_str)?;
-            if text.is_empty() || personal::is_sealed(text) {
-                return None;
-            }
-            let (subject, own_registration) = match whose {
-                Whose::ChainStakeholder => (envelope.subject.stakeholder_id()?, registers_a_person),
-                Whose::NamedStakeholder(named) => (
-                    data.get(named)
-                        .and_then(Value::as_str)
-                        .and_then(|id| Uuid::parse_str(id).ok())?,
-                    false,
-                ),
-            };
-            let registry = world.registry();
+    let registers_a_person = matches!(&envelope.event, Event::StakeholderRegistered(d) if d.person);
+    let registry = world.registry();
+    personal::personal_texts(envelope.subject, &envelope.event)
+        .into_iter()
+        .filter(|text| !personal::is_sealed(&text.text))
+        .filter_map(|text| {
+            let subject = text.subject?;
+            let own_registration =
+                registers_a_person && envelope.subject.stakeholder_id() == Some(subject);
             (own_registration || registry.is_person(&subject)).then(|| PlainField {
-                name: field.name,
+                name: text.field,
                 subject,
                 erased: registry.erasure(&subject).is_some(),
             })
