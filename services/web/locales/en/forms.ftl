@@ -99,6 +99,7 @@ forms-field-conferred_by = Conferred by
 forms-field-credited_to = Credited to
 forms-field-event_id = Event to retract
 forms-field-made_by = Made by (person in the office)
+forms-field-made_by_id = That person, if registered (their name is then sealed and erasable)
 forms-field-intermediary_id = Through (intermediary)
 forms-field-direction = Direction
 forms-field-set_by = Set by

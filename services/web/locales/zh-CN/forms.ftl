@@ -99,6 +99,7 @@ forms-field-conferred_by = 授予方
 forms-field-credited_to = 归功于
 forms-field-event_id = 要撤销的事件
 forms-field-made_by = 经办人（本部门）
+forms-field-made_by_id = 该经办人（如已登记，其姓名加密保存、可删除）
 forms-field-intermediary_id = 经由（中间人）
 forms-field-direction = 方向
 forms-field-set_by = 设定方
