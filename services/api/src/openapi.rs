@@ -95,13 +95,10 @@ pub fn complete(routes: OpenApi, min_position_header: &str) -> OpenApi {
     for (name, schema) in pilot_events::openapi::schemas() {
         components.schemas.entry(name).or_insert(schema);
     }
-    let mut error_schemas = Vec::new();
-    ErrorBody::schemas(&mut error_schemas);
-    components
-        .schemas
-        .entry(ErrorBody::name().into_owned())
-        .or_insert_with(<ErrorBody as utoipa::PartialSchema>::schema);
-    components.schemas.extend(error_schemas);
+    // Answers described by an `IntoResponses` list (or by no `body =` at all) refer to these
+    // schemas without registering them.
+    register::<ErrorBody>(components);
+    register::<crate::writes::Appended>(components);
     document
         .paths
         .paths
@@ -239,4 +236,17 @@ pub fn reference<S: Clone + Send + Sync + 'static>(document: OpenApi) -> Router<
             response
         },
     ))
+}
+
+/// Adds `T`'s schema and every schema it refers to, unless present.
+fn register<T: utoipa::ToSchema>(components: &mut utoipa::openapi::Components) {
+    let mut referred = Vec::new();
+    T::schemas(&mut referred);
+    for (name, schema) in referred {
+        components.schemas.entry(name).or_insert(schema);
+    }
+    components
+        .schemas
+        .entry(T::name().into_owned())
+        .or_insert_with(<T as utoipa::PartialSchema>::schema);
 }

@@ -42,22 +42,39 @@ use uuid::Uuid;
 const SEALED_FIELDS: [&str; 3] = ["recorded_at", "prev_hash", "hash"];
 const ZERO_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// The answers of both append routes ([`append`], [`append_to_pilot`]): one list for the
+/// OpenAPI document. Never built; each variant describes one status.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum AppendAnswers {
+    /// Stored: the events with their `version` and stream `position`, and the `position` to pass as `min_position`.
+    #[response(status = 201, example = json!(crate::openapi::examples::appended()))]
+    Stored(Appended<'static>),
+    /// These event ids were stored before: what was stored the first time.
+    #[response(status = 200)]
+    StoredBefore(Appended<'static>),
+    /// `malformed_json`, or `invalid_parameter` (`expected_version`).
+    #[response(status = 400)]
+    Malformed(crate::error::Body<'static>),
+    /// `not_found`: no such pilot.
+    #[response(status = 404)]
+    NotFound(crate::error::Body<'static>),
+    /// `version_conflict` (with `current_version`: read again, retry), `partly_stored`, `event_id_reused`, `subject_erased` (personal text about an erased person).
+    #[response(status = 409, example = json!({"error": {"code": "version_conflict", "message": "the chain is at version 7, not 6: read it again, then retry with expected_version=7", "current_version": 7}}))]
+    Conflict(crate::error::Body<'static>),
+    /// `body_too_large` or `event_too_large`.
+    #[response(status = 413)]
+    TooLarge(crate::error::Body<'static>),
+    /// `invalid_event` (`field` names the path, `[2].data.stance`), `too_many_events`, `too_deep`, `invalid_sealed_text`, `erase_through_endpoint`, or the rule that refused it (`unknown_pilot`, `wrong_stage`, ...).
+    #[response(status = 422, example = json!({"error": {"code": "invalid_event", "message": "data.stance: stance 3 is outside -2..2 (use -2, -1, 0, 1 or 2)", "field": "data.stance"}}))]
+    Refused(crate::error::Body<'static>),
+}
+
 #[utoipa::path(post, path = "/events", tag = "events", summary = "Append events",
     params(("expected_version" = Option<u64>, Query, description = "Optimistic concurrency: the chain's version as last read; 409 `version_conflict` if it moved.")),
-    request_body(description = "One draft, or an array of drafts of one chain (all or nothing, at most 100).",
+    request_body(description = "One draft, or an array of drafts of one chain (all or nothing, at most 1,000).",
         content((pilot_events::openapi::DraftSchema = "application/json", example = crate::openapi::examples::draft))),
-    responses(
-        (status = 201, description = "Stored: the events with their `version` and stream `position`, and the `position` to pass as `min_position`.",
-            body = Appended, example = crate::openapi::examples::appended),
-        (status = 200, description = "These event ids were stored before: what was stored the first time.", body = Appended),
-        (status = 400, description = "`malformed_json`, or `invalid_parameter` (`expected_version`).", body = crate::error::Body),
-        (status = 404, description = "`not_found`: no such pilot.", body = crate::error::Body),
-        (status = 409, description = "`version_conflict` (with `current_version`: read again, retry), `partly_stored`, `event_id_reused`.", body = crate::error::Body,
-            example = json!({"error": {"code": "version_conflict", "message": "the chain is at version 7, not 6: read it again, then retry with expected_version=7", "current_version": 7}})),
-        (status = 413, description = "`body_too_large` or `event_too_large`.", body = crate::error::Body),
-        (status = 422, description = "`invalid_event` (`field` names the path, `[2].data.stance`), `too_many_events`, `too_deep`, or the rule that refused it (`unknown_pilot`, `wrong_stage`, ...).", body = crate::error::Body,
-            example = json!({"error": {"code": "invalid_event", "message": "data.stance: stance 3 is outside -2..2 (use -2, -1, 0, 1 or 2)", "field": "data.stance"}})),
-    )
+    responses(AppendAnswers)
 )]
 #[tracing::instrument(name = "append_events", skip_all, fields(caller = %caller.name))]
 pub async fn append(
@@ -82,18 +99,7 @@ pub async fn append(
     ),
     request_body(description = "One draft, or an array of drafts of this pilot's chain (all or nothing).",
         content((pilot_events::openapi::DraftSchema = "application/json", example = crate::openapi::examples::draft))),
-    responses(
-        (status = 201, description = "Stored: the events with their `version` and stream `position`, and the `position` to pass as `min_position`.",
-            body = Appended, example = crate::openapi::examples::appended),
-        (status = 200, description = "These event ids were stored before: what was stored the first time.", body = Appended),
-        (status = 400, description = "`malformed_json`, or `invalid_parameter` (`expected_version`).", body = crate::error::Body),
-        (status = 404, description = "`not_found`: no such pilot.", body = crate::error::Body),
-        (status = 409, description = "`version_conflict` (with `current_version`: read again, retry), `partly_stored`, `event_id_reused`.", body = crate::error::Body,
-            example = json!({"error": {"code": "version_conflict", "message": "the chain is at version 7, not 6: read it again, then retry with expected_version=7", "current_version": 7}})),
-        (status = 413, description = "`body_too_large` or `event_too_large`.", body = crate::error::Body),
-        (status = 422, description = "`invalid_event` (`field` names the path, `[2].data.stance`), `too_many_events`, `too_deep`, or the rule that refused it (`unknown_pilot`, `wrong_stage`, ...).", body = crate::error::Body,
-            example = json!({"error": {"code": "invalid_event", "message": "data.stance: stance 3 is outside -2..2 (use -2, -1, 0, 1 or 2)", "field": "data.stance"}})),
-    )
+    responses(AppendAnswers)
 )]
 #[tracing::instrument(name = "append_pilot_events", skip_all, fields(caller = %caller.name))]
 pub async fn append_to_pilot(
