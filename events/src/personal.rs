@@ -26,8 +26,12 @@ use sha2::Sha256;
 use std::fmt;
 use uuid::Uuid;
 
-/// What every sealed text starts with; a plain text may not (the writer refuses it).
+/// What every sealed text starts with.
 pub const SEALED_PREFIX: &str = "sealed:v1:";
+
+/// Reserved for sealed texts, of any version: the writer refuses a plain text that starts
+/// with it, so a text that looks sealed always is one.
+pub const RESERVED_PREFIX: &str = "sealed:";
 
 /// Bytes of a subject's key.
 pub const KEY_BYTES: usize = 32;

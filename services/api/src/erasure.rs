@@ -29,7 +29,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// The body of an erasure request.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EraseBody {
     /// Why (the request under the law, a retention rule): shown wherever the erased fields
@@ -153,14 +153,10 @@ pub async fn destroy_erased_keys(state: &AppState) -> Result<usize, KeyStoreErro
             .map(|s| s.stakeholder_id)
             .collect()
     };
-    let mut destroyed = 0;
-    for subject in erased {
-        if eraser.destroy(subject).await? {
-            destroyed += 1;
-        }
-        if let Some(keys) = &state.subject_keys {
-            keys.forget(subject);
-        }
+    // One eraser connection for them all.
+    let destroyed = eraser.destroy_all(erased.iter().copied()).await?;
+    if let Some(keys) = &state.subject_keys {
+        erased.iter().for_each(|subject| keys.forget(*subject));
     }
     if destroyed > 0 {
         tracing::warn!(
@@ -202,10 +198,18 @@ pub async fn erase(
             format!("id must be a stakeholder_id (a UUID); got {raw:?}"),
         )
     })?;
-    let bytes = body.map_err(|rejection| ApiError::malformed_json(rejection.body_text()))?;
-    let body: EraseBody = serde_json::from_slice(&bytes).map_err(|error| {
-        ApiError::malformed_json(format!("the body must be {{\"reason\": \"...\"}}: {error}"))
-    })?;
+    let bytes = body
+        .map_err(|rejection| crate::writes::body_error(rejection, state.access.max_body_bytes))?;
+    // No body at all is an erasure without a reason: the refusal below says what to send.
+    let body: EraseBody = if bytes.iter().all(u8::is_ascii_whitespace) {
+        EraseBody::default()
+    } else {
+        serde_json::from_slice(&bytes).map_err(|error| {
+            ApiError::malformed_json(format!(
+                "the body must be {{\"reason\": \"...\"}}, optionally with \"office\": {error}"
+            ))
+        })?
+    };
     let actor = Actor {
         office: body
             .office

@@ -625,7 +625,7 @@ pub(crate) fn append_error(error: AppendError, at: impl Fn(usize) -> String) -> 
     }
 }
 
-fn body_error(rejection: BytesRejection, limit: usize) -> ApiError {
+pub(crate) fn body_error(rejection: BytesRejection, limit: usize) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::body_too_large(limit)
     } else {

@@ -51,6 +51,7 @@ pub async fn run(args: EraseArgs) -> Result<(), Failure> {
     if args.plan {
         return erase_plan::run(&args.common, args.ids).await;
     }
+    // clap requires both unless `--plan`; this only keeps the code free of `unwrap`.
     let (Some(stakeholder), Some(reason)) = (args.stakeholder, args.reason) else {
         return Err(Failure::Usage(
             "name the person and why: `pilot erase STAKEHOLDER --reason TEXT` (or `pilot erase --plan`)".into(),
@@ -72,16 +73,16 @@ pub async fn run(args: EraseArgs) -> Result<(), Failure> {
         return output::json(&done);
     }
     let mut table = Table::new(&["", ""]);
-    for (label, key) in [
-        ("subject", "subject"),
-        ("event_id", "event_id"),
-        ("erased_at", "erased_at"),
-        ("reason", "reason"),
-        ("key_destroyed", "key_destroyed"),
-        ("position", "position"),
+    for key in [
+        "subject",
+        "event_id",
+        "erased_at",
+        "reason",
+        "key_destroyed",
+        "position",
     ] {
         table.row(vec![
-            format!("  {label}"),
+            format!("  {key}"),
             output::visible(&output::text(&done, key)),
         ]);
     }

@@ -89,7 +89,7 @@ fn counted_from(basis: &Value) -> String {
     }
 }
 
-/// The first eight hex digits of an id, as the other tables' short ids.
+/// The first eight hex digits of an id: enough to name it to `pilot erase` (a short id, see `resolve`).
 fn short(id: &str) -> String {
     id.get(..8).unwrap_or(id).to_string()
 }

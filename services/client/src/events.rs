@@ -100,12 +100,17 @@ struct Filter {
 impl Filter {
     fn keeps(&self, event: &Value) -> bool {
         let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
+        if !self.kind.as_deref().is_none_or(|k| of_type(kind, k)) {
+            return false;
+        }
+        if self.since.is_none() && self.until.is_none() {
+            return true;
+        }
         let occurred = event
             .get("occurred_at")
             .and_then(Value::as_str)
             .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
-        self.kind.as_deref().is_none_or(|k| of_type(kind, k))
-            && self.since.is_none_or(|s| occurred.is_some_and(|o| o >= s))
+        self.since.is_none_or(|s| occurred.is_some_and(|o| o >= s))
             && self.until.is_none_or(|u| occurred.is_some_and(|o| o <= u))
     }
 }

@@ -236,9 +236,9 @@ pub enum ConfigError {
         source: pilot_store::sites::SiteError,
     },
     /// The `[alerts]` rules or a calendar file they name (docs/alerting-rules.md).
-    #[error("the configuration file {path}: {source}")]
+    #[error("{in_file}{source}")]
     Alerts {
-        path: PathBuf,
+        in_file: InFile,
         #[source]
         source: pilot_alerter::rules::AlertRulesError,
     },
@@ -248,17 +248,20 @@ pub enum ConfigError {
         source: pilot_projections::retention::RuleError,
         set_by: SetBy,
     },
-    #[error("the configuration file {path}: [alerts.webhook]: {source}")]
+    /// The source names the key (`alerts.webhook.url …`).
+    #[error("{in_file}{source}{set_by}")]
     Webhook {
-        path: PathBuf,
+        in_file: InFile,
         #[source]
         source: pilot_alerter::webhook::WebhookConfigError,
+        set_by: SetBy,
     },
-    #[error("the configuration file {path}: [alerts.email]: {source}")]
+    #[error("{in_file}{source}{set_by}")]
     Email {
-        path: PathBuf,
+        in_file: InFile,
         #[source]
         source: pilot_alerter::email::EmailConfigError,
+        set_by: SetBy,
     },
 }
 
@@ -271,7 +274,9 @@ impl ConfigError {
             ConfigError::Cors { set_by, .. }
             | ConfigError::TooSmall { set_by, .. }
             | ConfigError::AtLeast { set_by, .. }
-            | ConfigError::Retention { set_by, .. } => set_by.0.is_some(),
+            | ConfigError::Retention { set_by, .. }
+            | ConfigError::Webhook { set_by, .. }
+            | ConfigError::Email { set_by, .. } => set_by.0.is_some(),
             _ => false,
         }
     }
@@ -285,6 +290,29 @@ pub struct SetBy(Option<Source>);
 impl SetBy {
     fn of(sources: &BTreeMap<String, Source>, key: &str) -> SetBy {
         SetBy(sources.get(key).filter(|s| **s != Source::File).cloned())
+    }
+
+    /// The first key of a table (`alerts.webhook.`) set other than in the file.
+    fn in_table(sources: &BTreeMap<String, Source>, table: &str) -> SetBy {
+        SetBy(
+            sources
+                .iter()
+                .find(|(key, source)| key.starts_with(table) && **source != Source::File)
+                .map(|(_, source)| source.clone()),
+        )
+    }
+}
+
+/// The configuration file a refused setting may come from, named when there is one.
+#[derive(Debug)]
+pub struct InFile(Option<PathBuf>);
+
+impl std::fmt::Display for InFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(path) => write!(f, "the configuration file {}: ", path.display()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -343,19 +371,21 @@ impl Config {
         let alerts =
             pilot_alerter::rules::AlertsConfig::from_file(file.alerts, args.config.as_deref())
                 .map_err(|source| ConfigError::Alerts {
-                    path: args.config.clone().unwrap_or_default(),
+                    in_file: InFile(args.config.clone()),
                     source,
                 })?;
         if let Some(webhook) = &alerts.webhook {
             webhook.validate().map_err(|source| ConfigError::Webhook {
-                path: args.config.clone().unwrap_or_default(),
+                in_file: InFile(args.config.clone()),
                 source,
+                set_by: SetBy::in_table(&sources, "alerts.webhook."),
             })?;
         }
         if let Some(email) = &alerts.email {
             email.validate().map_err(|source| ConfigError::Email {
-                path: args.config.clone().unwrap_or_default(),
+                in_file: InFile(args.config.clone()),
                 source,
+                set_by: SetBy::in_table(&sources, "alerts.email."),
             })?;
         }
         let retention = pilot_projections::retention::RetentionRules::new(file.retention).map_err(
@@ -950,6 +980,42 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("pilot_end"), "{error}");
+    }
+
+    /// A bad webhook URL from a variable names the variable and no file that was not given;
+    /// from a file, the file.
+    #[test]
+    fn a_bad_webhook_setting_names_where_it_was_set() {
+        let env = Environment::from_pairs([(
+            "PILOT_ALERTS_WEBHOOK_URL".into(),
+            "ftp://hooks.example".into(),
+        )]);
+        let error =
+            Config::load(&args(&["--data-dir", "/nonexistent-pilot-dir"]), &env).unwrap_err();
+        let message = error.to_string();
+        assert!(!message.contains("configuration file"), "{message}");
+        assert!(message.contains("alerts.webhook.url"), "{message}");
+        assert!(message.contains("PILOT_ALERTS_WEBHOOK_URL"), "{message}");
+        assert!(error.is_usage());
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "[alerts.webhook]\nurl = \"ftp://hooks.example\"\n",
+        );
+        let error = Config::load(
+            &args(&[
+                "--config",
+                path.to_str().unwrap(),
+                "--data-dir",
+                "/nonexistent-pilot-dir",
+            ]),
+            &Environment::default(),
+        )
+        .unwrap_err();
+        let message = error.to_string();
+        assert!(message.starts_with("the configuration file "), "{message}");
+        assert!(!error.is_usage());
     }
 
     #[test]

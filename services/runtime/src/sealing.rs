@@ -13,6 +13,7 @@
 //! personal text of an erased person is stored again, since its key is gone for good.
 
 use crate::draft::{AppendError, Draft};
+use pilot_events::personal::RESERVED_PREFIX;
 use pilot_events::personal::{self, SealedText};
 use pilot_events::{Envelope, Event, Hash, Subject, CURRENT_SCHEMA};
 use pilot_projections::{Refusal, World};
@@ -20,10 +21,6 @@ use pilot_store::subject_keys::SubjectKeys;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-/// What every sealed text starts with, and no plain text may: a reader takes a string that
-/// starts so for a token.
-const RESERVED_PREFIX: &str = "sealed:";
 
 /// Refuses a text that starts like a sealed text in a field that is not personal: only
 /// personal fields hold tokens, and a reader must never take a plain text for one.

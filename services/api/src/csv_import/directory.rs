@@ -16,7 +16,9 @@ pub struct Directory {
 }
 
 impl Directory {
-    pub fn of(world: &World, revealer: &Revealer) -> Directory {
+    /// The names as stored (persons' sealed): copy them out under the projection's lock, then
+    /// [`Directory::revealed`] opens them with the lock released.
+    pub fn of(world: &World) -> Directory {
         Directory {
             pilots: world
                 .pilots()
@@ -26,9 +28,17 @@ impl Directory {
                 .registry()
                 .all()
                 .into_iter()
-                .map(|s| (s.stakeholder_id, revealer.reveal_str(&s.name)))
+                .map(|s| (s.stakeholder_id, s.name.clone()))
                 .collect(),
         }
+    }
+
+    /// Every sealed name shown as its reader sees it.
+    pub fn revealed(mut self, revealer: &Revealer) -> Directory {
+        for (_, name) in &mut self.stakeholders {
+            *name = revealer.reveal_str(name);
+        }
+        self
     }
 
     pub fn pilot(&self, text: &str) -> Result<Uuid, String> {

@@ -179,7 +179,8 @@ pub fn prepare(
     let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
     let columns = Columns::map(event_type, &header_refs, caller.office.is_some())
         .map_err(|error| ApiError::unprocessable("invalid_columns", error.to_string()))?;
-    let directory = Directory::of(&state.projection.read(), revealer);
+    let stored = Directory::of(&state.projection.read());
+    let directory = stored.revealed(revealer);
     let mut report = Report {
         dry_run,
         event_type: event_type.as_str().to_string(),
