@@ -676,6 +676,16 @@ impl<L: EventLog> Writer<L> {
             .into_iter()
             .filter(|stored| positions.contains(&Some(stored.position)))
             .collect();
+        // The chain read may come from a replica still behind the fold (a leader hung a moment
+        // ago): an answer without some of the events would tell the client they were stored
+        // nowhere. Say "try again" instead.
+        if let Some(missing) = positions
+            .iter()
+            .flatten()
+            .find(|position| !out.iter().any(|stored| stored.position == **position))
+        {
+            return Err(AppendError::Lagging { position: *missing });
+        }
         Ok(Some(out))
     }
 

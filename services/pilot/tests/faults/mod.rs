@@ -621,7 +621,12 @@ impl Writer {
             match sent {
                 Ok(response) if response.status().is_success() => {
                     if let Ok(body) = response.json::<Value>().await {
-                        let position = body["events"][0]["position"].as_u64().unwrap();
+                        let position =
+                            body["events"][0]["position"].as_u64().unwrap_or_else(|| {
+                                panic!(
+                                    "a success answer without the stored event's position: {body}"
+                                )
+                            });
                         return Outcome::Acked {
                             position,
                             sent: sent_at,
